@@ -1,0 +1,429 @@
+//! The command line: clap definitions, validation of raw values into a [`Scenario`] and
+//! [`SimConfig`](crate::engine::SimConfig), and the commands themselves.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::dist::Dist;
+use crate::engine::{Sim, Stop};
+use crate::report::{self, Format, Report};
+use crate::scenario::{ArrivalSpec, Level, Scenario, builtin};
+use crate::strategy;
+use crate::time::{Nanos, parse_duration};
+
+/// lbsim: a load-balancer simulator.
+#[derive(Debug, Parser)]
+#[command(name = "lbsim", version, about, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate one strategy and report on it.
+    Run {
+        /// The balancing strategy (see `lbsim strategies`). Default: the scenario's, or
+        /// least-loaded.
+        #[arg(long, value_parser = parse_strategy)]
+        strategy: Option<String>,
+        #[command(flatten)]
+        sim: SimArgs,
+    },
+    /// Run several strategies on exactly the same workload and compare them.
+    Compare {
+        /// Comma-separated strategies.
+        #[arg(long, value_delimiter = ',', value_parser = parse_strategy,
+              default_value = "round-robin,random,least-loaded")]
+        strategies: Vec<String>,
+        #[command(flatten)]
+        sim: SimArgs,
+    },
+    /// List the built-in scenarios, or print one.
+    Scenarios {
+        #[command(subcommand)]
+        action: Option<ScenariosAction>,
+    },
+    /// List the strategies.
+    Strategies,
+    /// Validate scenario files.
+    Check {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// `lbsim scenarios show NAME`.
+#[derive(Debug, Subcommand)]
+pub enum ScenariosAction {
+    /// Print a built-in scenario's file.
+    Show {
+        /// The scenario's name.
+        name: String,
+    },
+}
+
+/// Options shared by `run` and `compare`. Values given here override the scenario's.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// A scenario file, or the name of a built-in scenario (see `lbsim scenarios`).
+    #[arg(long, value_name = "FILE|NAME", default_value = "default")]
+    pub scenario: String,
+    /// Number of workers; the scenario's list of workers is repeated (or cut) to this length.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub workers: Option<u32>,
+    /// Poisson arrivals at this rate [requests/s], replacing the scenario's arrivals.
+    #[arg(long, value_name = "R", value_parser = parse_positive, allow_negative_numbers = true,
+          conflicts_with = "load")]
+    pub rate: Option<f64>,
+    /// Poisson arrivals at this fraction of the cluster's capacity (0.9 = 90% load).
+    #[arg(long, value_name = "RHO", value_parser = parse_positive, allow_negative_numbers = true)]
+    pub load: Option<f64>,
+    /// Service time at speed 1: exp:10ms, const:10ms, uniform:5ms..15ms,
+    /// lognormal:10ms,sigma=1, pareto:10ms,alpha=2.5, mix:1ms,50ms,p=0.05.
+    #[arg(long, value_name = "DIST", value_parser = Dist::parse)]
+    pub service: Option<Dist>,
+    /// Stop after this many measured requests (then let those in flight finish).
+    #[arg(long, value_name = "N", value_parser = parse_count64, conflicts_with = "duration")]
+    pub requests: Option<u64>,
+    /// Stop after this much measured virtual time, e.g. 60s.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration)]
+    pub duration: Option<Nanos>,
+    /// Master seed: the same seed and scenario give the same results on any machine.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Virtual time at the start excluded from statistics, e.g. 5s.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub warmup: Option<Nanos>,
+    /// power-of-two: workers sampled per pick.
+    #[arg(long, value_name = "D", value_parser = parse_count)]
+    pub choices: Option<u32>,
+    /// peak-ewma: time over which latency peaks are forgotten, e.g. 100ms.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration)]
+    pub ewma_decay: Option<Nanos>,
+    /// Print the report instead of opening the terminal UI.
+    #[arg(long)]
+    pub headless: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_strategy(s: &str) -> Result<String, String> {
+    strategy::find(s).map(|info| info.name.to_string()).map_err(|e| e.to_string())
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(x) => Err(format!("must be a positive number, got {x}")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+fn parse_count(s: &str) -> Result<u32, String> {
+    match s.parse::<i64>() {
+        Ok(n) if n >= 1 && n <= u32::MAX as i64 => Ok(n as u32),
+        Ok(n) => Err(format!("must be at least 1, got {n}")),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
+fn parse_count64(s: &str) -> Result<u64, String> {
+    let cleaned = s.replace('_', "");
+    match cleaned.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err("must be at least 1, got 0".to_string()),
+        Err(_) => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
+fn parse_positive_duration(s: &str) -> Result<Nanos, String> {
+    match parse_duration(s)? {
+        0 => Err(format!("`{s}` must be longer than 0")),
+        t => Ok(t),
+    }
+}
+
+/// An error for the user: one line, and the exit status it calls for.
+#[derive(Debug)]
+pub struct CliError {
+    /// 2 for bad input, 1 for anything else.
+    pub code: u8,
+    /// The line to print (without the `lbsim: ` prefix).
+    pub message: String,
+}
+
+impl CliError {
+    fn input(message: impl ToString) -> CliError {
+        CliError { code: 2, message: message.to_string() }
+    }
+
+    fn runtime(message: impl ToString) -> CliError {
+        CliError { code: 1, message: message.to_string() }
+    }
+}
+
+/// Parses the arguments and runs the command. `Ok` carries text to print for `--help` and
+/// `--version` (already printed) as nothing.
+pub fn main_with_args<I, T>(args: I) -> Result<(), CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    print!("{e}");
+                    return Ok(());
+                }
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    eprint!("{}", e.render());
+                    return Err(CliError::input("a command is needed (see above)"));
+                }
+                _ => {
+                    // clap's first line is the error itself; the usage lines after it are noise
+                    // in a one-line message.
+                    let text = e.render().to_string();
+                    let line = text.lines().next().unwrap_or("invalid arguments");
+                    return Err(CliError::input(line.trim_start_matches("error: ")));
+                }
+            }
+        }
+    };
+    run(cli)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Run { strategy, sim } => {
+            let scenario = resolve_scenario(&sim)?;
+            let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
+            let reports = simulate_all(&scenario, &[name])?;
+            let text = match sim.format {
+                Format::Table => report::run_table(&reports[0]),
+                Format::Json => report::run_json(&reports[0]),
+                Format::Csv => report::csv(&reports),
+            };
+            emit(&text, sim.output.as_deref())
+        }
+        Command::Compare { strategies, sim } => {
+            if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
+                return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
+            }
+            let scenario = resolve_scenario(&sim)?;
+            let reports = simulate_all(&scenario, &strategies)?;
+            let text = match sim.format {
+                Format::Table => report::compare_table(&reports),
+                Format::Json => report::compare_json(&reports),
+                Format::Csv => report::csv(&reports),
+            };
+            emit(&text, sim.output.as_deref())
+        }
+        Command::Scenarios { action: None } => {
+            let width = builtin::BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
+            let mut out = String::new();
+            for b in builtin::BUILTINS {
+                let s = b.scenario().map_err(CliError::runtime)?;
+                out += &format!("{:<width$}  {}\n", b.name, s.description);
+            }
+            out += "\nlbsim scenarios show NAME prints one; lbsim run --scenario NAME runs it.\n";
+            emit(&out, None)
+        }
+        Command::Scenarios { action: Some(ScenariosAction::Show { name }) } => {
+            let b = builtin::find(&name).ok_or_else(|| {
+                CliError::input(format!("no built-in scenario `{name}` (built-ins: {})", builtin::names()))
+            })?;
+            emit(b.text, None)
+        }
+        Command::Strategies => {
+            let width = strategy::STRATEGIES.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            let out: String =
+                strategy::STRATEGIES.iter().map(|s| format!("{:<width$}  {}\n", s.name, s.about)).collect();
+            emit(&out, None)
+        }
+        Command::Check { files } => {
+            let mut out = String::new();
+            for f in &files {
+                let s = Scenario::load(f).map_err(CliError::input)?;
+                s.to_config().map_err(|e| CliError::input(format!("{}: {e}", f.display())))?;
+                out += &format!("{}: ok ({})\n", f.display(), s.name);
+            }
+            emit(&out, None)
+        }
+    }
+}
+
+/// Loads `--scenario` and applies the flags that override it.
+pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
+    let path = Path::new(&args.scenario);
+    let mut s = if path.is_file() {
+        Scenario::load(path).map_err(CliError::input)?
+    } else if let Some(b) = builtin::find(&args.scenario) {
+        b.scenario().map_err(CliError::runtime)?
+    } else {
+        return Err(CliError::input(format!(
+            "no scenario file or built-in scenario named `{}` (built-ins: {})",
+            args.scenario,
+            builtin::names()
+        )));
+    };
+    if let Some(n) = args.workers {
+        s.workers = s.workers.iter().cycle().take(n as usize).cloned().collect();
+    }
+    if let Some(rate) = args.rate {
+        s.arrivals = ArrivalSpec::Poisson(Level::Rate(rate));
+    }
+    if let Some(load) = args.load {
+        s.arrivals = ArrivalSpec::Poisson(Level::Load(load));
+    }
+    if let Some(service) = &args.service {
+        s.service = service.clone();
+    }
+    if let Some(n) = args.requests {
+        s.stop = Stop::Requests(n);
+    }
+    if let Some(d) = args.duration {
+        s.stop = Stop::Duration(d);
+    }
+    if let Some(seed) = args.seed {
+        s.seed = seed;
+    }
+    if let Some(w) = args.warmup {
+        s.warmup = w;
+    }
+    if let Some(d) = args.choices {
+        s.strategy_params.choices = d as usize;
+    }
+    if let Some(d) = args.ewma_decay {
+        s.strategy_params.ewma_decay = d;
+    }
+    // Catch impossible combinations before anything runs.
+    s.to_config().map_err(CliError::input)?;
+    Ok(s)
+}
+
+/// Runs one simulation per strategy, in parallel on the available cores, drawing a progress
+/// bar on a terminal's stderr when it takes more than a moment.
+pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report>, CliError> {
+    let config = scenario.to_config().map_err(CliError::input)?;
+    let mut sims = Vec::with_capacity(strategies.len());
+    for name in strategies {
+        let s = strategy::build(name, &config.strategy_params).map_err(CliError::input)?;
+        sims.push(Sim::new(config.clone(), s).map_err(CliError::input)?);
+    }
+    let progress: Vec<AtomicU64> = sims.iter().map(|_| AtomicU64::new(0)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sims.len());
+    let jobs: Vec<Mutex<Option<Sim>>> = sims.into_iter().map(|s| Mutex::new(Some(s))).collect();
+    let results: Vec<Mutex<Option<Report>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { break };
+                    let mut sim = job.lock().expect("job lock").take().expect("each job runs once");
+                    let started = Instant::now();
+                    while !sim.run_events(200_000) {
+                        progress[index].store((sim.progress() * 1e6) as u64, Ordering::Relaxed);
+                    }
+                    progress[index].store(1_000_000, Ordering::Relaxed);
+                    let report = Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64());
+                    *results[index].lock().expect("result lock") = Some(report);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        let mut bar = ProgressBar::new();
+        while done.load(Ordering::Relaxed) < jobs.len() {
+            std::thread::sleep(Duration::from_millis(50));
+            let total: u64 = progress.iter().map(|p| p.load(Ordering::Relaxed)).sum();
+            bar.update(total as f64 / (1e6 * jobs.len() as f64));
+        }
+        bar.clear();
+    });
+    Ok(results
+        .into_iter()
+        .map(|r| r.into_inner().expect("result lock").expect("every job reported"))
+        .collect())
+}
+
+/// A one-line progress bar on stderr, only on a terminal and only after the first half second.
+struct ProgressBar {
+    started: Instant,
+    enabled: bool,
+    drawn: bool,
+}
+
+impl ProgressBar {
+    fn new() -> ProgressBar {
+        ProgressBar { started: Instant::now(), enabled: std::io::stderr().is_terminal(), drawn: false }
+    }
+
+    fn update(&mut self, fraction: f64) {
+        if !self.enabled || self.started.elapsed() < Duration::from_millis(500) {
+            return;
+        }
+        let width = 40;
+        let filled = ((fraction.clamp(0.0, 1.0)) * width as f64) as usize;
+        let line = format!(
+            "\r[{}{}] {:>3.0}%  {:.1}s",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            fraction * 100.0,
+            self.started.elapsed().as_secs_f64()
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(60));
+        }
+    }
+}
+
+fn emit(text: &str, output: Option<&Path>) -> Result<(), CliError> {
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => Ok(()),
+                // A closed pipe (`lbsim ... | head`) is not an error worth a message.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(CliError::runtime(format!("cannot write the report: {e}"))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

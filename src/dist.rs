@@ -1,0 +1,275 @@
+//! Random durations: service demands and think times.
+//!
+//! The text syntax, used both on the command line and in scenario files:
+//!
+//! | form | meaning |
+//! | --- | --- |
+//! | `const:10ms` | always 10 ms |
+//! | `uniform:5ms..15ms` | uniform between the two bounds |
+//! | `exp:10ms` | exponential with mean 10 ms |
+//! | `lognormal:10ms,sigma=1` | lognormal with mean 10 ms; `sigma` (default 1) is the shape |
+//! | `pareto:10ms,alpha=2.5` | Pareto with mean 10 ms; `alpha` (default 2.5) must exceed 1 |
+//! | `mix:1ms,50ms,p=0.05` | two-point mixture: 50 ms with probability `p`, else 1 ms |
+
+use std::fmt;
+
+use crate::rng::SimRng;
+use crate::time::{Nanos, canonical, parse_duration};
+
+/// The largest value a sample may take, 2^50 ns (about 13 virtual days): heavy tails are cut
+/// there so that virtual time cannot overflow.
+pub const MAX_SAMPLE: Nanos = 1 << 50;
+
+/// A distribution of durations, given by its mean (or bounds) in virtual time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dist {
+    /// Always the same value.
+    Const(Nanos),
+    /// Uniform on `[low, high]`.
+    Uniform { low: Nanos, high: Nanos },
+    /// Exponential with the given mean.
+    Exp { mean: Nanos },
+    /// Lognormal with the given mean and shape `sigma` (the standard deviation of the log).
+    LogNormal { mean: Nanos, sigma: f64 },
+    /// Pareto (type I) with the given mean and tail index `alpha > 1`.
+    Pareto { mean: Nanos, alpha: f64 },
+    /// `slow` with probability `p_slow`, otherwise `fast`.
+    Mix { fast: Nanos, slow: Nanos, p_slow: f64 },
+}
+
+impl Dist {
+    /// The mean in nanoseconds (before the [`MAX_SAMPLE`] cut, which only matters for
+    /// extreme Pareto tails).
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Dist::Const(v) => v as f64,
+            Dist::Uniform { low, high } => (low as f64 + high as f64) / 2.0,
+            Dist::Exp { mean } | Dist::LogNormal { mean, .. } | Dist::Pareto { mean, .. } => mean as f64,
+            Dist::Mix { fast, slow, p_slow } => fast as f64 * (1.0 - p_slow) + slow as f64 * p_slow,
+        }
+    }
+
+    /// Draws one value.
+    #[inline]
+    pub fn sample(&self, rng: &mut SimRng) -> Nanos {
+        let x = match *self {
+            Dist::Const(v) => return v,
+            Dist::Uniform { low, high } => return low + rng.below(high - low + 1),
+            Dist::Exp { mean } => rng.exp(mean as f64),
+            Dist::LogNormal { mean, sigma } => {
+                let mu = libm::log(mean as f64) - sigma * sigma / 2.0;
+                libm::exp(mu + sigma * rng.normal())
+            }
+            Dist::Pareto { mean, alpha } => {
+                let scale = mean as f64 * (alpha - 1.0) / alpha;
+                scale / libm::pow(1.0 - rng.unit(), 1.0 / alpha)
+            }
+            Dist::Mix { fast, slow, p_slow } => {
+                return if rng.unit() < p_slow { slow } else { fast };
+            }
+        };
+        // `as` saturates; round to the nearest nanosecond.
+        ((x + 0.5) as Nanos).min(MAX_SAMPLE)
+    }
+
+    /// Parses the text syntax described in the module documentation.
+    pub fn parse(text: &str) -> Result<Dist, String> {
+        let s = text.trim();
+        let (kind, args) = s.split_once(':').ok_or_else(|| {
+            format!(
+                "distribution `{text}` needs a kind, e.g. exp:10ms, const:10ms, uniform:5ms..15ms, \
+                 lognormal:10ms,sigma=1, pareto:10ms,alpha=2.5 or mix:1ms,50ms,p=0.05"
+            )
+        })?;
+        let mut parts = args.split(',').map(str::trim);
+        let first = parts.next().unwrap_or("");
+        let mut positional = Vec::new();
+        let mut named = Vec::new();
+        for p in parts {
+            match p.split_once('=') {
+                Some((k, v)) => named.push((k.trim(), v.trim())),
+                None => positional.push(p),
+            }
+        }
+        let ctx = |e: String| format!("in `{text}`: {e}");
+        let number = |key: &str, default: Option<f64>| -> Result<f64, String> {
+            match named.iter().find(|(k, _)| *k == key) {
+                Some((_, v)) => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| ctx(format!("`{key}` must be a number, got `{v}`"))),
+                None => default.ok_or_else(|| ctx(format!("`{key}=` is required"))),
+            }
+        };
+        let allow = |keys: &[&str], positional_extra: usize| -> Result<(), String> {
+            if let Some((k, _)) = named.iter().find(|(k, _)| !keys.contains(k)) {
+                return Err(ctx(format!("unknown parameter `{k}`")));
+            }
+            if positional.len() != positional_extra {
+                return Err(ctx("wrong number of values".to_string()));
+            }
+            Ok(())
+        };
+        let dur = |t: &str| parse_duration(t).map_err(ctx);
+        let positive = |t: &str| -> Result<Nanos, String> {
+            let v = dur(t)?;
+            if v == 0 { Err(ctx("the mean must be positive".to_string())) } else { Ok(v) }
+        };
+        let dist = match kind.trim() {
+            "const" | "constant" => {
+                allow(&[], 0)?;
+                Dist::Const(dur(first)?)
+            }
+            "uniform" => {
+                allow(&[], 0)?;
+                let (lo, hi) = first
+                    .split_once("..")
+                    .ok_or_else(|| ctx("uniform needs LOW..HIGH, e.g. uniform:5ms..15ms".into()))?;
+                let (low, high) = (dur(lo)?, dur(hi)?);
+                if low > high {
+                    return Err(ctx("the low bound exceeds the high bound".into()));
+                }
+                Dist::Uniform { low, high }
+            }
+            "exp" | "exponential" => {
+                allow(&[], 0)?;
+                Dist::Exp { mean: positive(first)? }
+            }
+            "lognormal" => {
+                allow(&["sigma"], 0)?;
+                let sigma = number("sigma", Some(1.0))?;
+                if !(sigma > 0.0 && sigma <= 5.0) {
+                    return Err(ctx("`sigma` must be in (0, 5]".into()));
+                }
+                Dist::LogNormal { mean: positive(first)?, sigma }
+            }
+            "pareto" => {
+                allow(&["alpha"], 0)?;
+                let alpha = number("alpha", Some(2.5))?;
+                if !(alpha > 1.0 && alpha <= 100.0) {
+                    return Err(ctx("`alpha` must be in (1, 100] for the mean to exist".into()));
+                }
+                Dist::Pareto { mean: positive(first)?, alpha }
+            }
+            "mix" | "mixture" => {
+                allow(&["p"], 1)?;
+                let p_slow = number("p", None)?;
+                if !(0.0..=1.0).contains(&p_slow) {
+                    return Err(ctx("`p` must be a probability in [0, 1]".into()));
+                }
+                Dist::Mix { fast: dur(first)?, slow: dur(positional[0])?, p_slow }
+            }
+            other => {
+                return Err(format!(
+                    "unknown distribution `{other}` in `{text}` (expected const, uniform, exp, \
+                     lognormal, pareto or mix)"
+                ));
+            }
+        };
+        Ok(dist)
+    }
+}
+
+impl fmt::Display for Dist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Dist::Const(v) => write!(f, "const:{}", canonical(v)),
+            Dist::Uniform { low, high } => {
+                write!(f, "uniform:{}..{}", canonical(low), canonical(high))
+            }
+            Dist::Exp { mean } => write!(f, "exp:{}", canonical(mean)),
+            Dist::LogNormal { mean, sigma } => {
+                write!(f, "lognormal:{},sigma={sigma}", canonical(mean))
+            }
+            Dist::Pareto { mean, alpha } => write!(f, "pareto:{},alpha={alpha}", canonical(mean)),
+            Dist::Mix { fast, slow, p_slow } => {
+                write!(f, "mix:{},{},p={p_slow}", canonical(fast), canonical(slow))
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Dist {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Dist, String> {
+        Dist::parse(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Dist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Dist, D::Error> {
+        let s = String::deserialize(d)?;
+        Dist::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Dist {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+    use crate::time::MILLIS;
+
+    fn sample_mean(d: &Dist, n: usize) -> f64 {
+        let mut rng = SimRng::stream(11, Stream::Service);
+        (0..n).map(|_| d.sample(&mut rng) as f64).sum::<f64>() / n as f64
+    }
+
+    #[test]
+    fn parses_every_form_and_round_trips() {
+        for text in [
+            "const:10ms",
+            "uniform:5ms..15ms",
+            "exp:10ms",
+            "lognormal:10ms,sigma=1",
+            "pareto:10ms,alpha=2.5",
+            "mix:1ms,50ms,p=0.05",
+        ] {
+            let d = Dist::parse(text).unwrap();
+            assert_eq!(d.to_string(), text);
+            assert_eq!(Dist::parse(&d.to_string()).unwrap(), d);
+        }
+        assert_eq!(Dist::parse("lognormal:2ms").unwrap(), Dist::LogNormal { mean: 2 * MILLIS, sigma: 1.0 });
+    }
+
+    #[test]
+    fn sample_means_match_the_stated_mean() {
+        for (text, tol) in [
+            ("const:10ms", 0.0001),
+            ("uniform:5ms..15ms", 0.01),
+            ("exp:10ms", 0.01),
+            ("lognormal:10ms,sigma=0.5", 0.01),
+            ("pareto:10ms,alpha=3", 0.03),
+            ("mix:1ms,50ms,p=0.1", 0.02),
+        ] {
+            let d = Dist::parse(text).unwrap();
+            let m = sample_mean(&d, 300_000);
+            assert!((m / d.mean() - 1.0).abs() < tol, "{text}: sample mean {m}, expected {}", d.mean());
+        }
+    }
+
+    #[test]
+    fn rejects_bad_text_with_a_reason() {
+        for (text, words) in [
+            ("10ms", "needs a kind"),
+            ("gauss:1ms", "unknown distribution"),
+            ("exp:0ms", "must be positive"),
+            ("exp:ten", "not a duration"),
+            ("uniform:5ms", "LOW..HIGH"),
+            ("uniform:15ms..5ms", "exceeds"),
+            ("pareto:10ms,alpha=1", "alpha"),
+            ("lognormal:10ms,mu=1", "unknown parameter `mu`"),
+            ("mix:1ms,2ms,p=1.5", "probability"),
+            ("mix:1ms,p=0.1", "wrong number"),
+        ] {
+            let err = Dist::parse(text).unwrap_err();
+            assert!(err.contains(words), "{text}: {err}");
+        }
+    }
+}

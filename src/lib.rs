@@ -1,0 +1,16 @@
+//! lbsim: a load-balancer simulator.
+//!
+//! Requesters send requests to a balancer, which picks a worker for each by a pluggable
+//! [`strategy::Strategy`]; workers serve them after random delays. The [`engine`] is a pure,
+//! deterministic discrete-event simulation; [`scenario`] reads TOML scenarios into its
+//! configuration, [`metrics`] measures and [`report`] prints the results.
+
+pub mod cli;
+pub mod dist;
+pub mod engine;
+pub mod metrics;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod strategy;
+pub mod time;

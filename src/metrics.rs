@@ -1,0 +1,192 @@
+//! Measurement: HdrHistogram latency recorders, request counters and per-worker accumulators.
+//!
+//! Memory is fixed per recorder and per worker: nothing grows with the number of requests.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::time::{MICROS, Nanos};
+
+/// Significant decimal digits kept by the histograms.
+pub const SIGFIG: u8 = 3;
+
+/// A latency distribution: an HdrHistogram at microsecond resolution (3 significant digits)
+/// for percentiles, plus an exact sum in nanoseconds for the mean.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    hist: Histogram<u64>,
+    sum: u128,
+    max: Nanos,
+}
+
+impl Default for Recorder {
+    fn default() -> Recorder {
+        // 1 µs to 1 hour to begin with; the histogram grows if a longer value comes.
+        let mut hist = Histogram::new_with_bounds(1, 3_600_000_000, SIGFIG)
+            .expect("constant histogram bounds are valid");
+        hist.auto(true);
+        Recorder { hist, sum: 0, max: 0 }
+    }
+}
+
+impl Recorder {
+    /// Records one duration.
+    #[inline]
+    pub fn record(&mut self, value: Nanos) {
+        self.hist.saturating_record((value + MICROS / 2) / MICROS);
+        self.sum += value as u128;
+        self.max = self.max.max(value);
+    }
+
+    /// Number of values recorded.
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// Exact mean [ns], 0 when empty.
+    pub fn mean(&self) -> f64 {
+        match self.count() {
+            0 => 0.0,
+            n => self.sum as f64 / n as f64,
+        }
+    }
+
+    /// The value at quantile `q` in `[0, 1]` [ns], to the histogram's precision.
+    pub fn quantile(&self, q: f64) -> Nanos {
+        if self.count() == 0 {
+            return 0;
+        }
+        self.hist.value_at_quantile(q) * MICROS
+    }
+
+    /// The exact largest value recorded [ns].
+    pub fn max(&self) -> Nanos {
+        self.max
+    }
+
+    /// The underlying histogram, in microseconds.
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
+    /// Forgets everything recorded.
+    pub fn clear(&mut self) {
+        self.hist.reset();
+        self.sum = 0;
+        self.max = 0;
+    }
+}
+
+/// What became of the measured requests. Every request sent is in exactly one of the other
+/// five counts: `sent == completed + rejected + failed + timed_out + in_flight`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Requests created by the requesters.
+    pub sent: u64,
+    /// Answered successfully.
+    pub completed: u64,
+    /// Turned away: no worker available, or the chosen worker's queue was full.
+    pub rejected: u64,
+    /// Lost to a failure, such as the worker being killed.
+    pub failed: u64,
+    /// Given up on by the requester.
+    pub timed_out: u64,
+    /// Still queued or in service.
+    pub in_flight: u64,
+}
+
+impl Counters {
+    /// Whether the conservation law holds.
+    pub fn is_conserved(&self) -> bool {
+        self.sent == self.completed + self.rejected + self.failed + self.timed_out + self.in_flight
+    }
+}
+
+/// Per-worker accumulators: completions and the time integrals of pending and busy slots.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    /// Measured requests this worker completed.
+    pub completed: u64,
+    /// Largest pending count seen.
+    pub max_pending: u32,
+    pending_area: u128,
+    busy_area: u128,
+    since: Nanos,
+}
+
+impl WorkerStats {
+    /// Accounts for the time from the last call to `now`, during which the worker had
+    /// `pending` requests and `busy` slots in use. Call before every change of either.
+    #[inline]
+    pub fn advance(&mut self, now: Nanos, pending: u32, busy: u32) {
+        let dt = (now - self.since) as u128;
+        self.pending_area += pending as u128 * dt;
+        self.busy_area += busy as u128 * dt;
+        self.since = now;
+        self.max_pending = self.max_pending.max(pending);
+    }
+
+    /// Starts measuring afresh at `now` (the end of the warm-up).
+    pub fn restart(&mut self, now: Nanos, pending: u32) {
+        *self = WorkerStats { since: now, max_pending: pending, ..WorkerStats::default() };
+    }
+
+    /// Time-averaged pending count over `window` nanoseconds (call [`advance`] first).
+    ///
+    /// [`advance`]: WorkerStats::advance
+    pub fn mean_pending(&self, window: Nanos) -> f64 {
+        if window == 0 { 0.0 } else { self.pending_area as f64 / window as f64 }
+    }
+
+    /// Fraction of slot-time spent serving over `window` with `slots` slots.
+    pub fn utilization(&self, window: Nanos, slots: u32) -> f64 {
+        if window == 0 { 0.0 } else { self.busy_area as f64 / (window as f64 * slots as f64) }
+    }
+}
+
+/// Everything measured in a run, after the warm-up.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    /// End-to-end latency: arrival at the balancer to the end of service.
+    pub latency: Recorder,
+    /// Time spent queued at the worker before service began.
+    pub queue_wait: Recorder,
+    /// Time in service.
+    pub service: Recorder,
+    /// Request outcomes.
+    pub counters: Counters,
+    /// One entry per worker.
+    pub workers: Vec<WorkerStats>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::MILLIS;
+
+    #[test]
+    fn recorder_mean_is_exact_and_quantiles_are_close() {
+        let mut r = Recorder::default();
+        for i in 1..=1000u64 {
+            r.record(i * MILLIS + 1);
+        }
+        assert_eq!(r.count(), 1000);
+        assert_eq!(r.mean(), 500.5 * MILLIS as f64 + 1.0);
+        let p99 = r.quantile(0.99) as f64;
+        assert!((p99 / (990 * MILLIS) as f64 - 1.0).abs() < 0.001, "{p99}");
+        assert_eq!(r.max(), 1000 * MILLIS + 1);
+        r.clear();
+        assert_eq!((r.count(), r.mean(), r.quantile(0.5)), (0, 0.0, 0));
+    }
+
+    #[test]
+    fn worker_stats_integrate_over_time() {
+        let mut s = WorkerStats::default();
+        s.restart(100, 0);
+        s.advance(200, 0, 0); // idle for 100
+        s.advance(300, 2, 1); // two pending, one busy for 100
+        assert_eq!(s.mean_pending(200), 1.0);
+        assert_eq!(s.utilization(200, 1), 0.5);
+        assert_eq!(s.max_pending, 2);
+    }
+}

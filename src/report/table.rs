@@ -1,0 +1,154 @@
+//! The human-readable tables.
+
+use std::fmt::Write;
+
+use super::Report;
+
+/// Most worker rows shown in a run table; the JSON report has them all.
+const MAX_WORKER_ROWS: usize = 32;
+
+fn header(r: &Report) -> String {
+    let load = r.offered_load.map(|l| format!(" (load {l:.2})")).unwrap_or_default();
+    format!(
+        "arrivals {}{load} · service {} · {} workers\nsimulated {:.1}s of virtual time ({:.1}s measured) in {:.2}s\n",
+        r.arrivals,
+        r.service,
+        r.workers.len(),
+        r.sim_time_s,
+        r.measured_time_s,
+        r.wall_time_s
+    )
+}
+
+/// The table for `lbsim run`.
+pub fn run_table(r: &Report) -> String {
+    let mut out =
+        format!("lbsim run · scenario {} · strategy {} · seed {}\n", r.scenario, r.strategy, r.seed);
+    out += &header(r);
+    let c = &r.requests;
+    let _ = writeln!(
+        out,
+        "\nrequests    sent {}  completed {}  rejected {}  failed {}  timed out {}  in flight {}",
+        c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.in_flight
+    );
+    let _ = writeln!(out, "throughput  {:.1}/s\n", r.throughput_rps);
+    let l = &r.latency_ms;
+    let _ = writeln!(
+        out,
+        "{:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "(ms)", "mean", "p50", "p90", "p99", "p99.9", "max"
+    );
+    let _ = writeln!(
+        out,
+        "{:<14}{:>9.3}{:>9.3}{:>9.3}{:>9.3}{:>9.3}{:>9.3}",
+        "latency", l.mean, l.p50, l.p90, l.p99, l.p999, l.max
+    );
+    for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
+        let _ = writeln!(out, "{name:<14}{:>9.3}{:>9}{:>9}{:>9.3}", s.mean, "", "", s.p99);
+    }
+    let _ = writeln!(
+        out,
+        "\n{:>6}{:>8}{:>11}{:>7}{:>14}{:>13}",
+        "worker", "speed", "completed", "util", "mean pending", "max pending"
+    );
+    for w in r.workers.iter().take(MAX_WORKER_ROWS) {
+        let down = if w.up { "" } else { "  down" };
+        let _ = writeln!(
+            out,
+            "{:>6}{:>8.2}{:>11}{:>7.2}{:>14.2}{:>13}{down}",
+            w.id, w.speed, w.completed, w.utilization, w.mean_pending, w.max_pending
+        );
+    }
+    if r.workers.len() > MAX_WORKER_ROWS {
+        let _ = writeln!(
+            out,
+            "  ... and {} more workers (all are in --format json)",
+            r.workers.len() - MAX_WORKER_ROWS
+        );
+    }
+    out
+}
+
+/// The side-by-side table for `lbsim compare`, best value per column marked with `*`.
+pub fn compare_table(reports: &[Report]) -> String {
+    let Some(first) = reports.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "lbsim compare · scenario {} · seed {} · the same arrivals and demands for every strategy\n",
+        first.scenario, first.seed
+    );
+    out += header(first).lines().next().unwrap_or_default();
+    out.push('\n');
+    // (title, value, lower is better)
+    type Column = (&'static str, fn(&Report) -> f64, bool);
+    let columns: [Column; 9] = [
+        ("mean ms", |r| r.latency_ms.mean, true),
+        ("p50 ms", |r| r.latency_ms.p50, true),
+        ("p90 ms", |r| r.latency_ms.p90, true),
+        ("p99 ms", |r| r.latency_ms.p99, true),
+        ("p99.9 ms", |r| r.latency_ms.p999, true),
+        ("max ms", |r| r.latency_ms.max, true),
+        ("tput/s", |r| r.throughput_rps, false),
+        ("rejected", |r| r.requests.rejected as f64, true),
+        ("failed", |r| r.requests.failed as f64, true),
+    ];
+    let name_width = reports.iter().map(|r| r.strategy.len()).max().unwrap_or(8).max(8) + 2;
+    let _ = write!(out, "\n{:<name_width$}", "strategy");
+    for (title, _, _) in &columns {
+        let _ = write!(out, "{title:>11}");
+    }
+    out.push('\n');
+    let best: Vec<f64> = columns
+        .iter()
+        .map(|(_, value, lower)| {
+            let values = reports.iter().map(value);
+            if *lower {
+                values.fold(f64::INFINITY, f64::min)
+            } else {
+                values.fold(f64::NEG_INFINITY, f64::max)
+            }
+        })
+        .collect();
+    for r in reports {
+        let _ = write!(out, "{:<name_width$}", r.strategy);
+        for ((title, value, _), best) in columns.iter().zip(&best) {
+            let v = value(r);
+            let mark = if v == *best && reports.len() > 1 { "*" } else { " " };
+            let text = if title.ends_with("ms") { format!("{v:.3}") } else { format!("{v:.0}") };
+            let _ = write!(out, "{:>10}{mark}", text);
+        }
+        out.push('\n');
+    }
+    out += "* best in column\n";
+    if let Some(line) = p99_verdict(reports) {
+        out += &line;
+        out.push('\n');
+    }
+    out
+}
+
+/// One sentence on who leads on p99, and by how much.
+pub fn p99_verdict(reports: &[Report]) -> Option<String> {
+    if reports.len() < 2 {
+        return None;
+    }
+    let p99 = |r: &&Report| r.latency_ms.p99;
+    let best = reports.iter().min_by(|a, b| p99(a).total_cmp(&p99(b)))?;
+    let worst = reports.iter().max_by(|a, b| p99(a).total_cmp(&p99(b)))?;
+    let mut rest: Vec<&Report> = reports.iter().filter(|r| r.strategy != best.strategy).collect();
+    rest.sort_by(|a, b| p99(a).total_cmp(&p99(b)));
+    let runner_up = rest.first()?;
+    if best.latency_ms.p99 <= 0.0 {
+        return Some(format!("{} has the lowest p99 ({:.3} ms)", best.strategy, best.latency_ms.p99));
+    }
+    Some(format!(
+        "{} leads on p99 ({:.3} ms): {:.2}x lower than {} (next best), {:.2}x lower than {} (worst)",
+        best.strategy,
+        best.latency_ms.p99,
+        runner_up.latency_ms.p99 / best.latency_ms.p99,
+        runner_up.strategy,
+        worst.latency_ms.p99 / best.latency_ms.p99,
+        worst.strategy
+    ))
+}

@@ -1,0 +1,526 @@
+//! The TOML schema and its strict parsing.
+
+use std::num::{NonZeroU32, NonZeroU64};
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{ArrivalSpec, Level, Scenario, ScenarioError};
+use crate::dist::Dist;
+use crate::engine::{Stop, WorkerSpec};
+use crate::strategy::{self, StrategyParams};
+use crate::time::{Nanos, parse_duration};
+
+/// The layout of a scenario file. Every field is optional; defaults are given per field.
+///
+/// ```toml
+/// name = "default"               # default: the file's stem
+/// description = "one line"       # default: empty
+/// service = "exp:10ms"           # service demand at speed 1 (see lbsim::dist); default exp:10ms
+///
+/// [arrivals]
+/// kind = "poisson"               # poisson | constant | bursty | closed; default poisson
+/// load = 0.8                     # or rate = 720 (requests/s); default load 0.8
+/// # bursty: rate/load is the burst level, base_rate/base_load the level between bursts,
+/// # burst = "1s" and gap = "4s" their lengths (required). The run starts in a gap.
+/// # closed: clients = 32 and think = "exp:100ms" (both required); no rate or load.
+///
+/// [[workers]]                    # one table per group of identical workers; default 4 workers
+/// count = 4                      # default 1
+/// speed = 1.0                    # service time = demand / speed; default 1
+/// weight = 1.0                   # for weighted-round-robin; default: the speed
+/// concurrency = 1                # requests served at once; default 1
+/// queue_capacity = 100           # waiting requests before rejecting; default unbounded
+///
+/// [run]
+/// requests = 100000              # measured requests, or duration = "60s"; default 100000
+/// warmup = "1s"                  # virtual time excluded from statistics; default 0s
+/// seed = 1                       # master seed; default 1
+///
+/// [strategy]
+/// name = "least-loaded"          # strategy for `lbsim run`; default least-loaded
+/// choices = 2                    # power-of-two: workers sampled per pick; default 2
+/// decay = "100ms"                # peak-ewma: how fast latency peaks are forgotten; default 100ms
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    name: Option<String>,
+    description: Option<String>,
+    service: Option<Dist>,
+    arrivals: Option<Spanned<ArrivalsTable>>,
+    workers: Option<Vec<WorkerGroup>>,
+    #[serde(default)]
+    run: RunTable,
+    #[serde(default)]
+    strategy: StrategyTable,
+}
+
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum ArrivalKind {
+    #[default]
+    Poisson,
+    Constant,
+    Bursty,
+    Closed,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArrivalsTable {
+    #[serde(default)]
+    kind: ArrivalKind,
+    rate: Option<Spanned<Positive>>,
+    load: Option<Spanned<Positive>>,
+    base_rate: Option<Spanned<NonNegative>>,
+    base_load: Option<Spanned<NonNegative>>,
+    burst: Option<Spanned<Duration>>,
+    gap: Option<Spanned<Duration>>,
+    clients: Option<Spanned<NonZeroU32>>,
+    think: Option<Spanned<Dist>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerGroup {
+    count: Option<NonZeroU32>,
+    speed: Option<Positive>,
+    weight: Option<Positive>,
+    concurrency: Option<NonZeroU32>,
+    queue_capacity: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunTable {
+    requests: Option<Spanned<NonZeroU64>>,
+    duration: Option<Spanned<Duration>>,
+    warmup: Option<Duration>,
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrategyTable {
+    name: Option<StrategyName>,
+    choices: Option<NonZeroU32>,
+    decay: Option<Duration>,
+}
+
+/// A finite number > 0.
+#[derive(Clone, Copy, Debug)]
+struct Positive(f64);
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Positive, D::Error> {
+        let x = f64::deserialize(d)?;
+        if x.is_finite() && x > 0.0 {
+            Ok(Positive(x))
+        } else {
+            Err(serde::de::Error::custom(format!("must be a positive number, got {x}")))
+        }
+    }
+}
+
+/// A finite number >= 0.
+#[derive(Clone, Copy, Debug)]
+struct NonNegative(f64);
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NonNegative, D::Error> {
+        let x = f64::deserialize(d)?;
+        if x.is_finite() && x >= 0.0 {
+            Ok(NonNegative(x))
+        } else {
+            Err(serde::de::Error::custom(format!("must be zero or a positive number, got {x}")))
+        }
+    }
+}
+
+/// A duration string such as `"1.5s"`.
+#[derive(Clone, Copy, Debug)]
+struct Duration(Nanos);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_duration(&s).map(Duration).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A registered strategy's name.
+#[derive(Clone, Debug)]
+struct StrategyName(String);
+
+impl<'de> Deserialize<'de> for StrategyName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StrategyName, D::Error> {
+        let s = String::deserialize(d)?;
+        strategy::find(&s).map_err(serde::de::Error::custom)?;
+        Ok(StrategyName(s))
+    }
+}
+
+/// Default number of workers when a file has no `[[workers]]`.
+const DEFAULT_WORKERS: usize = 4;
+/// Default offered load.
+const DEFAULT_LOAD: f64 = 0.8;
+/// Default number of measured requests.
+const DEFAULT_REQUESTS: u64 = 100_000;
+
+pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let span = e.span();
+        let mut err = error_at(text, origin, span.clone(), e.message().trim());
+        if let Some(field) = unknown_field(e.message()) {
+            // The span of an unknown key points at the key itself.
+            err.field = Some(qualify(text, span.map_or(0, |s| s.start), &field));
+        }
+        err
+    })?;
+    let default_name = std::path::Path::new(origin)
+        .file_stem()
+        .map(|s| s.to_string_lossy().trim_start_matches("built-in ").to_string())
+        .unwrap_or_default();
+    let workers: Vec<WorkerSpec> = match file.workers {
+        None => vec![WorkerSpec::default(); DEFAULT_WORKERS],
+        Some(groups) => groups
+            .iter()
+            .flat_map(|g| {
+                let speed = g.speed.map_or(1.0, |s| s.0);
+                let spec = WorkerSpec {
+                    speed,
+                    weight: g.weight.map_or(speed, |w| w.0),
+                    concurrency: g.concurrency.map_or(1, NonZeroU32::get),
+                    queue_capacity: g.queue_capacity,
+                };
+                std::iter::repeat_n(spec, g.count.map_or(1, NonZeroU32::get) as usize)
+            })
+            .collect(),
+    };
+    if workers.is_empty() {
+        return Err(error_at(text, origin, None, "`workers` is empty: at least one worker is needed"));
+    }
+    let arrivals = arrival_spec(text, origin, file.arrivals)?;
+    let run = file.run;
+    let stop = match (&run.requests, &run.duration) {
+        (Some(_), Some(d)) => {
+            return Err(field_error(
+                text,
+                origin,
+                d.span(),
+                "run.duration",
+                "give `requests` or `duration`, not both",
+            ));
+        }
+        (Some(n), None) => Stop::Requests(n.get_ref().get()),
+        (None, Some(d)) if d.get_ref().0 == 0 => {
+            return Err(field_error(text, origin, d.span(), "run.duration", "must be longer than 0"));
+        }
+        (None, Some(d)) => Stop::Duration(d.get_ref().0),
+        (None, None) => Stop::Requests(DEFAULT_REQUESTS),
+    };
+    let defaults = StrategyParams::default();
+    let strategy_params = StrategyParams {
+        choices: file.strategy.choices.map_or(defaults.choices, |c| c.get() as usize),
+        ewma_decay: file.strategy.decay.map_or(defaults.ewma_decay, |d| d.0),
+    };
+    if strategy_params.ewma_decay == 0 {
+        return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
+    }
+    Ok(Scenario {
+        name: file.name.unwrap_or(default_name),
+        description: file.description.unwrap_or_default(),
+        service: file.service.unwrap_or(Dist::Exp { mean: 10 * crate::time::MILLIS }),
+        arrivals,
+        workers,
+        stop,
+        warmup: run.warmup.map_or(0, |d| d.0),
+        seed: run.seed.unwrap_or(1),
+        strategy: file.strategy.name.map_or_else(|| "least-loaded".to_string(), |n| n.0),
+        strategy_params,
+    })
+}
+
+fn arrival_spec(
+    text: &str,
+    origin: &str,
+    table: Option<Spanned<ArrivalsTable>>,
+) -> Result<ArrivalSpec, ScenarioError> {
+    let Some(table) = table else {
+        return Ok(ArrivalSpec::Poisson(Level::Load(DEFAULT_LOAD)));
+    };
+    let table_span = table.span();
+    let a = table.into_inner();
+    let kind = match a.kind {
+        ArrivalKind::Poisson => "poisson",
+        ArrivalKind::Constant => "constant",
+        ArrivalKind::Bursty => "bursty",
+        ArrivalKind::Closed => "closed",
+    };
+    let not_for = |span: Range<usize>, field: &str| {
+        field_error(
+            text,
+            origin,
+            span,
+            &format!("arrivals.{field}"),
+            &format!("does not apply to {kind} arrivals"),
+        )
+    };
+    let missing = |what: &str| {
+        field_error(text, origin, table_span.clone(), "arrivals", &format!("{kind} arrivals need {what}"))
+    };
+    // Fields that only some kinds take.
+    let open_only =
+        [("rate", a.rate.as_ref().map(Spanned::span)), ("load", a.load.as_ref().map(Spanned::span))];
+    let bursty_only = [
+        ("base_rate", a.base_rate.as_ref().map(Spanned::span)),
+        ("base_load", a.base_load.as_ref().map(Spanned::span)),
+        ("burst", a.burst.as_ref().map(Spanned::span)),
+        ("gap", a.gap.as_ref().map(Spanned::span)),
+    ];
+    let closed_only =
+        [("clients", a.clients.as_ref().map(Spanned::span)), ("think", a.think.as_ref().map(Spanned::span))];
+    let forbid = |fields: &[(&str, Option<Range<usize>>)]| -> Result<(), ScenarioError> {
+        match fields.iter().find_map(|(name, span)| span.clone().map(|s| (name, s))) {
+            Some((name, span)) => Err(not_for(span, name)),
+            None => Ok(()),
+        }
+    };
+    let level =
+        |rate: Option<Spanned<f64>>, load: Option<Spanned<f64>>, names: (&str, &str)| match (rate, load) {
+            (Some(_), Some(l)) => Err(field_error(
+                text,
+                origin,
+                l.span(),
+                &format!("arrivals.{}", names.1),
+                &format!("give `{}` or `{}`, not both", names.0, names.1),
+            )),
+            (Some(r), None) => Ok(Some(Level::Rate(*r.get_ref()))),
+            (None, Some(l)) => Ok(Some(Level::Load(*l.get_ref()))),
+            (None, None) => Ok(None),
+        };
+    let respan = |s: &Spanned<Positive>| Spanned::new(s.span(), s.get_ref().0);
+    let respan0 = |s: &Spanned<NonNegative>| Spanned::new(s.span(), s.get_ref().0);
+    let main_level = level(a.rate.as_ref().map(respan), a.load.as_ref().map(respan), ("rate", "load"))?;
+    Ok(match a.kind {
+        ArrivalKind::Poisson | ArrivalKind::Constant => {
+            forbid(&bursty_only)?;
+            forbid(&closed_only)?;
+            let level = main_level.unwrap_or(Level::Load(DEFAULT_LOAD));
+            if a.kind == ArrivalKind::Poisson {
+                ArrivalSpec::Poisson(level)
+            } else {
+                ArrivalSpec::Constant(level)
+            }
+        }
+        ArrivalKind::Bursty => {
+            forbid(&closed_only)?;
+            let rate = main_level.ok_or_else(|| missing("`rate` or `load` (the level during a burst)"))?;
+            let base = level(
+                a.base_rate.as_ref().map(respan0),
+                a.base_load.as_ref().map(respan0),
+                ("base_rate", "base_load"),
+            )?
+            .ok_or_else(|| missing("`base_rate` or `base_load` (the level between bursts)"))?;
+            let burst = a.burst.ok_or_else(|| missing("`burst` (how long a burst lasts)"))?;
+            let gap = a.gap.ok_or_else(|| missing("`gap` (the time between bursts)"))?;
+            for (name, d) in [("burst", &burst), ("gap", &gap)] {
+                if d.get_ref().0 == 0 {
+                    return Err(field_error(
+                        text,
+                        origin,
+                        d.span(),
+                        &format!("arrivals.{name}"),
+                        "must be longer than 0",
+                    ));
+                }
+            }
+            ArrivalSpec::Bursty { rate, base, burst: burst.get_ref().0, gap: gap.get_ref().0 }
+        }
+        ArrivalKind::Closed => {
+            forbid(&open_only)?;
+            forbid(&bursty_only)?;
+            let clients = a.clients.ok_or_else(|| missing("`clients` (how many requesters)"))?;
+            let think = a.think.ok_or_else(|| missing("`think` (a distribution, e.g. \"exp:100ms\")"))?;
+            ArrivalSpec::Closed { clients: clients.get_ref().get(), think: think.into_inner() }
+        }
+    })
+}
+
+/// An error at a byte span, with the field found from the text there.
+fn error_at(text: &str, origin: &str, span: Option<Range<usize>>, message: &str) -> ScenarioError {
+    let position = span.as_ref().map(|s| line_col(text, s.start));
+    let field = span.and_then(|s| field_at(text, s.start));
+    ScenarioError { file: origin.to_string(), position, field, message: message.to_string() }
+}
+
+fn field_error(text: &str, origin: &str, span: Range<usize>, field: &str, message: &str) -> ScenarioError {
+    ScenarioError {
+        file: origin.to_string(),
+        position: Some(line_col(text, span.start)),
+        field: Some(field.to_string()),
+        message: message.to_string(),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The dotted field name at a byte offset: the key on that line, inside the nearest table
+/// header above it.
+fn field_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[line_start..line_end];
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('#') || key.starts_with('[') {
+        return None;
+    }
+    Some(qualify(text, line_start, key))
+}
+
+/// Prefixes `key` with the table header in force at `offset`.
+fn qualify(text: &str, offset: usize, key: &str) -> String {
+    let header = text[..offset.min(text.len())]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    match header {
+        Some(h) if !h.is_empty() => format!("{h}.{key}"),
+        _ => key.to_string(),
+    }
+}
+
+/// The key named by serde's "unknown field `x`" message.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{MILLIS, SECS};
+
+    fn err(text: &str) -> String {
+        parse(text, "x.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_file_gets_documented_defaults() {
+        let s = parse("", "scenarios/empty.toml").unwrap();
+        assert_eq!(s.name, "empty");
+        assert_eq!(s.workers, vec![WorkerSpec::default(); 4]);
+        assert_eq!(s.arrivals, ArrivalSpec::Poisson(Level::Load(0.8)));
+        assert_eq!(s.service, Dist::Exp { mean: 10 * MILLIS });
+        assert_eq!(s.stop, Stop::Requests(100_000));
+        assert_eq!((s.seed, s.warmup, s.strategy.as_str()), (1, 0, "least-loaded"));
+        assert_eq!(s.strategy_params, StrategyParams::default());
+        let config = s.to_config().unwrap();
+        assert!((config.load().unwrap() - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn full_file() {
+        let s = parse(
+            r#"
+name = "full"
+description = "all fields"
+service = "const:2ms"
+[arrivals]
+kind = "bursty"
+rate = 900
+base_load = 0.1
+burst = "1s"
+gap = "4s"
+[[workers]]
+count = 2
+speed = 2.0
+[[workers]]
+weight = 3
+concurrency = 4
+queue_capacity = 10
+[run]
+duration = "30s"
+warmup = "2s"
+seed = 9
+[strategy]
+name = "power-of-two"
+choices = 3
+decay = "1s"
+"#,
+            "f.toml",
+        )
+        .unwrap();
+        assert_eq!(s.workers.len(), 3);
+        assert_eq!(
+            s.workers[0],
+            WorkerSpec { speed: 2.0, weight: 2.0, concurrency: 1, queue_capacity: None }
+        );
+        assert_eq!(
+            s.workers[2],
+            WorkerSpec { speed: 1.0, weight: 3.0, concurrency: 4, queue_capacity: Some(10) }
+        );
+        assert_eq!(
+            s.arrivals,
+            ArrivalSpec::Bursty {
+                rate: Level::Rate(900.0),
+                base: Level::Load(0.1),
+                burst: SECS,
+                gap: 4 * SECS
+            }
+        );
+        assert_eq!((s.stop, s.warmup, s.seed), (Stop::Duration(30 * SECS), 2 * SECS, 9));
+        assert_eq!(s.strategy_params, StrategyParams { choices: 3, ewma_decay: SECS });
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        assert_eq!(
+            err("[arrivals]\nrate = 10\nrat = 5\n"),
+            "x.toml:3:1: field `arrivals.rat`: unknown field `rat`, expected one of `kind`, `rate`, `load`, \
+             `base_rate`, `base_load`, `burst`, `gap`, `clients`, `think`"
+        );
+        assert_eq!(
+            err("[arrivals]\nrate = -3\n"),
+            "x.toml:2:8: field `arrivals.rate`: must be a positive number, got -3"
+        );
+        assert_eq!(
+            err("service = \"exp:soon\"\n"),
+            "x.toml:1:11: field `service`: in `exp:soon`: `soon` is not a duration (expected a number and a unit, e.g. 10ms)"
+        );
+        assert!(err("[[workers]]\ncount = 0\n").starts_with("x.toml:2:9: field `workers.count`: "));
+        assert!(err("[strategy]\nname = \"fastest\"\n").starts_with(
+            "x.toml:2:8: field `strategy.name`: unknown strategy `fastest` (valid: round-robin"
+        ));
+        assert_eq!(
+            err("[arrivals]\nkind = \"closed\"\nclients = 3\nrate = 5\n"),
+            "x.toml:4:8: field `arrivals.rate`: does not apply to closed arrivals"
+        );
+        assert!(
+            err("[arrivals]\nkind = \"closed\"\nclients = 3\n")
+                .contains("field `arrivals`: closed arrivals need `think`")
+        );
+        assert!(
+            err("[arrivals]\nkind = \"warp\"\n").contains("field `arrivals.kind`: unknown variant `warp`")
+        );
+        assert_eq!(
+            err("[run]\nrequests = 5\nduration = \"1s\"\n"),
+            "x.toml:3:12: field `run.duration`: give `requests` or `duration`, not both"
+        );
+        assert!(err("[arrivals]\nrate = 1\nload = 0.5\n").contains("give `rate` or `load`, not both"));
+        assert!(err("workers = 3\n").starts_with("x.toml:1:11: field `workers`: invalid type"));
+        assert!(err("seed = 3\n").contains("unknown field `seed`"));
+        assert!(err("[run\n").starts_with("x.toml:1:"));
+    }
+}

@@ -1,0 +1,151 @@
+//! `least-loaded`: join the shortest queue.
+//!
+//! Pike's balancer keeps workers in a heap ordered by pending count. Here workers sit in
+//! buckets indexed by their pending count, which makes a pick O(1) (amortised) and an update
+//! O(1), and lets ties be broken uniformly at random instead of always favouring one index.
+
+use super::{Cluster, Strategy, WorkerId};
+use crate::rng::SimRng;
+
+const NOT_LISTED: u32 = u32::MAX;
+
+/// Sends each request to a worker with the fewest pending requests.
+#[derive(Debug, Default)]
+pub struct LeastLoaded {
+    /// `buckets[p]` holds the up workers with `p` pending requests.
+    buckets: Vec<Vec<WorkerId>>,
+    /// Each worker's bucket (its pending count when listed), or `NOT_LISTED` when down.
+    level: Vec<u32>,
+    /// Each worker's index inside its bucket.
+    slot: Vec<u32>,
+    /// No bucket below this one is non-empty.
+    min: usize,
+    /// Workers listed in all buckets together.
+    listed: usize,
+}
+
+impl LeastLoaded {
+    fn insert(&mut self, w: WorkerId, pending: u32) {
+        let p = pending as usize;
+        if self.buckets.len() <= p {
+            self.buckets.resize_with(p + 1, Vec::new);
+        }
+        self.level[w] = pending;
+        self.slot[w] = self.buckets[p].len() as u32;
+        self.buckets[p].push(w);
+        self.min = self.min.min(p);
+        self.listed += 1;
+    }
+
+    fn remove(&mut self, w: WorkerId) {
+        let p = self.level[w] as usize;
+        let i = self.slot[w] as usize;
+        let bucket = &mut self.buckets[p];
+        bucket.swap_remove(i);
+        if let Some(&moved) = bucket.get(i) {
+            self.slot[moved] = i as u32;
+        }
+        self.level[w] = NOT_LISTED;
+        self.listed -= 1;
+    }
+}
+
+impl Strategy for LeastLoaded {
+    fn name(&self) -> &str {
+        "least-loaded"
+    }
+
+    fn pick(&mut self, _cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
+        if self.listed == 0 {
+            return None;
+        }
+        while self.buckets[self.min].is_empty() {
+            self.min += 1;
+        }
+        let bucket = &self.buckets[self.min];
+        let i = if bucket.len() == 1 { 0 } else { rng.below(bucket.len() as u64) as usize };
+        Some(bucket[i])
+    }
+
+    fn on_pending_change(&mut self, worker: WorkerId, cluster: &Cluster<'_>) {
+        if self.level[worker] == NOT_LISTED {
+            return;
+        }
+        let pending = cluster.worker(worker).pending;
+        if self.level[worker] != pending {
+            self.remove(worker);
+            self.insert(worker, pending);
+        }
+    }
+
+    fn on_cluster_change(&mut self, cluster: &Cluster<'_>) {
+        self.buckets.iter_mut().for_each(Vec::clear);
+        self.level = vec![NOT_LISTED; cluster.len()];
+        self.slot = vec![0; cluster.len()];
+        self.min = 0;
+        self.listed = 0;
+        for (id, w) in cluster.workers().iter().enumerate() {
+            if w.up {
+                self.insert(id, w.pending);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::Fixture;
+
+    #[test]
+    fn picks_the_minimum_and_follows_changes() {
+        let mut f = Fixture::new(&[3, 1, 2, 5]);
+        let mut s = LeastLoaded::default();
+        let mut rng = SimRng::stream(0, crate::rng::Stream::Strategy);
+        s.on_cluster_change(&f.cluster());
+        assert_eq!(s.pick(&f.cluster(), &mut rng), Some(1));
+        f.workers[1].pending = 4;
+        s.on_pending_change(1, &f.cluster());
+        assert_eq!(s.pick(&f.cluster(), &mut rng), Some(2));
+        f.workers[3].pending = 0;
+        s.on_pending_change(3, &f.cluster());
+        assert_eq!(s.pick(&f.cluster(), &mut rng), Some(3));
+        f.set_up(3, false);
+        s.on_cluster_change(&f.cluster());
+        assert_eq!(s.pick(&f.cluster(), &mut rng), Some(2));
+    }
+
+    #[test]
+    fn keeps_loads_level_when_nothing_completes() {
+        let mut f = Fixture::new(&[0; 8]);
+        let counts = f.pick_counts(&mut LeastLoaded::default(), 800, true);
+        assert_eq!(counts, vec![100; 8]);
+    }
+
+    #[test]
+    fn breaks_ties_at_random_not_by_index() {
+        // All idle, loads never change: every pick is a tie among all four.
+        let mut f = Fixture::new(&[0; 4]);
+        let counts = f.pick_counts(&mut LeastLoaded::default(), 40_000, false);
+        for c in counts {
+            assert!((9_400..10_600).contains(&c), "{c}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_a_linear_scan_under_random_updates() {
+        let mut f = Fixture::new(&[0; 13]);
+        let mut s = LeastLoaded::default();
+        let mut rng = SimRng::stream(9, crate::rng::Stream::Faults);
+        s.on_cluster_change(&f.cluster());
+        for _ in 0..5_000 {
+            let w = rng.below(13) as usize;
+            let p = &mut f.workers[w].pending;
+            *p = if rng.below(2) == 0 { p.saturating_sub(1) } else { *p + 1 + rng.below(3) as u32 };
+            s.on_pending_change(w, &f.cluster());
+            let picked = s.pick(&f.cluster(), &mut rng).unwrap();
+            let min = f.workers.iter().map(|w| w.pending).min().unwrap();
+            assert_eq!(f.workers[picked].pending, min);
+        }
+    }
+}

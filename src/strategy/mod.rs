@@ -1,0 +1,310 @@
+//! Balancing strategies: one trait, one file per strategy, one registry.
+//!
+//! # Adding a strategy
+//!
+//! 1. Write `src/strategy/my_strategy.rs` with a type that implements [`Strategy`].
+//! 2. Add one [`StrategyInfo`] line to [`STRATEGIES`] below.
+//!
+//! It is then available as `--strategy my-strategy`, in `lbsim compare` and in `lbsim
+//! strategies`. A strategy outside the crate (see `examples/`) implements the same trait and is
+//! handed to [`crate::engine::Sim::new`] directly.
+
+use std::fmt;
+
+use crate::rng::SimRng;
+use crate::time::{MILLIS, Nanos};
+
+mod least_loaded;
+mod peak_ewma;
+mod power_of_two;
+mod random;
+mod round_robin;
+mod weighted_round_robin;
+
+pub use least_loaded::LeastLoaded;
+pub use peak_ewma::PeakEwma;
+pub use power_of_two::PowerOfTwo;
+pub use random::Random;
+pub use round_robin::RoundRobin;
+pub use weighted_round_robin::WeightedRoundRobin;
+
+/// A worker's index in the cluster, `0..cluster.len()`.
+pub type WorkerId = usize;
+
+/// What the balancer knows about one worker. Strategies only ever read this.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkerView {
+    /// Requests sent to the worker and not yet answered: queued plus in service.
+    pub pending: u32,
+    /// Relative speed: a request with demand `d` takes `d / speed` to serve.
+    pub speed: f64,
+    /// Weight for weighted strategies (defaults to the speed).
+    pub weight: f64,
+    /// Whether the balancer may send requests to the worker.
+    pub up: bool,
+    /// Latency of the most recent answer from this worker (0 before the first).
+    pub last_latency: Nanos,
+}
+
+/// A read-only view of the whole cluster, as the balancer sees it at the current virtual time.
+#[derive(Clone, Copy, Debug)]
+pub struct Cluster<'a> {
+    now: Nanos,
+    workers: &'a [WorkerView],
+    up: &'a [WorkerId],
+}
+
+impl<'a> Cluster<'a> {
+    /// A view over `workers`; `up` must list exactly the ids of the workers that are up.
+    pub fn new(now: Nanos, workers: &'a [WorkerView], up: &'a [WorkerId]) -> Cluster<'a> {
+        debug_assert_eq!(up.len(), workers.iter().filter(|w| w.up).count());
+        Cluster { now, workers, up }
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// Number of workers, up or down.
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Whether the cluster has no workers at all.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+
+    /// One worker's view.
+    pub fn worker(&self, id: WorkerId) -> &'a WorkerView {
+        &self.workers[id]
+    }
+
+    /// All workers, indexed by id.
+    pub fn workers(&self) -> &'a [WorkerView] {
+        self.workers
+    }
+
+    /// The ids of the workers that are up, in no particular order; sampling from this slice
+    /// is the cheap way to choose among available workers.
+    pub fn up(&self) -> &'a [WorkerId] {
+        self.up
+    }
+}
+
+/// A load-balancing strategy: picks a worker for each request.
+///
+/// The engine calls [`pick`](Strategy::pick) once per request, and tells the strategy about
+/// what happens through the `on_*` hooks, whose default implementations do nothing. All
+/// randomness must come from the `rng` argument so that runs are reproducible.
+///
+/// ```
+/// use lbsim::rng::SimRng;
+/// use lbsim::strategy::{Cluster, Strategy, WorkerId};
+///
+/// /// Sends every request to the fastest worker that is up.
+/// struct Fastest;
+///
+/// impl Strategy for Fastest {
+///     fn name(&self) -> &str {
+///         "fastest"
+///     }
+///
+///     fn pick(&mut self, cluster: &Cluster<'_>, _rng: &mut SimRng) -> Option<WorkerId> {
+///         cluster.up().iter().copied().max_by(|&a, &b| {
+///             cluster.worker(a).speed.total_cmp(&cluster.worker(b).speed)
+///         })
+///     }
+/// }
+/// ```
+pub trait Strategy: Send {
+    /// The strategy's name, as shown in reports.
+    fn name(&self) -> &str;
+
+    /// Chooses a worker for the next request, or `None` to reject it (for example when no
+    /// worker is up). The worker must be up.
+    fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId>;
+
+    /// Called after `worker`'s pending count, as the balancer sees it, changed.
+    fn on_pending_change(&mut self, _worker: WorkerId, _cluster: &Cluster<'_>) {}
+
+    /// Called when `worker` answers a request that took `latency` end to end.
+    fn on_response(&mut self, _worker: WorkerId, _latency: Nanos, _cluster: &Cluster<'_>) {}
+
+    /// Called when the cluster changed shape (a worker went up or down, was added or changed
+    /// speed or weight), and once before the first pick. Strategies that keep per-worker state
+    /// rebuild it here.
+    fn on_cluster_change(&mut self, _cluster: &Cluster<'_>) {}
+}
+
+/// Tunable parameters shared by the built-in strategies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrategyParams {
+    /// Workers sampled per pick by `power-of-two`. Default 2.
+    pub choices: usize,
+    /// Time over which `peak-ewma` forgets a latency peak [ns]. Default 100 ms.
+    pub ewma_decay: Nanos,
+}
+
+impl Default for StrategyParams {
+    fn default() -> StrategyParams {
+        StrategyParams { choices: 2, ewma_decay: 100 * MILLIS }
+    }
+}
+
+/// A registered strategy: its CLI name, a one-line description and a constructor.
+pub struct StrategyInfo {
+    /// The name used on the command line and in scenarios.
+    pub name: &'static str,
+    /// One line for `lbsim strategies`.
+    pub about: &'static str,
+    /// Builds a fresh instance.
+    pub build: fn(&StrategyParams) -> Box<dyn Strategy>,
+}
+
+/// Every built-in strategy. Register a new one here.
+pub const STRATEGIES: &[StrategyInfo] = &[
+    StrategyInfo {
+        name: "round-robin",
+        about: "next worker in turn (nginx's default)",
+        build: |_| Box::new(RoundRobin::default()),
+    },
+    StrategyInfo { name: "random", about: "a uniformly random worker", build: |_| Box::new(Random) },
+    StrategyInfo {
+        name: "least-loaded",
+        about: "fewest pending requests, ties broken at random (Pike's heap balancer, HAProxy leastconn)",
+        build: |_| Box::new(LeastLoaded::default()),
+    },
+    StrategyInfo {
+        name: "power-of-two",
+        about: "sample d distinct workers (default 2), take the least pending (Envoy least_request)",
+        build: |p| Box::new(PowerOfTwo::new(p.choices)),
+    },
+    StrategyInfo {
+        name: "weighted-round-robin",
+        about: "smooth weighted round robin by worker weight, default weight = speed (nginx)",
+        build: |_| Box::new(WeightedRoundRobin::default()),
+    },
+    StrategyInfo {
+        name: "peak-ewma",
+        about: "latency-aware: peak EWMA of latency x (pending + 1), best of two (Finagle, Linkerd)",
+        build: |p| Box::new(PeakEwma::new(p.ewma_decay)),
+    },
+];
+
+/// The names of all built-in strategies, comma separated.
+pub fn names() -> String {
+    STRATEGIES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+/// A strategy name that is not registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownStrategy(pub String);
+
+impl fmt::Display for UnknownStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown strategy `{}` (valid: {})", self.0, names())
+    }
+}
+
+impl std::error::Error for UnknownStrategy {}
+
+/// Looks a strategy up by its CLI name.
+pub fn find(name: &str) -> Result<&'static StrategyInfo, UnknownStrategy> {
+    STRATEGIES.iter().find(|s| s.name == name).ok_or_else(|| UnknownStrategy(name.to_string()))
+}
+
+/// Builds a strategy by its CLI name.
+pub fn build(name: &str, params: &StrategyParams) -> Result<Box<dyn Strategy>, UnknownStrategy> {
+    find(name).map(|info| (info.build)(params))
+}
+
+/// Helpers shared by the strategies' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::rng::Stream;
+
+    /// A cluster of workers with the given pending counts, speeds 1, all up.
+    pub struct Fixture {
+        pub workers: Vec<WorkerView>,
+        pub up: Vec<WorkerId>,
+        pub now: Nanos,
+    }
+
+    impl Fixture {
+        pub fn new(pending: &[u32]) -> Fixture {
+            let workers: Vec<WorkerView> = pending
+                .iter()
+                .map(|&p| WorkerView { pending: p, speed: 1.0, weight: 1.0, up: true, last_latency: 0 })
+                .collect();
+            let up = (0..workers.len()).collect();
+            Fixture { workers, up, now: 0 }
+        }
+
+        pub fn cluster(&self) -> Cluster<'_> {
+            Cluster::new(self.now, &self.workers, &self.up)
+        }
+
+        pub fn set_up(&mut self, id: WorkerId, up: bool) {
+            self.workers[id].up = up;
+            self.up = (0..self.workers.len()).filter(|&i| self.workers[i].up).collect();
+        }
+
+        /// Picks `n` times with a fixed seed, telling the strategy about each pick as the
+        /// engine would (pending + 1), and returns how many picks each worker got.
+        pub fn pick_counts(&mut self, s: &mut dyn Strategy, n: usize, keep_load: bool) -> Vec<usize> {
+            let mut rng = SimRng::stream(42, Stream::Strategy);
+            s.on_cluster_change(&self.cluster());
+            let mut counts = vec![0; self.workers.len()];
+            for _ in 0..n {
+                let w = s.pick(&self.cluster(), &mut rng).expect("a worker is up");
+                assert!(self.workers[w].up, "picked down worker {w}");
+                counts[w] += 1;
+                if keep_load {
+                    self.workers[w].pending += 1;
+                    s.on_pending_change(w, &self.cluster());
+                }
+            }
+            counts
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+
+    #[test]
+    fn names_are_unique_and_buildable() {
+        for (i, info) in STRATEGIES.iter().enumerate() {
+            assert!(STRATEGIES[..i].iter().all(|o| o.name != info.name));
+            assert_eq!(build(info.name, &StrategyParams::default()).unwrap().name(), info.name);
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        let err = build("fastest", &StrategyParams::default()).err().unwrap().to_string();
+        assert!(err.starts_with("unknown strategy `fastest` (valid: round-robin, random"), "{err}");
+    }
+
+    #[test]
+    fn every_strategy_rejects_when_no_worker_is_up_and_never_picks_a_down_one() {
+        for info in STRATEGIES {
+            let mut f = testing::Fixture::new(&[0, 0, 0]);
+            let mut s = (info.build)(&StrategyParams::default());
+            f.set_up(1, false);
+            let counts = f.pick_counts(s.as_mut(), 100, true);
+            assert_eq!(counts[1], 0, "{}", info.name);
+            for id in [0, 2] {
+                f.set_up(id, false);
+            }
+            s.on_cluster_change(&f.cluster());
+            let mut rng = SimRng::stream(1, Stream::Strategy);
+            assert_eq!(s.pick(&f.cluster(), &mut rng), None, "{}", info.name);
+        }
+    }
+}

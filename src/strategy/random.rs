@@ -1,0 +1,37 @@
+//! `random`: a uniformly random worker among those that are up.
+
+use super::{Cluster, Strategy, WorkerId};
+use crate::rng::SimRng;
+
+/// Picks a worker uniformly at random.
+#[derive(Debug, Default)]
+pub struct Random;
+
+impl Strategy for Random {
+    fn name(&self) -> &str {
+        "random"
+    }
+
+    fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
+        let up = cluster.up();
+        if up.is_empty() {
+            return None;
+        }
+        Some(up[rng.below(up.len() as u64) as usize])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::testing::Fixture;
+
+    #[test]
+    fn spreads_uniformly_ignoring_load() {
+        let mut f = Fixture::new(&[100, 0, 0, 0]);
+        let counts = f.pick_counts(&mut Random, 40_000, true);
+        for c in counts {
+            assert!((9_400..10_600).contains(&c), "{c}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Virtual time: integer nanoseconds, and the human duration syntax (`10ms`, `1.5s`).
+
+use std::fmt;
+
+/// A point in, or a span of, virtual time in nanoseconds.
+pub type Nanos = u64;
+
+/// One microsecond in [`Nanos`].
+pub const MICROS: Nanos = 1_000;
+/// One millisecond in [`Nanos`].
+pub const MILLIS: Nanos = 1_000_000;
+/// One second in [`Nanos`].
+pub const SECS: Nanos = 1_000_000_000;
+
+/// Converts nanoseconds to (fractional) seconds.
+pub fn as_secs_f64(t: Nanos) -> f64 {
+    t as f64 / SECS as f64
+}
+
+/// Converts nanoseconds to (fractional) milliseconds.
+pub fn as_millis_f64(t: Nanos) -> f64 {
+    t as f64 / MILLIS as f64
+}
+
+/// Parses a duration such as `250us`, `10ms`, `1.5s`, `2m` or `1h` into nanoseconds.
+///
+/// Units: `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`. A unit is required; decimals are exact
+/// (no floating point), anything finer than a nanosecond is truncated.
+pub fn parse_duration(text: &str) -> Result<Nanos, String> {
+    let s = text.trim();
+    if s.starts_with('-') {
+        return Err(format!("duration `{text}` is negative"));
+    }
+    if !s.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(format!("`{text}` is not a duration (expected a number and a unit, e.g. 10ms)"));
+    }
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("duration `{text}` has no unit (use ns, us, ms, s, m or h)"))?;
+    let (number, unit) = s.split_at(split);
+    let scale: Nanos = match unit.trim() {
+        "ns" => 1,
+        "us" | "µs" => MICROS,
+        "ms" => MILLIS,
+        "s" => SECS,
+        "m" | "min" => 60 * SECS,
+        "h" => 3600 * SECS,
+        other => {
+            return Err(format!("duration `{text}` has unknown unit `{other}` (use ns, us, ms, s, m or h)"));
+        }
+    };
+    let bad = || format!("duration `{text}` is not a non-negative number with a unit");
+    let (int_part, frac_part) = match number.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (number, ""),
+    };
+    if (int_part.is_empty() && frac_part.is_empty()) || frac_part.contains('.') {
+        return Err(bad());
+    }
+    let too_big = || format!("duration `{text}` is too large");
+    let int: Nanos = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| too_big())? };
+    let mut total = int.checked_mul(scale).ok_or_else(too_big)?;
+    // Exact decimal fraction: digit k (1-based) contributes d * scale / 10^k.
+    let mut place = scale;
+    for c in frac_part.chars() {
+        place /= 10;
+        if place == 0 {
+            break;
+        }
+        let d = c.to_digit(10).ok_or_else(bad)? as Nanos;
+        total = total.checked_add(d * place).ok_or_else(too_big)?;
+    }
+    Ok(total)
+}
+
+/// Displays a duration compactly with three significant digits: `812ns`, `12.3µs`, `4.56ms`,
+/// `1.20s`.
+pub struct Human(pub Nanos);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        let (value, unit) = if t < MICROS {
+            return write!(f, "{t}ns");
+        } else if t < MILLIS {
+            (t as f64 / MICROS as f64, "µs")
+        } else if t < SECS {
+            (t as f64 / MILLIS as f64, "ms")
+        } else {
+            (t as f64 / SECS as f64, "s")
+        };
+        let decimals = if value >= 100.0 {
+            0
+        } else if value >= 10.0 {
+            1
+        } else {
+            2
+        };
+        write!(f, "{value:.decimals$}{unit}")
+    }
+}
+
+/// The canonical text form accepted by [`parse_duration`] (exact, shortest unit that is whole).
+pub fn canonical(t: Nanos) -> String {
+    for (scale, unit) in [(3600 * SECS, "h"), (60 * SECS, "m"), (SECS, "s"), (MILLIS, "ms"), (MICROS, "us")] {
+        if t >= scale && t.is_multiple_of(scale) {
+            return format!("{}{unit}", t / scale);
+        }
+    }
+    format!("{t}ns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units_and_exact_decimals() {
+        assert_eq!(parse_duration("10ms"), Ok(10 * MILLIS));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500 * MILLIS));
+        assert_eq!(parse_duration("250us"), Ok(250 * MICROS));
+        assert_eq!(parse_duration("250µs"), Ok(250 * MICROS));
+        assert_eq!(parse_duration("0.001ms"), Ok(1_000));
+        assert_eq!(parse_duration("2m"), Ok(120 * SECS));
+        assert_eq!(parse_duration(".5s"), Ok(500 * MILLIS));
+        assert_eq!(parse_duration("7ns"), Ok(7));
+        assert_eq!(parse_duration("0s"), Ok(0));
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        for bad in ["", "10", "ms", "-1s", "1.2.3s", "1x", "1e3ms", "99999999999999999999s"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should not parse");
+        }
+    }
+
+    #[test]
+    fn canonical_round_trips() {
+        for t in [0, 7, 1_000, 1_500_000, 10 * MILLIS, 3 * SECS, 120 * SECS, 1_234_567_891] {
+            assert_eq!(parse_duration(&canonical(t)), Ok(t));
+        }
+        assert_eq!(canonical(10 * MILLIS), "10ms");
+    }
+
+    #[test]
+    fn human_display() {
+        assert_eq!(Human(812).to_string(), "812ns");
+        assert_eq!(Human(12_300).to_string(), "12.3µs");
+        assert_eq!(Human(4_560_000).to_string(), "4.56ms");
+        assert_eq!(Human(1_200_000_000).to_string(), "1.20s");
+    }
+}
