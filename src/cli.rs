@@ -77,7 +77,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE|NAME", default_value = "default")]
     pub scenario: String,
     /// Number of workers; the scenario's list of workers is repeated (or cut) to this length.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
     pub workers: Option<u32>,
     /// Poisson arrivals at this rate [requests/s], replacing the scenario's arrivals.
     #[arg(long, value_name = "R", value_parser = parse_positive, allow_negative_numbers = true,
@@ -91,22 +91,22 @@ pub struct SimArgs {
     #[arg(long, value_name = "DIST", value_parser = Dist::parse)]
     pub service: Option<Dist>,
     /// Stop after this many measured requests (then let those in flight finish).
-    #[arg(long, value_name = "N", value_parser = parse_count64, conflicts_with = "duration")]
+    #[arg(long, value_name = "N", value_parser = parse_count64, conflicts_with = "duration", allow_hyphen_values = true)]
     pub requests: Option<u64>,
     /// Stop after this much measured virtual time, e.g. 60s.
-    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub duration: Option<Nanos>,
     /// Master seed: the same seed and scenario give the same results on any machine.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Virtual time at the start excluded from statistics, e.g. 5s.
-    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, allow_hyphen_values = true)]
     pub warmup: Option<Nanos>,
     /// power-of-two: workers sampled per pick.
-    #[arg(long, value_name = "D", value_parser = parse_count)]
+    #[arg(long, value_name = "D", value_parser = parse_count, allow_hyphen_values = true)]
     pub choices: Option<u32>,
     /// peak-ewma: time over which latency peaks are forgotten, e.g. 100ms.
-    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub ewma_decay: Option<Nanos>,
     /// Print the report instead of opening the terminal UI.
     #[arg(long)]

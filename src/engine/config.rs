@@ -191,8 +191,10 @@ impl SimConfig {
                 if *clients > 10_000_000 {
                     return Err(bad("arrivals.clients", "at most 10,000,000 clients"));
                 }
-                if think.mean() == 0.0 && self.service.mean() == 0.0 {
-                    return Err(bad("arrivals.think", "think time and service time cannot both be zero"));
+                if think.mean() <= 0.0 {
+                    // With zero think time a client turned away would retry at the same
+                    // instant for ever.
+                    return Err(bad("arrivals.think", "the mean think time must be positive"));
                 }
             }
         }

@@ -1,0 +1,230 @@
+//! The real binary: exit codes, one-line errors, every scenario, the JSON contract.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn lbsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().expect("lbsim runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Asserts exit status 2 and exactly one line on stderr containing `words`.
+fn assert_input_error(args: &[&str], words: &str) {
+    let o = lbsim(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
+    assert!(err.starts_with("lbsim: "), "{args:?}: {err}");
+    assert!(err.contains(words), "{args:?}: {err:?} lacks {words:?}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert!(stdout(&o).is_empty(), "{args:?} printed a report");
+}
+
+#[test]
+fn bad_scenario_files_name_file_line_and_field() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expect =
+            text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).expect("fixture has # expect:");
+        let rel = format!("tests/fixtures/bad/{}", path.file_name().unwrap().to_str().unwrap());
+        let o = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["check", &rel])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{rel}: {err}");
+        assert_eq!(err.lines().count(), 1, "{rel}: {err}");
+        assert!(
+            err.starts_with(&format!("lbsim: {rel}:{expect}")),
+            "{rel}: got {err:?}, expected {expect:?}"
+        );
+        // `run` reports the same problem.
+        let run = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "--headless", "--scenario", &rel])
+            .output()
+            .unwrap();
+        assert_eq!((run.status.code(), stderr(&run)), (Some(2), err.clone()));
+        checked += 1;
+    }
+    assert!(checked >= 10);
+}
+
+#[test]
+fn unknown_strategies_list_the_valid_ones() {
+    let valid = "(valid: round-robin, random, least-loaded, power-of-two, weighted-round-robin, peak-ewma)";
+    assert_input_error(&["run", "--strategy", "fastest"], &format!("unknown strategy `fastest` {valid}"));
+    assert_input_error(&["compare", "--strategies", "random,fastest"], "unknown strategy `fastest`");
+    assert_input_error(&["compare", "--strategies", "random,random"], "strategy `random` is listed twice");
+}
+
+#[test]
+fn nonsense_numbers_are_refused() {
+    for (args, words) in [
+        (&["run", "--workers", "0"][..], "--workers <N>': must be at least 1, got 0"),
+        (&["run", "--workers", "many"][..], "`many` is not a whole number"),
+        (&["run", "--rate", "-5"][..], "--rate <R>': must be a positive number, got -5"),
+        (&["run", "--rate", "0"][..], "must be a positive number, got 0"),
+        (&["run", "--load", "NaN"][..], "must be a positive number, got NaN"),
+        (&["run", "--rate", "1e12"][..], "above the maximum"),
+        (&["run", "--duration", "10"][..], "duration `10` has no unit"),
+        (&["run", "--duration", "0s"][..], "`0s` must be longer than 0"),
+        (&["run", "--duration", "-3s"][..], "duration `-3s` is negative"),
+        (&["run", "--requests", "0"][..], "must be at least 1"),
+        (&["run", "--service", "exp:0ms"][..], "the mean must be positive"),
+        (&["run", "--service", "gauss:1ms"][..], "unknown distribution `gauss`"),
+        (&["run", "--warmup", "soon"][..], "`soon` is not a duration"),
+        (&["run", "--seed", "-1"][..], "--seed <N>"),
+        (&["run", "--rate", "5", "--load", "0.5"][..], "cannot be used with"),
+        (&["run", "--scenario", "nowhere"][..], "no scenario file or built-in scenario named `nowhere`"),
+        (&["scenarios", "show", "nowhere"][..], "no built-in scenario `nowhere`"),
+        (&["check", "/nonexistent.toml"][..], "/nonexistent.toml: cannot read"),
+        (&["frobnicate"][..], "unrecognized subcommand"),
+    ] {
+        assert_input_error(args, words);
+    }
+}
+
+#[test]
+fn every_shipped_scenario_checks_and_runs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 5);
+    let paths: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+    let o = lbsim(&[&["check"], &paths[..]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().filter(|l| l.contains(": ok (")).count(), files.len());
+    for path in &paths {
+        let o = lbsim(&["run", "--headless", "--scenario", path, "--format", "json"]);
+        assert!(o.status.success(), "{path}: {}", stderr(&o));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert!(report["requests"]["completed"].as_u64().unwrap() > 1000, "{path}");
+    }
+}
+
+#[test]
+fn json_report_keeps_its_contract() {
+    let o =
+        lbsim(&["run", "--headless", "--requests", "2000", "--format", "json", "--strategy", "power-of-two"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in ["strategy", "seed", "scenario", "throughput_rps", "sim_time_s", "wall_time_s", "workers"] {
+        assert!(!r[key].is_null(), "missing {key}");
+    }
+    for key in ["sent", "completed", "rejected", "failed", "timed_out", "in_flight"] {
+        assert!(r["requests"][key].is_u64(), "missing requests.{key}");
+    }
+    for key in ["mean", "p50", "p90", "p99", "p999", "max"] {
+        assert!(r["latency_ms"][key].is_f64(), "missing latency_ms.{key}");
+    }
+    for section in ["queue_wait_ms", "service_ms"] {
+        for key in ["mean", "p99"] {
+            assert!(r[section][key].is_f64(), "missing {section}.{key}");
+        }
+    }
+    for key in ["id", "completed", "utilization", "mean_pending", "max_pending"] {
+        assert!(!r["workers"][0][key].is_null(), "missing workers[].{key}");
+    }
+    assert_eq!(r["strategy"], "power-of-two");
+    assert_eq!(r["scenario"], "default");
+    assert_eq!(r["requests"]["sent"], 2000);
+    assert_eq!(r["workers"].as_array().unwrap().len(), 8);
+
+    let o =
+        lbsim(&["compare", "--requests", "2000", "--format", "json", "--strategies", "random,least-loaded"]);
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let runs = c["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (runs[0]["strategy"].as_str(), runs[1]["strategy"].as_str()),
+        (Some("random"), Some("least-loaded"))
+    );
+    // The same workload: the same number of requests sent.
+    assert_eq!(runs[0]["requests"]["sent"], runs[1]["requests"]["sent"]);
+}
+
+#[test]
+fn table_csv_and_output_file() {
+    let o = lbsim(&["compare", "--requests", "5000", "--strategies", "round-robin,least-loaded"]);
+    let table = stdout(&o);
+    assert!(o.status.success());
+    assert!(table.contains("strategy") && table.contains("* best in column"), "{table}");
+    assert!(table.contains("least-loaded leads on p99"), "{table}");
+
+    let o = lbsim(&["compare", "--requests", "5000", "--format", "csv"]);
+    let csv = stdout(&o);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some(lbsim::report::CSV_COLUMNS.join(",").as_str()));
+    assert_eq!(lines.count(), 3);
+
+    let dir = std::env::temp_dir().join(format!("lbsim-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("report.json");
+    let o = lbsim(&["run", "--requests", "1000", "--format", "json", "--output", out.to_str().unwrap()]);
+    assert!(o.status.success() && stdout(&o).is_empty());
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written["requests"]["sent"], 1000);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn flags_override_the_scenario() {
+    let o = lbsim(&[
+        "run",
+        "--format",
+        "json",
+        "--scenario",
+        "heavy-tail",
+        "--workers",
+        "3",
+        "--rate",
+        "100",
+        "--service",
+        "const:5ms",
+        "--duration",
+        "10s",
+        "--seed",
+        "42",
+        "--warmup",
+        "1s",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["workers"].as_array().unwrap().len(), 3);
+    assert_eq!(r["seed"], 42);
+    assert_eq!(r["service"], "const:5ms");
+    assert_eq!(r["sim_time_s"], 11.0);
+    assert_eq!(r["measured_time_s"], 10.0);
+    assert!((r["throughput_rps"].as_f64().unwrap() - 100.0).abs() < 10.0);
+    assert_eq!(r["service_ms"]["mean"], 5.0);
+}
+
+#[test]
+fn listings() {
+    let o = lbsim(&["strategies"]);
+    let text = stdout(&o);
+    for s in lbsim::strategy::STRATEGIES {
+        assert!(text.lines().any(|l| l.starts_with(s.name) && l.contains(s.about)), "{text}");
+    }
+    let o = lbsim(&["scenarios"]);
+    let text = stdout(&o);
+    for b in lbsim::scenario::builtin::BUILTINS {
+        assert!(text.lines().any(|l| l.starts_with(b.name)), "{text}");
+    }
+    let o = lbsim(&["scenarios", "show", "bursty"]);
+    assert_eq!(stdout(&o), lbsim::scenario::builtin::find("bursty").unwrap().text);
+    let o = lbsim(&["--version"]);
+    assert!(o.status.success() && stdout(&o).starts_with("lbsim "));
+}

@@ -1,0 +1,49 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use lbsim::dist::Dist;
+use lbsim::engine::{Arrivals, Sim, SimConfig, Stop, WorkerSpec};
+use lbsim::report::Report;
+use lbsim::strategy::{self, StrategyParams};
+use lbsim::time::MILLIS;
+
+/// The unit of time in the theory tests: the mean service time, 1 ms.
+pub const UNIT: f64 = MILLIS as f64;
+
+/// N identical FIFO workers, Poisson arrivals at per-worker load `rho`, exponential service
+/// with mean 1 ms: the setting of ../shared/reference/queueing-theory.md.
+pub fn mm_config(workers: usize, rho: f64, requests: u64, seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        arrivals: Arrivals::Poisson { rate: rho * workers as f64 * 1000.0 },
+        service: Dist::Exp { mean: MILLIS },
+        workers: vec![WorkerSpec::default(); workers],
+        stop: Stop::Requests(requests),
+        // Long enough for the queues to reach their steady state at the loads tested.
+        warmup: 2_000 * MILLIS,
+        strategy_params: StrategyParams::default(),
+    }
+}
+
+/// Runs `config` under the named strategy to the end.
+pub fn run(config: &SimConfig, strategy: &str) -> Sim {
+    let s = strategy::build(strategy, &config.strategy_params).unwrap();
+    let mut sim = Sim::new(config.clone(), s).unwrap();
+    sim.run();
+    sim
+}
+
+/// Runs and reports (wall time zeroed).
+pub fn report(config: &SimConfig, strategy: &str) -> Report {
+    Report::new(&run(config, strategy), "test", 0.0)
+}
+
+/// Mean end-to-end latency in units of the mean service time.
+pub fn mean_sojourn(sim: &Sim) -> f64 {
+    sim.metrics().latency.mean() / UNIT
+}
+
+/// A latency quantile in units of the mean service time.
+pub fn quantile(sim: &Sim, q: f64) -> f64 {
+    sim.metrics().latency.quantile(q) as f64 / UNIT
+}

@@ -1,0 +1,123 @@
+//! lbsim against queueing theory (../shared/reference/queueing-theory.md).
+//!
+//! Times are in units of the mean service time (1/mu = 1 ms). Run lengths and tolerances are
+//! chosen so that each check is several standard errors wide yet still catches a wrong
+//! formula, a biased generator or a mis-routed request.
+
+mod common;
+
+use common::*;
+
+/// Erlang C: the probability that an arrival waits in M/M/N with offered load a = N rho.
+fn erlang_c(n: usize, rho: f64) -> f64 {
+    let a = n as f64 * rho;
+    let mut term = 1.0; // a^k / k!
+    let mut sum = 0.0;
+    for k in 0..n {
+        sum += term;
+        term *= a / (k + 1) as f64;
+    }
+    // term is now a^N / N!
+    term / ((1.0 - rho) * sum + term)
+}
+
+/// Mean sojourn in M/M/N with mu = 1.
+fn mmn_mean(n: usize, rho: f64) -> f64 {
+    1.0 + erlang_c(n, rho) / (n as f64 * (1.0 - rho))
+}
+
+/// Mean sojourn in the supermarket model (N -> infinity) with d choices.
+fn supermarket_mean(d: u32, rho: f64) -> f64 {
+    let d = d as f64;
+    (1..200).map(|i| rho.powf((d.powi(i) - d) / (d - 1.0))).take_while(|t| *t > 1e-300).sum()
+}
+
+fn close(actual: f64, expected: f64, rel: f64) -> bool {
+    (actual / expected - 1.0).abs() <= rel
+}
+
+#[test]
+fn the_formulas_reproduce_the_reference_values() {
+    assert!((mmn_mean(16, 0.9) - 1.3696).abs() < 5e-4, "{}", mmn_mean(16, 0.9));
+    assert!((supermarket_mean(2, 0.5) - 1.2657).abs() < 5e-4);
+    assert!((supermarket_mean(2, 0.9) - 2.6141).abs() < 5e-4);
+    assert!((supermarket_mean(2, 0.99) - 5.4320).abs() < 5e-4);
+    assert!((mmn_mean(1, 0.8) - 5.0).abs() < 1e-12);
+}
+
+#[test]
+fn random_is_n_independent_mm1_queues() {
+    for (workers, rho, requests) in [(4, 0.5, 600_000), (8, 0.8, 1_500_000)] {
+        let sim = run(&mm_config(workers, rho, requests, 9), "random");
+        let mean = mean_sojourn(&sim);
+        eprintln!("random N={workers} rho={rho} mean {mean} p99 {}", quantile(&sim, 0.99));
+        let expected_mean = 1.0 / (1.0 - rho);
+        assert!(close(mean, expected_mean, 0.02), "N={workers} rho={rho}: mean {mean} vs {expected_mean}");
+        for q in [0.5, 0.9, 0.99] {
+            let actual = quantile(&sim, q);
+            let expected = -(1.0 - q).ln() / (1.0 - rho);
+            assert!(close(actual, expected, 0.04), "N={workers} rho={rho}: p{q} {actual} vs {expected}");
+        }
+    }
+}
+
+#[test]
+fn least_loaded_sits_above_mmn_and_far_below_random() {
+    for (workers, rho, requests) in [(4, 0.7, 600_000), (16, 0.9, 2_000_000)] {
+        let sim = run(&mm_config(workers, rho, requests, 9), "least-loaded");
+        let mean = mean_sojourn(&sim);
+        let bound = mmn_mean(workers, rho);
+        eprintln!("jsq N={workers} rho={rho} mean {mean} bound {bound}");
+        let random = 1.0 / (1.0 - rho);
+        assert!(mean > bound, "N={workers} rho={rho}: JSQ {mean} beats the M/M/N bound {bound}");
+        assert!(mean < 1.25 * bound, "N={workers} rho={rho}: JSQ {mean} is far above M/M/N {bound}");
+        assert!(
+            mean - bound < 0.25 * (random - bound),
+            "N={workers} rho={rho}: JSQ {mean} does not close most of the gap from random {random} to M/M/N {bound}"
+        );
+        if workers == 16 {
+            // An independent simulation gives about 1.58 here.
+            assert!(close(mean, 1.58, 0.03), "JSQ N=16 rho=0.9: {mean}");
+        }
+    }
+}
+
+#[test]
+fn power_of_two_matches_the_supermarket_model() {
+    for (rho, requests) in [(0.5, 1_000_000), (0.9, 2_000_000)] {
+        let sim = run(&mm_config(100, rho, requests, 9), "power-of-two");
+        let mean = mean_sojourn(&sim);
+        let limit = supermarket_mean(2, rho);
+        eprintln!("p2c rho={rho} mean {mean} limit {limit}");
+        // Finite N sits slightly above the N -> infinity limit.
+        assert!(mean > 0.995 * limit && mean < 1.03 * limit, "rho={rho}: {mean} vs limit {limit}");
+    }
+}
+
+#[test]
+fn littles_law_holds_on_lbsims_own_numbers() {
+    let mut configs =
+        vec![(mm_config(8, 0.8, 300_000, 5), "random"), (mm_config(8, 0.8, 300_000, 5), "least-loaded")];
+    let mut hetero = mm_config(6, 0.7, 300_000, 9);
+    for (i, w) in hetero.workers.iter_mut().enumerate() {
+        w.speed = 0.5 + i as f64 * 0.3;
+        w.weight = w.speed;
+    }
+    hetero.service = "lognormal:1ms,sigma=1".parse().unwrap();
+    for s in ["round-robin", "power-of-two", "weighted-round-robin", "peak-ewma"] {
+        configs.push((hetero.clone(), s));
+    }
+    let mut closed = mm_config(4, 0.8, 300_000, 2);
+    closed.arrivals = lbsim::engine::Arrivals::Closed { clients: 12, think: "exp:2ms".parse().unwrap() };
+    configs.push((closed, "least-loaded"));
+    for (config, strategy) in configs {
+        let r = report(&config, strategy);
+        let in_system: f64 = r.workers.iter().map(|w| w.mean_pending).sum();
+        let little = r.throughput_rps * r.latency_ms.mean / 1000.0;
+        eprintln!("little {strategy} {in_system} {little}");
+        assert!(
+            close(in_system, little, 0.002),
+            "{strategy}: time-averaged in system {in_system} vs throughput x latency {little}"
+        );
+    }
+}
