@@ -105,7 +105,7 @@ pub struct SimArgs {
     /// power-of-two: workers sampled per pick.
     #[arg(long, value_name = "D", value_parser = parse_count, allow_hyphen_values = true)]
     pub choices: Option<u32>,
-    /// peak-ewma: time over which latency peaks are forgotten, e.g. 100ms.
+    /// peak-ewma: time over which latency peaks are forgotten [default: 1s].
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub ewma_decay: Option<Nanos>,
     /// Print the report instead of opening the terminal UI.

@@ -33,7 +33,12 @@ impl Recorder {
     /// Records one duration.
     #[inline]
     pub fn record(&mut self, value: Nanos) {
-        self.hist.saturating_record((value + MICROS / 2) / MICROS);
+        let micros = (value + MICROS / 2) / MICROS;
+        // `record` grows the histogram for a value beyond its range (`saturating_record`
+        // would clamp it); it fails only beyond what a u64 histogram can hold at all.
+        if self.hist.record(micros).is_err() {
+            self.hist.saturating_record(micros);
+        }
         self.sum += value as u128;
         self.max = self.max.max(value);
     }
@@ -175,6 +180,9 @@ mod tests {
         let p99 = r.quantile(0.99) as f64;
         assert!((p99 / (990 * MILLIS) as f64 - 1.0).abs() < 0.001, "{p99}");
         assert_eq!(r.max(), 1000 * MILLIS + 1);
+        // Values far beyond the initial range (an hour) are kept, not clamped.
+        r.record(100 * 3_600 * crate::time::SECS);
+        assert_eq!(r.quantile(1.0) / crate::time::SECS / 3_600, 100);
         r.clear();
         assert_eq!((r.count(), r.mean(), r.quantile(0.5)), (0, 0.0, 0));
     }

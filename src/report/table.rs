@@ -33,18 +33,15 @@ pub fn run_table(r: &Report) -> String {
     );
     let _ = writeln!(out, "throughput  {:.1}/s\n", r.throughput_rps);
     let l = &r.latency_ms;
-    let _ = writeln!(
-        out,
-        "{:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "(ms)", "mean", "p50", "p90", "p99", "p99.9", "max"
-    );
-    let _ = writeln!(
-        out,
-        "{:<14}{:>9.3}{:>9.3}{:>9.3}{:>9.3}{:>9.3}{:>9.3}",
-        "latency", l.mean, l.p50, l.p90, l.p99, l.p999, l.max
-    );
+    let titles = ["mean", "p50", "p90", "p99", "p99.9", "max"];
+    let _ = writeln!(out, "{:<12}{}", "(ms)", titles.map(|t| format!("{t:>11}")).concat());
+    let row = |name: &str, cells: [Option<f64>; 6]| {
+        let cells = cells.map(|c| format!("{:>11}", c.map(millis).unwrap_or_default()));
+        format!("{name:<12}{}", cells.concat()).trim_end().to_string() + "\n"
+    };
+    out += &row("latency", [l.mean, l.p50, l.p90, l.p99, l.p999, l.max].map(Some));
     for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
-        let _ = writeln!(out, "{name:<14}{:>9.3}{:>9}{:>9}{:>9.3}", s.mean, "", "", s.p99);
+        out += &row(name, [Some(s.mean), None, None, Some(s.p99), None, None]);
     }
     let _ = writeln!(
         out,
@@ -115,7 +112,7 @@ pub fn compare_table(reports: &[Report]) -> String {
         for ((title, value, _), best) in columns.iter().zip(&best) {
             let v = value(r);
             let mark = if v == *best && reports.len() > 1 { "*" } else { " " };
-            let text = if title.ends_with("ms") { format!("{v:.3}") } else { format!("{v:.0}") };
+            let text = if title.ends_with("ms") { millis(v) } else { format!("{v:.0}") };
             let _ = write!(out, "{:>10}{mark}", text);
         }
         out.push('\n');
@@ -126,6 +123,16 @@ pub fn compare_table(reports: &[Report]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Milliseconds with about five significant digits, so that columns stay narrow.
+fn millis(v: f64) -> String {
+    match v.abs() {
+        x if x >= 10_000.0 => format!("{v:.0}"),
+        x if x >= 1_000.0 => format!("{v:.1}"),
+        x if x >= 100.0 => format!("{v:.2}"),
+        _ => format!("{v:.3}"),
+    }
 }
 
 /// One sentence on who leads on p99, and by how much.

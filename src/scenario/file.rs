@@ -41,7 +41,7 @@ use crate::time::{Nanos, parse_duration};
 /// [strategy]
 /// name = "least-loaded"          # strategy for `lbsim run`; default least-loaded
 /// choices = 2                    # power-of-two: workers sampled per pick; default 2
-/// decay = "100ms"                # peak-ewma: how fast latency peaks are forgotten; default 100ms
+/// decay = "1s"                   # peak-ewma: how fast latency peaks are forgotten; default 1s
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
