@@ -74,6 +74,14 @@ impl Recorder {
         &self.hist
     }
 
+    /// Adds everything `other` recorded.
+    pub fn add(&mut self, other: &Recorder) {
+        // Both have the same precision, so adding cannot fail; a resize is automatic.
+        let _ = self.hist.add(&other.hist);
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+    }
+
     /// Forgets everything recorded.
     pub fn clear(&mut self) {
         self.hist.reset();
@@ -136,9 +144,15 @@ impl WorkerStats {
         *self = WorkerStats { since: now, max_pending: pending, ..WorkerStats::default() };
     }
 
-    /// Time-averaged pending count over `window` nanoseconds (call [`advance`] first).
-    ///
-    /// [`advance`]: WorkerStats::advance
+    /// A copy brought up to `now`, for reading while the worker still has `pending`
+    /// requests and `busy` slots in use.
+    pub fn settled(&self, now: Nanos, pending: u32, busy: u32) -> WorkerStats {
+        let mut s = self.clone();
+        s.advance(now.max(s.since), pending, busy);
+        s
+    }
+
+    /// Time-averaged pending count over `window` nanoseconds (of a settled copy).
     pub fn mean_pending(&self, window: Nanos) -> f64 {
         if window == 0 { 0.0 } else { self.pending_area as f64 / window as f64 }
     }
@@ -162,6 +176,71 @@ pub struct Metrics {
     pub counters: Counters,
     /// One entry per worker.
     pub workers: Vec<WorkerStats>,
+    /// Latencies of the recent past, when enabled with
+    /// [`Sim::enable_recent_window`](crate::engine::Sim::enable_recent_window).
+    pub recent: Option<RecentWindow>,
+}
+
+/// Latencies completed over a sliding window of virtual time, kept as a ring of
+/// histograms, each a quarter of the width: at any moment the window covers between one and
+/// one and a quarter widths. Fixed memory, no per-request storage.
+#[derive(Clone, Debug)]
+pub struct RecentWindow {
+    /// Length of one slot.
+    slot: Nanos,
+    /// `PARTS + 1` slots; `head` is being filled.
+    slots: Vec<Recorder>,
+    head: usize,
+    head_start: Nanos,
+}
+
+/// Full slots per window.
+const PARTS: usize = 4;
+
+impl RecentWindow {
+    /// A window of `width` nanoseconds.
+    pub fn new(width: Nanos) -> RecentWindow {
+        RecentWindow {
+            slot: (width / PARTS as Nanos).max(1),
+            slots: vec![Recorder::default(); PARTS + 1],
+            head: 0,
+            head_start: 0,
+        }
+    }
+
+    /// Slots the head would move by to reach `now`.
+    fn steps_to(&self, now: Nanos) -> usize {
+        (now.saturating_sub(self.head_start) / self.slot).min(PARTS as Nanos + 1) as usize
+    }
+
+    /// Records a latency completed at `now`.
+    #[inline]
+    pub fn record(&mut self, now: Nanos, latency: Nanos) {
+        if now >= self.head_start + self.slot {
+            let steps = (now - self.head_start) / self.slot;
+            for _ in 0..self.steps_to(now) {
+                self.head = (self.head + 1) % self.slots.len();
+                self.slots[self.head].clear();
+            }
+            self.head_start += steps * self.slot;
+        }
+        self.slots[self.head].record(latency);
+    }
+
+    /// The window's latencies as of `now`, merged into one recorder.
+    pub fn merged(&self, now: Nanos) -> Recorder {
+        let steps = self.steps_to(now);
+        let mut merged = Recorder::default();
+        // The slot `age` places behind the head is still inside the window if, after the
+        // head moves `steps` more places, it is at most PARTS places behind.
+        for age in 0..self.slots.len() {
+            if age + steps <= PARTS {
+                let i = (self.head + self.slots.len() - age) % self.slots.len();
+                merged.add(&self.slots[i]);
+            }
+        }
+        merged
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +275,26 @@ mod tests {
         assert_eq!(s.mean_pending(200), 1.0);
         assert_eq!(s.utilization(200, 1), 0.5);
         assert_eq!(s.max_pending, 2);
+        // Settling counts the time since the last change at the current load.
+        let later = s.settled(400, 2, 1);
+        assert_eq!((later.mean_pending(300), later.utilization(300, 1)), (4.0 / 3.0, 2.0 / 3.0));
+    }
+
+    #[test]
+    fn recent_window_forgets_the_old_and_keeps_the_new() {
+        // Width 100: slots of 25; the window covers the current slot and four before it.
+        let mut w = RecentWindow::new(100);
+        w.record(10, 1_000); // slot [0, 25)
+        w.record(60, 2_000); // slot [50, 75)
+        assert_eq!(w.merged(60).count(), 2);
+        assert_eq!(w.merged(124).count(), 2); // [0, 25) is still within [0, 125)
+        assert_eq!(w.merged(125).count(), 1); // now the window is [25, 150)
+        w.record(130, 3_000);
+        assert_eq!(w.merged(130).count(), 2);
+        assert_eq!(w.merged(175).count(), 1);
+        assert_eq!(w.merged(1_000).count(), 0);
+        w.record(1_000, 4_000);
+        assert_eq!(w.merged(1_000).count(), 1);
+        assert_eq!(w.merged(1_000).mean(), 4_000.0);
     }
 }

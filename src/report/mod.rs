@@ -104,7 +104,8 @@ impl Report {
             .iter()
             .zip(&snapshot.workers)
             .enumerate()
-            .map(|(id, (stats, w))| WorkerReport {
+            .map(|(id, (stats, w))| (id, stats.settled(sim.now(), w.pending, w.busy), w))
+            .map(|(id, stats, w)| WorkerReport {
                 id,
                 speed: w.speed,
                 up: w.up,

@@ -22,6 +22,8 @@ pub struct LeastLoaded {
     min: usize,
     /// Workers listed in all buckets together.
     listed: usize,
+    /// How many workers tied at the latest pick.
+    last_ties: usize,
 }
 
 impl LeastLoaded {
@@ -64,7 +66,15 @@ impl Strategy for LeastLoaded {
         }
         let bucket = &self.buckets[self.min];
         let i = if bucket.len() == 1 { 0 } else { rng.below(bucket.len() as u64) as usize };
+        self.last_ties = bucket.len();
         Some(bucket[i])
+    }
+
+    fn explain_last_pick(&self) -> Option<String> {
+        Some(match self.last_ties {
+            1 => format!("fewest pending ({})", self.min),
+            n => format!("fewest pending ({}), one of {n} tied, at random", self.min),
+        })
     }
 
     fn on_pending_change(&mut self, worker: WorkerId, cluster: &Cluster<'_>) {

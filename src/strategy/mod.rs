@@ -136,6 +136,12 @@ pub trait Strategy: Send {
     /// speed or weight), and once before the first pick. Strategies that keep per-worker state
     /// rebuild it here.
     fn on_cluster_change(&mut self, _cluster: &Cluster<'_>) {}
+
+    /// Why the latest pick went where it did, in a few words, for a UI stepping through
+    /// decisions (for example "sampled 3 (2 pending) and 5 (4 pending)"). Default: `None`.
+    fn explain_last_pick(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Tunable parameters shared by the built-in strategies.
@@ -172,7 +178,11 @@ pub const STRATEGIES: &[StrategyInfo] = &[
         about: "next worker in turn (nginx's default)",
         build: |_| Box::new(RoundRobin::default()),
     },
-    StrategyInfo { name: "random", about: "a uniformly random worker", build: |_| Box::new(Random) },
+    StrategyInfo {
+        name: "random",
+        about: "a uniformly random worker",
+        build: |_| Box::new(Random::default()),
+    },
     StrategyInfo {
         name: "least-loaded",
         about: "fewest pending requests, ties broken at random (Pike's heap balancer, HAProxy leastconn)",
@@ -284,6 +294,17 @@ mod tests {
         for (i, info) in STRATEGIES.iter().enumerate() {
             assert!(STRATEGIES[..i].iter().all(|o| o.name != info.name));
             assert_eq!(build(info.name, &StrategyParams::default()).unwrap().name(), info.name);
+        }
+    }
+
+    #[test]
+    fn every_strategy_explains_its_picks() {
+        for info in STRATEGIES {
+            let mut f = testing::Fixture::new(&[2, 0, 1]);
+            let mut s = (info.build)(&StrategyParams::default());
+            f.pick_counts(s.as_mut(), 1, false);
+            let why = s.explain_last_pick().unwrap_or_default();
+            assert!(!why.is_empty(), "{} gives no reason", info.name);
         }
     }
 

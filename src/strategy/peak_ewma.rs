@@ -20,12 +20,14 @@ pub struct PeakEwma {
     decay: f64,
     /// Per worker: (EWMA of latency [ns], time of the last update).
     ewma: Vec<(f64, Nanos)>,
+    /// The latest pick's candidates and their costs, the chosen one first.
+    last: Option<[(WorkerId, f64); 2]>,
 }
 
 impl PeakEwma {
     /// A balancer whose latency memory decays over `decay` nanoseconds.
     pub fn new(decay: Nanos) -> PeakEwma {
-        PeakEwma { decay: decay.max(1) as f64, ewma: Vec::new() }
+        PeakEwma { decay: decay.max(1) as f64, ewma: Vec::new(), last: None }
     }
 
     /// The worker's current cost; the EWMA decays towards zero while no answer arrives.
@@ -57,7 +59,10 @@ impl Strategy for PeakEwma {
                     bi = n - 1;
                 }
                 let b = up[bi];
-                Some(if self.cost(b, cluster) < self.cost(a, cluster) { b } else { a })
+                let (ca, cb) = (self.cost(a, cluster), self.cost(b, cluster));
+                let (win, lose) = if cb < ca { ((b, cb), (a, ca)) } else { ((a, ca), (b, cb)) };
+                self.last = Some([win, lose]);
+                Some(win.0)
             }
         }
     }
@@ -80,6 +85,12 @@ impl Strategy for PeakEwma {
 
     fn on_cluster_change(&mut self, cluster: &Cluster<'_>) {
         self.ewma.resize(cluster.len(), (0.0, 0));
+    }
+
+    fn explain_last_pick(&self) -> Option<String> {
+        let cost = |c: f64| if c >= PENALTY { "untried".to_string() } else { format!("{:.2}ms", c / 1e6) };
+        let [(w, cw), (l, cl)] = self.last?;
+        Some(format!("sampled {w} (cost {}) and {l} (cost {}): took the cheaper", cost(cw), cost(cl)))
     }
 }
 

@@ -9,12 +9,14 @@ use crate::rng::SimRng;
 pub struct PowerOfTwo {
     d: usize,
     sample: Vec<usize>,
+    /// The latest pick's candidates: (worker, pending), the chosen one first (d = 2 only).
+    last: Option<[(WorkerId, u32); 2]>,
 }
 
 impl PowerOfTwo {
     /// `d` choices per pick (at least 1; 1 is the same as `random`).
     pub fn new(d: usize) -> PowerOfTwo {
-        PowerOfTwo { d: d.max(1), sample: Vec::with_capacity(d.max(1)) }
+        PowerOfTwo { d: d.max(1), sample: Vec::with_capacity(d.max(1)), last: None }
     }
 }
 
@@ -51,11 +53,25 @@ impl Strategy for PowerOfTwo {
             if b >= a {
                 b += 1;
             }
-            return Some(if pending(b) < pending(a) { up[b] } else { up[a] });
+            let (win, lose) = if pending(b) < pending(a) { (b, a) } else { (a, b) };
+            self.last = Some([(up[win], pending(win)), (up[lose], pending(lose))]);
+            return Some(up[win]);
         }
+        self.last = None;
         sample_distinct(n, self.d.min(n), rng, &mut self.sample);
         let best = self.sample.iter().copied().min_by_key(|&i| pending(i))?;
         Some(up[best])
+    }
+
+    fn explain_last_pick(&self) -> Option<String> {
+        self.describe().or_else(|| Some(format!("least pending of {} sampled", self.d)))
+    }
+}
+
+impl PowerOfTwo {
+    fn describe(&self) -> Option<String> {
+        let [(w, pw), (l, pl)] = self.last?;
+        Some(format!("sampled {w} ({pw} pending) and {l} ({pl} pending): took the less loaded"))
     }
 }
 

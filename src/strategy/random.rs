@@ -5,7 +5,9 @@ use crate::rng::SimRng;
 
 /// Picks a worker uniformly at random.
 #[derive(Debug, Default)]
-pub struct Random;
+pub struct Random {
+    up: usize,
+}
 
 impl Strategy for Random {
     fn name(&self) -> &str {
@@ -17,7 +19,12 @@ impl Strategy for Random {
         if up.is_empty() {
             return None;
         }
+        self.up = up.len();
         Some(up[rng.below(up.len() as u64) as usize])
+    }
+
+    fn explain_last_pick(&self) -> Option<String> {
+        Some(format!("uniformly at random among {} up", self.up))
     }
 }
 
@@ -29,7 +36,7 @@ mod tests {
     #[test]
     fn spreads_uniformly_ignoring_load() {
         let mut f = Fixture::new(&[100, 0, 0, 0]);
-        let counts = f.pick_counts(&mut Random, 40_000, true);
+        let counts = f.pick_counts(&mut Random::default(), 40_000, true);
         for c in counts {
             assert!((9_400..10_600).contains(&c), "{c}");
         }

@@ -27,6 +27,10 @@ impl Strategy for RoundRobin {
             }
         }
     }
+
+    fn explain_last_pick(&self) -> Option<String> {
+        Some("next in turn".to_string())
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,10 @@ impl Strategy for WeightedRoundRobin {
         Some(best)
     }
 
+    fn explain_last_pick(&self) -> Option<String> {
+        Some("most credit (credit grows by weight each pick)".to_string())
+    }
+
     fn on_cluster_change(&mut self, cluster: &Cluster<'_>) {
         self.credit = vec![0.0; cluster.len()];
     }
