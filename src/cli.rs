@@ -108,7 +108,8 @@ pub struct SimArgs {
     /// peak-ewma: time over which latency peaks are forgotten [default: 1s].
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub ewma_decay: Option<Nanos>,
-    /// Print the report instead of opening the terminal UI.
+    /// Print the report without opening the terminal UI (which opens when standard output is
+    /// a terminal); after the UI, the report is printed too.
     #[arg(long)]
     pub headless: bool,
     /// Report format.
@@ -213,7 +214,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run { strategy, sim } => {
             let scenario = resolve_scenario(&sim)?;
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
-            let reports = simulate_all(&scenario, &[name])?;
+            let reports = if use_ui(&sim) {
+                crate::tui::run(scenario, &[name], crate::tui::Mode::Run).map_err(CliError::runtime)?
+            } else {
+                simulate_all(&scenario, &[name])?
+            };
             let text = match sim.format {
                 Format::Table => report::run_table(&reports[0]),
                 Format::Json => report::run_json(&reports[0]),
@@ -226,7 +231,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
             }
             let scenario = resolve_scenario(&sim)?;
-            let reports = simulate_all(&scenario, &strategies)?;
+            let reports = if use_ui(&sim) {
+                crate::tui::run(scenario, &strategies, crate::tui::Mode::Compare)
+                    .map_err(CliError::runtime)?
+            } else {
+                simulate_all(&scenario, &strategies)?
+            };
             let text = match sim.format {
                 Format::Table => report::compare_table(&reports),
                 Format::Json => report::compare_json(&reports),
@@ -266,6 +276,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             emit(&out, None)
         }
     }
+}
+
+/// The UI opens when standard output is a terminal, unless `--headless`.
+fn use_ui(args: &SimArgs) -> bool {
+    !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
 /// Loads `--scenario` and applies the flags that override it.

@@ -14,3 +14,4 @@ pub mod rng;
 pub mod scenario;
 pub mod strategy;
 pub mod time;
+pub mod tui;

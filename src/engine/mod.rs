@@ -167,6 +167,8 @@ pub struct Sim {
     end: Option<Nanos>,
     finished: bool,
     events_processed: u64,
+    /// Requests completed, warm-up included.
+    completions: u64,
 }
 
 impl Sim {
@@ -213,6 +215,7 @@ impl Sim {
             },
             finished: false,
             events_processed: 0,
+            completions: 0,
             config,
         };
         if sim.config.warmup > 0 {
@@ -261,6 +264,11 @@ impl Sim {
     /// Events processed so far (including internal ones such as warm-up's end).
     pub fn events_processed(&self) -> u64 {
         self.events_processed
+    }
+
+    /// Requests completed so far, warm-up included (for live rates).
+    pub fn completions(&self) -> u64 {
+        self.completions
     }
 
     /// Start of the measurement window.
@@ -520,6 +528,7 @@ impl Sim {
         }
         let latency = now - request.arrival;
         self.views[w].last_latency = latency;
+        self.completions += 1;
         if let Some(recent) = &mut self.metrics.recent {
             recent.record(now, latency);
         }

@@ -1,0 +1,420 @@
+//! The UI's state and behaviour, apart from drawing: which simulations run, the shared
+//! virtual clock, the controls. Keys change state here; the engine is only changed through
+//! its commands.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::engine::{Arrivals, Command, Sim, SimConfig, StepKind};
+use crate::report::Report;
+use crate::scenario::Scenario;
+use crate::strategy::{self, STRATEGIES};
+use crate::time::{Human, MILLIS, Nanos, SECS};
+
+/// Width of the "recent" latency window [ns].
+pub const RECENT_WINDOW: Nanos = 5 * SECS;
+/// Samples kept for the sparklines.
+const HISTORY: usize = 240;
+/// Lines kept in the event log.
+const LOG_LINES: usize = 200;
+/// Slowest and fastest speeds [virtual s per real s].
+const MIN_SPEED: f64 = 1.0 / 1024.0;
+const MAX_SPEED: f64 = 100_000.0;
+
+/// One simulation shown on screen, with the short history its sparklines need.
+pub struct Pane {
+    /// The engine.
+    pub sim: Sim,
+    /// Completions per second, one sample per sampling period.
+    pub throughput: VecDeque<u64>,
+    /// p99 of the recent window at each sample [µs].
+    pub p99: VecDeque<u64>,
+    last_completions: u64,
+}
+
+impl Pane {
+    fn new(config: &SimConfig, strategy: &str) -> Result<Pane, String> {
+        let s = strategy::build(strategy, &config.strategy_params).map_err(|e| e.to_string())?;
+        let mut sim = Sim::new(config.clone(), s).map_err(|e| e.to_string())?;
+        sim.enable_recent_window(RECENT_WINDOW);
+        Ok(Pane { sim, throughput: VecDeque::new(), p99: VecDeque::new(), last_completions: 0 })
+    }
+
+    fn sample(&mut self, period: Nanos) {
+        let done = self.sim.completions();
+        let rate = (done - self.last_completions) as f64 / (period as f64 / SECS as f64);
+        self.last_completions = done;
+        let p99 = self.recent().map_or(0, |r| r.quantile(0.99) / 1_000);
+        push_capped(&mut self.throughput, rate.round() as u64, HISTORY);
+        push_capped(&mut self.p99, p99, HISTORY);
+    }
+
+    /// The latencies of the recent window.
+    pub fn recent(&self) -> Option<crate::metrics::Recorder> {
+        self.sim.metrics().recent.as_ref().map(|r| r.merged(self.sim.now()))
+    }
+}
+
+fn push_capped<T>(q: &mut VecDeque<T>, value: T, cap: usize) {
+    if q.len() == cap {
+        q.pop_front();
+    }
+    q.push_back(value);
+}
+
+/// Run one strategy, or compare several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `lbsim run`.
+    Run,
+    /// `lbsim compare`.
+    Compare,
+}
+
+/// A line of the event log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    /// Virtual time when it happened.
+    pub time: Nanos,
+    /// What happened.
+    pub text: String,
+}
+
+/// The whole UI state.
+pub struct App {
+    /// The scenario as given (after command-line overrides).
+    pub scenario: Scenario,
+    config: SimConfig,
+    /// Run or compare.
+    pub mode: Mode,
+    /// One per strategy.
+    pub panes: Vec<Pane>,
+    /// The shared virtual clock: every pane has been advanced to here.
+    pub clock: Nanos,
+    /// Requested speed [virtual seconds per real second].
+    pub speed: f64,
+    /// Paused by the user.
+    pub paused: bool,
+    /// The worker selected with up/down.
+    pub selected: usize,
+    /// Whether the help overlay is open.
+    pub show_help: bool,
+    /// Whether the histograms show the recent window rather than the whole run.
+    pub show_recent: bool,
+    /// Newest last.
+    pub log: VecDeque<LogLine>,
+    /// Achieved / requested speed, smoothed, while the engine cannot keep up.
+    pub behind: Option<f64>,
+    /// The user asked to quit.
+    pub quit: bool,
+    achieved: f64,
+    next_sample: Nanos,
+    /// The open-loop rate the user controls (for bursty arrivals, the burst rate).
+    nominal_rate: Option<f64>,
+}
+
+impl App {
+    /// A UI for `scenario`, one pane per strategy.
+    pub fn new(scenario: Scenario, strategies: &[String], mode: Mode) -> Result<App, String> {
+        let config = scenario.to_config().map_err(|e| e.to_string())?;
+        let panes = strategies.iter().map(|s| Pane::new(&config, s)).collect::<Result<Vec<_>, _>>()?;
+        let mut app = App {
+            scenario,
+            config,
+            mode,
+            panes,
+            clock: 0,
+            speed: 1.0,
+            paused: false,
+            selected: 0,
+            show_help: false,
+            show_recent: false,
+            log: VecDeque::new(),
+            behind: None,
+            quit: false,
+            achieved: 1.0,
+            next_sample: 0,
+            nominal_rate: None,
+        };
+        app.nominal_rate = app.initial_rate();
+        app.next_sample = app.sample_period();
+        app.log(format!("started: {} ({})", app.scenario.name, app.config.arrivals.describe()));
+        Ok(app)
+    }
+
+    /// The engine configuration all panes run.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Whether every pane's run is over.
+    pub fn finished(&self) -> bool {
+        self.panes.iter().all(|p| p.sim.is_finished())
+    }
+
+    /// Whether the clock should move (not paused, not finished, no help open).
+    pub fn running(&self) -> bool {
+        !self.paused && !self.finished()
+    }
+
+    /// Virtual time between two sparkline samples: a tenth of a real second.
+    fn sample_period(&self) -> Nanos {
+        ((self.speed * SECS as f64 / 10.0) as Nanos).max(MILLIS / 10)
+    }
+
+    fn log(&mut self, text: String) {
+        push_capped(&mut self.log, LogLine { time: self.clock, text }, LOG_LINES);
+    }
+
+    /// Advances by `real` of wall time at the current speed, spending at most `budget` of
+    /// real time in the engines. If that is not enough, the clock stops where they got to
+    /// and [`behind`](App::behind) says by how much the UI falls short.
+    pub fn advance(&mut self, real: Duration, budget: Duration) {
+        if !self.running() {
+            return;
+        }
+        let start = self.clock;
+        let target = start + (self.speed * real.as_secs_f64() * SECS as f64) as Nanos;
+        let deadline = Instant::now() + budget;
+        let reached = self.advance_to(target, Some(deadline));
+        let ratio = if target > start { (self.clock - start) as f64 / (target - start) as f64 } else { 1.0 };
+        self.achieved = 0.8 * self.achieved + 0.2 * ratio;
+        self.behind = if !reached && self.achieved < 0.95 { Some(self.achieved) } else { None };
+        if self.finished() {
+            self.behind = None;
+            self.log("finished".to_string());
+        }
+    }
+
+    /// Advances every pane to virtual time `target`, taking sparkline samples on the way.
+    /// With a deadline, stops when it passes and returns false.
+    pub fn advance_to(&mut self, target: Nanos, deadline: Option<Instant>) -> bool {
+        while self.clock < target && !self.finished() {
+            let stop = target.min(self.next_sample);
+            for pane in &mut self.panes {
+                while !pane.sim.step_until_bounded(stop, 4_096) {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        self.clock =
+                            self.panes.iter().map(|p| p.sim.now()).min().unwrap_or(stop).max(self.clock);
+                        return false;
+                    }
+                }
+            }
+            self.clock = stop;
+            if stop == self.next_sample {
+                let period = self.sample_period();
+                for pane in &mut self.panes {
+                    pane.sample(period);
+                }
+                self.next_sample += period;
+            }
+        }
+        true
+    }
+
+    /// Handles one key press.
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.show_help {
+            match key.code {
+                KeyCode::Char('c') if ctrl => self.quit = true,
+                KeyCode::Char('q') => self.quit = true,
+                _ => self.show_help = false,
+            }
+            return;
+        }
+        match key.code {
+            KeyCode::Char('c') if ctrl => self.quit = true,
+            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
+            KeyCode::Char('?') => self.show_help = true,
+            KeyCode::Char(' ') => {
+                self.paused = !self.paused;
+                self.log(if self.paused { "paused" } else { "resumed" }.to_string());
+            }
+            KeyCode::Char('n') => self.step_one(),
+            KeyCode::Char('+') | KeyCode::Char('=') => self.set_speed(self.speed * 2.0),
+            KeyCode::Char('-') | KeyCode::Char('_') => self.set_speed(self.speed / 2.0),
+            KeyCode::Up | KeyCode::Char('K') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('J') => {
+                self.selected = (self.selected + 1).min(self.config.workers.len() - 1)
+            }
+            KeyCode::Char('k') => self.set_up(false),
+            KeyCode::Char('r') => self.set_up(true),
+            KeyCode::Char('[') => self.scale_rate(0.9),
+            KeyCode::Char(']') => self.scale_rate(1.0 / 0.9),
+            KeyCode::Char('s') => self.cycle_strategy(),
+            KeyCode::Char('R') => self.restart(),
+            KeyCode::Char('h') => {
+                self.show_recent = !self.show_recent;
+                let what = if self.show_recent { "the last 5s" } else { "the whole run" };
+                self.log(format!("histograms show {what}"));
+            }
+            _ => {}
+        }
+    }
+
+    fn set_speed(&mut self, speed: f64) {
+        self.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
+        self.achieved = 1.0;
+        self.behind = None;
+        self.next_sample = self.clock + self.sample_period();
+        self.log(format!("speed {}", speed_text(self.speed)));
+    }
+
+    /// Processes the next event (of the earliest pane) and says what the balancer did.
+    fn step_one(&mut self) {
+        if !self.paused {
+            self.paused = true;
+            self.log("paused to step".to_string());
+        }
+        let Some(t) = self.panes.iter().filter_map(|p| p.sim.next_event_time()).min() else {
+            self.log("nothing left to step".to_string());
+            return;
+        };
+        let mut lines = Vec::new();
+        let many = self.panes.len() > 1;
+        for pane in &mut self.panes {
+            if pane.sim.next_event_time() != Some(t) {
+                pane.sim.step_until(t);
+                continue;
+            }
+            let Some(step) = pane.sim.step() else { continue };
+            let who = if many { format!("{}: ", pane.sim.strategy_name()) } else { String::new() };
+            let text = match step.kind {
+                StepKind::Arrival { request, worker: Some(w), .. } => {
+                    let why = pane.sim.explain_last_pick().unwrap_or_default();
+                    format!("{who}request {request} -> worker {w}: {why}")
+                }
+                StepKind::Arrival { request, worker: None, .. } => {
+                    format!("{who}request {request} rejected (no worker up, or its queue is full)")
+                }
+                StepKind::Completion { request, worker, latency } => {
+                    format!("{who}worker {worker} answered request {request} in {}", Human(latency))
+                }
+                StepKind::ClientRetired { client } => {
+                    format!("{who}client {client} has nothing more to send")
+                }
+                StepKind::WarmupEnded => format!("{who}warm-up over: statistics start"),
+            };
+            lines.push(text);
+            // Keep the other panes on the same clock.
+            pane.sim.step_until(t);
+        }
+        self.clock = self.clock.max(t);
+        for line in lines {
+            self.log(line);
+        }
+    }
+
+    fn apply_all(&mut self, make: impl Fn() -> Command) -> Result<(), String> {
+        for pane in &mut self.panes {
+            pane.sim.apply(make()).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn set_up(&mut self, up: bool) {
+        let worker = self.selected;
+        let was_up = self.panes[0].sim.snapshot().workers[worker].up;
+        if was_up == up {
+            self.log(format!("worker {worker} is already {}", if up { "up" } else { "down" }));
+            return;
+        }
+        match self.apply_all(|| Command::SetWorkerUp { worker, up }) {
+            Ok(()) if up => self.log(format!("worker {worker} revived")),
+            Ok(()) => self.log(format!("worker {worker} killed: its queued requests failed")),
+            Err(e) => self.log(format!("cannot change worker {worker}: {e}")),
+        }
+    }
+
+    /// The open-loop rate in force, if any.
+    pub fn rate(&self) -> Option<f64> {
+        self.panes.first().and_then(|p| p.sim.snapshot().arrival_rate)
+    }
+
+    fn initial_rate(&self) -> Option<f64> {
+        match self.config.arrivals {
+            Arrivals::Poisson { rate } | Arrivals::Constant { rate } | Arrivals::Bursty { rate, .. } => {
+                Some(rate)
+            }
+            Arrivals::Closed { .. } => None,
+        }
+    }
+
+    fn scale_rate(&mut self, factor: f64) {
+        let Some(nominal) = self.nominal_rate else {
+            self.log("closed loop: the clients set the rate".to_string());
+            return;
+        };
+        let rate = (nominal * factor).max(1.0);
+        match self.apply_all(|| Command::SetRate(rate)) {
+            Ok(()) => {
+                self.nominal_rate = Some(rate);
+                let load = rate / self.config.capacity();
+                self.log(format!("arrival rate {rate:.0}/s (load {load:.2})"));
+            }
+            Err(e) => self.log(format!("cannot set the rate: {e}")),
+        }
+    }
+
+    fn cycle_strategy(&mut self) {
+        if self.mode == Mode::Compare {
+            self.log("compare runs fixed strategies; s switches strategy in lbsim run".to_string());
+            return;
+        }
+        let current = self.panes[0].sim.strategy_name().to_string();
+        let i = STRATEGIES.iter().position(|s| s.name == current).map_or(0, |i| (i + 1) % STRATEGIES.len());
+        let info = &STRATEGIES[i];
+        let s = (info.build)(&self.config.strategy_params);
+        match self.panes[0].sim.apply(Command::SetStrategy(s)) {
+            Ok(()) => self.log(format!("strategy switched to {}", info.name)),
+            Err(e) => self.log(format!("cannot switch strategy: {e}")),
+        }
+    }
+
+    fn restart(&mut self) {
+        let names: Vec<String> = self.panes.iter().map(|p| p.sim.strategy_name().to_string()).collect();
+        match names.iter().map(|s| Pane::new(&self.config, s)).collect::<Result<Vec<_>, _>>() {
+            Ok(panes) => {
+                self.panes = panes;
+                self.clock = 0;
+                self.next_sample = self.sample_period();
+                self.nominal_rate = self.initial_rate();
+                self.log(format!("restarted with seed {}", self.config.seed));
+            }
+            Err(e) => self.log(format!("cannot restart: {e}")),
+        }
+    }
+
+    /// Reports on what was simulated so far, one per pane.
+    pub fn reports(&self) -> Vec<Report> {
+        self.panes.iter().map(|p| Report::new(&p.sim, &self.scenario.name, 0.0)).collect()
+    }
+
+    /// The state word for the header.
+    pub fn state(&self) -> &'static str {
+        if self.finished() {
+            "finished"
+        } else if self.paused {
+            "paused"
+        } else {
+            "running"
+        }
+    }
+}
+
+/// `2x`, `0.5x`, `1/1024x`.
+pub fn speed_text(speed: f64) -> String {
+    if speed >= 1.0 {
+        format!("{speed:.0}x")
+    } else if speed >= 1.0 / 64.0 {
+        format!("{speed}x")
+    } else {
+        format!("1/{:.0}x", 1.0 / speed)
+    }
+}

@@ -1,0 +1,91 @@
+//! The live terminal UI: ratatui widgets drawn from engine snapshots, a tokio loop that ticks
+//! the engines in bounded slices and reads keys.
+//!
+//! State ([`app`]) and drawing ([`view`], [`widgets`]) are apart: keys change the [`App`],
+//! which changes the engines only through their commands; drawing only reads.
+
+pub mod app;
+pub mod view;
+pub mod widgets;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+
+pub use app::{App, Mode};
+
+use crate::report::Report;
+use crate::scenario::Scenario;
+
+/// Frames per second while running.
+const FPS: f64 = 30.0;
+/// Real time per frame the engines may use, leaving the rest for drawing and keys.
+const ENGINE_BUDGET: Duration = Duration::from_millis(18);
+
+/// Restores the terminal when dropped, on every way out (errors included; panics are covered
+/// by the hook `ratatui::try_init` installs).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Runs the UI until the user quits; returns the reports of what was simulated.
+pub fn run(scenario: Scenario, strategies: &[String], mode: Mode) -> Result<Vec<Report>, String> {
+    let app = App::new(scenario, strategies, mode)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the UI loop: {e}"))?;
+    let terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal UI: {e}"))?;
+    let _restore = Restore;
+    let started = Instant::now();
+    let app = runtime.block_on(event_loop(terminal, app)).map_err(|e| format!("terminal error: {e}"))?;
+    let wall = started.elapsed().as_secs_f64();
+    Ok(app.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect())
+}
+
+async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<App> {
+    let mut events = EventStream::new();
+    let mut frames = tokio::time::interval(Duration::from_secs_f64(1.0 / FPS));
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut last = Instant::now();
+    while !app.quit {
+        terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
+        let running = app.running();
+        tokio::select! {
+            _ = frames.tick(), if running => {
+                let now = Instant::now();
+                // A long stall (a suspended terminal) must not turn into a jump in time.
+                let real = (now - last).min(Duration::from_millis(200));
+                last = now;
+                app.advance(real, ENGINE_BUDGET);
+            }
+            // Paused or finished: wake only for input (and rarely, to be safe), so an idle UI
+            // costs next to nothing.
+            _ = tokio::time::sleep(Duration::from_secs(1)), if !running => {
+                last = Instant::now();
+            }
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => {
+                    app.handle_key(key);
+                    if !app.running() {
+                        last = Instant::now();
+                    }
+                }
+                Some(Ok(_)) => {} // resize and others: the next draw adapts
+                Some(Err(e)) => return Err(e),
+                None => app.quit = true,
+            },
+            _ = terminate.recv() => app.quit = true,
+            _ = tokio::signal::ctrl_c() => app.quit = true,
+        }
+    }
+    Ok(app)
+}

@@ -1,0 +1,400 @@
+//! Drawing: `impl Widget for &App` lays out the frame and hands each part to a widget.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Sparkline, Widget, Wrap};
+
+use super::app::{App, Mode, Pane, RECENT_WINDOW, speed_text};
+use super::widgets::{LatencyHistogram, PendingBars, WorkerState, bar_layout, bar_scale};
+use crate::metrics::Recorder;
+use crate::time::{Human, as_secs_f64};
+
+/// The smallest terminal the UI draws in.
+pub const MIN_WIDTH: u16 = 60;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: u16 = 18;
+
+/// The footer's keys, most important first; as many as fit are shown, and always the last.
+const KEYS: [&str; 10] = [
+    "space pause",
+    "n step",
+    "+/- speed",
+    "↑↓ worker",
+    "k/r kill/revive",
+    "[ ] rate",
+    "s strategy",
+    "h histogram",
+    "R restart",
+    "? help · q quit",
+];
+
+fn footer(width: u16) -> String {
+    let last = KEYS[KEYS.len() - 1];
+    let mut text = String::from(" ");
+    for key in &KEYS[..KEYS.len() - 1] {
+        if text.chars().count() + key.chars().count() + 3 + last.chars().count() > width as usize {
+            break;
+        }
+        text += key;
+        text += " · ";
+    }
+    text + last
+}
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            render_too_small(area, buf);
+            return;
+        }
+        let [header, body, footer_area] = area.layout(&Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Min(0),
+            Constraint::Length(1),
+        ]));
+        render_header(self, header, buf);
+        match self.mode {
+            Mode::Run => render_run(self, body, buf),
+            Mode::Compare => render_compare(self, body, buf),
+        }
+        Paragraph::new(footer(area.width)).style(Style::new().fg(Color::DarkGray)).render(footer_area, buf);
+        if self.show_help {
+            render_help(area, buf);
+        }
+    }
+}
+
+fn render_too_small(area: Rect, buf: &mut Buffer) {
+    let text = vec![
+        Line::from("lbsim: enlarge the terminal").style(Style::new().add_modifier(Modifier::BOLD)),
+        Line::from(format!("it is {}x{}; the UI needs {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height)),
+        Line::from("q quits"),
+    ];
+    let y = area.y + area.height.saturating_sub(3) / 2;
+    let rect = Rect { y, height: area.height.min(3), ..area };
+    Paragraph::new(text).alignment(Alignment::Center).wrap(Wrap { trim: true }).render(rect, buf);
+}
+
+fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
+    let strategies: Vec<&str> = app.panes.iter().map(|p| p.sim.strategy_name()).collect();
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let title = Line::from(vec![
+        Span::styled(" lbsim ", bold.fg(Color::Black).bg(Color::Cyan)),
+        Span::raw(format!(" scenario {} · ", app.scenario.name)),
+        Span::styled(strategies.join(" vs "), bold),
+        Span::raw(format!(" · seed {} · {} workers", app.config().seed, app.config().workers.len())),
+    ]);
+    let state_style = match app.state() {
+        "running" => Style::new().fg(Color::Green),
+        "paused" => Style::new().fg(Color::Yellow),
+        _ => Style::new().fg(Color::Cyan),
+    };
+    let rate = match app.rate() {
+        Some(r) => format!("rate {r:.0}/s (load {:.2})", r / app.config().capacity()),
+        None => app.config().arrivals.describe(),
+    };
+    let mut status = vec![
+        Span::raw(format!(" t {:.3}s · speed {} · {rate} · ", as_secs_f64(app.clock), speed_text(app.speed))),
+        Span::styled(app.state(), state_style.add_modifier(Modifier::BOLD)),
+    ];
+    let warmup = app.config().warmup;
+    if app.clock < warmup {
+        status.push(Span::styled(
+            format!(" · warming up: statistics start at {:.1}s", as_secs_f64(warmup)),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    if let Some(achieved) = app.behind {
+        status.push(Span::styled(
+            format!(" · falling behind: {:.0}% of the requested speed", achieved * 100.0),
+            Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+        ));
+    }
+    Paragraph::new(vec![title, Line::from(status)]).render(area, buf);
+}
+
+fn titled(title: impl Into<Line<'static>>) -> Block<'static> {
+    Block::bordered().title(title).border_style(Style::new().fg(Color::DarkGray))
+}
+
+fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
+    let pane = &app.panes[0];
+    let [top, sparks, bottom] =
+        area.layout(&Layout::vertical([Constraint::Min(8), Constraint::Length(6), Constraint::Length(8)]));
+    let [workers, latency] =
+        top.layout(&Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]));
+    render_workers(app, pane, workers, buf);
+    render_latency(app, pane, latency, buf);
+    let [throughput, p99] =
+        sparks.layout(&Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
+    let last_tp = pane.throughput.back().copied().unwrap_or(0);
+    let tp: Vec<u64> = pane.throughput.iter().copied().collect();
+    Sparkline::default()
+        .block(titled(format!(" throughput {last_tp}/s ")))
+        .data(tail(&tp, throughput.width.saturating_sub(2)))
+        .style(Style::new().fg(Color::Green))
+        .render(throughput, buf);
+    let last_p99 = pane.p99.back().copied().unwrap_or(0);
+    let p: Vec<u64> = pane.p99.iter().copied().collect();
+    Sparkline::default()
+        .block(titled(format!(
+            " p99 of the last {}s: {} ",
+            RECENT_WINDOW / 1_000_000_000,
+            Human(last_p99 * 1_000)
+        )))
+        .data(tail(&p, p99.width.saturating_sub(2)))
+        .style(Style::new().fg(Color::Yellow))
+        .render(p99, buf);
+    let [counters, log] = bottom.layout(&Layout::horizontal([Constraint::Length(30), Constraint::Min(20)]));
+    render_counters(pane, counters, buf);
+    render_log(app, log, buf);
+}
+
+/// The last `n` values (sparklines draw from the left).
+fn tail(data: &[u64], n: u16) -> &[u64] {
+    &data[data.len().saturating_sub(n as usize)..]
+}
+
+fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
+    let snapshot = pane.sim.snapshot();
+    let workers = &snapshot.workers;
+    let scale = bar_scale(workers.iter().map(|w| w.pending).max().unwrap_or(0));
+    let inner_height = area.height.saturating_sub(2);
+    let layout = bar_layout(workers.len(), area.width.saturating_sub(2), inner_height);
+    let grouping =
+        if layout.per_bar > 1 { format!(", {} per bar (max shown)", layout.per_bar) } else { String::new() };
+    let selected = &workers[app.selected.min(workers.len() - 1)];
+    let title = format!(" pending per worker (scale {scale}{grouping}) ");
+    let detail = format!(
+        " worker {}: speed {:.2}, {} pending, {} done, {} ",
+        app.selected,
+        selected.speed,
+        selected.pending,
+        selected.completed,
+        match WorkerState::of(selected) {
+            WorkerState::Down => "down",
+            WorkerState::Idle => "idle",
+            WorkerState::Busy => "busy",
+            WorkerState::Queued => "queueing",
+            WorkerState::Overloaded => "overloaded",
+        }
+    );
+    let block = titled(title).title_bottom(detail);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    PendingBars { workers, selected: app.selected, scale }.render(inner, buf);
+}
+
+/// The percentiles, on one line if `width` allows, else on two.
+fn percentiles(rec: &Recorder, width: u16) -> Vec<Line<'static>> {
+    let line = percentiles_line(rec);
+    if line.width() <= width as usize {
+        return vec![line];
+    }
+    let spans = line.spans;
+    let (first, second) = spans.split_at(6);
+    vec![Line::from(first.to_vec()), Line::from(second.to_vec())]
+}
+
+fn percentiles_line(rec: &Recorder) -> Line<'static> {
+    let q = |label: &str, v: u64, color: Color| {
+        vec![
+            Span::styled(format!("{label} "), Style::new().fg(Color::DarkGray)),
+            Span::styled(format!("{}  ", Human(v)), Style::new().fg(color)),
+        ]
+    };
+    let mut spans = Vec::new();
+    spans.extend(q("p50", rec.quantile(0.5), Color::Cyan));
+    spans.extend(q("p90", rec.quantile(0.9), Color::Cyan));
+    spans.extend(q("p99", rec.quantile(0.99), Color::Yellow));
+    spans.extend(q("p99.9", rec.quantile(0.999), Color::LightRed));
+    spans.extend(q("max", rec.max(), Color::LightRed));
+    Line::from(spans)
+}
+
+/// The recorder a histogram shows: the whole run's or the recent window's.
+fn shown_recorder(app: &App, pane: &Pane) -> (Recorder, String) {
+    if app.show_recent {
+        let w = RECENT_WINDOW / 1_000_000_000;
+        (pane.recent().unwrap_or_default(), format!("last {w}s"))
+    } else {
+        (pane.sim.metrics().latency.clone(), "whole run".to_string())
+    }
+}
+
+fn empty_text(app: &App) -> String {
+    let warmup = app.config().warmup;
+    if !app.show_recent && app.clock < warmup {
+        format!("warming up until {:.1}s (h shows the last 5s meanwhile)", as_secs_f64(warmup))
+    } else {
+        "no answers yet".to_string()
+    }
+}
+
+fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
+    let (rec, window) = shown_recorder(app, pane);
+    let title = format!(" latency, {window} ({} answers, mean {}) ", rec.count(), Human(rec.mean() as u64));
+    let block = titled(title).title_bottom(" h: whole run / last 5s ");
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let legend = percentiles(&rec, inner.width);
+    let [plot, legend_area] =
+        inner.layout(&Layout::vertical([Constraint::Min(2), Constraint::Length(legend.len() as u16)]));
+    LatencyHistogram { recorder: &rec, empty_text: &empty_text(app) }.render(plot, buf);
+    Paragraph::new(legend).render(legend_area, buf);
+}
+
+fn render_counters(pane: &Pane, area: Rect, buf: &mut Buffer) {
+    let c = pane.sim.metrics().counters;
+    let row = |name: &str, v: u64, color: Color| {
+        Line::from(vec![
+            Span::styled(format!("{name:<11}"), Style::new().fg(Color::Gray)),
+            Span::styled(format!("{v:>14}"), Style::new().fg(color)),
+        ])
+    };
+    let lines = vec![
+        row("sent", c.sent, Color::White),
+        row("completed", c.completed, Color::Green),
+        row("rejected", c.rejected, if c.rejected > 0 { Color::LightRed } else { Color::DarkGray }),
+        row("failed", c.failed, if c.failed > 0 { Color::LightRed } else { Color::DarkGray }),
+        row("timed out", c.timed_out, if c.timed_out > 0 { Color::LightRed } else { Color::DarkGray }),
+        row("in flight", c.in_flight, Color::Yellow),
+    ];
+    Paragraph::new(lines).block(titled(" requests ")).render(area, buf);
+}
+
+fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
+    let rows = area.height.saturating_sub(2) as usize;
+    let lines: Vec<Line> = app
+        .log
+        .iter()
+        .skip(app.log.len().saturating_sub(rows))
+        .map(|l| {
+            Line::from(vec![
+                Span::styled(format!("{:>10.3}s ", as_secs_f64(l.time)), Style::new().fg(Color::DarkGray)),
+                Span::raw(l.text.clone()),
+            ])
+        })
+        .collect();
+    Paragraph::new(lines).block(titled(" events ")).render(area, buf);
+}
+
+fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
+    let [summary, panes_area, log] =
+        area.layout(&Layout::vertical([Constraint::Length(1), Constraint::Min(8), Constraint::Length(5)]));
+    Paragraph::new(lead_line(app)).render(summary, buf);
+    let n = app.panes.len() as u32;
+    let side_by_side = panes_area.width / n as u16 >= 36 || panes_area.height / (n as u16) < 10;
+    let constraints = (0..n).map(|_| Constraint::Ratio(1, n));
+    let layout = if side_by_side { Layout::horizontal(constraints) } else { Layout::vertical(constraints) };
+    for (pane, rect) in app.panes.iter().zip(panes_area.layout_vec(&layout)) {
+        render_compare_pane(app, pane, rect, buf);
+    }
+    render_log(app, log, buf);
+}
+
+/// Who leads on p99 (of the histograms shown), and by how much.
+fn lead_line(app: &App) -> Line<'static> {
+    let p99s: Vec<(String, u64)> = app
+        .panes
+        .iter()
+        .map(|p| (p.sim.strategy_name().to_string(), shown_recorder(app, p).0.quantile(0.99)))
+        .collect();
+    let Some((best, best_p99)) = p99s.iter().filter(|(_, v)| *v > 0).min_by_key(|(_, v)| *v).cloned() else {
+        return Line::from(" waiting for the first answers");
+    };
+    let (worst, worst_p99) = p99s.iter().max_by_key(|(_, v)| *v).cloned().unwrap_or_default();
+    let mut spans = vec![
+        Span::raw(" p99 leader: "),
+        Span::styled(best.clone(), Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)),
+        Span::raw(format!(" at {}", Human(best_p99))),
+    ];
+    if worst != best {
+        spans.push(Span::raw(format!(
+            ", {:.2}x lower than {worst} ({})",
+            worst_p99 as f64 / best_p99 as f64,
+            Human(worst_p99)
+        )));
+    }
+    Line::from(spans)
+}
+
+fn render_compare_pane(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
+    let (rec, window) = shown_recorder(app, pane);
+    let c = pane.sim.metrics().counters;
+    let title = Line::from(vec![
+        Span::styled(format!(" {} ", pane.sim.strategy_name()), Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(format!("· p99 {} ", Human(rec.quantile(0.99)))),
+    ]);
+    let lost = c.failed + c.rejected + c.timed_out;
+    let lost = if lost > 0 { format!(" · {lost} lost") } else { String::new() };
+    let block = titled(title).title_bottom(format!(
+        " {window} · mean {} · {} done{lost} ",
+        Human(rec.mean() as u64),
+        c.completed
+    ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let snapshot = pane.sim.snapshot();
+    // The bars take what they need, up to half the pane; the histogram the rest.
+    let wanted = bar_layout(snapshot.workers.len(), inner.width, inner.height / 2);
+    let bar_rows = snapshot.workers.len().div_ceil(wanted.per_bar * wanted.columns) as u16;
+    let legend = percentiles(&rec, inner.width);
+    let [bars, _, hist, legend_area] = inner.layout(&Layout::vertical([
+        Constraint::Length(bar_rows.min(inner.height / 2)),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(legend.len() as u16),
+    ]));
+    let scale = bar_scale(snapshot.workers.iter().map(|w| w.pending).max().unwrap_or(0));
+    PendingBars { workers: &snapshot.workers, selected: app.selected, scale }.render(bars, buf);
+    LatencyHistogram { recorder: &rec, empty_text: &empty_text(app) }.render(hist, buf);
+    Paragraph::new(legend).render(legend_area, buf);
+}
+
+fn render_help(area: Rect, buf: &mut Buffer) {
+    let keys = [
+        ("space", "pause / resume"),
+        ("n", "step one event: which worker got it, and why"),
+        ("+ / -", "faster / slower (virtual s per real s)"),
+        ("↑ / ↓", "select a worker"),
+        ("k / r", "kill / revive it (its requests fail)"),
+        ("[ / ]", "arrival rate -10% / +10%"),
+        ("s", "next strategy (run view)"),
+        ("h", "histograms: whole run / last 5s"),
+        ("R", "restart with the same seed"),
+        ("?", "this help (any key closes it)"),
+        ("q Esc ^C", "quit and print the report"),
+    ];
+    let mut lines: Vec<Line> = keys
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>10}  "), Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    let mut legend = vec![Span::raw("      bars  ")];
+    for (state, name) in [
+        (WorkerState::Idle, "idle"),
+        (WorkerState::Busy, "busy"),
+        (WorkerState::Queued, "queueing"),
+        (WorkerState::Overloaded, "overloaded"),
+        (WorkerState::Down, "down"),
+    ] {
+        legend.push(Span::styled(format!("█ {name}  "), Style::new().fg(state.color())));
+    }
+    lines.push(Line::from(legend));
+    let width = 58.min(area.width.saturating_sub(4));
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let rect =
+        Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(Block::bordered().title(" keys ").border_style(Style::new().fg(Color::Cyan)))
+        .render(rect, buf);
+}

@@ -1,0 +1,308 @@
+//! The UI's widgets: per-worker pending bars and a log-scaled latency histogram. Each takes
+//! data by reference and only draws; the bucketing and layout arithmetic are plain functions,
+//! tested on their own.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::Widget;
+
+use crate::engine::WorkerSnapshot;
+use crate::metrics::Recorder;
+use crate::time::{Human, MICROS, Nanos};
+
+const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+const VERTICAL_EIGHTHS: [char; 8] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇'];
+
+/// How a worker is doing, for its colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WorkerState {
+    /// Nothing pending.
+    Idle,
+    /// Serving, nothing queued.
+    Busy,
+    /// Requests waiting.
+    Queued,
+    /// A long queue: at least 8 waiting per service slot.
+    Overloaded,
+    /// Killed.
+    Down,
+}
+
+impl WorkerState {
+    /// Classifies a worker.
+    pub fn of(w: &WorkerSnapshot) -> WorkerState {
+        if !w.up {
+            WorkerState::Down
+        } else if w.pending == 0 {
+            WorkerState::Idle
+        } else if w.queued == 0 {
+            WorkerState::Busy
+        } else if w.queued >= 8 * w.concurrency {
+            WorkerState::Overloaded
+        } else {
+            WorkerState::Queued
+        }
+    }
+
+    /// Its colour.
+    pub fn color(self) -> Color {
+        match self {
+            WorkerState::Idle => Color::DarkGray,
+            WorkerState::Busy => Color::Green,
+            WorkerState::Queued => Color::Yellow,
+            WorkerState::Overloaded => Color::LightRed,
+            WorkerState::Down => Color::Red,
+        }
+    }
+}
+
+/// The bar scale: the smallest of 8, 16, 32, ... that holds `max`.
+pub fn bar_scale(max: u32) -> u32 {
+    max.max(8).next_power_of_two()
+}
+
+/// How the bars fit an area: `per_bar` workers per bar (1 unless aggregated), in `columns`
+/// columns of up to `rows` bars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarLayout {
+    pub per_bar: usize,
+    pub columns: usize,
+    pub rows: usize,
+}
+
+/// Narrowest column of bars worth drawing.
+const MIN_COLUMN: u16 = 22;
+
+/// Lays out `n` workers in a `width` x `height` area: one bar each in as many columns as
+/// needed; when even the most columns cannot hold them, consecutive workers share a bar.
+pub fn bar_layout(n: usize, width: u16, height: u16) -> BarLayout {
+    let rows = height.max(1) as usize;
+    let max_columns = (width / MIN_COLUMN).max(1) as usize;
+    if n <= rows * max_columns {
+        BarLayout { per_bar: 1, columns: n.div_ceil(rows).max(1), rows }
+    } else {
+        let per_bar = n.div_ceil(rows * max_columns);
+        BarLayout { per_bar, columns: n.div_ceil(per_bar).div_ceil(rows), rows }
+    }
+}
+
+/// One bar per worker (or per group of workers when they do not fit), showing pending
+/// requests, coloured by state.
+pub struct PendingBars<'a> {
+    pub workers: &'a [WorkerSnapshot],
+    pub selected: usize,
+    pub scale: u32,
+}
+
+impl Widget for PendingBars<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.is_empty() || self.workers.is_empty() {
+            return;
+        }
+        let layout = bar_layout(self.workers.len(), area.width, area.height);
+        let col_width = area.width / layout.columns as u16;
+        let digits = self.workers.len().saturating_sub(1).to_string().len();
+        // Show speeds when they differ and there is room: the lesson of heterogeneous clusters.
+        let speeds_differ = self.workers.iter().any(|w| w.speed != self.workers[0].speed);
+        let show_speed = speeds_differ && layout.per_bar == 1 && col_width >= 30;
+        let label_width = match (layout.per_bar, show_speed) {
+            (1, true) => digits + 7,
+            (1, false) => digits + 1,
+            _ => 2 * digits + 2,
+        };
+        for (bar, group) in self.workers.chunks(layout.per_bar).enumerate() {
+            let (col, row) = (bar / layout.rows, bar % layout.rows);
+            let x = area.x + col as u16 * col_width;
+            let y = area.y + row as u16;
+            let first = bar * layout.per_bar;
+            let last = first + group.len() - 1;
+            let label = if show_speed {
+                format!("{first:>digits$} {:>4}x ", short_speed(group[0].speed))
+            } else if layout.per_bar == 1 {
+                format!("{first:>digits$} ")
+            } else {
+                format!("{first:>digits$}-{last:<digits$} ")
+            };
+            let pending = group.iter().map(|w| w.pending).max().unwrap_or(0);
+            let state = group.iter().map(WorkerState::of).max().unwrap_or(WorkerState::Idle);
+            let selected = (first..=last).contains(&self.selected);
+            let label_style = if selected {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::new().fg(Color::Gray)
+            };
+            buf.set_stringn(x, y, &label, label_width, label_style);
+            let count = if state == WorkerState::Down && group.iter().all(|w| !w.up) {
+                "down".to_string()
+            } else {
+                pending.to_string()
+            };
+            let bar_width = (col_width as usize).saturating_sub(label_width + count.len() + 2);
+            let style = Style::new().fg(state.color());
+            let eighths =
+                (pending as usize * bar_width * 8).div_ceil(self.scale.max(1) as usize).min(bar_width * 8);
+            let mut text: String = "█".repeat(eighths / 8);
+            if !eighths.is_multiple_of(8) {
+                text.push(EIGHTHS[eighths % 8]);
+            }
+            let bar_x = x + label_width as u16;
+            buf.set_stringn(bar_x, y, &text, bar_width, style);
+            let count_x = bar_x + text.chars().count() as u16 + 1;
+            buf.set_stringn(count_x, y, &count, count.len(), style.add_modifier(Modifier::BOLD));
+        }
+    }
+}
+
+/// A speed in at most four characters: `2`, `0.5`, `0.25`, `12.5`.
+fn short_speed(speed: f64) -> String {
+    let text = format!("{speed:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.chars().take(4).collect()
+}
+
+/// A histogram bucket: values in `[low, high)` microseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bucket {
+    pub low: f64,
+    pub high: f64,
+    pub count: u64,
+}
+
+/// Buckets the recorded values into `n` buckets evenly spaced on a log scale between the
+/// smallest and largest value (in microseconds).
+pub fn log_buckets(rec: &Recorder, n: usize) -> Vec<Bucket> {
+    let hist = rec.histogram();
+    if n == 0 || hist.is_empty() {
+        return Vec::new();
+    }
+    let low = (hist.min().max(1)) as f64;
+    let high = (hist.max() as f64).max(low * 1.0001);
+    let ratio = (high / low).ln();
+    let edge = |i: usize| low * (ratio * i as f64 / n as f64).exp();
+    let mut buckets: Vec<Bucket> =
+        (0..n).map(|i| Bucket { low: edge(i), high: edge(i + 1), count: 0 }).collect();
+    for v in hist.iter_recorded() {
+        let value = (v.value_iterated_to().max(1)) as f64;
+        let i = ((value / low).ln() / ratio * n as f64).floor().clamp(0.0, (n - 1) as f64) as usize;
+        buckets[i].count += v.count_since_last_iteration();
+    }
+    buckets
+}
+
+/// A latency histogram on a log scale that fills its area, bars coloured by percentile band
+/// (up to p90, to p99, beyond), with the range labelled below.
+pub struct LatencyHistogram<'a> {
+    pub recorder: &'a Recorder,
+    /// Shown when nothing is recorded yet.
+    pub empty_text: &'a str,
+}
+
+impl Widget for LatencyHistogram<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.height < 2 || area.width < 10 {
+            return;
+        }
+        let plot_height = area.height - 1;
+        let buckets = log_buckets(self.recorder, area.width as usize);
+        if buckets.is_empty() {
+            buf.set_string(area.x, area.y, self.empty_text, Style::new().fg(Color::DarkGray));
+            return;
+        }
+        let p90 = self.recorder.quantile(0.9) as f64 / MICROS as f64;
+        let p99 = self.recorder.quantile(0.99) as f64 / MICROS as f64;
+        let top = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+        for (i, b) in buckets.iter().enumerate() {
+            let color = if b.low >= p99 {
+                Color::LightRed
+            } else if b.low >= p90 {
+                Color::Yellow
+            } else {
+                Color::Cyan
+            };
+            let eighths = (b.count * plot_height as u64 * 8).div_ceil(top) as usize;
+            let x = area.x + i as u16;
+            for row in 0..plot_height as usize {
+                let filled = eighths.saturating_sub(row * 8).min(8);
+                let ch = if filled == 8 { '█' } else { VERTICAL_EIGHTHS[filled] };
+                if filled > 0 {
+                    let y = area.y + plot_height - 1 - row as u16;
+                    buf[(x, y)].set_char(ch).set_fg(color);
+                }
+            }
+        }
+        // Axis: the range, log scale.
+        let y = area.y + plot_height;
+        let dim = Style::new().fg(Color::DarkGray);
+        let first = buckets[0].low;
+        let last = buckets[buckets.len() - 1].high;
+        let left = Human((first * MICROS as f64) as Nanos).to_string();
+        let right = Human((last * MICROS as f64) as Nanos).to_string();
+        let middle = Human(((first * last).sqrt() * MICROS as f64) as Nanos).to_string();
+        buf.set_string(area.x, y, &left, dim);
+        buf.set_string(area.x + area.width / 2 - middle.len() as u16 / 2, y, &middle, dim);
+        buf.set_string(area.right() - right.chars().count() as u16, y, &right, dim);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::MILLIS;
+
+    fn worker(pending: u32, queued: u32, up: bool) -> WorkerSnapshot {
+        WorkerSnapshot {
+            pending,
+            queued,
+            busy: pending - queued,
+            concurrency: 1,
+            speed: 1.0,
+            up,
+            completed: 0,
+            last_latency: 0,
+        }
+    }
+
+    #[test]
+    fn states_and_scales() {
+        assert_eq!(WorkerState::of(&worker(0, 0, true)), WorkerState::Idle);
+        assert_eq!(WorkerState::of(&worker(1, 0, true)), WorkerState::Busy);
+        assert_eq!(WorkerState::of(&worker(3, 2, true)), WorkerState::Queued);
+        assert_eq!(WorkerState::of(&worker(9, 8, true)), WorkerState::Overloaded);
+        assert_eq!(WorkerState::of(&worker(0, 0, false)), WorkerState::Down);
+        assert_eq!([bar_scale(0), bar_scale(8), bar_scale(9), bar_scale(100)], [8, 8, 16, 128]);
+    }
+
+    #[test]
+    fn layout_uses_columns_then_groups() {
+        // Fits in one column.
+        assert_eq!(bar_layout(8, 40, 10), BarLayout { per_bar: 1, columns: 1, rows: 10 });
+        // 30 workers, 10 rows, room for 2 columns of 22+: 3 columns would be needed, so group.
+        assert_eq!(bar_layout(30, 50, 10), BarLayout { per_bar: 2, columns: 2, rows: 10 });
+        // 256 workers in 20 rows and 5 columns: 3 per bar, 86 bars, 5 columns.
+        assert_eq!(bar_layout(256, 110, 20), BarLayout { per_bar: 3, columns: 5, rows: 20 });
+        // Nothing is dropped: bars x per_bar covers every worker.
+        for (n, w, h) in [(1, 10, 1), (7, 30, 3), (1000, 80, 12), (100_000, 120, 30)] {
+            let l = bar_layout(n, w, h);
+            assert!(l.columns * l.rows * l.per_bar >= n, "{n} {w} {h}: {l:?}");
+            assert!(l.columns as u16 * MIN_COLUMN <= w.max(MIN_COLUMN), "{n} {w} {h}: {l:?}");
+        }
+    }
+
+    #[test]
+    fn buckets_are_log_spaced_and_count_everything() {
+        let mut r = Recorder::default();
+        for ms in [1, 1, 2, 4, 8, 16, 32, 64, 128, 256] {
+            r.record(ms * MILLIS);
+        }
+        let b = log_buckets(&r, 8);
+        assert_eq!(b.len(), 8);
+        assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), 10);
+        // Equal ratios between edges: 256x over 8 buckets is 2x each.
+        for w in &b {
+            assert!((w.high / w.low - 2.0).abs() < 0.01, "{w:?}");
+        }
+        assert_eq!(b[0].count, 2 + 1); // 1, 1 and 2 (2 is just below the edge 2.0 after rounding up)
+        assert!(log_buckets(&Recorder::default(), 8).is_empty());
+    }
+}
