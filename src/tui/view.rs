@@ -164,9 +164,9 @@ fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let inner_height = area.height.saturating_sub(2);
     let layout = bar_layout(workers.len(), area.width.saturating_sub(2), inner_height);
     let grouping =
-        if layout.per_bar > 1 { format!(", {} per bar (max shown)", layout.per_bar) } else { String::new() };
+        if layout.per_bar > 1 { format!(" · {} workers/bar, max", layout.per_bar) } else { String::new() };
     let selected = &workers[app.selected.min(workers.len() - 1)];
-    let title = format!(" pending per worker (scale {scale}{grouping}) ");
+    let title = format!(" pending · scale {scale}{grouping} ");
     let detail = format!(
         " worker {}: speed {:.2}, {} pending, {} done, {} ",
         app.selected,

@@ -1,0 +1,239 @@
+//! The terminal UI without a terminal: key handling on the App, and whole frames drawn on
+//! ratatui's TestBackend compared with insta snapshots (tests/snapshots/).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use lbsim::engine::Stop;
+use lbsim::scenario::Scenario;
+use lbsim::scenario::builtin;
+use lbsim::time::{MILLIS, SECS};
+use lbsim::tui::{App, Mode};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn scenario(name: &str) -> Scenario {
+    builtin::find(name).unwrap().scenario().unwrap()
+}
+
+fn app(name: &str, strategies: &[&str], mode: Mode) -> App {
+    let names: Vec<String> = strategies.iter().map(|s| s.to_string()).collect();
+    App::new(scenario(name), &names, mode).unwrap()
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn ch(app: &mut App, c: char) {
+    key(app, KeyCode::Char(c));
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
+    terminal
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    draw(app, width, height).backend().to_string()
+}
+
+#[test]
+fn space_pauses_and_resumes_the_clock() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(SECS, None);
+    ch(&mut a, ' ');
+    assert!(a.paused && !a.running());
+    a.advance(std::time::Duration::from_millis(500), std::time::Duration::from_secs(1));
+    assert_eq!(a.clock, SECS, "a paused clock moved");
+    ch(&mut a, ' ');
+    assert!(!a.paused);
+    a.advance(std::time::Duration::from_millis(500), std::time::Duration::from_secs(5));
+    assert_eq!(a.clock, SECS + 500 * MILLIS);
+}
+
+#[test]
+fn n_steps_one_event_and_says_where_the_request_went_and_why() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(SECS, None);
+    let before = a.panes[0].sim.events_processed();
+    ch(&mut a, 'n');
+    assert!(a.paused, "stepping pauses");
+    assert_eq!(a.panes[0].sim.events_processed(), before + 1);
+    // Step until an arrival shows up in the log.
+    for _ in 0..20 {
+        if a.log.back().unwrap().text.contains("-> worker") {
+            break;
+        }
+        ch(&mut a, 'n');
+    }
+    let line = &a.log.back().unwrap().text;
+    assert!(line.contains("-> worker") && line.contains("fewest pending"), "{line}");
+    assert!(a.clock > SECS);
+}
+
+#[test]
+fn speed_keys_double_and_halve() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    ch(&mut a, '+');
+    ch(&mut a, '+');
+    assert_eq!(a.speed, 4.0);
+    ch(&mut a, '-');
+    assert_eq!(a.speed, 2.0);
+    for _ in 0..40 {
+        ch(&mut a, '-');
+    }
+    assert!(a.speed > 0.0 && a.speed <= 1.0 / 1024.0);
+}
+
+#[test]
+fn s_cycles_the_strategy_live() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(SECS, None);
+    ch(&mut a, 's');
+    assert_eq!(a.panes[0].sim.strategy_name(), "power-of-two");
+    a.advance_to(2 * SECS, None);
+    assert_eq!(a.panes[0].sim.strategy_name(), "power-of-two");
+    // In compare, strategies are fixed.
+    let mut c = app("default", &["random", "least-loaded"], Mode::Compare);
+    ch(&mut c, 's');
+    assert_eq!(c.panes[0].sim.strategy_name(), "random");
+}
+
+#[test]
+fn k_and_r_kill_and_revive_the_selected_worker_in_every_pane() {
+    let mut a = app("default", &["round-robin", "least-loaded"], Mode::Compare);
+    a.advance_to(6 * SECS, None);
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    assert_eq!(a.selected, 2);
+    let held: Vec<u64> = a.panes.iter().map(|p| p.sim.snapshot().workers[2].pending as u64).collect();
+    let failed: Vec<u64> = a.panes.iter().map(|p| p.sim.metrics().counters.failed).collect();
+    ch(&mut a, 'k');
+    for (i, p) in a.panes.iter().enumerate() {
+        let s = p.sim.snapshot();
+        assert!(!s.workers[2].up);
+        assert_eq!(s.counters.failed - failed[i], held[i]);
+    }
+    a.advance_to(8 * SECS, None);
+    assert!(a.panes.iter().all(|p| p.sim.snapshot().workers[2].pending == 0), "the balancer avoids it");
+    ch(&mut a, 'r');
+    a.advance_to(10 * SECS, None);
+    assert!(a.panes.iter().all(|p| p.sim.snapshot().workers[2].up));
+    assert!(
+        a.panes[0].sim.snapshot().workers[2].pending > 0
+            || a.panes[0].sim.snapshot().workers[2].completed > 0
+    );
+}
+
+#[test]
+fn brackets_change_the_rate_and_r_restarts() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    let rate = a.rate().unwrap();
+    ch(&mut a, ']');
+    assert!((a.rate().unwrap() / rate - 1.0 / 0.9).abs() < 1e-9);
+    ch(&mut a, '[');
+    ch(&mut a, '[');
+    assert!((a.rate().unwrap() / rate - 0.9).abs() < 1e-9);
+    a.advance_to(3 * SECS, None);
+    ch(&mut a, 'R');
+    assert_eq!(a.clock, 0);
+    assert_eq!(a.rate().unwrap(), rate);
+    assert_eq!(a.panes[0].sim.metrics().counters.sent, 0);
+    // Closed loops have no rate to change.
+    let mut c = app("closed-loop", &["least-loaded"], Mode::Run);
+    ch(&mut c, ']');
+    assert!(c.log.back().unwrap().text.contains("closed loop"));
+}
+
+#[test]
+fn quit_keys_and_help() {
+    for quit in [
+        KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+    ] {
+        let mut a = app("default", &["least-loaded"], Mode::Run);
+        a.handle_key(quit);
+        assert!(a.quit, "{quit:?}");
+    }
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    ch(&mut a, '?');
+    assert!(a.show_help);
+    ch(&mut a, 'x');
+    assert!(!a.show_help && !a.quit, "any key closes the help");
+}
+
+#[test]
+fn finished_runs_stop_and_report() {
+    let mut s = scenario("default");
+    s.stop = Stop::Requests(500);
+    s.warmup = 0;
+    let mut a = App::new(s, &["least-loaded".to_string()], Mode::Run).unwrap();
+    a.advance_to(3_600 * SECS, None);
+    assert!(a.finished() && !a.running());
+    assert_eq!(a.state(), "finished");
+    let reports = a.reports();
+    assert_eq!(reports[0].requests.completed, 500);
+}
+
+#[test]
+fn snapshot_run_view() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(8 * SECS, None);
+    key(&mut a, KeyCode::Down);
+    insta::assert_snapshot!(draw(&a, 120, 40).backend());
+}
+
+#[test]
+fn snapshot_run_view_recent_window_during_warmup() {
+    let mut a = app("default", &["round-robin"], Mode::Run);
+    a.advance_to(3 * SECS, None);
+    insta::assert_snapshot!("warmup_whole_run", draw(&a, 100, 30).backend());
+    ch(&mut a, 'h');
+    insta::assert_snapshot!("warmup_recent", draw(&a, 100, 30).backend());
+}
+
+#[test]
+fn snapshot_compare_view() {
+    let mut a = app("heterogeneous", &["round-robin", "random", "least-loaded"], Mode::Compare);
+    a.advance_to(10 * SECS, None);
+    insta::assert_snapshot!(draw(&a, 120, 40).backend());
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(6 * SECS, None);
+    ch(&mut a, '?');
+    insta::assert_snapshot!(draw(&a, 120, 40).backend());
+}
+
+#[test]
+fn snapshot_tiny_terminal() {
+    let a = app("default", &["least-loaded"], Mode::Run);
+    let text = screen(&a, 40, 10);
+    assert!(text.contains("enlarge the terminal") && text.contains("40x10"), "{text}");
+    insta::assert_snapshot!(draw(&a, 40, 10).backend());
+}
+
+#[test]
+fn snapshot_256_workers() {
+    let mut s = scenario("default");
+    s.workers = s.workers.iter().cycle().take(256).cloned().collect();
+    let mut a = App::new(s, &["power-of-two".to_string()], Mode::Run).unwrap();
+    a.advance_to(6 * SECS, None);
+    let text = screen(&a, 120, 40);
+    assert!(text.contains("7 workers/bar, max"), "256 workers must say they are grouped:\n{text}");
+    insta::assert_snapshot!(draw(&a, 120, 40).backend());
+}
+
+#[test]
+fn every_size_renders_without_panicking() {
+    let mut a = app("bursty", &["random", "least-loaded", "power-of-two", "peak-ewma"], Mode::Compare);
+    a.advance_to(12 * SECS, None);
+    for (w, h) in [(1, 1), (59, 17), (60, 18), (61, 19), (80, 24), (200, 60), (300, 20), (60, 100)] {
+        let _ = screen(&a, w, h);
+    }
+    ch(&mut a, '?');
+    let _ = screen(&a, 60, 18);
+}

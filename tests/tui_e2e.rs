@@ -1,0 +1,138 @@
+//! The real binary in a real terminal: tmux runs `lbsim`, we read the screen as a person
+//! would, press keys, and check that it quits cleanly and prints its report.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("tmux runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn have_tmux() -> bool {
+    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
+/// A tmux session running `command` in a 120x40 terminal; killed when dropped.
+struct Session(String);
+
+impl Session {
+    fn start(name: &str, command: &str) -> Session {
+        let name = format!("lbsim-e2e-{name}-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "40", command])
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("tmux starts");
+        assert!(status.success());
+        Session(name)
+    }
+
+    fn screen(&self) -> String {
+        tmux(&["capture-pane", "-p", "-t", &self.0])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.0.as_str()];
+        args.extend_from_slice(keys);
+        tmux(&args);
+    }
+
+    /// Waits until the screen satisfies `done`, up to 20 s; returns the screen.
+    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The pid of the shell tmux started.
+    fn shell_pid(&self) -> u32 {
+        tmux(&["list-panes", "-t", &self.0, "-F", "#{pane_pid}"]).trim().parse().expect("pane pid")
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+fn command(args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_lbsim");
+    assert!(Path::new(bin).exists());
+    format!("sh -c '{bin} {args}; echo EXIT=$?; sleep 60'")
+}
+
+/// The children of a process, from /proc.
+fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // Fields after the command name (which is in parentheses): state, ppid, ...
+        let after = &stat[stat.rfind(')').unwrap_or(0) + 1..];
+        if after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+#[test]
+fn run_shows_bars_and_histogram_then_quits_with_a_report() {
+    if !have_tmux() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let s = Session::start("run", &command("run --scenario default --warmup 0s"));
+    s.wait_for("the worker bars and the histogram", |screen| {
+        screen.contains("pending · scale") && screen.contains("latency, whole run") && screen.contains("p99 ")
+    });
+    s.keys(&["Space"]);
+    s.wait_for("paused", |screen| screen.contains("paused"));
+    s.keys(&["n", "n", "n"]);
+    s.wait_for("a stepped event in the log", |screen| {
+        screen.contains("-> worker") || screen.contains("answered")
+    });
+    s.keys(&["Down", "k"]);
+    s.wait_for("the kill in the log", |screen| screen.contains("worker 1 killed"));
+    s.keys(&["q"]);
+    let screen = s.wait_for("the exit and the report", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("lbsim run · scenario default · strategy least-loaded"), "{screen}");
+    assert!(screen.contains("latency") && screen.contains("down"), "{screen}");
+    assert!(!screen.contains("pending · scale"), "the UI is still on screen:\n{screen}");
+}
+
+#[test]
+fn compare_shows_every_strategy_and_sigterm_restores_the_terminal() {
+    if !have_tmux() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let s = Session::start("compare", &command("compare --strategies round-robin,random,least-loaded"));
+    s.wait_for("three panes and the p99 leader", |screen| {
+        screen.contains("round-robin · p99")
+            && screen.contains("random · p99")
+            && screen.contains("least-loaded · p99")
+            && screen.contains("p99 leader")
+    });
+    let shell = s.shell_pid();
+    let lbsim = children(shell);
+    assert_eq!(lbsim.len(), 1, "expected one lbsim under the shell: {lbsim:?}");
+    Command::new("kill").args(["-TERM", &lbsim[0].to_string()]).status().unwrap();
+    let screen = s.wait_for("the exit after SIGTERM", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("lbsim compare · scenario default"), "{screen}");
+    assert!(!screen.contains("p99 leader"), "the UI is still on screen:\n{screen}");
+}
