@@ -50,6 +50,8 @@ fn config(workers: usize, rho: f64, requests: u64) -> SimConfig {
         stop: Stop::Requests(requests),
         warmup: 0,
         strategy_params: StrategyParams::default(),
+        faults: Default::default(),
+        defences: Default::default(),
     }
 }
 

@@ -115,11 +115,68 @@ impl Counters {
     }
 }
 
+/// What happened to the attempts made for measured requests: a request is attempted once,
+/// plus once per retry. Errors are counted by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Attempts {
+    /// Attempts made (first tries and retries).
+    pub attempts: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Attempts a worker finished serving (successful or not, waited for or not).
+    pub served: u64,
+    /// Attempts a worker failed (its error rate).
+    pub worker_errors: u64,
+    /// Attempts lost to a crash (in service or queued at the crash, or sent to a dead worker).
+    pub crash_errors: u64,
+    /// Attempts turned away (queue full, or no worker available).
+    pub rejections: u64,
+    /// Attempts given up on (per-try timeout or the request's deadline).
+    pub timeouts: u64,
+    /// Requests that waited at the balancer because no worker could take them.
+    pub blocked: u64,
+    /// Service time spent on attempts nobody waited for any more [ns].
+    pub wasted_work: Nanos,
+}
+
+/// A change in the size of an autoscaled pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ScalingEvent {
+    /// When [ns].
+    pub time: Nanos,
+    /// What.
+    pub action: ScaleAction,
+    /// The worker concerned.
+    pub worker: usize,
+    /// Workers serving or starting after it.
+    pub workers: u32,
+}
+
+/// Autoscaling actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleAction {
+    /// A worker was added; it starts serving after the start-up delay.
+    Up,
+    /// The new worker is ready.
+    Ready,
+    /// A worker stopped taking requests and drains its queue.
+    Down,
+    /// The drained worker left.
+    Retired,
+}
+
 /// Per-worker accumulators: completions and the time integrals of pending and busy slots.
 #[derive(Clone, Debug, Default)]
 pub struct WorkerStats {
     /// Measured requests this worker completed.
     pub completed: u64,
+    /// Attempts this worker failed or lost (errors and crashes).
+    pub errors: u64,
+    /// Times it was ejected as an outlier.
+    pub ejections: u32,
+    /// Virtual time it spent crashed [ns].
+    pub downtime: Nanos,
     /// Largest pending count seen.
     pub max_pending: u32,
     pending_area: u128,
@@ -142,6 +199,11 @@ impl WorkerStats {
     /// Starts measuring afresh at `now` (the end of the warm-up).
     pub fn restart(&mut self, now: Nanos, pending: u32) {
         *self = WorkerStats { since: now, max_pending: pending, ..WorkerStats::default() };
+    }
+
+    /// A fresh accumulator starting at `now` (a worker added by the autoscaler).
+    pub fn starting_at(now: Nanos) -> WorkerStats {
+        WorkerStats { since: now, ..WorkerStats::default() }
     }
 
     /// A copy brought up to `now`, for reading while the worker still has `pending`
@@ -174,6 +236,10 @@ pub struct Metrics {
     pub service: Recorder,
     /// Request outcomes.
     pub counters: Counters,
+    /// Attempts, retries and errors by cause.
+    pub attempts: Attempts,
+    /// Autoscaling actions, in order.
+    pub scaling: Vec<ScalingEvent>,
     /// One entry per worker.
     pub workers: Vec<WorkerStats>,
     /// Latencies of the recent past, when enabled with

@@ -24,6 +24,8 @@ pub enum Stream {
     Strategy,
     /// Fault injection.
     Faults,
+    /// Randomness in the defences (retry backoff jitter).
+    Defences,
 }
 
 impl Stream {
@@ -33,6 +35,7 @@ impl Stream {
             Stream::Service => "service",
             Stream::Strategy => "strategy",
             Stream::Faults => "faults",
+            Stream::Defences => "defences",
         }
     }
 }

@@ -1,10 +1,15 @@
-//! Property tests: over random small scenarios and random commands, the engine never panics,
-//! time never goes back, and every request ends in exactly one state.
+//! Property tests: over random small scenarios, with every fault and defence, and random
+//! commands, the engine never panics, time never goes back, and every request ends in exactly
+//! one state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lbsim::dist::Dist;
-use lbsim::engine::{Arrivals, Command, Sim, SimConfig, StepKind, Stop, WorkerSpec};
+use lbsim::engine::{
+    Arrivals, Autoscale, Backpressure, Command, Defences, Detection, ErrorKind, Faults, OutlierEjection,
+    QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Sim, SimConfig, Slowdown, StepKind,
+    Stop, WorkerSpec,
+};
 use lbsim::strategy::{self, STRATEGIES, StrategyParams};
 use lbsim::time::MILLIS;
 use proptest::prelude::*;
@@ -32,56 +37,156 @@ fn arrivals() -> impl Strategy<Value = Arrivals> {
 }
 
 fn worker() -> impl Strategy<Value = WorkerSpec> {
-    (0.2f64..4.0, 1u32..4, proptest::option::of(0u32..4)).prop_map(|(speed, concurrency, queue_capacity)| {
-        WorkerSpec { speed, weight: speed, concurrency, queue_capacity }
-    })
+    (0.2f64..4.0, 1u32..4, proptest::option::of(0u32..4), prop_oneof![Just(0.0), 0.0f64..0.5], any::<bool>())
+        .prop_map(|(speed, concurrency, queue_capacity, error_rate, fast)| WorkerSpec {
+            speed,
+            weight: speed,
+            concurrency,
+            queue_capacity,
+            error_rate,
+            error_kind: if fast { ErrorKind::Fast } else { ErrorKind::Slow },
+        })
+}
+
+fn faults(workers: usize) -> impl Strategy<Value = Faults> {
+    let w = workers;
+    (
+        proptest::collection::vec((0..w, 0u64..200, 1u64..100), 0..3),
+        proptest::option::of((5u64..100, 1u64..30)),
+        proptest::collection::vec((0..w, 1.0f64..20.0, 0u64..100, 1u64..100), 0..3),
+        proptest::option::of(dist()),
+        any::<bool>(),
+    )
+        .prop_map(|(crashes, random, slow, delay, requeue)| Faults {
+            crashes: crashes
+                .into_iter()
+                .map(|(worker, at, d)| ScheduledCrash { worker, at: at * MILLIS, duration: d * MILLIS })
+                .collect(),
+            random_crashes: random.map(|(f, r)| RandomCrashes { mtbf: f * MILLIS, mttr: r * MILLIS }),
+            slowdowns: slow
+                .into_iter()
+                .map(|(worker, factor, from, len)| Slowdown {
+                    worker,
+                    factor,
+                    from: from * MILLIS,
+                    to: (from + len) * MILLIS,
+                })
+                .collect(),
+            network_delay: delay,
+            on_crash: if requeue { QueueFate::Requeue } else { QueueFate::Fail },
+        })
+}
+
+fn defences(workers: u32) -> impl Strategy<Value = Defences> {
+    (
+        proptest::option::of(1u64..200),
+        proptest::option::of((0u32..4, proptest::option::of(1u64..50), proptest::option::of(0.0f64..1.0))),
+        0u8..3,
+        proptest::option::of((1u32..4, 1u64..50)),
+        proptest::option::of(1u64..30),
+        any::<bool>(),
+        proptest::option::of((0u32..3, 1u32..4, any::<bool>())),
+    )
+        .prop_map(move |(timeout, retry, detection, outlier, refresh, block, scale)| Defences {
+            timeout: timeout.map(|t| t * MILLIS),
+            retry: retry.map(|(max, per_try, budget)| RetryPolicy {
+                max,
+                backoff: MILLIS,
+                max_backoff: 8 * MILLIS,
+                per_try_timeout: per_try.map(|t| t * MILLIS),
+                budget,
+            }),
+            detection: match detection {
+                0 => Detection::Instant,
+                1 => Detection::HealthChecks { interval: 5 * MILLIS, unhealthy: 2, healthy: 1 },
+                _ => Detection::Never,
+            },
+            outlier: outlier.map(|(k, base)| OutlierEjection {
+                consecutive_errors: k,
+                base_ejection: base * MILLIS,
+                max_ejected: 0.5,
+            }),
+            load_refresh: refresh.map(|t| t * MILLIS),
+            backpressure: if block { Backpressure::Block } else { Backpressure::Reject },
+            autoscale: scale.map(|(below, above, util)| Autoscale {
+                min: workers.saturating_sub(below).max(1),
+                max: workers + above,
+                metric: if util { ScaleMetric::Utilization } else { ScaleMetric::Pending },
+                scale_up: if util { 0.7 } else { 2.0 },
+                scale_down: if util { 0.2 } else { 0.5 },
+                interval: 5 * MILLIS,
+                sustain: 2,
+                startup: 10 * MILLIS,
+                cooldown: 10 * MILLIS,
+            }),
+        })
 }
 
 fn config() -> impl Strategy<Value = SimConfig> {
-    (
-        any::<u64>(),
-        arrivals(),
-        dist(),
-        proptest::collection::vec(worker(), 1..6),
-        prop_oneof![
-            (1u64..400).prop_map(Stop::Requests),
-            (1u64..300).prop_map(|ms| Stop::Duration(ms * MILLIS))
-        ],
-        1usize..4,
-    )
-        .prop_map(|(seed, arrivals, service, workers, stop, choices)| SimConfig {
-            seed,
-            arrivals,
-            service,
-            workers,
-            stop,
-            warmup: 0,
-            strategy_params: StrategyParams { choices, ewma_decay: 50 * MILLIS },
-        })
+    proptest::collection::vec(worker(), 1..6).prop_flat_map(|workers| {
+        let n = workers.len();
+        (
+            any::<u64>(),
+            arrivals(),
+            dist(),
+            Just(workers),
+            prop_oneof![
+                (1u64..300).prop_map(Stop::Requests),
+                (1u64..300).prop_map(|ms| Stop::Duration(ms * MILLIS))
+            ],
+            1usize..4,
+            faults(n),
+            defences(n as u32),
+        )
+            .prop_map(|(seed, arrivals, service, workers, stop, choices, faults, defences)| {
+                SimConfig {
+                    seed,
+                    arrivals,
+                    service,
+                    workers,
+                    stop,
+                    warmup: 0,
+                    strategy_params: StrategyParams {
+                        choices,
+                        ewma_decay: 50 * MILLIS,
+                        error_penalty: 10 * MILLIS,
+                    },
+                    faults,
+                    defences,
+                }
+            })
+    })
 }
 
 /// A command to apply after some step.
 #[derive(Clone, Debug)]
 enum Action {
+    /// Kill, and revive 50 steps later.
     Kill(usize),
+    /// Scheduled by a kill.
     Revive(usize),
     Speed(usize, f64),
+    Slow(usize, f64),
+    Errors(usize, f64),
     Rate(f64),
     Strategy(usize),
+    Retries(bool),
 }
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         (0usize..6).prop_map(Action::Kill),
-        (0usize..6).prop_map(Action::Revive),
         (0usize..6, 0.1f64..5.0).prop_map(|(w, s)| Action::Speed(w, s)),
+        (0usize..6, 1.0f64..10.0).prop_map(|(w, s)| Action::Slow(w, s)),
+        (0usize..6, 0.0f64..1.0).prop_map(|(w, p)| Action::Errors(w, p)),
         (0.0f64..3000.0).prop_map(Action::Rate),
         (0usize..STRATEGIES.len()).prop_map(Action::Strategy),
+        any::<bool>().prop_map(Action::Retries),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(600))]
 
     #[test]
     fn conservation_and_monotonic_time(
@@ -92,65 +197,76 @@ proptest! {
         prop_assume!(config.validate().is_ok());
         let params = config.strategy_params.clone();
         let build = |i: usize| strategy::build(STRATEGIES[i].name, &params).unwrap();
-        let workers = config.workers.len();
         let stop = config.stop;
+        let timeout = config.defences.timeout;
         let mut sim = Sim::new(config, build(strategy_index)).unwrap();
-        let actions: BTreeMap<u64, Action> = actions.into_iter().collect();
-        // request id -> (arrived, completed)
-        let mut seen: BTreeMap<u64, (bool, bool)> = BTreeMap::new();
-        let (mut completions, mut rejections) = (0u64, 0u64);
+        let mut actions: BTreeMap<u64, Vec<Action>> =
+            actions.into_iter().fold(BTreeMap::new(), |mut m, (k, a)| { m.entry(k).or_default().push(a); m });
+        let mut arrived: BTreeMap<u64, u64> = BTreeMap::new(); // request -> arrival time
+        let mut completed: BTreeSet<u64> = BTreeSet::new();
         let mut last = 0;
         let mut steps = 0u64;
         while let Some(step) = sim.step() {
             prop_assert!(step.time >= last, "time went back: {} -> {}", last, step.time);
             last = step.time;
             match step.kind {
-                StepKind::Arrival { request, worker, .. } => {
-                    prop_assert!(seen.insert(request, (true, false)).is_none(), "request {} arrived twice", request);
-                    if worker.is_none() {
-                        rejections += 1;
+                StepKind::Arrival { request, .. } => {
+                    prop_assert!(arrived.insert(request, step.time).is_none(), "request {} arrived twice", request);
+                }
+                StepKind::Completion { request, latency, .. } => {
+                    prop_assert!(arrived.contains_key(&request), "request {} completed without arriving", request);
+                    prop_assert!(completed.insert(request), "request {} completed twice", request);
+                    prop_assert_eq!(latency, step.time - arrived[&request]);
+                    if let Some(t) = timeout {
+                        prop_assert!(latency <= t, "request {} completed after its timeout: {} > {}", request, latency, t);
                     }
                 }
-                StepKind::Completion { request, .. } => {
-                    let entry = seen.get_mut(&request);
-                    prop_assert!(entry.is_some(), "request {} completed without arriving", request);
-                    let entry = entry.unwrap();
-                    prop_assert!(!entry.1, "request {} completed twice", request);
-                    entry.1 = true;
-                    completions += 1;
+                StepKind::Retry { request, .. } | StepKind::Failure { request, .. } => {
+                    prop_assert!(arrived.contains_key(&request));
+                    prop_assert!(!completed.contains(&request), "request {} went on after completing", request);
                 }
-                StepKind::ClientRetired { .. } | StepKind::WarmupEnded => {}
+                StepKind::ClientRetired { .. } | StepKind::WarmupEnded | StepKind::Internal => {}
             }
             let c = sim.metrics().counters;
             prop_assert!(c.is_conserved(), "{:?}", c);
-            if let Some(action) = actions.get(&steps) {
-                let result = match *action {
-                    Action::Kill(w) => sim.apply(Command::SetWorkerUp { worker: w, up: false }),
+            for action in actions.remove(&steps).unwrap_or_default() {
+                let n = sim.snapshot().workers.len();
+                let result = match action {
+                    Action::Kill(w) => {
+                        actions.entry(steps + 50).or_default().push(Action::Revive(w));
+                        sim.apply(Command::SetWorkerUp { worker: w, up: false })
+                    }
                     Action::Revive(w) => sim.apply(Command::SetWorkerUp { worker: w, up: true }),
                     Action::Speed(w, s) => sim.apply(Command::SetWorkerSpeed { worker: w, speed: s }),
+                    Action::Slow(w, f) => sim.apply(Command::SetWorkerSlowdown { worker: w, factor: f }),
+                    Action::Errors(w, p) => sim.apply(Command::SetWorkerErrorRate { worker: w, rate: p }),
                     Action::Rate(r) => sim.apply(Command::SetRate(r)).or(Ok(())),
                     Action::Strategy(i) => sim.apply(Command::SetStrategy(build(i))),
+                    Action::Retries(on) => sim.apply(Command::SetRetry(on.then_some(RetryPolicy {
+                        max: 2, backoff: MILLIS, max_backoff: 4 * MILLIS, per_try_timeout: None, budget: None,
+                    }))),
                 };
-                let valid_worker = match *action {
-                    Action::Kill(w) | Action::Revive(w) | Action::Speed(w, _) => w < workers,
+                let valid_worker = match action {
+                    Action::Kill(w) | Action::Revive(w) | Action::Speed(w, _) | Action::Slow(w, _) | Action::Errors(w, _) => w < n,
                     _ => true,
                 };
-                prop_assert_eq!(result.is_ok(), valid_worker);
+                prop_assert_eq!(result.is_ok(), valid_worker, "{:?}", action);
                 prop_assert!(sim.metrics().counters.is_conserved());
             }
             steps += 1;
-            prop_assert!(steps < 2_000_000, "run does not end");
+            prop_assert!(steps < 3_000_000, "run does not end");
         }
         let c = sim.metrics().counters;
         prop_assert!(c.is_conserved(), "{:?}", c);
-        prop_assert_eq!(c.sent, seen.len() as u64);
-        prop_assert_eq!(c.completed, completions);
-        prop_assert_eq!(c.rejected, rejections);
-        // Whatever was neither completed nor rejected failed (a killed worker) or is in flight.
-        prop_assert_eq!(c.failed + c.in_flight, seen.values().filter(|v| !v.1).count() as u64 - rejections);
+        prop_assert_eq!(c.sent, arrived.len() as u64);
+        prop_assert_eq!(c.completed, completed.len() as u64);
+        prop_assert_eq!(c.in_flight as usize, sim.requests_in_system());
         if let Stop::Requests(_) = stop {
             prop_assert_eq!(c.in_flight, 0, "a request-count run drains");
         }
+        let a = sim.metrics().attempts;
+        prop_assert!(a.attempts >= c.sent - c.rejected.min(c.sent) - a.blocked.min(c.sent) || a.attempts >= c.completed);
+        prop_assert!(a.retries <= a.attempts);
         prop_assert!(sim.is_finished());
         prop_assert!(sim.now() >= last);
     }

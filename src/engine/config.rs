@@ -51,6 +51,16 @@ impl Arrivals {
     }
 }
 
+/// How a faulty worker fails requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// After doing the work: the error comes back after the service time.
+    #[default]
+    Slow,
+    /// At once, without doing the work (a fast 503).
+    Fast,
+}
+
 /// One worker.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkerSpec {
@@ -63,12 +73,173 @@ pub struct WorkerSpec {
     /// Most requests that may wait in the queue (not counting those in service); an arrival
     /// beyond it is rejected. Default `None`, unbounded.
     pub queue_capacity: Option<u32>,
+    /// Probability that the worker fails a request. Default 0.
+    pub error_rate: f64,
+    /// Whether failures come after the work or at once. Default slow.
+    pub error_kind: ErrorKind,
 }
 
 impl Default for WorkerSpec {
     fn default() -> WorkerSpec {
-        WorkerSpec { speed: 1.0, weight: 1.0, concurrency: 1, queue_capacity: None }
+        WorkerSpec {
+            speed: 1.0,
+            weight: 1.0,
+            concurrency: 1,
+            queue_capacity: None,
+            error_rate: 0.0,
+            error_kind: ErrorKind::Slow,
+        }
     }
+}
+
+/// A worker down from `at` for `duration`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScheduledCrash {
+    pub worker: usize,
+    pub at: Nanos,
+    pub duration: Nanos,
+}
+
+/// Every worker crashes independently, after exponential times with mean `mtbf`, and comes
+/// back after exponential times with mean `mttr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RandomCrashes {
+    pub mtbf: Nanos,
+    pub mttr: Nanos,
+}
+
+/// A worker `factor` times slower from `from` to `to`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slowdown {
+    pub worker: usize,
+    pub factor: f64,
+    pub from: Nanos,
+    pub to: Nanos,
+}
+
+/// What becomes of a crashed worker's queue. Requests in service are lost either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueFate {
+    /// The queued requests fail.
+    #[default]
+    Fail,
+    /// They are handed back to the balancer, which sends them elsewhere.
+    Requeue,
+}
+
+/// Injected faults. The default injects none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Crashes at given times.
+    pub crashes: Vec<ScheduledCrash>,
+    /// Crashes at random.
+    pub random_crashes: Option<RandomCrashes>,
+    /// Slow periods.
+    pub slowdowns: Vec<Slowdown>,
+    /// One-way delay between the balancer and a worker, drawn for each request and each
+    /// answer. Default none.
+    pub network_delay: Option<Dist>,
+    /// What a crash does to the queue.
+    pub on_crash: QueueFate,
+}
+
+/// Retrying failed attempts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries per request at most (attempts = 1 + retries).
+    pub max: u32,
+    /// Backoff before the first retry; doubles each retry, with full jitter [ns].
+    pub backoff: Nanos,
+    /// Longest backoff [ns].
+    pub max_backoff: Nanos,
+    /// Give up on an attempt (and retry) after this long; the abandoned attempt still runs
+    /// on its worker. Default none: only errors and rejections are retried.
+    pub per_try_timeout: Option<Nanos>,
+    /// Retries at most this fraction of requests (a token bucket: each request adds this
+    /// many tokens, up to 10, and a retry spends one). Default none: unlimited.
+    pub budget: Option<f64>,
+}
+
+/// How the balancer learns that a worker is down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Detection {
+    /// At once (an oracle; Pike's balancer).
+    #[default]
+    Instant,
+    /// Through periodic health checks.
+    HealthChecks {
+        /// Time between checks.
+        interval: Nanos,
+        /// Consecutive failed checks to mark a worker down.
+        unhealthy: u32,
+        /// Consecutive passed checks to mark it up again.
+        healthy: u32,
+    },
+    /// Never: it keeps sending to dead workers (unless outlier ejection removes them).
+    Never,
+}
+
+/// Envoy-style outlier ejection.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutlierEjection {
+    /// Consecutive errors that eject a worker.
+    pub consecutive_errors: u32,
+    /// Ejection time; the n-th ejection of a worker lasts n times this.
+    pub base_ejection: Nanos,
+    /// At most this fraction of the cluster ejected at once (at least one worker may be).
+    pub max_ejected: f64,
+}
+
+/// When requests cannot be placed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backpressure {
+    /// A full queue (or no worker up) rejects the request.
+    #[default]
+    Reject,
+    /// The request waits at the balancer until a worker can take it.
+    Block,
+}
+
+/// What the autoscaler watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScaleMetric {
+    /// Mean pending requests per active worker.
+    Pending,
+    /// Fraction of service slots busy.
+    Utilization,
+}
+
+/// A pool that grows and shrinks with load.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+    pub metric: ScaleMetric,
+    /// Scale up when the metric stays above this for `sustain` evaluations.
+    pub scale_up: f64,
+    /// Scale down when it stays below this for `sustain` evaluations.
+    pub scale_down: f64,
+    /// Time between evaluations.
+    pub interval: Nanos,
+    pub sustain: u32,
+    /// A new worker takes this long before it serves.
+    pub startup: Nanos,
+    /// No scaling for this long after a scaling action.
+    pub cooldown: Nanos,
+}
+
+/// Defences against faults and overload. The default has none, and an omniscient balancer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Defences {
+    /// The requester gives up on a request after this long (retries included).
+    pub timeout: Option<Nanos>,
+    pub retry: Option<RetryPolicy>,
+    pub detection: Detection,
+    pub outlier: Option<OutlierEjection>,
+    /// Load-aware strategies see pending counts refreshed this often, instead of live.
+    pub load_refresh: Option<Nanos>,
+    pub backpressure: Backpressure,
+    pub autoscale: Option<Autoscale>,
 }
 
 /// When a run ends.
@@ -98,6 +269,10 @@ pub struct SimConfig {
     pub warmup: Nanos,
     /// Parameters for the built-in strategies.
     pub strategy_params: StrategyParams,
+    /// Injected faults.
+    pub faults: Faults,
+    /// Defences.
+    pub defences: Defences,
 }
 
 /// A configuration that cannot run.
@@ -138,6 +313,8 @@ impl SimConfig {
             stop: Stop::Requests(100_000),
             warmup: 0,
             strategy_params: StrategyParams::default(),
+            faults: Faults::default(),
+            defences: Defences::default(),
         }
     }
 
@@ -172,7 +349,10 @@ impl SimConfig {
             if w.concurrency == 0 {
                 return Err(bad("workers.concurrency", "must be at least 1"));
             }
+            probability("workers.error_rate", w.error_rate)?;
         }
+        self.validate_faults()?;
+        self.validate_defences()?;
         match &self.arrivals {
             Arrivals::Poisson { rate } | Arrivals::Constant { rate } => {
                 check_rate("arrivals.rate", *rate, false)?
@@ -208,6 +388,119 @@ impl SimConfig {
         }
         if self.strategy_params.ewma_decay == 0 {
             return Err(bad("strategy.decay", "must be longer than 0"));
+        }
+        Ok(())
+    }
+}
+
+fn probability(field: &str, p: f64) -> Result<(), ConfigError> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(bad(field, format!("must be a probability between 0 and 1, got {p}")))
+    }
+}
+
+fn positive_time(field: &str, t: Nanos) -> Result<(), ConfigError> {
+    if t == 0 { Err(bad(field, "must be longer than 0")) } else { Ok(()) }
+}
+
+impl SimConfig {
+    fn validate_faults(&self) -> Result<(), ConfigError> {
+        let n = self.workers.len();
+        let worker = |field: &str, w: usize| {
+            if w < n {
+                Ok(())
+            } else {
+                Err(bad(field, format!("there is no worker {w} (workers are numbered 0 to {})", n - 1)))
+            }
+        };
+        for c in &self.faults.crashes {
+            worker("faults.crash.worker", c.worker)?;
+            positive_time("faults.crash.duration", c.duration)?;
+        }
+        if let Some(r) = &self.faults.random_crashes {
+            positive_time("faults.random_crashes.mtbf", r.mtbf)?;
+            positive_time("faults.random_crashes.mttr", r.mttr)?;
+        }
+        for s in &self.faults.slowdowns {
+            worker("faults.slowdown.worker", s.worker)?;
+            if !(s.factor.is_finite() && s.factor >= 1.0 && s.factor <= 1e6) {
+                return Err(bad(
+                    "faults.slowdown.factor",
+                    format!("must be between 1 and 1e6, got {}", s.factor),
+                ));
+            }
+            if s.to <= s.from {
+                return Err(bad("faults.slowdown.to", "must be later than `from`"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_defences(&self) -> Result<(), ConfigError> {
+        let d = &self.defences;
+        if let Some(t) = d.timeout {
+            positive_time("timeout", t)?;
+        }
+        if let Some(r) = &d.retry {
+            if r.max > 100 {
+                return Err(bad("retry.max", format!("at most 100 retries, got {}", r.max)));
+            }
+            if r.max_backoff < r.backoff {
+                return Err(bad("retry.max_backoff", "must be at least `backoff`"));
+            }
+            if let Some(t) = r.per_try_timeout {
+                positive_time("retry.per_try_timeout", t)?;
+            }
+            if let Some(b) = r.budget {
+                probability("retry.budget", b)?;
+            }
+        }
+        if let Detection::HealthChecks { interval, unhealthy, healthy } = d.detection {
+            positive_time("health_check.interval", interval)?;
+            if unhealthy == 0 || healthy == 0 {
+                return Err(bad("health_check", "thresholds must be at least 1"));
+            }
+        }
+        if let Some(o) = &d.outlier {
+            if o.consecutive_errors == 0 {
+                return Err(bad("outlier_ejection.consecutive_errors", "must be at least 1"));
+            }
+            positive_time("outlier_ejection.base_ejection", o.base_ejection)?;
+            probability("outlier_ejection.max_ejected", o.max_ejected)?;
+        }
+        if let Some(t) = d.load_refresh {
+            positive_time("balancer.load_refresh", t)?;
+        }
+        if let Some(a) = &d.autoscale {
+            let n = self.workers.len() as u32;
+            if a.min == 0 {
+                return Err(bad("autoscale.min", "must be at least 1"));
+            }
+            if a.min > a.max {
+                return Err(bad("autoscale.min", format!("min ({}) is more than max ({})", a.min, a.max)));
+            }
+            if n < a.min || n > a.max {
+                return Err(bad(
+                    "autoscale",
+                    format!("the cluster starts with {n} workers, outside min..max"),
+                ));
+            }
+            if a.max > 100_000 {
+                return Err(bad("autoscale.max", "at most 100,000 workers"));
+            }
+            if a.scale_down >= a.scale_up
+                || a.scale_down < 0.0
+                || !a.scale_up.is_finite()
+                || a.scale_down.is_nan()
+            {
+                return Err(bad("autoscale.scale_down", "must be at least 0 and below scale_up"));
+            }
+            positive_time("autoscale.interval", a.interval)?;
+            if a.sustain == 0 {
+                return Err(bad("autoscale.sustain", "must be at least 1"));
+            }
         }
         Ok(())
     }

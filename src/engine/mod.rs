@@ -5,68 +5,207 @@
 //! caller drives time: [`Sim::step`] processes one event, [`Sim::step_until`] runs to a
 //! virtual time, [`Sim::run`] to the end; [`Sim::snapshot`] reads the state and
 //! [`Sim::apply`] changes it between steps. A UI is just another caller.
+//!
+//! A *request* is what a requester sends; it ends exactly once, as completed, rejected,
+//! failed or timed out. Each try at serving it is an *attempt*: the first, then one per retry.
+//! Attempts travel to a worker (after a network delay, if any), wait and are served there,
+//! and their answer travels back to the balancer, which completes the request or retries it.
+//! The flow lives in `flow.rs`, faults and defences in `faults.rs`.
 
 mod arrivals;
 pub mod config;
+mod faults;
+mod flow;
 mod queue;
+mod slab;
 
 use std::collections::VecDeque;
 
-pub use config::{Arrivals, ConfigError, SimConfig, Stop, WorkerSpec};
+pub use config::{
+    Arrivals, Autoscale, Backpressure, ConfigError, Defences, Detection, ErrorKind, Faults, OutlierEjection,
+    QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, Slowdown, Stop,
+    WorkerSpec,
+};
 
-use crate::metrics::{Counters, Metrics, WorkerStats};
+use crate::metrics::{Metrics, WorkerStats};
 use crate::rng::{SimRng, Stream};
 use crate::strategy::{Cluster, Strategy, WorkerId, WorkerView};
 use crate::time::Nanos;
 use arrivals::OpenLoop;
 use queue::{Event, EventQueue};
+use slab::Slab;
 
 /// Marks a request that no closed-loop client waits for.
 const NO_CLIENT: u32 = u32::MAX;
+/// Notices kept for a UI to read.
+const NOTICES: usize = 256;
 
-/// A request in the system.
+/// A request sent by a requester, until it ends.
 #[derive(Clone, Copy, Debug)]
 struct Request {
     id: u64,
-    /// Arrival at the balancer.
-    arrival: Nanos,
-    /// Work to do, in time at speed 1.
+    /// When the requester sent it.
+    created: Nanos,
+    /// Work to do, in time at speed 1 (the same for every attempt).
     demand: Nanos,
-    /// Start of service (set when it starts).
-    start: Nanos,
     /// The closed-loop client waiting for it, or `NO_CLIENT`.
     client: u32,
     /// Whether it arrived after the warm-up and so counts.
     measured: bool,
+    /// Dispatches so far; only the latest dispatch's attempt may answer for the request.
+    tries: u32,
+    /// Attempts actually made (sent to a worker or turned away), for the retry limit.
+    attempts: u32,
+    /// Distinguishes this request from later ones in the same slab slot.
+    generation: u32,
+    /// A retry is scheduled: no earlier attempt's answer counts any more.
+    waiting_retry: bool,
 }
 
-/// A worker's engine-side state.
+/// A reference to a request that may have ended meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RequestRef {
+    slot: u32,
+    generation: u32,
+}
+
+/// One try at serving a request.
+#[derive(Clone, Copy, Debug)]
+struct Attempt {
+    id: u64,
+    request: RequestRef,
+    /// Which try (1 for the first).
+    try_no: u32,
+    /// The worker it was sent to.
+    worker: u32,
+    /// When the balancer sent it.
+    sent: Nanos,
+    /// When its service began (when it has).
+    start: Nanos,
+    /// When its service ended (when it has).
+    done: Nanos,
+    demand: Nanos,
+    /// Whether its request counts (arrived after the warm-up).
+    measured: bool,
+}
+
+/// How an attempt ended, as the balancer hears it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Ok,
+    /// The worker failed it (its error rate).
+    WorkerError,
+    /// Lost to a crash, or refused by a dead worker.
+    Crash,
+    /// Turned away: queue full, or no worker available.
+    Rejected,
+}
+
+/// Something travelling between the balancer and a worker.
+#[derive(Clone, Copy, Debug)]
+enum Transit {
+    ToWorker(Attempt),
+    ToBalancer(Attempt, Answer),
+}
+
+/// Where a worker is in its life (autoscaled pools add and remove workers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Serving.
+    Active,
+    /// Added by the autoscaler, not serving yet.
+    Starting,
+    /// Being removed: takes no new requests, finishes its queue.
+    Draining,
+    /// Removed.
+    Retired,
+}
+
+/// A worker's engine-side state: the truth, of which the balancer sees only its view.
 #[derive(Debug)]
 struct Worker {
     spec: WorkerSpec,
-    queue: VecDeque<Request>,
-    serving: Vec<Request>,
-    /// Bumped when the worker is killed, so its scheduled departures are ignored.
+    /// The speed in force (the configured speed, divided by any slowdown).
+    speed: f64,
+    /// The slowdown in force (1 = none).
+    slowdown: f64,
+    queue: VecDeque<Attempt>,
+    serving: Vec<Attempt>,
+    /// Bumped at each crash, so departures scheduled before it are ignored.
     epoch: u32,
+    /// Nested crash windows in force; down while positive.
+    crashes: u32,
+    down_since: Nanos,
+    lifecycle: Lifecycle,
+    /// Attempts the balancer sent it and has not heard back about.
+    outstanding: u32,
+    /// The balancer's belief from health checks.
+    healthy: bool,
+    checks_failed: u32,
+    checks_passed: u32,
+    /// Ejected as an outlier until this time.
+    ejected_until: Option<Nanos>,
+    consecutive_errors: u32,
 }
 
 impl Worker {
+    fn new(spec: WorkerSpec, lifecycle: Lifecycle) -> Worker {
+        Worker {
+            speed: spec.speed,
+            slowdown: 1.0,
+            queue: VecDeque::new(),
+            serving: Vec::with_capacity(spec.concurrency.min(64) as usize),
+            epoch: 0,
+            crashes: 0,
+            down_since: 0,
+            lifecycle,
+            outstanding: 0,
+            healthy: true,
+            checks_failed: 0,
+            checks_passed: 0,
+            ejected_until: None,
+            consecutive_errors: 0,
+            spec,
+        }
+    }
+
     fn pending(&self) -> u32 {
         (self.queue.len() + self.serving.len()) as u32
     }
+
+    fn is_down(&self) -> bool {
+        self.crashes > 0
+    }
+}
+
+/// How a request ended, other than completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its last attempt was turned away.
+    Rejected,
+    /// Its last attempt failed (worker error or crash).
+    Failed,
+    /// The requester gave up on it.
+    TimedOut,
 }
 
 /// What one call of [`Sim::step`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepKind {
-    /// A request arrived and was sent to `worker`, or rejected when `worker` is `None`.
+    /// A new request's first attempt was sent to `worker`, or could not be placed (`None`).
     Arrival { request: u64, demand: Nanos, worker: Option<WorkerId> },
-    /// `worker` finished a request that took `latency` end to end.
+    /// A retry (attempt number `attempt`) was sent to `worker`, or could not be placed.
+    Retry { request: u64, attempt: u32, worker: Option<WorkerId> },
+    /// `worker` completed a request that took `latency` end to end.
     Completion { request: u64, worker: WorkerId, latency: Nanos },
+    /// A request ended without success.
+    Failure { request: u64, outcome: Outcome },
     /// A closed-loop client that has nothing more to send retired.
     ClientRetired { client: u32 },
     /// The warm-up ended; statistics start now.
     WarmupEnded,
+    /// Anything else: an attempt served or lost, a fault, a health check, a scaling tick.
+    Internal,
 }
 
 /// One processed event.
@@ -85,10 +224,18 @@ pub enum Command {
     SetRate(f64),
     /// Replaces the balancing strategy.
     SetStrategy(Box<dyn Strategy>),
-    /// Changes a worker's speed; requests already in service keep their finish time.
+    /// Changes a worker's configured speed (the balancer is told); requests already in
+    /// service keep their finish time.
     SetWorkerSpeed { worker: WorkerId, speed: f64 },
-    /// Kills (`false`) or revives (`true`) a worker. Killing fails every request it holds.
+    /// Slows a worker down by `factor` (1 = back to normal) without telling the balancer.
+    SetWorkerSlowdown { worker: WorkerId, factor: f64 },
+    /// Crashes (`false`) or repairs (`true`) a worker. A crash loses the requests in service
+    /// and fails or requeues the queue; the balancer learns of it as configured.
     SetWorkerUp { worker: WorkerId, up: bool },
+    /// Sets the probability that a worker fails a request.
+    SetWorkerErrorRate { worker: WorkerId, rate: f64 },
+    /// Turns retries on (with the given policy) or off.
+    SetRetry(Option<RetryPolicy>),
 }
 
 /// A command that cannot be applied.
@@ -116,10 +263,20 @@ pub struct WorkerSnapshot {
     pub busy: u32,
     /// Service slots.
     pub concurrency: u32,
-    /// Relative speed.
+    /// Speed in force (after any slowdown).
     pub speed: f64,
-    /// Whether the worker is up.
+    /// Slowdown factor in force (1 = none).
+    pub slowdown: f64,
+    /// Whether the balancer may send to it (it believes the worker up and it is not ejected).
     pub up: bool,
+    /// Whether the worker has crashed (whatever the balancer believes).
+    pub crashed: bool,
+    /// Whether it is ejected as an outlier.
+    pub ejected: bool,
+    /// Where it is in its life.
+    pub lifecycle: Lifecycle,
+    /// Its error rate.
+    pub error_rate: f64,
     /// Measured requests completed.
     pub completed: u64,
     /// Latency of its most recent answer.
@@ -136,13 +293,28 @@ pub struct Snapshot {
     /// The strategy's name.
     pub strategy: String,
     /// Request outcomes so far.
-    pub counters: Counters,
-    /// One entry per worker.
+    pub counters: crate::metrics::Counters,
+    /// Attempts and errors so far.
+    pub attempts: crate::metrics::Attempts,
+    /// One entry per worker (retired ones included, so ids stay put).
     pub workers: Vec<WorkerSnapshot>,
     /// The open-loop arrival rate in force [requests/s], `None` for a closed loop.
     pub arrival_rate: Option<f64>,
+    /// Whether retries are on.
+    pub retries_on: bool,
+    /// Requests waiting at the balancer (blocking backpressure).
+    pub blocked: usize,
     /// Whether the run is over.
     pub finished: bool,
+}
+
+/// A line for a UI's event log: a fault, a detection, an ejection, a scaling action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// When.
+    pub time: Nanos,
+    /// What, in words.
+    pub text: String,
 }
 
 /// A simulation run.
@@ -153,6 +325,8 @@ pub struct Sim {
     arrivals_rng: SimRng,
     service_rng: SimRng,
     strategy_rng: SimRng,
+    faults_rng: SimRng,
+    defences_rng: SimRng,
     events: EventQueue,
     open_loop: Option<OpenLoop>,
     next_arrival: Option<Nanos>,
@@ -161,7 +335,16 @@ pub struct Sim {
     workers: Vec<Worker>,
     views: Vec<WorkerView>,
     up: Vec<WorkerId>,
+    requests: Slab<Request>,
+    transit: Slab<Transit>,
+    /// Requests waiting for a worker (blocking backpressure), oldest first.
+    blocked: VecDeque<RequestRef>,
+    /// Re-entrance guard for releasing blocked requests.
+    releasing: bool,
+    retry: Option<RetryPolicy>,
+    retry_tokens: f64,
     next_id: u64,
+    next_attempt: u64,
     metrics: Metrics,
     window_start: Nanos,
     end: Option<Nanos>,
@@ -169,22 +352,20 @@ pub struct Sim {
     events_processed: u64,
     /// Requests completed, warm-up included.
     completions: u64,
+    notices: VecDeque<Notice>,
+    /// Autoscaler: consecutive evaluations above / below the thresholds, and the end of the
+    /// cooldown.
+    scale_above: u32,
+    scale_below: u32,
+    scale_quiet_until: Nanos,
 }
 
 impl Sim {
     /// A new run of `config` balanced by `strategy`, at virtual time 0.
     pub fn new(config: SimConfig, mut strategy: Box<dyn Strategy>) -> Result<Sim, ConfigError> {
         config.validate()?;
-        let workers: Vec<Worker> = config
-            .workers
-            .iter()
-            .map(|spec| Worker {
-                spec: spec.clone(),
-                queue: VecDeque::new(),
-                serving: Vec::with_capacity(spec.concurrency.min(64) as usize),
-                epoch: 0,
-            })
-            .collect();
+        let workers: Vec<Worker> =
+            config.workers.iter().map(|spec| Worker::new(spec.clone(), Lifecycle::Active)).collect();
         let views: Vec<WorkerView> = config
             .workers
             .iter()
@@ -199,6 +380,8 @@ impl Sim {
             arrivals_rng: SimRng::stream(config.seed, Stream::Arrivals),
             service_rng: SimRng::stream(config.seed, Stream::Service),
             strategy_rng: SimRng::stream(config.seed, Stream::Strategy),
+            faults_rng: SimRng::stream(config.seed, Stream::Faults),
+            defences_rng: SimRng::stream(config.seed, Stream::Defences),
             events: EventQueue::default(),
             open_loop: OpenLoop::new(&config.arrivals),
             next_arrival: None,
@@ -206,7 +389,14 @@ impl Sim {
             workers,
             views,
             up,
+            requests: Slab::default(),
+            transit: Slab::default(),
+            blocked: VecDeque::new(),
+            releasing: false,
+            retry: config.defences.retry.clone(),
+            retry_tokens: RETRY_TOKENS_MAX,
             next_id: 0,
+            next_attempt: 0,
             metrics,
             window_start: config.warmup,
             end: match config.stop {
@@ -216,6 +406,10 @@ impl Sim {
             finished: false,
             events_processed: 0,
             completions: 0,
+            notices: VecDeque::new(),
+            scale_above: 0,
+            scale_below: 0,
+            scale_quiet_until: 0,
             config,
         };
         if sim.config.warmup > 0 {
@@ -233,6 +427,7 @@ impl Sim {
                 sim.next_arrival = open.next_after(0, &mut sim.arrivals_rng);
             }
         }
+        sim.schedule_faults();
         Ok(sim)
     }
 
@@ -298,6 +493,9 @@ impl Sim {
         };
         match self.end {
             Some(end) if t > end => None,
+            // A request-count run is over once nothing is left in flight, even if periodic
+            // events (health checks, autoscaling) would go on for ever.
+            None if !self.sending && self.requests.len() == 0 => None,
             _ => Some(t),
         }
     }
@@ -305,15 +503,11 @@ impl Sim {
     /// Processes the next event. Returns `None` when the run is over (then virtual time is at
     /// the end of the run).
     pub fn step(&mut self) -> Option<Step> {
-        loop {
-            let Some(t) = self.next_event_time() else {
-                self.finish();
-                return None;
-            };
-            if let Some(step) = self.process_next(t) {
-                return Some(step);
-            }
-        }
+        let Some(t) = self.next_event_time() else {
+            self.finish();
+            return None;
+        };
+        Some(self.process_next(t))
     }
 
     /// Processes every event up to and including virtual time `t`, then sets the clock to
@@ -324,9 +518,8 @@ impl Sim {
             if next > t {
                 break;
             }
-            if self.process_next(next).is_some() {
-                steps += 1;
-            }
+            self.process_next(next);
+            steps += 1;
         }
         if self.next_event_time().is_none() {
             self.finish();
@@ -390,186 +583,98 @@ impl Sim {
             self.now = self.now.max(end);
         }
         self.finished = true;
-        self.settle_worker_stats();
-    }
-
-    /// Brings every worker's time integrals up to now.
-    fn settle_worker_stats(&mut self) {
         let now = self.now;
         for (w, stats) in self.workers.iter().zip(&mut self.metrics.workers) {
             stats.advance(now, w.pending(), w.serving.len() as u32);
+            if w.is_down() {
+                stats.downtime += now - w.down_since.max(self.window_start).min(now);
+            }
         }
     }
 
-    /// Processes the event at time `t` (the earliest). Returns `None` for an event that had
-    /// no visible effect (a departure from a worker killed meanwhile).
-    fn process_next(&mut self, t: Nanos) -> Option<Step> {
+    /// Processes the event at time `t` (the earliest).
+    fn process_next(&mut self, t: Nanos) -> Step {
         debug_assert!(t >= self.now, "time went back from {} to {t}", self.now);
         self.now = t;
         self.events_processed += 1;
         // Scheduled events go before an arrival at the same instant.
         if self.events.peek_time() == Some(t) {
             let (_, event) = self.events.pop().expect("peeked");
-            return match event {
-                Event::Departure { worker, epoch, request } => self.depart(worker as usize, epoch, request),
-                Event::ClientSend { client } => Some(self.client_send(client)),
-                Event::WarmupEnd => {
-                    self.start_window();
-                    Some(Step { time: t, kind: StepKind::WarmupEnded })
-                }
-            };
+            let kind = self.handle(event);
+            return Step { time: t, kind };
         }
         // An open-loop arrival.
         let open = self.open_loop.as_mut().expect("only open loops schedule arrivals");
         self.next_arrival = open.next_after(t, &mut self.arrivals_rng);
-        let step = self.arrive(NO_CLIENT);
+        let kind = self.arrive(NO_CLIENT);
         if !self.sending {
             self.next_arrival = None;
         }
-        Some(step)
+        Step { time: t, kind }
     }
 
-    fn client_send(&mut self, client: u32) -> Step {
-        if !self.sending {
-            return Step { time: self.now, kind: StepKind::ClientRetired { client } };
-        }
-        self.arrive(client)
-    }
-
-    /// A new request arrives at the balancer.
-    fn arrive(&mut self, client: u32) -> Step {
-        let measured = self.now >= self.window_start;
-        let request = Request {
-            id: self.next_id,
-            arrival: self.now,
-            demand: self.config.service.sample(&mut self.service_rng),
-            start: 0,
-            client,
-            measured,
-        };
-        self.next_id += 1;
-        if measured {
-            let c = &mut self.metrics.counters;
-            c.sent += 1;
-            c.in_flight += 1;
-            if let Stop::Requests(n) = self.config.stop
-                && c.sent >= n
-            {
-                self.sending = false;
+    fn handle(&mut self, event: Event) -> StepKind {
+        match event {
+            Event::Departure { worker, epoch, attempt } => self.depart(worker as usize, epoch, attempt),
+            Event::ClientSend { client } => {
+                if self.sending {
+                    self.arrive(client)
+                } else {
+                    StepKind::ClientRetired { client }
+                }
+            }
+            Event::WarmupEnd => {
+                self.start_window();
+                StepKind::WarmupEnded
+            }
+            Event::Deadline { slot, generation } => self.deadline(RequestRef { slot, generation }),
+            Event::TryTimeout { slot, generation, try_no } => {
+                self.try_timeout(RequestRef { slot, generation }, try_no)
+            }
+            Event::Retry { slot, generation } => self.retry_now(RequestRef { slot, generation }),
+            Event::Transit { slot } => self.transit_arrives(slot),
+            Event::Crash { worker } => {
+                self.crash(worker as usize);
+                StepKind::Internal
+            }
+            Event::Repair { worker, random } => {
+                self.repair(worker as usize, false);
+                if random {
+                    self.schedule_random_crash(worker as usize);
+                }
+                StepKind::Internal
+            }
+            Event::SlowStart { index } => {
+                let s = self.config.faults.slowdowns[index as usize];
+                self.set_slowdown(s.worker, s.factor);
+                StepKind::Internal
+            }
+            Event::SlowEnd { index } => {
+                let s = self.config.faults.slowdowns[index as usize];
+                self.set_slowdown(s.worker, 1.0);
+                StepKind::Internal
+            }
+            Event::HealthCheck => {
+                self.health_check();
+                StepKind::Internal
+            }
+            Event::Uneject { worker, ejection } => {
+                self.uneject(worker as usize, ejection);
+                StepKind::Internal
+            }
+            Event::LoadRefresh => {
+                self.refresh_loads();
+                StepKind::Internal
+            }
+            Event::ScaleTick => {
+                self.autoscale_tick();
+                StepKind::Internal
+            }
+            Event::WorkerReady { worker } => {
+                self.worker_ready(worker as usize);
+                StepKind::Internal
             }
         }
-        let cluster = Cluster::new(self.now, &self.views, &self.up);
-        let choice = self.strategy.pick(&cluster, &mut self.strategy_rng);
-        let worker = match choice {
-            Some(w) => {
-                assert!(
-                    w < self.workers.len() && self.views[w].up,
-                    "strategy `{}` picked worker {w}, which is down or does not exist",
-                    self.strategy.name()
-                );
-                self.enqueue(w, request).then_some(w)
-            }
-            None => None,
-        };
-        if worker.is_none() {
-            self.end_request(&request, Outcome::Rejected);
-        }
-        Step {
-            time: self.now,
-            kind: StepKind::Arrival { request: request.id, demand: request.demand, worker },
-        }
-    }
-
-    /// Hands a request to a worker; false if its queue is full.
-    fn enqueue(&mut self, w: WorkerId, request: Request) -> bool {
-        let worker = &mut self.workers[w];
-        let busy = worker.serving.len() as u32;
-        let pending = worker.pending();
-        if busy >= worker.spec.concurrency {
-            if worker.spec.queue_capacity.is_some_and(|cap| worker.queue.len() as u32 >= cap) {
-                return false;
-            }
-            self.metrics.workers[w].advance(self.now, pending, busy);
-            worker.queue.push_back(request);
-        } else {
-            self.metrics.workers[w].advance(self.now, pending, busy);
-            self.start_service(w, request);
-        }
-        self.pending_changed(w);
-        true
-    }
-
-    fn start_service(&mut self, w: WorkerId, mut request: Request) {
-        let worker = &mut self.workers[w];
-        request.start = self.now;
-        let service = if worker.spec.speed == 1.0 {
-            request.demand
-        } else {
-            (request.demand as f64 / worker.spec.speed + 0.5) as Nanos
-        };
-        self.events.push(
-            self.now + service,
-            Event::Departure { worker: w as u32, epoch: worker.epoch, request: request.id },
-        );
-        worker.serving.push(request);
-    }
-
-    fn depart(&mut self, w: WorkerId, epoch: u32, id: u64) -> Option<Step> {
-        let now = self.now;
-        let worker = &mut self.workers[w];
-        if epoch != worker.epoch {
-            return None;
-        }
-        let i = worker.serving.iter().position(|r| r.id == id).expect("departing request is in service");
-        self.metrics.workers[w].advance(now, worker.pending(), worker.serving.len() as u32);
-        let request = worker.serving.swap_remove(i);
-        if let Some(next) = worker.queue.pop_front() {
-            self.start_service(w, next);
-        }
-        let latency = now - request.arrival;
-        self.views[w].last_latency = latency;
-        self.completions += 1;
-        if let Some(recent) = &mut self.metrics.recent {
-            recent.record(now, latency);
-        }
-        if request.measured {
-            let m = &mut self.metrics;
-            m.latency.record(latency);
-            m.queue_wait.record(request.start - request.arrival);
-            m.service.record(now - request.start);
-            m.workers[w].completed += 1;
-        }
-        self.end_request(&request, Outcome::Completed);
-        self.pending_changed(w);
-        let cluster = Cluster::new(now, &self.views, &self.up);
-        self.strategy.on_response(w, latency, &cluster);
-        Some(Step { time: now, kind: StepKind::Completion { request: id, worker: w, latency } })
-    }
-
-    /// Counts a request's end and, for a closed loop, sends its client back to thinking.
-    fn end_request(&mut self, request: &Request, outcome: Outcome) {
-        if request.measured {
-            let c = &mut self.metrics.counters;
-            c.in_flight -= 1;
-            match outcome {
-                Outcome::Completed => c.completed += 1,
-                Outcome::Rejected => c.rejected += 1,
-                Outcome::Failed => c.failed += 1,
-            }
-        }
-        if request.client != NO_CLIENT
-            && let Arrivals::Closed { think, .. } = &self.config.arrivals
-        {
-            let t = self.now + think.sample(&mut self.arrivals_rng);
-            self.events.push(t, Event::ClientSend { client: request.client });
-        }
-    }
-
-    fn pending_changed(&mut self, w: WorkerId) {
-        let pending = self.workers[w].pending();
-        self.views[w].pending = pending;
-        let cluster = Cluster::new(self.now, &self.views, &self.up);
-        self.strategy.on_pending_change(w, &cluster);
     }
 
     fn start_window(&mut self) {
@@ -579,16 +684,23 @@ impl Sim {
         }
     }
 
-    fn cluster_changed(&mut self) {
-        self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
-        let cluster = Cluster::new(self.now, &self.views, &self.up);
-        self.strategy.on_cluster_change(&cluster);
+    /// Records a line for a UI's event log.
+    fn notice(&mut self, text: String) {
+        if self.notices.len() == NOTICES {
+            self.notices.pop_front();
+        }
+        self.notices.push_back(Notice { time: self.now, text });
+    }
+
+    /// Takes the notices recorded since the last call (at most the latest 256).
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        self.notices.drain(..).collect()
     }
 
     /// Applies a command at the current virtual time.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        let check_worker =
-            |w: WorkerId, n: usize| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
+        let n = self.workers.len();
+        let check_worker = |w: WorkerId| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
         match command {
             Command::SetRate(rate) => {
                 config::check_rate("rate", rate, true).map_err(|e| CommandError::BadValue(e.to_string()))?;
@@ -603,39 +715,50 @@ impl Sim {
                 self.cluster_changed();
             }
             Command::SetWorkerSpeed { worker, speed } => {
-                check_worker(worker, self.workers.len())?;
+                check_worker(worker)?;
                 if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
                     return Err(CommandError::BadValue(format!("speed must be in (0, 1e6], got {speed}")));
                 }
-                self.workers[worker].spec.speed = speed;
+                let w = &mut self.workers[worker];
+                w.spec.speed = speed;
+                w.speed = speed / w.slowdown;
                 self.views[worker].speed = speed;
                 self.cluster_changed();
             }
+            Command::SetWorkerSlowdown { worker, factor } => {
+                check_worker(worker)?;
+                if !(factor.is_finite() && (1.0..=1e6).contains(&factor)) {
+                    return Err(CommandError::BadValue(format!(
+                        "slowdown must be in [1, 1e6], got {factor}"
+                    )));
+                }
+                self.set_slowdown(worker, factor);
+            }
             Command::SetWorkerUp { worker, up } => {
-                check_worker(worker, self.workers.len())?;
-                if self.views[worker].up == up {
-                    return Ok(());
+                check_worker(worker)?;
+                if up {
+                    self.repair(worker, true);
+                } else if !self.workers[worker].is_down() {
+                    self.crash(worker);
                 }
-                if !up {
-                    self.kill(worker);
+            }
+            Command::SetWorkerErrorRate { worker, rate } => {
+                check_worker(worker)?;
+                if !(0.0..=1.0).contains(&rate) {
+                    return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
                 }
-                self.views[worker].up = up;
-                self.cluster_changed();
+                self.workers[worker].spec.error_rate = rate;
+            }
+            Command::SetRetry(policy) => {
+                if let Some(p) = &policy {
+                    let mut probe = self.config.clone();
+                    probe.defences.retry = Some(p.clone());
+                    probe.validate().map_err(|e| CommandError::BadValue(e.to_string()))?;
+                }
+                self.retry = policy;
             }
         }
         Ok(())
-    }
-
-    /// Fails every request a worker holds and ignores its scheduled departures.
-    fn kill(&mut self, w: WorkerId) {
-        let worker = &mut self.workers[w];
-        self.metrics.workers[w].advance(self.now, worker.pending(), worker.serving.len() as u32);
-        worker.epoch = worker.epoch.wrapping_add(1);
-        let lost: Vec<Request> = worker.serving.drain(..).chain(worker.queue.drain(..)).collect();
-        for request in &lost {
-            self.end_request(request, Outcome::Failed);
-        }
-        self.views[w].pending = 0;
     }
 
     /// The state now.
@@ -645,6 +768,7 @@ impl Sim {
             window_start: self.window_start,
             strategy: self.strategy.name().to_string(),
             counters: self.metrics.counters,
+            attempts: self.metrics.attempts,
             workers: self
                 .workers
                 .iter()
@@ -655,13 +779,20 @@ impl Sim {
                     queued: w.queue.len() as u32,
                     busy: w.serving.len() as u32,
                     concurrency: w.spec.concurrency,
-                    speed: w.spec.speed,
+                    speed: w.speed,
+                    slowdown: w.slowdown,
                     up: v.up,
+                    crashed: w.is_down(),
+                    ejected: w.ejected_until.is_some(),
+                    lifecycle: w.lifecycle,
+                    error_rate: w.spec.error_rate,
                     completed: s.completed,
                     last_latency: v.last_latency,
                 })
                 .collect(),
             arrival_rate: self.open_loop.as_ref().map(|o| if self.sending { o.current_rate() } else { 0.0 }),
+            retries_on: self.retry.is_some(),
+            blocked: self.blocked.len(),
             finished: self.finished,
         }
     }
@@ -677,106 +808,25 @@ impl Sim {
         self.strategy.explain_last_pick()
     }
 
-    /// Requests currently held by workers, measured or not (for memory checks).
+    /// Requests in flight, measured or not (for memory checks).
     pub fn requests_in_system(&self) -> usize {
-        self.workers.iter().map(|w| w.pending() as usize).sum()
+        self.requests.len()
     }
 
     /// Events waiting in the queue.
     pub fn queued_events(&self) -> usize {
         self.events.len()
     }
+
+    fn cluster_changed(&mut self) {
+        self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
+        let cluster = Cluster::new(self.now, &self.views, &self.up);
+        self.strategy.on_cluster_change(&cluster);
+    }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Outcome {
-    Completed,
-    Rejected,
-    Failed,
-}
+/// Retry tokens banked at most (see [`RetryPolicy::budget`]).
+const RETRY_TOKENS_MAX: f64 = 10.0;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::strategy;
-    use crate::time::{MILLIS, SECS};
-
-    fn sim(stop: Stop) -> Sim {
-        let mut config = SimConfig::new(
-            vec![WorkerSpec::default(); 3],
-            Arrivals::Poisson { rate: 200.0 },
-            "exp:10ms".parse().unwrap(),
-        );
-        config.stop = stop;
-        Sim::new(config, strategy::build("least-loaded", &Default::default()).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn bounded_stepping_reaches_the_same_state_as_unbounded() {
-        let mut a = sim(Stop::Duration(5 * SECS));
-        let mut b = sim(Stop::Duration(5 * SECS));
-        a.step_until(2 * SECS);
-        let mut calls = 0;
-        while !b.step_until_bounded(2 * SECS, 10) {
-            calls += 1;
-            assert!(b.now() <= 2 * SECS);
-        }
-        assert!(calls > 10, "the budget was not applied");
-        assert_eq!(a.snapshot(), b.snapshot());
-        assert_eq!(a.now(), 2 * SECS);
-    }
-
-    #[test]
-    fn duration_runs_end_at_the_end_and_step_says_so() {
-        let mut s = sim(Stop::Duration(SECS));
-        s.step_until(10 * SECS);
-        assert!(s.is_finished());
-        assert_eq!(s.now(), SECS);
-        assert_eq!(s.step(), None);
-        let snap = s.snapshot();
-        assert!(snap.finished && snap.counters.sent > 100 && snap.counters.is_conserved());
-    }
-
-    #[test]
-    fn killing_a_worker_fails_its_requests_and_the_balancer_avoids_it() {
-        let mut s = sim(Stop::Duration(10 * SECS));
-        s.step_until(SECS);
-        let held = s.snapshot().workers[1].pending as u64;
-        let failed_before = s.metrics().counters.failed;
-        s.apply(Command::SetWorkerUp { worker: 1, up: false }).unwrap();
-        assert_eq!(s.metrics().counters.failed - failed_before, held);
-        let completed_by_1 = s.snapshot().workers[1].completed;
-        s.step_until(3 * SECS);
-        let snap = s.snapshot();
-        assert!(!snap.workers[1].up);
-        assert_eq!((snap.workers[1].pending, snap.workers[1].completed), (0, completed_by_1));
-        s.apply(Command::SetWorkerUp { worker: 1, up: true }).unwrap();
-        s.step_until(5 * SECS);
-        assert!(s.snapshot().workers[1].completed > completed_by_1);
-        assert_eq!(s.apply(Command::SetWorkerUp { worker: 9, up: false }), Err(CommandError::NoWorker(9)));
-    }
-
-    #[test]
-    fn rate_commands_change_the_arrival_rate() {
-        let mut s = sim(Stop::Duration(20 * SECS));
-        s.step_until(5 * SECS);
-        let before = s.metrics().counters.sent;
-        s.apply(Command::SetRate(20.0)).unwrap();
-        s.step_until(15 * SECS);
-        let sent = s.metrics().counters.sent - before;
-        assert!((100..320).contains(&sent), "{sent} requests in 10 s at 20/s");
-        assert_eq!(s.snapshot().arrival_rate, Some(20.0));
-        assert!(matches!(s.apply(Command::SetRate(-1.0)), Err(CommandError::BadValue(_))));
-    }
-
-    #[test]
-    fn the_recent_window_follows_virtual_time() {
-        let mut s = sim(Stop::Duration(20 * SECS));
-        s.enable_recent_window(2 * SECS);
-        s.step_until(10 * SECS);
-        let recent = s.metrics().recent.as_ref().unwrap().merged(s.now());
-        // About 200/s over 2 to 2.5 seconds.
-        assert!((330..560).contains(&recent.count()), "{}", recent.count());
-        assert!(recent.mean() > MILLIS as f64);
-    }
-}
+mod tests;

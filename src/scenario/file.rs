@@ -8,9 +8,12 @@ use toml::Spanned;
 
 use super::{ArrivalSpec, Level, Scenario, ScenarioError};
 use crate::dist::Dist;
-use crate::engine::{Stop, WorkerSpec};
+use crate::engine::{
+    Autoscale, Backpressure, Defences, Detection, ErrorKind, Faults, OutlierEjection, QueueFate,
+    RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop, WorkerSpec,
+};
 use crate::strategy::{self, StrategyParams};
-use crate::time::{Nanos, parse_duration};
+use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 
 /// The layout of a scenario file. Every field is optional; defaults are given per field.
 ///
@@ -55,6 +58,150 @@ pub struct ScenarioFile {
     run: RunTable,
     #[serde(default)]
     strategy: StrategyTable,
+    timeout: Option<Duration>,
+    #[serde(default)]
+    faults: FaultsTable,
+    retry: Option<RetryTable>,
+    health_check: Option<HealthTable>,
+    outlier_ejection: Option<OutlierTable>,
+    #[serde(default)]
+    balancer: BalancerTable,
+    autoscale: Option<AutoscaleTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsTable {
+    network_delay: Option<Dist>,
+    on_crash: Option<Fate>,
+    #[serde(default)]
+    crash: Vec<CrashTable>,
+    random_crashes: Option<RandomCrashTable>,
+    #[serde(default)]
+    slowdown: Vec<SlowdownTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Fate {
+    Fail,
+    Requeue,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CrashTable {
+    worker: usize,
+    at: Duration,
+    duration: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RandomCrashTable {
+    mtbf: Duration,
+    mttr: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlowdownTable {
+    worker: usize,
+    factor: Positive,
+    from: Duration,
+    to: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetryTable {
+    max: u32,
+    backoff: Option<Duration>,
+    max_backoff: Option<Duration>,
+    per_try_timeout: Option<Duration>,
+    budget: Option<Probability>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DetectionMode {
+    Instant,
+    Active,
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthTable {
+    mode: DetectionMode,
+    interval: Option<Duration>,
+    unhealthy: Option<NonZeroU32>,
+    healthy: Option<NonZeroU32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutlierTable {
+    consecutive_errors: Option<NonZeroU32>,
+    base_ejection: Option<Duration>,
+    max_ejected: Option<Probability>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum BackpressureMode {
+    Reject,
+    Block,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalancerTable {
+    load_refresh: Option<Duration>,
+    backpressure: Option<BackpressureMode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Metric {
+    Pending,
+    Utilization,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutoscaleTable {
+    min: u32,
+    max: u32,
+    metric: Option<Metric>,
+    scale_up: Option<NonNegative>,
+    scale_down: Option<NonNegative>,
+    interval: Option<Duration>,
+    sustain: Option<NonZeroU32>,
+    startup: Option<Duration>,
+    cooldown: Option<Duration>,
+}
+
+/// A probability, 0 to 1.
+#[derive(Clone, Copy, Debug)]
+struct Probability(f64);
+
+impl<'de> Deserialize<'de> for Probability {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Probability, D::Error> {
+        let x = f64::deserialize(d)?;
+        if (0.0..=1.0).contains(&x) {
+            Ok(Probability(x))
+        } else {
+            Err(serde::de::Error::custom(format!("must be a probability between 0 and 1, got {x}")))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ErrorKindName {
+    Slow,
+    Fast,
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
@@ -90,6 +237,8 @@ struct WorkerGroup {
     weight: Option<Positive>,
     concurrency: Option<NonZeroU32>,
     queue_capacity: Option<u32>,
+    error_rate: Option<Probability>,
+    error_kind: Option<ErrorKindName>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +256,7 @@ struct StrategyTable {
     name: Option<StrategyName>,
     choices: Option<NonZeroU32>,
     decay: Option<Duration>,
+    error_penalty: Option<Duration>,
 }
 
 /// A finite number > 0.
@@ -183,6 +333,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         .file_stem()
         .map(|s| s.to_string_lossy().trim_start_matches("built-in ").to_string())
         .unwrap_or_default();
+    let defences = defences(&file);
     let workers: Vec<WorkerSpec> = match file.workers {
         None => vec![WorkerSpec::default(); DEFAULT_WORKERS],
         Some(groups) => groups
@@ -194,6 +345,11 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
                     weight: g.weight.map_or(speed, |w| w.0),
                     concurrency: g.concurrency.map_or(1, NonZeroU32::get),
                     queue_capacity: g.queue_capacity,
+                    error_rate: g.error_rate.map_or(0.0, |p| p.0),
+                    error_kind: match g.error_kind {
+                        Some(ErrorKindName::Fast) => ErrorKind::Fast,
+                        _ => ErrorKind::Slow,
+                    },
                 };
                 std::iter::repeat_n(spec, g.count.map_or(1, NonZeroU32::get) as usize)
             })
@@ -203,7 +359,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         return Err(error_at(text, origin, None, "`workers` is empty: at least one worker is needed"));
     }
     let arrivals = arrival_spec(text, origin, file.arrivals)?;
-    let run = file.run;
+    let run = &file.run;
     let stop = match (&run.requests, &run.duration) {
         (Some(_), Some(d)) => {
             return Err(field_error(
@@ -225,22 +381,141 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
     let strategy_params = StrategyParams {
         choices: file.strategy.choices.map_or(defaults.choices, |c| c.get() as usize),
         ewma_decay: file.strategy.decay.map_or(defaults.ewma_decay, |d| d.0),
+        error_penalty: file.strategy.error_penalty.map_or(defaults.error_penalty, |d| d.0),
     };
     if strategy_params.ewma_decay == 0 {
         return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
     }
-    Ok(Scenario {
-        name: file.name.unwrap_or(default_name),
-        description: file.description.unwrap_or_default(),
-        service: file.service.unwrap_or(Dist::Exp { mean: 10 * crate::time::MILLIS }),
+    let faults = faults(&file.faults);
+    let scenario = Scenario {
+        name: file.name.clone().unwrap_or(default_name),
+        description: file.description.clone().unwrap_or_default(),
+        service: file.service.clone().unwrap_or(Dist::Exp { mean: 10 * MILLIS }),
         arrivals,
         workers,
         stop,
         warmup: run.warmup.map_or(0, |d| d.0),
         seed: run.seed.unwrap_or(1),
-        strategy: file.strategy.name.map_or_else(|| "least-loaded".to_string(), |n| n.0),
+        strategy: file.strategy.name.clone().map_or_else(|| "least-loaded".to_string(), |n| n.0),
         strategy_params,
-    })
+        faults,
+        defences,
+    };
+    // Settings that are wrong only together (a crash of a worker that does not exist, min
+    // above max, ...): the engine's validation names the field; find it in the text.
+    if let Err(e) = scenario.to_config() {
+        return Err(locate(text, origin, &e.field, &e.problem));
+    }
+    Ok(scenario)
+}
+
+fn faults(f: &FaultsTable) -> Faults {
+    Faults {
+        crashes: f
+            .crash
+            .iter()
+            .map(|c| ScheduledCrash { worker: c.worker, at: c.at.0, duration: c.duration.0 })
+            .collect(),
+        random_crashes: f.random_crashes.as_ref().map(|r| RandomCrashes { mtbf: r.mtbf.0, mttr: r.mttr.0 }),
+        slowdowns: f
+            .slowdown
+            .iter()
+            .map(|s| Slowdown { worker: s.worker, factor: s.factor.0, from: s.from.0, to: s.to.0 })
+            .collect(),
+        network_delay: f.network_delay.clone(),
+        on_crash: match f.on_crash {
+            Some(Fate::Requeue) => QueueFate::Requeue,
+            _ => QueueFate::Fail,
+        },
+    }
+}
+
+/// Defaults of the defences, documented on [`ScenarioFile`].
+fn defences(f: &ScenarioFile) -> Defences {
+    let d = |v: &Option<Duration>, default: Nanos| v.map_or(default, |d| d.0);
+    Defences {
+        timeout: f.timeout.map(|t| t.0),
+        retry: f.retry.as_ref().map(|r| RetryPolicy {
+            max: r.max,
+            backoff: d(&r.backoff, 10 * MILLIS),
+            max_backoff: d(&r.max_backoff, SECS),
+            per_try_timeout: r.per_try_timeout.map(|t| t.0),
+            budget: r.budget.map(|b| b.0),
+        }),
+        detection: match &f.health_check {
+            None => Detection::Instant,
+            Some(h) => match h.mode {
+                DetectionMode::Instant => Detection::Instant,
+                DetectionMode::None => Detection::Never,
+                DetectionMode::Active => Detection::HealthChecks {
+                    interval: d(&h.interval, SECS),
+                    unhealthy: h.unhealthy.map_or(2, NonZeroU32::get),
+                    healthy: h.healthy.map_or(1, NonZeroU32::get),
+                },
+            },
+        },
+        outlier: f.outlier_ejection.as_ref().map(|o| OutlierEjection {
+            consecutive_errors: o.consecutive_errors.map_or(5, NonZeroU32::get),
+            base_ejection: d(&o.base_ejection, 30 * SECS),
+            max_ejected: o.max_ejected.map_or(0.1, |p| p.0),
+        }),
+        load_refresh: f.balancer.load_refresh.map(|t| t.0),
+        backpressure: match f.balancer.backpressure {
+            Some(BackpressureMode::Block) => Backpressure::Block,
+            _ => Backpressure::Reject,
+        },
+        autoscale: f.autoscale.as_ref().map(|a| Autoscale {
+            min: a.min,
+            max: a.max,
+            metric: match a.metric {
+                Some(Metric::Utilization) => ScaleMetric::Utilization,
+                _ => ScaleMetric::Pending,
+            },
+            scale_up: a.scale_up.map_or(4.0, |x| x.0),
+            scale_down: a.scale_down.map_or(0.5, |x| x.0),
+            interval: d(&a.interval, SECS),
+            sustain: a.sustain.map_or(3, NonZeroU32::get),
+            startup: d(&a.startup, 5 * SECS),
+            cooldown: d(&a.cooldown, 10 * SECS),
+        }),
+    }
+}
+
+/// An error about `field` (a dotted path such as `faults.slowdown.factor`), placed at the
+/// first line that sets it under its table, or at the table's header.
+fn locate(text: &str, origin: &str, field: &str, problem: &str) -> ScenarioError {
+    let (table, key) = field.rsplit_once('.').unwrap_or(("", field));
+    let mut header = String::new();
+    let mut header_line = None;
+    let mut offset = 0;
+    let mut found = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            header = trimmed.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            if header == field && header_line.is_none() {
+                header_line = Some(offset + line.find('[').unwrap_or(0));
+            }
+        } else if header == table
+            && let Some((k, _)) = trimmed.split_once('=')
+            && k.trim() == key
+        {
+            let value = line.find('=').map_or(0, |i| i + 1);
+            let skip = line[value..].len() - line[value..].trim_start().len();
+            found = Some(offset + value + skip);
+            break;
+        } else if header.is_empty() && table.is_empty() {
+            // top-level key: handled by the branch above with table == ""
+        }
+        offset += line.len();
+    }
+    let at = found.or(header_line);
+    ScenarioError {
+        file: origin.to_string(),
+        position: at.map(|o| line_col(text, o)),
+        field: Some(field.to_string()),
+        message: problem.to_string(),
+    }
 }
 
 fn arrival_spec(
@@ -465,11 +740,23 @@ decay = "1s"
         assert_eq!(s.workers.len(), 3);
         assert_eq!(
             s.workers[0],
-            WorkerSpec { speed: 2.0, weight: 2.0, concurrency: 1, queue_capacity: None }
+            WorkerSpec {
+                speed: 2.0,
+                weight: 2.0,
+                concurrency: 1,
+                queue_capacity: None,
+                ..WorkerSpec::default()
+            }
         );
         assert_eq!(
             s.workers[2],
-            WorkerSpec { speed: 1.0, weight: 3.0, concurrency: 4, queue_capacity: Some(10) }
+            WorkerSpec {
+                speed: 1.0,
+                weight: 3.0,
+                concurrency: 4,
+                queue_capacity: Some(10),
+                ..WorkerSpec::default()
+            }
         );
         assert_eq!(
             s.arrivals,
@@ -481,7 +768,7 @@ decay = "1s"
             }
         );
         assert_eq!((s.stop, s.warmup, s.seed), (Stop::Duration(30 * SECS), 2 * SECS, 9));
-        assert_eq!(s.strategy_params, StrategyParams { choices: 3, ewma_decay: SECS });
+        assert_eq!(s.strategy_params, StrategyParams { choices: 3, ewma_decay: SECS, error_penalty: SECS });
     }
 
     #[test]

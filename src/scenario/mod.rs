@@ -18,7 +18,7 @@ use std::path::Path;
 pub use file::ScenarioFile;
 
 use crate::dist::Dist;
-use crate::engine::{Arrivals, ConfigError, SimConfig, Stop, WorkerSpec};
+use crate::engine::{Arrivals, ConfigError, Defences, Faults, SimConfig, Stop, WorkerSpec};
 use crate::strategy::StrategyParams;
 use crate::time::Nanos;
 
@@ -76,6 +76,10 @@ pub struct Scenario {
     pub strategy: String,
     /// Parameters for the built-in strategies.
     pub strategy_params: StrategyParams,
+    /// Injected faults.
+    pub faults: Faults,
+    /// Defences against faults and overload.
+    pub defences: Defences,
 }
 
 /// A scenario that cannot be read: where, which field, and what is wrong.
@@ -139,6 +143,8 @@ impl Scenario {
             stop: self.stop,
             warmup: self.warmup,
             strategy_params: self.strategy_params.clone(),
+            faults: self.faults.clone(),
+            defences: self.defences.clone(),
         }
     }
 

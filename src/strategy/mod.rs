@@ -129,8 +129,9 @@ pub trait Strategy: Send {
     /// Called after `worker`'s pending count, as the balancer sees it, changed.
     fn on_pending_change(&mut self, _worker: WorkerId, _cluster: &Cluster<'_>) {}
 
-    /// Called when `worker` answers a request that took `latency` end to end.
-    fn on_response(&mut self, _worker: WorkerId, _latency: Nanos, _cluster: &Cluster<'_>) {}
+    /// Called when `worker` answers an attempt that took `latency` from the balancer and
+    /// back; `ok` is false for an error (the worker failed it, crashed, or turned it away).
+    fn on_response(&mut self, _worker: WorkerId, _latency: Nanos, _ok: bool, _cluster: &Cluster<'_>) {}
 
     /// Called when the cluster changed shape (a worker went up or down, was added or changed
     /// speed or weight), and once before the first pick. Strategies that keep per-worker state
@@ -153,11 +154,14 @@ pub struct StrategyParams {
     /// Linkerd use 10 s for production traffic; lbsim's runs last seconds to minutes, and on
     /// the shipped scenarios 1 s does within a few percent of 10 s while reacting faster.
     pub ewma_decay: Nanos,
+    /// The latency `peak-ewma` records for an error answer, so that a worker that fails
+    /// fast does not look fast [ns]. Default 1 s; 0 turns the penalty off.
+    pub error_penalty: Nanos,
 }
 
 impl Default for StrategyParams {
     fn default() -> StrategyParams {
-        StrategyParams { choices: 2, ewma_decay: SECS }
+        StrategyParams { choices: 2, ewma_decay: SECS, error_penalty: SECS }
     }
 }
 
@@ -201,7 +205,7 @@ pub const STRATEGIES: &[StrategyInfo] = &[
     StrategyInfo {
         name: "peak-ewma",
         about: "latency-aware: peak EWMA of latency x (pending + 1), best of two (Finagle, Linkerd)",
-        build: |p| Box::new(PeakEwma::new(p.ewma_decay)),
+        build: |p| Box::new(PeakEwma::new(p.ewma_decay).with_error_penalty(p.error_penalty)),
     },
 ];
 

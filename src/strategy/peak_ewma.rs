@@ -22,12 +22,21 @@ pub struct PeakEwma {
     ewma: Vec<(f64, Nanos)>,
     /// The latest pick's candidates and their costs, the chosen one first.
     last: Option<[(WorkerId, f64); 2]>,
+    /// Latency recorded for an error [ns]; 0 records the error's own latency.
+    error_penalty: Nanos,
 }
 
 impl PeakEwma {
     /// A balancer whose latency memory decays over `decay` nanoseconds.
     pub fn new(decay: Nanos) -> PeakEwma {
-        PeakEwma { decay: decay.max(1) as f64, ewma: Vec::new(), last: None }
+        PeakEwma { decay: decay.max(1) as f64, ewma: Vec::new(), last: None, error_penalty: 0 }
+    }
+
+    /// Records errors as this latency (if it is longer than the error's own), so that a
+    /// worker that fails fast does not look fast (0: no penalty).
+    pub fn with_error_penalty(mut self, penalty: Nanos) -> PeakEwma {
+        self.error_penalty = penalty;
+        self
     }
 
     /// The worker's current cost; the EWMA decays towards zero while no answer arrives.
@@ -67,7 +76,8 @@ impl Strategy for PeakEwma {
         }
     }
 
-    fn on_response(&mut self, worker: WorkerId, latency: Nanos, cluster: &Cluster<'_>) {
+    fn on_response(&mut self, worker: WorkerId, latency: Nanos, ok: bool, cluster: &Cluster<'_>) {
+        let latency = if ok { latency } else { latency.max(self.error_penalty) };
         if self.ewma.len() < cluster.len() {
             self.ewma.resize(cluster.len(), (0.0, 0));
         }
@@ -106,8 +116,8 @@ mod tests {
         let mut s = PeakEwma::new(100 * MILLIS);
         s.on_cluster_change(&f.cluster());
         f.now = 10 * MILLIS;
-        s.on_response(0, 50 * MILLIS, &f.cluster());
-        s.on_response(1, 5 * MILLIS, &f.cluster());
+        s.on_response(0, 50 * MILLIS, true, &f.cluster());
+        s.on_response(1, 5 * MILLIS, true, &f.cluster());
         assert_eq!(f.pick_counts(&mut s, 100, false), [0, 100]);
     }
 
@@ -116,8 +126,8 @@ mod tests {
         let mut f = Fixture::new(&[0, 0]);
         let mut s = PeakEwma::new(100 * MILLIS);
         s.on_cluster_change(&f.cluster());
-        s.on_response(0, 10 * MILLIS, &f.cluster());
-        s.on_response(1, 10 * MILLIS, &f.cluster());
+        s.on_response(0, 10 * MILLIS, true, &f.cluster());
+        s.on_response(1, 10 * MILLIS, true, &f.cluster());
         f.workers[1].pending = 3;
         // cost 10 x 1 against 10 x 4.
         assert_eq!(f.pick_counts(&mut s, 50, false), [50, 0]);
@@ -128,14 +138,30 @@ mod tests {
         let mut f = Fixture::new(&[0, 0]);
         let mut s = PeakEwma::new(100 * MILLIS);
         s.on_cluster_change(&f.cluster());
-        s.on_response(0, 10 * MILLIS, &f.cluster());
-        s.on_response(0, 80 * MILLIS, &f.cluster());
+        s.on_response(0, 10 * MILLIS, true, &f.cluster());
+        s.on_response(0, 80 * MILLIS, true, &f.cluster());
         assert_eq!(s.cost(0, &f.cluster()), (80 * MILLIS) as f64);
         // One decay time later, a 10 ms answer pulls the average most of the way down.
         f.now = 100 * MILLIS;
-        s.on_response(0, 10 * MILLIS, &f.cluster());
+        s.on_response(0, 10 * MILLIS, true, &f.cluster());
         let expected = 80.0 * (-1f64).exp() + 10.0 * (1.0 - (-1f64).exp());
         assert!((s.cost(0, &f.cluster()) / MILLIS as f64 - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn errors_cost_the_penalty_so_fast_failures_do_not_look_fast() {
+        let mut f = Fixture::new(&[0, 0]);
+        let mut s = PeakEwma::new(100 * MILLIS).with_error_penalty(500 * MILLIS);
+        s.on_cluster_change(&f.cluster());
+        s.on_response(0, 10 * MILLIS, true, &f.cluster());
+        s.on_response(1, MILLIS / 10, false, &f.cluster()); // a fast 503
+        assert_eq!(f.pick_counts(&mut s, 50, false), [50, 0]);
+        // Without the penalty the failing worker looks 100x faster.
+        let mut naive = PeakEwma::new(100 * MILLIS);
+        naive.on_cluster_change(&f.cluster());
+        naive.on_response(0, 10 * MILLIS, true, &f.cluster());
+        naive.on_response(1, MILLIS / 10, false, &f.cluster());
+        assert_eq!(f.pick_counts(&mut naive, 50, false), [0, 50]);
     }
 
     #[test]
@@ -143,7 +169,7 @@ mod tests {
         let mut f = Fixture::new(&[0, 2]);
         let mut s = PeakEwma::new(100 * MILLIS);
         s.on_cluster_change(&f.cluster());
-        s.on_response(0, 10 * MILLIS, &f.cluster());
+        s.on_response(0, 10 * MILLIS, true, &f.cluster());
         // Worker 1 has never answered and has two pending: it must not be chosen.
         assert_eq!(f.pick_counts(&mut s, 50, false), [50, 0]);
         f.workers[1].pending = 0;

@@ -296,6 +296,17 @@ impl App {
                 StepKind::Completion { request, worker, latency } => {
                     format!("{who}worker {worker} answered request {request} in {}", Human(latency))
                 }
+                StepKind::Retry { request, attempt, worker: Some(w) } => {
+                    let why = pane.sim.explain_last_pick().unwrap_or_default();
+                    format!("{who}request {request} retry {attempt} -> worker {w}: {why}")
+                }
+                StepKind::Retry { request, attempt, worker: None } => {
+                    format!("{who}request {request} retry {attempt} could not be placed")
+                }
+                StepKind::Failure { request, outcome } => {
+                    format!("{who}request {request} ended: {}", outcome_text(outcome))
+                }
+                StepKind::Internal => format!("{who}an attempt was served, lost or checked"),
                 StepKind::ClientRetired { client } => {
                     format!("{who}client {client} has nothing more to send")
                 }
@@ -405,6 +416,14 @@ impl App {
         } else {
             "running"
         }
+    }
+}
+
+fn outcome_text(outcome: crate::engine::Outcome) -> &'static str {
+    match outcome {
+        crate::engine::Outcome::Rejected => "rejected",
+        crate::engine::Outcome::Failed => "failed",
+        crate::engine::Outcome::TimedOut => "timed out",
     }
 }
 

@@ -257,7 +257,12 @@ mod tests {
             busy: pending - queued,
             concurrency: 1,
             speed: 1.0,
+            slowdown: 1.0,
             up,
+            crashed: !up,
+            ejected: false,
+            lifecycle: crate::engine::Lifecycle::Active,
+            error_rate: 0.0,
             completed: 0,
             last_latency: 0,
         }

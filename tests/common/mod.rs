@@ -22,6 +22,8 @@ pub fn mm_config(workers: usize, rho: f64, requests: u64, seed: u64) -> SimConfi
         // Long enough for the queues to reach their steady state at the loads tested.
         warmup: 2_000 * MILLIS,
         strategy_params: StrategyParams::default(),
+        faults: Default::default(),
+        defences: Default::default(),
     }
 }
 

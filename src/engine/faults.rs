@@ -1,0 +1,351 @@
+//! Faults (crashes, slowdowns) and the defences that react to them (failure detection,
+//! outlier ejection, load refreshes, autoscaling).
+
+use super::queue::Event;
+use super::{Answer, Attempt, Detection, Lifecycle, QueueFate, ScaleMetric, Sim, Worker};
+use crate::metrics::{ScaleAction, ScalingEvent, WorkerStats};
+use crate::strategy::{Cluster, WorkerId, WorkerView};
+use crate::time::{Human, Nanos};
+
+impl Sim {
+    /// Schedules the configured faults and periodic defences at the start of a run.
+    pub(super) fn schedule_faults(&mut self) {
+        let faults = self.config.faults.clone();
+        for c in &faults.crashes {
+            self.events.push(c.at, Event::Crash { worker: c.worker as u32 });
+            self.events.push(
+                c.at.saturating_add(c.duration),
+                Event::Repair { worker: c.worker as u32, random: false },
+            );
+        }
+        if faults.random_crashes.is_some() {
+            for w in 0..self.workers.len() {
+                self.schedule_random_crash(w);
+            }
+        }
+        for (i, s) in faults.slowdowns.iter().enumerate() {
+            self.events.push(s.from, Event::SlowStart { index: i as u32 });
+            self.events.push(s.to, Event::SlowEnd { index: i as u32 });
+        }
+        let d = self.config.defences.clone();
+        if let Detection::HealthChecks { interval, .. } = d.detection {
+            self.events.push(interval, Event::HealthCheck);
+        }
+        if let Some(t) = d.load_refresh {
+            self.events.push(t, Event::LoadRefresh);
+        }
+        if let Some(a) = &d.autoscale {
+            self.events.push(a.interval, Event::ScaleTick);
+        }
+    }
+
+    /// The next random crash of a worker, and its repair.
+    pub(super) fn schedule_random_crash(&mut self, w: WorkerId) {
+        let Some(r) = self.config.faults.random_crashes else { return };
+        let at = self.now + self.faults_rng.exp(r.mtbf as f64) as Nanos;
+        let back = at + (self.faults_rng.exp(r.mttr as f64) as Nanos).max(1);
+        self.events.push(at, Event::Crash { worker: w as u32 });
+        self.events.push(back, Event::Repair { worker: w as u32, random: true });
+    }
+
+    /// A worker crashes: requests in service are lost, the queue fails or goes back to the
+    /// balancer, and arrivals are refused until it is repaired.
+    pub(super) fn crash(&mut self, w: WorkerId) {
+        let worker = &mut self.workers[w];
+        worker.crashes += 1;
+        if worker.crashes > 1 || worker.lifecycle == Lifecycle::Retired {
+            return;
+        }
+        self.metrics.workers[w].advance(self.now, worker.pending(), worker.serving.len() as u32);
+        worker.down_since = self.now;
+        worker.epoch = worker.epoch.wrapping_add(1);
+        let lost: Vec<Attempt> = worker.serving.drain(..).collect();
+        let queued: Vec<Attempt> = worker.queue.drain(..).collect();
+        let requeue = self.config.faults.on_crash == QueueFate::Requeue;
+        self.notice(format!(
+            "worker {w} crashed: {} in service lost, {} queued {}",
+            lost.len(),
+            queued.len(),
+            if requeue { "handed back" } else { "failed" }
+        ));
+        for attempt in lost {
+            self.answer(attempt, Answer::Crash);
+        }
+        if requeue && !queued.is_empty() {
+            // The balancer gets these back, so it does not send them to the same worker.
+            self.views[w].up = false;
+            self.cluster_changed();
+            for attempt in queued {
+                self.requeue(attempt);
+            }
+            // Then it knows what it knew before (or, with instant detection, that it is down).
+            self.views[w].up = self.available(w);
+            self.cluster_changed();
+        } else {
+            for attempt in queued {
+                self.answer(attempt, Answer::Crash);
+            }
+        }
+        self.update_availability(w);
+    }
+
+    /// Hands a queued attempt back to the balancer, which places it again (not a retry).
+    fn requeue(&mut self, attempt: Attempt) {
+        let w = attempt.worker as usize;
+        self.workers[w].outstanding -= 1;
+        if self.config.defences.load_refresh.is_none() {
+            self.views[w].pending = self.workers[w].outstanding;
+            let cluster = Cluster::new(self.now, &self.views, &self.up);
+            self.strategy.on_pending_change(w, &cluster);
+        }
+        if self.is_current(attempt) {
+            let r = attempt.request;
+            // Placed again, it is the same attempt, not a new one.
+            self.requests.get_mut(r.slot).expect("live").attempts -= 1;
+            if attempt.measured {
+                self.metrics.attempts.attempts -= 1;
+            }
+            let _ = self.dispatch(r);
+        }
+    }
+
+    /// A worker comes back (`force`: however many crash windows overlap).
+    pub(super) fn repair(&mut self, w: WorkerId, force: bool) {
+        let worker = &mut self.workers[w];
+        if worker.crashes == 0 {
+            return;
+        }
+        worker.crashes = if force { 0 } else { worker.crashes - 1 };
+        if worker.crashes > 0 {
+            return;
+        }
+        let since = worker.down_since.max(self.window_start);
+        self.metrics.workers[w].downtime += self.now.saturating_sub(since);
+        self.notice(format!("worker {w} is back"));
+        if self.config.defences.detection == Detection::Instant {
+            self.update_availability(w);
+        }
+    }
+
+    pub(super) fn set_slowdown(&mut self, w: WorkerId, factor: f64) {
+        let worker = &mut self.workers[w];
+        worker.slowdown = factor;
+        worker.speed = worker.spec.speed / factor;
+        if factor == 1.0 {
+            self.notice(format!("worker {w} back to normal speed"));
+        } else {
+            self.notice(format!("worker {w} slowed down {factor}x"));
+        }
+    }
+
+    /// Whether the balancer may send to a worker, by what it knows.
+    fn available(&self, w: WorkerId) -> bool {
+        let worker = &self.workers[w];
+        let believed_up = match self.config.defences.detection {
+            Detection::Instant => !worker.is_down(),
+            Detection::HealthChecks { .. } => worker.healthy,
+            Detection::Never => true,
+        };
+        worker.lifecycle == Lifecycle::Active && worker.ejected_until.is_none() && believed_up
+    }
+
+    /// Brings a worker's `up` in the balancer's view in line with what it knows.
+    pub(super) fn update_availability(&mut self, w: WorkerId) {
+        let up = self.available(w);
+        if self.views[w].up != up {
+            self.views[w].up = up;
+            self.cluster_changed();
+            if up && !self.blocked.is_empty() {
+                self.release_blocked();
+            }
+        }
+    }
+
+    /// Active health checks: every worker is probed; enough failures in a row mark it down,
+    /// enough passes mark it up.
+    pub(super) fn health_check(&mut self) {
+        let Detection::HealthChecks { interval, unhealthy, healthy } = self.config.defences.detection else {
+            return;
+        };
+        for w in 0..self.workers.len() {
+            let worker = &mut self.workers[w];
+            if worker.lifecycle == Lifecycle::Retired {
+                continue;
+            }
+            if worker.is_down() {
+                worker.checks_passed = 0;
+                worker.checks_failed += 1;
+                if worker.healthy && worker.checks_failed >= unhealthy {
+                    worker.healthy = false;
+                    self.notice(format!("health checks mark worker {w} down"));
+                    self.update_availability(w);
+                }
+            } else {
+                worker.checks_failed = 0;
+                worker.checks_passed += 1;
+                if !worker.healthy && worker.checks_passed >= healthy {
+                    worker.healthy = true;
+                    self.notice(format!("health checks mark worker {w} up"));
+                    self.update_availability(w);
+                }
+            }
+        }
+        self.events.push(self.now + interval, Event::HealthCheck);
+    }
+
+    /// Outlier detection: consecutive errors from a worker eject it for a while.
+    pub(super) fn observe_outcome(&mut self, w: WorkerId, ok: bool) {
+        let Some(o) = self.config.defences.outlier else { return };
+        let worker = &mut self.workers[w];
+        if ok {
+            worker.consecutive_errors = 0;
+            return;
+        }
+        worker.consecutive_errors += 1;
+        if worker.consecutive_errors < o.consecutive_errors || worker.ejected_until.is_some() {
+            return;
+        }
+        let ejected = self.workers.iter().filter(|w| w.ejected_until.is_some()).count();
+        let allowed = ((o.max_ejected * self.workers.len() as f64) as usize).max(1);
+        if ejected >= allowed {
+            return;
+        }
+        let stats = &mut self.metrics.workers[w];
+        stats.ejections += 1;
+        let worker = &mut self.workers[w];
+        worker.consecutive_errors = 0;
+        let count = stats.ejections;
+        let until = self.now + o.base_ejection * count as u64;
+        worker.ejected_until = Some(until);
+        self.events.push(until, Event::Uneject { worker: w as u32, ejection: count });
+        self.notice(format!(
+            "worker {w} ejected for {} ({} errors in a row)",
+            Human(until - self.now),
+            o.consecutive_errors
+        ));
+        self.update_availability(w);
+    }
+
+    pub(super) fn uneject(&mut self, w: WorkerId, ejection: u32) {
+        if self.metrics.workers[w].ejections != ejection || self.workers[w].ejected_until.is_none() {
+            return;
+        }
+        self.workers[w].ejected_until = None;
+        self.notice(format!("worker {w} back from ejection"));
+        self.update_availability(w);
+    }
+
+    /// Stale load information: strategies see each worker's queue as it is now, until the
+    /// next refresh.
+    pub(super) fn refresh_loads(&mut self) {
+        for w in 0..self.workers.len() {
+            let pending = self.workers[w].pending();
+            if self.views[w].pending != pending {
+                self.views[w].pending = pending;
+                let cluster = Cluster::new(self.now, &self.views, &self.up);
+                self.strategy.on_pending_change(w, &cluster);
+            }
+        }
+        if let Some(t) = self.config.defences.load_refresh {
+            self.events.push(self.now + t, Event::LoadRefresh);
+        }
+    }
+
+    /// The autoscaler's periodic look at the load.
+    pub(super) fn autoscale_tick(&mut self) {
+        let Some(a) = self.config.defences.autoscale.clone() else { return };
+        self.events.push(self.now + a.interval, Event::ScaleTick);
+        let active: Vec<&Worker> = self.workers.iter().filter(|w| w.lifecycle == Lifecycle::Active).collect();
+        let serving_or_starting = self
+            .workers
+            .iter()
+            .filter(|w| matches!(w.lifecycle, Lifecycle::Active | Lifecycle::Starting))
+            .count();
+        let metric = match a.metric {
+            ScaleMetric::Pending => {
+                active.iter().map(|w| w.pending() as f64).sum::<f64>() / active.len().max(1) as f64
+            }
+            ScaleMetric::Utilization => {
+                let busy: u32 = active.iter().map(|w| w.serving.len() as u32).sum();
+                let slots: u32 = active.iter().map(|w| w.spec.concurrency).sum();
+                busy as f64 / slots.max(1) as f64
+            }
+        };
+        let active = active.len();
+        self.scale_above = if metric > a.scale_up { self.scale_above + 1 } else { 0 };
+        self.scale_below = if metric < a.scale_down { self.scale_below + 1 } else { 0 };
+        if self.now < self.scale_quiet_until {
+            return;
+        }
+        if self.scale_above >= a.sustain && serving_or_starting < a.max as usize {
+            self.add_worker(a.startup);
+            self.scale_above = 0;
+            self.scale_quiet_until = self.now + a.cooldown;
+        } else if self.scale_below >= a.sustain && active > a.min as usize {
+            // The newest active worker leaves first.
+            let w = (0..self.workers.len()).rev().find(|&w| self.workers[w].lifecycle == Lifecycle::Active);
+            if let Some(w) = w {
+                self.drain(w);
+                self.scale_below = 0;
+                self.scale_quiet_until = self.now + a.cooldown;
+            }
+        }
+    }
+
+    fn scaling_event(&mut self, action: ScaleAction, worker: WorkerId) {
+        let workers = self
+            .workers
+            .iter()
+            .filter(|w| matches!(w.lifecycle, Lifecycle::Active | Lifecycle::Starting))
+            .count() as u32;
+        self.metrics.scaling.push(ScalingEvent { time: self.now, action, worker, workers });
+        let what = match action {
+            ScaleAction::Up => "added (starting)",
+            ScaleAction::Ready => "ready",
+            ScaleAction::Down => "draining",
+            ScaleAction::Retired => "retired",
+        };
+        self.notice(format!("autoscaler: worker {worker} {what}; {workers} workers"));
+    }
+
+    /// Adds a worker like the first one; it serves after `startup`.
+    fn add_worker(&mut self, startup: Nanos) {
+        let spec = self.config.workers[0].clone();
+        let w = self.workers.len();
+        self.views.push(WorkerView {
+            pending: 0,
+            speed: spec.speed,
+            weight: spec.weight,
+            up: false,
+            last_latency: 0,
+        });
+        self.workers.push(Worker::new(spec, Lifecycle::Starting));
+        self.metrics.workers.push(WorkerStats::starting_at(self.now));
+        self.cluster_changed();
+        self.events.push(self.now + startup, Event::WorkerReady { worker: w as u32 });
+        self.scaling_event(ScaleAction::Up, w);
+    }
+
+    pub(super) fn worker_ready(&mut self, w: WorkerId) {
+        if self.workers[w].lifecycle != Lifecycle::Starting {
+            return;
+        }
+        self.workers[w].lifecycle = Lifecycle::Active;
+        self.scaling_event(ScaleAction::Ready, w);
+        self.update_availability(w);
+    }
+
+    fn drain(&mut self, w: WorkerId) {
+        self.workers[w].lifecycle = Lifecycle::Draining;
+        self.scaling_event(ScaleAction::Down, w);
+        self.update_availability(w);
+        if self.workers[w].pending() == 0 {
+            self.retire(w);
+        }
+    }
+
+    pub(super) fn retire(&mut self, w: WorkerId) {
+        self.workers[w].lifecycle = Lifecycle::Retired;
+        self.scaling_event(ScaleAction::Retired, w);
+    }
+}

@@ -1,0 +1,82 @@
+use super::*;
+use crate::strategy;
+use crate::time::{MILLIS, SECS};
+
+fn sim(stop: Stop) -> Sim {
+    let mut config = SimConfig::new(
+        vec![WorkerSpec::default(); 3],
+        Arrivals::Poisson { rate: 200.0 },
+        "exp:10ms".parse().unwrap(),
+    );
+    config.stop = stop;
+    Sim::new(config, strategy::build("least-loaded", &Default::default()).unwrap()).unwrap()
+}
+
+#[test]
+fn bounded_stepping_reaches_the_same_state_as_unbounded() {
+    let mut a = sim(Stop::Duration(5 * SECS));
+    let mut b = sim(Stop::Duration(5 * SECS));
+    a.step_until(2 * SECS);
+    let mut calls = 0;
+    while !b.step_until_bounded(2 * SECS, 10) {
+        calls += 1;
+        assert!(b.now() <= 2 * SECS);
+    }
+    assert!(calls > 10, "the budget was not applied");
+    assert_eq!(a.snapshot(), b.snapshot());
+    assert_eq!(a.now(), 2 * SECS);
+}
+
+#[test]
+fn duration_runs_end_at_the_end_and_step_says_so() {
+    let mut s = sim(Stop::Duration(SECS));
+    s.step_until(10 * SECS);
+    assert!(s.is_finished());
+    assert_eq!(s.now(), SECS);
+    assert_eq!(s.step(), None);
+    let snap = s.snapshot();
+    assert!(snap.finished && snap.counters.sent > 100 && snap.counters.is_conserved());
+}
+
+#[test]
+fn killing_a_worker_fails_its_requests_and_the_balancer_avoids_it() {
+    let mut s = sim(Stop::Duration(10 * SECS));
+    s.step_until(SECS);
+    let held = s.snapshot().workers[1].pending as u64;
+    let failed_before = s.metrics().counters.failed;
+    s.apply(Command::SetWorkerUp { worker: 1, up: false }).unwrap();
+    assert_eq!(s.metrics().counters.failed - failed_before, held);
+    let completed_by_1 = s.snapshot().workers[1].completed;
+    s.step_until(3 * SECS);
+    let snap = s.snapshot();
+    assert!(!snap.workers[1].up);
+    assert_eq!((snap.workers[1].pending, snap.workers[1].completed), (0, completed_by_1));
+    s.apply(Command::SetWorkerUp { worker: 1, up: true }).unwrap();
+    s.step_until(5 * SECS);
+    assert!(s.snapshot().workers[1].completed > completed_by_1);
+    assert_eq!(s.apply(Command::SetWorkerUp { worker: 9, up: false }), Err(CommandError::NoWorker(9)));
+}
+
+#[test]
+fn rate_commands_change_the_arrival_rate() {
+    let mut s = sim(Stop::Duration(20 * SECS));
+    s.step_until(5 * SECS);
+    let before = s.metrics().counters.sent;
+    s.apply(Command::SetRate(20.0)).unwrap();
+    s.step_until(15 * SECS);
+    let sent = s.metrics().counters.sent - before;
+    assert!((100..320).contains(&sent), "{sent} requests in 10 s at 20/s");
+    assert_eq!(s.snapshot().arrival_rate, Some(20.0));
+    assert!(matches!(s.apply(Command::SetRate(-1.0)), Err(CommandError::BadValue(_))));
+}
+
+#[test]
+fn the_recent_window_follows_virtual_time() {
+    let mut s = sim(Stop::Duration(20 * SECS));
+    s.enable_recent_window(2 * SECS);
+    s.step_until(10 * SECS);
+    let recent = s.metrics().recent.as_ref().unwrap().merged(s.now());
+    // About 200/s over 2 to 2.5 seconds.
+    assert!((330..560).contains(&recent.count()), "{}", recent.count());
+    assert!(recent.mean() > MILLIS as f64);
+}
