@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 
 use crate::dist::Dist;
-use crate::engine::{Sim, Stop};
+use crate::engine::{Detection, OutlierEjection, RetryPolicy, Sim, Stop};
 use crate::report::{self, Format, Report};
 use crate::scenario::{ArrivalSpec, Level, Scenario, builtin};
 use crate::strategy;
-use crate::time::{Nanos, parse_duration};
+use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 
 /// lbsim: a load-balancer simulator.
 #[derive(Debug, Parser)]
@@ -108,6 +108,34 @@ pub struct SimArgs {
     /// peak-ewma: time over which latency peaks are forgotten [default: 1s].
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub ewma_decay: Option<Nanos>,
+    /// The requester gives up on a request after this long (retries included), e.g. 500ms.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub timeout: Option<Nanos>,
+    /// Retry failed attempts up to N times (exponential backoff from 10ms, full jitter).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: Option<u32>,
+    /// With --retries: abandon an attempt and retry after this long.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub per_try_timeout: Option<Nanos>,
+    /// With --retries: retry at most this fraction of requests (0.1 = 10%).
+    #[arg(long, value_name = "FRACTION", value_parser = parse_probability, allow_hyphen_values = true)]
+    pub retry_budget: Option<f64>,
+    /// How the balancer learns that a worker is down: instant, health-checks (every 1s, down
+    /// after 2 failures) or none.
+    #[arg(long, value_name = "HOW", value_parser = ["instant", "health-checks", "none"])]
+    pub failure_detection: Option<String>,
+    /// Eject a worker after 5 consecutive errors (30s, growing with each ejection).
+    #[arg(long)]
+    pub outlier_ejection: bool,
+    /// Load-aware strategies see queue lengths refreshed this often instead of live, e.g. 1s.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub load_refresh: Option<Nanos>,
+    /// Every worker fails this fraction of requests (after doing the work).
+    #[arg(long, value_name = "P", value_parser = parse_probability, allow_hyphen_values = true)]
+    pub error_rate: Option<f64>,
+    /// peak-ewma: the latency an error counts as, e.g. 1s (0s: none) [default: 1s].
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub error_penalty: Option<Nanos>,
     /// Print the report without opening the terminal UI (which opens when standard output is
     /// a terminal); after the UI, the report is printed too.
     #[arg(long)]
@@ -146,6 +174,14 @@ fn parse_count64(s: &str) -> Result<u64, String> {
         Ok(n) if n >= 1 => Ok(n),
         Ok(_) => Err("must be at least 1, got 0".to_string()),
         Err(_) => Err(format!("`{s}` is not a whole number of at least 1")),
+    }
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        Ok(p) => Err(format!("must be between 0 and 1, got {p}")),
+        Err(_) => Err(format!("`{s}` is not a number")),
     }
 }
 
@@ -326,6 +362,57 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     }
     if let Some(d) = args.ewma_decay {
         s.strategy_params.ewma_decay = d;
+    }
+    if let Some(p) = args.error_penalty {
+        s.strategy_params.error_penalty = p;
+    }
+    let d = &mut s.defences;
+    if let Some(t) = args.timeout {
+        d.timeout = Some(t);
+    }
+    if let Some(max) = args.retries {
+        let mut policy = d.retry.clone().unwrap_or(RetryPolicy {
+            max,
+            backoff: 10 * MILLIS,
+            max_backoff: SECS,
+            per_try_timeout: None,
+            budget: None,
+        });
+        policy.max = max;
+        d.retry = Some(policy);
+    }
+    if args.per_try_timeout.is_some() || args.retry_budget.is_some() {
+        let Some(policy) = d.retry.as_mut() else {
+            return Err(CliError::input(
+                "--per-try-timeout and --retry-budget need --retries (or a [retry] table)",
+            ));
+        };
+        if let Some(t) = args.per_try_timeout {
+            policy.per_try_timeout = Some(t);
+        }
+        if let Some(b) = args.retry_budget {
+            policy.budget = Some(b);
+        }
+    }
+    match args.failure_detection.as_deref() {
+        Some("instant") => d.detection = Detection::Instant,
+        Some("none") => d.detection = Detection::Never,
+        Some(_) if !matches!(d.detection, Detection::HealthChecks { .. }) => {
+            d.detection = Detection::HealthChecks { interval: SECS, unhealthy: 2, healthy: 1 };
+        }
+        _ => {}
+    }
+    if args.outlier_ejection && d.outlier.is_none() {
+        d.outlier =
+            Some(OutlierEjection { consecutive_errors: 5, base_ejection: 30 * SECS, max_ejected: 0.1 });
+    }
+    if let Some(t) = args.load_refresh {
+        d.load_refresh = Some(t);
+    }
+    if let Some(p) = args.error_rate {
+        for w in &mut s.workers {
+            w.error_rate = p;
+        }
     }
     // Catch impossible combinations before anything runs.
     s.to_config().map_err(CliError::input)?;

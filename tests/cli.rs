@@ -91,6 +91,11 @@ fn nonsense_numbers_are_refused() {
         (&["scenarios", "show", "nowhere"][..], "no built-in scenario `nowhere`"),
         (&["check", "/nonexistent.toml"][..], "/nonexistent.toml: cannot read"),
         (&["frobnicate"][..], "unrecognized subcommand"),
+        (&["run", "--error-rate", "1.5"][..], "--error-rate <P>': must be between 0 and 1, got 1.5"),
+        (&["run", "--retries", "500"][..], "500 is not in 0..=100"),
+        (&["run", "--retry-budget", "0.1"][..], "--per-try-timeout and --retry-budget need --retries"),
+        (&["run", "--timeout", "-1s"][..], "duration `-1s` is negative"),
+        (&["run", "--failure-detection", "psychic"][..], "invalid value 'psychic'"),
     ] {
         assert_input_error(args, words);
     }

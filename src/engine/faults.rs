@@ -210,11 +210,11 @@ impl Sim {
         if ejected >= allowed {
             return;
         }
-        let stats = &mut self.metrics.workers[w];
-        stats.ejections += 1;
+        self.metrics.workers[w].ejections += 1;
         let worker = &mut self.workers[w];
         worker.consecutive_errors = 0;
-        let count = stats.ejections;
+        worker.ejections += 1;
+        let count = worker.ejections;
         let until = self.now + o.base_ejection * count as u64;
         worker.ejected_until = Some(until);
         self.events.push(until, Event::Uneject { worker: w as u32, ejection: count });
@@ -227,7 +227,7 @@ impl Sim {
     }
 
     pub(super) fn uneject(&mut self, w: WorkerId, ejection: u32) {
-        if self.metrics.workers[w].ejections != ejection || self.workers[w].ejected_until.is_none() {
+        if self.workers[w].ejections != ejection || self.workers[w].ejected_until.is_none() {
             return;
         }
         self.workers[w].ejected_until = None;

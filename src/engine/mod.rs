@@ -145,6 +145,8 @@ struct Worker {
     checks_passed: u32,
     /// Ejected as an outlier until this time.
     ejected_until: Option<Nanos>,
+    /// Ejections so far (the n-th lasts n base ejection times).
+    ejections: u32,
     consecutive_errors: u32,
 }
 
@@ -164,6 +166,7 @@ impl Worker {
             checks_failed: 0,
             checks_passed: 0,
             ejected_until: None,
+            ejections: 0,
             consecutive_errors: 0,
             spec,
         }

@@ -11,7 +11,7 @@ pub use table::{compare_table, run_table};
 
 use crate::engine::Sim;
 use crate::metrics::{Counters, Recorder};
-use crate::time::{MILLIS, as_secs_f64};
+use crate::time::{MILLIS, Nanos, as_secs_f64};
 
 /// Latency percentiles [ms].
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -35,9 +35,17 @@ pub struct ShortSummary {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WorkerReport {
     pub id: usize,
+    /// Configured speed.
     pub speed: f64,
+    /// Whether the balancer may send to it at the end.
     pub up: bool,
     pub completed: u64,
+    /// Attempts it failed or lost to a crash.
+    pub errors: u64,
+    /// Times ejected as an outlier.
+    pub ejections: u32,
+    /// Virtual time spent crashed [s].
+    pub downtime_s: f64,
     /// Fraction of slot-time spent serving, 0 to 1.
     pub utilization: f64,
     /// Time-averaged queued + in service.
@@ -55,14 +63,25 @@ pub struct Report {
     pub arrivals: String,
     /// The service-time distribution, in the `--service` syntax.
     pub service: String,
+    /// The cluster in words, e.g. `8 workers` or `4 workers, autoscaled 2 to 16`.
+    pub cluster: String,
     /// Mean arrival rate / capacity (`null` for a closed loop).
     pub offered_load: Option<f64>,
     pub requests: Counters,
+    /// Attempts, retries and errors by cause.
+    pub attempts: AttemptsReport,
     pub latency_ms: LatencySummary,
     pub queue_wait_ms: ShortSummary,
     pub service_ms: ShortSummary,
-    /// Completed requests per second of measured virtual time.
+    /// Completed requests per second of measured virtual time (the goodput).
     pub throughput_rps: f64,
+    /// Successful requests per second (the same as `throughput_rps`, named for comparison
+    /// with `served_rps`).
+    pub goodput_rps: f64,
+    /// Attempts workers served per second, failed and abandoned ones included.
+    pub served_rps: f64,
+    /// Autoscaling actions.
+    pub scaling: Vec<ScalingReport>,
     /// Virtual time simulated, warm-up included [s].
     pub sim_time_s: f64,
     /// Virtual time measured, after the warm-up [s].
@@ -70,6 +89,45 @@ pub struct Report {
     /// Real time the simulation took [s]; the only field that differs between identical runs.
     pub wall_time_s: f64,
     pub workers: Vec<WorkerReport>,
+}
+
+/// Attempts and errors.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttemptsReport {
+    /// Attempts made (first tries and retries).
+    pub total: u64,
+    pub retries: u64,
+    /// Attempts per request sent.
+    pub retry_amplification: f64,
+    /// Errors by cause.
+    pub errors: ErrorsReport,
+    /// Requests that had to wait at the balancer (blocking backpressure).
+    pub blocked: u64,
+    /// Service time spent on attempts nobody waited for any more [s].
+    pub wasted_work_s: f64,
+}
+
+/// Attempts that went wrong, by cause.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorsReport {
+    /// The worker failed it (its error rate).
+    pub worker_error: u64,
+    /// Lost to a crash, or sent to a dead worker.
+    pub crash: u64,
+    /// Turned away: queue full, or no worker available.
+    pub rejected: u64,
+    /// Given up on: per-try timeouts and request deadlines.
+    pub timed_out: u64,
+}
+
+/// One autoscaling action.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScalingReport {
+    pub time_s: f64,
+    pub action: crate::metrics::ScaleAction,
+    pub worker: usize,
+    /// Workers serving or starting afterwards.
+    pub workers: u32,
 }
 
 fn ms(ns: f64) -> f64 {
@@ -91,6 +149,10 @@ fn short(r: &Recorder) -> ShortSummary {
     ShortSummary { mean: ms(r.mean()), p99: ms(r.quantile(0.99) as f64) }
 }
 
+fn per_second(count: u64, window: Nanos) -> f64 {
+    if window == 0 { 0.0 } else { count as f64 / as_secs_f64(window) }
+}
+
 impl Report {
     /// Reports on `sim` as it is now. `scenario` names the workload; `wall_time_s` is how long
     /// it took in real time.
@@ -110,6 +172,9 @@ impl Report {
                 speed: w.speed,
                 up: w.up,
                 completed: stats.completed,
+                errors: stats.errors,
+                ejections: stats.ejections,
+                downtime_s: as_secs_f64(stats.downtime),
                 utilization: stats.utilization(window, w.concurrency),
                 mean_pending: stats.mean_pending(window),
                 max_pending: stats.max_pending,
@@ -121,12 +186,45 @@ impl Report {
             scenario: scenario.to_string(),
             arrivals: config.arrivals.describe(),
             service: config.service.to_string(),
+            cluster: match &config.defences.autoscale {
+                Some(a) => format!("{} workers, autoscaled {} to {}", config.workers.len(), a.min, a.max),
+                None => format!("{} workers", config.workers.len()),
+            },
             offered_load: config.load(),
             requests: m.counters,
+            attempts: AttemptsReport {
+                total: m.attempts.attempts,
+                retries: m.attempts.retries,
+                retry_amplification: if m.counters.sent == 0 {
+                    0.0
+                } else {
+                    m.attempts.attempts as f64 / m.counters.sent as f64
+                },
+                errors: ErrorsReport {
+                    worker_error: m.attempts.worker_errors,
+                    crash: m.attempts.crash_errors,
+                    rejected: m.attempts.rejections,
+                    timed_out: m.attempts.timeouts,
+                },
+                blocked: m.attempts.blocked,
+                wasted_work_s: as_secs_f64(m.attempts.wasted_work),
+            },
             latency_ms: summary(&m.latency),
             queue_wait_ms: short(&m.queue_wait),
             service_ms: short(&m.service),
-            throughput_rps: if window == 0 { 0.0 } else { m.counters.completed as f64 / as_secs_f64(window) },
+            throughput_rps: per_second(m.counters.completed, window),
+            goodput_rps: per_second(m.counters.completed, window),
+            served_rps: per_second(m.attempts.served, window),
+            scaling: m
+                .scaling
+                .iter()
+                .map(|e| ScalingReport {
+                    time_s: as_secs_f64(e.time),
+                    action: e.action,
+                    worker: e.worker,
+                    workers: e.workers,
+                })
+                .collect(),
             sim_time_s: as_secs_f64(sim.now()),
             measured_time_s: as_secs_f64(window),
             wall_time_s,
@@ -187,6 +285,15 @@ pub const CSV_COLUMNS: &[&str] = &[
     "service_mean_ms",
     "service_p99_ms",
     "throughput_rps",
+    "attempts",
+    "retries",
+    "retry_amplification",
+    "worker_errors",
+    "crash_errors",
+    "rejected_attempts",
+    "timed_out_attempts",
+    "served_rps",
+    "wasted_work_s",
     "sim_time_s",
     "wall_time_s",
 ];
@@ -218,6 +325,15 @@ pub fn csv(reports: &[Report]) -> String {
             r.service_ms.mean.to_string(),
             r.service_ms.p99.to_string(),
             r.throughput_rps.to_string(),
+            r.attempts.total.to_string(),
+            r.attempts.retries.to_string(),
+            r.attempts.retry_amplification.to_string(),
+            r.attempts.errors.worker_error.to_string(),
+            r.attempts.errors.crash.to_string(),
+            r.attempts.errors.rejected.to_string(),
+            r.attempts.errors.timed_out.to_string(),
+            r.served_rps.to_string(),
+            r.attempts.wasted_work_s.to_string(),
             r.sim_time_s.to_string(),
             r.wall_time_s.to_string(),
         ];

@@ -10,13 +10,8 @@ const MAX_WORKER_ROWS: usize = 32;
 fn header(r: &Report) -> String {
     let load = r.offered_load.map(|l| format!(" (load {l:.2})")).unwrap_or_default();
     format!(
-        "arrivals {}{load} · service {} · {} workers\nsimulated {:.1}s of virtual time ({:.1}s measured) in {:.2}s\n",
-        r.arrivals,
-        r.service,
-        r.workers.len(),
-        r.sim_time_s,
-        r.measured_time_s,
-        r.wall_time_s
+        "arrivals {}{load} · service {} · {}\nsimulated {:.1}s of virtual time ({:.1}s measured) in {:.2}s\n",
+        r.arrivals, r.service, r.cluster, r.sim_time_s, r.measured_time_s, r.wall_time_s
     )
 }
 
@@ -31,7 +26,36 @@ pub fn run_table(r: &Report) -> String {
         "\nrequests    sent {}  completed {}  rejected {}  failed {}  timed out {}  in flight {}",
         c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.in_flight
     );
-    let _ = writeln!(out, "throughput  {:.1}/s\n", r.throughput_rps);
+    let a = &r.attempts;
+    let e = &a.errors;
+    if a.retries > 0 || e.worker_error + e.crash + e.rejected + e.timed_out > 0 || a.blocked > 0 {
+        let _ = writeln!(
+            out,
+            "attempts    {} ({} retries, amplification {:.2}x)  errors: worker {}  crash {}  rejected {}  timed out {}",
+            a.total, a.retries, a.retry_amplification, e.worker_error, e.crash, e.rejected, e.timed_out
+        );
+        if a.blocked > 0 {
+            let _ = writeln!(out, "blocked     {} requests waited at the balancer", a.blocked);
+        }
+        if a.wasted_work_s > 0.0 {
+            let _ =
+                writeln!(out, "wasted work {:.2}s of service for answers nobody waited for", a.wasted_work_s);
+        }
+    }
+    let _ =
+        writeln!(out, "goodput     {:.1}/s  (workers served {:.1} attempts/s)", r.goodput_rps, r.served_rps);
+    const MAX_SCALING_LINES: usize = 12;
+    if r.scaling.len() > MAX_SCALING_LINES {
+        let _ = writeln!(out, "scaling     {} actions; the last {}:", r.scaling.len(), MAX_SCALING_LINES);
+    }
+    for s in r.scaling.iter().skip(r.scaling.len().saturating_sub(MAX_SCALING_LINES)) {
+        let _ = writeln!(
+            out,
+            "scaling     {:>8.1}s worker {} {:?} -> {} workers",
+            s.time_s, s.worker, s.action, s.workers
+        );
+    }
+    out.push('\n');
     let l = &r.latency_ms;
     let titles = ["mean", "p50", "p90", "p99", "p99.9", "max"];
     let _ = writeln!(out, "{:<12}{}", "(ms)", titles.map(|t| format!("{t:>11}")).concat());
@@ -43,18 +67,24 @@ pub fn run_table(r: &Report) -> String {
     for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
         out += &row(name, [Some(s.mean), None, None, Some(s.p99), None, None]);
     }
-    let _ = writeln!(
+    let faulty = r.workers.iter().any(|w| w.errors > 0 || w.ejections > 0 || w.downtime_s > 0.0);
+    let _ = write!(
         out,
         "\n{:>6}{:>8}{:>11}{:>7}{:>14}{:>13}",
         "worker", "speed", "completed", "util", "mean pending", "max pending"
     );
+    out += if faulty { "   errors  ejected  down s\n" } else { "\n" };
     for w in r.workers.iter().take(MAX_WORKER_ROWS) {
         let down = if w.up { "" } else { "  down" };
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{:>6}{:>8.2}{:>11}{:>7.2}{:>14.2}{:>13}{down}",
+            "{:>6}{:>8.2}{:>11}{:>7.2}{:>14.2}{:>13}",
             w.id, w.speed, w.completed, w.utilization, w.mean_pending, w.max_pending
         );
+        if faulty {
+            let _ = write!(out, "{:>9}{:>9}{:>8.1}", w.errors, w.ejections, w.downtime_s);
+        }
+        let _ = writeln!(out, "{down}");
     }
     if r.workers.len() > MAX_WORKER_ROWS {
         let _ = writeln!(
@@ -79,21 +109,33 @@ pub fn compare_table(reports: &[Report]) -> String {
     out.push('\n');
     // (title, value, lower is better)
     type Column = (&'static str, fn(&Report) -> f64, bool);
-    let columns: [Column; 9] = [
+    let all: [Column; 11] = [
         ("mean ms", |r| r.latency_ms.mean, true),
         ("p50 ms", |r| r.latency_ms.p50, true),
         ("p90 ms", |r| r.latency_ms.p90, true),
         ("p99 ms", |r| r.latency_ms.p99, true),
         ("p99.9 ms", |r| r.latency_ms.p999, true),
         ("max ms", |r| r.latency_ms.max, true),
-        ("tput/s", |r| r.throughput_rps, false),
+        ("goodput/s", |r| r.goodput_rps, false),
         ("rejected", |r| r.requests.rejected as f64, true),
         ("failed", |r| r.requests.failed as f64, true),
+        ("timed out", |r| r.requests.timed_out as f64, true),
+        ("attempts/req", |r| r.attempts.retry_amplification, true),
     ];
     let name_width = reports.iter().map(|r| r.strategy.len()).max().unwrap_or(8).max(8) + 2;
     let _ = write!(out, "\n{:<name_width$}", "strategy");
+    // The fault columns only when something happened in them.
+    let columns: Vec<Column> = all
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (_, value, _))| {
+            let quiet = if *i == 10 { 1.0 } else { 0.0 };
+            *i < 7 || reports.iter().any(|r| value(r) != quiet)
+        })
+        .map(|(_, c)| c)
+        .collect();
     for (title, _, _) in &columns {
-        let _ = write!(out, "{title:>11}");
+        let _ = write!(out, "{title:>12}");
     }
     out.push('\n');
     let best: Vec<f64> = columns
@@ -112,9 +154,16 @@ pub fn compare_table(reports: &[Report]) -> String {
         for ((title, value, _), best) in columns.iter().zip(&best) {
             let v = value(r);
             let mark = if v == *best && reports.len() > 1 { "*" } else { " " };
-            let text = if title.ends_with("ms") { millis(v) } else { format!("{v:.0}") };
-            let _ = write!(out, "{:>10}{mark}", text);
+            let text = if title.ends_with("ms") {
+                millis(v)
+            } else if title.ends_with("/req") {
+                format!("{v:.2}")
+            } else {
+                format!("{v:.0}")
+            };
+            let _ = write!(out, "{:>11}{mark}", text);
         }
+        out.truncate(out.trim_end_matches(' ').len());
         out.push('\n');
     }
     out += "* best in column\n";
@@ -149,13 +198,19 @@ pub fn p99_verdict(reports: &[Report]) -> Option<String> {
     if best.latency_ms.p99 <= 0.0 {
         return Some(format!("{} has the lowest p99 ({:.3} ms)", best.strategy, best.latency_ms.p99));
     }
-    Some(format!(
-        "{} leads on p99 ({:.3} ms): {:.2}x lower than {} (next best), {:.2}x lower than {} (worst)",
+    let mut line = format!(
+        "{} leads on p99 ({:.3} ms): {:.2}x lower than {}",
         best.strategy,
         best.latency_ms.p99,
         runner_up.latency_ms.p99 / best.latency_ms.p99,
         runner_up.strategy,
-        worst.latency_ms.p99 / best.latency_ms.p99,
-        worst.strategy
-    ))
+    );
+    if worst.strategy != runner_up.strategy {
+        line += &format!(
+            " (next best), {:.2}x lower than {} (worst)",
+            worst.latency_ms.p99 / best.latency_ms.p99,
+            worst.strategy
+        );
+    }
+    Some(line)
 }

@@ -19,7 +19,19 @@ macro_rules! builtins {
     };
 }
 
-builtins!["default", "heterogeneous", "heavy-tail", "closed-loop", "bursty"];
+builtins![
+    "default",
+    "heterogeneous",
+    "heavy-tail",
+    "closed-loop",
+    "bursty",
+    "slow-worker",
+    "worker-crash",
+    "retry-storm",
+    "stale-herding",
+    "autoscale",
+    "fast-failure",
+];
 
 /// Looks a built-in scenario up by name.
 pub fn find(name: &str) -> Option<&'static Builtin> {
