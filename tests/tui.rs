@@ -126,6 +126,33 @@ fn k_and_r_kill_and_revive_the_selected_worker_in_every_pane() {
 }
 
 #[test]
+fn w_e_and_t_slow_a_worker_make_it_fail_and_toggle_retries() {
+    let mut a = app("default", &["round-robin", "least-loaded"], Mode::Compare);
+    a.advance_to(6 * SECS, None);
+    key(&mut a, KeyCode::Down);
+    ch(&mut a, 'w');
+    assert!(a.panes.iter().all(|p| p.sim.snapshot().workers[1].slowdown == 10.0));
+    assert!(a.log.iter().any(|l| l.text == "worker 1 slowed down 10x"), "one shared line for both panes");
+    ch(&mut a, 'w');
+    assert!(a.panes.iter().all(|p| p.sim.snapshot().workers[1].slowdown == 1.0));
+    ch(&mut a, 'e');
+    ch(&mut a, 'e');
+    ch(&mut a, 'E');
+    assert!(a.panes.iter().all(|p| (p.sim.snapshot().workers[1].error_rate - 0.1).abs() < 1e-9));
+    let failed = a.panes[0].sim.metrics().counters.failed;
+    a.advance_to(16 * SECS, None);
+    assert!(a.panes[0].sim.metrics().counters.failed > failed, "errors now fail requests");
+    assert!(!a.retries_on());
+    ch(&mut a, 't');
+    assert!(a.retries_on());
+    let retries = a.panes[0].sim.metrics().attempts.retries;
+    a.advance_to(26 * SECS, None);
+    assert!(a.panes[0].sim.metrics().attempts.retries > retries, "failed attempts are retried");
+    ch(&mut a, 't');
+    assert!(!a.retries_on());
+}
+
+#[test]
 fn brackets_change_the_rate_and_r_restarts() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     let rate = a.rate().unwrap();
@@ -214,6 +241,22 @@ fn snapshot_tiny_terminal() {
     let text = screen(&a, 40, 10);
     assert!(text.contains("enlarge the terminal") && text.contains("40x10"), "{text}");
     insta::assert_snapshot!(draw(&a, 40, 10).backend());
+}
+
+#[test]
+fn snapshot_faults() {
+    // A slow worker, a crash the balancer has not noticed, and retries.
+    let mut s = scenario("worker-crash");
+    s.defences.detection = lbsim::engine::Detection::Never;
+    let mut a = App::new(s, &["round-robin".to_string()], Mode::Run).unwrap();
+    a.advance_to(22 * SECS, None);
+    key(&mut a, KeyCode::Down);
+    ch(&mut a, 'w');
+    ch(&mut a, 't');
+    a.advance_to(24 * SECS, None);
+    let text = screen(&a, 120, 40);
+    assert!(text.contains("dead!") && text.contains("slow 10x") && text.contains("retries on"), "{text}");
+    insta::assert_snapshot!(draw(&a, 120, 40).backend());
 }
 
 #[test]

@@ -105,7 +105,7 @@ fn run_shows_bars_and_histogram_then_quits_with_a_report() {
         screen.contains("-> worker") || screen.contains("answered")
     });
     s.keys(&["Down", "k"]);
-    s.wait_for("the kill in the log", |screen| screen.contains("worker 1 killed"));
+    s.wait_for("the crash in the log", |screen| screen.contains("worker 1 crashed"));
     s.keys(&["q"]);
     let screen = s.wait_for("the exit and the report", |screen| screen.contains("EXIT="));
     assert!(screen.contains("EXIT=0"), "{screen}");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::engine::{Arrivals, Command, Sim, SimConfig, StepKind};
+use crate::engine::{Arrivals, Command, Notice, RetryPolicy, Sim, SimConfig, StepKind};
 use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::strategy::{self, STRATEGIES};
@@ -179,6 +179,7 @@ impl App {
         let target = start + (self.speed * real.as_secs_f64() * SECS as f64) as Nanos;
         let deadline = Instant::now() + budget;
         let reached = self.advance_to(target, Some(deadline));
+        self.collect_notices();
         let ratio = if target > start { (self.clock - start) as f64 / (target - start) as f64 } else { 1.0 };
         self.achieved = 0.8 * self.achieved + 0.2 * ratio;
         self.behind = if !reached && self.achieved < 0.95 { Some(self.achieved) } else { None };
@@ -203,6 +204,11 @@ impl App {
                 }
             }
             self.clock = stop;
+            if self.finished() {
+                // Runs end at their own time, not at the frame's.
+                self.clock = self.panes.iter().map(|p| p.sim.now()).max().unwrap_or(stop);
+                break;
+            }
             if stop == self.next_sample {
                 let period = self.sample_period();
                 for pane in &mut self.panes {
@@ -245,6 +251,10 @@ impl App {
             }
             KeyCode::Char('k') => self.set_up(false),
             KeyCode::Char('r') => self.set_up(true),
+            KeyCode::Char('w') => self.toggle_slow(),
+            KeyCode::Char('e') => self.change_error_rate(0.1),
+            KeyCode::Char('E') => self.change_error_rate(-0.1),
+            KeyCode::Char('t') => self.toggle_retries(),
             KeyCode::Char('[') => self.scale_rate(0.9),
             KeyCode::Char(']') => self.scale_rate(1.0 / 0.9),
             KeyCode::Char('s') => self.cycle_strategy(),
@@ -320,6 +330,7 @@ impl App {
         for line in lines {
             self.log(line);
         }
+        self.collect_notices();
     }
 
     fn apply_all(&mut self, make: impl Fn() -> Command) -> Result<(), String> {
@@ -331,15 +342,87 @@ impl App {
 
     fn set_up(&mut self, up: bool) {
         let worker = self.selected;
-        let was_up = self.panes[0].sim.snapshot().workers[worker].up;
+        let was_up = !self.panes[0].sim.snapshot().workers[worker].crashed;
         if was_up == up {
             self.log(format!("worker {worker} is already {}", if up { "up" } else { "down" }));
             return;
         }
-        match self.apply_all(|| Command::SetWorkerUp { worker, up }) {
-            Ok(()) if up => self.log(format!("worker {worker} revived")),
-            Ok(()) => self.log(format!("worker {worker} killed: its queued requests failed")),
+        if let Err(e) = self.apply_all(|| Command::SetWorkerUp { worker, up }) {
+            self.log(format!("cannot change worker {worker}: {e}"));
+        }
+        self.collect_notices();
+    }
+
+    fn toggle_slow(&mut self) {
+        let worker = self.selected;
+        let slowed = self.panes[0].sim.snapshot().workers[worker].slowdown > 1.0;
+        let factor = if slowed { 1.0 } else { 10.0 };
+        if let Err(e) = self.apply_all(|| Command::SetWorkerSlowdown { worker, factor }) {
+            self.log(format!("cannot slow worker {worker}: {e}"));
+        }
+        self.collect_notices();
+    }
+
+    fn change_error_rate(&mut self, delta: f64) {
+        let worker = self.selected;
+        let now = self.panes[0].sim.snapshot().workers[worker].error_rate;
+        let rate = ((now + delta) * 10.0).round().clamp(0.0, 10.0) / 10.0;
+        match self.apply_all(|| Command::SetWorkerErrorRate { worker, rate }) {
+            Ok(()) => self.log(format!("worker {worker} now fails {:.0}% of requests", rate * 100.0)),
             Err(e) => self.log(format!("cannot change worker {worker}: {e}")),
+        }
+    }
+
+    /// The retry policy `t` turns on: the scenario's, or 3 retries with 10 ms backoff.
+    fn retry_policy(&self) -> RetryPolicy {
+        self.config.defences.retry.clone().unwrap_or(RetryPolicy {
+            max: 3,
+            backoff: 10 * MILLIS,
+            max_backoff: SECS,
+            per_try_timeout: None,
+            budget: None,
+        })
+    }
+
+    fn toggle_retries(&mut self) {
+        let on = !self.retries_on();
+        let policy = on.then(|| self.retry_policy());
+        match self.apply_all(|| Command::SetRetry(policy.clone())) {
+            Ok(()) if on => {
+                let p = self.retry_policy();
+                self.log(format!("retries on: up to {} per request", p.max));
+            }
+            Ok(()) => self.log("retries off".to_string()),
+            Err(e) => self.log(format!("cannot change retries: {e}")),
+        }
+    }
+
+    /// Whether retries are on.
+    pub fn retries_on(&self) -> bool {
+        self.panes.first().is_some_and(|p| p.sim.snapshot().retries_on)
+    }
+
+    /// Moves the engines' notices (faults, detections, ejections, scaling) into the log.
+    /// In compare, a notice every pane gives alike is logged once, the others per strategy.
+    fn collect_notices(&mut self) {
+        let per_pane: Vec<(String, Vec<Notice>)> = self
+            .panes
+            .iter_mut()
+            .map(|p| (p.sim.strategy_name().to_string(), p.sim.take_notices()))
+            .collect();
+        let Some((_, first)) = per_pane.first() else { return };
+        let shared: Vec<&Notice> =
+            first.iter().filter(|n| per_pane.iter().all(|(_, ns)| ns.contains(n))).collect();
+        let mut lines: Vec<LogLine> =
+            shared.iter().map(|n| LogLine { time: n.time, text: n.text.clone() }).collect();
+        for (name, notices) in &per_pane {
+            for n in notices.iter().filter(|n| !shared.contains(n)) {
+                lines.push(LogLine { time: n.time, text: format!("{name}: {}", n.text) });
+            }
+        }
+        lines.sort_by_key(|l| l.time);
+        for line in lines {
+            push_capped(&mut self.log, line, LOG_LINES);
         }
     }
 

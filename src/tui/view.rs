@@ -17,12 +17,15 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
 /// The footer's keys, most important first; as many as fit are shown, and always the last.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 13] = [
     "space pause",
     "n step",
     "+/- speed",
     "↑↓ worker",
-    "k/r kill/revive",
+    "k/r crash/repair",
+    "w slow",
+    "e/E errors",
+    "t retries",
     "[ ] rate",
     "s strategy",
     "h histogram",
@@ -99,6 +102,9 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         Span::raw(format!(" t {:.3}s · speed {} · {rate} · ", as_secs_f64(app.clock), speed_text(app.speed))),
         Span::styled(app.state(), state_style.add_modifier(Modifier::BOLD)),
     ];
+    if app.retries_on() {
+        status.push(Span::styled(" · retries on", Style::new().fg(Color::Magenta)));
+    }
     let warmup = app.config().warmup;
     if app.clock < warmup {
         status.push(Span::styled(
@@ -147,7 +153,7 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
         .data(tail(&p, p99.width.saturating_sub(2)))
         .style(Style::new().fg(Color::Yellow))
         .render(p99, buf);
-    let [counters, log] = bottom.layout(&Layout::horizontal([Constraint::Length(30), Constraint::Min(20)]));
+    let [counters, log] = bottom.layout(&Layout::horizontal([Constraint::Length(46), Constraint::Min(20)]));
     render_counters(pane, counters, buf);
     render_log(app, log, buf);
 }
@@ -173,13 +179,7 @@ fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         selected.speed,
         selected.pending,
         selected.completed,
-        match WorkerState::of(selected) {
-            WorkerState::Down => "down",
-            WorkerState::Idle => "idle",
-            WorkerState::Busy => "busy",
-            WorkerState::Queued => "queueing",
-            WorkerState::Overloaded => "overloaded",
-        }
+        WorkerState::of(selected).name()
     );
     let block = titled(title).title_bottom(detail);
     let inner = block.inner(area);
@@ -248,21 +248,54 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
 
 fn render_counters(pane: &Pane, area: Rect, buf: &mut Buffer) {
     let c = pane.sim.metrics().counters;
-    let row = |name: &str, v: u64, color: Color| {
-        Line::from(vec![
-            Span::styled(format!("{name:<11}"), Style::new().fg(Color::Gray)),
-            Span::styled(format!("{v:>14}"), Style::new().fg(color)),
-        ])
+    let a = pane.sim.metrics().attempts;
+    let cell = |name: &str, v: String, color: Color| {
+        vec![
+            Span::styled(format!("{name:<10}"), Style::new().fg(Color::Gray)),
+            Span::styled(format!("{v:>9}  "), Style::new().fg(color)),
+        ]
     };
-    let lines = vec![
-        row("sent", c.sent, Color::White),
-        row("completed", c.completed, Color::Green),
-        row("rejected", c.rejected, if c.rejected > 0 { Color::LightRed } else { Color::DarkGray }),
-        row("failed", c.failed, if c.failed > 0 { Color::LightRed } else { Color::DarkGray }),
-        row("timed out", c.timed_out, if c.timed_out > 0 { Color::LightRed } else { Color::DarkGray }),
-        row("in flight", c.in_flight, Color::Yellow),
+    let bad = |v: u64| if v > 0 { Color::LightRed } else { Color::DarkGray };
+    let amplification = if c.sent == 0 { 1.0 } else { a.attempts as f64 / c.sent as f64 };
+    let rows = [
+        (
+            cell("sent", c.sent.to_string(), Color::White),
+            cell("attempts", a.attempts.to_string(), Color::White),
+        ),
+        (
+            cell("completed", c.completed.to_string(), Color::Green),
+            cell("retries", a.retries.to_string(), bad(a.retries)),
+        ),
+        (
+            cell("rejected", c.rejected.to_string(), bad(c.rejected)),
+            cell(
+                "per req",
+                format!("{amplification:.2}x"),
+                if amplification > 1.05 { Color::LightRed } else { Color::DarkGray },
+            ),
+        ),
+        (
+            cell("failed", c.failed.to_string(), bad(c.failed)),
+            cell(
+                "errors",
+                (a.worker_errors + a.crash_errors).to_string(),
+                bad(a.worker_errors + a.crash_errors),
+            ),
+        ),
+        (
+            cell("timed out", c.timed_out.to_string(), bad(c.timed_out)),
+            cell("wasted", Human(a.wasted_work).to_string(), bad(a.wasted_work)),
+        ),
+        (
+            cell("in flight", c.in_flight.to_string(), Color::Yellow),
+            cell("blocked", pane.sim.snapshot().blocked.to_string(), bad(a.blocked)),
+        ),
     ];
-    Paragraph::new(lines).block(titled(" requests ")).render(area, buf);
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|(left, right)| Line::from(left.into_iter().chain(right).collect::<Vec<_>>()))
+        .collect();
+    Paragraph::new(lines).block(titled(" requests · attempts ")).render(area, buf);
 }
 
 fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
@@ -360,7 +393,10 @@ fn render_help(area: Rect, buf: &mut Buffer) {
         ("n", "step one event: which worker got it, and why"),
         ("+ / -", "faster / slower (virtual s per real s)"),
         ("↑ / ↓", "select a worker"),
-        ("k / r", "kill / revive it (its requests fail)"),
+        ("k / r", "crash / repair it"),
+        ("w", "slow it down 10x / back to normal"),
+        ("e / E", "its error rate +10% / -10%"),
+        ("t", "retries on / off"),
         ("[ / ]", "arrival rate -10% / +10%"),
         ("s", "next strategy (run view)"),
         ("h", "histograms: whole run / last 5s"),
@@ -378,18 +414,18 @@ fn render_help(area: Rect, buf: &mut Buffer) {
         })
         .collect();
     lines.push(Line::from(""));
-    let mut legend = vec![Span::raw("      bars  ")];
-    for (state, name) in [
-        (WorkerState::Idle, "idle"),
-        (WorkerState::Busy, "busy"),
-        (WorkerState::Queued, "queueing"),
-        (WorkerState::Overloaded, "overloaded"),
-        (WorkerState::Down, "down"),
+    for states in [
+        &[WorkerState::Idle, WorkerState::Busy, WorkerState::Queued, WorkerState::Overloaded][..],
+        &[WorkerState::Slow, WorkerState::Ejected, WorkerState::Down, WorkerState::DeadUnnoticed][..],
+        &[WorkerState::Starting, WorkerState::Draining, WorkerState::Retired][..],
     ] {
-        legend.push(Span::styled(format!("█ {name}  "), Style::new().fg(state.color())));
+        let mut legend = vec![Span::raw("        ")];
+        for state in states {
+            legend.push(Span::styled(format!("█ {}  ", state.name()), Style::new().fg(state.color())));
+        }
+        lines.push(Line::from(legend));
     }
-    lines.push(Line::from(legend));
-    let width = 58.min(area.width.saturating_sub(4));
+    let width = 64.min(area.width.saturating_sub(4));
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     let rect =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };

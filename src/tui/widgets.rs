@@ -14,9 +14,12 @@ use crate::time::{Human, MICROS, Nanos};
 const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 const VERTICAL_EIGHTHS: [char; 8] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇'];
 
-/// How a worker is doing, for its colour.
+/// How a worker is doing, for its colour and label. Later variants win when a bar stands
+/// for several workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WorkerState {
+    /// Removed by the autoscaler.
+    Retired,
     /// Nothing pending.
     Idle,
     /// Serving, nothing queued.
@@ -25,15 +28,36 @@ pub enum WorkerState {
     Queued,
     /// A long queue: at least 8 waiting per service slot.
     Overloaded,
-    /// Killed.
+    /// Added by the autoscaler, not serving yet.
+    Starting,
+    /// Being removed by the autoscaler, finishing its queue.
+    Draining,
+    /// Slowed down.
+    Slow,
+    /// Ejected as an outlier.
+    Ejected,
+    /// Crashed, and the balancer knows.
     Down,
+    /// Crashed, and the balancer does not know yet: requests sent there fail.
+    DeadUnnoticed,
 }
 
 impl WorkerState {
     /// Classifies a worker.
     pub fn of(w: &WorkerSnapshot) -> WorkerState {
-        if !w.up {
-            WorkerState::Down
+        use crate::engine::Lifecycle;
+        if w.crashed {
+            if w.up { WorkerState::DeadUnnoticed } else { WorkerState::Down }
+        } else if w.ejected {
+            WorkerState::Ejected
+        } else if w.lifecycle == Lifecycle::Retired {
+            WorkerState::Retired
+        } else if w.lifecycle == Lifecycle::Starting {
+            WorkerState::Starting
+        } else if w.lifecycle == Lifecycle::Draining {
+            WorkerState::Draining
+        } else if w.slowdown > 1.0 {
+            WorkerState::Slow
         } else if w.pending == 0 {
             WorkerState::Idle
         } else if w.queued == 0 {
@@ -48,12 +72,47 @@ impl WorkerState {
     /// Its colour.
     pub fn color(self) -> Color {
         match self {
+            WorkerState::Retired => Color::DarkGray,
             WorkerState::Idle => Color::DarkGray,
             WorkerState::Busy => Color::Green,
             WorkerState::Queued => Color::Yellow,
             WorkerState::Overloaded => Color::LightRed,
+            WorkerState::Starting => Color::Cyan,
+            WorkerState::Draining => Color::Blue,
+            WorkerState::Slow => Color::Magenta,
+            WorkerState::Ejected => Color::LightBlue,
             WorkerState::Down => Color::Red,
+            WorkerState::DeadUnnoticed => Color::LightMagenta,
         }
+    }
+
+    /// A word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerState::Retired => "retired",
+            WorkerState::Idle => "idle",
+            WorkerState::Busy => "busy",
+            WorkerState::Queued => "queueing",
+            WorkerState::Overloaded => "overloaded",
+            WorkerState::Starting => "starting",
+            WorkerState::Draining => "draining",
+            WorkerState::Slow => "slow",
+            WorkerState::Ejected => "ejected",
+            WorkerState::Down => "down",
+            WorkerState::DeadUnnoticed => "dead, unnoticed",
+        }
+    }
+
+    /// Whether the bar shows this word instead of a pending count.
+    fn labelled(self) -> bool {
+        matches!(
+            self,
+            WorkerState::Retired
+                | WorkerState::Starting
+                | WorkerState::Ejected
+                | WorkerState::Down
+                | WorkerState::DeadUnnoticed
+        )
     }
 }
 
@@ -133,10 +192,12 @@ impl Widget for PendingBars<'_> {
                 Style::new().fg(Color::Gray)
             };
             buf.set_stringn(x, y, &label, label_width, label_style);
-            let count = if state == WorkerState::Down && group.iter().all(|w| !w.up) {
-                "down".to_string()
-            } else {
-                pending.to_string()
+            let count = match state {
+                WorkerState::Slow if layout.per_bar == 1 => format!("{pending} slow {}x", group[0].slowdown),
+                WorkerState::DeadUnnoticed => format!("{pending} dead!"),
+                s if s.labelled() && pending == 0 => s.name().to_string(),
+                s if s.labelled() => format!("{pending} {}", s.name()),
+                _ => pending.to_string(),
             };
             let bar_width = (col_width as usize).saturating_sub(label_width + count.len() + 2);
             let style = Style::new().fg(state.color());
@@ -274,7 +335,13 @@ mod tests {
         assert_eq!(WorkerState::of(&worker(1, 0, true)), WorkerState::Busy);
         assert_eq!(WorkerState::of(&worker(3, 2, true)), WorkerState::Queued);
         assert_eq!(WorkerState::of(&worker(9, 8, true)), WorkerState::Overloaded);
-        assert_eq!(WorkerState::of(&worker(0, 0, false)), WorkerState::Down);
+        let mut dead = worker(0, 0, false);
+        assert_eq!(WorkerState::of(&dead), WorkerState::Down);
+        dead.up = true; // crashed, but the balancer still sends to it
+        assert_eq!(WorkerState::of(&dead), WorkerState::DeadUnnoticed);
+        let mut slow = worker(2, 1, true);
+        slow.slowdown = 10.0;
+        assert_eq!(WorkerState::of(&slow), WorkerState::Slow);
         assert_eq!([bar_scale(0), bar_scale(8), bar_scale(9), bar_scale(100)], [8, 8, 16, 128]);
     }
 
