@@ -121,7 +121,7 @@ impl Counters {
 pub struct Attempts {
     /// Attempts made (first tries and retries).
     pub attempts: u64,
-    /// Retries made.
+    /// Retries made (attempts after the first).
     pub retries: u64,
     /// Attempts a worker finished serving (successful or not, waited for or not).
     pub served: u64,

@@ -101,9 +101,13 @@ impl Sim {
         if self.is_current(attempt) {
             let r = attempt.request;
             // Placed again, it is the same attempt, not a new one.
-            self.requests.get_mut(r.slot).expect("live").attempts -= 1;
+            let request = self.requests.get_mut(r.slot).expect("live");
+            request.attempts -= 1;
             if attempt.measured {
                 self.metrics.attempts.attempts -= 1;
+                if request.attempts >= 1 {
+                    self.metrics.attempts.retries -= 1;
+                }
             }
             let _ = self.dispatch(r);
         }
@@ -155,9 +159,6 @@ impl Sim {
         if self.views[w].up != up {
             self.views[w].up = up;
             self.cluster_changed();
-            if up && !self.blocked.is_empty() {
-                self.release_blocked();
-            }
         }
     }
 

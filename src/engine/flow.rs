@@ -124,9 +124,13 @@ impl Sim {
 
     /// An attempt is made: sent to a worker, or turned away.
     fn count_attempt(&mut self, attempt: Attempt) {
-        self.requests.get_mut(attempt.request.slot).expect("live request").attempts += 1;
+        let request = self.requests.get_mut(attempt.request.slot).expect("live request");
+        request.attempts += 1;
         if attempt.measured {
             self.metrics.attempts.attempts += 1;
+            if request.attempts > 1 {
+                self.metrics.attempts.retries += 1;
+            }
         }
     }
 
@@ -350,9 +354,6 @@ impl Sim {
             if budget_ok && deadline_ok {
                 if p.budget.is_some() {
                     self.retry_tokens -= 1.0;
-                }
-                if request.measured {
-                    self.metrics.attempts.retries += 1;
                 }
                 self.requests.get_mut(r.slot).expect("live").waiting_retry = true;
                 self.events.push(self.now + backoff, Event::Retry { slot: r.slot, generation: r.generation });

@@ -825,6 +825,10 @@ impl Sim {
         self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
         let cluster = Cluster::new(self.now, &self.views, &self.up);
         self.strategy.on_cluster_change(&cluster);
+        // Requests waiting for a worker may now have one.
+        if !self.blocked.is_empty() && !self.up.is_empty() {
+            self.release_blocked();
+        }
     }
 }
 
