@@ -211,6 +211,18 @@ impl CliError {
     }
 }
 
+/// The whole program: runs the command line of this process and turns the outcome into an
+/// exit status (0, or 2 for bad input, 1 otherwise), printing any error as one line.
+pub fn main() -> std::process::ExitCode {
+    match main_with_args(std::env::args_os()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lbsim: {}", e.message);
+            std::process::ExitCode::from(e.code)
+        }
+    }
+}
+
 /// Parses the arguments and runs the command. `Ok` carries text to print for `--help` and
 /// `--version` (already printed) as nothing.
 pub fn main_with_args<I, T>(args: I) -> Result<(), CliError>
@@ -297,9 +309,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             emit(b.text, None)
         }
         Command::Strategies => {
-            let width = strategy::STRATEGIES.iter().map(|s| s.name.len()).max().unwrap_or(0);
-            let out: String =
-                strategy::STRATEGIES.iter().map(|s| format!("{:<width$}  {}\n", s.name, s.about)).collect();
+            let width = strategy::all().map(|s| s.name.len()).max().unwrap_or(0);
+            let out: String = strategy::all().map(|s| format!("{:<width$}  {}\n", s.name, s.about)).collect();
             emit(&out, None)
         }
         Command::Check { files } => {

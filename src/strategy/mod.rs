@@ -209,9 +209,24 @@ pub const STRATEGIES: &[StrategyInfo] = &[
     },
 ];
 
-/// The names of all built-in strategies, comma separated.
+/// Strategies registered by a program that embeds lbsim (see [`register`]).
+static EXTRA: std::sync::OnceLock<&'static [StrategyInfo]> = std::sync::OnceLock::new();
+
+/// Adds strategies to the registry, for a program built on lbsim's library (like
+/// `examples/fastest_two.rs`): they then work everywhere a built-in does, by name. Call it
+/// once, before anything looks a strategy up; later calls are ignored and return false.
+pub fn register(extra: &'static [StrategyInfo]) -> bool {
+    EXTRA.set(extra).is_ok()
+}
+
+/// Every strategy: the built-ins, then any registered ones.
+pub fn all() -> impl Iterator<Item = &'static StrategyInfo> {
+    STRATEGIES.iter().chain(EXTRA.get().copied().unwrap_or_default())
+}
+
+/// The names of all strategies, comma separated.
 pub fn names() -> String {
-    STRATEGIES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+    all().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
 /// A strategy name that is not registered.
@@ -228,7 +243,7 @@ impl std::error::Error for UnknownStrategy {}
 
 /// Looks a strategy up by its CLI name.
 pub fn find(name: &str) -> Result<&'static StrategyInfo, UnknownStrategy> {
-    STRATEGIES.iter().find(|s| s.name == name).ok_or_else(|| UnknownStrategy(name.to_string()))
+    all().find(|s| s.name == name).ok_or_else(|| UnknownStrategy(name.to_string()))
 }
 
 /// Builds a strategy by its CLI name.

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crate::engine::{Arrivals, Command, Notice, RetryPolicy, Sim, SimConfig, StepKind};
 use crate::report::Report;
 use crate::scenario::Scenario;
-use crate::strategy::{self, STRATEGIES};
+use crate::strategy::{self, StrategyInfo};
 use crate::time::{Human, MILLIS, Nanos, SECS};
 
 /// Width of the "recent" latency window [ns].
@@ -462,8 +462,9 @@ impl App {
             return;
         }
         let current = self.panes[0].sim.strategy_name().to_string();
-        let i = STRATEGIES.iter().position(|s| s.name == current).map_or(0, |i| (i + 1) % STRATEGIES.len());
-        let info = &STRATEGIES[i];
+        let all: Vec<&StrategyInfo> = strategy::all().collect();
+        let i = all.iter().position(|s| s.name == current).map_or(0, |i| (i + 1) % all.len());
+        let info = all[i];
         let s = (info.build)(&self.config.strategy_params);
         match self.panes[0].sim.apply(Command::SetStrategy(s)) {
             Ok(()) => self.log(format!("strategy switched to {}", info.name)),
