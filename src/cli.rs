@@ -58,6 +58,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print a shell completion script: lbsim completions bash > ~/.local/share/bash-completion/completions/lbsim
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): lbsim man > lbsim.1 && man ./lbsim.1
+    Man,
 }
 
 /// `lbsim scenarios show NAME`.
@@ -312,6 +319,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let width = strategy::all().map(|s| s.name.len()).max().unwrap_or(0);
             let out: String = strategy::all().map(|s| format!("{:<width$}  {}\n", s.name, s.about)).collect();
             emit(&out, None)
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "lbsim", &mut out);
+            emit(&String::from_utf8_lossy(&out), None)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| CliError::runtime(format!("cannot render the manual page: {e}")))?;
+            emit(&String::from_utf8_lossy(&out), None)
         }
         Command::Check { files } => {
             let mut out = String::new();

@@ -233,3 +233,19 @@ fn listings() {
     let o = lbsim(&["--version"]);
     assert!(o.status.success() && stdout(&o).starts_with("lbsim "));
 }
+
+#[test]
+fn completions_and_man_page() {
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef lbsim"), ("fish", "complete -c lbsim")]
+    {
+        let o = lbsim(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains(marker) && text.contains("compare"), "{shell}");
+    }
+    assert_input_error(&["completions", "tcsh"], "invalid value 'tcsh'");
+    let o = lbsim(&["man"]);
+    let text = stdout(&o);
+    assert!(o.status.success() && text.contains(".TH lbsim 1"), "{text}");
+    assert!(text.contains("compare") && text.contains("scenarios"));
+}
