@@ -301,12 +301,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Scenarios { action: None } => {
             let width = builtin::BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
-            let mut out = String::new();
+            let mut out = String::from("The playground, then the course, in order:\n\n");
             for b in builtin::BUILTINS {
                 let s = b.scenario().map_err(CliError::runtime)?;
-                out += &format!("{:<width$}  {}\n", b.name, s.description);
+                let n = builtin::lesson(b.name).map_or("  ".to_string(), |n| format!("{n:>2}"));
+                out += &format!("{n}  {:<width$}  {}\n", b.name, s.description);
             }
-            out += "\nlbsim scenarios show NAME prints one; lbsim run --scenario NAME runs it.\n";
+            out += "\nlbsim scenarios show NAME prints one, with what to press and what to see;\n";
+            out += "lbsim run --scenario NAME runs it.\n";
             emit(&out, None)
         }
         Command::Scenarios { action: Some(ScenariosAction::Show { name }) } => {

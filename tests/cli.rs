@@ -226,7 +226,7 @@ fn listings() {
     let o = lbsim(&["scenarios"]);
     let text = stdout(&o);
     for b in lbsim::scenario::builtin::BUILTINS {
-        assert!(text.lines().any(|l| l.starts_with(b.name)), "{text}");
+        assert!(text.lines().any(|l| l.get(4..).is_some_and(|rest| rest.starts_with(b.name))), "{text}");
     }
     let o = lbsim(&["scenarios", "show", "bursty"]);
     assert_eq!(stdout(&o), lbsim::scenario::builtin::find("bursty").unwrap().text);

@@ -19,19 +19,28 @@ macro_rules! builtins {
     };
 }
 
+// The playground first, then the course in order: lesson n is `BUILTINS[n]`.
 builtins![
     "default",
+    "one-worker",
+    "identical-workers",
     "heterogeneous",
     "heavy-tail",
+    "power-of-two",
     "closed-loop",
     "bursty",
     "slow-worker",
     "worker-crash",
+    "fast-failure",
     "retry-storm",
     "stale-herding",
     "autoscale",
-    "fast-failure",
 ];
+
+/// The lesson number of a built-in scenario (`None` for the playground, `default`).
+pub fn lesson(name: &str) -> Option<usize> {
+    BUILTINS.iter().position(|b| b.name == name).filter(|&i| i > 0)
+}
 
 /// Looks a built-in scenario up by name.
 pub fn find(name: &str) -> Option<&'static Builtin> {
@@ -70,6 +79,17 @@ mod tests {
             assert_eq!(s.name, b.name);
             assert!(!s.description.is_empty(), "{} has no description", b.name);
             assert!(b.text.starts_with('#'), "{} must start with comments saying what it teaches", b.name);
+            if let Some(n) = lesson(b.name) {
+                let total = BUILTINS.len() - 1;
+                assert!(
+                    b.text.starts_with(&format!("# Lesson {n} of {total}: ")),
+                    "{} is lesson {n}",
+                    b.name
+                );
+                for part in ["# Question:", "# Run:", "# Press:", "# See:", "# Claim:", "# Lesson:"] {
+                    assert!(b.text.contains(part), "{} lacks {part}", b.name);
+                }
+            }
             s.to_config().unwrap();
         }
     }

@@ -1,0 +1,260 @@
+//! Every lesson's claim (the `# Claim:` line of its scenario) checked against lbsim, so the
+//! course can never silently stop being true.
+
+mod common;
+
+use common::report;
+use lbsim::engine::{Arrivals, Detection, OutlierEjection, SimConfig};
+use lbsim::metrics::ScaleAction;
+use lbsim::report::Report;
+use lbsim::scenario::builtin::{self, BUILTINS};
+use lbsim::time::SECS;
+
+fn config(name: &str) -> SimConfig {
+    builtin::find(name).unwrap().scenario().unwrap().to_config().unwrap()
+}
+
+fn run(name: &str, strategy: &str) -> Report {
+    report(&config(name), strategy)
+}
+
+/// Each lesson with the test of its claim.
+const LESSONS: &[(&str, fn())] = &[
+    ("one-worker", one_worker),
+    ("identical-workers", identical_workers),
+    ("heterogeneous", heterogeneous),
+    ("heavy-tail", heavy_tail),
+    ("power-of-two", power_of_two),
+    ("closed-loop", closed_loop),
+    ("bursty", bursty),
+    ("slow-worker", slow_worker),
+    ("worker-crash", worker_crash),
+    ("fast-failure", fast_failure),
+    ("retry-storm", retry_storm),
+    ("stale-herding", stale_herding),
+    ("autoscale", autoscale),
+];
+
+#[test]
+fn every_lesson_has_a_checked_claim_in_course_order() {
+    let lessons: Vec<&str> =
+        BUILTINS.iter().filter(|b| builtin::lesson(b.name).is_some()).map(|b| b.name).collect();
+    let checked: Vec<&str> = LESSONS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(lessons, checked);
+}
+
+/// The mean latency is service / (1 - load): 20 ms at 50% load, 100 ms at 90%.
+fn one_worker() {
+    for (load, expected) in [(0.5, 20.0), (0.9, 100.0)] {
+        let mut c = config("one-worker");
+        c.arrivals = Arrivals::Poisson { rate: load * 100.0 };
+        let mean = report(&c, "least-loaded").latency_ms.mean;
+        assert!((mean / expected - 1.0).abs() < 0.05, "load {load}: mean {mean} ms, expected {expected}");
+    }
+}
+
+/// Least-loaded's p99 is at least 3x lower than random's, and round-robin sits between.
+fn identical_workers() {
+    let (random, rr, ll) = (
+        run("identical-workers", "random"),
+        run("identical-workers", "round-robin"),
+        run("identical-workers", "least-loaded"),
+    );
+    assert!(
+        ll.latency_ms.p99 * 3.0 < random.latency_ms.p99,
+        "{} vs {}",
+        ll.latency_ms.p99,
+        random.latency_ms.p99
+    );
+    assert!(ll.latency_ms.p99 < rr.latency_ms.p99 && rr.latency_ms.p99 < random.latency_ms.p99);
+}
+
+/// Least-loaded's and weighted round robin's p99 are at least 10x lower than round-robin's.
+fn heterogeneous() {
+    let rr = run("heterogeneous", "round-robin").latency_ms.p99;
+    for s in ["least-loaded", "weighted-round-robin"] {
+        let p99 = run("heterogeneous", s).latency_ms.p99;
+        assert!(p99 * 10.0 < rr, "{s}: {p99} vs round-robin {rr}");
+    }
+}
+
+/// Least-loaded's and power-of-two's p99 are at least 10x lower than random's.
+fn heavy_tail() {
+    let random = run("heavy-tail", "random").latency_ms.p99;
+    for s in ["least-loaded", "power-of-two"] {
+        let p99 = run("heavy-tail", s).latency_ms.p99;
+        assert!(p99 * 10.0 < random, "{s}: {p99} vs random {random}");
+    }
+}
+
+/// Power-of-two's mean latency is over 3x lower than random's and under 3x least-loaded's.
+fn power_of_two() {
+    let (random, p2, ll) = (
+        run("power-of-two", "random"),
+        run("power-of-two", "power-of-two"),
+        run("power-of-two", "least-loaded"),
+    );
+    assert!(
+        p2.latency_ms.mean * 3.0 < random.latency_ms.mean,
+        "{} vs {}",
+        p2.latency_ms.mean,
+        random.latency_ms.mean
+    );
+    assert!(
+        p2.latency_ms.mean < 3.0 * ll.latency_ms.mean,
+        "{} vs {}",
+        p2.latency_ms.mean,
+        ll.latency_ms.mean
+    );
+}
+
+/// Least-loaded completes at least 10% more requests per second than random, with a p99 at
+/// least 2x lower.
+fn closed_loop() {
+    let (random, ll) = (run("closed-loop", "random"), run("closed-loop", "least-loaded"));
+    assert!(
+        ll.throughput_rps > 1.1 * random.throughput_rps,
+        "{} vs {}",
+        ll.throughput_rps,
+        random.throughput_rps
+    );
+    assert!(ll.latency_ms.p99 * 2.0 < random.latency_ms.p99);
+}
+
+/// The p99 is over 10x the p99 of steady Poisson traffic at the same mean rate.
+fn bursty() {
+    let c = config("bursty");
+    let bursty = report(&c, "least-loaded").latency_ms.p99;
+    let mut steady = c.clone();
+    steady.arrivals = Arrivals::Poisson { rate: c.arrivals.mean_rate().unwrap() };
+    let steady = report(&steady, "least-loaded").latency_ms.p99;
+    assert!(bursty > 10.0 * steady, "bursty {bursty} vs steady {steady}");
+}
+
+/// Least-loaded's and peak-ewma's p99 are at least 10x lower than round-robin's.
+fn slow_worker() {
+    let rr = run("slow-worker", "round-robin").latency_ms.p99;
+    for s in ["least-loaded", "peak-ewma"] {
+        let p99 = run("slow-worker", s).latency_ms.p99;
+        assert!(p99 * 10.0 < rr, "{s}: {p99} vs round-robin {rr}");
+    }
+}
+
+/// With health checks, failures are over 5x fewer than without.
+fn worker_crash() {
+    let checked = config("worker-crash");
+    let mut blind = checked.clone();
+    blind.defences.detection = Detection::Never;
+    for s in ["round-robin", "least-loaded"] {
+        let (c, b) = (report(&checked, s).requests.failed, report(&blind, s).requests.failed);
+        assert!(b > 5 * c, "{s}: {b} failures without checks, {c} with");
+    }
+}
+
+/// Least-loaded fails over 2x as many requests as round-robin; peak-ewma fails under a
+/// twentieth of round-robin's; outlier ejection cuts least-loaded's failures over 100x.
+fn fast_failure() {
+    let (rr, ll, ewma) = (
+        run("fast-failure", "round-robin"),
+        run("fast-failure", "least-loaded"),
+        run("fast-failure", "peak-ewma"),
+    );
+    assert!(ll.requests.failed > 2 * rr.requests.failed, "{} vs {}", ll.requests.failed, rr.requests.failed);
+    assert!(
+        ewma.requests.failed * 20 < rr.requests.failed,
+        "{} vs {}",
+        ewma.requests.failed,
+        rr.requests.failed
+    );
+    let mut c = config("fast-failure");
+    c.defences.outlier =
+        Some(OutlierEjection { consecutive_errors: 5, base_ejection: 30 * SECS, max_ejected: 0.1 });
+    let cured = report(&c, "least-loaded").requests.failed;
+    assert!(cured * 100 < ll.requests.failed, "{cured} vs {}", ll.requests.failed);
+}
+
+/// Without a budget, attempts per request pass 2 and goodput is under half of what the
+/// budgeted run achieves.
+fn retry_storm() {
+    let naive = run("retry-storm", "round-robin");
+    let mut c = config("retry-storm");
+    c.defences.retry.as_mut().unwrap().budget = Some(0.1);
+    let budgeted = report(&c, "round-robin");
+    assert!(naive.attempts.retry_amplification > 2.0, "{}", naive.attempts.retry_amplification);
+    assert!(
+        naive.goodput_rps * 2.0 < budgeted.goodput_rps,
+        "{} vs {}",
+        naive.goodput_rps,
+        budgeted.goodput_rps
+    );
+}
+
+/// Least-loaded's p99 is over 3x power-of-two's with stale data, and lower with fresh.
+fn stale_herding() {
+    let (ll, p2) = (run("stale-herding", "least-loaded"), run("stale-herding", "power-of-two"));
+    assert!(ll.latency_ms.p99 > 3.0 * p2.latency_ms.p99, "{} vs {}", ll.latency_ms.p99, p2.latency_ms.p99);
+    let mut fresh = config("stale-herding");
+    fresh.defences.load_refresh = None;
+    assert!(report(&fresh, "least-loaded").latency_ms.p99 < report(&fresh, "power-of-two").latency_ms.p99);
+}
+
+/// The pool grows during bursts and shrinks after them, within its 2 to 16 workers.
+fn autoscale() {
+    let r = run("autoscale", "least-loaded");
+    let count = |a| r.scaling.iter().filter(|s| s.action == a).count();
+    assert!(count(ScaleAction::Up) >= 8 && count(ScaleAction::Retired) >= 8, "{:?}", r.scaling);
+    assert!(r.scaling.iter().all(|s| (2..=16).contains(&s.workers)));
+}
+
+#[test]
+fn lesson_01_one_worker() {
+    one_worker()
+}
+#[test]
+fn lesson_02_identical_workers() {
+    identical_workers()
+}
+#[test]
+fn lesson_03_heterogeneous() {
+    heterogeneous()
+}
+#[test]
+fn lesson_04_heavy_tail() {
+    heavy_tail()
+}
+#[test]
+fn lesson_05_power_of_two() {
+    power_of_two()
+}
+#[test]
+fn lesson_06_closed_loop() {
+    closed_loop()
+}
+#[test]
+fn lesson_07_bursty() {
+    bursty()
+}
+#[test]
+fn lesson_08_slow_worker() {
+    slow_worker()
+}
+#[test]
+fn lesson_09_worker_crash() {
+    worker_crash()
+}
+#[test]
+fn lesson_10_fast_failure() {
+    fast_failure()
+}
+#[test]
+fn lesson_11_retry_storm() {
+    retry_storm()
+}
+#[test]
+fn lesson_12_stale_herding() {
+    stale_herding()
+}
+#[test]
+fn lesson_13_autoscale() {
+    autoscale()
+}
