@@ -21,6 +21,7 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 #[command(name = "lbsim", version, about, arg_required_else_help = true)]
 pub struct Cli {
     #[command(subcommand)]
+    /// What to do.
     pub command: Command,
 }
 
@@ -33,6 +34,7 @@ pub enum Command {
         /// least-loaded.
         #[arg(long, value_parser = parse_strategy)]
         strategy: Option<String>,
+        /// Workload and output options.
         #[command(flatten)]
         sim: SimArgs,
     },
@@ -42,11 +44,13 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', value_parser = parse_strategy,
               default_value = "round-robin,random,least-loaded")]
         strategies: Vec<String>,
+        /// Workload and output options.
         #[command(flatten)]
         sim: SimArgs,
     },
     /// List the built-in scenarios, or print one.
     Scenarios {
+        /// `show NAME` prints one; without it, all are listed.
         #[command(subcommand)]
         action: Option<ScenariosAction>,
     },
@@ -86,7 +90,7 @@ pub struct SimArgs {
     /// Number of workers; the scenario's list of workers is repeated (or cut) to this length.
     #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
     pub workers: Option<u32>,
-    /// Poisson arrivals at this rate [requests/s], replacing the scenario's arrivals.
+    /// Poisson arrivals at this rate (requests/s), replacing the scenario's arrivals.
     #[arg(long, value_name = "R", value_parser = parse_positive, allow_negative_numbers = true,
           conflicts_with = "load")]
     pub rate: Option<f64>,

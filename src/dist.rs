@@ -26,15 +26,40 @@ pub enum Dist {
     /// Always the same value.
     Const(Nanos),
     /// Uniform on `[low, high]`.
-    Uniform { low: Nanos, high: Nanos },
+    Uniform {
+        /// Smallest value (ns).
+        low: Nanos,
+        /// Largest value (ns).
+        high: Nanos,
+    },
     /// Exponential with the given mean.
-    Exp { mean: Nanos },
+    Exp {
+        /// Mean (ns).
+        mean: Nanos,
+    },
     /// Lognormal with the given mean and shape `sigma` (the standard deviation of the log).
-    LogNormal { mean: Nanos, sigma: f64 },
+    LogNormal {
+        /// Mean (ns).
+        mean: Nanos,
+        /// Standard deviation of the logarithm.
+        sigma: f64,
+    },
     /// Pareto (type I) with the given mean and tail index `alpha > 1`.
-    Pareto { mean: Nanos, alpha: f64 },
+    Pareto {
+        /// Mean (ns).
+        mean: Nanos,
+        /// Tail index, above 1.
+        alpha: f64,
+    },
     /// `slow` with probability `p_slow`, otherwise `fast`.
-    Mix { fast: Nanos, slow: Nanos, p_slow: f64 },
+    Mix {
+        /// The common value (ns).
+        fast: Nanos,
+        /// The rare value (ns).
+        slow: Nanos,
+        /// Probability of the rare value.
+        p_slow: f64,
+    },
 }
 
 impl Dist {

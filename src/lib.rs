@@ -5,6 +5,8 @@
 //! deterministic discrete-event simulation; [`scenario`] reads TOML scenarios into its
 //! configuration, [`metrics`] measures and [`report`] prints the results.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod dist;
 pub mod engine;

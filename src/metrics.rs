@@ -48,7 +48,7 @@ impl Recorder {
         self.hist.len()
     }
 
-    /// Exact mean [ns], 0 when empty.
+    /// Exact mean (ns), 0 when empty.
     pub fn mean(&self) -> f64 {
         match self.count() {
             0 => 0.0,
@@ -56,7 +56,7 @@ impl Recorder {
         }
     }
 
-    /// The value at quantile `q` in `[0, 1]` [ns], to the histogram's precision.
+    /// The value at quantile `q` in `[0, 1]` (ns), to the histogram's precision.
     pub fn quantile(&self, q: f64) -> Nanos {
         if self.count() == 0 {
             return 0;
@@ -64,7 +64,7 @@ impl Recorder {
         self.hist.value_at_quantile(q) * MICROS
     }
 
-    /// The exact largest value recorded [ns].
+    /// The exact largest value recorded (ns).
     pub fn max(&self) -> Nanos {
         self.max
     }
@@ -135,14 +135,14 @@ pub struct Attempts {
     pub timeouts: u64,
     /// Requests that waited at the balancer because no worker could take them.
     pub blocked: u64,
-    /// Service time spent on attempts nobody waited for any more [ns].
+    /// Service time spent on attempts nobody waited for any more (ns).
     pub wasted_work: Nanos,
 }
 
 /// A change in the size of an autoscaled pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ScalingEvent {
-    /// When [ns].
+    /// When (ns).
     pub time: Nanos,
     /// What.
     pub action: ScaleAction,
@@ -175,7 +175,7 @@ pub struct WorkerStats {
     pub errors: u64,
     /// Times it was ejected as an outlier.
     pub ejections: u32,
-    /// Virtual time it spent crashed [ns].
+    /// Virtual time it spent crashed (ns).
     pub downtime: Nanos,
     /// Largest pending count seen.
     pub max_pending: u32,

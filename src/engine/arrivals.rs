@@ -8,7 +8,7 @@ use crate::time::{Nanos, SECS};
 #[derive(Clone, Debug)]
 pub(crate) struct OpenLoop {
     kind: Kind,
-    /// Rates [requests/s]: the steady rate, or the burst rate.
+    /// Rates (requests/s): the steady rate, or the burst rate.
     rate: f64,
     /// Bursty only: the rate between bursts.
     base_rate: f64,
@@ -37,7 +37,7 @@ impl OpenLoop {
         Some(OpenLoop { kind, rate, base_rate, burst, gap, in_burst: false, phase_end: gap })
     }
 
-    /// The rate in force now [requests/s].
+    /// The rate in force now (requests/s).
     pub fn current_rate(&self) -> f64 {
         if self.kind == Kind::Bursty && !self.in_burst { self.base_rate } else { self.rate }
     }

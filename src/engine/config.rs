@@ -10,21 +10,41 @@ use crate::time::{Nanos, SECS};
 /// How requests arrive at the balancer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arrivals {
-    /// Open loop, exponential inter-arrival times at `rate` [requests/s].
-    Poisson { rate: f64 },
-    /// Open loop, exactly `1 / rate` apart [requests/s].
-    Constant { rate: f64 },
+    /// Open loop, exponential inter-arrival times at `rate` (requests/s).
+    Poisson {
+        /// Mean rate (requests/s).
+        rate: f64,
+    },
+    /// Open loop, exactly `1 / rate` apart (requests/s).
+    Constant {
+        /// Rate (requests/s).
+        rate: f64,
+    },
     /// Open loop, Poisson whose rate alternates: `base_rate` for `gap`, then `rate` for
-    /// `burst`, and again [requests/s, ns]. The run starts in a gap.
-    Bursty { rate: f64, base_rate: f64, burst: Nanos, gap: Nanos },
+    /// `burst`, and again (requests/s, ns). The run starts in a gap.
+    Bursty {
+        /// Rate during a burst (requests/s).
+        rate: f64,
+        /// Rate between bursts (requests/s).
+        base_rate: f64,
+        /// Length of a burst (ns).
+        burst: Nanos,
+        /// Time between bursts (ns).
+        gap: Nanos,
+    },
     /// Closed loop (Pike's requesters): `clients` clients, each sends a request, waits for the
     /// answer, thinks for a time drawn from `think`, and sends the next. Each starts after one
     /// think time.
-    Closed { clients: u32, think: Dist },
+    Closed {
+        /// Number of clients.
+        clients: u32,
+        /// Time a client waits between an answer and its next request.
+        think: Dist,
+    },
 }
 
 impl Arrivals {
-    /// The long-run mean arrival rate of an open-loop process [requests/s]; `None` for a
+    /// The long-run mean arrival rate of an open-loop process (requests/s); `None` for a
     /// closed loop, whose rate depends on the latency.
     pub fn mean_rate(&self) -> Option<f64> {
         match *self {
@@ -95,8 +115,11 @@ impl Default for WorkerSpec {
 /// A worker down from `at` for `duration`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScheduledCrash {
+    /// The worker.
     pub worker: usize,
+    /// When it crashes (ns).
     pub at: Nanos,
+    /// How long it stays down (ns).
     pub duration: Nanos,
 }
 
@@ -104,16 +127,22 @@ pub struct ScheduledCrash {
 /// back after exponential times with mean `mttr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RandomCrashes {
+    /// Mean time between failures (ns).
     pub mtbf: Nanos,
+    /// Mean time to repair (ns).
     pub mttr: Nanos,
 }
 
 /// A worker `factor` times slower from `from` to `to`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Slowdown {
+    /// The worker.
     pub worker: usize,
+    /// How many times slower, at least 1.
     pub factor: f64,
+    /// Start (ns).
     pub from: Nanos,
+    /// End (ns).
     pub to: Nanos,
 }
 
@@ -148,9 +177,9 @@ pub struct Faults {
 pub struct RetryPolicy {
     /// Retries per request at most (attempts = 1 + retries).
     pub max: u32,
-    /// Backoff before the first retry; doubles each retry, with full jitter [ns].
+    /// Backoff before the first retry; doubles each retry, with full jitter (ns).
     pub backoff: Nanos,
-    /// Longest backoff [ns].
+    /// Longest backoff (ns).
     pub max_backoff: Nanos,
     /// Give up on an attempt (and retry) after this long; the abandoned attempt still runs
     /// on its worker. Default none: only errors and rejections are retried.
@@ -212,8 +241,11 @@ pub enum ScaleMetric {
 /// A pool that grows and shrinks with load.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Autoscale {
+    /// Fewest workers serving or starting.
     pub min: u32,
+    /// Most workers serving or starting.
     pub max: u32,
+    /// What is watched.
     pub metric: ScaleMetric,
     /// Scale up when the metric stays above this for `sustain` evaluations.
     pub scale_up: f64,
@@ -221,6 +253,7 @@ pub struct Autoscale {
     pub scale_down: f64,
     /// Time between evaluations.
     pub interval: Nanos,
+    /// Evaluations in a row beyond a threshold before acting.
     pub sustain: u32,
     /// A new worker takes this long before it serves.
     pub startup: Nanos,
@@ -233,12 +266,17 @@ pub struct Autoscale {
 pub struct Defences {
     /// The requester gives up on a request after this long (retries included).
     pub timeout: Option<Nanos>,
+    /// Retrying failed attempts; default none.
     pub retry: Option<RetryPolicy>,
+    /// How the balancer learns that a worker is down; default instantly.
     pub detection: Detection,
+    /// Ejecting workers that keep failing; default none.
     pub outlier: Option<OutlierEjection>,
     /// Load-aware strategies see pending counts refreshed this often, instead of live.
     pub load_refresh: Option<Nanos>,
+    /// What happens when no worker can take a request; default reject.
     pub backpressure: Backpressure,
+    /// An autoscaled pool; default a fixed cluster.
     pub autoscale: Option<Autoscale>,
 }
 
@@ -248,7 +286,7 @@ pub enum Stop {
     /// After this many requests have been sent after the warm-up, stop sending and let the
     /// requests in flight finish.
     Requests(u64),
-    /// At this much virtual time after the warm-up [ns]; unfinished requests stay in flight.
+    /// At this much virtual time after the warm-up (ns); unfinished requests stay in flight.
     Duration(Nanos),
 }
 
@@ -265,7 +303,7 @@ pub struct SimConfig {
     pub workers: Vec<WorkerSpec>,
     /// The end of the run.
     pub stop: Stop,
-    /// Virtual time at the start excluded from all statistics [ns].
+    /// Virtual time at the start excluded from all statistics (ns).
     pub warmup: Nanos,
     /// Parameters for the built-in strategies.
     pub strategy_params: StrategyParams,
@@ -289,7 +327,7 @@ fn bad(field: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError { field: field.to_string(), problem: problem.into() }
 }
 
-/// The largest rate accepted [requests/s]: one request per nanosecond.
+/// The largest rate accepted (requests/s): one request per nanosecond.
 pub const MAX_RATE: f64 = 1e9;
 
 pub(crate) fn check_rate(field: &str, rate: f64, allow_zero: bool) -> Result<(), ConfigError> {
@@ -318,7 +356,7 @@ impl SimConfig {
         }
     }
 
-    /// Total service capacity [requests/s]: the sum of speed x concurrency over the workers,
+    /// Total service capacity (requests/s): the sum of speed x concurrency over the workers,
     /// divided by the mean demand.
     pub fn capacity(&self) -> f64 {
         let slots: f64 = self.workers.iter().map(|w| w.speed * w.concurrency as f64).sum();

@@ -196,15 +196,44 @@ pub enum Outcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepKind {
     /// A new request's first attempt was sent to `worker`, or could not be placed (`None`).
-    Arrival { request: u64, demand: Nanos, worker: Option<WorkerId> },
+    Arrival {
+        /// The request's id.
+        request: u64,
+        /// Its work, at speed 1 (ns).
+        demand: Nanos,
+        /// Where it went.
+        worker: Option<WorkerId>,
+    },
     /// A retry (attempt number `attempt`) was sent to `worker`, or could not be placed.
-    Retry { request: u64, attempt: u32, worker: Option<WorkerId> },
+    Retry {
+        /// The request's id.
+        request: u64,
+        /// The attempt's number (2 for the first retry).
+        attempt: u32,
+        /// Where it went.
+        worker: Option<WorkerId>,
+    },
     /// `worker` completed a request that took `latency` end to end.
-    Completion { request: u64, worker: WorkerId, latency: Nanos },
+    Completion {
+        /// The request's id.
+        request: u64,
+        /// The worker that served it.
+        worker: WorkerId,
+        /// From its arrival to its answer (ns).
+        latency: Nanos,
+    },
     /// A request ended without success.
-    Failure { request: u64, outcome: Outcome },
+    Failure {
+        /// The request's id.
+        request: u64,
+        /// How it ended.
+        outcome: Outcome,
+    },
     /// A closed-loop client that has nothing more to send retired.
-    ClientRetired { client: u32 },
+    ClientRetired {
+        /// The client.
+        client: u32,
+    },
     /// The warm-up ended; statistics start now.
     WarmupEnded,
     /// Anything else: an attempt served or lost, a fault, a health check, a scaling tick.
@@ -222,21 +251,41 @@ pub struct Step {
 
 /// A change applied between steps.
 pub enum Command {
-    /// Sets the open-loop arrival rate [requests/s] (for bursty arrivals, the burst rate; the
+    /// Sets the open-loop arrival rate (requests/s) (for bursty arrivals, the burst rate; the
     /// base rate keeps its ratio). Zero pauses arrivals.
     SetRate(f64),
     /// Replaces the balancing strategy.
     SetStrategy(Box<dyn Strategy>),
     /// Changes a worker's configured speed (the balancer is told); requests already in
     /// service keep their finish time.
-    SetWorkerSpeed { worker: WorkerId, speed: f64 },
+    SetWorkerSpeed {
+        /// The worker.
+        worker: WorkerId,
+        /// Its new speed.
+        speed: f64,
+    },
     /// Slows a worker down by `factor` (1 = back to normal) without telling the balancer.
-    SetWorkerSlowdown { worker: WorkerId, factor: f64 },
+    SetWorkerSlowdown {
+        /// The worker.
+        worker: WorkerId,
+        /// How many times slower.
+        factor: f64,
+    },
     /// Crashes (`false`) or repairs (`true`) a worker. A crash loses the requests in service
     /// and fails or requeues the queue; the balancer learns of it as configured.
-    SetWorkerUp { worker: WorkerId, up: bool },
+    SetWorkerUp {
+        /// The worker.
+        worker: WorkerId,
+        /// `false` crashes it, `true` repairs it.
+        up: bool,
+    },
     /// Sets the probability that a worker fails a request.
-    SetWorkerErrorRate { worker: WorkerId, rate: f64 },
+    SetWorkerErrorRate {
+        /// The worker.
+        worker: WorkerId,
+        /// Probability of failing a request.
+        rate: f64,
+    },
     /// Turns retries on (with the given policy) or off.
     SetRetry(Option<RetryPolicy>),
 }
@@ -301,7 +350,7 @@ pub struct Snapshot {
     pub attempts: crate::metrics::Attempts,
     /// One entry per worker (retired ones included, so ids stay put).
     pub workers: Vec<WorkerSnapshot>,
-    /// The open-loop arrival rate in force [requests/s], `None` for a closed loop.
+    /// The open-loop arrival rate in force (requests/s), `None` for a closed loop.
     pub arrival_rate: Option<f64>,
     /// Whether retries are on.
     pub retries_on: bool,

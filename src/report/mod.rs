@@ -13,51 +13,65 @@ use crate::engine::Sim;
 use crate::metrics::{Counters, Recorder};
 use crate::time::{MILLIS, Nanos, as_secs_f64};
 
-/// Latency percentiles [ms].
+/// Latency percentiles (ms).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LatencySummary {
+    /// Exact mean.
     pub mean: f64,
+    /// Median.
     pub p50: f64,
+    /// 90th percentile.
     pub p90: f64,
+    /// 99th percentile.
     pub p99: f64,
+    /// 99.9th percentile.
     pub p999: f64,
+    /// Largest.
     pub max: f64,
 }
 
-/// Mean and p99 [ms].
+/// Mean and p99 (ms).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ShortSummary {
+    /// Exact mean.
     pub mean: f64,
+    /// 99th percentile.
     pub p99: f64,
 }
 
 /// One worker's figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WorkerReport {
+    /// Its index.
     pub id: usize,
     /// Configured speed.
     pub speed: f64,
     /// Whether the balancer may send to it at the end.
     pub up: bool,
+    /// Measured requests it completed.
     pub completed: u64,
     /// Attempts it failed or lost to a crash.
     pub errors: u64,
     /// Times ejected as an outlier.
     pub ejections: u32,
-    /// Virtual time spent crashed [s].
+    /// Virtual time spent crashed (s).
     pub downtime_s: f64,
     /// Fraction of slot-time spent serving, 0 to 1.
     pub utilization: f64,
     /// Time-averaged queued + in service.
     pub mean_pending: f64,
+    /// Largest pending count.
     pub max_pending: u32,
 }
 
 /// Everything reported about one run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
+    /// The strategy's name.
     pub strategy: String,
+    /// Master seed.
     pub seed: u64,
+    /// The scenario's name.
     pub scenario: String,
     /// The arrival process, in words.
     pub arrivals: String,
@@ -67,11 +81,15 @@ pub struct Report {
     pub cluster: String,
     /// Mean arrival rate / capacity (`null` for a closed loop).
     pub offered_load: Option<f64>,
+    /// What became of the measured requests.
     pub requests: Counters,
     /// Attempts, retries and errors by cause.
     pub attempts: AttemptsReport,
+    /// End-to-end latency (ms).
     pub latency_ms: LatencySummary,
+    /// Time queued at the worker (ms).
     pub queue_wait_ms: ShortSummary,
+    /// Time in service (ms).
     pub service_ms: ShortSummary,
     /// Completed requests per second of measured virtual time (the goodput).
     pub throughput_rps: f64,
@@ -82,12 +100,13 @@ pub struct Report {
     pub served_rps: f64,
     /// Autoscaling actions.
     pub scaling: Vec<ScalingReport>,
-    /// Virtual time simulated, warm-up included [s].
+    /// Virtual time simulated, warm-up included (s).
     pub sim_time_s: f64,
-    /// Virtual time measured, after the warm-up [s].
+    /// Virtual time measured, after the warm-up (s).
     pub measured_time_s: f64,
-    /// Real time the simulation took [s]; the only field that differs between identical runs.
+    /// Real time the simulation took (s); the only field that differs between identical runs.
     pub wall_time_s: f64,
+    /// One entry per worker.
     pub workers: Vec<WorkerReport>,
 }
 
@@ -96,6 +115,7 @@ pub struct Report {
 pub struct AttemptsReport {
     /// Attempts made (first tries and retries).
     pub total: u64,
+    /// Attempts after the first.
     pub retries: u64,
     /// Attempts per request sent.
     pub retry_amplification: f64,
@@ -103,7 +123,7 @@ pub struct AttemptsReport {
     pub errors: ErrorsReport,
     /// Requests that had to wait at the balancer (blocking backpressure).
     pub blocked: u64,
-    /// Service time spent on attempts nobody waited for any more [s].
+    /// Service time spent on attempts nobody waited for any more (s).
     pub wasted_work_s: f64,
 }
 
@@ -123,8 +143,11 @@ pub struct ErrorsReport {
 /// One autoscaling action.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScalingReport {
+    /// When (s).
     pub time_s: f64,
+    /// What.
     pub action: crate::metrics::ScaleAction,
+    /// The worker concerned.
     pub worker: usize,
     /// Workers serving or starting afterwards.
     pub workers: u32,

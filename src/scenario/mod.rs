@@ -48,9 +48,23 @@ pub enum ArrivalSpec {
     /// Evenly spaced arrivals.
     Constant(Level),
     /// Poisson at `base` for `gap`, then at `rate` for `burst`, repeating.
-    Bursty { rate: Level, base: Level, burst: Nanos, gap: Nanos },
+    Bursty {
+        /// Level during a burst.
+        rate: Level,
+        /// Level between bursts.
+        base: Level,
+        /// Length of a burst (ns).
+        burst: Nanos,
+        /// Time between bursts (ns).
+        gap: Nanos,
+    },
     /// Closed-loop clients that think between requests.
-    Closed { clients: u32, think: Dist },
+    Closed {
+        /// Number of clients.
+        clients: u32,
+        /// Think time between an answer and the next request.
+        think: Dist,
+    },
 }
 
 /// A parsed scenario: a workload, a cluster and run settings.
@@ -68,7 +82,7 @@ pub struct Scenario {
     pub workers: Vec<WorkerSpec>,
     /// When the run ends.
     pub stop: Stop,
-    /// Virtual time excluded from statistics [ns].
+    /// Virtual time excluded from statistics (ns).
     pub warmup: Nanos,
     /// Master seed.
     pub seed: u64,
@@ -129,7 +143,7 @@ impl Scenario {
         Scenario::parse(&text, &origin)
     }
 
-    /// Total service capacity of the cluster [requests/s].
+    /// Total service capacity of the cluster (requests/s).
     pub fn capacity(&self) -> f64 {
         self.skeleton().capacity()
     }

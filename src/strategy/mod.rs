@@ -150,12 +150,12 @@ pub trait Strategy: Send {
 pub struct StrategyParams {
     /// Workers sampled per pick by `power-of-two`. Default 2.
     pub choices: usize,
-    /// Time over which `peak-ewma` forgets a latency peak [ns]. Default 1 s: Finagle and
+    /// Time over which `peak-ewma` forgets a latency peak (ns). Default 1 s: Finagle and
     /// Linkerd use 10 s for production traffic; lbsim's runs last seconds to minutes, and on
     /// the shipped scenarios 1 s does within a few percent of 10 s while reacting faster.
     pub ewma_decay: Nanos,
     /// The latency `peak-ewma` records for an error answer, so that a worker that fails
-    /// fast does not look fast [ns]. Default 1 s; 0 turns the penalty off.
+    /// fast does not look fast (ns). Default 1 s; 0 turns the penalty off.
     pub error_penalty: Nanos,
 }
 

@@ -18,11 +18,11 @@ const PENALTY: f64 = 1e12;
 #[derive(Debug)]
 pub struct PeakEwma {
     decay: f64,
-    /// Per worker: (EWMA of latency [ns], time of the last update).
+    /// Per worker: (EWMA of latency (ns), time of the last update).
     ewma: Vec<(f64, Nanos)>,
     /// The latest pick's candidates and their costs, the chosen one first.
     last: Option<[(WorkerId, f64); 2]>,
-    /// Latency recorded for an error [ns]; 0 records the error's own latency.
+    /// Latency recorded for an error (ns); 0 records the error's own latency.
     error_penalty: Nanos,
 }
 

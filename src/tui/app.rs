@@ -13,13 +13,13 @@ use crate::scenario::Scenario;
 use crate::strategy::{self, StrategyInfo};
 use crate::time::{Human, MILLIS, Nanos, SECS};
 
-/// Width of the "recent" latency window [ns].
+/// Width of the "recent" latency window (ns).
 pub const RECENT_WINDOW: Nanos = 5 * SECS;
 /// Samples kept for the sparklines.
 const HISTORY: usize = 240;
 /// Lines kept in the event log.
 const LOG_LINES: usize = 200;
-/// Slowest and fastest speeds [virtual s per real s].
+/// Slowest and fastest speeds (virtual s per real s).
 const MIN_SPEED: f64 = 1.0 / 1024.0;
 const MAX_SPEED: f64 = 100_000.0;
 
@@ -29,7 +29,7 @@ pub struct Pane {
     pub sim: Sim,
     /// Completions per second, one sample per sampling period.
     pub throughput: VecDeque<u64>,
-    /// p99 of the recent window at each sample [µs].
+    /// p99 of the recent window at each sample (µs).
     pub p99: VecDeque<u64>,
     last_completions: u64,
 }
@@ -93,7 +93,7 @@ pub struct App {
     pub panes: Vec<Pane>,
     /// The shared virtual clock: every pane has been advanced to here.
     pub clock: Nanos,
-    /// Requested speed [virtual seconds per real second].
+    /// Requested speed (virtual seconds per real second).
     pub speed: f64,
     /// Paused by the user.
     pub paused: bool,

@@ -125,8 +125,11 @@ pub fn bar_scale(max: u32) -> u32 {
 /// columns of up to `rows` bars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BarLayout {
+    /// Workers per bar.
     pub per_bar: usize,
+    /// Columns of bars.
     pub columns: usize,
+    /// Bars per column.
     pub rows: usize,
 }
 
@@ -149,8 +152,11 @@ pub fn bar_layout(n: usize, width: u16, height: u16) -> BarLayout {
 /// One bar per worker (or per group of workers when they do not fit), showing pending
 /// requests, coloured by state.
 pub struct PendingBars<'a> {
+    /// The workers.
     pub workers: &'a [WorkerSnapshot],
+    /// The selected worker, highlighted.
     pub selected: usize,
+    /// Pending count of a full bar.
     pub scale: u32,
 }
 
@@ -225,8 +231,11 @@ fn short_speed(speed: f64) -> String {
 /// A histogram bucket: values in `[low, high)` microseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bucket {
+    /// Lower edge (µs).
     pub low: f64,
+    /// Upper edge (µs).
     pub high: f64,
+    /// Values in it.
     pub count: u64,
 }
 
@@ -254,6 +263,7 @@ pub fn log_buckets(rec: &Recorder, n: usize) -> Vec<Bucket> {
 /// A latency histogram on a log scale that fills its area, bars coloured by percentile band
 /// (up to p90, to p99, beyond), with the range labelled below.
 pub struct LatencyHistogram<'a> {
+    /// The latencies.
     pub recorder: &'a Recorder,
     /// Shown when nothing is recorded yet.
     pub empty_text: &'a str,
