@@ -35,21 +35,12 @@ impl Strategy for ExpectedWait {
     }
 
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
-        let up = cluster.up();
-        match up.len() {
-            0 => None,
-            1 => Some(up[0]),
-            n => {
-                // Two distinct workers, uniformly.
-                let a = up[rng.below(n as u64) as usize];
-                let mut b = up[rng.below(n as u64 - 1) as usize];
-                if b == a {
-                    b = up[n - 1];
-                }
-                let wait = |id| Self::expected_wait(cluster, id);
-                Some(if wait(b) < wait(a) { b } else { a })
-            }
-        }
+        // Two distinct workers that are up, uniformly; with fewer than two, whatever is up.
+        let Some((a, b)) = cluster.two_up(rng) else {
+            return cluster.up().first().copied();
+        };
+        let wait = |id| Self::expected_wait(cluster, id);
+        Some(if wait(b) < wait(a) { b } else { a })
     }
 
     fn explain_last_pick(&self) -> Option<String> {

@@ -91,6 +91,21 @@ impl<'a> Cluster<'a> {
     pub fn up(&self) -> &'a [WorkerId] {
         self.up
     }
+
+    /// Two distinct workers that are up, uniformly at random (the first pair of the power of
+    /// two choices); `None` with fewer than two up.
+    pub fn two_up(&self, rng: &mut SimRng) -> Option<(WorkerId, WorkerId)> {
+        let n = self.up.len() as u64;
+        if n < 2 {
+            return None;
+        }
+        let a = rng.below(n);
+        let mut b = rng.below(n - 1);
+        if b >= a {
+            b += 1;
+        }
+        Some((self.up[a as usize], self.up[b as usize]))
+    }
 }
 
 /// A load-balancing strategy: picks a worker for each request.

@@ -57,23 +57,14 @@ impl Strategy for PeakEwma {
     }
 
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
-        let up = cluster.up();
-        match up.len() {
-            0 => None,
-            1 => Some(up[0]),
-            n => {
-                let a = up[rng.below(n as u64) as usize];
-                let mut bi = rng.below(n as u64 - 1) as usize;
-                if up[bi] == a {
-                    bi = n - 1;
-                }
-                let b = up[bi];
-                let (ca, cb) = (self.cost(a, cluster), self.cost(b, cluster));
-                let (win, lose) = if cb < ca { ((b, cb), (a, ca)) } else { ((a, ca), (b, cb)) };
-                self.last = Some([win, lose]);
-                Some(win.0)
-            }
-        }
+        let Some((a, b)) = cluster.two_up(rng) else {
+            self.last = None;
+            return cluster.up().first().copied();
+        };
+        let (ca, cb) = (self.cost(a, cluster), self.cost(b, cluster));
+        let (win, lose) = if cb < ca { ((b, cb), (a, ca)) } else { ((a, ca), (b, cb)) };
+        self.last = Some([win, lose]);
+        Some(win.0)
     }
 
     fn on_response(&mut self, worker: WorkerId, latency: Nanos, ok: bool, cluster: &Cluster<'_>) {

@@ -45,18 +45,16 @@ impl Strategy for PowerOfTwo {
         if n == 0 {
             return None;
         }
-        let pending = |i: usize| cluster.worker(up[i]).pending;
-        if self.d == 2 && n >= 2 {
+        if self.d == 2
+            && let Some((a, b)) = cluster.two_up(rng)
+        {
             // The common case, without the scratch vector.
-            let a = rng.below(n as u64) as usize;
-            let mut b = rng.below(n as u64 - 1) as usize;
-            if b >= a {
-                b += 1;
-            }
+            let pending = |w: WorkerId| cluster.worker(w).pending;
             let (win, lose) = if pending(b) < pending(a) { (b, a) } else { (a, b) };
-            self.last = Some([(up[win], pending(win)), (up[lose], pending(lose))]);
-            return Some(up[win]);
+            self.last = Some([(win, pending(win)), (lose, pending(lose))]);
+            return Some(win);
         }
+        let pending = |i: usize| cluster.worker(up[i]).pending;
         self.last = None;
         sample_distinct(n, self.d.min(n), rng, &mut self.sample);
         let best = self.sample.iter().copied().min_by_key(|&i| pending(i))?;
