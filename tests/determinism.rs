@@ -42,8 +42,8 @@ fn results_are_pinned_across_machines_and_versions() {
     assert_eq!((m.latency.mean() * 100_000.0).round() as u64, PINNED_LATENCY_SUM);
     assert_eq!(sim.now(), PINNED_END_TIME);
 }
-const PINNED_LATENCY_SUM: u64 = 1_417_898_815_713;
-const PINNED_END_TIME: u64 = 143_772_162_317;
+const PINNED_LATENCY_SUM: u64 = 1_430_566_088_046;
+const PINNED_END_TIME: u64 = 143_598_491_234;
 
 /// (arrival time, demand) of every request, by stepping the engine.
 fn workload(config: &lbsim::engine::SimConfig, strategy: &str) -> Vec<(u64, u64)> {

@@ -21,6 +21,8 @@ mod slab;
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 pub use config::{
     Arrivals, Autoscale, Backpressure, ConfigError, Defences, Detection, ErrorKind, Faults, OutlierEjection,
     QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, Slowdown, Stop,
@@ -130,7 +132,8 @@ struct Worker {
     /// The slowdown in force (1 = none).
     slowdown: f64,
     queue: VecDeque<Attempt>,
-    serving: Vec<Attempt>,
+    /// In service; inline for the usual single slot, to spare a pointer chase per event.
+    serving: SmallVec<[Attempt; 1]>,
     /// Bumped at each crash, so departures scheduled before it are ignored.
     epoch: u32,
     /// Nested crash windows in force; down while positive.
@@ -156,7 +159,7 @@ impl Worker {
             speed: spec.speed,
             slowdown: 1.0,
             queue: VecDeque::new(),
-            serving: Vec::with_capacity(spec.concurrency.min(64) as usize),
+            serving: SmallVec::new(),
             epoch: 0,
             crashes: 0,
             down_since: 0,
