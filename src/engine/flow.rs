@@ -22,6 +22,7 @@ impl Sim {
             attempts: 0,
             generation: self.next_id as u32,
             waiting_retry: false,
+            held: false,
         };
         self.next_id += 1;
         if measured {
@@ -136,9 +137,11 @@ impl Sim {
 
     /// Blocking backpressure: the request waits at the balancer (no attempt is made).
     fn hold(&mut self, r: RequestRef) {
-        if self.requests.get(r.slot).is_some_and(|q| q.measured) {
+        let request = self.requests.get_mut(r.slot).expect("holding a live request");
+        if request.measured && !request.held {
             self.metrics.attempts.blocked += 1;
         }
+        request.held = true;
         self.blocked.push_back(r);
     }
 

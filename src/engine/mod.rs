@@ -62,6 +62,8 @@ struct Request {
     generation: u32,
     /// A retry is scheduled: no earlier attempt's answer counts any more.
     waiting_retry: bool,
+    /// It has waited at the balancer at least once (counted once in `blocked`).
+    held: bool,
 }
 
 /// A reference to a request that may have ended meanwhile.
