@@ -468,28 +468,30 @@ pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Re
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sims.len());
     let jobs: Vec<Mutex<Option<Sim>>> = sims.into_iter().map(|s| Mutex::new(Some(s))).collect();
     let results: Vec<Mutex<Option<Report>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
-    let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(index) else { break };
-                    let mut sim = job.lock().expect("job lock").take().expect("each job runs once");
-                    let started = Instant::now();
-                    while !sim.run_events(200_000) {
-                        progress[index].store((sim.progress() * 1e6) as u64, Ordering::Relaxed);
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(job) = jobs.get(index) else { break };
+                        let mut sim = job.lock().expect("job lock").take().expect("each job runs once");
+                        let started = Instant::now();
+                        while !sim.run_events(200_000) {
+                            progress[index].store((sim.progress() * 1e6) as u64, Ordering::Relaxed);
+                        }
+                        progress[index].store(1_000_000, Ordering::Relaxed);
+                        let report = Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64());
+                        *results[index].lock().expect("result lock") = Some(report);
                     }
-                    progress[index].store(1_000_000, Ordering::Relaxed);
-                    let report = Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64());
-                    *results[index].lock().expect("result lock") = Some(report);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
+                })
+            })
+            .collect();
         let mut bar = ProgressBar::new();
-        while done.load(Ordering::Relaxed) < jobs.len() {
-            std::thread::sleep(Duration::from_millis(50));
+        // Until every thread is done (or has died: the scope then passes its panic on).
+        while workers.iter().any(|w| !w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(10));
             let total: u64 = progress.iter().map(|p| p.load(Ordering::Relaxed)).sum();
             bar.update(total as f64 / (1e6 * jobs.len() as f64));
         }
