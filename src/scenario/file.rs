@@ -504,8 +504,6 @@ fn locate(text: &str, origin: &str, field: &str, problem: &str) -> ScenarioError
             let skip = line[value..].len() - line[value..].trim_start().len();
             found = Some(offset + value + skip);
             break;
-        } else if header.is_empty() && table.is_empty() {
-            // top-level key: handled by the branch above with table == ""
         }
         offset += line.len();
     }
