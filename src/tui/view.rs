@@ -190,7 +190,7 @@ fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
 /// The percentiles, on one line if `width` allows, else on two.
 fn percentiles(rec: &Recorder, width: u16) -> Vec<Line<'static>> {
     let line = percentiles_line(rec);
-    if line.width() <= width as usize {
+    if line.width() <= width as usize || line.spans.len() <= 6 {
         return vec![line];
     }
     let spans = line.spans;
@@ -199,6 +199,9 @@ fn percentiles(rec: &Recorder, width: u16) -> Vec<Line<'static>> {
 }
 
 fn percentiles_line(rec: &Recorder) -> Line<'static> {
+    if rec.count() == 0 {
+        return Line::from(Span::styled("no latencies yet", Style::new().fg(Color::DarkGray)));
+    }
     let q = |label: &str, v: u64, color: Color| {
         vec![
             Span::styled(format!("{label} "), Style::new().fg(Color::DarkGray)),
@@ -357,10 +360,14 @@ fn lead_line(app: &App) -> Line<'static> {
 fn render_compare_pane(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let (rec, window) = shown_recorder(app, pane);
     let c = pane.sim.metrics().counters;
-    let title = Line::from(vec![
-        Span::styled(format!(" {} ", pane.sim.strategy_name()), Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(format!("· p99 {} ", Human(rec.quantile(0.99)))),
-    ]);
+    let mut title = vec![Span::styled(
+        format!(" {} ", pane.sim.strategy_name()),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    if rec.count() > 0 {
+        title.push(Span::raw(format!("· p99 {} ", Human(rec.quantile(0.99)))));
+    }
+    let title = Line::from(title);
     let lost = c.failed + c.rejected + c.timed_out;
     let lost = if lost > 0 { format!(" · {lost} lost") } else { String::new() };
     let block = titled(title).title_bottom(format!(

@@ -277,7 +277,13 @@ impl Widget for LatencyHistogram<'_> {
         let plot_height = area.height - 1;
         let buckets = log_buckets(self.recorder, area.width as usize);
         if buckets.is_empty() {
-            buf.set_string(area.x, area.y, self.empty_text, Style::new().fg(Color::DarkGray));
+            buf.set_stringn(
+                area.x,
+                area.y,
+                self.empty_text,
+                area.width as usize,
+                Style::new().fg(Color::DarkGray),
+            );
             return;
         }
         let p90 = self.recorder.quantile(0.9) as f64 / MICROS as f64;
