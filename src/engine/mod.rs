@@ -818,7 +818,8 @@ impl Sim {
         Ok(())
     }
 
-    /// The state now.
+    /// The state now. O(workers): for one worker or one figure, use [`Sim::worker`],
+    /// [`Sim::arrival_rate`], [`Sim::retries_on`] or [`Sim::blocked`].
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             now: self.now,
@@ -826,32 +827,52 @@ impl Sim {
             strategy: self.strategy.name().to_string(),
             counters: self.metrics.counters,
             attempts: self.metrics.attempts,
-            workers: self
-                .workers
-                .iter()
-                .zip(&self.views)
-                .zip(&self.metrics.workers)
-                .map(|((w, v), s)| WorkerSnapshot {
-                    pending: w.pending(),
-                    queued: w.queue.len() as u32,
-                    busy: w.serving.len() as u32,
-                    concurrency: w.spec.concurrency,
-                    speed: w.speed,
-                    slowdown: w.slowdown,
-                    up: v.up,
-                    crashed: w.is_down(),
-                    ejected: w.ejected_until.is_some(),
-                    lifecycle: w.lifecycle,
-                    error_rate: w.spec.error_rate,
-                    completed: s.completed,
-                    last_latency: v.last_latency,
-                })
-                .collect(),
-            arrival_rate: self.open_loop.as_ref().map(|o| if self.sending { o.current_rate() } else { 0.0 }),
-            retries_on: self.retry.is_some(),
-            blocked: self.blocked.len(),
+            workers: (0..self.workers.len()).map(|w| self.worker(w)).collect(),
+            arrival_rate: self.arrival_rate(),
+            retries_on: self.retries_on(),
+            blocked: self.blocked(),
             finished: self.finished,
         }
+    }
+
+    /// One worker's state now. Panics if there is no such worker.
+    pub fn worker(&self, id: WorkerId) -> WorkerSnapshot {
+        let (w, v, s) = (&self.workers[id], &self.views[id], &self.metrics.workers[id]);
+        WorkerSnapshot {
+            pending: w.pending(),
+            queued: w.queue.len() as u32,
+            busy: w.serving.len() as u32,
+            concurrency: w.spec.concurrency,
+            speed: w.speed,
+            slowdown: w.slowdown,
+            up: v.up,
+            crashed: w.is_down(),
+            ejected: w.ejected_until.is_some(),
+            lifecycle: w.lifecycle,
+            error_rate: w.spec.error_rate,
+            completed: s.completed,
+            last_latency: v.last_latency,
+        }
+    }
+
+    /// Workers, retired ones included.
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The open-loop arrival rate in force (requests/s); `None` for a closed loop.
+    pub fn arrival_rate(&self) -> Option<f64> {
+        self.open_loop.as_ref().map(|o| if self.sending { o.current_rate() } else { 0.0 })
+    }
+
+    /// Whether retries are on.
+    pub fn retries_on(&self) -> bool {
+        self.retry.is_some()
+    }
+
+    /// Requests waiting at the balancer (blocking backpressure).
+    pub fn blocked(&self) -> usize {
+        self.blocked.len()
     }
 
     /// Also keeps the latencies of about the last `width` of virtual time (between `width`

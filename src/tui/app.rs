@@ -247,7 +247,7 @@ impl App {
             KeyCode::Char('-') | KeyCode::Char('_') => self.set_speed(self.speed / 2.0),
             KeyCode::Up | KeyCode::Char('K') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('J') => {
-                self.selected = (self.selected + 1).min(self.config.workers.len() - 1)
+                self.selected = (self.selected + 1).min(self.panes[0].sim.worker_count() - 1)
             }
             KeyCode::Char('k') => self.set_up(false),
             KeyCode::Char('r') => self.set_up(true),
@@ -342,7 +342,7 @@ impl App {
 
     fn set_up(&mut self, up: bool) {
         let worker = self.selected;
-        let was_up = !self.panes[0].sim.snapshot().workers[worker].crashed;
+        let was_up = !self.panes[0].sim.worker(worker).crashed;
         if was_up == up {
             self.log(format!("worker {worker} is already {}", if up { "up" } else { "down" }));
             return;
@@ -355,7 +355,7 @@ impl App {
 
     fn toggle_slow(&mut self) {
         let worker = self.selected;
-        let slowed = self.panes[0].sim.snapshot().workers[worker].slowdown > 1.0;
+        let slowed = self.panes[0].sim.worker(worker).slowdown > 1.0;
         let factor = if slowed { 1.0 } else { 10.0 };
         if let Err(e) = self.apply_all(|| Command::SetWorkerSlowdown { worker, factor }) {
             self.log(format!("cannot slow worker {worker}: {e}"));
@@ -365,7 +365,7 @@ impl App {
 
     fn change_error_rate(&mut self, delta: f64) {
         let worker = self.selected;
-        let now = self.panes[0].sim.snapshot().workers[worker].error_rate;
+        let now = self.panes[0].sim.worker(worker).error_rate;
         let rate = ((now + delta) * 10.0).round().clamp(0.0, 10.0) / 10.0;
         match self.apply_all(|| Command::SetWorkerErrorRate { worker, rate }) {
             Ok(()) => self.log(format!("worker {worker} now fails {:.0}% of requests", rate * 100.0)),
@@ -399,7 +399,7 @@ impl App {
 
     /// Whether retries are on.
     pub fn retries_on(&self) -> bool {
-        self.panes.first().is_some_and(|p| p.sim.snapshot().retries_on)
+        self.panes.first().is_some_and(|p| p.sim.retries_on())
     }
 
     /// Moves the engines' notices (faults, detections, ejections, scaling) into the log.
@@ -428,7 +428,7 @@ impl App {
 
     /// The open-loop rate in force, if any.
     pub fn rate(&self) -> Option<f64> {
-        self.panes.first().and_then(|p| p.sim.snapshot().arrival_rate)
+        self.panes.first().and_then(|p| p.sim.arrival_rate())
     }
 
     fn initial_rate(&self) -> Option<f64> {

@@ -112,7 +112,7 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
             Style::new().fg(Color::Yellow),
         ));
     }
-    if let Some(achieved) = app.behind {
+    if let Some(achieved) = app.behind.filter(|_| app.running()) {
         status.push(Span::styled(
             format!(" · falling behind: {:.0}% of the requested speed", achieved * 100.0),
             Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
@@ -291,7 +291,7 @@ fn render_counters(pane: &Pane, area: Rect, buf: &mut Buffer) {
         ),
         (
             cell("in flight", c.in_flight.to_string(), Color::Yellow),
-            cell("blocked", pane.sim.snapshot().blocked.to_string(), bad(a.blocked)),
+            cell("blocked", pane.sim.blocked().to_string(), bad(a.blocked)),
         ),
     ];
     let lines: Vec<Line> = rows
