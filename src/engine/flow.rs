@@ -392,7 +392,9 @@ impl Sim {
     /// A per-try timeout: the attempt is abandoned (it goes on running on its worker).
     pub(super) fn try_timeout(&mut self, r: RequestRef, try_no: u32) -> StepKind {
         let Some(request) = self.requests.get(r.slot) else { return StepKind::Internal };
-        if request.generation != r.generation || request.tries != try_no {
+        // Stale unless this attempt is still the one being waited for: not answered (an error
+        // answer schedules a retry) and not superseded.
+        if request.generation != r.generation || request.tries != try_no || request.waiting_retry {
             return StepKind::Internal;
         }
         if request.measured {
