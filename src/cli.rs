@@ -15,6 +15,7 @@ use crate::report::{self, Format, Report};
 use crate::scenario::{ArrivalSpec, Level, Scenario, builtin};
 use crate::strategy;
 use crate::time::{MILLIS, Nanos, SECS, parse_duration};
+use crate::tui::Mode;
 
 /// lbsim: a load-balancer simulator.
 #[derive(Debug, Parser)]
@@ -273,35 +274,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run { strategy, sim } => {
             let scenario = resolve_scenario(&sim)?;
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
-            let reports = if use_ui(&sim) {
-                crate::tui::run(scenario, &[name], crate::tui::Mode::Run).map_err(CliError::runtime)?
-            } else {
-                simulate_all(&scenario, &[name])?
-            };
-            let text = match sim.format {
-                Format::Table => report::run_table(&reports[0]),
-                Format::Json => report::run_json(&reports[0]),
-                Format::Csv => report::csv(&reports),
-            };
-            emit(&text, sim.output.as_deref())
+            simulate_and_report(scenario, &[name], Mode::Run, &sim)
         }
         Command::Compare { strategies, sim } => {
             if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
                 return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
             }
             let scenario = resolve_scenario(&sim)?;
-            let reports = if use_ui(&sim) {
-                crate::tui::run(scenario, &strategies, crate::tui::Mode::Compare)
-                    .map_err(CliError::runtime)?
-            } else {
-                simulate_all(&scenario, &strategies)?
-            };
-            let text = match sim.format {
-                Format::Table => report::compare_table(&reports),
-                Format::Json => report::compare_json(&reports),
-                Format::Csv => report::csv(&reports),
-            };
-            emit(&text, sim.output.as_deref())
+            simulate_and_report(scenario, &strategies, Mode::Compare, &sim)
         }
         Command::Scenarios { action: None } => {
             let width = builtin::BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
@@ -348,6 +328,28 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             emit(&out, None)
         }
     }
+}
+
+/// Runs the strategies in the UI or headless, then prints the report in the chosen format.
+fn simulate_and_report(
+    scenario: Scenario,
+    strategies: &[String],
+    mode: Mode,
+    args: &SimArgs,
+) -> Result<(), CliError> {
+    let reports = if use_ui(args) {
+        crate::tui::run(scenario, strategies, mode).map_err(CliError::runtime)?
+    } else {
+        simulate_all(&scenario, strategies)?
+    };
+    let text = match (args.format, mode) {
+        (Format::Table, Mode::Run) => report::run_table(&reports[0]),
+        (Format::Table, Mode::Compare) => report::compare_table(&reports),
+        (Format::Json, Mode::Run) => report::run_json(&reports[0]),
+        (Format::Json, Mode::Compare) => report::compare_json(&reports),
+        (Format::Csv, _) => report::csv(&reports),
+    };
+    emit(&text, args.output.as_deref())
 }
 
 /// The UI opens when standard output is a terminal, unless `--headless`.

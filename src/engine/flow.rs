@@ -307,17 +307,20 @@ impl Sim {
                 self.metrics.workers[w].errors += 1;
             }
         }
+        let step = match (current, answer) {
+            (false, _) => StepKind::Internal, // abandoned: nobody waits for it
+            (true, Answer::Ok) => self.complete(attempt),
+            (true, Answer::WorkerError | Answer::Crash) => {
+                self.retry_or_end(attempt.request, Outcome::Failed)
+            }
+            (true, Answer::Rejected) => self.retry_or_end(attempt.request, Outcome::Rejected),
+        };
+        // The worker has room again: requests waiting at the balancer may go (after this
+        // request is settled, so that releasing cannot interleave with it).
         if self.was_sent(attempt) && !self.blocked.is_empty() {
             self.release_blocked();
         }
-        if !current {
-            return StepKind::Internal; // abandoned: nobody waits for it
-        }
-        match answer {
-            Answer::Ok => self.complete(attempt),
-            Answer::WorkerError | Answer::Crash => self.retry_or_end(attempt.request, Outcome::Failed),
-            Answer::Rejected => self.retry_or_end(attempt.request, Outcome::Rejected),
-        }
+        step
     }
 
     fn complete(&mut self, attempt: Attempt) -> StepKind {

@@ -891,11 +891,6 @@ impl Sim {
         self.requests.len()
     }
 
-    /// Events waiting in the queue.
-    pub fn queued_events(&self) -> usize {
-        self.events.len()
-    }
-
     fn cluster_changed(&mut self) {
         self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
         let cluster = Cluster::new(self.now, &self.views, &self.up);

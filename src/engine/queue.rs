@@ -149,10 +149,6 @@ impl EventQueue {
         self.heap[i] = last;
         Some((top.time, top.event))
     }
-
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
 }
 
 #[cfg(test)]

@@ -254,11 +254,6 @@ impl Report {
             workers,
         }
     }
-
-    /// The report with the wall time zeroed: equal for equal runs.
-    pub fn without_wall_time(&self) -> Report {
-        Report { wall_time_s: 0.0, ..self.clone() }
-    }
 }
 
 /// Output formats.

@@ -154,7 +154,8 @@ impl App {
         self.panes.iter().all(|p| p.sim.is_finished())
     }
 
-    /// Whether the clock should move (not paused, not finished, no help open).
+    /// Whether the clock should move (not paused, not finished; the help overlay does not
+    /// stop it).
     pub fn running(&self) -> bool {
         !self.paused && !self.finished()
     }
