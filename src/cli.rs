@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::dist::Dist;
 use crate::engine::{Detection, OutlierEjection, RetryPolicy, Sim, Stop};
+use crate::engines::{Engine, EngineKind};
+use crate::live::Work;
 use crate::report::{self, Format, Report};
 use crate::scenario::{ArrivalSpec, Level, Scenario, builtin};
 use crate::strategy;
@@ -57,6 +59,17 @@ pub enum Command {
     },
     /// List the strategies.
     Strategies,
+    /// Run one strategy in both engines, the model and live tokio tasks, and compare them:
+    /// the "model vs reality" lesson. Runs 10,000 requests unless --requests or --duration
+    /// says otherwise (the live run takes real time).
+    Crosscheck {
+        /// The balancing strategy. Default: the scenario's.
+        #[arg(long, value_parser = parse_strategy)]
+        strategy: Option<String>,
+        /// Workload and output options.
+        #[command(flatten)]
+        sim: SimArgs,
+    },
     /// Validate scenario files.
     Check {
         /// Scenario files.
@@ -148,6 +161,28 @@ pub struct SimArgs {
     /// peak-ewma: the latency an error counts as, e.g. 1s (0s: none) [default: 1s].
     #[arg(long, value_name = "TIME", value_parser = parse_duration, allow_hyphen_values = true)]
     pub error_penalty: Option<Nanos>,
+    /// Which engine runs the scenario: sim (the discrete-event model, in virtual time) or
+    /// live (real tokio tasks and channels, in real time) [default: sim].
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineKind>,
+    /// live: what serving is: sleep (I/O-bound), spin (CPU work inside the async task) or
+    /// blocking (the same CPU work on tokio's blocking pool) [default: sleep].
+    #[arg(long, value_enum, value_name = "WORK")]
+    pub work: Option<Work>,
+    /// live: runtime worker threads [default: the machine's cores].
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
+    pub threads: Option<u32>,
+    /// live: real time per scenario time, from 0.01 to 1000 (2: exp:10ms sleeps 20ms on
+    /// average) [default: 1]. Reports give scenario time.
+    #[arg(long, value_name = "F", value_parser = parse_time_scale, allow_negative_numbers = true)]
+    pub time_scale: Option<f64>,
+    /// live: how long requests in flight may take to finish when the run stops, e.g. 2s
+    /// (real time) [default: 2s].
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub grace: Option<Nanos>,
+    /// live: workers stop work whose requester gave up (timed out).
+    #[arg(long)]
+    pub cancel_abandoned: bool,
     /// Print the report without opening the terminal UI (which opens when standard output is
     /// a terminal); after the UI, the report is printed too.
     #[arg(long)]
@@ -195,6 +230,11 @@ fn parse_probability(s: &str) -> Result<f64, String> {
         Ok(p) => Err(format!("must be between 0 and 1, got {p}")),
         Err(_) => Err(format!("`{s}` is not a number")),
     }
+}
+
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    let f = parse_positive(s)?;
+    if (0.01..=1000.0).contains(&f) { Ok(f) } else { Err(format!("must be between 0.01 and 1000, got {f}")) }
 }
 
 fn parse_positive_duration(s: &str) -> Result<Nanos, String> {
@@ -276,6 +316,25 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
             simulate_and_report(scenario, &[name], Mode::Run, &sim)
         }
+        Command::Crosscheck { strategy, mut sim } => {
+            if sim.engine.is_some() {
+                return Err(CliError::input("crosscheck runs both engines: drop --engine"));
+            }
+            if sim.requests.is_none() && sim.duration.is_none() {
+                sim.requests = Some(CROSSCHECK_REQUESTS);
+            }
+            sim.engine = Some(EngineKind::Live);
+            let scenario = resolve_scenario(&sim)?;
+            let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
+            let model = simulate_all(&scenario, std::slice::from_ref(&name))?.remove(0);
+            let live = run_live(&scenario, &[name])?.remove(0);
+            let text = match sim.format {
+                Format::Table => report::crosscheck_table(&model, &live),
+                Format::Json => report::crosscheck_json(&model, &live),
+                Format::Csv => report::csv(&[model, live]),
+            };
+            emit(&text, sim.output.as_deref())
+        }
         Command::Compare { strategies, sim } => {
             if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
                 return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
@@ -337,8 +396,11 @@ fn simulate_and_report(
     mode: Mode,
     args: &SimArgs,
 ) -> Result<(), CliError> {
+    let engine = args.engine.unwrap_or_default();
     let reports = if use_ui(args) {
-        crate::tui::run(scenario, strategies, mode).map_err(CliError::runtime)?
+        crate::tui::run(scenario, strategies, mode, engine).map_err(CliError::runtime)?
+    } else if engine == EngineKind::Live {
+        run_live(&scenario, strategies)?
     } else {
         simulate_all(&scenario, strategies)?
     };
@@ -452,9 +514,72 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
             w.error_rate = p;
         }
     }
+    live_options(args, &mut s)?;
     // Catch impossible combinations before anything runs.
     s.to_config().map_err(CliError::input)?;
     Ok(s)
+}
+
+/// Requests a crosscheck runs unless told otherwise.
+const CROSSCHECK_REQUESTS: u64 = 10_000;
+
+/// Applies the live engine's flags; they are an error without `--engine live`.
+fn live_options(args: &SimArgs, s: &mut Scenario) -> Result<(), CliError> {
+    let given = args.work.is_some()
+        || args.threads.is_some()
+        || args.time_scale.is_some()
+        || args.grace.is_some()
+        || args.cancel_abandoned;
+    if given && args.engine != Some(EngineKind::Live) {
+        return Err(CliError::input(
+            "--work, --threads, --time-scale, --grace and --cancel-abandoned apply to --engine live",
+        ));
+    }
+    let live = &mut s.live;
+    if let Some(w) = args.work {
+        live.work = w;
+    }
+    if let Some(n) = args.threads {
+        live.threads = Some(n as usize);
+    }
+    if let Some(f) = args.time_scale {
+        live.time_scale = f;
+    }
+    if let Some(g) = args.grace {
+        live.grace = Duration::from_nanos(g);
+    }
+    live.cancel_abandoned |= args.cancel_abandoned;
+    if args.engine == Some(EngineKind::Live) {
+        let config = s.to_config().map_err(CliError::input)?;
+        crate::live::check_supported(&config).map_err(CliError::input)?;
+    }
+    Ok(())
+}
+
+/// Runs each strategy live, one after another (at once they would share the CPU and spoil
+/// each other's timings), drawing a progress bar on a terminal's stderr.
+pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report>, CliError> {
+    let config = scenario.to_config().map_err(CliError::input)?;
+    let mut bar = ProgressBar::new();
+    let mut reports = Vec::new();
+    for (i, name) in strategies.iter().enumerate() {
+        let mut engine = crate::live::Live::new(
+            config.clone(),
+            strategy::build(name, &config.strategy_params).map_err(CliError::input)?,
+            scenario.live.clone(),
+        )
+        .map_err(CliError::input)?;
+        engine.set_sequential(strategies.len() > 1);
+        engine.begin().map_err(CliError::runtime)?;
+        while !engine.is_finished() {
+            std::thread::sleep(Duration::from_millis(10));
+            engine.advance_to(0, None);
+            bar.update((i as f64 + engine.progress()) / strategies.len() as f64);
+        }
+        reports.push(Report::new(&engine, &scenario.name, engine.wall_time().as_secs_f64()));
+    }
+    bar.clear();
+    Ok(reports)
 }
 
 /// Runs one simulation per strategy, in parallel on the available cores, drawing a progress

@@ -10,6 +10,8 @@
 pub mod cli;
 pub mod dist;
 pub mod engine;
+pub mod engines;
+pub mod live;
 pub mod metrics;
 pub mod report;
 pub mod rng;

@@ -91,7 +91,7 @@ impl Recorder {
 }
 
 /// What became of the measured requests. Every request sent is in exactly one of the other
-/// five counts: `sent == completed + rejected + failed + timed_out + in_flight`.
+/// six counts: `sent == completed + rejected + failed + timed_out + cancelled + in_flight`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
     /// Requests created by the requesters.
@@ -104,6 +104,9 @@ pub struct Counters {
     pub failed: u64,
     /// Given up on by the requester.
     pub timed_out: u64,
+    /// Cancelled when a live run shut down before they ended (always 0 in the model, whose
+    /// runs end with such requests `in_flight`).
+    pub cancelled: u64,
     /// Still queued or in service.
     pub in_flight: u64,
 }
@@ -111,7 +114,8 @@ pub struct Counters {
 impl Counters {
     /// Whether the conservation law holds.
     pub fn is_conserved(&self) -> bool {
-        self.sent == self.completed + self.rejected + self.failed + self.timed_out + self.in_flight
+        self.sent
+            == self.completed + self.rejected + self.failed + self.timed_out + self.cancelled + self.in_flight
     }
 }
 

@@ -57,6 +57,14 @@ impl SimRng {
         SimRng(Pcg64Mcg::seed_from_u64(splitmix64(master_seed ^ h)))
     }
 
+    /// One of many independent generators of a named stream, told apart by `index`: for
+    /// concurrent tasks (the live engine's workers and requests) that cannot share one
+    /// generator without locking it.
+    pub fn substream(master_seed: u64, stream: Stream, index: u64) -> SimRng {
+        let mixed = splitmix64(master_seed ^ splitmix64(index.wrapping_add(0x9e37_79b9_7f4a_7c15)));
+        SimRng::stream(mixed, stream)
+    }
+
     /// The next 64 random bits.
     #[inline]
     pub fn next_u64(&mut self) -> u64 {

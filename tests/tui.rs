@@ -55,10 +55,10 @@ fn space_pauses_and_resumes_the_clock() {
 fn n_steps_one_event_and_says_where_the_request_went_and_why() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     a.advance_to(SECS, None);
-    let before = a.panes[0].sim.events_processed();
+    let before = a.panes[0].sim.as_sim_mut().unwrap().events_processed();
     ch(&mut a, 'n');
     assert!(a.paused, "stepping pauses");
-    assert_eq!(a.panes[0].sim.events_processed(), before + 1);
+    assert_eq!(a.panes[0].sim.as_sim_mut().unwrap().events_processed(), before + 1);
     // Step until an arrival shows up in the log.
     for _ in 0..20 {
         if a.log.back().unwrap().text.contains("-> worker") {

@@ -12,7 +12,7 @@
 //! and their answer travels back to the balancer, which completes the request or retries it.
 //! The flow lives in `flow.rs`, faults and defences in `faults.rs`.
 
-mod arrivals;
+pub(crate) mod arrivals;
 pub mod config;
 mod faults;
 mod flow;

@@ -3,13 +3,16 @@
 //! The JSON form is the contract for scripts; its keys are documented in the README and
 //! checked by the tests. New keys may be added, existing ones never change meaning.
 
+mod crosscheck;
 mod table;
 
 use serde::Serialize;
 
+pub use crosscheck::{Differences, crosscheck_json, crosscheck_table};
 pub use table::{compare_table, run_table};
 
-use crate::engine::Sim;
+use crate::engines::{Engine, EngineKind};
+use crate::live::LiveFigures;
 use crate::metrics::{Counters, Recorder};
 use crate::time::{MILLIS, Nanos, as_secs_f64};
 
@@ -108,6 +111,11 @@ pub struct Report {
     pub wall_time_s: f64,
     /// One entry per worker.
     pub workers: Vec<WorkerReport>,
+    /// Which engine ran it: `sim` (the model) or `live` (real tokio tasks).
+    pub engine: EngineKind,
+    /// What only the live engine measures (absent for the model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveFigures>,
 }
 
 /// Attempts and errors.
@@ -177,9 +185,9 @@ fn per_second(count: u64, window: Nanos) -> f64 {
 }
 
 impl Report {
-    /// Reports on `sim` as it is now. `scenario` names the workload; `wall_time_s` is how long
-    /// it took in real time.
-    pub fn new(sim: &Sim, scenario: &str, wall_time_s: f64) -> Report {
+    /// Reports on a run as it is now, whichever engine runs it. `scenario` names the workload;
+    /// `wall_time_s` is how long it took in real time.
+    pub fn new(sim: &dyn Engine, scenario: &str, wall_time_s: f64) -> Report {
         let m = sim.metrics();
         let config = sim.config();
         let window = sim.now().saturating_sub(sim.window_start());
@@ -252,6 +260,8 @@ impl Report {
             measured_time_s: as_secs_f64(window),
             wall_time_s,
             workers,
+            engine: sim.kind(),
+            live: sim.live_figures(),
         }
     }
 }

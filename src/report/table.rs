@@ -9,9 +9,19 @@ const MAX_WORKER_ROWS: usize = 32;
 
 fn header(r: &Report) -> String {
     let load = r.offered_load.map(|l| format!(" (load {l:.2})")).unwrap_or_default();
+    let ran = match &r.live {
+        None => format!("simulated {:.1}s of virtual time", r.sim_time_s),
+        Some(l) => format!(
+            "ran live (tokio tasks, {} work, {} threads, time scale {}): {:.1}s of scenario time",
+            l.work.name(),
+            l.threads,
+            l.time_scale,
+            r.sim_time_s
+        ),
+    };
     format!(
-        "arrivals {}{load} · service {} · {}\nsimulated {:.1}s of virtual time ({:.1}s measured) in {:.2}s\n",
-        r.arrivals, r.service, r.cluster, r.sim_time_s, r.measured_time_s, r.wall_time_s
+        "arrivals {}{load} · service {} · {}\n{ran} ({:.1}s measured) in {:.2}s\n",
+        r.arrivals, r.service, r.cluster, r.measured_time_s, r.wall_time_s
     )
 }
 
@@ -93,6 +103,37 @@ pub fn run_table(r: &Report) -> String {
             r.workers.len() - MAX_WORKER_ROWS
         );
     }
+    out += &live_lines(r);
+    out
+}
+
+/// What only a live run measured: lines for the end of its table.
+pub fn live_lines(r: &Report) -> String {
+    let Some(l) = &r.live else { return String::new() };
+    let mut out = String::from("\nwhat the model cannot see (live run):\n");
+    let _ = writeln!(
+        out,
+        "  cancelled   {} requests cut off at shutdown (after a {:.1}s grace)",
+        r.requests.cancelled, l.grace_s
+    );
+    let _ = writeln!(
+        out,
+        "  lateness    timers and hand-offs ran late by {:.3} ms mean, p50 {:.3}, p99 {:.3}, max {:.3} ({} measured)",
+        l.lateness_mean_ms, l.lateness_p50_ms, l.lateness_p99_ms, l.lateness_max_ms, l.lateness_samples
+    );
+    let _ = writeln!(
+        out,
+        "  balancer    busy {:.1}% of the time ({} events); its inbox held {} requests at most, {:.1} on average",
+        l.balancer_utilization * 100.0,
+        l.balancer_events,
+        l.balancer_queue_max,
+        l.balancer_queue_mean
+    );
+    let _ = writeln!(
+        out,
+        "  runtime     {} worker threads, {} tasks alive at most, global queue {} at most; {} tasks left at shutdown",
+        l.runtime_workers, l.runtime_alive_tasks_max, l.runtime_global_queue_max, l.tasks_left_at_shutdown
+    );
     out
 }
 

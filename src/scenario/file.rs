@@ -12,6 +12,7 @@ use crate::engine::{
     Autoscale, Backpressure, Defences, Detection, ErrorKind, Faults, OutlierEjection, QueueFate,
     RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop, WorkerSpec,
 };
+use crate::live::{LiveOptions, Work};
 use crate::strategy::{self, StrategyParams};
 use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 
@@ -45,6 +46,13 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// name = "least-loaded"          # strategy for `lbsim run`; default least-loaded
 /// choices = 2                    # power-of-two: workers sampled per pick; default 2
 /// decay = "1s"                   # peak-ewma: how fast latency peaks are forgotten; default 1s
+///
+/// [live]                         # only for --engine live (real tokio tasks in real time)
+/// work = "sleep"                 # sleep | spin | blocking: what serving is; default sleep
+/// threads = 2                    # runtime worker threads; default: the machine's cores
+/// time_scale = 1.0               # real time per scenario time (2: exp:10ms sleeps 20ms); default 1
+/// grace = "2s"                   # real time in-flight requests get at shutdown; default 2s
+/// cancel_abandoned = false       # workers stop work whose requester gave up; default false
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +75,26 @@ pub struct ScenarioFile {
     #[serde(default)]
     balancer: BalancerTable,
     autoscale: Option<AutoscaleTable>,
+    #[serde(default)]
+    live: LiveTable,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveTable {
+    work: Option<WorkName>,
+    threads: Option<NonZeroU32>,
+    time_scale: Option<Positive>,
+    grace: Option<Duration>,
+    cancel_abandoned: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum WorkName {
+    Sleep,
+    Spin,
+    Blocking,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -400,6 +428,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         strategy_params,
         faults,
         defences,
+        live: live_options(&file.live),
     };
     // Settings that are wrong only together (a crash of a worker that does not exist, min
     // above max, ...): the engine's validation names the field; find it in the text.
@@ -407,6 +436,22 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         return Err(locate(text, origin, &e.field, &e.problem));
     }
     Ok(scenario)
+}
+
+/// Defaults of the live engine's options, documented on [`ScenarioFile`].
+fn live_options(t: &LiveTable) -> LiveOptions {
+    let defaults = LiveOptions::default();
+    LiveOptions {
+        work: match t.work {
+            Some(WorkName::Spin) => Work::Spin,
+            Some(WorkName::Blocking) => Work::Blocking,
+            Some(WorkName::Sleep) | None => Work::Sleep,
+        },
+        threads: t.threads.map(|n| n.get() as usize),
+        time_scale: t.time_scale.map_or(defaults.time_scale, |x| x.0),
+        grace: t.grace.map_or(defaults.grace, |d| std::time::Duration::from_nanos(d.0)),
+        cancel_abandoned: t.cancel_abandoned.unwrap_or(defaults.cancel_abandoned),
+    }
 }
 
 fn faults(f: &FaultsTable) -> Faults {

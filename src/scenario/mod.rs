@@ -94,6 +94,8 @@ pub struct Scenario {
     pub faults: Faults,
     /// Defences against faults and overload.
     pub defences: Defences,
+    /// How the live engine runs it (ignored by the model).
+    pub live: crate::live::LiveOptions,
 }
 
 /// A scenario that cannot be read: where, which field, and what is wrong.

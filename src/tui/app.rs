@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::engine::{Arrivals, Command, Notice, RetryPolicy, Sim, SimConfig, StepKind};
+use crate::engine::{Arrivals, Command, Notice, RetryPolicy, SimConfig, StepKind};
+use crate::engines::{self, Engine, EngineKind};
+use crate::live::LiveOptions;
 use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::strategy::{self, StrategyInfo};
@@ -23,10 +25,10 @@ const LOG_LINES: usize = 200;
 const MIN_SPEED: f64 = 1.0 / 1024.0;
 const MAX_SPEED: f64 = 100_000.0;
 
-/// One simulation shown on screen, with the short history its sparklines need.
+/// One run shown on screen, with the short history its sparklines need.
 pub struct Pane {
-    /// The engine.
-    pub sim: Sim,
+    /// The engine: the model or the live one; the UI reads both alike.
+    pub sim: Box<dyn Engine>,
     /// Completions per second, one sample per sampling period.
     pub throughput: VecDeque<u64>,
     /// p99 of the recent window at each sample (µs).
@@ -35,10 +37,13 @@ pub struct Pane {
 }
 
 impl Pane {
-    fn new(config: &SimConfig, strategy: &str) -> Result<Pane, String> {
-        let s = strategy::build(strategy, &config.strategy_params).map_err(|e| e.to_string())?;
-        let mut sim = Sim::new(config.clone(), s).map_err(|e| e.to_string())?;
-        sim.enable_recent_window(RECENT_WINDOW);
+    fn new(
+        engine: EngineKind,
+        config: &SimConfig,
+        live: &LiveOptions,
+        strategy: &str,
+    ) -> Result<Pane, String> {
+        let sim = engines::build(engine, config, live, strategy, Some(RECENT_WINDOW))?;
         Ok(Pane { sim, throughput: VecDeque::new(), p99: VecDeque::new(), last_completions: 0 })
     }
 
@@ -89,6 +94,8 @@ pub struct App {
     config: SimConfig,
     /// Run or compare.
     pub mode: Mode,
+    /// The model, or the live engine (whose comparisons run one strategy after another).
+    pub engine: EngineKind,
     /// One per strategy.
     pub panes: Vec<Pane>,
     /// The shared virtual clock: every pane has been advanced to here.
@@ -116,17 +123,34 @@ pub struct App {
 }
 
 impl App {
-    /// A UI for `scenario`, one pane per strategy.
+    /// A UI for `scenario` run by the model, one pane per strategy.
     pub fn new(scenario: Scenario, strategies: &[String], mode: Mode) -> Result<App, String> {
+        App::with_engine(scenario, strategies, mode, EngineKind::Sim)
+    }
+
+    /// A UI for `scenario` run by `engine`, one pane per strategy. A live comparison starts
+    /// the first strategy now and each of the others when the one before it has finished.
+    pub fn with_engine(
+        scenario: Scenario,
+        strategies: &[String],
+        mode: Mode,
+        engine: EngineKind,
+    ) -> Result<App, String> {
         let config = scenario.to_config().map_err(|e| e.to_string())?;
-        let panes = strategies.iter().map(|s| Pane::new(&config, s)).collect::<Result<Vec<_>, _>>()?;
+        let panes = App::make_panes(engine, &config, &scenario.live, strategies)?;
+        let speed = match engine {
+            EngineKind::Sim => 1.0,
+            // Scenario seconds per real second.
+            EngineKind::Live => 1.0 / scenario.live.time_scale,
+        };
         let mut app = App {
             scenario,
             config,
             mode,
+            engine,
             panes,
             clock: 0,
-            speed: 1.0,
+            speed,
             paused: false,
             selected: 0,
             show_help: false,
@@ -141,7 +165,42 @@ impl App {
         app.nominal_rate = app.initial_rate();
         app.next_sample = app.sample_period();
         app.log(format!("started: {} ({})", app.scenario.name, app.config.arrivals.describe()));
+        if engine == EngineKind::Live && app.panes.len() > 1 {
+            app.log(
+                "live: the strategies run one after another, never at once (they would share the CPU)".into(),
+            );
+        }
         Ok(app)
+    }
+
+    fn make_panes(
+        engine: EngineKind,
+        config: &SimConfig,
+        live: &LiveOptions,
+        strategies: &[String],
+    ) -> Result<Vec<Pane>, String> {
+        let mut panes =
+            strategies.iter().map(|s| Pane::new(engine, config, live, s)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(first) = panes.first_mut() {
+            first.sim.start();
+        }
+        Ok(panes)
+    }
+
+    /// The pane whose run is going on (a live comparison runs one at a time), else the last.
+    fn active_pane(&self) -> usize {
+        self.panes
+            .iter()
+            .position(|p| p.sim.started() && !p.sim.is_finished())
+            .unwrap_or(self.panes.len() - 1)
+    }
+
+    /// Stops every run (the user quit): live runs stop sending, let requests in flight
+    /// finish for their grace period and cancel the rest.
+    pub fn stop(&mut self) {
+        for pane in &mut self.panes {
+            pane.sim.stop();
+        }
     }
 
     /// The engine configuration all panes run.
@@ -154,13 +213,47 @@ impl App {
         self.panes.iter().all(|p| p.sim.is_finished())
     }
 
+    /// Live: takes in what the running pane's tasks did, and starts the next strategy of a
+    /// comparison when its turn comes.
+    fn advance_live(&mut self) {
+        let i = self.active_pane();
+        if !self.panes[i].sim.started() {
+            return self.start_pane(i);
+        }
+        self.panes[i].sim.advance_to(0, None);
+        self.clock = self.panes[i].sim.now();
+        let period = self.sample_period();
+        while self.clock >= self.next_sample {
+            self.panes[i].sample(period);
+            self.next_sample += period;
+        }
+        if self.panes[i].sim.is_finished() {
+            let name = self.panes[i].sim.strategy_name().to_string();
+            self.log(format!("live: {name} finished"));
+            if i + 1 < self.panes.len() {
+                self.start_pane(i + 1);
+            }
+        }
+    }
+
+    fn start_pane(&mut self, i: usize) {
+        let pane = &mut self.panes[i];
+        pane.sim.start();
+        pane.sim.set_sending(!self.paused);
+        let name = pane.sim.strategy_name().to_string();
+        self.clock = 0;
+        self.next_sample = self.sample_period();
+        self.log(format!("live: {name} starts now"));
+    }
+
     /// Whether the clock should move (not paused, not finished; the help overlay does not
     /// stop it).
     pub fn running(&self) -> bool {
-        !self.paused && !self.finished()
+        // A paused live run keeps going: its requesters stop, its workers drain.
+        (!self.paused || self.engine == EngineKind::Live) && !self.finished()
     }
 
-    /// Virtual time between two sparkline samples: a tenth of a real second.
+    /// Time between two sparkline samples: a tenth of a real second.
     fn sample_period(&self) -> Nanos {
         ((self.speed * SECS as f64 / 10.0) as Nanos).max(MILLIS / 10)
     }
@@ -174,6 +267,14 @@ impl App {
     /// and [`behind`](App::behind) says by how much the UI falls short.
     pub fn advance(&mut self, real: Duration, budget: Duration) {
         if !self.running() {
+            return;
+        }
+        if self.engine == EngineKind::Live {
+            self.advance_live();
+            self.collect_notices();
+            if self.finished() {
+                self.log("finished".to_string());
+            }
             return;
         }
         let start = self.clock;
@@ -196,12 +297,9 @@ impl App {
         while self.clock < target && !self.finished() {
             let stop = target.min(self.next_sample);
             for pane in &mut self.panes {
-                while !pane.sim.step_until_bounded(stop, 4_096) {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        self.clock =
-                            self.panes.iter().map(|p| p.sim.now()).min().unwrap_or(stop).max(self.clock);
-                        return false;
-                    }
+                if !pane.sim.advance_to(stop, deadline) {
+                    self.clock = self.panes.iter().map(|p| p.sim.now()).min().unwrap_or(stop).max(self.clock);
+                    return false;
                 }
             }
             self.clock = stop;
@@ -241,7 +339,16 @@ impl App {
             KeyCode::Char('?') => self.show_help = true,
             KeyCode::Char(' ') => {
                 self.paused = !self.paused;
-                self.log(if self.paused { "paused" } else { "resumed" }.to_string());
+                let sending = !self.paused;
+                for pane in &mut self.panes {
+                    pane.sim.set_sending(sending);
+                }
+                let what = match (self.paused, self.engine) {
+                    (true, EngineKind::Live) => "paused: the requesters stop, the workers drain their queues",
+                    (true, EngineKind::Sim) => "paused",
+                    (false, _) => "resumed",
+                };
+                self.log(what.to_string());
             }
             KeyCode::Char('n') => self.step_one(),
             KeyCode::Char('+') | KeyCode::Char('=') => self.set_speed(self.speed * 2.0),
@@ -270,6 +377,13 @@ impl App {
     }
 
     fn set_speed(&mut self, speed: f64) {
+        if self.engine == EngineKind::Live {
+            let scale = self.scenario.live.time_scale;
+            self.log(format!(
+                "the live engine runs in real time (time scale {scale}: set it with --time-scale)"
+            ));
+            return;
+        }
         self.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
         self.achieved = 1.0;
         self.behind = None;
@@ -283,22 +397,27 @@ impl App {
             self.paused = true;
             self.log("paused to step".to_string());
         }
-        let Some(t) = self.panes.iter().filter_map(|p| p.sim.next_event_time()).min() else {
+        if self.engine == EngineKind::Live {
+            self.log("n steps the model one event at a time; live tasks run in real time and cannot be stopped between events".into());
+            return;
+        }
+        let sims = self.panes.iter_mut().filter_map(|p| p.sim.as_sim_mut());
+        let Some(t) = sims.filter_map(|s| s.next_event_time()).min() else {
             self.log("nothing left to step".to_string());
             return;
         };
         let mut lines = Vec::new();
         let many = self.panes.len() > 1;
-        for pane in &mut self.panes {
-            if pane.sim.next_event_time() != Some(t) {
-                pane.sim.step_until(t);
+        for pane in self.panes.iter_mut().filter_map(|p| p.sim.as_sim_mut()) {
+            if pane.next_event_time() != Some(t) {
+                pane.step_until(t);
                 continue;
             }
-            let Some(step) = pane.sim.step() else { continue };
-            let who = if many { format!("{}: ", pane.sim.strategy_name()) } else { String::new() };
+            let Some(step) = pane.step() else { continue };
+            let who = if many { format!("{}: ", pane.strategy_name()) } else { String::new() };
             let text = match step.kind {
                 StepKind::Arrival { request, worker: Some(w), .. } => {
-                    let why = pane.sim.explain_last_pick().unwrap_or_default();
+                    let why = pane.explain_last_pick().unwrap_or_default();
                     format!("{who}request {request} -> worker {w}: {why}")
                 }
                 StepKind::Arrival { request, worker: None, .. } => {
@@ -308,7 +427,7 @@ impl App {
                     format!("{who}worker {worker} answered request {request} in {}", Human(latency))
                 }
                 StepKind::Retry { request, attempt, worker: Some(w) } => {
-                    let why = pane.sim.explain_last_pick().unwrap_or_default();
+                    let why = pane.explain_last_pick().unwrap_or_default();
                     format!("{who}request {request} retry {attempt} -> worker {w}: {why}")
                 }
                 StepKind::Retry { request, attempt, worker: None } => {
@@ -325,7 +444,7 @@ impl App {
             };
             lines.push(text);
             // Keep the other panes on the same clock.
-            pane.sim.step_until(t);
+            pane.step_until(t);
         }
         self.clock = self.clock.max(t);
         for line in lines {
@@ -475,7 +594,7 @@ impl App {
 
     fn restart(&mut self) {
         let names: Vec<String> = self.panes.iter().map(|p| p.sim.strategy_name().to_string()).collect();
-        match names.iter().map(|s| Pane::new(&self.config, s)).collect::<Result<Vec<_>, _>>() {
+        match App::make_panes(self.engine, &self.config, &self.scenario.live, &names) {
             Ok(panes) => {
                 self.panes = panes;
                 self.clock = 0;
@@ -487,9 +606,13 @@ impl App {
         }
     }
 
-    /// Reports on what was simulated so far, one per pane.
+    /// Reports on what was run so far, one per pane that started.
     pub fn reports(&self) -> Vec<Report> {
-        self.panes.iter().map(|p| Report::new(&p.sim, &self.scenario.name, 0.0)).collect()
+        self.panes
+            .iter()
+            .filter(|p| p.sim.started())
+            .map(|p| Report::new(p.sim.as_ref(), &self.scenario.name, 0.0))
+            .collect()
     }
 
     /// The state word for the header.

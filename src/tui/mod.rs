@@ -17,6 +17,7 @@ use ratatui::DefaultTerminal;
 
 pub use app::{App, Mode};
 
+use crate::engines::EngineKind;
 use crate::report::Report;
 use crate::scenario::Scenario;
 
@@ -35,17 +36,26 @@ impl Drop for Restore {
     }
 }
 
-/// Runs the UI until the user quits; returns the reports of what was simulated.
-pub fn run(scenario: Scenario, strategies: &[String], mode: Mode) -> Result<Vec<Report>, String> {
-    let app = App::new(scenario, strategies, mode)?;
+/// Runs the UI until the user quits; returns the reports of what was run.
+pub fn run(
+    scenario: Scenario,
+    strategies: &[String],
+    mode: Mode,
+    engine: EngineKind,
+) -> Result<Vec<Report>, String> {
+    let app = App::with_engine(scenario, strategies, mode, engine)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the UI loop: {e}"))?;
     let terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal UI: {e}"))?;
-    let _restore = Restore;
+    let restore = Restore;
     let started = Instant::now();
-    let app = runtime.block_on(event_loop(terminal, app)).map_err(|e| format!("terminal error: {e}"))?;
+    let mut app = runtime.block_on(event_loop(terminal, app)).map_err(|e| format!("terminal error: {e}"))?;
+    drop(restore);
+    // Outside the UI's runtime: a live run now stops its requesters, lets requests in flight
+    // finish for its grace period, cancels the rest and waits for every task to end.
+    app.stop();
     let wall = started.elapsed().as_secs_f64();
     Ok(app.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect())
 }

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Sparkline, Widget, Wrap};
 
 use super::app::{App, Mode, Pane, RECENT_WINDOW, speed_text};
 use super::widgets::{LatencyHistogram, PendingBars, WorkerState, bar_layout, bar_scale};
+use crate::engines::EngineKind;
 use crate::metrics::Recorder;
 use crate::time::{Human, as_secs_f64};
 
@@ -99,7 +100,7 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         None => app.config().arrivals.describe(),
     };
     let mut status = vec![
-        Span::raw(format!(" t {:.3}s · speed {} · {rate} · ", as_secs_f64(app.clock), speed_text(app.speed))),
+        Span::raw(format!(" t {:.3}s · {} · {rate} · ", as_secs_f64(app.clock), pace(app))),
         Span::styled(app.state(), state_style.add_modifier(Modifier::BOLD)),
     ];
     if app.retries_on() {
@@ -119,6 +120,14 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     Paragraph::new(vec![title, Line::from(status)]).render(area, buf);
+}
+
+/// How fast time goes: the model's speed, or the live engine's real time and time scale.
+fn pace(app: &App) -> String {
+    match app.engine {
+        EngineKind::Sim => format!("speed {}", speed_text(app.speed)),
+        EngineKind::Live => format!("live tokio tasks, time scale {}", app.scenario.live.time_scale),
+    }
 }
 
 fn titled(title: impl Into<Line<'static>>) -> Block<'static> {
@@ -366,6 +375,9 @@ fn render_compare_pane(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     )];
     if rec.count() > 0 {
         title.push(Span::raw(format!("· p99 {} ", Human(rec.quantile(0.99)))));
+    }
+    if !pane.sim.started() {
+        title.push(Span::styled("· waits its turn: live runs one strategy at a time ", Style::new().fg(Color::Yellow)));
     }
     let title = Line::from(title);
     let lost = c.failed + c.rejected + c.timed_out;

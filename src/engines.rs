@@ -1,0 +1,192 @@
+//! One interface, two engines: what the terminal UI and the reports read from a run, whether
+//! the discrete-event model ([`Sim`]) or real tokio tasks ([`crate::live::Live`]) run it.
+//!
+//! Widgets and reports only ever see a `dyn Engine`: they draw the same snapshot, the same
+//! metrics and the same notices, and change a run only through the same [`Command`]s.
+
+use std::time::Instant;
+
+use crate::engine::{Command, CommandError, Notice, Sim, SimConfig, Snapshot, WorkerSnapshot};
+use crate::metrics::Metrics;
+use crate::time::Nanos;
+
+/// Which engine runs a scenario.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// The discrete-event simulation: virtual time, deterministic, as fast as the CPU allows.
+    #[default]
+    Sim,
+    /// Real tokio tasks and channels in real time (Pike's balancer).
+    Live,
+}
+
+impl EngineKind {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Sim => "sim",
+            EngineKind::Live => "live",
+        }
+    }
+}
+
+/// A run of one strategy on one scenario, as the UI and the reports see it.
+///
+/// Times are scenario times in nanoseconds: virtual time for the model, real time divided by
+/// the time scale for the live engine.
+pub trait Engine: Send {
+    /// Which engine this is.
+    fn kind(&self) -> EngineKind;
+    /// The configuration being run.
+    fn config(&self) -> &SimConfig;
+    /// The strategy's name.
+    fn strategy_name(&self) -> &str;
+    /// Scenario time now.
+    fn now(&self) -> Nanos;
+    /// Start of the measurement window (the end of the warm-up).
+    fn window_start(&self) -> Nanos;
+    /// Whether the run is over.
+    fn is_finished(&self) -> bool;
+    /// How far the run is, from 0 to 1.
+    fn progress(&self) -> f64;
+    /// Everything measured so far.
+    fn metrics(&self) -> &Metrics;
+    /// The whole state now.
+    fn snapshot(&self) -> Snapshot;
+    /// One worker's state now.
+    fn worker(&self, id: usize) -> WorkerSnapshot;
+    /// Workers, retired ones included.
+    fn worker_count(&self) -> usize;
+    /// The open-loop arrival rate in force (requests/s), `None` for a closed loop.
+    fn arrival_rate(&self) -> Option<f64>;
+    /// Whether retries are on.
+    fn retries_on(&self) -> bool;
+    /// Requests waiting at the balancer (blocking backpressure).
+    fn blocked(&self) -> usize;
+    /// Requests completed so far, warm-up included (for live rates).
+    fn completions(&self) -> u64;
+    /// The notices recorded since the last call.
+    fn take_notices(&mut self) -> Vec<Notice>;
+    /// Applies a command now.
+    fn apply(&mut self, command: Command) -> Result<(), CommandError>;
+    /// Moves the run on to scenario time `t`, giving up at `deadline`; returns whether it got
+    /// there (or the run ended). The model computes its way there; the live engine cannot be
+    /// hurried: it takes in what its tasks did so far and returns.
+    fn advance_to(&mut self, t: Nanos, deadline: Option<Instant>) -> bool;
+    /// Stops or resumes sending new requests (the live engine's pause: its tasks keep
+    /// draining). The model pauses by not advancing, so it ignores this.
+    fn set_sending(&mut self, _on: bool) {}
+    /// Whether the run has begun (a live comparison runs its strategies one after another;
+    /// those waiting their turn have not).
+    fn started(&self) -> bool {
+        true
+    }
+    /// Begins a run that has not started yet.
+    fn start(&mut self) {}
+    /// Stops the run (the user quit): a live run stops its requesters, lets requests in
+    /// flight finish for its grace period and cancels the rest.
+    fn stop(&mut self) {}
+    /// What only the live engine measures, for the report.
+    fn live_figures(&self) -> Option<crate::live::LiveFigures> {
+        None
+    }
+    /// The model itself, for what only it can do (stepping one event at a time).
+    fn as_sim_mut(&mut self) -> Option<&mut Sim> {
+        None
+    }
+}
+
+impl Engine for Sim {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Sim
+    }
+    fn config(&self) -> &SimConfig {
+        Sim::config(self)
+    }
+    fn strategy_name(&self) -> &str {
+        Sim::strategy_name(self)
+    }
+    fn now(&self) -> Nanos {
+        Sim::now(self)
+    }
+    fn window_start(&self) -> Nanos {
+        Sim::window_start(self)
+    }
+    fn is_finished(&self) -> bool {
+        Sim::is_finished(self)
+    }
+    fn progress(&self) -> f64 {
+        Sim::progress(self)
+    }
+    fn metrics(&self) -> &Metrics {
+        Sim::metrics(self)
+    }
+    fn snapshot(&self) -> Snapshot {
+        Sim::snapshot(self)
+    }
+    fn worker(&self, id: usize) -> WorkerSnapshot {
+        Sim::worker(self, id)
+    }
+    fn worker_count(&self) -> usize {
+        Sim::worker_count(self)
+    }
+    fn arrival_rate(&self) -> Option<f64> {
+        Sim::arrival_rate(self)
+    }
+    fn retries_on(&self) -> bool {
+        Sim::retries_on(self)
+    }
+    fn blocked(&self) -> usize {
+        Sim::blocked(self)
+    }
+    fn completions(&self) -> u64 {
+        Sim::completions(self)
+    }
+    fn take_notices(&mut self) -> Vec<Notice> {
+        Sim::take_notices(self)
+    }
+    fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        Sim::apply(self, command)
+    }
+    fn advance_to(&mut self, t: Nanos, deadline: Option<Instant>) -> bool {
+        while !self.step_until_bounded(t, 4_096) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+        }
+        true
+    }
+    fn as_sim_mut(&mut self) -> Option<&mut Sim> {
+        Some(self)
+    }
+}
+
+/// Builds a run of `strategy` on `config` by `engine`. With `recent`, it also keeps the
+/// latencies of about that much recent scenario time (for a live display). A live run is not
+/// started: call [`Engine::start`].
+pub fn build(
+    engine: EngineKind,
+    config: &SimConfig,
+    live: &crate::live::LiveOptions,
+    strategy: &str,
+    recent: Option<Nanos>,
+) -> Result<Box<dyn Engine>, String> {
+    let s = crate::strategy::build(strategy, &config.strategy_params).map_err(|e| e.to_string())?;
+    Ok(match engine {
+        EngineKind::Sim => {
+            let mut sim = Sim::new(config.clone(), s).map_err(|e| e.to_string())?;
+            if let Some(width) = recent {
+                sim.enable_recent_window(width);
+            }
+            Box::new(sim)
+        }
+        EngineKind::Live => {
+            let mut run = crate::live::Live::new(config.clone(), s, live.clone())?;
+            if let Some(width) = recent {
+                run.enable_recent_window(width);
+            }
+            Box::new(run)
+        }
+    })
+}

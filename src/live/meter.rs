@@ -1,0 +1,286 @@
+//! The meter: the tasks report what happened ([`Record`]s) to whoever watches the run, and the
+//! watcher adds them up into the same [`Metrics`] the model fills.
+//!
+//! The watcher (the UI's thread, or the headless loop) is not a tokio task, so the records go
+//! over a standard library channel: sending never waits, and reading needs no runtime.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::metrics::Metrics;
+use crate::time::Nanos;
+
+/// Real time and scenario time. A live run can be slowed down or sped up: `scale` real
+/// seconds pass for each scenario second, so `exp:10ms` at scale 2 sleeps 20 ms on average.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// When the run began.
+    pub start: Instant,
+    /// Real time per unit of scenario time.
+    pub scale: f64,
+}
+
+impl Clock {
+    /// Real time for a scenario duration.
+    pub fn real(&self, scenario: Nanos) -> Duration {
+        Duration::from_nanos((scenario as f64 * self.scale).round() as u64)
+    }
+
+    /// Scenario time for a real duration.
+    pub fn scenario(&self, real: Duration) -> Nanos {
+        (real.as_nanos() as f64 / self.scale).round() as Nanos
+    }
+
+    /// The real instant at scenario time `t`.
+    pub fn at(&self, t: Nanos) -> Instant {
+        self.start + self.real(t)
+    }
+
+    /// Scenario time now.
+    pub fn now(&self) -> Nanos {
+        self.scenario(self.start.elapsed())
+    }
+}
+
+/// How a request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Answered well; times in scenario nanoseconds.
+    Completed {
+        /// The worker that served it.
+        worker: usize,
+        /// From sending to the answer.
+        latency: Nanos,
+        /// Queued at the worker.
+        wait: Nanos,
+        /// In service.
+        service: Nanos,
+    },
+    /// Its last attempt was turned away.
+    Rejected,
+    /// Its last attempt failed (worker error or crash).
+    Failed,
+    /// The requester gave up (its deadline, or the last per-try timeout).
+    TimedOut,
+    /// The run shut down first.
+    Cancelled,
+}
+
+/// Why an attempt went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The worker failed it.
+    WorkerError,
+    /// Its reply channel was dropped: the worker crashed with it, or was dead.
+    Crash,
+    /// Turned away by the balancer.
+    Rejected,
+    /// Given up on.
+    TimedOut,
+}
+
+/// One thing that happened, as a task reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// A requester sent a new request.
+    Sent {
+        /// After the warm-up.
+        measured: bool,
+    },
+    /// An attempt was made (the first, or a retry).
+    Attempt {
+        /// Of a measured request.
+        measured: bool,
+        /// A retry.
+        retry: bool,
+    },
+    /// An attempt went wrong.
+    AttemptFailed {
+        /// Of a measured request.
+        measured: bool,
+        /// The worker concerned, when known.
+        worker: Option<usize>,
+        /// Why.
+        cause: Cause,
+    },
+    /// A request had to wait at the balancer (blocking backpressure).
+    Blocked {
+        /// Of a measured request.
+        measured: bool,
+    },
+    /// A worker finished serving an attempt.
+    Served {
+        /// Of a measured request.
+        measured: bool,
+        /// Service time (scenario ns).
+        service: Nanos,
+        /// Nobody waited for the answer any more.
+        wasted: bool,
+    },
+    /// A request ended.
+    Ended {
+        /// After the warm-up.
+        measured: bool,
+        /// How.
+        end: End,
+    },
+    /// A timer or a hand-off ran this long (scenario ns) after it should have.
+    Late(Nanos),
+    /// A line for the event log.
+    Notice(String),
+    /// The requesters have stopped sending.
+    DoneSending,
+}
+
+/// The tasks' end of the meter: cheap to clone, never waits.
+#[derive(Clone, Debug)]
+pub struct Meter {
+    tx: mpsc::Sender<Record>,
+    /// The run's clock.
+    pub clock: Clock,
+}
+
+impl Meter {
+    /// A meter and the receiving end its records arrive on.
+    pub fn new(clock: Clock) -> (Meter, mpsc::Receiver<Record>) {
+        let (tx, rx) = mpsc::channel();
+        (Meter { tx, clock }, rx)
+    }
+
+    /// Reports one record. A watcher that has gone away is not an error: the run is ending.
+    pub fn record(&self, record: Record) {
+        let _ = self.tx.send(record);
+    }
+
+    /// Reports how late something ran: `actual` against `planned`.
+    pub fn late(&self, planned: Instant, actual: Instant) {
+        self.record(Record::Late(self.clock.scenario(actual.saturating_duration_since(planned))));
+    }
+}
+
+/// The watcher's tally, beyond what [`Metrics`] holds.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Requests sent and not ended yet, warm-up included.
+    pub alive: u64,
+    /// Requests completed, warm-up included.
+    pub completions: u64,
+    /// Requesters that have stopped sending.
+    pub done_sending: u64,
+    /// How late timers and hand-offs ran.
+    pub lateness: crate::metrics::Recorder,
+}
+
+impl Tally {
+    /// Adds one record to the metrics; `now` is scenario time, for the recent window.
+    pub fn add(&mut self, metrics: &mut Metrics, record: Record, now: Nanos) -> Option<String> {
+        let (c, a) = (&mut metrics.counters, &mut metrics.attempts);
+        match record {
+            Record::Sent { measured } => {
+                self.alive += 1;
+                if measured {
+                    c.sent += 1;
+                    c.in_flight += 1;
+                }
+            }
+            Record::Attempt { measured, retry } => {
+                if measured {
+                    a.attempts += 1;
+                    a.retries += retry as u64;
+                }
+            }
+            Record::AttemptFailed { measured, worker, cause } => {
+                if measured {
+                    match cause {
+                        Cause::WorkerError => a.worker_errors += 1,
+                        Cause::Crash => a.crash_errors += 1,
+                        Cause::Rejected => a.rejections += 1,
+                        Cause::TimedOut => a.timeouts += 1,
+                    }
+                    if let Some(stats) = worker.and_then(|w| metrics.workers.get_mut(w)) {
+                        stats.errors += 1;
+                    }
+                }
+            }
+            Record::Blocked { measured } => a.blocked += measured as u64,
+            Record::Served { measured, service, wasted } => {
+                if measured {
+                    a.served += 1;
+                    if wasted {
+                        a.wasted_work += service;
+                    }
+                }
+            }
+            Record::Ended { measured, end } => {
+                self.alive = self.alive.saturating_sub(1);
+                if let End::Completed { worker, latency, wait, service } = end {
+                    self.completions += 1;
+                    if let Some(recent) = metrics.recent.as_mut() {
+                        recent.record(now, latency);
+                    }
+                    if measured {
+                        metrics.latency.record(latency);
+                        metrics.queue_wait.record(wait);
+                        metrics.service.record(service);
+                        if let Some(stats) = metrics.workers.get_mut(worker) {
+                            stats.completed += 1;
+                        }
+                    }
+                }
+                if measured {
+                    let c = &mut metrics.counters;
+                    c.in_flight -= 1;
+                    match end {
+                        End::Completed { .. } => c.completed += 1,
+                        End::Rejected => c.rejected += 1,
+                        End::Failed => c.failed += 1,
+                        End::TimedOut => c.timed_out += 1,
+                        End::Cancelled => c.cancelled += 1,
+                    }
+                }
+            }
+            Record::Late(ns) => self.lateness.record(ns),
+            Record::Notice(text) => return Some(text),
+            Record::DoneSending => self.done_sending += 1,
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_converts_both_ways() {
+        let clock = Clock { start: Instant::now(), scale: 2.0 };
+        assert_eq!(clock.real(10_000_000), Duration::from_millis(20));
+        assert_eq!(clock.scenario(Duration::from_millis(20)), 10_000_000);
+        assert_eq!(clock.at(5_000_000) - clock.start, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn every_request_lands_in_exactly_one_count() {
+        let mut m = Metrics { workers: vec![Default::default(); 2], ..Metrics::default() };
+        let mut t = Tally::default();
+        let ends = [
+            End::Completed { worker: 1, latency: 5, wait: 1, service: 4 },
+            End::Rejected,
+            End::Failed,
+            End::TimedOut,
+            End::Cancelled,
+        ];
+        for end in ends {
+            t.add(&mut m, Record::Sent { measured: true }, 0);
+            t.add(&mut m, Record::Ended { measured: true, end }, 0);
+        }
+        t.add(&mut m, Record::Sent { measured: true }, 0);
+        t.add(&mut m, Record::Sent { measured: false }, 0);
+        let c = m.counters;
+        assert_eq!((c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.cancelled), (6, 1, 1, 1, 1, 1));
+        assert_eq!(c.in_flight, 1);
+        assert!(c.is_conserved());
+        assert_eq!((t.alive, t.completions, m.workers[1].completed), (2, 1, 1));
+        assert_eq!(m.latency.count(), 1);
+    }
+}

@@ -1,0 +1,713 @@
+//! The live engine: the model's requesters, balancer and workers as real tokio tasks that
+//! talk over channels, in real time. Rob Pike's balancer ("Concurrency is not parallelism",
+//! 2012), in Rust.
+//!
+//! - [`requester`]: the workload. Each request carries its own reply channel (Pike's `req.c`).
+//! - [`balancer`]: one task, one `select!` loop over "a request arrived" and "a worker is
+//!   done"; it alone owns the strategy and the pending counts: no locks.
+//! - [`worker`]: one task per worker, with a bounded queue.
+//! - [`meter`]: what the tasks report, added up into the same metrics as the model's.
+//!
+//! [`Live`] is the handle the UI and the reports hold: it starts the tasks on a runtime of
+//! its own, reads what they report, passes the user's commands on, and shuts everything down
+//! so that no task outlives the run.
+
+pub mod balancer;
+pub mod meter;
+pub mod request;
+pub mod requester;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::engine::arrivals::OpenLoop;
+use crate::engine::{
+    Arrivals, Command, CommandError, Lifecycle, Notice, QueueFate, SimConfig, Snapshot, WorkerSnapshot,
+};
+use crate::engines::{Engine, EngineKind};
+use crate::metrics::{Metrics, WorkerStats};
+use crate::rng::{SimRng, Stream};
+use crate::strategy::Strategy;
+use crate::time::{MILLIS, Nanos};
+use balancer::{Balancer, Control, Hiring, View};
+use meter::{Clock, Meter, Record, Tally};
+use requester::{Plan, Requesters};
+
+/// What serving a request is, for a live worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Work {
+    /// Waiting (I/O-bound): `tokio::time::sleep`. The thread is free meanwhile.
+    #[default]
+    Sleep,
+    /// Computing inside the async task (CPU-bound): it holds its runtime thread throughout.
+    Spin,
+    /// The same computing moved to tokio's blocking pool with `spawn_blocking`.
+    Blocking,
+}
+
+impl Work {
+    /// The name used in scenarios and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Work::Sleep => "sleep",
+            Work::Spin => "spin",
+            Work::Blocking => "blocking",
+        }
+    }
+}
+
+/// How a live run runs (the scenario's `[live]` table and the `--work`, `--threads`,
+/// `--time-scale`, `--grace` flags).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveOptions {
+    /// What serving is. Default sleep.
+    pub work: Work,
+    /// Runtime worker threads. Default: the machine's cores.
+    pub threads: Option<usize>,
+    /// Real time per scenario time: 2 runs `exp:10ms` as 20 ms on average. Default 1.
+    pub time_scale: f64,
+    /// After the user quits (or the run's time is up), how long requests in flight may take
+    /// to finish before they are cancelled (real time). Default 2 s.
+    pub grace: Duration,
+    /// Whether a worker stops work whose requester gave up (a timeout). Default false: the
+    /// work goes on, and shows as wasted.
+    pub cancel_abandoned: bool,
+}
+
+impl Default for LiveOptions {
+    fn default() -> LiveOptions {
+        LiveOptions {
+            work: Work::Sleep,
+            threads: None,
+            time_scale: 1.0,
+            grace: Duration::from_secs(2),
+            cancel_abandoned: false,
+        }
+    }
+}
+
+impl LiveOptions {
+    /// Runtime worker threads in use.
+    pub fn thread_count(&self) -> usize {
+        self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
+/// What a live run measured that the model has no notion of.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveFigures {
+    /// Real time per scenario time.
+    pub time_scale: f64,
+    /// What serving was.
+    pub work: Work,
+    /// Runtime worker threads.
+    pub threads: usize,
+    /// Grace period at shutdown (s, real time).
+    pub grace_s: f64,
+    /// Whether workers stopped work nobody waited for.
+    pub cancel_abandoned: bool,
+    /// Whether this run was one of several run one after another (a live comparison).
+    pub sequential: bool,
+    /// Timers and hand-offs measured.
+    pub lateness_samples: u64,
+    /// How late timers and hand-offs ran against when they should have (ms of scenario time):
+    /// mean, p50, p99, max.
+    pub lateness_mean_ms: f64,
+    /// Median lateness (ms).
+    pub lateness_p50_ms: f64,
+    /// 99th percentile lateness (ms).
+    pub lateness_p99_ms: f64,
+    /// Largest lateness (ms).
+    pub lateness_max_ms: f64,
+    /// Fraction of the wall time the balancer task spent handling events.
+    pub balancer_utilization: f64,
+    /// Events the balancer handled.
+    pub balancer_events: u64,
+    /// Requests waiting in the balancer's channel: the largest and the mean seen.
+    pub balancer_queue_max: usize,
+    /// Mean of the balancer's channel length, sampled.
+    pub balancer_queue_mean: f64,
+    /// Runtime worker threads, as tokio reports them.
+    pub runtime_workers: usize,
+    /// Most tasks alive at once (sampled).
+    pub runtime_alive_tasks_max: usize,
+    /// Longest global (injection) queue of the runtime seen (sampled).
+    pub runtime_global_queue_max: usize,
+    /// Tasks still alive when the runtime was shut down: 0 when every task ended with the run.
+    pub tasks_left_at_shutdown: usize,
+}
+
+/// The parts of a running live run.
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    clock: Clock,
+    records: std_mpsc::Receiver<Record>,
+    view: watch::Receiver<View>,
+    plan: watch::Sender<Plan>,
+    control: mpsc::UnboundedSender<Control>,
+    shutdown: CancellationToken,
+    stop_sending: CancellationToken,
+    tracker: TaskTracker,
+    /// Requester tasks: each says when it has stopped sending.
+    requesters: u32,
+    /// When the requesters stopped (for the grace period).
+    stopped_sending: Option<Instant>,
+}
+
+/// A live run: the handle on its tasks. See the [module documentation](self).
+pub struct Live {
+    config: SimConfig,
+    options: LiveOptions,
+    strategy_name: String,
+    /// The strategy, until the run starts and hands it to the balancer.
+    strategy: Option<Box<dyn Strategy>>,
+    running: Option<Running>,
+    metrics: Metrics,
+    tally: Tally,
+    notices: Vec<Notice>,
+    view: View,
+    plan: Plan,
+    /// Scenario time at the end, once finished.
+    ended_at: Option<Nanos>,
+    sequential: bool,
+    /// Whether the warm-up is over and per-worker statistics have restarted.
+    window_started: bool,
+    queue_samples: (u64, u64),
+    queue_max: usize,
+    alive_max: usize,
+    global_queue_max: usize,
+    runtime_workers: usize,
+    tasks_left: usize,
+    wall: Duration,
+}
+
+/// Why a configuration cannot run live.
+pub fn check_supported(config: &SimConfig) -> Result<(), String> {
+    let d = &config.defences;
+    let unsupported = [
+        (config.faults.network_delay.is_some(), "network delay (faults.network_delay)"),
+        (config.faults.on_crash == QueueFate::Requeue, "on_crash = \"requeue\""),
+        (d.outlier.is_some(), "outlier ejection"),
+        (d.load_refresh.is_some(), "stale load reports (load_refresh)"),
+        (d.autoscale.is_some(), "autoscaling"),
+    ];
+    match unsupported.iter().find(|(used, _)| *used) {
+        Some((_, what)) => {
+            Err(format!("the live engine does not model {what} yet; run this scenario with --engine sim"))
+        }
+        None => Ok(()),
+    }
+}
+
+impl Live {
+    /// A live run of `config` balanced by `strategy`, not started yet.
+    pub fn new(config: SimConfig, strategy: Box<dyn Strategy>, options: LiveOptions) -> Result<Live, String> {
+        config.validate().map_err(|e| e.to_string())?;
+        check_supported(&config)?;
+        if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
+            return Err(format!("--time-scale must be a positive number, got {}", options.time_scale));
+        }
+        if options.thread_count() == 0 {
+            return Err("--threads must be at least 1".to_string());
+        }
+        let n = config.workers.len();
+        let plan = Plan {
+            rate: OpenLoop::new(&config.arrivals).map(|o| o.current_rate()),
+            sending: true,
+            retry: config.defences.retry.clone(),
+        };
+        Ok(Live {
+            metrics: Metrics { workers: vec![WorkerStats::default(); n], ..Metrics::default() },
+            strategy_name: strategy.name().to_string(),
+            strategy: Some(strategy),
+            running: None,
+            tally: Tally::default(),
+            notices: Vec::new(),
+            view: View::default(),
+            plan,
+            ended_at: None,
+            sequential: false,
+            window_started: false,
+            queue_samples: (0, 0),
+            queue_max: 0,
+            alive_max: 0,
+            global_queue_max: 0,
+            runtime_workers: 0,
+            tasks_left: 0,
+            wall: Duration::ZERO,
+            config,
+            options,
+        })
+    }
+
+    /// Marks this run as one of several run one after another (reports say so).
+    pub fn set_sequential(&mut self, on: bool) {
+        self.sequential = on;
+    }
+
+    /// Also keeps the latencies of about the last `width` of scenario time, for a live
+    /// display (as [`crate::engine::Sim::enable_recent_window`]).
+    pub fn enable_recent_window(&mut self, width: Nanos) {
+        self.metrics.recent = Some(crate::metrics::RecentWindow::new(width));
+    }
+
+    /// Starts the tasks: workers, the balancer, the requesters and the fault schedule.
+    pub fn begin(&mut self) -> Result<(), String> {
+        let strategy = self.strategy.take().ok_or("the run has already started")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.options.thread_count())
+            .thread_name("lbsim-live")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the live runtime: {e}"))?;
+        let clock = Clock { start: Instant::now(), scale: self.options.time_scale };
+        let (meter, records) = Meter::new(clock);
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let (plan, plan_rx) = watch::channel(self.plan.clone());
+        let (view_tx, view) = watch::channel(View::default());
+        // The balancer's inbox is bounded: when it is full, requesters wait to send.
+        let (work_tx, work_rx) = mpsc::channel(1024);
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let _entered = runtime.enter();
+        let hiring = Hiring {
+            specs: self.config.workers.clone(),
+            options: self.options.clone(),
+            done: done_tx,
+            tracker: tracker.clone(),
+            shutdown: shutdown.clone(),
+            seed: self.config.seed,
+            meter: meter.clone(),
+        };
+        let balancer = Balancer::new(&self.config, strategy, hiring, view_tx);
+        tracker.spawn(balancer.balance(work_rx, done_rx, control_rx));
+        let requesters = Arc::new(Requesters::new(
+            &self.config,
+            work_tx,
+            plan_rx,
+            meter.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+        let stop_sending = requesters.stop_sending.clone();
+        let count = match &self.config.arrivals {
+            Arrivals::Closed { clients, think } => {
+                for i in 0..*clients {
+                    tracker.spawn(requester::client(Arc::clone(&requesters), i, think.clone()));
+                }
+                *clients
+            }
+            arrivals => {
+                let open = OpenLoop::new(arrivals).expect("an open loop");
+                tracker.spawn(requester::open_loop(Arc::clone(&requesters), open));
+                1
+            }
+        };
+        drop(requesters);
+        self.schedule_faults(&tracker, &shutdown, &control, clock);
+        drop(_entered);
+        self.running = Some(Running {
+            runtime,
+            clock,
+            records,
+            view,
+            plan,
+            control,
+            shutdown,
+            stop_sending,
+            tracker,
+            requesters: count,
+            stopped_sending: None,
+        });
+        Ok(())
+    }
+
+    /// The scenario's faults, on their schedule: a task sends the balancer a crash, a repair
+    /// or a slowdown at each one's time.
+    fn schedule_faults(
+        &self,
+        tracker: &TaskTracker,
+        shutdown: &CancellationToken,
+        control: &mpsc::UnboundedSender<Control>,
+        clock: Clock,
+    ) {
+        let f = &self.config.faults;
+        let mut plan: Vec<(Nanos, Fault)> = Vec::new();
+        for c in &f.crashes {
+            plan.push((c.at, Fault::Crash(c.worker)));
+            plan.push((c.at.saturating_add(c.duration), Fault::Repair(c.worker)));
+        }
+        for s in &f.slowdowns {
+            plan.push((s.from, Fault::Slow(s.worker, s.factor)));
+            plan.push((s.to, Fault::Slow(s.worker, 1.0)));
+        }
+        plan.sort_by_key(|(t, _)| *t);
+        let (tx, stop) = (control.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            for (t, fault) in plan {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(clock.at(t).into()) => {}
+                    _ = stop.cancelled() => return,
+                }
+                let _ = tx.send(fault.control());
+            }
+        });
+        if let Some(r) = f.random_crashes {
+            for w in 0..self.config.workers.len() {
+                let mut rng = SimRng::substream(self.config.seed, Stream::Faults, w as u64);
+                let (tx, stop) = (control.clone(), shutdown.clone());
+                tracker.spawn(async move {
+                    loop {
+                        for (mean, fault) in [(r.mtbf, Fault::Crash(w)), (r.mttr, Fault::Repair(w))] {
+                            let wait = clock.real(rng.exp(mean as f64) as Nanos);
+                            tokio::select! {
+                                _ = tokio::time::sleep(wait) => {}
+                                _ = stop.cancelled() => return,
+                            }
+                            let _ = tx.send(fault.control());
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// Takes in what the tasks reported, samples the balancer and the runtime, and ends the
+    /// run when it is over.
+    fn sync(&mut self) {
+        let Some(run) = self.running.as_mut() else { return };
+        let now = run.clock.now();
+        let records: Vec<Record> = run.records.try_iter().collect();
+        self.view = run.view.borrow().clone();
+        let m = run.runtime.metrics();
+        self.alive_max = self.alive_max.max(m.num_alive_tasks());
+        self.global_queue_max = self.global_queue_max.max(m.global_queue_depth());
+        self.runtime_workers = m.num_workers();
+        let all_stopped = self.tally.done_sending >= run.requesters as u64;
+        let stopped_at = all_stopped.then(|| *run.stopped_sending.get_or_insert_with(Instant::now));
+        self.absorb(records, now);
+        if !self.window_started && now >= self.config.warmup {
+            // The warm-up is over: per-worker statistics start now, as in the model.
+            self.window_started = true;
+            for (stats, seen) in self.metrics.workers.iter_mut().zip(&self.view.workers) {
+                stats.restart(now, seen.pending);
+            }
+        }
+        self.sample_workers(now);
+        self.queue_max = self.queue_max.max(self.view.queue);
+        self.queue_samples = (self.queue_samples.0 + self.view.queue as u64, self.queue_samples.1 + 1);
+        // Over when the requesters have stopped and every request has ended, or when the
+        // grace period for those still in flight is up.
+        if let Some(since) = stopped_at
+            && (self.tally.alive == 0 || since.elapsed() >= self.options.grace)
+        {
+            self.finish();
+        }
+    }
+
+    fn absorb(&mut self, records: impl IntoIterator<Item = Record>, now: Nanos) {
+        for record in records {
+            if let Some(text) = self.tally.add(&mut self.metrics, record, now) {
+                self.notices.push(Notice { time: now, text });
+            }
+        }
+    }
+
+    /// Ends the run: cancels what is still in flight, waits for every task to end, and shuts
+    /// the runtime down.
+    fn finish(&mut self) {
+        let Some(run) = self.running.take() else { return };
+        let end = run.clock.now();
+        run.stop_sending.cancel();
+        run.shutdown.cancel();
+        run.tracker.close();
+        // Wait (outside any runtime: this may be called from the UI's) for every task to end.
+        let (tx, rx) = std_mpsc::channel();
+        let tracker = run.tracker.clone();
+        run.runtime.spawn(async move {
+            tracker.wait().await;
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+        self.absorb(run.records.try_iter().collect::<Vec<_>>(), end);
+        self.view = run.view.borrow().clone();
+        // The waiting task itself may still be winding down: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while run.runtime.metrics().num_alive_tasks() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.tasks_left = run.runtime.metrics().num_alive_tasks();
+        self.wall = run.clock.start.elapsed();
+        run.runtime.shutdown_background();
+        self.sample_workers(end);
+        self.ended_at = Some(end);
+    }
+
+    /// Adds the time since the last sample at the pending counts the balancer last published
+    /// (a Riemann sum, sampled at every sync: every frame in the UI, every 10 ms headless).
+    fn sample_workers(&mut self, now: Nanos) {
+        for ((stats, seen), spec) in
+            self.metrics.workers.iter_mut().zip(&self.view.workers).zip(&self.config.workers)
+        {
+            stats.advance(now, seen.pending, seen.pending.min(spec.concurrency));
+        }
+    }
+
+    /// Real time the run took (so far).
+    pub fn wall_time(&self) -> Duration {
+        match &self.running {
+            Some(run) => run.clock.start.elapsed(),
+            None => self.wall,
+        }
+    }
+
+    fn send(&self, control: Control) -> Result<(), CommandError> {
+        match &self.running {
+            Some(run) => {
+                let _ = run.control.send(control);
+                Ok(())
+            }
+            None => Err(CommandError::BadValue("the live run is not running".to_string())),
+        }
+    }
+
+    fn set_plan(&mut self, change: impl FnOnce(&mut Plan)) {
+        change(&mut self.plan);
+        if let Some(run) = &self.running {
+            run.plan.send_replace(self.plan.clone());
+        }
+    }
+}
+
+/// A scheduled fault.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Crash(usize),
+    Repair(usize),
+    Slow(usize, f64),
+}
+
+impl Fault {
+    fn control(self) -> Control {
+        match self {
+            Fault::Crash(w) => Control::Crash(w),
+            Fault::Repair(w) => Control::Repair(w),
+            Fault::Slow(w, f) => Control::Slowdown(w, f),
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(run) = self.running.take() {
+            run.shutdown.cancel();
+            run.runtime.shutdown_background();
+        }
+    }
+}
+
+impl Engine for Live {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Live
+    }
+    fn config(&self) -> &SimConfig {
+        &self.config
+    }
+    fn strategy_name(&self) -> &str {
+        &self.strategy_name
+    }
+    fn now(&self) -> Nanos {
+        match (&self.running, self.ended_at) {
+            (_, Some(t)) => t,
+            (Some(run), None) => run.clock.now(),
+            (None, None) => 0,
+        }
+    }
+    fn window_start(&self) -> Nanos {
+        self.config.warmup.min(self.now())
+    }
+    fn is_finished(&self) -> bool {
+        self.ended_at.is_some()
+    }
+    fn progress(&self) -> f64 {
+        if self.is_finished() {
+            return 1.0;
+        }
+        match self.config.stop {
+            crate::engine::Stop::Requests(n) => self.metrics.counters.sent as f64 / n as f64,
+            crate::engine::Stop::Duration(d) => self.now() as f64 / (self.config.warmup + d).max(1) as f64,
+        }
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            now: self.now(),
+            window_start: self.window_start(),
+            strategy: self.strategy_name.clone(),
+            counters: self.metrics.counters,
+            attempts: self.metrics.attempts,
+            workers: (0..self.worker_count()).map(|w| self.worker(w)).collect(),
+            arrival_rate: self.arrival_rate(),
+            retries_on: self.retries_on(),
+            blocked: self.blocked(),
+            finished: self.is_finished(),
+        }
+    }
+    fn worker(&self, id: usize) -> WorkerSnapshot {
+        let spec = &self.config.workers[id];
+        let seen = self.view.workers.get(id).cloned().unwrap_or(balancer::Seen {
+            up: true,
+            speed: spec.speed,
+            slowdown: 1.0,
+            error_rate: spec.error_rate,
+            ..Default::default()
+        });
+        let busy = seen.pending.min(spec.concurrency);
+        WorkerSnapshot {
+            pending: seen.pending,
+            queued: seen.pending - busy,
+            busy,
+            concurrency: spec.concurrency,
+            speed: seen.speed,
+            slowdown: seen.slowdown,
+            up: seen.up,
+            crashed: seen.crashed,
+            ejected: false,
+            lifecycle: Lifecycle::Active,
+            error_rate: seen.error_rate,
+            completed: self.metrics.workers[id].completed,
+            last_latency: seen.last_latency,
+        }
+    }
+    fn worker_count(&self) -> usize {
+        self.config.workers.len()
+    }
+    fn arrival_rate(&self) -> Option<f64> {
+        self.plan.rate.map(|r| if self.plan.sending && !self.is_finished() { r } else { 0.0 })
+    }
+    fn retries_on(&self) -> bool {
+        self.plan.retry.is_some()
+    }
+    fn blocked(&self) -> usize {
+        self.view.blocked
+    }
+    fn completions(&self) -> u64 {
+        self.tally.completions
+    }
+    fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+    fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        let n = self.worker_count();
+        let check = |w: usize| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
+        match command {
+            Command::SetRate(rate) => {
+                crate::engine::config::check_rate("rate", rate, true)
+                    .map_err(|e| CommandError::BadValue(e.to_string()))?;
+                if self.plan.rate.is_none() {
+                    return Err(CommandError::ClosedLoop);
+                }
+                self.set_plan(|p| p.rate = Some(rate));
+                Ok(())
+            }
+            Command::SetStrategy(s) => {
+                self.strategy_name = s.name().to_string();
+                self.send(Control::Strategy(s))
+            }
+            Command::SetWorkerSpeed { worker, speed } => {
+                check(worker)?;
+                self.send(Control::Speed(worker, speed))
+            }
+            Command::SetWorkerSlowdown { worker, factor } => {
+                check(worker)?;
+                if !(factor.is_finite() && (1.0..=1e6).contains(&factor)) {
+                    return Err(CommandError::BadValue(format!(
+                        "slowdown must be in [1, 1e6], got {factor}"
+                    )));
+                }
+                self.send(Control::Slowdown(worker, factor))
+            }
+            Command::SetWorkerUp { worker, up } => {
+                check(worker)?;
+                self.send(if up { Control::Repair(worker) } else { Control::Crash(worker) })
+            }
+            Command::SetWorkerErrorRate { worker, rate } => {
+                check(worker)?;
+                if !(0.0..=1.0).contains(&rate) {
+                    return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
+                }
+                self.send(Control::ErrorRate(worker, rate))
+            }
+            Command::SetRetry(policy) => {
+                self.set_plan(|p| p.retry = policy);
+                Ok(())
+            }
+        }
+    }
+    fn advance_to(&mut self, _t: Nanos, _deadline: Option<Instant>) -> bool {
+        self.sync();
+        true
+    }
+    fn set_sending(&mut self, on: bool) {
+        self.set_plan(|p| p.sending = on);
+    }
+    fn started(&self) -> bool {
+        self.strategy.is_none()
+    }
+    fn start(&mut self) {
+        if let Err(e) = self.begin() {
+            self.notices.push(Notice { time: 0, text: e });
+        }
+    }
+    fn stop(&mut self) {
+        let Some(run) = self.running.as_ref() else { return };
+        run.stop_sending.cancel();
+        // Let the requests in flight finish, for the grace period at most.
+        let deadline = Instant::now() + self.options.grace;
+        while self.running.is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            self.sync();
+            if self.tally.alive == 0 {
+                break;
+            }
+        }
+        self.finish();
+    }
+    fn live_figures(&self) -> Option<LiveFigures> {
+        let l = &self.tally.lateness;
+        let ms = |ns: f64| ns / MILLIS as f64;
+        let wall = self.wall_time().as_secs_f64();
+        Some(LiveFigures {
+            time_scale: self.options.time_scale,
+            work: self.options.work,
+            threads: self.options.thread_count(),
+            grace_s: self.options.grace.as_secs_f64(),
+            cancel_abandoned: self.options.cancel_abandoned,
+            sequential: self.sequential,
+            lateness_samples: l.count(),
+            lateness_mean_ms: ms(l.mean()),
+            lateness_p50_ms: ms(l.quantile(0.5) as f64),
+            lateness_p99_ms: ms(l.quantile(0.99) as f64),
+            lateness_max_ms: ms(l.max() as f64),
+            balancer_utilization: if wall > 0.0 { self.view.busy.as_secs_f64() / wall } else { 0.0 },
+            balancer_events: self.view.events,
+            balancer_queue_max: self.queue_max,
+            balancer_queue_mean: self.queue_samples.0 as f64 / self.queue_samples.1.max(1) as f64,
+            runtime_workers: self.runtime_workers,
+            runtime_alive_tasks_max: self.alive_max,
+            runtime_global_queue_max: self.global_queue_max,
+            tasks_left_at_shutdown: self.tasks_left,
+        })
+    }
+}

@@ -1,0 +1,300 @@
+//! The requesters: they make up the workload from the scenario's random streams, send each
+//! request to the balancer with its own reply channel, and wait for the answer.
+//!
+//! Open loop: one sender on a timer, and one small task per request that waits for its reply
+//! (the sender never waits, so arrivals keep their schedule whatever the latency). Closed
+//! loop: Pike's requesters, each a task that sends, waits for its reply, thinks, and again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::meter::{Cause, End, Meter, Record};
+use super::request::{Reply, Request};
+use crate::dist::Dist;
+use crate::engine::arrivals::OpenLoop;
+use crate::engine::{RetryPolicy, SimConfig, Stop};
+use crate::rng::{SimRng, Stream};
+use crate::time::Nanos;
+
+/// What the user can change while requesters run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Open-loop arrival rate (requests/s); `None` for a closed loop.
+    pub rate: Option<f64>,
+    /// Whether to send at all (space pauses the requesters).
+    pub sending: bool,
+    /// Retries, if on.
+    pub retry: Option<RetryPolicy>,
+}
+
+/// What every requester shares.
+pub struct Requesters {
+    /// The balancer's channel (bounded: when it is full, requesters wait to send).
+    pub balancer: mpsc::Sender<Request>,
+    /// The plan in force.
+    pub plan: watch::Receiver<Plan>,
+    /// Where they report.
+    pub meter: Meter,
+    /// Service demands.
+    pub service: Dist,
+    /// Scenario time before which requests do not count.
+    pub warmup: Nanos,
+    /// When to stop sending.
+    pub stop: Stop,
+    /// The deadline of a request, if any.
+    pub timeout: Option<Nanos>,
+    /// Master seed.
+    pub seed: u64,
+    /// Cancelled when the run shuts down: requests in flight end as cancelled.
+    pub shutdown: CancellationToken,
+    /// Cancelled when the requesters are to stop sending (a child of `shutdown`).
+    pub stop_sending: CancellationToken,
+    /// Tracks every task, so that shutdown can wait for them all.
+    pub tracker: TaskTracker,
+    /// Retry tokens (a shared bucket: a few instructions under the lock, never across an
+    /// `.await`).
+    pub retry_tokens: Mutex<f64>,
+    /// Closed loop: requests still to send, shared by the clients.
+    pub tickets: AtomicU64,
+    next_id: AtomicU64,
+}
+
+/// Retry tokens banked at most (as in the model).
+const RETRY_TOKENS_MAX: f64 = 10.0;
+
+impl Requesters {
+    /// The shared part of the requesters of `config`.
+    pub fn new(
+        config: &SimConfig,
+        balancer: mpsc::Sender<Request>,
+        plan: watch::Receiver<Plan>,
+        meter: Meter,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Requesters {
+        Requesters {
+            balancer,
+            plan,
+            meter,
+            service: config.service.clone(),
+            warmup: config.warmup,
+            stop: config.stop,
+            timeout: config.defences.timeout,
+            seed: config.seed,
+            stop_sending: shutdown.child_token(),
+            shutdown,
+            tracker,
+            retry_tokens: Mutex::new(RETRY_TOKENS_MAX),
+            tickets: AtomicU64::new(match config.stop {
+                Stop::Requests(n) => n,
+                Stop::Duration(_) => u64::MAX,
+            }),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    /// When sending stops (scenario time), for a run of fixed length.
+    fn end(&self) -> Option<Nanos> {
+        match self.stop {
+            Stop::Duration(d) => Some(self.warmup.saturating_add(d)),
+            Stop::Requests(_) => None,
+        }
+    }
+
+    /// Waits until sending is on (it is paused with space); false if sending stopped for good.
+    async fn until_sending(&self, plan: &mut watch::Receiver<Plan>) -> bool {
+        tokio::select! {
+            on = plan.wait_for(|p| p.sending) => on.is_ok(),
+            _ = self.stop_sending.cancelled() => false,
+        }
+    }
+
+    /// Sends one request and waits for its end, in a task of its own (open loop).
+    fn spawn_request(self: &Arc<Self>, demand: Nanos, measured: bool) {
+        let me = Arc::clone(self);
+        self.tracker.spawn(async move { me.request(demand, measured).await });
+    }
+
+    /// One request, from sending to its end, reported to the meter. Every request ends
+    /// exactly once: completed, rejected, failed, timed out, or cancelled by shutdown.
+    async fn request(&self, demand: Nanos, measured: bool) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.meter.record(Record::Sent { measured });
+        let sent = Instant::now();
+        let tries = self.tries(id, demand, measured, sent);
+        let deadline = self.timeout.map(|t| sent + self.meter.clock.real(t));
+        let end = tokio::select! {
+            // Shutdown first: a request cut off by it is cancelled, whatever else it sees.
+            biased;
+            _ = self.shutdown.cancelled() => End::Cancelled,
+            end = async {
+                match deadline {
+                    // The requester gives up at its deadline: dropping `tries` drops the reply
+                    // channel it waits on. The worker may still do the work (wasted), unless
+                    // the run cancels abandoned work.
+                    Some(d) => match tokio::time::timeout_at(d.into(), tries).await {
+                        Ok(end) => end,
+                        Err(_) => {
+                            let cause = Cause::TimedOut;
+                            self.meter.record(Record::AttemptFailed { measured, worker: None, cause });
+                            End::TimedOut
+                        }
+                    },
+                    None => tries.await,
+                }
+            } => end,
+        };
+        self.meter.record(Record::Ended { measured, end });
+    }
+
+    /// Tries, and retries as the plan allows, until an answer or the last failure.
+    async fn tries(&self, id: u64, demand: Nanos, measured: bool, sent: Instant) -> End {
+        let mut jitter = SimRng::substream(self.seed, Stream::Defences, id);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.meter.record(Record::Attempt { measured, retry: attempt > 1 });
+            let (reply, answer) = oneshot::channel();
+            let request = Request { id, demand, measured, dispatched: None, reply };
+            if self.balancer.send(request).await.is_err() {
+                return End::Cancelled; // the balancer has gone: the run is shutting down
+            }
+            let policy = self.plan.borrow().retry.clone();
+            let per_try = policy.as_ref().and_then(|p| p.per_try_timeout).map(|t| self.meter.clock.real(t));
+            let answer = match per_try {
+                Some(t) => tokio::time::timeout(t, answer).await.ok(),
+                None => Some(answer.await),
+            };
+            let (cause, worker) = match answer {
+                Some(Ok(Reply::Done { worker, wait, service })) => {
+                    let clock = &self.meter.clock;
+                    return End::Completed {
+                        worker,
+                        latency: clock.scenario(sent.elapsed()),
+                        wait: clock.scenario(wait),
+                        service: clock.scenario(service),
+                    };
+                }
+                Some(Ok(Reply::Failed { worker })) => (Cause::WorkerError, Some(worker)),
+                Some(Ok(Reply::Rejected)) => (Cause::Rejected, None),
+                // The reply channel was dropped unanswered: the worker crashed with it.
+                Some(Err(_)) => (Cause::Crash, None),
+                None => (Cause::TimedOut, None),
+            };
+            self.meter.record(Record::AttemptFailed { measured, worker, cause });
+            let ended = match cause {
+                Cause::Rejected => End::Rejected,
+                Cause::TimedOut => End::TimedOut,
+                Cause::WorkerError | Cause::Crash => End::Failed,
+            };
+            let Some(p) = policy.filter(|p| attempt <= p.max) else { return ended };
+            if !self.spend_retry_token(&p) {
+                return ended;
+            }
+            // Exponential backoff with full jitter, as in the model.
+            let cap = p.backoff.saturating_mul(1u64 << (attempt - 1).min(40)).min(p.max_backoff);
+            let backoff = (jitter.unit() * cap as f64) as Nanos;
+            tokio::time::sleep(self.meter.clock.real(backoff)).await;
+        }
+    }
+
+    /// Each request adds `budget` tokens to the bucket; a retry spends one.
+    fn earn_retry_token(&self) {
+        if let Some(budget) = self.plan.borrow().retry.as_ref().and_then(|p| p.budget) {
+            let mut tokens = self.retry_tokens.lock().expect("never poisoned: no panics under it");
+            *tokens = (*tokens + budget).min(RETRY_TOKENS_MAX);
+        }
+    }
+
+    fn spend_retry_token(&self, p: &RetryPolicy) -> bool {
+        if p.budget.is_none() {
+            return true;
+        }
+        let mut tokens = self.retry_tokens.lock().expect("never poisoned: no panics under it");
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The open-loop sender: arrival times and demands from the same streams as the model, so a
+/// live run sends the same requests at the same (scenario) times.
+pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
+    let mut arrivals_rng = SimRng::stream(me.seed, Stream::Arrivals);
+    let mut service_rng = SimRng::stream(me.seed, Stream::Service);
+    let mut plan = me.plan.clone();
+    let mut rate = plan.borrow().rate;
+    let mut next = arrivals.next_after(0, &mut arrivals_rng);
+    let mut left = me.tickets.load(Ordering::Relaxed);
+    while left > 0 {
+        let Some(t) = next.filter(|&t| me.end().is_none_or(|end| t < end)) else { break };
+        let due = me.meter.clock.at(t);
+        tokio::select! {
+            _ = tokio::time::sleep_until(due.into()) => {}
+            changed = plan.changed() => {
+                if changed.is_err() { break }
+                // Paused, or a new rate: start the arrival process afresh from now (it is
+                // memoryless, so nothing is lost).
+                if !me.until_sending(&mut plan).await { break }
+                let new_rate = plan.borrow_and_update().rate;
+                if new_rate != rate {
+                    rate = new_rate;
+                    arrivals.set_rate(rate.unwrap_or(0.0));
+                }
+                next = arrivals.next_after(me.meter.clock.now(), &mut arrivals_rng);
+                continue;
+            }
+            _ = me.stop_sending.cancelled() => break,
+        }
+        me.meter.late(due, Instant::now());
+        let measured = t >= me.warmup;
+        let demand = me.service.sample(&mut service_rng);
+        me.earn_retry_token();
+        me.spawn_request(demand, measured);
+        if measured {
+            left -= 1;
+        }
+        next = arrivals.next_after(t, &mut arrivals_rng);
+    }
+    me.meter.record(Record::DoneSending);
+}
+
+/// A closed-loop client: Pike's requester. Sends, waits for the answer, thinks, again.
+pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
+    let mut think_rng = SimRng::substream(me.seed, Stream::Arrivals, index as u64);
+    let mut service_rng = SimRng::substream(me.seed, Stream::Service, index as u64);
+    let mut plan = me.plan.clone();
+    loop {
+        let pause = me.meter.clock.real(think.sample(&mut think_rng));
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = me.stop_sending.cancelled() => break,
+        }
+        if !me.until_sending(&mut plan).await {
+            break;
+        }
+        let now = me.meter.clock.now();
+        if me.end().is_some_and(|end| now >= end) {
+            break;
+        }
+        let measured = now >= me.warmup;
+        // The last tickets: once they are gone, every client stops.
+        if measured
+            && me.tickets.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err()
+        {
+            break;
+        }
+        let demand = me.service.sample(&mut service_rng);
+        me.earn_retry_token();
+        me.request(demand, measured).await;
+    }
+    me.meter.record(Record::DoneSending);
+}

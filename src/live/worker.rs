@@ -1,0 +1,192 @@
+//! A worker: one task that takes requests from its own bounded queue, serves them, answers on
+//! each request's reply channel and tells the balancer it is done. Pike's worker:
+//! `for { req := <-w.requests; req.c <- req.fn(); done <- w }`.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::Work;
+use super::meter::{Meter, Record};
+use super::request::{Done, Reply, Request};
+use crate::engine::ErrorKind;
+use crate::rng::{SimRng, Stream};
+
+/// What can change about a worker while it runs (set by the balancer, read at each request).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// Configured speed: a request with demand `d` takes `d / speed`.
+    pub speed: f64,
+    /// How many times slower it is than its speed says (1 = normal; the balancer is not told).
+    pub slowdown: f64,
+    /// Probability of failing a request.
+    pub error_rate: f64,
+}
+
+/// Everything a worker task needs.
+pub struct Worker {
+    /// Its index.
+    pub id: usize,
+    /// Which life of this worker (each repair starts a new one).
+    pub epoch: u32,
+    /// Requests it serves at once.
+    pub concurrency: u32,
+    /// Whether failures come at once or after the work.
+    pub error_kind: ErrorKind,
+    /// Its settings, kept up to date by the balancer.
+    pub settings: watch::Receiver<Settings>,
+    /// Where it says it is done.
+    pub done: mpsc::UnboundedSender<Done>,
+    /// What kind of work serving is.
+    pub work: Work,
+    /// Stop work nobody waits for any more (the requester gave up).
+    pub cancel_abandoned: bool,
+    /// Cancelled when the run shuts down.
+    pub shutdown: CancellationToken,
+    /// Seed for its error draws.
+    pub seed: u64,
+    /// Where it reports what it did.
+    pub meter: Meter,
+}
+
+/// The worker task: `concurrency` servers take turns at the queue, each serving one request
+/// at a time. Aborting this task (a crash) drops every request in its queue and in service,
+/// and with them their reply channels: the requesters hear of the crash.
+pub async fn work(me: Worker, queue: mpsc::Receiver<Request>) {
+    let queue = Mutex::new(queue);
+    join_all((0..me.concurrency).map(|slot| me.serve(&queue, slot))).await;
+}
+
+impl Worker {
+    /// One server: takes the next request, serves it, answers; until the queue closes.
+    async fn serve(&self, queue: &Mutex<mpsc::Receiver<Request>>, slot: u32) {
+        let index = (self.id as u64) << 32 | (self.epoch as u64) << 8 | slot as u64;
+        let mut rng = SimRng::substream(self.seed, Stream::Faults, index);
+        // When this server's last request was due to end. Each request is timed from when it
+        // could start, max(dispatched, free_at), not from when a timer happened to wake us:
+        // a late wake-up shows in the latency of the request it ends (and is measured), but
+        // does not pile up on the requests queued behind it.
+        let mut free_at = Instant::now();
+        loop {
+            let Some(mut request) = queue.lock().await.recv().await else { return };
+            let now = Instant::now();
+            let dispatched = request.dispatched.unwrap_or(now);
+            let start = dispatched.max(free_at).min(now);
+            self.meter.late(start, now);
+            let settings = *self.settings.borrow();
+            let fails = rng.unit() < settings.error_rate;
+            if self.cancel_abandoned && request.reply.is_closed() {
+                // The requester gave up before we began: skip the work.
+                free_at = now;
+                self.tell_balancer(dispatched, false, false);
+                continue;
+            }
+            let demand = request.demand as f64 * settings.slowdown / settings.speed;
+            let planned = match (fails, self.error_kind) {
+                (true, ErrorKind::Fast) => Duration::ZERO,
+                _ => self.meter.clock.real(demand as u64),
+            };
+            let Some(end) = self.run(start, planned, &mut request.reply).await else {
+                // Cancelled: the requester gave up meanwhile (or the run is shutting down).
+                let spent = Instant::now().saturating_duration_since(start);
+                self.meter.record(Record::Served {
+                    measured: request.measured,
+                    service: self.meter.clock.scenario(spent),
+                    wasted: true,
+                });
+                free_at = Instant::now();
+                self.tell_balancer(dispatched, false, false);
+                continue;
+            };
+            free_at = end;
+            let service = end.saturating_duration_since(start);
+            let reply = if fails {
+                Reply::Failed { worker: self.id }
+            } else {
+                Reply::Done { worker: self.id, wait: start.saturating_duration_since(dispatched), service }
+            };
+            let wasted = request.reply.send(reply).is_err();
+            self.meter.record(Record::Served {
+                measured: request.measured,
+                service: self.meter.clock.scenario(service),
+                wasted,
+            });
+            self.tell_balancer(dispatched, !fails, true);
+        }
+    }
+
+    fn tell_balancer(&self, dispatched: Instant, ok: bool, answered: bool) {
+        let latency = dispatched.elapsed();
+        let _ = self.done.send(Done { worker: self.id, epoch: self.epoch, latency, ok, answered });
+    }
+
+    /// Does `planned` of work from `start`. Returns when it was due to end (sleep) or ended
+    /// (CPU work), or `None` if it was cancelled first.
+    async fn run(
+        &self,
+        start: Instant,
+        planned: Duration,
+        reply: &mut oneshot::Sender<Reply>,
+    ) -> Option<Instant> {
+        match self.work {
+            // I/O-bound: waiting, as for a database or another service. The thread is free
+            // for other tasks meanwhile.
+            Work::Sleep => {
+                let end = start + planned;
+                tokio::select! {
+                    _ = tokio::time::sleep_until(end.into()) => {}
+                    _ = reply.closed(), if self.cancel_abandoned => return None,
+                    _ = self.shutdown.cancelled() => return None,
+                }
+                self.meter.late(end, Instant::now());
+                Some(end)
+            }
+            // CPU-bound, done right inside the async task: the classic pitfall. Nothing else
+            // runs on this runtime thread until it is over.
+            Work::Spin => {
+                let is_closed = || self.cancel_abandoned && reply.is_closed();
+                spin(planned, &|| self.shutdown.is_cancelled() || is_closed()).then(Instant::now)
+            }
+            // The same CPU work moved to tokio's blocking pool: the runtime threads stay free.
+            Work::Blocking => {
+                let stop = self.shutdown.child_token();
+                // If this task is aborted (a crash), the guard stops the spinning thread too.
+                let _guard = stop.clone().drop_guard();
+                let spinner = stop.clone();
+                let job = tokio::task::spawn_blocking(move || spin(planned, &|| spinner.is_cancelled()));
+                tokio::select! {
+                    finished = job => finished.unwrap_or(false).then(Instant::now),
+                    _ = reply.closed(), if self.cancel_abandoned => None,
+                }
+            }
+        }
+    }
+}
+
+/// Burns CPU for `d` of real time, unless `stop` says to stop first; returns whether it
+/// finished.
+fn spin(d: Duration, stop: &dyn Fn() -> bool) -> bool {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        if stop() {
+            return false;
+        }
+        std::hint::spin_loop();
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spin_takes_its_time_and_stops_when_told() {
+        let t = Instant::now();
+        assert!(spin(Duration::from_millis(5), &|| false));
+        assert!(t.elapsed() >= Duration::from_millis(5));
+        assert!(!spin(Duration::from_secs(60), &|| true));
+    }
+}
