@@ -571,9 +571,7 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
         .map_err(CliError::input)?;
         engine.set_sequential(strategies.len() > 1);
         engine.begin().map_err(CliError::runtime)?;
-        while !engine.is_finished() {
-            std::thread::sleep(Duration::from_millis(10));
-            engine.advance_to(0, None);
+        while !engine.wait(Duration::from_millis(100)) {
             bar.update((i as f64 + engine.progress()) / strategies.len() as f64);
         }
         reports.push(Report::new(&engine, &scenario.name, engine.wall_time().as_secs_f64()));

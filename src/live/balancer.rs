@@ -79,6 +79,8 @@ pub struct View {
     pub busy: Duration,
     /// Events handled so far.
     pub events: u64,
+    /// When it was published (scenario time).
+    pub at: Nanos,
 }
 
 /// How to reach one worker.
@@ -225,6 +227,7 @@ impl Balancer {
         };
         let mut checks = tokio::time::interval_at((Instant::now() + check_every).into(), check_every);
         let mut publish = tokio::time::interval(Duration::from_millis(10));
+        publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let shutdown = self.hiring.shutdown.clone();
         loop {
             let event = tokio::select! {
@@ -438,6 +441,7 @@ impl Balancer {
             view.blocked = if self.held.is_some() { 1 + queue } else { 0 };
             view.busy = self.busy;
             view.events = self.events;
+            view.at = self.meter.clock.now();
         });
     }
 }

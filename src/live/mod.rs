@@ -180,6 +180,8 @@ pub struct Live {
     sequential: bool,
     /// Whether the warm-up is over and per-worker statistics have restarted.
     window_started: bool,
+    /// The time of the balancer's view last added to the per-worker statistics.
+    sampled_at: Nanos,
     queue_samples: (u64, u64),
     queue_max: usize,
     alive_max: usize,
@@ -236,6 +238,7 @@ impl Live {
             ended_at: None,
             sequential: false,
             window_started: false,
+            sampled_at: 0,
             queue_samples: (0, 0),
             queue_max: 0,
             alive_max: 0,
@@ -395,14 +398,7 @@ impl Live {
         let all_stopped = self.tally.done_sending >= run.requesters as u64;
         let stopped_at = all_stopped.then(|| *run.stopped_sending.get_or_insert_with(Instant::now));
         self.absorb(records, now);
-        if !self.window_started && now >= self.config.warmup {
-            // The warm-up is over: per-worker statistics start now, as in the model.
-            self.window_started = true;
-            for (stats, seen) in self.metrics.workers.iter_mut().zip(&self.view.workers) {
-                stats.restart(now, seen.pending);
-            }
-        }
-        self.sample_workers(now);
+        self.sample_workers();
         self.queue_max = self.queue_max.max(self.view.queue);
         self.queue_samples = (self.queue_samples.0 + self.view.queue as u64, self.queue_samples.1 + 1);
         // Over when the requesters have stopped and every request has ended, or when the
@@ -448,18 +444,44 @@ impl Live {
         self.tasks_left = run.runtime.metrics().num_alive_tasks();
         self.wall = run.clock.start.elapsed();
         run.runtime.shutdown_background();
-        self.sample_workers(end);
+        self.sample_workers();
         self.ended_at = Some(end);
     }
 
-    /// Adds the time since the last sample at the pending counts the balancer last published
-    /// (a Riemann sum, sampled at every sync: every frame in the UI, every 10 ms headless).
-    fn sample_workers(&mut self, now: Nanos) {
-        for ((stats, seen), spec) in
-            self.metrics.workers.iter_mut().zip(&self.view.workers).zip(&self.config.workers)
-        {
-            stats.advance(now, seen.pending, seen.pending.min(spec.concurrency));
+    /// Adds the time since the last sample at the pending counts the balancer published
+    /// since (every 10 ms of real time): a Riemann sum over time, sampled at regular times so
+    /// that it is not biased towards the moments when something happens.
+    fn sample_workers(&mut self) {
+        let at = self.view.at;
+        if at <= self.sampled_at {
+            return;
         }
+        self.sampled_at = at;
+        let workers = self.metrics.workers.iter_mut().zip(&self.view.workers).zip(&self.config.workers);
+        if !self.window_started && at >= self.config.warmup {
+            // The warm-up is over: per-worker statistics start now, as in the model.
+            self.window_started = true;
+            for ((stats, seen), _) in workers {
+                stats.restart(at, seen.pending);
+            }
+            return;
+        }
+        for ((stats, seen), spec) in workers {
+            stats.advance(at, seen.pending, seen.pending.min(spec.concurrency));
+        }
+    }
+
+    /// Waits up to `timeout` for news from the tasks, takes it in, and says whether the run
+    /// is over: for a caller that has nothing else to do (headless runs, tests).
+    pub fn wait(&mut self, timeout: Duration) -> bool {
+        if let Some(run) = &self.running
+            && let Ok(record) = run.records.recv_timeout(timeout)
+        {
+            let now = run.clock.now();
+            self.absorb([record], now);
+        }
+        self.sync();
+        self.is_finished()
     }
 
     /// Real time the run took (so far).
@@ -675,11 +697,9 @@ impl Engine for Live {
         run.stop_sending.cancel();
         // Let the requests in flight finish, for the grace period at most.
         let deadline = Instant::now() + self.options.grace;
-        while self.running.is_some() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-            self.sync();
-            if self.tally.alive == 0 {
-                break;
+        while self.tally.alive > 0 && Instant::now() < deadline {
+            if self.wait(deadline.saturating_duration_since(Instant::now())) {
+                return;
             }
         }
         self.finish();

@@ -377,7 +377,10 @@ fn render_compare_pane(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         title.push(Span::raw(format!("· p99 {} ", Human(rec.quantile(0.99)))));
     }
     if !pane.sim.started() {
-        title.push(Span::styled("· waits its turn: live runs one strategy at a time ", Style::new().fg(Color::Yellow)));
+        title.push(Span::styled(
+            "· waits its turn: live runs one strategy at a time ",
+            Style::new().fg(Color::Yellow),
+        ));
     }
     let title = Line::from(title);
     let lost = c.failed + c.rejected + c.timed_out;

@@ -1,0 +1,176 @@
+//! The live engine against the model and against queueing theory, and its accounting:
+//! every request ends exactly once, and no task outlives the run.
+//!
+//! These runs take real time. Workloads are scaled so that the mean service time is 20 to 40
+//! ms of real time (`time_scale` 2 or 4 on `exp:10ms`): tokio's timers fire on millisecond
+//! ticks, so a worker's answer comes about 1 ms late; at 20 ms that is 5% of the service time
+//! (and less of the latency), inside the 10% the claims allow, even on a busy machine.
+
+use std::time::Duration;
+
+use lbsim::engine::{Command, SimConfig};
+use lbsim::engines::Engine;
+use lbsim::live::{Live, LiveOptions};
+use lbsim::report::Report;
+use lbsim::scenario::Scenario;
+use lbsim::strategy;
+
+mod common;
+
+/// 16 identical workers, `exp:10ms` run as 40 ms, Poisson arrivals at `load`.
+fn scenario(load: f64, requests: u64, extra: &str) -> Scenario {
+    sized(16, 4.0, load, requests, extra)
+}
+
+/// `workers` identical workers, `exp:10ms` run at `scale`, Poisson arrivals at `load`.
+fn sized(workers: u32, scale: f64, load: f64, requests: u64, extra: &str) -> Scenario {
+    let text = format!(
+        r#"
+        name = "live-test"
+        service = "exp:10ms"
+        [arrivals]
+        load = {load}
+        [[workers]]
+        count = {workers}
+        [run]
+        requests = {requests}
+        warmup = "1s"
+        seed = 7
+        [live]
+        time_scale = {scale}
+        threads = 2
+        {extra}
+        "#
+    );
+    Scenario::parse(&text, "live-test").unwrap()
+}
+
+/// Runs live to the end.
+fn live(config: &SimConfig, strategy: &str, options: &LiveOptions) -> Live {
+    let s = strategy::build(strategy, &config.strategy_params).unwrap();
+    let mut run = Live::new(config.clone(), s, options.clone()).unwrap();
+    run.begin().unwrap();
+    while !run.wait(Duration::from_secs(1)) {}
+    run
+}
+
+fn live_report(scenario: &Scenario, strategy: &str) -> Report {
+    let run = live(&scenario.to_config().unwrap(), strategy, &scenario.live);
+    Report::new(&run, "live-test", 0.0)
+}
+
+/// The live mean against the model's, on the same arrivals and demands (and, for random,
+/// the same picks).
+fn crosscheck(s: &Scenario, strategy: &str) -> (f64, f64) {
+    let model = common::report(&s.to_config().unwrap(), strategy);
+    let live = live_report(s, strategy);
+    let (m, l) = (model.latency_ms.mean, live.latency_ms.mean);
+    assert_eq!(live.requests.completed, model.requests.completed, "{strategy}: {:?}", live.requests);
+    assert!((l / m - 1.0).abs() < 0.10, "{strategy}: live mean {l:.2} ms, model {m:.2} ms");
+    (m, l)
+}
+
+/// Random splits Poisson arrivals into independent M/M/1 queues: the mean latency is
+/// 1 / (1 - load) service times. 20,000 requests over 64 workers (run as 20 ms) give a
+/// standard error of about 2% at half load, so 10% is a margin of five standard errors. At
+/// 80% load the error of the mean is three times larger for as many requests (the queue
+/// forgets its past more slowly), so there the live run is held to the model, which
+/// tests/theory.rs holds to M/M/1 over millions of requests.
+fn random(load: f64) {
+    let s = sized(64, 2.0, load, 20_000, "");
+    let (_, live) = crosscheck(&s, "random");
+    if load <= 0.5 {
+        let theory = 10.0 / (1.0 - load);
+        assert!(
+            (live / theory - 1.0).abs() < 0.10,
+            "random at {load}: live {live:.2} ms, M/M/1 {theory:.2} ms"
+        );
+    }
+}
+
+#[test]
+fn random_at_half_load_agrees_with_the_model_and_mm1() {
+    random(0.5);
+}
+
+#[test]
+fn random_at_80_percent_agrees_with_the_model() {
+    random(0.8);
+}
+
+#[test]
+fn least_loaded_at_half_load_agrees_with_the_model() {
+    crosscheck(&scenario(0.5, 4_000, ""), "least-loaded");
+}
+
+#[test]
+fn least_loaded_at_80_percent_agrees_with_the_model() {
+    crosscheck(&scenario(0.8, 4_000, ""), "least-loaded");
+}
+
+/// Crashes and repairs (noticed by health checks, so requests are sent to the dead worker
+/// meanwhile), per-try timeouts, retries and a request deadline, then the user quits mid-run: every request sent is in exactly one count, and every task has ended.
+#[test]
+fn every_request_is_accounted_for_under_faults_and_an_early_quit() {
+    let s = scenario(
+        0.5,
+        1_000_000,
+        r#"grace = "200ms"
+        [retry]
+        max = 2
+        per_try_timeout = "50ms"
+        backoff = "5ms"
+        [health_check]
+        mode = "active"
+        interval = "100ms"
+        [faults]
+        [[faults.crash]]
+        worker = 3
+        at = "1.2s"
+        duration = "0.5s"
+        "#,
+    );
+    let mut s = s;
+    s.defences.timeout = Some(200 * lbsim::time::MILLIS);
+    let config = s.to_config().unwrap();
+    let strategy = strategy::build("least-loaded", &config.strategy_params).unwrap();
+    let mut run = Live::new(config, strategy, s.live.clone()).unwrap();
+    run.begin().unwrap();
+    // Let it run 2 s of scenario time (8 s real), crashing and repairing by hand too.
+    let mut crashed = false;
+    while run.now() < 2 * lbsim::time::SECS {
+        run.wait(Duration::from_millis(50));
+        if !crashed && run.now() > 1_500 * lbsim::time::MILLIS {
+            run.apply(Command::SetWorkerUp { worker: 5, up: false }).unwrap();
+            crashed = true;
+        }
+    }
+    run.apply(Command::SetWorkerUp { worker: 5, up: true }).unwrap();
+    let before = std::time::Instant::now();
+    run.stop();
+    let stopping = before.elapsed();
+    assert!(run.is_finished());
+    let c = run.metrics().counters;
+    assert!(c.is_conserved(), "{c:?}");
+    assert_eq!(c.in_flight, 0, "{c:?}");
+    let a = run.metrics().attempts;
+    assert!(a.crash_errors > 0 && a.timeouts > 0 && a.retries > 0, "{a:?}");
+    assert!(c.completed > 500, "{c:?}");
+    let figures = run.live_figures().unwrap();
+    assert_eq!(figures.tasks_left_at_shutdown, 0, "every task ended before the runtime shut down");
+    // The grace period (200 ms) and cancelling the rest, not the runtime's shutdown timeout.
+    assert!(stopping < Duration::from_secs(3), "stopping took {stopping:?}");
+}
+
+/// A run of fixed length stops sending at its end, lets what is in flight finish within the
+/// grace period and ends with nothing lost.
+#[test]
+fn graceful_shutdown_loses_nothing() {
+    let mut s = scenario(0.7, 1, r#"grace = "5s""#);
+    s.stop = lbsim::engine::Stop::Duration(lbsim::time::SECS);
+    let report = live_report(&s, "power-of-two");
+    let c = report.requests;
+    assert!(c.sent > 500, "{c:?}");
+    assert_eq!((c.completed, c.cancelled, c.in_flight), (c.sent, 0, 0), "{c:?}");
+    assert_eq!(report.live.unwrap().tasks_left_at_shutdown, 0);
+}
