@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 
 use crate::dist::Dist;
-use crate::engine::{Detection, OutlierEjection, RetryPolicy, Sim, Stop};
+use crate::engine::{Backpressure, Detection, OutlierEjection, RetryPolicy, Sim, Stop};
 use crate::engines::{Engine, EngineKind};
 use crate::live::Work;
 use crate::report::{self, Format, Report};
@@ -155,6 +155,10 @@ pub struct SimArgs {
     /// Load-aware strategies see queue lengths refreshed this often instead of live, e.g. 1s.
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub load_refresh: Option<Nanos>,
+    /// When the chosen worker's queue is full: reject the request, or block (hold it at the
+    /// balancer until there is room).
+    #[arg(long, value_name = "HOW", value_parser = ["reject", "block"])]
+    pub backpressure: Option<String>,
     /// Every worker fails this fraction of requests (after doing the work).
     #[arg(long, value_name = "P", value_parser = parse_probability, allow_hyphen_values = true)]
     pub error_rate: Option<f64>,
@@ -508,6 +512,11 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     }
     if let Some(t) = args.load_refresh {
         d.load_refresh = Some(t);
+    }
+    match args.backpressure.as_deref() {
+        Some("block") => d.backpressure = Backpressure::Block,
+        Some(_) => d.backpressure = Backpressure::Reject,
+        None => {}
     }
     if let Some(p) = args.error_rate {
         for w in &mut s.workers {

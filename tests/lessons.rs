@@ -4,9 +4,14 @@
 mod common;
 
 use common::report;
-use lbsim::engine::{Arrivals, Detection, OutlierEjection, SimConfig};
+use std::time::Duration;
+
+use lbsim::engine::{Arrivals, Backpressure, Detection, OutlierEjection, SimConfig, Stop};
+use lbsim::engines::Engine;
+use lbsim::live::{Live, Work};
 use lbsim::metrics::ScaleAction;
 use lbsim::report::Report;
+use lbsim::scenario::Scenario;
 use lbsim::scenario::builtin::{self, BUILTINS};
 use lbsim::time::SECS;
 
@@ -33,6 +38,11 @@ const LESSONS: &[(&str, fn())] = &[
     ("retry-storm", retry_storm),
     ("stale-herding", stale_herding),
     ("autoscale", autoscale),
+    ("select-loop", select_loop),
+    ("backpressure", backpressure),
+    ("blocking-the-runtime", blocking_the_runtime),
+    ("timeouts-and-cancellation", timeouts_and_cancellation),
+    ("graceful-shutdown", graceful_shutdown),
 ];
 
 #[test]
@@ -206,6 +216,107 @@ fn autoscale() {
     assert!(r.scaling.iter().all(|s| (2..=16).contains(&s.workers)));
 }
 
+// The concurrency track: the same scenarios run live, as tokio tasks in real time.
+
+/// A lesson scenario run live, as its file says, after `change`; started, not waited for.
+fn start_live(name: &str, change: impl FnOnce(&mut Scenario)) -> Live {
+    let mut s = builtin::find(name).unwrap().scenario().unwrap();
+    change(&mut s);
+    let config = s.to_config().unwrap();
+    let strategy = lbsim::strategy::build(&s.strategy, &config.strategy_params).unwrap();
+    let mut live = Live::new(config, strategy, s.live.clone()).unwrap();
+    live.begin().unwrap();
+    live
+}
+
+/// Runs a lesson live to its end.
+fn live(name: &str, change: impl FnOnce(&mut Scenario)) -> Report {
+    let mut run = start_live(name, change);
+    while !run.wait(Duration::from_secs(1)) {}
+    Report::new(&run, name, 0.0)
+}
+
+/// At 60% load, the live run's mean latency is within 10% of the model's (the same
+/// requests; 3,000 of them here to keep the suite short).
+fn select_loop() {
+    let fewer = |s: &mut Scenario| s.stop = Stop::Requests(3_000);
+    let mut s = builtin::find("select-loop").unwrap().scenario().unwrap();
+    fewer(&mut s);
+    let model = report(&s.to_config().unwrap(), "least-loaded");
+    let live = live("select-loop", fewer);
+    let (m, l) = (model.latency_ms.mean, live.latency_ms.mean);
+    assert!((l / m - 1.0).abs() < 0.10, "live mean {l:.2} ms, model {m:.2} ms");
+}
+
+/// Blocking rejects nothing and fills the balancer's inbox (1024) to its bound; rejecting
+/// turns requests away and keeps p99 under a tenth of blocking's.
+fn backpressure() {
+    let shorter = |s: &mut Scenario| {
+        s.stop = Stop::Duration(2 * SECS);
+        s.live.grace = Duration::from_millis(500);
+    };
+    let block = live("backpressure", shorter);
+    assert_eq!(block.requests.rejected, 0, "{:?}", block.requests);
+    assert_eq!(block.live.as_ref().unwrap().balancer_queue_max, 1024);
+    let reject = live("backpressure", |s| {
+        shorter(s);
+        s.defences.backpressure = Backpressure::Reject;
+    });
+    assert!(reject.requests.rejected > 0, "{:?}", reject.requests);
+    assert!(
+        reject.latency_ms.p99 * 10.0 < block.latency_ms.p99,
+        "{} vs {}",
+        reject.latency_ms.p99,
+        block.latency_ms.p99
+    );
+}
+
+/// On 2 threads, spin's mean latency is at least 5x blocking's, and it completes fewer
+/// requests in the same time.
+fn blocking_the_runtime() {
+    let spin = live("blocking-the-runtime", |_| {});
+    let blocking = live("blocking-the-runtime", |s| s.live.work = Work::Blocking);
+    let (s, b) = (spin.latency_ms.mean, blocking.latency_ms.mean);
+    assert!(s > 5.0 * b, "spin {s:.1} ms, blocking {b:.1} ms");
+    assert!(
+        spin.requests.completed < blocking.requests.completed,
+        "{:?} vs {:?}",
+        spin.requests,
+        blocking.requests
+    );
+}
+
+/// Cancelling abandoned work cuts the wasted work by at least half.
+fn timeouts_and_cancellation() {
+    let shorter = |s: &mut Scenario| s.stop = Stop::Duration(3 * SECS);
+    let waste = live("timeouts-and-cancellation", shorter).attempts.wasted_work_s;
+    let cancelled = live("timeouts-and-cancellation", |s| {
+        shorter(s);
+        s.live.cancel_abandoned = true;
+    });
+    let kept = cancelled.attempts.wasted_work_s;
+    assert!(waste > 0.0 && kept < waste / 2.0, "wasted {waste:.2}s without cancelling, {kept:.2}s with");
+}
+
+/// Stopping mid-run with a 2 s grace completes every request sent and leaves no task behind;
+/// with no grace, every request is still either completed or cancelled.
+fn graceful_shutdown() {
+    for grace in [Duration::from_secs(2), Duration::ZERO] {
+        let mut run = start_live("graceful-shutdown", |s| s.live.grace = grace);
+        while run.now() < SECS {
+            run.wait(Duration::from_millis(50));
+        }
+        run.stop();
+        let c = run.metrics().counters;
+        assert!(c.sent > 0 && c.in_flight == 0 && c.is_conserved(), "{c:?}");
+        assert_eq!(c.completed + c.cancelled, c.sent, "{c:?}");
+        if !grace.is_zero() {
+            assert_eq!(c.cancelled, 0, "{c:?}");
+        }
+        assert_eq!(run.live_figures().unwrap().tasks_left_at_shutdown, 0);
+    }
+}
+
 #[test]
 fn lesson_01_one_worker() {
     one_worker()
@@ -257,4 +368,24 @@ fn lesson_12_stale_herding() {
 #[test]
 fn lesson_13_autoscale() {
     autoscale()
+}
+#[test]
+fn lesson_14_select_loop() {
+    select_loop()
+}
+#[test]
+fn lesson_15_backpressure() {
+    backpressure()
+}
+#[test]
+fn lesson_16_blocking_the_runtime() {
+    blocking_the_runtime()
+}
+#[test]
+fn lesson_17_timeouts_and_cancellation() {
+    timeouts_and_cancellation()
+}
+#[test]
+fn lesson_18_graceful_shutdown() {
+    graceful_shutdown()
 }

@@ -35,6 +35,11 @@ builtins![
     "retry-storm",
     "stale-herding",
     "autoscale",
+    "select-loop",
+    "backpressure",
+    "blocking-the-runtime",
+    "timeouts-and-cancellation",
+    "graceful-shutdown",
 ];
 
 /// The lesson number of a built-in scenario (`None` for the playground, `default`).
