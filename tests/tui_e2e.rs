@@ -136,3 +136,30 @@ fn compare_shows_every_strategy_and_sigterm_restores_the_terminal() {
     assert!(screen.contains("lbsim compare · scenario default"), "{screen}");
     assert!(!screen.contains("p99 leader"), "the UI is still on screen:\n{screen}");
 }
+
+#[test]
+fn the_live_engine_opens_in_the_same_ui_crashes_a_worker_task_and_quits_with_its_report() {
+    if !have_tmux() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let s = Session::start(
+        "live",
+        &command("run --engine live --scenario select-loop --requests 100000 --warmup 0s"),
+    );
+    s.wait_for("the live header, the bars and answers", |screen| {
+        screen.contains("live tokio tasks") && screen.contains("pending · scale") && screen.contains("p99 ")
+    });
+    s.keys(&["n"]);
+    s.wait_for("why n does nothing live", |screen| screen.contains("cannot be stepped"));
+    s.keys(&["Down", "k"]);
+    s.wait_for("the aborted worker task in the log", |screen| screen.contains("worker 1 crashed"));
+    s.keys(&["r"]);
+    s.wait_for("the new worker task in the log", |screen| screen.contains("worker 1 repaired"));
+    s.keys(&["q"]);
+    let screen = s.wait_for("the exit and the report", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(screen.contains("ran live (tokio tasks"), "{screen}");
+    assert!(screen.contains("0 tasks left at shutdown"), "{screen}");
+    assert!(!screen.contains("pending · scale"), "the UI is still on screen:\n{screen}");
+}

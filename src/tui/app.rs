@@ -393,13 +393,13 @@ impl App {
 
     /// Processes the next event (of the earliest pane) and says what the balancer did.
     fn step_one(&mut self) {
+        if self.engine == EngineKind::Live {
+            self.log("n: live tasks run in real time and cannot be stepped (the model can)".into());
+            return;
+        }
         if !self.paused {
             self.paused = true;
             self.log("paused to step".to_string());
-        }
-        if self.engine == EngineKind::Live {
-            self.log("n steps the model one event at a time; live tasks run in real time and cannot be stopped between events".into());
-            return;
         }
         let sims = self.panes.iter_mut().filter_map(|p| p.sim.as_sim_mut());
         let Some(t) = sims.filter_map(|s| s.next_event_time()).min() else {
