@@ -174,3 +174,21 @@ fn graceful_shutdown_loses_nothing() {
     assert_eq!((c.completed, c.cancelled, c.in_flight), (c.sent, 0, 0), "{c:?}");
     assert_eq!(report.live.unwrap().tasks_left_at_shutdown, 0);
 }
+
+/// `lbsim crosscheck` on the identical-workers lesson, through the real binary: the two
+/// engines agree within 10% on mean latency (fewer requests than its default, for time).
+#[test]
+fn crosscheck_agrees_on_identical_workers() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(["crosscheck", "--scenario", "identical-workers", "--requests", "3000", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["model"]["engine"], "sim");
+    assert_eq!(json["live"]["engine"], "live");
+    assert_eq!(json["live"]["live"]["tasks_left_at_shutdown"], 0);
+    let d = &json["difference"];
+    assert_eq!(d["agrees"], true, "{d}");
+    assert!(d["mean"].as_f64().unwrap().abs() < 0.10, "{d}");
+}

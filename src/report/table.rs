@@ -148,6 +148,10 @@ pub fn compare_table(reports: &[Report]) -> String {
     );
     out += header(first).lines().next().unwrap_or_default();
     out.push('\n');
+    if first.live.as_ref().is_some_and(|l| l.sequential) {
+        out +=
+            "live engine: the strategies ran one after another, never at once (they would share the CPU)\n";
+    }
     // (title, value, lower is better)
     type Column = (&'static str, fn(&Report) -> f64, bool);
     let all: [Column; 11] = [
