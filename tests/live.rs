@@ -192,3 +192,31 @@ fn crosscheck_agrees_on_identical_workers() {
     assert_eq!(d["agrees"], true, "{d}");
     assert!(d["mean"].as_f64().unwrap().abs() < 0.10, "{d}");
 }
+
+/// A retry storm (per-try timeouts at half load, abandoned work kept running): the live run
+/// collapses as the model does, serving as many attempts and wasting as much work. Attempts
+/// still queued when the run ends are not served in either engine.
+#[test]
+fn a_retry_storm_wastes_what_the_model_wastes() {
+    let s = sized(
+        16,
+        1.0,
+        0.5,
+        3_000,
+        r#"[retry]
+        max = 2
+        per_try_timeout = "30ms"
+        backoff = "5ms"
+        "#,
+    );
+    let mut s = s;
+    s.defences.timeout = Some(80 * lbsim::time::MILLIS);
+    let model = common::report(&s.to_config().unwrap(), "least-loaded");
+    let live = live_report(&s, "least-loaded");
+    let close = |m: f64, l: f64| (l / m - 1.0).abs() < 0.10;
+    let (ma, la) = (&model.attempts, &live.attempts);
+    assert!(model.requests.timed_out > 2_000, "the model collapses: {:?}", model.requests);
+    assert!(close(model.requests.timed_out as f64, live.requests.timed_out as f64), "{:?}", live.requests);
+    assert!(close(ma.wasted_work_s, la.wasted_work_s), "wasted {} vs {}", ma.wasted_work_s, la.wasted_work_s);
+    assert!(close(model.served_rps, live.served_rps), "served {} vs {}", model.served_rps, live.served_rps);
+}

@@ -89,7 +89,10 @@ impl Worker {
                 _ => self.meter.clock.real(demand as u64),
             };
             let Some(end) = self.run(start, planned, &mut request.reply).await else {
-                // Cancelled: the requester gave up meanwhile (or the run is shutting down).
+                if self.shutdown.is_cancelled() {
+                    return; // the run is over: nothing more is served, nor counted
+                }
+                // Cancelled: the requester gave up meanwhile.
                 let spent = Instant::now().saturating_duration_since(start);
                 self.meter.record(Record::Served {
                     measured: request.measured,
