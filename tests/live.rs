@@ -220,3 +220,48 @@ fn a_retry_storm_wastes_what_the_model_wastes() {
     assert!(close(ma.wasted_work_s, la.wasted_work_s), "wasted {} vs {}", ma.wasted_work_s, la.wasted_work_s);
     assert!(close(model.served_rps, live.served_rps), "served {} vs {}", model.served_rps, live.served_rps);
 }
+
+/// A built-in scenario with changes, run live to its end.
+fn builtin_live(name: &str, change: impl FnOnce(&mut Scenario)) -> Report {
+    let mut s = lbsim::scenario::builtin::find(name).unwrap().scenario().unwrap();
+    change(&mut s);
+    live_report(&s, &s.strategy.clone())
+}
+
+/// Outlier ejection live: the worker that fails fast is ejected, and serves almost nothing.
+#[test]
+fn outlier_ejection_ejects_the_failing_worker() {
+    let r = builtin_live("fast-failure", |s| {
+        s.stop = lbsim::engine::Stop::Duration(3 * lbsim::time::SECS);
+        s.warmup = 0;
+        s.strategy = "least-loaded".into();
+        s.defences.outlier = Some(lbsim::engine::OutlierEjection {
+            consecutive_errors: 5,
+            base_ejection: 30 * lbsim::time::SECS,
+            max_ejected: 0.1,
+        });
+    });
+    let w0 = &r.workers[0];
+    assert!(w0.ejections >= 1 && !w0.up, "{w0:?}");
+    assert!(w0.completed * 50 < r.requests.completed, "{w0:?} of {:?}", r.requests);
+}
+
+/// Autoscaling live: worker tasks are added during a burst and drained and retired after
+/// it, within the pool's bounds; every request is accounted for. (Run ten times faster than
+/// real time: the mechanism, not the latencies, is under test.)
+#[test]
+fn autoscaling_hires_and_retires_worker_tasks() {
+    let r = builtin_live("autoscale", |s| {
+        s.stop = lbsim::engine::Stop::Duration(70 * lbsim::time::SECS);
+        s.live.time_scale = 0.1;
+        s.live.grace = Duration::from_millis(200);
+    });
+    use lbsim::metrics::ScaleAction::*;
+    for action in [Up, Ready, Down, Retired] {
+        assert!(r.scaling.iter().any(|e| e.action == action), "no {action:?} in {:?}", r.scaling);
+    }
+    assert!(r.scaling.iter().all(|e| (2..=16).contains(&e.workers)), "{:?}", r.scaling);
+    let c = r.requests;
+    assert!(c.in_flight == 0 && c.is_conserved(), "{c:?}");
+    assert!(r.workers.len() > 4, "workers were added: {}", r.workers.len());
+}

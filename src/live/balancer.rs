@@ -25,10 +25,11 @@ use super::LiveOptions;
 use super::meter::{Meter, Record};
 use super::request::{Done, Reply, Request};
 use super::worker::{self, Settings, Worker};
-use crate::engine::{Backpressure, Detection, SimConfig, WorkerSpec};
+use crate::engine::{Backpressure, Defences, Detection, Lifecycle, ScaleMetric, SimConfig, WorkerSpec};
+use crate::metrics::ScaleAction;
 use crate::rng::{SimRng, Stream};
 use crate::strategy::{Cluster, Strategy, WorkerView};
-use crate::time::Nanos;
+use crate::time::{Human, Nanos};
 
 /// A change the UI or the fault schedule asks of the running system.
 pub enum Control {
@@ -44,10 +45,14 @@ pub enum Control {
     Speed(usize, f64),
     /// Balance with another strategy from now on.
     Strategy(Box<dyn Strategy>),
+    /// An ejected worker's time is up (the n-th ejection).
+    Uneject(usize, u32),
+    /// A worker added by the autoscaler has started up.
+    Ready(usize),
 }
 
 /// What the balancer knows of one worker, published for the UI.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Seen {
     /// Requests sent to it and not answered yet.
     pub pending: u32,
@@ -55,6 +60,10 @@ pub struct Seen {
     pub up: bool,
     /// Whether its task is dead.
     pub crashed: bool,
+    /// Whether it is ejected as an outlier.
+    pub ejected: bool,
+    /// Where it is in its life (autoscaled pools add and retire workers).
+    pub lifecycle: Lifecycle,
     /// Its settings.
     pub speed: f64,
     /// Slowdown in force.
@@ -83,15 +92,49 @@ pub struct View {
     pub at: Nanos,
 }
 
-/// How to reach one worker.
+/// How to reach one worker, and what the balancer knows of it beyond its view.
 struct Slot {
-    queue: mpsc::Sender<Request>,
+    /// Its queue; `None` once it has retired (dropping the sender ends its task).
+    queue: Option<mpsc::Sender<Request>>,
     task: JoinHandle<()>,
     settings: watch::Sender<Settings>,
     epoch: u32,
     crashed: bool,
+    /// Requests sent to it and not answered yet (the view may show an older count).
+    pending: u32,
+    lifecycle: Lifecycle,
+    /// What health checks last concluded.
+    healthy: bool,
     checks_failed: u32,
     checks_passed: u32,
+    ejected: bool,
+    ejections: u32,
+    consecutive_errors: u32,
+}
+
+impl Slot {
+    fn new(
+        queue: mpsc::Sender<Request>,
+        task: JoinHandle<()>,
+        settings: watch::Sender<Settings>,
+        lifecycle: Lifecycle,
+    ) -> Slot {
+        Slot {
+            queue: Some(queue),
+            task,
+            settings,
+            epoch: 0,
+            crashed: false,
+            pending: 0,
+            lifecycle,
+            healthy: true,
+            checks_failed: 0,
+            checks_passed: 0,
+            ejected: false,
+            ejections: 0,
+            consecutive_errors: 0,
+        }
+    }
 }
 
 /// Starts worker tasks (at the beginning and after each repair).
@@ -113,13 +156,18 @@ pub struct Hiring {
 }
 
 impl Hiring {
+    /// Worker `id`'s spec: workers the autoscaler adds are like the first one.
+    fn spec(&self, id: usize) -> &WorkerSpec {
+        self.specs.get(id).unwrap_or(&self.specs[0])
+    }
+
     fn hire(
         &self,
         id: usize,
         epoch: u32,
         settings: watch::Receiver<Settings>,
     ) -> (mpsc::Sender<Request>, JoinHandle<()>) {
-        let spec = &self.specs[id];
+        let spec = self.spec(id);
         // A bounded queue: when it is full, the balancer rejects or waits (backpressure).
         let capacity = spec.queue_capacity.map_or(tokio::sync::Semaphore::MAX_PERMITS, |c| c.max(1) as usize);
         let (tx, rx) = mpsc::channel(capacity);
@@ -140,6 +188,15 @@ impl Hiring {
     }
 }
 
+/// A new worker: its settings channel, its queue and its task.
+fn hire(hiring: &Hiring, id: usize, lifecycle: Lifecycle) -> Slot {
+    let spec = hiring.spec(id);
+    let settings = Settings { speed: spec.speed, slowdown: 1.0, error_rate: spec.error_rate };
+    let (settings, watcher) = watch::channel(settings);
+    let (queue, task) = hiring.hire(id, 0, watcher);
+    Slot::new(queue, task, settings, lifecycle)
+}
+
 /// The balancer's state. Only its own task touches it.
 pub struct Balancer {
     strategy: Box<dyn Strategy>,
@@ -152,9 +209,14 @@ pub struct Balancer {
     /// A request that no worker can take now (blocking backpressure): no new request is read
     /// until it is placed.
     held: Option<Request>,
-    backpressure: Backpressure,
-    detection: Detection,
+    defences: Defences,
     hiring: Hiring,
+    /// The balancer's own inbox for commands, for timers it sets itself.
+    to_self: mpsc::UnboundedSender<Control>,
+    /// Autoscaler: evaluations in a row above / below the thresholds, and the cooldown's end.
+    scale_above: u32,
+    scale_below: u32,
+    quiet_until: Instant,
     meter: Meter,
     view: watch::Sender<View>,
     busy: Duration,
@@ -167,34 +229,28 @@ enum Event {
     Done(Done),
     Control(Control),
     HealthCheck,
+    LoadRefresh,
+    ScaleTick,
     Publish,
     Shutdown,
 }
 
 impl Balancer {
-    /// A balancer for `config`'s workers, starting their tasks.
+    /// A balancer for `config`'s workers, starting their tasks. `to_self` is the sending end
+    /// of the command channel it will read.
     pub fn new(
         config: &SimConfig,
         strategy: Box<dyn Strategy>,
         hiring: Hiring,
         view: watch::Sender<View>,
+        to_self: mpsc::UnboundedSender<Control>,
     ) -> Balancer {
         let pool: Vec<WorkerView> = config
             .workers
             .iter()
             .map(|s| WorkerView { pending: 0, speed: s.speed, weight: s.weight, up: true, last_latency: 0 })
             .collect();
-        let workers = config
-            .workers
-            .iter()
-            .enumerate()
-            .map(|(id, spec)| {
-                let settings = Settings { speed: spec.speed, slowdown: 1.0, error_rate: spec.error_rate };
-                let (settings, watcher) = watch::channel(settings);
-                let (queue, task) = hiring.hire(id, 0, watcher);
-                Slot { queue, task, settings, epoch: 0, crashed: false, checks_failed: 0, checks_passed: 0 }
-            })
-            .collect();
+        let workers = (0..config.workers.len()).map(|id| hire(&hiring, id, Lifecycle::Active)).collect();
         let mut b = Balancer {
             strategy,
             rng: SimRng::stream(config.seed, Stream::Strategy),
@@ -202,10 +258,13 @@ impl Balancer {
             pool,
             workers,
             held: None,
-            backpressure: config.defences.backpressure,
-            detection: config.defences.detection,
+            defences: config.defences.clone(),
             meter: hiring.meter.clone(),
             hiring,
+            to_self,
+            scale_above: 0,
+            scale_below: 0,
+            quiet_until: Instant::now(),
             view,
             busy: Duration::ZERO,
             events: 0,
@@ -221,11 +280,19 @@ impl Balancer {
         mut done: mpsc::UnboundedReceiver<Done>,
         mut control: mpsc::UnboundedReceiver<Control>,
     ) {
-        let check_every = match self.detection {
-            Detection::HealthChecks { interval, .. } => self.meter.clock.real(interval),
-            _ => Duration::from_secs(3600),
+        let every = |period: Option<Nanos>| {
+            let period = period.map_or(Duration::from_secs(3600), |t| self.meter.clock.real(t));
+            let mut timer = tokio::time::interval_at((Instant::now() + period).into(), period);
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            timer
         };
-        let mut checks = tokio::time::interval_at((Instant::now() + check_every).into(), check_every);
+        let d = &self.defences;
+        let health = match d.detection {
+            Detection::HealthChecks { interval, .. } => Some(interval),
+            _ => None,
+        };
+        let (mut checks, mut refresh) = (every(health), every(d.load_refresh));
+        let mut scaling = every(d.autoscale.as_ref().map(|a| a.interval));
         let mut publish = tokio::time::interval(Duration::from_millis(10));
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let shutdown = self.hiring.shutdown.clone();
@@ -235,6 +302,8 @@ impl Balancer {
                 Some(worker) = done.recv() => Event::Done(worker),
                 Some(c) = control.recv() => Event::Control(c),
                 _ = checks.tick() => Event::HealthCheck,
+                _ = refresh.tick() => Event::LoadRefresh,
+                _ = scaling.tick() => Event::ScaleTick,
                 _ = publish.tick() => Event::Publish,
                 _ = shutdown.cancelled() => Event::Shutdown,
             };
@@ -244,6 +313,8 @@ impl Balancer {
                 Event::Done(worker) => self.completed(worker),
                 Event::Control(c) => self.control(c),
                 Event::HealthCheck => self.health_check(),
+                Event::LoadRefresh => self.refresh_loads(),
+                Event::ScaleTick => self.autoscale_tick(),
                 Event::Publish => self.publish(work.len()),
                 Event::Shutdown => break,
             }
@@ -276,11 +347,11 @@ impl Balancer {
         let cluster = Cluster::new(now, &self.pool, &self.up);
         let Some(w) = self.strategy.pick(&cluster, &mut self.rng) else { return Some(request) };
         request.dispatched = Some(Instant::now());
-        match self.workers[w].queue.try_send(request) {
+        let Some(queue) = &self.workers[w].queue else { return Some(request) };
+        match queue.try_send(request) {
             Ok(()) => {
-                self.pool[w].pending += 1;
-                let cluster = Cluster::new(now, &self.pool, &self.up);
-                self.strategy.on_pending_change(w, &cluster);
+                self.workers[w].pending += 1;
+                self.pending_changed(w);
                 None
             }
             Err(TrySendError::Full(request)) => Some(request),
@@ -293,7 +364,7 @@ impl Balancer {
     /// No worker can take the request: turn it away, or hold it and stop reading new
     /// requests, so that the requesters wait (backpressure).
     fn cannot_place(&mut self, mut request: Request, first_time: bool) {
-        match self.backpressure {
+        match self.defences.backpressure {
             Backpressure::Reject => {
                 let _ = request.reply.send(Reply::Rejected);
             }
@@ -313,19 +384,46 @@ impl Balancer {
         if self.workers[w].epoch != done.epoch {
             return; // news from before a crash
         }
-        let now = self.meter.clock.now();
-        let view = &mut self.pool[w];
-        view.pending = view.pending.saturating_sub(1);
+        let slot = &mut self.workers[w];
+        slot.pending = slot.pending.saturating_sub(1);
         if done.answered {
             let latency = self.meter.clock.scenario(done.latency);
-            view.last_latency = latency;
-            let cluster = Cluster::new(now, &self.pool, &self.up);
+            self.pool[w].last_latency = latency;
+            let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
             self.strategy.on_response(w, latency, done.ok, &cluster);
+            self.observe_outcome(w, done.ok);
         }
-        let cluster = Cluster::new(now, &self.pool, &self.up);
-        self.strategy.on_pending_change(w, &cluster);
+        self.pending_changed(w);
+        let slot = &self.workers[w];
+        if slot.lifecycle == Lifecycle::Draining && slot.pending == 0 {
+            self.retire(w);
+        }
         // Room somewhere: try the held request again.
         self.retry_held();
+    }
+
+    /// A worker's pending count changed: the strategy sees it now, or at the next refresh
+    /// when load reports are stale.
+    fn pending_changed(&mut self, w: usize) {
+        if self.defences.load_refresh.is_none() {
+            self.show_pending(w);
+        }
+    }
+
+    fn show_pending(&mut self, w: usize) {
+        if self.pool[w].pending != self.workers[w].pending {
+            self.pool[w].pending = self.workers[w].pending;
+            let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
+            self.strategy.on_pending_change(w, &cluster);
+        }
+    }
+
+    /// Stale load information: the strategy sees every pending count as it is now, until the
+    /// next refresh.
+    fn refresh_loads(&mut self) {
+        for w in 0..self.workers.len() {
+            self.show_pending(w);
+        }
     }
 
     fn control(&mut self, control: Control) {
@@ -348,6 +446,21 @@ impl Balancer {
                 self.strategy = strategy;
                 self.cluster_changed();
             }
+            Control::Uneject(w, ejection) => {
+                let slot = &mut self.workers[w];
+                if slot.ejected && slot.ejections == ejection {
+                    slot.ejected = false;
+                    self.notice(format!("worker {w} back from ejection"));
+                    self.update_availability(w);
+                }
+            }
+            Control::Ready(w) => {
+                if self.workers[w].lifecycle == Lifecycle::Starting {
+                    self.workers[w].lifecycle = Lifecycle::Active;
+                    self.scaled(ScaleAction::Ready, w);
+                    self.update_availability(w);
+                }
+            }
         }
     }
 
@@ -362,52 +475,194 @@ impl Balancer {
         slot.task.abort();
         slot.crashed = true;
         slot.epoch += 1;
-        self.pool[w].pending = 0;
+        slot.pending = 0;
+        self.pending_changed(w);
         self.notice(format!("worker {w} crashed"));
-        if self.detection == Detection::Instant {
-            self.set_up(w, false);
-        }
+        self.update_availability(w);
     }
 
     /// Starts a new task for a crashed worker.
     fn repair(&mut self, w: usize) {
         let slot = &mut self.workers[w];
-        if !slot.crashed {
+        if !slot.crashed || slot.lifecycle == Lifecycle::Retired {
             return;
         }
         let (queue, task) = self.hiring.hire(w, slot.epoch, slot.settings.subscribe());
-        (slot.queue, slot.task, slot.crashed) = (queue, task, false);
+        (slot.queue, slot.task, slot.crashed) = (Some(queue), task, false);
         self.notice(format!("worker {w} repaired"));
-        if self.detection == Detection::Instant {
-            self.set_up(w, true);
-        }
+        self.update_availability(w);
     }
 
-    /// Asks every worker whether it is alive (its task is running).
+    /// Asks every worker whether it is alive (its task is running): enough failures in a row
+    /// mark it down, enough passes mark it up.
     fn health_check(&mut self) {
-        let Detection::HealthChecks { unhealthy, healthy, .. } = self.detection else { return };
+        let Detection::HealthChecks { unhealthy, healthy, .. } = self.defences.detection else { return };
         for w in 0..self.workers.len() {
             let slot = &mut self.workers[w];
-            let alive = !slot.task.is_finished();
-            if alive {
-                (slot.checks_passed, slot.checks_failed) = (slot.checks_passed + 1, 0);
-            } else {
-                (slot.checks_passed, slot.checks_failed) = (0, slot.checks_failed + 1);
+            if slot.lifecycle == Lifecycle::Retired {
+                continue;
             }
-            let (passed, failed) = (slot.checks_passed, slot.checks_failed);
-            if self.pool[w].up && failed >= unhealthy {
-                self.notice(format!("health checks: worker {w} down"));
-                self.set_up(w, false);
-            } else if !self.pool[w].up && passed >= healthy {
-                self.notice(format!("health checks: worker {w} up again"));
-                self.set_up(w, true);
+            if slot.task.is_finished() {
+                (slot.checks_passed, slot.checks_failed) = (0, slot.checks_failed + 1);
+                if slot.healthy && slot.checks_failed >= unhealthy {
+                    slot.healthy = false;
+                    self.notice(format!("health checks mark worker {w} down"));
+                    self.update_availability(w);
+                }
+            } else {
+                (slot.checks_passed, slot.checks_failed) = (slot.checks_passed + 1, 0);
+                if !slot.healthy && slot.checks_passed >= healthy {
+                    slot.healthy = true;
+                    self.notice(format!("health checks mark worker {w} up"));
+                    self.update_availability(w);
+                }
             }
         }
     }
 
-    fn set_up(&mut self, w: usize, up: bool) {
-        self.pool[w].up = up;
-        self.cluster_changed();
+    /// Outlier detection: enough errors in a row from a worker eject it for a while (the n-th
+    /// ejection lasts n base ejection times), within the share of workers that may be out.
+    fn observe_outcome(&mut self, w: usize, ok: bool) {
+        let Some(o) = self.defences.outlier else { return };
+        let slot = &mut self.workers[w];
+        if ok {
+            slot.consecutive_errors = 0;
+            return;
+        }
+        slot.consecutive_errors += 1;
+        if slot.consecutive_errors < o.consecutive_errors || slot.ejected {
+            return;
+        }
+        let ejected = self.workers.iter().filter(|s| s.ejected).count();
+        if ejected >= ((o.max_ejected * self.workers.len() as f64) as usize).max(1) {
+            return;
+        }
+        let slot = &mut self.workers[w];
+        (slot.consecutive_errors, slot.ejected, slot.ejections) = (0, true, slot.ejections + 1);
+        let (count, base) = (slot.ejections, o.base_ejection);
+        self.meter.record(Record::Ejected { worker: w });
+        self.notice(format!(
+            "worker {w} ejected for {} ({} errors in a row)",
+            Human(base * count as u64),
+            o.consecutive_errors
+        ));
+        self.after(base * count as u64, Control::Uneject(w, count));
+        self.update_availability(w);
+    }
+
+    /// The autoscaler's periodic look at the load of the active workers.
+    fn autoscale_tick(&mut self) {
+        let Some(a) = self.defences.autoscale.clone() else { return };
+        let active: Vec<usize> =
+            (0..self.workers.len()).filter(|&w| self.workers[w].lifecycle == Lifecycle::Active).collect();
+        let metric = match a.metric {
+            ScaleMetric::Pending => {
+                active.iter().map(|&w| self.workers[w].pending as f64).sum::<f64>()
+                    / active.len().max(1) as f64
+            }
+            ScaleMetric::Utilization => {
+                let slots = |w: usize| self.hiring.spec(w).concurrency;
+                let busy: u32 = active.iter().map(|&w| self.workers[w].pending.min(slots(w))).sum();
+                busy as f64 / active.iter().map(|&w| slots(w)).sum::<u32>().max(1) as f64
+            }
+        };
+        self.scale_above = if metric > a.scale_up { self.scale_above + 1 } else { 0 };
+        self.scale_below = if metric < a.scale_down { self.scale_below + 1 } else { 0 };
+        if Instant::now() < self.quiet_until {
+            return;
+        }
+        let serving_or_starting = self
+            .workers
+            .iter()
+            .filter(|s| matches!(s.lifecycle, Lifecycle::Active | Lifecycle::Starting))
+            .count();
+        if self.scale_above >= a.sustain && serving_or_starting < a.max as usize {
+            // A new worker task, which serves once it has started up.
+            let w = self.workers.len();
+            let spec = self.hiring.spec(w).clone();
+            self.workers.push(hire(&self.hiring, w, Lifecycle::Starting));
+            self.pool.push(WorkerView {
+                pending: 0,
+                speed: spec.speed,
+                weight: spec.weight,
+                up: false,
+                last_latency: 0,
+            });
+            self.cluster_changed();
+            self.scaled(ScaleAction::Up, w);
+            self.after(a.startup, Control::Ready(w));
+            self.scale_above = 0;
+        } else if self.scale_below >= a.sustain && active.len() > a.min as usize {
+            // The newest active worker leaves first: it takes no new requests, finishes its
+            // queue, then retires.
+            let w = *active.last().expect("more than min workers are active");
+            self.workers[w].lifecycle = Lifecycle::Draining;
+            self.scaled(ScaleAction::Down, w);
+            self.update_availability(w);
+            if self.workers[w].pending == 0 {
+                self.retire(w);
+            }
+            self.scale_below = 0;
+        } else {
+            return;
+        }
+        self.quiet_until = Instant::now() + self.meter.clock.real(a.cooldown);
+    }
+
+    /// A drained worker leaves: dropping its queue's sender ends its task once the queue is
+    /// empty.
+    fn retire(&mut self, w: usize) {
+        self.workers[w].lifecycle = Lifecycle::Retired;
+        self.workers[w].queue = None;
+        self.scaled(ScaleAction::Retired, w);
+    }
+
+    fn scaled(&mut self, action: ScaleAction, worker: usize) {
+        let workers = self
+            .workers
+            .iter()
+            .filter(|s| matches!(s.lifecycle, Lifecycle::Active | Lifecycle::Starting))
+            .count() as u32;
+        self.meter.record(Record::Scaled { action, worker, workers });
+        let what = match action {
+            ScaleAction::Up => "added (starting)",
+            ScaleAction::Ready => "ready",
+            ScaleAction::Down => "draining",
+            ScaleAction::Retired => "retired",
+        };
+        self.notice(format!("autoscaler: worker {worker} {what}; {workers} workers"));
+    }
+
+    /// Sends the balancer `control` after `delay` (scenario time), from a timer task.
+    fn after(&self, delay: Nanos, control: Control) {
+        let (to_self, stop) = (self.to_self.clone(), self.hiring.shutdown.clone());
+        let due = Instant::now() + self.meter.clock.real(delay);
+        self.hiring.tracker.spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep_until(due.into()) => { let _ = to_self.send(control); }
+                _ = stop.cancelled() => {}
+            }
+        });
+    }
+
+    /// Whether the balancer may send to a worker, by what it knows.
+    fn available(&self, w: usize) -> bool {
+        let slot = &self.workers[w];
+        let believed_up = match self.defences.detection {
+            Detection::Instant => !slot.crashed,
+            Detection::HealthChecks { .. } => slot.healthy,
+            Detection::Never => true,
+        };
+        slot.lifecycle == Lifecycle::Active && !slot.ejected && believed_up
+    }
+
+    /// Brings a worker's `up` in the view in line with what the balancer knows.
+    fn update_availability(&mut self, w: usize) {
+        let up = self.available(w);
+        if self.pool[w].up != up {
+            self.pool[w].up = up;
+            self.cluster_changed();
+        }
     }
 
     fn cluster_changed(&mut self) {
@@ -428,9 +683,11 @@ impl Balancer {
             view.workers.extend(self.pool.iter().zip(&self.workers).map(|(v, slot)| {
                 let s = *slot.settings.borrow();
                 Seen {
-                    pending: v.pending,
+                    pending: slot.pending,
                     up: v.up,
                     crashed: slot.crashed,
+                    ejected: slot.ejected,
+                    lifecycle: slot.lifecycle,
                     speed: s.speed / s.slowdown,
                     slowdown: s.slowdown,
                     error_rate: s.error_rate,

@@ -126,6 +126,20 @@ pub enum Record {
     },
     /// A timer or a hand-off ran this long (scenario ns) after it should have.
     Late(Nanos),
+    /// The balancer ejected a worker as an outlier.
+    Ejected {
+        /// The worker.
+        worker: usize,
+    },
+    /// The autoscaler acted.
+    Scaled {
+        /// What it did.
+        action: crate::metrics::ScaleAction,
+        /// To which worker.
+        worker: usize,
+        /// Workers serving or starting afterwards.
+        workers: u32,
+    },
     /// A line for the event log.
     Notice(String),
     /// The requesters have stopped sending.
@@ -240,6 +254,14 @@ impl Tally {
                 }
             }
             Record::Late(ns) => self.lateness.record(ns),
+            Record::Ejected { worker } => {
+                if let Some(stats) = metrics.workers.get_mut(worker) {
+                    stats.ejections += 1;
+                }
+            }
+            Record::Scaled { action, worker, workers } => {
+                metrics.scaling.push(crate::metrics::ScalingEvent { time: now, action, worker, workers });
+            }
             Record::Notice(text) => return Some(text),
             Record::DoneSending => self.done_sending += 1,
         }

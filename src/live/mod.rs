@@ -193,13 +193,9 @@ pub struct Live {
 
 /// Why a configuration cannot run live.
 pub fn check_supported(config: &SimConfig) -> Result<(), String> {
-    let d = &config.defences;
     let unsupported = [
         (config.faults.network_delay.is_some(), "network delay (faults.network_delay)"),
         (config.faults.on_crash == QueueFate::Requeue, "on_crash = \"requeue\""),
-        (d.outlier.is_some(), "outlier ejection"),
-        (d.load_refresh.is_some(), "stale load reports (load_refresh)"),
-        (d.autoscale.is_some(), "autoscaling"),
     ];
     match unsupported.iter().find(|(used, _)| *used) {
         Some((_, what)) => {
@@ -291,7 +287,7 @@ impl Live {
             seed: self.config.seed,
             meter: meter.clone(),
         };
-        let balancer = Balancer::new(&self.config, strategy, hiring, view_tx);
+        let balancer = Balancer::new(&self.config, strategy, hiring, view_tx, control.clone());
         tracker.spawn(balancer.balance(work_rx, done_rx, control_rx));
         let requesters = Arc::new(Requesters::new(
             &self.config,
@@ -457,7 +453,13 @@ impl Live {
             return;
         }
         self.sampled_at = at;
-        let workers = self.metrics.workers.iter_mut().zip(&self.view.workers).zip(&self.config.workers);
+        // Workers the autoscaler added are measured from when they are first seen.
+        while self.metrics.workers.len() < self.view.workers.len() {
+            self.metrics.workers.push(WorkerStats::starting_at(at));
+        }
+        let first = &self.config.workers[0];
+        let specs = self.config.workers.iter().chain(std::iter::repeat(first));
+        let workers = self.metrics.workers.iter_mut().zip(&self.view.workers).zip(specs);
         if !self.window_started && at >= self.config.warmup {
             // The warm-up is over: per-worker statistics start now, as in the model.
             self.window_started = true;
@@ -587,13 +589,18 @@ impl Engine for Live {
         }
     }
     fn worker(&self, id: usize) -> WorkerSnapshot {
-        let spec = &self.config.workers[id];
+        // Workers the autoscaler adds are like the first one.
+        let spec = self.config.workers.get(id).unwrap_or(&self.config.workers[0]);
         let seen = self.view.workers.get(id).cloned().unwrap_or(balancer::Seen {
+            pending: 0,
             up: true,
+            crashed: false,
+            ejected: false,
+            lifecycle: Lifecycle::Active,
             speed: spec.speed,
             slowdown: 1.0,
             error_rate: spec.error_rate,
-            ..Default::default()
+            last_latency: 0,
         });
         let busy = seen.pending.min(spec.concurrency);
         WorkerSnapshot {
@@ -605,15 +612,15 @@ impl Engine for Live {
             slowdown: seen.slowdown,
             up: seen.up,
             crashed: seen.crashed,
-            ejected: false,
-            lifecycle: Lifecycle::Active,
+            ejected: seen.ejected,
+            lifecycle: seen.lifecycle,
             error_rate: seen.error_rate,
-            completed: self.metrics.workers[id].completed,
+            completed: self.metrics.workers.get(id).map_or(0, |s| s.completed),
             last_latency: seen.last_latency,
         }
     }
     fn worker_count(&self) -> usize {
-        self.config.workers.len()
+        self.view.workers.len().max(self.config.workers.len())
     }
     fn arrival_rate(&self) -> Option<f64> {
         self.plan.rate.map(|r| if self.plan.sending && !self.is_finished() { r } else { 0.0 })
