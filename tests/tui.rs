@@ -281,3 +281,25 @@ fn every_size_renders_without_panicking() {
     ch(&mut a, '?');
     let _ = screen(&a, 60, 18);
 }
+
+/// The autoscaler grows the pool past the scenario's workers; select one of the new ones,
+/// restart (back to the scenario's four), crash: the selection must follow the smaller pool.
+#[test]
+fn the_selection_stays_valid_when_the_pool_shrinks_on_restart() {
+    let mut a = app("autoscale", &["least-loaded"], Mode::Run);
+    let mut t = 0;
+    while a.panes[0].sim.worker_count() < 9 {
+        t += SECS;
+        assert!(t < 200 * SECS, "the pool never grew past 8");
+        a.advance_to(t, None);
+    }
+    for _ in 0..8 {
+        key(&mut a, KeyCode::Down);
+    }
+    assert_eq!(a.selected, 8);
+    ch(&mut a, 'R');
+    ch(&mut a, 'k');
+    assert!(a.selected < a.panes[0].sim.worker_count(), "selected {}", a.selected);
+    assert!(a.panes[0].sim.worker(a.selected).crashed, "the selected worker was crashed");
+    draw(&a, 120, 40);
+}

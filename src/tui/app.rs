@@ -319,11 +319,19 @@ impl App {
         true
     }
 
+    /// Keeps the selected worker one that every pane has: the set of workers changes with a
+    /// restart (back to the scenario's) and with autoscaling.
+    fn keep_selection_valid(&mut self) {
+        let workers = self.panes.iter().map(|p| p.sim.worker_count()).min().unwrap_or(1);
+        self.selected = self.selected.min(workers.saturating_sub(1));
+    }
+
     /// Handles one key press.
     pub fn handle_key(&mut self, key: KeyEvent) {
         if key.kind == KeyEventKind::Release {
             return;
         }
+        self.keep_selection_valid();
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if self.show_help {
             match key.code {
@@ -355,7 +363,8 @@ impl App {
             KeyCode::Char('-') | KeyCode::Char('_') => self.set_speed(self.speed / 2.0),
             KeyCode::Up | KeyCode::Char('K') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('J') => {
-                self.selected = (self.selected + 1).min(self.panes[0].sim.worker_count() - 1)
+                self.selected += 1;
+                self.keep_selection_valid();
             }
             KeyCode::Char('k') => self.set_up(false),
             KeyCode::Char('r') => self.set_up(true),
@@ -597,6 +606,7 @@ impl App {
         match App::make_panes(self.engine, &self.config, &self.scenario.live, &names) {
             Ok(panes) => {
                 self.panes = panes;
+                self.keep_selection_valid();
                 self.clock = 0;
                 self.next_sample = self.sample_period();
                 self.nominal_rate = self.initial_rate();
