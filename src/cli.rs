@@ -418,9 +418,17 @@ fn simulate_and_report(
     emit(&text, args.output.as_deref())
 }
 
-/// The UI opens when standard output is a terminal, unless `--headless`.
+/// The UI opens when standard output is a terminal, unless `--headless`, or the terminal
+/// cannot draw it (`TERM=dumb`: then the report is printed, with a note).
 fn use_ui(args: &SimArgs) -> bool {
-    !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+    if args.headless || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return false;
+    }
+    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        eprintln!("lbsim: TERM=dumb cannot show the terminal UI; printing the report when the run ends");
+        return false;
+    }
+    true
 }
 
 /// Loads `--scenario` and applies the flags that override it.

@@ -163,3 +163,72 @@ fn the_live_engine_opens_in_the_same_ui_crashes_a_worker_task_and_quits_with_its
     assert!(screen.contains("0 tasks left at shutdown"), "{screen}");
     assert!(!screen.contains("pending · scale"), "the UI is still on screen:\n{screen}");
 }
+
+/// The state letter of a process (`T` when stopped), from /proc.
+fn state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat[stat.rfind(')').map_or(0, |i| i + 1)..].trim_start().chars().next().unwrap_or('?')
+}
+
+/// The lbsim process under the session's shell.
+fn lbsim_pid(s: &Session) -> u32 {
+    let lbsim = children(s.shell_pid());
+    assert_eq!(lbsim.len(), 1, "expected one lbsim under the shell: {lbsim:?}");
+    lbsim[0]
+}
+
+#[test]
+fn sighup_and_sigquit_restore_the_terminal_and_print_the_report() {
+    if !have_tmux() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    for sig in ["HUP", "QUIT"] {
+        let s = Session::start(&format!("sig{sig}"), &command("run --scenario default --warmup 0s"));
+        s.wait_for("the UI", |screen| screen.contains("pending · scale"));
+        Command::new("kill").args([&format!("-{sig}"), &lbsim_pid(&s).to_string()]).status().unwrap();
+        let screen = s.wait_for("the exit", |screen| screen.contains("EXIT="));
+        assert!(screen.contains("EXIT=0"), "SIG{sig}: {screen}");
+        assert!(screen.contains("lbsim run · scenario default"), "SIG{sig}: no report:\n{screen}");
+        assert!(!screen.contains("pending · scale"), "SIG{sig}: the UI is still on screen:\n{screen}");
+    }
+}
+
+#[test]
+fn ctrl_z_suspends_with_the_terminal_restored_and_sigcont_resumes_in_raw_mode() {
+    if !have_tmux() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let s = Session::start("suspend", &command("run --scenario default --warmup 0s"));
+    s.wait_for("the UI", |screen| screen.contains("pending · scale"));
+    let pid = lbsim_pid(&s);
+    s.keys(&["C-z"]);
+    let start = Instant::now();
+    while state(pid) != 'T' {
+        assert!(start.elapsed() < Duration::from_secs(10), "lbsim did not stop on Ctrl-Z");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.wait_for("the main screen back while suspended", |screen| !screen.contains("pending · scale"));
+    Command::new("kill").args(["-CONT", &pid.to_string()]).status().unwrap();
+    s.wait_for("the UI redrawn", |screen| screen.contains("pending · scale"));
+    // Raw mode again: a single key acts, no Enter needed.
+    s.keys(&["q"]);
+    let screen = s.wait_for("the exit", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0") && screen.contains("lbsim run · scenario default"), "{screen}");
+}
+
+#[test]
+fn term_dumb_prints_the_report_instead_of_the_ui() {
+    if !have_tmux() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
+        return;
+    }
+    let s = Session::start(
+        "dumb",
+        &command("run --scenario default --requests 20000").replace("sh -c '", "sh -c 'TERM=dumb "),
+    );
+    let screen = s.wait_for("the exit", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("TERM=dumb cannot show the terminal UI"), "{screen}");
+    assert!(screen.contains("EXIT=0") && screen.contains("lbsim run · scenario default"), "{screen}");
+}

@@ -11,7 +11,7 @@ pub mod widgets;
 use std::io;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event, EventStream};
+use crossterm::event::{Event, EventStream, KeyCode, KeyModifiers};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 
@@ -61,10 +61,18 @@ pub fn run(
 }
 
 async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<App> {
+    use tokio::signal::unix::{SignalKind, signal};
     let mut events = EventStream::new();
     let mut frames = tokio::time::interval(Duration::from_secs_f64(1.0 / FPS));
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Every signal that ends the program ends the UI the same way: the terminal is restored
+    // and the report printed.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut quit = signal(SignalKind::quit())?;
+    // Suspend (Ctrl-Z sent by `kill -TSTP`) and resume (after any stop).
+    let mut suspend_signal = signal(SignalKind::from_raw(libc::SIGTSTP))?;
+    let mut resume_signal = signal(SignalKind::from_raw(libc::SIGCONT))?;
     let mut last = Instant::now();
     while !app.quit {
         terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
@@ -83,6 +91,12 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
                 last = Instant::now();
             }
             event = events.next() => match event {
+                // In raw mode Ctrl-Z is a key, not a signal: suspend as the shell would.
+                Some(Ok(Event::Key(key)))
+                    if key.code == KeyCode::Char('z') && key.modifiers.contains(KeyModifiers::CONTROL) =>
+                {
+                    suspend(&mut terminal)?;
+                }
                 Some(Ok(Event::Key(key))) => {
                     app.handle_key(key);
                     if !app.running() {
@@ -93,9 +107,32 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
                 Some(Err(e)) => return Err(e),
                 None => app.quit = true,
             },
+            _ = suspend_signal.recv() => suspend(&mut terminal)?,
+            _ = resume_signal.recv() => resume(&mut terminal)?,
             _ = terminate.recv() => app.quit = true,
+            _ = hangup.recv() => app.quit = true,
+            _ = quit.recv() => app.quit = true,
             _ = tokio::signal::ctrl_c() => app.quit = true,
         }
     }
     Ok(app)
+}
+
+/// Gives the terminal back (cooked mode, main screen, cursor) and stops the process, as
+/// SIGTSTP would have; continues when the shell sends SIGCONT (`fg`).
+fn suspend(terminal: &mut DefaultTerminal) -> io::Result<()> {
+    ratatui::restore();
+    // SAFETY: raise only sends a signal to this process; SIGSTOP cannot be caught, so this
+    // returns once the process is continued.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
+    resume(terminal)
+}
+
+/// Takes the terminal again after a stop: raw mode, the alternate screen, a full redraw.
+fn resume(terminal: &mut DefaultTerminal) -> io::Result<()> {
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen, crossterm::cursor::Hide)?;
+    terminal.clear()
 }
