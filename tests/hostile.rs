@@ -490,3 +490,181 @@ fn more_choices_than_workers_is_warned_about() {
         run(&["run", "--headless", "--strategy", "least-loaded", "--choices", "1000", "--requests", "500"]);
     assert_eq!((ran.code, ran.stderr.as_str()), (Some(0), ""));
 }
+
+/// Random bytes, random TOML-like text and random argument vectors, in process: the parsers
+/// answer with an error or a scenario, never a panic, and what they accept can be built and
+/// run for a few events.
+mod fuzz {
+    use lbsim::cli::{Cli, Command, resolve_scenario};
+    use lbsim::engine::Sim;
+    use lbsim::scenario::Scenario;
+    use lbsim::strategy;
+    use proptest::prelude::*;
+
+    /// Builds and briefly runs what the parsers accepted.
+    fn exercise(s: &Scenario, strategy_name: &str) {
+        let Ok(config) = s.to_config() else { return };
+        let Ok(st) = strategy::build(strategy_name, &config.strategy_params) else { return };
+        if let Ok(mut sim) = Sim::new(config, st) {
+            sim.run_events(2_000);
+            let _ = lbsim::report::Report::new(&sim, &s.name, 0.0);
+        }
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("1".to_string()),
+            Just("0".to_string()),
+            Just("-1".to_string()),
+            Just("4000000000".to_string()),
+            Just("1e308".to_string()),
+            Just("nan".to_string()),
+            Just("inf".to_string()),
+            Just("0.5".to_string()),
+            Just("\"1ns\"".to_string()),
+            Just("\"0s\"".to_string()),
+            Just("\"5124095h\"".to_string()),
+            Just("\"10ms\"".to_string()),
+            Just("\"exp:10ms\"".to_string()),
+            Just("\"const:0ns\"".to_string()),
+            Just("\"pareto:1ms,alpha=1.0001\"".to_string()),
+            Just("\"mix:1ms,5124095h,p=0.5\"".to_string()),
+            Just("\"active\"".to_string()),
+            Just("\"bursty\"".to_string()),
+            Just("\"closed\"".to_string()),
+            Just("\"block\"".to_string()),
+            Just("\"weighted-round-robin\"".to_string()),
+            Just("{ mtbf = \"1ns\", mttr = \"1ns\" }".to_string()),
+            Just("[1, 2]".to_string()),
+            "\"[a-z0-9:.,=\\\\u001b]{0,12}\"",
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        let tables = prop_oneof![
+            Just("[arrivals]"),
+            Just("[[workers]]"),
+            Just("[run]"),
+            Just("[strategy]"),
+            Just("[faults]"),
+            Just("[faults.random_crashes]"),
+            Just("[[faults.crash]]"),
+            Just("[[faults.slowdown]]"),
+            Just("[retry]"),
+            Just("[health_check]"),
+            Just("[outlier_ejection]"),
+            Just("[balancer]"),
+            Just("[autoscale]"),
+            Just("[run"),
+        ];
+        let keys = prop_oneof![
+            Just("kind"),
+            Just("rate"),
+            Just("load"),
+            Just("base_load"),
+            Just("burst"),
+            Just("gap"),
+            Just("clients"),
+            Just("think"),
+            Just("count"),
+            Just("speed"),
+            Just("weight"),
+            Just("concurrency"),
+            Just("queue_capacity"),
+            Just("error_rate"),
+            Just("requests"),
+            Just("duration"),
+            Just("warmup"),
+            Just("seed"),
+            Just("max_in_flight"),
+            Just("name"),
+            Just("choices"),
+            Just("decay"),
+            Just("service"),
+            Just("timeout"),
+            Just("mode"),
+            Just("interval"),
+            Just("mtbf"),
+            Just("mttr"),
+            Just("max"),
+            Just("min"),
+            Just("worker"),
+            Just("at"),
+            Just("factor"),
+            Just("from"),
+            Just("to"),
+            Just("load_refresh"),
+            Just("backpressure"),
+            Just("per_try_timeout"),
+            Just("random_crashes"),
+            Just("description"),
+        ];
+        prop_oneof![tables.prop_map(str::to_string), (keys, value()).prop_map(|(k, v)| format!("{k} = {v}")),]
+    }
+
+    fn arg() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => prop_oneof![
+                Just("run"), Just("compare"), Just("check"), Just("scenarios"), Just("show"),
+                Just("strategies"), Just("completions"), Just("--headless"), Just("--workers"),
+                Just("--rate"), Just("--load"), Just("--service"), Just("--requests"), Just("--duration"),
+                Just("--warmup"), Just("--seed"), Just("--choices"), Just("--timeout"), Just("--retries"),
+                Just("--per-try-timeout"), Just("--retry-budget"), Just("--failure-detection"),
+                Just("--load-refresh"), Just("--error-rate"), Just("--max-in-flight"), Just("--format"),
+                Just("--scenario"), Just("--strategy"), Just("--strategies"), Just("--outlier-ejection"),
+                Just("-inf"), Just("nan"), Just("1e308"), Just("-1"), Just("0"), Just("4294967296"),
+                Just("1ns"), Just("5124095h"), Just("const:0ns"), Just("exp:10ms"), Just("0.9"),
+                Just("heavy-tail"), Just("power-of-two"), Just("xml"), Just("health-checks"), Just("/"),
+                Just("/dev/zero"), Just("--help"), Just("--version"),
+            ]
+            .prop_map(str::to_string),
+            1 => "[ -~]{0,10}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes_never_panic_the_scenario_parser(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(s) = Scenario::parse(&text, "fuzz.toml") {
+                exercise(&s, "least-loaded");
+            }
+        }
+
+        #[test]
+        fn random_scenario_text_never_panics(lines in proptest::collection::vec(line(), 0..14)) {
+            let text = lines.join("\n") + "\n";
+            match Scenario::parse(&text, "fuzz.toml") {
+                Ok(s) => {
+                    let strategy = s.strategy.clone();
+                    exercise(&s, &strategy);
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        #[test]
+        fn random_argument_vectors_never_panic(args in proptest::collection::vec(arg(), 0..8)) {
+            let argv = std::iter::once("lbsim".to_string()).chain(args);
+            let Ok(cli) = <Cli as clap::Parser>::try_parse_from(argv) else { return Ok(()) };
+            match cli.command {
+                Command::Run { strategy, sim } => {
+                    if let Ok(s) = resolve_scenario(&sim) {
+                        let name = strategy.unwrap_or_else(|| s.strategy.clone());
+                        exercise(&s, &name);
+                    }
+                }
+                Command::Compare { strategies, sim } => {
+                    if let Ok(s) = resolve_scenario(&sim) {
+                        for name in &strategies {
+                            exercise(&s, name);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
