@@ -125,6 +125,8 @@ fn main() {
         ("peak-ewma, 16 workers, 90% load", "peak-ewma", 16),
         ("least-loaded, 100,000 workers, 90% load", "least-loaded", 100_000),
         ("power-of-two, 100,000 workers, 90% load", "power-of-two", 100_000),
+        ("weighted-round-robin, 16 workers, 90% load", "weighted-round-robin", 16),
+        ("weighted-round-robin, 100,000 workers, 90% load", "weighted-round-robin", 100_000),
     ] {
         let (rate, _) = lbsim_rate(strategy, workers, n);
         println!("  {label:<46} {:>6.2} M requests/s ({:.2}x baseline)", rate / 1e6, rate / baseline);

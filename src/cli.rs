@@ -13,6 +13,7 @@ use crate::dist::Dist;
 use crate::engine::{Backpressure, Detection, OutlierEjection, RetryPolicy, Sim, Stop};
 use crate::engines::{Engine, EngineKind};
 use crate::live::Work;
+use crate::output::OutputFile;
 use crate::report::{self, Format, Report};
 use crate::scenario::{ArrivalSpec, Level, Scenario, builtin};
 use crate::strategy;
@@ -102,14 +103,14 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE|NAME", default_value = "default")]
     pub scenario: String,
     /// Number of workers; the scenario's list of workers is repeated (or cut) to this length.
-    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = parse_workers, allow_hyphen_values = true)]
     pub workers: Option<u32>,
     /// Poisson arrivals at this rate (requests/s), replacing the scenario's arrivals.
-    #[arg(long, value_name = "R", value_parser = parse_positive, allow_negative_numbers = true,
+    #[arg(long, value_name = "R", value_parser = parse_positive, allow_hyphen_values = true,
           conflicts_with = "load")]
     pub rate: Option<f64>,
     /// Poisson arrivals at this fraction of the cluster's capacity (0.9 = 90% load).
-    #[arg(long, value_name = "RHO", value_parser = parse_positive, allow_negative_numbers = true)]
+    #[arg(long, value_name = "RHO", value_parser = parse_positive, allow_hyphen_values = true)]
     pub load: Option<f64>,
     /// Service time at speed 1: exp:10ms, const:10ms, uniform:5ms..15ms,
     /// lognormal:10ms,sigma=1, pareto:10ms,alpha=2.5, mix:1ms,50ms,p=0.05.
@@ -137,7 +138,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub timeout: Option<Nanos>,
     /// Retry failed attempts up to N times (exponential backoff from 10ms, full jitter).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    #[arg(long, value_name = "N", value_parser = parse_retries, allow_hyphen_values = true)]
     pub retries: Option<u32>,
     /// With --retries: abandon an attempt and retry after this long.
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
@@ -197,6 +198,10 @@ pub struct SimArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Stop the run (and report what was simulated) when more than N requests, or N attempts
+    /// at workers, are in flight, as when queues grow without bound [default: 10000000].
+    #[arg(long, value_name = "N", value_parser = parse_count64, allow_hyphen_values = true)]
+    pub max_in_flight: Option<u64>,
 }
 
 fn parse_strategy(s: &str) -> Result<String, String> {
@@ -212,20 +217,32 @@ fn parse_positive(s: &str) -> Result<f64, String> {
 }
 
 fn parse_count(s: &str) -> Result<u32, String> {
-    match s.parse::<i64>() {
-        Ok(n) if n >= 1 && n <= u32::MAX as i64 => Ok(n as u32),
-        Ok(n) => Err(format!("must be at least 1, got {n}")),
-        Err(_) => Err(format!("`{s}` is not a whole number")),
+    parse_whole(s, 1, u32::MAX as u64).map(|n| n as u32)
+}
+
+fn parse_workers(s: &str) -> Result<u32, String> {
+    parse_whole(s, 1, crate::engine::MAX_WORKERS as u64).map(|n| n as u32)
+}
+
+fn parse_retries(s: &str) -> Result<u32, String> {
+    parse_whole(s, 0, 100).map(|n| n as u32)
+}
+
+/// A whole number in `min..=max`, with a message saying what is allowed.
+fn parse_whole(s: &str, min: u64, max: u64) -> Result<u64, String> {
+    let allowed = || match max {
+        u64::MAX => format!("a whole number of at least {min}"),
+        _ => format!("a whole number from {min} to {max}"),
+    };
+    match s.replace('_', "").parse::<i128>() {
+        Ok(n) if n >= min as i128 && n <= max as i128 => Ok(n as u64),
+        Ok(n) => Err(format!("must be {}, got {n}", allowed())),
+        Err(_) => Err(format!("`{s}` is not {}", allowed())),
     }
 }
 
 fn parse_count64(s: &str) -> Result<u64, String> {
-    let cleaned = s.replace('_', "");
-    match cleaned.parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        Ok(_) => Err("must be at least 1, got 0".to_string()),
-        Err(_) => Err(format!("`{s}` is not a whole number of at least 1")),
-    }
+    parse_whole(s, 1, u64::MAX)
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {
@@ -268,19 +285,21 @@ impl CliError {
 }
 
 /// The whole program: runs the command line of this process and turns the outcome into an
-/// exit status (0, or 2 for bad input, 1 otherwise), printing any error as one line.
+/// exit status (0; 2 for bad input; 3 for a run stopped early at the in-flight cap, after its
+/// report; 1 otherwise), printing any error as one line.
 pub fn main() -> std::process::ExitCode {
+    crate::output::guard_standard_streams();
     match main_with_args(std::env::args_os()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("lbsim: {}", e.message);
+            crate::output::error_line(&e.message);
             std::process::ExitCode::from(e.code)
         }
     }
 }
 
-/// Parses the arguments and runs the command. `Ok` carries text to print for `--help` and
-/// `--version` (already printed) as nothing.
+/// Parses the arguments and runs the command. `--help` and `--version` print their text and
+/// return `Ok`; nothing here panics on a closed or full standard output.
 pub fn main_with_args<I, T>(args: I) -> Result<(), CliError>
 where
     I: IntoIterator<Item = T>,
@@ -292,24 +311,38 @@ where
             use clap::error::ErrorKind;
             match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    print!("{e}");
-                    return Ok(());
+                    return print_stdout(&e.render().to_string());
                 }
                 ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    eprint!("{}", e.render());
+                    crate::output::stderr_text(&e.render().to_string());
                     return Err(CliError::input("a command is needed (see above)"));
                 }
-                _ => {
-                    // clap's first line is the error itself; the usage lines after it are noise
-                    // in a one-line message.
-                    let text = e.render().to_string();
-                    let line = text.lines().next().unwrap_or("invalid arguments");
-                    return Err(CliError::input(line.trim_start_matches("error: ")));
-                }
+                _ => return Err(CliError::input(clap_error_line(&e))),
             }
         }
     };
     run(cli)
+}
+
+/// clap's error as one line: the error itself and what it lists after it (the missing
+/// arguments, the valid values, a tip), without the usage lines.
+fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut line = String::new();
+    for part in text.lines().map(str::trim) {
+        if part.starts_with("Usage:") || part.starts_with("For more information") {
+            break;
+        }
+        if part.is_empty() {
+            continue;
+        }
+        let part = part.trim_start_matches("error: ");
+        if !line.is_empty() {
+            line += if line.ends_with(':') { " " } else { "; " };
+        }
+        line += part;
+    }
+    if line.is_empty() { "invalid arguments".to_string() } else { line }
 }
 
 /// Runs a parsed command line.
@@ -329,15 +362,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
             sim.engine = Some(EngineKind::Live);
             let scenario = resolve_scenario(&sim)?;
+            let sink = prepare_sink(&sim)?;
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
             let model = simulate_all(&scenario, std::slice::from_ref(&name))?.remove(0);
             let live = run_live(&scenario, &[name])?.remove(0);
             let text = match sim.format {
                 Format::Table => report::crosscheck_table(&model, &live),
                 Format::Json => report::crosscheck_json(&model, &live),
-                Format::Csv => report::csv(&[model, live]),
+                Format::Csv => report::csv(&[model.clone(), live.clone()]),
             };
-            emit(&text, sim.output.as_deref())
+            deliver(&text, sink)?;
+            stopped_early(&[model, live])
         }
         Command::Compare { strategies, sim } => {
             if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
@@ -356,40 +391,32 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
             out += "\nlbsim scenarios show NAME prints one, with what to press and what to see;\n";
             out += "lbsim run --scenario NAME runs it.\n";
-            emit(&out, None)
+            print_stdout(&out)
         }
         Command::Scenarios { action: Some(ScenariosAction::Show { name }) } => {
             let b = builtin::find(&name).ok_or_else(|| {
                 CliError::input(format!("no built-in scenario `{name}` (built-ins: {})", builtin::names()))
             })?;
-            emit(b.text, None)
+            print_stdout(b.text)
         }
         Command::Strategies => {
             let width = strategy::all().map(|s| s.name.len()).max().unwrap_or(0);
             let out: String = strategy::all().map(|s| format!("{:<width$}  {}\n", s.name, s.about)).collect();
-            emit(&out, None)
+            print_stdout(&out)
         }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "lbsim", &mut out);
-            emit(&String::from_utf8_lossy(&out), None)
+            print_stdout(&String::from_utf8_lossy(&out))
         }
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut out)
                 .map_err(|e| CliError::runtime(format!("cannot render the manual page: {e}")))?;
-            emit(&String::from_utf8_lossy(&out), None)
+            print_stdout(&String::from_utf8_lossy(&out))
         }
-        Command::Check { files } => {
-            let mut out = String::new();
-            for f in &files {
-                let s = Scenario::load(f).map_err(CliError::input)?;
-                s.to_config().map_err(|e| CliError::input(format!("{}: {e}", f.display())))?;
-                out += &format!("{}: ok ({})\n", f.display(), s.name);
-            }
-            emit(&out, None)
-        }
+        Command::Check { files } => check_files(&files),
     }
 }
 
@@ -401,6 +428,10 @@ fn simulate_and_report(
     args: &SimArgs,
 ) -> Result<(), CliError> {
     let engine = args.engine.unwrap_or_default();
+    let sink = prepare_sink(args)?;
+    for w in choice_warnings(&scenario, strategies, args.choices) {
+        crate::output::error_line(&format!("warning: {w}"));
+    }
     let reports = if use_ui(args) {
         crate::tui::run(scenario, strategies, mode, engine).map_err(CliError::runtime)?
     } else if engine == EngineKind::Live {
@@ -415,7 +446,8 @@ fn simulate_and_report(
         (Format::Json, Mode::Compare) => report::compare_json(&reports),
         (Format::Csv, _) => report::csv(&reports),
     };
-    emit(&text, args.output.as_deref())
+    deliver(&text, sink)?;
+    stopped_early(&reports)
 }
 
 /// The UI opens when standard output is a terminal, unless `--headless`, or the terminal
@@ -438,15 +470,22 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
         Scenario::load(path).map_err(CliError::input)?
     } else if let Some(b) = builtin::find(&args.scenario) {
         b.scenario().map_err(CliError::runtime)?
+    } else if path.exists() {
+        // A directory, a device, a pipe: loading says what it is and why it will not do.
+        Scenario::load(path).map_err(|e| CliError::input(format!("--scenario {e}")))?
     } else {
         return Err(CliError::input(format!(
-            "no scenario file or built-in scenario named `{}` (built-ins: {})",
+            "--scenario: no scenario file or built-in scenario named `{}` (built-ins: {})",
             args.scenario,
             builtin::names()
         )));
     };
     if let Some(n) = args.workers {
+        // The parser has checked `n` against the limit: nothing this large is allocated.
         s.workers = s.workers.iter().cycle().take(n as usize).cloned().collect();
+    }
+    if let Some(n) = args.max_in_flight {
+        s.defences.max_in_flight = Some(n);
     }
     if let Some(rate) = args.rate {
         s.arrivals = ArrivalSpec::Poisson(Level::Rate(rate));
@@ -532,8 +571,9 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
         }
     }
     live_options(args, &mut s)?;
-    // Catch impossible combinations before anything runs.
-    s.to_config().map_err(CliError::input)?;
+    // Catch impossible combinations before anything runs, naming the flag when one set the
+    // field at fault.
+    s.to_config().map_err(|e| CliError::input(blame_flag(args, &e)))?;
     Ok(s)
 }
 
@@ -595,6 +635,43 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
     }
     bar.clear();
     Ok(reports)
+}
+
+/// A configuration error as the user should read it: when a flag set the field at fault, the
+/// flag is named instead of the scenario's field.
+fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
+    let given = |set: bool, flag: &str| set.then(|| flag.to_string());
+    let field = e.field.as_str();
+    let flag = match field {
+        "arrivals.rate" | "arrivals.load" => {
+            given(args.rate.is_some(), "--rate").or_else(|| given(args.load.is_some(), "--load"))
+        }
+        "service" => given(args.service.is_some(), "--service")
+            .or_else(|| given(args.load.is_some(), "--load"))
+            .or_else(|| given(args.rate.is_some(), "--rate")),
+        "workers" | "workers.count" => given(args.workers.is_some(), "--workers"),
+        "workers.error_rate" => given(args.error_rate.is_some(), "--error-rate"),
+        "run.requests" => given(args.requests.is_some(), "--requests"),
+        "run.duration" => given(args.duration.is_some(), "--duration"),
+        "run.warmup" => given(args.warmup.is_some(), "--warmup"),
+        "run.max_in_flight" => given(args.max_in_flight.is_some(), "--max-in-flight"),
+        "strategy.choices" => given(args.choices.is_some(), "--choices"),
+        "strategy.decay" => given(args.ewma_decay.is_some(), "--ewma-decay"),
+        "strategy.error_penalty" => given(args.error_penalty.is_some(), "--error-penalty"),
+        "timeout" => given(args.timeout.is_some(), "--timeout"),
+        "retry.max" => given(args.retries.is_some(), "--retries"),
+        "retry.per_try_timeout" => given(args.per_try_timeout.is_some(), "--per-try-timeout"),
+        "retry.budget" => given(args.retry_budget.is_some(), "--retry-budget"),
+        "balancer.load_refresh" => given(args.load_refresh.is_some(), "--load-refresh"),
+        f if f.starts_with("health_check") => {
+            given(args.failure_detection.is_some(), "--failure-detection health-checks")
+        }
+        _ => None,
+    };
+    match flag {
+        Some(flag) => format!("{flag}: {}", e.problem),
+        None => e.to_string(),
+    }
 }
 
 /// Runs one simulation per strategy, in parallel on the available cores, drawing a progress
@@ -683,20 +760,109 @@ impl ProgressBar {
     }
 }
 
-fn emit(text: &str, output: Option<&Path>) -> Result<(), CliError> {
-    match output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display()))),
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Ok(()) => Ok(()),
-                // A closed pipe (`lbsim ... | head`) is not an error worth a message.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(CliError::runtime(format!("cannot write the report: {e}"))),
+/// Prints to standard output. A closed pipe (`lbsim ... | head`) is not an error worth a
+/// message; a closed or full standard output is.
+fn print_stdout(text: &str) -> Result<(), CliError> {
+    match crate::output::write_stdout(text) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::runtime(format!("cannot write to standard output: {e}"))),
+    }
+}
+
+/// Writes a report where [`prepare_sink`] said it goes.
+fn deliver(text: &str, sink: Option<OutputFile>) -> Result<(), CliError> {
+    match sink {
+        Some(file) => {
+            let path = file.path().to_path_buf();
+            file.commit(text).map_err(|e| output_error(&path, e))
+        }
+        None => print_stdout(text),
+    }
+}
+
+fn output_error(path: &Path, e: std::io::Error) -> CliError {
+    CliError::runtime(format!("cannot write --output {}: {e}", path.display()))
+}
+
+/// Where a run's report will go, made sure of before the run starts: `--output` is created
+/// (as a temporary file beside it), or standard output must be open.
+fn prepare_sink(args: &SimArgs) -> Result<Option<OutputFile>, CliError> {
+    match &args.output {
+        Some(path) => OutputFile::prepare(path).map(Some).map_err(|e| output_error(path, e)),
+        None if !crate::output::stdout_open() => Err(CliError::runtime(
+            "standard output is closed: there is nowhere to print the report (give --output FILE)",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The exit status 3 and its warning when a run stopped at the in-flight cap.
+fn stopped_early(reports: &[Report]) -> Result<(), CliError> {
+    let stopped: Vec<String> = reports
+        .iter()
+        .filter(|r| r.stop_reason.is_some())
+        .map(|r| format!("{} at {:.3}s", r.strategy, r.sim_time_s))
+        .collect();
+    if stopped.is_empty() {
+        return Ok(());
+    }
+    let cap = reports[0].max_in_flight;
+    Err(CliError {
+        code: 3,
+        message: format!(
+            "warning: stopped early ({}): more than {cap} requests (or attempts at workers) were in \
+             flight, the queues growing without bound; the report covers the run until then (raise the cap with \
+             --max-in-flight or run.max_in_flight)",
+            stopped.join(", ")
+        ),
+    })
+}
+
+/// `lbsim check`: every file is checked and reported on, good ones on standard output, bad
+/// ones on standard error; exit 2 if any was bad.
+fn check_files(files: &[PathBuf]) -> Result<(), CliError> {
+    let mut out = String::new();
+    let mut bad = 0;
+    for f in files {
+        let checked = Scenario::load(f)
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.to_config().map(|_| s).map_err(|e| format!("{}: {e}", f.display())));
+        match checked {
+            Ok(s) => {
+                out += &format!("{}: ok ({})\n", f.display(), crate::text::escape(&s.name));
+                for w in choice_warnings(&s, std::slice::from_ref(&s.strategy), None) {
+                    out += &format!("{}: warning: {w}\n", f.display());
+                }
+            }
+            Err(e) if files.len() == 1 => return Err(CliError::input(e)),
+            Err(e) => {
+                crate::output::error_line(&e);
+                bad += 1;
             }
         }
     }
+    print_stdout(&crate::text::escape_lines(&out))?;
+    match bad {
+        0 => Ok(()),
+        n => Err(CliError::input(format!("{n} of {} scenario files have errors (above)", files.len()))),
+    }
+}
+
+/// Settings that work but probably do not do what was meant: more choices than workers.
+fn choice_warnings(s: &Scenario, strategies: &[String], flag: Option<u32>) -> Vec<String> {
+    let d = s.strategy_params.choices;
+    let n = s.workers.len();
+    if d <= n || !strategies.iter().any(|st| st == "power-of-two") {
+        return Vec::new();
+    }
+    let given = match flag {
+        Some(_) => format!("--choices {d}"),
+        None => format!("strategy.choices = {d}"),
+    };
+    vec![format!(
+        "{given} is more than the {n} workers: power-of-two samples all {n}, which makes it least-loaded"
+    )]
 }
 
 #[cfg(test)]

@@ -74,6 +74,18 @@ impl Dist {
         }
     }
 
+    /// The largest value a sample can take (ns).
+    pub fn largest(&self) -> Nanos {
+        match *self {
+            Dist::Const(v) => v,
+            Dist::Uniform { high, .. } => high,
+            Dist::Mix { fast, slow, .. } => fast.max(slow),
+            Dist::Exp { mean } | Dist::LogNormal { mean, .. } | Dist::Pareto { mean, .. } => {
+                mean.max(MAX_SAMPLE)
+            }
+        }
+    }
+
     /// Draws one value.
     #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> Nanos {

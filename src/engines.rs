@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::engine::{Command, CommandError, Notice, Sim, SimConfig, Snapshot, WorkerSnapshot};
+use crate::engine::{Command, CommandError, Notice, Sim, SimConfig, Snapshot, StopReason, WorkerSnapshot};
 use crate::metrics::Metrics;
 use crate::time::Nanos;
 
@@ -87,6 +87,8 @@ pub trait Engine: Send {
     /// Stops the run (the user quit): a live run stops its requesters, lets requests in
     /// flight finish for its grace period and cancels the rest.
     fn stop(&mut self) {}
+    /// Why the run stopped before the end its configuration asks for (the in-flight cap).
+    fn stop_reason(&self) -> Option<StopReason>;
     /// What only the live engine measures, for the report.
     fn live_figures(&self) -> Option<crate::live::LiveFigures> {
         None
@@ -156,6 +158,9 @@ impl Engine for Sim {
             }
         }
         true
+    }
+    fn stop_reason(&self) -> Option<StopReason> {
+        Sim::stop_reason(self)
     }
     fn as_sim_mut(&mut self) -> Option<&mut Sim> {
         Some(self)

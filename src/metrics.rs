@@ -56,12 +56,13 @@ impl Recorder {
         }
     }
 
-    /// The value at quantile `q` in `[0, 1]` (ns), to the histogram's precision.
+    /// The value at quantile `q` in `[0, 1]` (ns), to the histogram's precision, and never
+    /// above the largest value recorded (the histogram reports the top of a bucket).
     pub fn quantile(&self, q: f64) -> Nanos {
         if self.count() == 0 {
             return 0;
         }
-        self.hist.value_at_quantile(q) * MICROS
+        self.hist.value_at_quantile(q).saturating_mul(MICROS).min(self.max)
     }
 
     /// The exact largest value recorded (ns).

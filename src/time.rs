@@ -12,6 +12,10 @@ pub const MILLIS: Nanos = 1_000_000;
 /// One second in [`Nanos`].
 pub const SECS: Nanos = 1_000_000_000;
 
+/// The longest virtual time a run may cover, 2^61 ns (about 73 years): every configured
+/// time, and the run as a whole, must fit, so that adding any two times cannot overflow.
+pub const MAX_TIME: Nanos = 1 << 61;
+
 /// Converts nanoseconds to (fractional) seconds.
 pub fn as_secs_f64(t: Nanos) -> f64 {
     t as f64 / SECS as f64

@@ -72,8 +72,8 @@ fn unknown_strategies_list_the_valid_ones() {
 #[test]
 fn nonsense_numbers_are_refused() {
     for (args, words) in [
-        (&["run", "--workers", "0"][..], "--workers <N>': must be at least 1, got 0"),
-        (&["run", "--workers", "many"][..], "`many` is not a whole number"),
+        (&["run", "--workers", "0"][..], "--workers <N>': must be a whole number from 1 to 1000000, got 0"),
+        (&["run", "--workers", "many"][..], "`many` is not a whole number from 1 to 1000000"),
         (&["run", "--rate", "-5"][..], "--rate <R>': must be a positive number, got -5"),
         (&["run", "--rate", "0"][..], "must be a positive number, got 0"),
         (&["run", "--load", "NaN"][..], "must be a positive number, got NaN"),
@@ -81,7 +81,7 @@ fn nonsense_numbers_are_refused() {
         (&["run", "--duration", "10"][..], "duration `10` has no unit"),
         (&["run", "--duration", "0s"][..], "`0s` must be longer than 0"),
         (&["run", "--duration", "-3s"][..], "duration `-3s` is negative"),
-        (&["run", "--requests", "0"][..], "must be at least 1"),
+        (&["run", "--requests", "0"][..], "must be a whole number of at least 1, got 0"),
         (&["run", "--service", "exp:0ms"][..], "the mean must be positive"),
         (&["run", "--service", "gauss:1ms"][..], "unknown distribution `gauss`"),
         (&["run", "--warmup", "soon"][..], "`soon` is not a duration"),
@@ -92,7 +92,7 @@ fn nonsense_numbers_are_refused() {
         (&["check", "/nonexistent.toml"][..], "/nonexistent.toml: cannot read"),
         (&["frobnicate"][..], "unrecognized subcommand"),
         (&["run", "--error-rate", "1.5"][..], "--error-rate <P>': must be between 0 and 1, got 1.5"),
-        (&["run", "--retries", "500"][..], "500 is not in 0..=100"),
+        (&["run", "--retries", "500"][..], "must be a whole number from 0 to 100, got 500"),
         (&["run", "--retry-budget", "0.1"][..], "--per-try-timeout and --retry-budget need --retries"),
         (&["run", "--timeout", "-1s"][..], "duration `-1s` is negative"),
         (&["run", "--failure-detection", "psychic"][..], "invalid value 'psychic'"),

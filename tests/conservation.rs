@@ -123,6 +123,7 @@ fn defences(workers: u32) -> impl Strategy<Value = Defences> {
                 startup: 10 * MILLIS,
                 cooldown: 10 * MILLIS,
             }),
+            max_in_flight: None,
         })
 }
 

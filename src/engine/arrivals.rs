@@ -53,8 +53,12 @@ impl OpenLoop {
     /// The first arrival after `now`, or `None` if the rate is zero for good.
     pub fn next_after(&mut self, now: Nanos, rng: &mut SimRng) -> Option<Nanos> {
         match self.kind {
-            Kind::Poisson => (self.rate > 0.0).then(|| now + gap(rng.exp(SECS as f64 / self.rate))),
-            Kind::Constant => (self.rate > 0.0).then(|| now + gap(SECS as f64 / self.rate).max(1)),
+            Kind::Poisson => {
+                (self.rate > 0.0).then(|| now.saturating_add(gap(rng.exp(SECS as f64 / self.rate))))
+            }
+            Kind::Constant => {
+                (self.rate > 0.0).then(|| now.saturating_add(gap(SECS as f64 / self.rate).max(1)))
+            }
             Kind::Bursty => {
                 // A Poisson process with a piecewise constant rate: memorylessness lets us
                 // restart the draw at each phase boundary.
@@ -65,7 +69,7 @@ impl OpenLoop {
                 loop {
                     let rate = self.current_rate();
                     if rate > 0.0 {
-                        let next = t + gap(rng.exp(SECS as f64 / rate));
+                        let next = t.saturating_add(gap(rng.exp(SECS as f64 / rate)));
                         if next < self.phase_end {
                             return Some(next);
                         }

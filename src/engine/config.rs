@@ -278,6 +278,10 @@ pub struct Defences {
     pub backpressure: Backpressure,
     /// An autoscaled pool; default a fixed cluster.
     pub autoscale: Option<Autoscale>,
+    /// Most requests in flight, and most attempts at workers (abandoned ones included);
+    /// when a run goes beyond either, it stops ([`crate::engine::StopReason::InFlightCap`]).
+    /// Default `None`: [`DEFAULT_MAX_IN_FLIGHT`].
+    pub max_in_flight: Option<u64>,
 }
 
 /// When a run ends.
@@ -330,6 +334,21 @@ fn bad(field: &str, problem: impl Into<String>) -> ConfigError {
 /// The largest rate accepted (requests/s): one request per nanosecond.
 pub const MAX_RATE: f64 = 1e9;
 
+/// The most workers a cluster may have (checked before anything is allocated for them).
+pub const MAX_WORKERS: u32 = 1_000_000;
+
+/// The default cap on requests in flight and on attempts at workers ([`Defences::max_in_flight`]).
+pub const DEFAULT_MAX_IN_FLIGHT: u64 = 10_000_000;
+
+/// The slowest worker speed accepted (and the fastest is 1e6).
+pub const MIN_SPEED: f64 = 1e-6;
+
+/// Periodic work a run may schedule (ticks times the workers each tick visits), at least;
+/// runs with many requests may do [`PERIODIC_WORK_PER_REQUEST`] units per request.
+const PERIODIC_WORK_FLOOR: f64 = 2e8;
+/// See [`PERIODIC_WORK_FLOOR`].
+const PERIODIC_WORK_PER_REQUEST: f64 = 20.0;
+
 pub(crate) fn check_rate(field: &str, rate: f64, allow_zero: bool) -> Result<(), ConfigError> {
     if !rate.is_finite() || rate < 0.0 || (rate == 0.0 && !allow_zero) {
         return Err(bad(field, format!("must be a positive number of requests per second, got {rate}")));
@@ -374,15 +393,21 @@ impl SimConfig {
         if self.workers.is_empty() {
             return Err(bad("workers", "at least one worker is needed"));
         }
-        if self.workers.len() > 10_000_000 {
-            return Err(bad("workers", "at most 10,000,000 workers"));
+        if self.workers.len() > MAX_WORKERS as usize {
+            return Err(bad("workers", format!("at most {MAX_WORKERS} workers, got {}", self.workers.len())));
         }
         for w in &self.workers {
-            if !(w.speed.is_finite() && w.speed > 0.0 && w.speed <= 1e6) {
-                return Err(bad("workers.speed", format!("must be in (0, 1e6], got {}", w.speed)));
+            if !(w.speed.is_finite() && (MIN_SPEED..=1e6).contains(&w.speed)) {
+                return Err(bad(
+                    "workers.speed",
+                    format!("must be between 1e-6 and 1e6, got {}", crate::text::number(w.speed)),
+                ));
             }
             if !(w.weight.is_finite() && w.weight > 0.0) {
-                return Err(bad("workers.weight", format!("must be positive, got {}", w.weight)));
+                return Err(bad(
+                    "workers.weight",
+                    format!("must be positive, got {}", crate::text::number(w.weight)),
+                ));
             }
             if w.concurrency == 0 {
                 return Err(bad("workers.concurrency", "must be at least 1"));
@@ -426,6 +451,198 @@ impl SimConfig {
         }
         if self.strategy_params.ewma_decay == 0 {
             return Err(bad("strategy.decay", "must be longer than 0"));
+        }
+        if self.defences.max_in_flight == Some(0) {
+            return Err(bad("run.max_in_flight", "must be at least 1"));
+        }
+        self.validate_times()?;
+        self.validate_periods()?;
+        Ok(())
+    }
+
+    /// The cap on requests in flight and on attempts at workers.
+    pub fn max_in_flight(&self) -> u64 {
+        self.defences.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT)
+    }
+
+    /// About how much virtual time the run covers (ns, as a float so that absurd settings
+    /// show as absurd rather than overflowing): the warm-up plus the measured duration, or
+    /// plus the time to send the requests at the mean rate (or to serve them, if longer).
+    pub fn expected_span(&self) -> f64 {
+        let warmup = self.warmup as f64;
+        match self.stop {
+            Stop::Duration(d) => warmup + d as f64,
+            Stop::Requests(n) => {
+                let rate = match &self.arrivals {
+                    Arrivals::Closed { clients, think } => *clients as f64 * SECS as f64 / think.mean(),
+                    open => open.mean_rate().unwrap_or(0.0),
+                };
+                let sending = n as f64 * SECS as f64 / rate;
+                let serving = n as f64 / self.capacity() * SECS as f64;
+                warmup + sending.max(serving)
+            }
+        }
+    }
+
+    /// About how many requests the run sends (warm-up included).
+    fn expected_requests(&self) -> f64 {
+        match (self.stop, self.arrivals.mean_rate()) {
+            (Stop::Requests(n), _) => n as f64,
+            (Stop::Duration(_), Some(rate)) => rate * self.expected_span() / SECS as f64,
+            (Stop::Duration(_), None) => self.capacity() * self.expected_span() / SECS as f64,
+        }
+    }
+
+    /// Every time in the configuration, and the run as a whole, must fit in virtual time.
+    fn validate_times(&self) -> Result<(), ConfigError> {
+        let limit = crate::time::MAX_TIME;
+        let fits = |field: &str, t: Nanos| {
+            if t <= limit {
+                Ok(())
+            } else {
+                Err(bad(
+                    field,
+                    format!(
+                        "{} is longer than the longest virtual time lbsim can simulate (2^61 ns, about {:.0} years)",
+                        crate::time::canonical(t),
+                        limit as f64 / SECS as f64 / 31_557_600.0
+                    ),
+                ))
+            }
+        };
+        let dist = |field: &str, d: &Dist| fits(field, d.largest());
+        dist("service", &self.service)?;
+        if let Arrivals::Closed { think, .. } = &self.arrivals {
+            dist("arrivals.think", think)?;
+        }
+        if let Arrivals::Bursty { burst, gap, .. } = self.arrivals {
+            fits("arrivals.burst", burst)?;
+            fits("arrivals.gap", gap)?;
+        }
+        fits("run.warmup", self.warmup)?;
+        if let Stop::Duration(d) = self.stop {
+            fits("run.duration", d)?;
+        }
+        fits("strategy.decay", self.strategy_params.ewma_decay)?;
+        fits("strategy.error_penalty", self.strategy_params.error_penalty)?;
+        let f = &self.faults;
+        if let Some(d) = &f.network_delay {
+            dist("faults.network_delay", d)?;
+        }
+        for c in &f.crashes {
+            fits("faults.crash.at", c.at)?;
+            fits("faults.crash.duration", c.duration)?;
+        }
+        if let Some(r) = &f.random_crashes {
+            fits("faults.random_crashes.mtbf", r.mtbf)?;
+            fits("faults.random_crashes.mttr", r.mttr)?;
+        }
+        for s in &f.slowdowns {
+            fits("faults.slowdown.from", s.from)?;
+            fits("faults.slowdown.to", s.to)?;
+        }
+        let d = &self.defences;
+        if let Some(t) = d.timeout {
+            fits("timeout", t)?;
+        }
+        if let Some(r) = &d.retry {
+            fits("retry.backoff", r.backoff)?;
+            fits("retry.max_backoff", r.max_backoff)?;
+            if let Some(t) = r.per_try_timeout {
+                fits("retry.per_try_timeout", t)?;
+            }
+        }
+        if let Detection::HealthChecks { interval, .. } = d.detection {
+            fits("health_check.interval", interval)?;
+        }
+        if let Some(o) = &d.outlier {
+            fits("outlier_ejection.base_ejection", o.base_ejection)?;
+        }
+        if let Some(t) = d.load_refresh {
+            fits("balancer.load_refresh", t)?;
+        }
+        if let Some(a) = &d.autoscale {
+            fits("autoscale.interval", a.interval)?;
+            fits("autoscale.startup", a.startup)?;
+            fits("autoscale.cooldown", a.cooldown)?;
+        }
+        // The run as a whole: sending its requests, or serving them, must fit too.
+        let span = self.expected_span();
+        if span.is_nan() || span > limit as f64 {
+            let field = match (self.stop, &self.arrivals) {
+                (Stop::Duration(_), _) => "run.duration",
+                (Stop::Requests(n), a) => {
+                    let rate = a.mean_rate().unwrap_or(f64::INFINITY);
+                    if n as f64 * SECS as f64 / rate > n as f64 / self.capacity() * SECS as f64 {
+                        match a {
+                            Arrivals::Closed { .. } => "arrivals.think",
+                            _ => "arrivals.rate",
+                        }
+                    } else {
+                        "service"
+                    }
+                }
+            };
+            return Err(bad(
+                field,
+                format!(
+                    "the run would take about {:.3e}s of virtual time, more than lbsim can simulate \
+                     (2^61 ns, about {:.0} years)",
+                    span / SECS as f64,
+                    limit as f64 / SECS as f64 / 31_557_600.0
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Periodic events (health checks, load refreshes, autoscaler ticks, random crashes,
+    /// burst phases) must not swamp the run: each may do at most a budget of work that
+    /// grows with the requests the run sends. A period too short for the run is rejected,
+    /// naming the shortest one that would do.
+    fn validate_periods(&self) -> Result<(), ConfigError> {
+        let span = self.expected_span();
+        let budget = PERIODIC_WORK_FLOOR.max(PERIODIC_WORK_PER_REQUEST * self.expected_requests());
+        let n = self.workers.len() as f64;
+        let check = |field: &str, shown: &str, period: Nanos, per_tick: f64, what: &str| {
+            let ticks = span / period.max(1) as f64;
+            if ticks * per_tick <= budget {
+                return Ok(());
+            }
+            let shortest = (span * per_tick / budget).ceil() as Nanos;
+            Err(bad(
+                field,
+                format!(
+                    "{shown} is too short for this run ({:.1e} {what} over about {}); use at least {} \
+                     or a shorter run",
+                    ticks,
+                    crate::time::Human(span as Nanos),
+                    crate::time::Human(shortest.max(1)),
+                ),
+            ))
+        };
+        let d = &self.defences;
+        if let Detection::HealthChecks { interval, .. } = d.detection {
+            let shown = crate::time::canonical(interval);
+            check("health_check.interval", &shown, interval, n, "rounds of health checks")?;
+        }
+        if let Some(t) = d.load_refresh {
+            check("balancer.load_refresh", &crate::time::canonical(t), t, n, "refreshes")?;
+        }
+        if let Some(a) = &d.autoscale {
+            let shown = crate::time::canonical(a.interval);
+            check("autoscale.interval", &shown, a.interval, n.max(a.max as f64), "autoscaler ticks")?;
+        }
+        if let Some(r) = &self.faults.random_crashes {
+            // Each worker crashes and is repaired once per mtbf + mttr, on average.
+            let cycle = r.mtbf.saturating_add(r.mttr);
+            let shown = format!("mtbf + mttr = {}", crate::time::canonical(cycle));
+            check("faults.random_crashes.mtbf", &shown, cycle, 2.0 * n, "crashes and repairs")?;
+        }
+        if let Arrivals::Bursty { burst, gap, .. } = self.arrivals {
+            let cycle = burst.saturating_add(gap);
+            let shown = format!("burst + gap = {}", crate::time::canonical(cycle));
+            check("arrivals.burst", &shown, cycle, 2.0, "phase changes")?;
         }
         Ok(())
     }

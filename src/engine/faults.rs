@@ -42,8 +42,8 @@ impl Sim {
     /// The next random crash of a worker, and its repair.
     pub(super) fn schedule_random_crash(&mut self, w: WorkerId) {
         let Some(r) = self.config.faults.random_crashes else { return };
-        let at = self.now + self.faults_rng.exp(r.mtbf as f64) as Nanos;
-        let back = at + (self.faults_rng.exp(r.mttr as f64) as Nanos).max(1);
+        let at = self.now.saturating_add(self.faults_rng.exp(r.mtbf as f64) as Nanos);
+        let back = at.saturating_add((self.faults_rng.exp(r.mttr as f64) as Nanos).max(1));
         self.events.push(at, Event::Crash { worker: w as u32 });
         self.events.push(back, Event::Repair { worker: w as u32, random: true });
     }
@@ -93,6 +93,7 @@ impl Sim {
     fn requeue(&mut self, attempt: Attempt) {
         let w = attempt.worker as usize;
         self.workers[w].outstanding -= 1;
+        self.attempts_out -= 1;
         if self.config.defences.load_refresh.is_none() {
             self.views[w].pending = self.workers[w].outstanding;
             let cluster = Cluster::new(self.now, &self.views, &self.up);
@@ -191,7 +192,7 @@ impl Sim {
                 }
             }
         }
-        self.events.push(self.now + interval, Event::HealthCheck);
+        self.events.push(self.now.saturating_add(interval), Event::HealthCheck);
     }
 
     /// Outlier detection: consecutive errors from a worker eject it for a while.
@@ -216,7 +217,7 @@ impl Sim {
         worker.consecutive_errors = 0;
         worker.ejections += 1;
         let count = worker.ejections;
-        let until = self.now + o.base_ejection * count as u64;
+        let until = self.now.saturating_add(o.base_ejection.saturating_mul(count as u64));
         worker.ejected_until = Some(until);
         self.events.push(until, Event::Uneject { worker: w as u32, ejection: count });
         self.notice(format!(
@@ -248,14 +249,14 @@ impl Sim {
             }
         }
         if let Some(t) = self.config.defences.load_refresh {
-            self.events.push(self.now + t, Event::LoadRefresh);
+            self.events.push(self.now.saturating_add(t), Event::LoadRefresh);
         }
     }
 
     /// The autoscaler's periodic look at the load.
     pub(super) fn autoscale_tick(&mut self) {
         let Some(a) = self.config.defences.autoscale.clone() else { return };
-        self.events.push(self.now + a.interval, Event::ScaleTick);
+        self.events.push(self.now.saturating_add(a.interval), Event::ScaleTick);
         let active: Vec<&Worker> = self.workers.iter().filter(|w| w.lifecycle == Lifecycle::Active).collect();
         let serving_or_starting = self
             .workers
@@ -281,14 +282,14 @@ impl Sim {
         if self.scale_above >= a.sustain && serving_or_starting < a.max as usize {
             self.add_worker(a.startup);
             self.scale_above = 0;
-            self.scale_quiet_until = self.now + a.cooldown;
+            self.scale_quiet_until = self.now.saturating_add(a.cooldown);
         } else if self.scale_below >= a.sustain && active > a.min as usize {
             // The newest active worker leaves first.
             let w = (0..self.workers.len()).rev().find(|&w| self.workers[w].lifecycle == Lifecycle::Active);
             if let Some(w) = w {
                 self.drain(w);
                 self.scale_below = 0;
-                self.scale_quiet_until = self.now + a.cooldown;
+                self.scale_quiet_until = self.now.saturating_add(a.cooldown);
             }
         }
     }
@@ -323,7 +324,7 @@ impl Sim {
         self.workers.push(Worker::new(spec, Lifecycle::Starting));
         self.metrics.workers.push(WorkerStats::starting_at(self.now));
         self.cluster_changed();
-        self.events.push(self.now + startup, Event::WorkerReady { worker: w as u32 });
+        self.events.push(self.now.saturating_add(startup), Event::WorkerReady { worker: w as u32 });
         self.scaling_event(ScaleAction::Up, w);
     }
 

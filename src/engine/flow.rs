@@ -41,9 +41,11 @@ impl Sim {
             self.retry_tokens = (self.retry_tokens + budget).min(super::RETRY_TOKENS_MAX);
         }
         let slot = self.requests.insert(request);
+        self.check_in_flight();
         let r = RequestRef { slot, generation: request.generation };
         if let Some(timeout) = self.config.defences.timeout {
-            self.events.push(self.now + timeout, Event::Deadline { slot, generation: r.generation });
+            self.events
+                .push(self.now.saturating_add(timeout), Event::Deadline { slot, generation: r.generation });
         }
         let worker = self.dispatch(r);
         StepKind::Arrival { request: request.id, demand: request.demand, worker }
@@ -102,13 +104,15 @@ impl Sim {
         {
             let (slot, generation, try_no) =
                 (attempt.request.slot, attempt.request.generation, attempt.try_no);
-            self.events.push(self.now + t, Event::TryTimeout { slot, generation, try_no });
+            self.events.push(self.now.saturating_add(t), Event::TryTimeout { slot, generation, try_no });
         }
         self.workers[w].outstanding += 1;
+        self.attempts_out += 1;
+        self.check_in_flight();
         self.outstanding_changed(w);
         match self.config.faults.network_delay.as_ref() {
             Some(delay) => {
-                let t = self.now + delay.sample(&mut self.faults_rng);
+                let t = self.now.saturating_add(delay.sample(&mut self.faults_rng));
                 let slot = self.transit.insert(Transit::ToWorker(attempt));
                 self.events.push(t, Event::Transit { slot });
             }
@@ -201,7 +205,7 @@ impl Sim {
     fn start_service(&mut self, w: WorkerId, mut attempt: Attempt) {
         let worker = &mut self.workers[w];
         attempt.start = self.now;
-        let t = self.now + service_time(attempt.demand, worker.speed);
+        let t = self.now.saturating_add(service_time(attempt.demand, worker.speed));
         self.events.push(t, Event::Departure { worker: w as u32, epoch: worker.epoch, attempt: attempt.id });
         worker.serving.push(attempt);
     }
@@ -245,7 +249,7 @@ impl Sim {
     pub(super) fn answer(&mut self, attempt: Attempt, answer: Answer) -> StepKind {
         match (self.config.faults.network_delay.as_ref(), self.was_sent(attempt)) {
             (Some(delay), true) => {
-                let t = self.now + delay.sample(&mut self.faults_rng);
+                let t = self.now.saturating_add(delay.sample(&mut self.faults_rng));
                 let slot = self.transit.insert(Transit::ToBalancer(attempt, answer));
                 self.events.push(t, Event::Transit { slot });
                 StepKind::Internal
@@ -287,6 +291,7 @@ impl Sim {
         let w = attempt.worker as usize;
         if self.was_sent(attempt) {
             self.workers[w].outstanding -= 1;
+            self.attempts_out -= 1;
             self.outstanding_changed(w);
             let latency = self.now - attempt.sent;
             self.views[w].last_latency = latency;
@@ -355,14 +360,20 @@ impl Sim {
             let cap =
                 p.backoff.saturating_mul(1u64 << (request.attempts.max(1) - 1).min(40)).min(p.max_backoff);
             let backoff = (self.defences_rng.unit() * cap as f64) as Nanos;
-            let deadline_ok =
-                self.config.defences.timeout.is_none_or(|t| self.now + backoff < request.created + t);
+            let deadline_ok = self
+                .config
+                .defences
+                .timeout
+                .is_none_or(|t| self.now.saturating_add(backoff) < request.created.saturating_add(t));
             if budget_ok && deadline_ok {
                 if p.budget.is_some() {
                     self.retry_tokens -= 1.0;
                 }
                 self.requests.get_mut(r.slot).expect("live").waiting_retry = true;
-                self.events.push(self.now + backoff, Event::Retry { slot: r.slot, generation: r.generation });
+                self.events.push(
+                    self.now.saturating_add(backoff),
+                    Event::Retry { slot: r.slot, generation: r.generation },
+                );
                 return StepKind::Internal;
             }
         }
@@ -429,7 +440,7 @@ impl Sim {
         if client != super::NO_CLIENT
             && let Arrivals::Closed { think, .. } = &self.config.arrivals
         {
-            let t = self.now + think.sample(&mut self.arrivals_rng);
+            let t = self.now.saturating_add(think.sample(&mut self.arrivals_rng));
             self.events.push(t, Event::ClientSend { client });
         }
     }
@@ -451,5 +462,5 @@ pub(super) const NOT_SENT: u32 = u32::MAX;
 
 /// Time to serve `demand` (work at speed 1) at `speed`.
 pub(super) fn service_time(demand: Nanos, speed: f64) -> Nanos {
-    if speed == 1.0 { demand } else { (demand as f64 / speed + 0.5) as Nanos }
+    if speed == 1.0 { demand } else { ((demand as f64 / speed + 0.5) as Nanos).min(crate::time::MAX_TIME) }
 }

@@ -24,9 +24,9 @@ use std::collections::VecDeque;
 use smallvec::SmallVec;
 
 pub use config::{
-    Arrivals, Autoscale, Backpressure, ConfigError, Defences, Detection, ErrorKind, Faults, OutlierEjection,
-    QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, Slowdown, Stop,
-    WorkerSpec,
+    Arrivals, Autoscale, Backpressure, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences, Detection, ErrorKind,
+    Faults, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash,
+    SimConfig, Slowdown, Stop, WorkerSpec,
 };
 
 use crate::metrics::{Metrics, WorkerStats};
@@ -363,6 +363,44 @@ pub struct Snapshot {
     pub blocked: usize,
     /// Whether the run is over.
     pub finished: bool,
+    /// Why the run stopped early, if it did (then `finished` is true too).
+    pub stop_reason: Option<StopReason>,
+}
+
+/// Why a run stopped before the end its configuration asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Requests in flight, or attempts at workers, went beyond the cap
+    /// ([`SimConfig::max_in_flight`]): the queues were growing without bound.
+    InFlightCap {
+        /// The cap.
+        limit: u64,
+        /// When it was reached (virtual time).
+        at: Nanos,
+    },
+}
+
+impl StopReason {
+    /// A short machine-readable name (`in_flight_cap`), as in the JSON report.
+    pub fn key(&self) -> &'static str {
+        match self {
+            StopReason::InFlightCap { .. } => "in_flight_cap",
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::InFlightCap { limit, at } => write!(
+                f,
+                "stopped at {:.3}s of virtual time: more than {limit} requests (or attempts at workers) \
+                 in flight, the queues growing without bound (raise the cap with --max-in-flight or \
+                 run.max_in_flight)",
+                crate::time::as_secs_f64(*at)
+            ),
+        }
+    }
 }
 
 /// A line for a UI's event log: a fault, a detection, an ejection, a scaling action.
@@ -410,6 +448,13 @@ pub struct Sim {
     /// Requests completed, warm-up included.
     completions: u64,
     notices: VecDeque<Notice>,
+    /// Attempts sent to workers that the balancer has not heard back about (the sum of the
+    /// workers' `outstanding`), abandoned ones included.
+    attempts_out: u64,
+    /// The cap on requests in flight plus `attempts_out`.
+    max_in_flight: u64,
+    /// Set when the run stopped before its configured end.
+    stop_reason: Option<StopReason>,
     /// Autoscaler: consecutive evaluations above / below the thresholds, and the end of the
     /// cooldown.
     scale_above: u32,
@@ -467,6 +512,9 @@ impl Sim {
             scale_above: 0,
             scale_below: 0,
             scale_quiet_until: 0,
+            attempts_out: 0,
+            max_in_flight: config.max_in_flight(),
+            stop_reason: None,
             config,
         };
         if sim.config.warmup > 0 {
@@ -501,6 +549,26 @@ impl Sim {
     /// Whether the run has reached its end.
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// Why the run stopped before its configured end (the in-flight cap), if it did.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop_reason
+    }
+
+    /// What the in-flight cap bounds: the requests in flight (warm-up included), or the
+    /// attempts at workers (abandoned ones included), whichever is more.
+    pub fn in_flight_load(&self) -> u64 {
+        (self.requests.len() as u64).max(self.attempts_out)
+    }
+
+    /// Stops the run if requests and attempts in flight went beyond the cap.
+    fn check_in_flight(&mut self) {
+        if self.stop_reason.is_none() && self.in_flight_load() > self.max_in_flight {
+            let reason = StopReason::InFlightCap { limit: self.max_in_flight, at: self.now };
+            self.stop_reason = Some(reason);
+            self.notice(format!("more than {} requests or attempts in flight: stopped", self.max_in_flight));
+        }
     }
 
     /// The strategy's name.
@@ -541,7 +609,7 @@ impl Sim {
 
     /// The time of the next event, if any remains before the end.
     pub fn next_event_time(&self) -> Option<Nanos> {
-        if self.finished {
+        if self.finished || self.stop_reason.is_some() {
             return None;
         }
         let t = match (self.events.peek_time(), self.next_arrival) {
@@ -636,7 +704,9 @@ impl Sim {
         if self.finished {
             return;
         }
-        if let Some(end) = self.end {
+        if let Some(end) = self.end
+            && self.stop_reason.is_none()
+        {
             self.now = self.now.max(end);
         }
         self.finished = true;
@@ -832,6 +902,7 @@ impl Sim {
             retries_on: self.retries_on(),
             blocked: self.blocked(),
             finished: self.finished,
+            stop_reason: self.stop_reason,
         }
     }
 

@@ -80,3 +80,59 @@ fn the_recent_window_follows_virtual_time() {
     assert!((330..560).contains(&recent.count()), "{}", recent.count());
     assert!(recent.mean() > MILLIS as f64);
 }
+
+fn overloaded(cap: u64, retry: Option<RetryPolicy>, load: f64) -> Sim {
+    let mut config = SimConfig::new(
+        vec![WorkerSpec::default(); 2],
+        Arrivals::Poisson { rate: load * 200.0 },
+        "exp:10ms".parse().unwrap(),
+    );
+    config.stop = Stop::Duration(3_600 * SECS);
+    config.defences.max_in_flight = Some(cap);
+    config.defences.retry = retry;
+    Sim::new(config, strategy::build("round-robin", &Default::default()).unwrap()).unwrap()
+}
+
+#[test]
+fn overload_stops_at_the_in_flight_cap_and_says_why() {
+    let mut s = overloaded(5_000, None, 3.0);
+    s.run();
+    let snap = s.snapshot();
+    let Some(StopReason::InFlightCap { limit, at }) = s.stop_reason() else {
+        panic!("no stop reason: {:?}", s.stop_reason())
+    };
+    assert_eq!((limit, at), (5_000, s.now()));
+    // Stopped where it was, not at the end of the hour, and everyone can see it.
+    assert!(snap.finished && s.now() < 3_600 * SECS && snap.stop_reason == s.stop_reason());
+    assert_eq!(s.in_flight_load(), 5_001);
+    assert!(snap.counters.is_conserved() && snap.counters.in_flight > 4_000);
+    assert_eq!(s.step(), None);
+    assert!(s.take_notices().iter().any(|n| n.text.contains("more than 5000")));
+}
+
+#[test]
+fn abandoned_attempts_count_against_the_cap() {
+    // Per-try timeouts far below the service time: every attempt is abandoned and retried
+    // while it keeps its place in a queue, so attempts at workers pile up though each
+    // request gives up within a few tries.
+    let retry = RetryPolicy {
+        max: 100,
+        backoff: MILLIS,
+        max_backoff: 10 * MILLIS,
+        per_try_timeout: Some(2 * MILLIS),
+        budget: None,
+    };
+    let mut s = overloaded(20_000, Some(retry), 0.95);
+    s.run();
+    assert!(matches!(s.stop_reason(), Some(StopReason::InFlightCap { .. })));
+    assert!(s.requests_in_system() < 20_000, "the requests alone stay under the cap");
+    assert_eq!(s.in_flight_load(), 20_001);
+}
+
+#[test]
+fn a_run_within_the_cap_has_no_stop_reason() {
+    let mut s = overloaded(1_000_000, None, 0.5);
+    s.step_until(60 * SECS);
+    assert_eq!(s.stop_reason(), None);
+    assert_eq!(s.snapshot().stop_reason, None);
+}

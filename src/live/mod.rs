@@ -29,7 +29,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::arrivals::OpenLoop;
 use crate::engine::{
-    Arrivals, Command, CommandError, Lifecycle, Notice, QueueFate, SimConfig, Snapshot, WorkerSnapshot,
+    Arrivals, Command, CommandError, Lifecycle, Notice, QueueFate, SimConfig, Snapshot, StopReason,
+    WorkerSnapshot,
 };
 use crate::engines::{Engine, EngineKind};
 use crate::metrics::{Metrics, WorkerStats};
@@ -178,6 +179,8 @@ pub struct Live {
     /// Scenario time at the end, once finished.
     ended_at: Option<Nanos>,
     sequential: bool,
+    /// Why the run stopped early (the in-flight cap), if it did.
+    stop_reason: Option<StopReason>,
     /// Whether the warm-up is over and per-worker statistics have restarted.
     window_started: bool,
     /// The time of the balancer's view last added to the per-worker statistics.
@@ -233,6 +236,7 @@ impl Live {
             plan,
             ended_at: None,
             sequential: false,
+            stop_reason: None,
             window_started: false,
             sampled_at: 0,
             queue_samples: (0, 0),
@@ -397,6 +401,15 @@ impl Live {
         self.sample_workers();
         self.queue_max = self.queue_max.max(self.view.queue);
         self.queue_samples = (self.queue_samples.0 + self.view.queue as u64, self.queue_samples.1 + 1);
+        // Requests in flight (each a task waiting for its answer) past the cap: the queues are
+        // growing without bound. Stop, as the model does, and say why.
+        let limit = self.config.max_in_flight();
+        if self.tally.alive > limit && self.stop_reason.is_none() {
+            self.stop_reason = Some(StopReason::InFlightCap { limit, at: now });
+            self.notices
+                .push(Notice { time: now, text: format!("more than {limit} requests in flight: stopped") });
+            return self.finish();
+        }
         // Over when the requesters have stopped and every request has ended, or when the
         // grace period for those still in flight is up.
         if let Some(since) = stopped_at
@@ -586,6 +599,7 @@ impl Engine for Live {
             retries_on: self.retries_on(),
             blocked: self.blocked(),
             finished: self.is_finished(),
+            stop_reason: self.stop_reason,
         }
     }
     fn worker(&self, id: usize) -> WorkerSnapshot {
@@ -710,6 +724,9 @@ impl Engine for Live {
             }
         }
         self.finish();
+    }
+    fn stop_reason(&self) -> Option<StopReason> {
+        self.stop_reason
     }
     fn live_figures(&self) -> Option<LiveFigures> {
         let l = &self.tally.lateness;

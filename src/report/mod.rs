@@ -16,8 +16,9 @@ use crate::live::LiveFigures;
 use crate::metrics::{Counters, Recorder};
 use crate::time::{MILLIS, Nanos, as_secs_f64};
 
-/// Latency percentiles (ms).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Latency percentiles (ms). With nothing recorded (`count` 0) every figure is n/a: 0 here,
+/// `null` in JSON, `n/a` in tables.
+#[derive(Clone, Debug, PartialEq)]
 pub struct LatencySummary {
     /// Exact mean.
     pub mean: f64,
@@ -31,15 +32,59 @@ pub struct LatencySummary {
     pub p999: f64,
     /// Largest.
     pub max: f64,
+    /// Values recorded (not in the JSON: `requests.completed` says it).
+    pub count: u64,
 }
 
-/// Mean and p99 (ms).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Mean and p99 (ms); n/a as for [`LatencySummary`] when `count` is 0.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ShortSummary {
     /// Exact mean.
     pub mean: f64,
     /// 99th percentile.
     pub p99: f64,
+    /// Values recorded.
+    pub count: u64,
+}
+
+/// A figure of a summary, `None` (n/a) when nothing was recorded.
+fn figure(count: u64, v: f64) -> Option<f64> {
+    (count > 0).then_some(v)
+}
+
+impl Serialize for LatencySummary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("LatencySummary", 6)?;
+        for (key, v) in [
+            ("mean", self.mean),
+            ("p50", self.p50),
+            ("p90", self.p90),
+            ("p99", self.p99),
+            ("p999", self.p999),
+            ("max", self.max),
+        ] {
+            m.serialize_field(key, &figure(self.count, v))?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for ShortSummary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("ShortSummary", 2)?;
+        m.serialize_field("mean", &figure(self.count, self.mean))?;
+        m.serialize_field("p99", &figure(self.count, self.p99))?;
+        m.end()
+    }
+}
+
+impl LatencySummary {
+    /// Whether there is anything to report (at least one value recorded).
+    pub fn is_known(&self) -> bool {
+        self.count > 0
+    }
 }
 
 /// One worker's figures.
@@ -116,6 +161,10 @@ pub struct Report {
     /// What only the live engine measures (absent for the model).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveFigures>,
+    /// Why the run stopped before its configured end: `in_flight_cap`, or `null`.
+    pub stop_reason: Option<&'static str>,
+    /// The cap on requests and attempts in flight the run had.
+    pub max_in_flight: u64,
 }
 
 /// Attempts and errors.
@@ -173,11 +222,12 @@ fn summary(r: &Recorder) -> LatencySummary {
         p99: ms(r.quantile(0.99) as f64),
         p999: ms(r.quantile(0.999) as f64),
         max: ms(r.max() as f64),
+        count: r.count(),
     }
 }
 
 fn short(r: &Recorder) -> ShortSummary {
-    ShortSummary { mean: ms(r.mean()), p99: ms(r.quantile(0.99) as f64) }
+    ShortSummary { mean: ms(r.mean()), p99: ms(r.quantile(0.99) as f64), count: r.count() }
 }
 
 fn per_second(count: u64, window: Nanos) -> f64 {
@@ -262,6 +312,8 @@ impl Report {
             workers,
             engine: sim.kind(),
             live: sim.live_figures(),
+            stop_reason: sim.stop_reason().map(|r| r.key()),
+            max_in_flight: config.max_in_flight(),
         }
     }
 }
@@ -342,16 +394,16 @@ pub fn csv(reports: &[Report]) -> String {
             c.failed.to_string(),
             c.timed_out.to_string(),
             c.in_flight.to_string(),
-            l.mean.to_string(),
-            l.p50.to_string(),
-            l.p90.to_string(),
-            l.p99.to_string(),
-            l.p999.to_string(),
-            l.max.to_string(),
-            r.queue_wait_ms.mean.to_string(),
-            r.queue_wait_ms.p99.to_string(),
-            r.service_ms.mean.to_string(),
-            r.service_ms.p99.to_string(),
+            cell(l.count, l.mean),
+            cell(l.count, l.p50),
+            cell(l.count, l.p90),
+            cell(l.count, l.p99),
+            cell(l.count, l.p999),
+            cell(l.count, l.max),
+            cell(r.queue_wait_ms.count, r.queue_wait_ms.mean),
+            cell(r.queue_wait_ms.count, r.queue_wait_ms.p99),
+            cell(r.service_ms.count, r.service_ms.mean),
+            cell(r.service_ms.count, r.service_ms.p99),
             r.throughput_rps.to_string(),
             r.attempts.total.to_string(),
             r.attempts.retries.to_string(),
@@ -371,6 +423,12 @@ pub fn csv(reports: &[Report]) -> String {
     out
 }
 
+/// A CSV cell for a latency figure: empty when n/a.
+fn cell(count: u64, v: f64) -> String {
+    figure(count, v).map_or_else(String::new, |v| v.to_string())
+}
+
 fn csv_text(s: &str) -> String {
+    let s = crate::text::escape(s);
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

@@ -3,6 +3,10 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::text::escape;
+
+/// What a table shows for a latency when nothing completed.
+const NA: &str = "n/a";
 
 /// Most worker rows shown in a run table; the JSON report has them all.
 const MAX_WORKER_ROWS: usize = 32;
@@ -27,8 +31,12 @@ fn header(r: &Report) -> String {
 
 /// The table for `lbsim run`.
 pub fn run_table(r: &Report) -> String {
-    let mut out =
-        format!("lbsim run · scenario {} · strategy {} · seed {}\n", r.scenario, r.strategy, r.seed);
+    let mut out = format!(
+        "lbsim run · scenario {} · strategy {} · seed {}\n",
+        escape(&r.scenario),
+        escape(&r.strategy),
+        r.seed
+    );
     out += &header(r);
     let c = &r.requests;
     let _ = writeln!(
@@ -69,13 +77,21 @@ pub fn run_table(r: &Report) -> String {
     let l = &r.latency_ms;
     let titles = ["mean", "p50", "p90", "p99", "p99.9", "max"];
     let _ = writeln!(out, "{:<12}{}", "(ms)", titles.map(|t| format!("{t:>11}")).concat());
-    let row = |name: &str, cells: [Option<f64>; 6]| {
-        let cells = cells.map(|c| format!("{:>11}", c.map(millis).unwrap_or_default()));
+    // (shown, value): blank when not shown, n/a when nothing was recorded.
+    let row = |name: &str, count: u64, cells: [Option<f64>; 6]| {
+        let cells = cells.map(|c| {
+            let text = match c {
+                None => String::new(),
+                Some(_) if count == 0 => NA.to_string(),
+                Some(v) => millis(v),
+            };
+            format!("{text:>11}")
+        });
         format!("{name:<12}{}", cells.concat()).trim_end().to_string() + "\n"
     };
-    out += &row("latency", [l.mean, l.p50, l.p90, l.p99, l.p999, l.max].map(Some));
+    out += &row("latency", l.count, [l.mean, l.p50, l.p90, l.p99, l.p999, l.max].map(Some));
     for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
-        out += &row(name, [Some(s.mean), None, None, Some(s.p99), None, None]);
+        out += &row(name, s.count, [Some(s.mean), None, None, Some(s.p99), None, None]);
     }
     let faulty = r.workers.iter().any(|w| w.errors > 0 || w.ejections > 0 || w.downtime_s > 0.0);
     let _ = write!(
@@ -137,14 +153,16 @@ pub fn live_lines(r: &Report) -> String {
     out
 }
 
-/// The side-by-side table for `lbsim compare`, best value per column marked with `*`.
+/// The side-by-side table for `lbsim compare`, best value per column marked with `*`. A
+/// strategy that completed nothing has no latencies (n/a), and is never marked best on them.
 pub fn compare_table(reports: &[Report]) -> String {
     let Some(first) = reports.first() else {
         return String::new();
     };
     let mut out = format!(
         "lbsim compare · scenario {} · seed {} · the same arrivals and demands for every strategy\n",
-        first.scenario, first.seed
+        escape(&first.scenario),
+        first.seed
     );
     out += header(first).lines().next().unwrap_or_default();
     out.push('\n');
@@ -152,22 +170,23 @@ pub fn compare_table(reports: &[Report]) -> String {
         out +=
             "live engine: the strategies ran one after another, never at once (they would share the CPU)\n";
     }
-    // (title, value, lower is better)
-    type Column = (&'static str, fn(&Report) -> f64, bool);
+    // (title, value (None: n/a), lower is better)
+    type Column = (&'static str, fn(&Report) -> Option<f64>, bool);
     let all: [Column; 11] = [
-        ("mean ms", |r| r.latency_ms.mean, true),
-        ("p50 ms", |r| r.latency_ms.p50, true),
-        ("p90 ms", |r| r.latency_ms.p90, true),
-        ("p99 ms", |r| r.latency_ms.p99, true),
-        ("p99.9 ms", |r| r.latency_ms.p999, true),
-        ("max ms", |r| r.latency_ms.max, true),
-        ("goodput/s", |r| r.goodput_rps, false),
-        ("rejected", |r| r.requests.rejected as f64, true),
-        ("failed", |r| r.requests.failed as f64, true),
-        ("timed out", |r| r.requests.timed_out as f64, true),
-        ("attempts/req", |r| r.attempts.retry_amplification, true),
+        ("mean ms", |r| latency(r, r.latency_ms.mean), true),
+        ("p50 ms", |r| latency(r, r.latency_ms.p50), true),
+        ("p90 ms", |r| latency(r, r.latency_ms.p90), true),
+        ("p99 ms", |r| latency(r, r.latency_ms.p99), true),
+        ("p99.9 ms", |r| latency(r, r.latency_ms.p999), true),
+        ("max ms", |r| latency(r, r.latency_ms.max), true),
+        ("goodput/s", |r| Some(r.goodput_rps), false),
+        ("rejected", |r| Some(r.requests.rejected as f64), true),
+        ("failed", |r| Some(r.requests.failed as f64), true),
+        ("timed out", |r| Some(r.requests.timed_out as f64), true),
+        ("attempts/req", |r| Some(r.attempts.retry_amplification), true),
     ];
-    let name_width = reports.iter().map(|r| r.strategy.len()).max().unwrap_or(8).max(8) + 2;
+    let name_width =
+        reports.iter().map(|r| escape(&r.strategy).chars().count()).max().unwrap_or(8).max(8) + 2;
     let _ = write!(out, "\n{:<name_width$}", "strategy");
     // The fault columns only when something happened in them.
     let columns: Vec<Column> = all
@@ -175,38 +194,35 @@ pub fn compare_table(reports: &[Report]) -> String {
         .enumerate()
         .filter(|(i, (_, value, _))| {
             let quiet = if *i == 10 { 1.0 } else { 0.0 };
-            *i < 7 || reports.iter().any(|r| value(r) != quiet)
+            *i < 7 || reports.iter().any(|r| value(r).is_some_and(|v| v != quiet))
         })
         .map(|(_, c)| c)
         .collect();
-    for (title, _, _) in &columns {
-        let _ = write!(out, "{title:>12}");
+    // Every column at least two characters wider than its title, so titles never touch.
+    let widths: Vec<usize> = columns.iter().map(|(title, _, _)| (title.len() + 2).max(12)).collect();
+    for ((title, _, _), width) in columns.iter().zip(&widths) {
+        let _ = write!(out, "{title:>width$}");
     }
     out.push('\n');
-    let best: Vec<f64> = columns
+    let best: Vec<Option<f64>> = columns
         .iter()
         .map(|(_, value, lower)| {
-            let values = reports.iter().map(value);
-            if *lower {
-                values.fold(f64::INFINITY, f64::min)
-            } else {
-                values.fold(f64::NEG_INFINITY, f64::max)
-            }
+            let values = reports.iter().filter_map(value);
+            if *lower { values.reduce(f64::min) } else { values.reduce(f64::max) }
         })
         .collect();
     for r in reports {
-        let _ = write!(out, "{:<name_width$}", r.strategy);
-        for ((title, value, _), best) in columns.iter().zip(&best) {
+        let _ = write!(out, "{:<name_width$}", escape(&r.strategy));
+        for (((title, value, _), best), width) in columns.iter().zip(&best).zip(&widths) {
             let v = value(r);
-            let mark = if v == *best && reports.len() > 1 { "*" } else { " " };
-            let text = if title.ends_with("ms") {
-                millis(v)
-            } else if title.ends_with("/req") {
-                format!("{v:.2}")
-            } else {
-                format!("{v:.0}")
+            let mark = if v.is_some() && v == *best && reports.len() > 1 { "*" } else { " " };
+            let text = match v {
+                None => NA.to_string(),
+                Some(v) if title.ends_with("ms") => millis(v),
+                Some(v) if title.ends_with("/req") => format!("{v:.2}"),
+                Some(v) => format!("{v:.0}"),
             };
-            let _ = write!(out, "{:>11}{mark}", text);
+            let _ = write!(out, "{:>w$}{mark}", text, w = width - 1);
         }
         out.truncate(out.trim_end_matches(' ').len());
         out.push('\n');
@@ -217,6 +233,11 @@ pub fn compare_table(reports: &[Report]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A latency figure of `r`, `None` (n/a) when it completed nothing.
+fn latency(r: &Report, v: f64) -> Option<f64> {
+    r.latency_ms.is_known().then_some(v)
 }
 
 /// Milliseconds with about five significant digits, so that columns stay narrow.
@@ -234,6 +255,19 @@ pub fn p99_verdict(reports: &[Report]) -> Option<String> {
     if reports.len() < 2 {
         return None;
     }
+    // Only strategies that completed something have a p99 to compare.
+    let measured: Vec<&Report> = reports.iter().filter(|r| r.latency_ms.is_known()).collect();
+    if measured.len() < reports.len() {
+        let missing: Vec<String> = reports
+            .iter()
+            .filter(|r| !r.latency_ms.is_known())
+            .map(|r| escape(&r.strategy).into_owned())
+            .collect();
+        return Some(format!(
+            "no p99 leader: {} completed no request, so there is nothing to compare",
+            missing.join(", ")
+        ));
+    }
     let p99 = |r: &&Report| r.latency_ms.p99;
     let best = reports.iter().min_by(|a, b| p99(a).total_cmp(&p99(b)))?;
     let worst = reports.iter().max_by(|a, b| p99(a).total_cmp(&p99(b)))?;
@@ -241,20 +275,24 @@ pub fn p99_verdict(reports: &[Report]) -> Option<String> {
     rest.sort_by(|a, b| p99(a).total_cmp(&p99(b)));
     let runner_up = rest.first()?;
     if best.latency_ms.p99 <= 0.0 {
-        return Some(format!("{} has the lowest p99 ({:.3} ms)", best.strategy, best.latency_ms.p99));
+        return Some(format!(
+            "{} has the lowest p99 ({:.3} ms)",
+            escape(&best.strategy),
+            best.latency_ms.p99
+        ));
     }
     let mut line = format!(
         "{} leads on p99 ({:.3} ms): {:.2}x lower than {}",
-        best.strategy,
+        escape(&best.strategy),
         best.latency_ms.p99,
         runner_up.latency_ms.p99 / best.latency_ms.p99,
-        runner_up.strategy,
+        escape(&runner_up.strategy),
     );
     if worst.strategy != runner_up.strategy {
         line += &format!(
             " (next best), {:.2}x lower than {} (worst)",
             worst.latency_ms.p99 / best.latency_ms.p99,
-            worst.strategy
+            escape(&worst.strategy)
         );
     }
     Some(line)

@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::{ArrivalSpec, Level, Scenario, ScenarioError};
 use crate::dist::Dist;
 use crate::engine::{
-    Autoscale, Backpressure, Defences, Detection, ErrorKind, Faults, OutlierEjection, QueueFate,
+    Autoscale, Backpressure, Defences, Detection, ErrorKind, Faults, MAX_WORKERS, OutlierEjection, QueueFate,
     RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop, WorkerSpec,
 };
 use crate::live::{LiveOptions, Work};
@@ -276,6 +276,7 @@ struct RunTable {
     duration: Option<Spanned<Duration>>,
     warmup: Option<Duration>,
     seed: Option<u64>,
+    max_in_flight: Option<NonZeroU64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -354,6 +355,9 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         if let Some(field) = unknown_field(e.message()) {
             // The span of an unknown key points at the key itself.
             err.field = Some(qualify(text, span.map_or(0, |s| s.start), &field));
+        } else if err.field.is_none() && e.message().starts_with("missing field") {
+            // The span of a missing field is its table's: name the table.
+            err.field = span.and_then(|s| table_at(text, s.start));
         }
         err
     })?;
@@ -362,6 +366,18 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         .map(|s| s.to_string_lossy().trim_start_matches("built-in ").to_string())
         .unwrap_or_default();
     let defences = defences(&file);
+    // Limits are checked before anything is allocated for the workers.
+    if let Some(groups) = &file.workers {
+        let total: u64 = groups.iter().map(|g| g.count.map_or(1, |c| c.get() as u64)).sum();
+        if total > MAX_WORKERS as u64 {
+            return Err(locate(
+                text,
+                origin,
+                "workers.count",
+                &format!("{total} workers in all; at most {MAX_WORKERS} are allowed"),
+            ));
+        }
+    }
     let workers: Vec<WorkerSpec> = match file.workers {
         None => vec![WorkerSpec::default(); DEFAULT_WORKERS],
         Some(groups) => groups
@@ -523,6 +539,7 @@ fn defences(f: &ScenarioFile) -> Defences {
             startup: d(&a.startup, 5 * SECS),
             cooldown: d(&a.cooldown, 10 * SECS),
         }),
+        max_in_flight: f.run.max_in_flight.map(NonZeroU64::get),
     }
 }
 
@@ -552,7 +569,27 @@ fn locate(text: &str, origin: &str, field: &str, problem: &str) -> ScenarioError
         }
         offset += line.len();
     }
-    let at = found.or(header_line);
+    // An inline table (`random_crashes = { mtbf = "0s", ... }`): the key after the table's
+    // own name.
+    let inline = || {
+        let parent = table.rsplit('.').next().filter(|p| !p.is_empty())?;
+        let from = text.find(parent)?;
+        let rest = &text[from..];
+        let mut search = 0;
+        while let Some(i) = rest[search..].find(key) {
+            let after = &rest[search + i + key.len()..];
+            let gap = after.len() - after.trim_start().len();
+            if after.trim_start().starts_with('=') {
+                let value = &after[gap + 1..];
+                return Some(
+                    from + search + i + key.len() + gap + 1 + (value.len() - value.trim_start().len()),
+                );
+            }
+            search += i + key.len();
+        }
+        None
+    };
+    let at = found.or(header_line).or_else(inline);
     ScenarioError {
         file: origin.to_string(),
         position: at.map(|o| line_col(text, o)),
@@ -703,6 +740,15 @@ fn field_at(text: &str, offset: usize) -> Option<String> {
         return None;
     }
     Some(qualify(text, line_start, key))
+}
+
+/// The table a header at `offset` opens (`[faults.random_crashes]`), if there is one there.
+fn table_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?.trim();
+    let name = line.strip_prefix('[')?.trim_matches(|c| c == '[' || c == ']').trim();
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// Prefixes `key` with the table header in force at `offset`.

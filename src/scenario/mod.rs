@@ -22,6 +22,9 @@ use crate::engine::{Arrivals, ConfigError, Defences, Faults, SimConfig, Stop, Wo
 use crate::strategy::StrategyParams;
 use crate::time::Nanos;
 
+/// The largest scenario file read, 1 MiB (the built-in scenarios are about 2 KB).
+pub const MAX_FILE_SIZE: u64 = 1 << 20;
+
 /// An arrival rate, absolute or relative to the cluster's capacity.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Level {
@@ -127,20 +130,84 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 impl Scenario {
+    /// A load is a fraction of the capacity: both must give a rate the engine can run.
+    fn check_loads(&self, capacity: f64) -> Result<(), ConfigError> {
+        let levels: Vec<(&str, Level)> = match &self.arrivals {
+            ArrivalSpec::Poisson(l) | ArrivalSpec::Constant(l) => vec![("arrivals.load", *l)],
+            ArrivalSpec::Bursty { rate, base, .. } => {
+                vec![("arrivals.load", *rate), ("arrivals.base_load", *base)]
+            }
+            ArrivalSpec::Closed { .. } => vec![],
+        };
+        for (field, level) in levels {
+            let Level::Load(load) = level else { continue };
+            let bad = |problem: String| ConfigError { field: field.to_string(), problem };
+            if !(capacity.is_finite() && capacity > 0.0) {
+                return Err(ConfigError {
+                    field: "service".to_string(),
+                    problem: format!(
+                        "a mean service time of {} gives no finite capacity for a load to be a fraction of; \
+                         the mean must be longer than 0",
+                        crate::time::Human(self.service.mean() as Nanos)
+                    ),
+                });
+            }
+            let rate = load * capacity;
+            if !rate.is_finite() || rate > crate::engine::config::MAX_RATE {
+                return Err(bad(format!(
+                    "{} of a capacity of {capacity:.0} requests/s is {rate:.3e} requests/s, above the \
+                     maximum of {:.0e} (at most a load of {:.3e} here)",
+                    crate::text::number(load),
+                    crate::engine::config::MAX_RATE,
+                    crate::engine::config::MAX_RATE / capacity
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Parses TOML text. `origin` names the source in errors (a path, or `built-in NAME`)
     /// and gives the default name.
     pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
         file::parse(text, origin)
     }
 
-    /// Reads and parses a scenario file.
+    /// Reads and parses a scenario file. Only a regular file of at most [`MAX_FILE_SIZE`]
+    /// bytes is read: a directory, a device (`/dev/zero`), a pipe or a huge file is refused
+    /// with a line saying so, before anything is read.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        use std::io::Read;
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: origin.clone(),
-            position: None,
-            field: None,
-            message: format!("cannot read: {e}"),
+        let error =
+            |message: String| ScenarioError { file: origin.clone(), position: None, field: None, message };
+        let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot read: {e}")))?;
+        if meta.is_dir() {
+            return Err(error("is a directory, not a scenario file".to_string()));
+        }
+        if !meta.is_file() {
+            return Err(error(
+                "is not a regular file (a device or a pipe?): scenarios are read from files".to_string(),
+            ));
+        }
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(error(format!(
+                "is {} bytes; a scenario file may have at most {MAX_FILE_SIZE} bytes",
+                meta.len()
+            )));
+        }
+        let mut bytes = Vec::new();
+        let file = std::fs::File::open(path).map_err(|e| error(format!("cannot read: {e}")))?;
+        // The file may grow between the check and the read: read no more than the limit.
+        file.take(MAX_FILE_SIZE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| error(format!("cannot read: {e}")))?;
+        if bytes.len() as u64 > MAX_FILE_SIZE {
+            return Err(error(format!(
+                "has more than {MAX_FILE_SIZE} bytes, the most a scenario file may have"
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            error(format!("is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
         })?;
         Scenario::parse(&text, &origin)
     }
@@ -168,6 +235,7 @@ impl Scenario {
     pub fn to_config(&self) -> Result<SimConfig, ConfigError> {
         let mut config = self.skeleton();
         let capacity = config.capacity();
+        self.check_loads(capacity)?;
         config.arrivals = match &self.arrivals {
             ArrivalSpec::Poisson(level) => Arrivals::Poisson { rate: level.resolve(capacity) },
             ArrivalSpec::Constant(level) => Arrivals::Constant { rate: level.resolve(capacity) },

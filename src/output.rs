@@ -1,0 +1,167 @@
+//! Where the command line's text goes, and what happens when it cannot go there: standard
+//! output closed, a closed pipe, a full disk, an unwritable `--output`.
+//!
+//! Nothing here panics: `print!` and `eprintln!` do when a write fails, so the command line
+//! writes through these functions instead.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Whether standard output was open when the program started (see [`guard_standard_streams`]).
+static STDOUT_OPEN: OnceLock<bool> = OnceLock::new();
+
+/// Records whether standard output is open (see [`stdout_open`]), then fills any closed standard descriptor (0, 1,
+/// 2) with `/dev/null`, so that no file the program opens later lands on one of them and
+/// receives text meant for the terminal. Call first thing in `main`.
+pub fn guard_standard_streams() {
+    let open = fd_open(&io::stdout()) && !runtime_dev_null(1);
+    let _ = STDOUT_OPEN.set(open);
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        if !(open && fd_open(&io::stdin()) && fd_open(&io::stderr())) {
+            // The lowest free descriptor is taken first: keep the ones that plug a hole.
+            for _ in 0..3 {
+                match File::options().read(true).write(true).open("/dev/null") {
+                    Ok(f) if f.as_raw_fd() <= 2 => std::mem::forget(f),
+                    _ => break,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn fd_open(stream: &impl std::os::fd::AsFd) -> bool {
+    // Duplicating a closed descriptor fails (EBADF).
+    stream.as_fd().try_clone_to_owned().is_ok()
+}
+
+#[cfg(not(unix))]
+fn fd_open<T>(_: &T) -> bool {
+    true
+}
+
+/// Whether standard output can be written to (it was not closed, as with `>&-`).
+pub fn stdout_open() -> bool {
+    *STDOUT_OPEN.get_or_init(|| fd_open(&io::stdout()) && !runtime_dev_null(1))
+}
+
+/// Whether descriptor `fd` is the `/dev/null` that Rust's runtime opens, read-write, in place
+/// of a standard descriptor that was closed when the program started (`>&-`): a shell's
+/// `>/dev/null` opens it write-only. Linux only (it reads `/proc`); elsewhere, false.
+fn runtime_dev_null(fd: u32) -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    let target = std::fs::read_link(format!("/proc/self/fd/{fd}"));
+    if !target.is_ok_and(|t| t == Path::new("/dev/null")) {
+        return false;
+    }
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap_or_default();
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
+    // O_ACCMODE is 3, O_RDWR 2.
+    flags.is_some_and(|f| f & 3 == 2)
+}
+
+/// Writes `text` to standard output and flushes it.
+pub fn write_stdout(text: &str) -> io::Result<()> {
+    if !stdout_open() {
+        return Err(io::Error::other("standard output is closed"));
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Writes one line to standard error, prefixed `lbsim: `, with control characters escaped
+/// so that the line stays one line. A failure to write is ignored: there is nowhere left
+/// to say so.
+pub fn error_line(message: &str) {
+    let line = format!("lbsim: {}\n", crate::text::escape(message));
+    let _ = io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// Writes text (several lines, such as clap's usage) to standard error, ignoring failures.
+pub fn stderr_text(text: &str) {
+    let _ = io::stderr().lock().write_all(crate::text::escape_lines(text).as_bytes());
+}
+
+/// A report file being written: checked (created) before the run, so that a typo or a
+/// read-only directory is found before a long run rather than after it, and written to a
+/// temporary file beside it that replaces it only once complete, so that a full disk never
+/// leaves half a report in place of a good one. Files that are not regular files
+/// (`/dev/null`, a named pipe) are written in place.
+pub struct OutputFile {
+    path: PathBuf,
+    /// The temporary file and its path, or the target itself when written in place.
+    file: File,
+    temp: Option<PathBuf>,
+}
+
+impl OutputFile {
+    /// Opens the way to `path`: fails now if it cannot be written.
+    pub fn prepare(path: &Path) -> io::Result<OutputFile> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory"));
+            }
+            Ok(m) if !m.is_file() => {
+                let file = File::options().write(true).truncate(true).open(path)?;
+                return Ok(OutputFile { path: path.to_path_buf(), file, temp: None });
+            }
+            Ok(m) if m.permissions().readonly() => {
+                return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the file is read-only"));
+            }
+            _ => {}
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it names a directory, not a file"))?;
+        let mut last = None;
+        for n in 0..100 {
+            let temp = dir.join(format!(".{}.lbsim-{}-{n}.tmp", name.to_string_lossy(), std::process::id()));
+            match File::options().write(true).create_new(true).open(&temp) {
+                Ok(file) => return Ok(OutputFile { path: path.to_path_buf(), file, temp: Some(temp) }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no temporary file name is free")))
+    }
+
+    /// The file the report goes to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `text` and puts the file in place. On failure the target is left as it was.
+    pub fn commit(mut self, text: &str) -> io::Result<()> {
+        let written = self.file.write_all(text.as_bytes()).and_then(|_| self.file.flush());
+        let Some(temp) = self.temp.take() else { return written };
+        let done =
+            written.and_then(|_| self.file.sync_all()).and_then(|_| std::fs::rename(&temp, &self.path));
+        if done.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        done
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        // Not committed (the run failed, or was abandoned): leave nothing behind.
+        if let Some(temp) = self.temp.take() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
