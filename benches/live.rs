@@ -1,0 +1,309 @@
+//! Requests per second through the live engine's balancer task (16 workers, zero service
+//! time), against a minimal tokio channel ping-pong measured in the same run, on 2 runtime
+//! threads and on all cores (machines here are noisy: compare ratios, not absolute figures).
+//!
+//!     cargo bench --bench live
+//!
+//! Each figure: `CLIENTS` client tasks, each sending a request with its own reply channel and
+//! waiting for the answer, again and again, for a fixed wall time after a short warm-up.
+//!
+//! - ping-pong (baseline): the clients send to one echo task over a bounded channel; it
+//!   answers each request at once. The least a request/reply round trip can cost.
+//! - live, sleep: the live balancer (least-loaded) and its 16 worker tasks, `Work::Sleep` (the
+//!   default): a zero service time still goes through `tokio::time::sleep_until`.
+//! - live, spin: the same with `Work::Spin`, which for a zero service time touches no timer:
+//!   the difference from the line above is what the timer costs. Its 1 ms tick dominates with
+//!   few clients; with many, each tick releases a batch of requests.
+//! - live, sleep, meter read: as "live, sleep", with a thread reading the meter's records as a
+//!   real run does (elsewhere the receiver is dropped, and reports cost only a failed send).
+//!
+//! Before them, two lines show what a zero `sleep_until` costs on the runtime: a deadline of
+//! now waits for the timer's next 1 ms tick; one 2 ms in the past is ready at once.
+//!
+//! `LBSIM_LIVE_CLIENTS=64,256` measures other numbers of clients; `LBSIM_LIVE_ONLY=spin` (a
+//! word of a label) measures one server alone, for longer, to profile it. Without `--bench`
+//! (as under `cargo test --benches`) it runs a quick smoke version.
+
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use lbsim::dist::Dist;
+use lbsim::engine::{Arrivals, SimConfig, Stop, WorkerSpec};
+use lbsim::live::balancer::{Balancer, Hiring};
+use lbsim::live::meter::{Clock, Meter};
+use lbsim::live::request::{Reply, Request};
+use lbsim::live::{LiveOptions, Work};
+use lbsim::strategy::{self, StrategyParams};
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Concurrent clients: the most throughput through the live balancer on the 2-core machine
+/// (256 and 2048 give less).
+const CLIENTS: usize = 1024;
+/// Workers behind the balancer.
+const WORKERS: usize = 16;
+/// The balancer's inbox, as in a live run.
+const INBOX: usize = 1024;
+/// Requests per second the live balancer should pass on the 2-core machine.
+const TARGET: f64 = 500_000.0;
+
+/// One client's count of answers, alone on its cache line: the clients do not contend over a
+/// shared counter, and the measuring thread sums them.
+#[repr(align(128))]
+#[derive(Default)]
+struct Count(AtomicU64);
+
+/// What answers the clients.
+#[derive(Clone, Copy, PartialEq)]
+enum Server {
+    /// One echo task: the baseline.
+    PingPong,
+    /// The live balancer and its workers.
+    Live {
+        /// What serving is.
+        work: Work,
+        /// Whether a thread reads the meter's records (as in a real run).
+        read_meter: bool,
+    },
+}
+
+impl Server {
+    fn label(self) -> &'static str {
+        match self {
+            Server::PingPong => "ping-pong, one echo task (baseline)",
+            Server::Live { work: Work::Sleep, read_meter: false } => "live balancer, work = sleep",
+            Server::Live { work: Work::Sleep, read_meter: true } => "live balancer, work = sleep, meter read",
+            Server::Live { work: Work::Spin, .. } => "live balancer, work = spin (no timer)",
+            Server::Live { work: Work::Blocking, .. } => "live balancer, work = blocking",
+        }
+    }
+}
+
+/// 16 identical workers, zero service time, least-loaded, every default.
+fn config(clients: usize) -> SimConfig {
+    SimConfig {
+        seed: 1,
+        arrivals: Arrivals::Closed { clients: clients as u32, think: Dist::Const(0) },
+        service: Dist::Const(0),
+        workers: vec![WorkerSpec::default(); WORKERS],
+        stop: Stop::Duration(u64::MAX),
+        warmup: 0,
+        strategy_params: StrategyParams::default(),
+        faults: Default::default(),
+        defences: Default::default(),
+    }
+}
+
+/// A client: sends, waits for the answer, again, until told to stop (or the server is gone).
+/// `stop` is a plain flag: `CancellationToken::is_cancelled` takes a mutex, shared by every
+/// client, and showed in the profile.
+async fn client(work: mpsc::Sender<Request>, count: Arc<Count>, stop: Arc<AtomicBool>, first_id: u64) {
+    let mut answered = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let (reply, answer) = oneshot::channel();
+        let id = first_id + answered;
+        let request = Request { id, demand: 0, measured: true, dispatched: None, reply };
+        if work.send(request).await.is_err() {
+            return;
+        }
+        match answer.await {
+            Ok(Reply::Done { .. }) => {
+                answered += 1;
+                count.0.store(answered, Ordering::Relaxed);
+            }
+            Ok(other) => panic!("request {id}: unexpected answer {other:?}"),
+            Err(_) => return, // shutting down
+        }
+    }
+}
+
+/// The baseline's server: answers every request at once.
+async fn echo(mut work: mpsc::Receiver<Request>) {
+    while let Some(request) = work.recv().await {
+        let answer = Reply::Done { worker: 0, wait: Duration::ZERO, service: Duration::ZERO };
+        let _ = request.reply.send(answer);
+    }
+}
+
+fn runtime(threads: usize) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("lbsim-bench")
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// What a worker's zero service time costs: `sleep_until` a deadline `ago` in the past, `n`
+/// times in a row in one task. Returns the share of sleeps ready at their first poll, and the
+/// mean time each took. (tokio rounds a deadline up to its 1 ms timer tick, and fires it at
+/// once only if the timer has already processed that tick.)
+fn zero_sleep(threads: usize, ago: Duration, n: u32) -> (f64, Duration) {
+    let runtime = runtime(threads);
+    let task = runtime.spawn(async move {
+        let (mut ready, mut total) = (0, Duration::ZERO);
+        for _ in 0..n {
+            let now = Instant::now();
+            let mut sleep = pin!(tokio::time::sleep_until(now.checked_sub(ago).unwrap_or(now).into()));
+            let at_once = poll_fn(|cx| Poll::Ready(sleep.as_mut().poll(cx).is_ready())).await;
+            if at_once {
+                ready += 1;
+            } else {
+                sleep.await;
+            }
+            total += now.elapsed();
+        }
+        (f64::from(ready) / f64::from(n), total / n)
+    });
+    let result = runtime.block_on(task).expect("the zero-sleep task");
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+/// Requests answered per second of wall time, over `window` after `warmup`.
+fn rate(server: Server, threads: usize, clients: usize, warmup: Duration, window: Duration) -> f64 {
+    let runtime = runtime(threads);
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let (work_tx, work_rx) = mpsc::channel(INBOX);
+    let mut meter_reader = None;
+    let entered = runtime.enter();
+    match server {
+        Server::PingPong => {
+            tracker.spawn(echo(work_rx));
+        }
+        Server::Live { work, read_meter } => {
+            let config = config(clients);
+            let strategy = strategy::build("least-loaded", &config.strategy_params).expect("least-loaded");
+            let (meter, records) = Meter::new(Clock { start: Instant::now(), scale: 1.0 });
+            // Either a thread reads the records as they come, or nobody does: then each
+            // report is a send that fails at once.
+            if read_meter {
+                meter_reader = Some(std::thread::spawn(move || records.iter().count()));
+            } else {
+                drop(records);
+            }
+            let (done_tx, done_rx) = mpsc::unbounded_channel();
+            let (control_tx, control_rx) = mpsc::unbounded_channel();
+            let (view_tx, _view_rx) = watch::channel(Default::default());
+            let hiring = Hiring {
+                specs: config.workers.clone(),
+                options: LiveOptions { work, threads: Some(threads), ..LiveOptions::default() },
+                done: done_tx,
+                tracker: tracker.clone(),
+                shutdown: shutdown.clone(),
+                seed: config.seed,
+                meter,
+            };
+            let balancer = Balancer::new(&config, strategy, hiring, view_tx, control_tx);
+            tracker.spawn(balancer.balance(work_rx, done_rx, control_rx));
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts: Vec<Arc<Count>> = (0..clients).map(|_| Arc::new(Count::default())).collect();
+    for (i, count) in counts.iter().enumerate() {
+        let first_id = (i as u64) << 40;
+        tracker.spawn(client(work_tx.clone(), Arc::clone(count), Arc::clone(&stop), first_id));
+    }
+    drop((work_tx, entered));
+    let total = || counts.iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<u64>();
+    std::thread::sleep(warmup);
+    let (t0, n0) = (Instant::now(), total());
+    std::thread::sleep(window);
+    let (t1, n1) = (Instant::now(), total());
+    // Clean shutdown: clients stop, then the balancer and workers; every task must end.
+    stop.store(true, Ordering::Relaxed);
+    shutdown.cancel();
+    tracker.close();
+    let ended =
+        runtime.block_on(async { tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await });
+    assert!(ended.is_ok(), "{}: tasks still running 2 s after shutdown", server.label());
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(reader) = meter_reader {
+        let records = reader.join().expect("the meter reader");
+        std::hint::black_box(records);
+    }
+    assert!(n1 > n0, "{}: no request answered", server.label());
+    (n1 - n0) as f64 / (t1 - t0).as_secs_f64()
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let (warmup, window) = if full {
+        (Duration::from_millis(500), Duration::from_secs(2))
+    } else {
+        (Duration::from_millis(20), Duration::from_millis(50))
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut thread_counts = vec![2, cores];
+    thread_counts.sort_unstable();
+    thread_counts.dedup();
+    let clients: Vec<usize> = match std::env::var("LBSIM_LIVE_CLIENTS") {
+        Ok(list) => list.split(',').map(|c| c.trim().parse().expect("LBSIM_LIVE_CLIENTS: numbers")).collect(),
+        Err(_) => vec![CLIENTS],
+    };
+    println!(
+        "lbsim live balancer benchmark, {WORKERS} workers, zero service time, least-loaded ({}; {cores} cores)",
+        if full { "full" } else { "smoke run; use cargo bench" }
+    );
+    let servers = [
+        Server::Live { work: Work::Sleep, read_meter: false },
+        Server::Live { work: Work::Spin, read_meter: false },
+        Server::Live { work: Work::Sleep, read_meter: true },
+    ];
+    // For profiling one server alone: `LBSIM_LIVE_ONLY=spin` (a word of its label).
+    if let Ok(word) = std::env::var("LBSIM_LIVE_ONLY") {
+        let server = *[Server::PingPong]
+            .iter()
+            .chain(&servers)
+            .find(|s| s.label().contains(&word))
+            .expect("LBSIM_LIVE_ONLY: a word of a label");
+        for &threads in &thread_counts {
+            for &c in &clients {
+                let r = rate(server, threads, c, warmup, window * 4);
+                println!("  {threads} threads, {c} clients: {:<44} {r:>9.0} requests/s", server.label());
+            }
+        }
+        return;
+    }
+    let mut verdicts = Vec::new();
+    for &threads in &thread_counts {
+        for &c in &clients {
+            println!("  {threads} runtime threads, {c} clients");
+            if c == clients[0] {
+                for (ago, label) in [(Duration::ZERO, "now"), (Duration::from_millis(2), "now - 2 ms")] {
+                    let (ready, mean) = zero_sleep(threads, ago, if full { 400 } else { 20 });
+                    println!(
+                        "    {:<44} {:>3.0}% ready at first poll, {:.1} µs on average",
+                        format!("zero service: sleep_until({label})"),
+                        ready * 100.0,
+                        mean.as_secs_f64() * 1e6
+                    );
+                }
+            }
+            let baseline = rate(Server::PingPong, threads, c, warmup, window);
+            println!("    {:<44} {:>9.0} requests/s", Server::PingPong.label(), baseline);
+            for server in servers {
+                let r = rate(server, threads, c, warmup, window);
+                println!("    {:<44} {:>9.0} requests/s ({:.3}x baseline)", server.label(), r, r / baseline);
+                if server == servers[0] {
+                    verdicts.push((threads, c, r));
+                }
+            }
+        }
+    }
+    if full {
+        for (threads, c, r) in verdicts {
+            let verdict = if r >= TARGET { "meets" } else { "MISSES" };
+            println!(
+                "  {verdict} target {TARGET:.0} requests/s: live balancer (sleep), {threads} threads, {c} clients: {r:.0}"
+            );
+        }
+    }
+}
