@@ -89,6 +89,9 @@ pub trait Engine: Send {
     fn stop(&mut self) {}
     /// Why the run stopped before the end its configuration asks for (the in-flight cap).
     fn stop_reason(&self) -> Option<StopReason>;
+    /// What the in-flight cap bounds: requests in flight, warm-up included (and, in the
+    /// model, attempts at workers if more).
+    fn in_flight(&self) -> u64;
     /// What only the live engine measures, for the report.
     fn live_figures(&self) -> Option<crate::live::LiveFigures> {
         None
@@ -161,6 +164,9 @@ impl Engine for Sim {
     }
     fn stop_reason(&self) -> Option<StopReason> {
         Sim::stop_reason(self)
+    }
+    fn in_flight(&self) -> u64 {
+        self.in_flight_load()
     }
     fn as_sim_mut(&mut self) -> Option<&mut Sim> {
         Some(self)

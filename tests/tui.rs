@@ -303,3 +303,22 @@ fn the_selection_stays_valid_when_the_pool_shrinks_on_restart() {
     assert!(a.panes[0].sim.worker(a.selected).crashed, "the selected worker was crashed");
     draw(&a, 120, 40);
 }
+
+/// Overload is a lesson, so it may run; but the header says the queues grow without bound,
+/// how many requests are in flight, where the run will stop, and then that it stopped.
+#[test]
+fn the_header_warns_of_unbounded_queues_and_says_when_the_cap_stopped_the_run() {
+    let mut s = scenario("one-worker");
+    s.defences.max_in_flight = Some(2_000);
+    let mut a = App::new(s, &["least-loaded".to_string()], Mode::Run).unwrap();
+    assert_eq!(a.overload(), None);
+    for _ in 0..8 {
+        ch(&mut a, ']');
+    }
+    let text = a.overload().expect("a warning at twice the capacity");
+    assert!(text.contains("queues grow without bound") && text.contains("stops at 2.0k"), "{text}");
+    a.advance_to(600 * SECS, None);
+    assert_eq!(a.state(), "stopped");
+    let header = format!("{:?}", draw(&a, 160, 40).backend().buffer());
+    assert!(header.contains("stopped: over 2.0k in flight"), "the header says why it stopped");
+}

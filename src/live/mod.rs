@@ -728,6 +728,9 @@ impl Engine for Live {
     fn stop_reason(&self) -> Option<StopReason> {
         self.stop_reason
     }
+    fn in_flight(&self) -> u64 {
+        self.tally.alive
+    }
     fn live_figures(&self) -> Option<LiveFigures> {
         let l = &self.tally.lateness;
         let ms = |ns: f64| ns / MILLIS as f64;

@@ -138,12 +138,16 @@ impl Worker {
             // for other tasks meanwhile.
             Work::Sleep => {
                 let end = start + planned;
-                tokio::select! {
-                    _ = tokio::time::sleep_until(end.into()) => {}
-                    _ = reply.closed(), if self.cancel_abandoned => return None,
-                    _ = self.shutdown.cancelled() => return None,
+                // A deadline already passed needs no timer (which would wait for its next
+                // millisecond tick).
+                if end > Instant::now() {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(end.into()) => {}
+                        _ = reply.closed(), if self.cancel_abandoned => return None,
+                        _ = self.shutdown.cancelled() => return None,
+                    }
+                    self.meter.late(end, Instant::now());
                 }
-                self.meter.late(end, Instant::now());
                 Some(end)
             }
             // CPU-bound, done right inside the async task: the classic pitfall. Nothing else

@@ -625,9 +625,36 @@ impl App {
             .collect()
     }
 
+    /// A warning for the header when queues grow without bound: the run stopped at the
+    /// in-flight cap, or arrivals exceed capacity, or requests in flight are nearing the cap.
+    pub fn overload(&self) -> Option<String> {
+        let cap = self.config.max_in_flight();
+        if self.panes.iter().any(|p| p.sim.stop_reason().is_some()) {
+            return Some(format!(
+                "stopped: over {} in flight, the queues grew without bound",
+                count_text(cap)
+            ));
+        }
+        let in_flight = self.panes.iter().map(|p| p.sim.in_flight()).max().unwrap_or(0);
+        let load = self.rate().map_or(0.0, |r| r / self.config.capacity());
+        if load >= 1.0 && !self.finished() {
+            Some(format!(
+                "overloaded: arrivals exceed capacity, queues grow without bound ({} in flight; stops at {})",
+                count_text(in_flight),
+                count_text(cap)
+            ))
+        } else if in_flight > cap / 100 {
+            Some(format!("{} in flight (the run stops at {})", count_text(in_flight), count_text(cap)))
+        } else {
+            None
+        }
+    }
+
     /// The state word for the header.
     pub fn state(&self) -> &'static str {
-        if self.finished() {
+        if self.panes.iter().any(|p| p.sim.stop_reason().is_some()) {
+            "stopped"
+        } else if self.finished() {
             "finished"
         } else if self.paused {
             "paused"
@@ -642,6 +669,15 @@ fn outcome_text(outcome: crate::engine::Outcome) -> &'static str {
         crate::engine::Outcome::Rejected => "rejected",
         crate::engine::Outcome::Failed => "failed",
         crate::engine::Outcome::TimedOut => "timed out",
+    }
+}
+
+/// `950`, `12.3k`, `10.0M`: a count that fits a header.
+pub fn count_text(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
     }
 }
 

@@ -113,6 +113,12 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
             Style::new().fg(Color::Yellow),
         ));
     }
+    if let Some(warning) = app.overload() {
+        status.push(Span::styled(
+            format!(" · {warning}"),
+            Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+        ));
+    }
     if let Some(achieved) = app.behind.filter(|_| app.running()) {
         status.push(Span::styled(
             format!(" · falling behind: {:.0}% of the requested speed", achieved * 100.0),
