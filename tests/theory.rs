@@ -1,4 +1,4 @@
-//! lbsim against queueing theory (../shared/reference/queueing-theory.md).
+//! lbsim against queueing theory (docs/validation.md).
 //!
 //! Times are in units of the mean service time (1/mu = 1 ms). Run lengths and tolerances are
 //! chosen so that each check is several standard errors wide yet still catches a wrong

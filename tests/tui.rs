@@ -322,3 +322,34 @@ fn the_header_warns_of_unbounded_queues_and_says_when_the_cap_stopped_the_run() 
     let header = format!("{:?}", draw(&a, 160, 40).backend().buffer());
     assert!(header.contains("stopped: over 2.0k in flight"), "the header says why it stopped");
 }
+
+#[test]
+fn compare_panes_share_their_scales_and_say_so() {
+    // Round-robin's queues reach 150 where least-loaded's stay at 1: with a scale per pane,
+    // least-loaded's bar of 1 was drawn as long as a bar of 8, and its histogram axis ended
+    // 30x lower than round-robin's beside it.
+    let mut a = app("heterogeneous", &["round-robin", "least-loaded"], Mode::Compare);
+    a.advance_to(10 * SECS, None);
+    let text = screen(&a, 120, 40);
+    assert_eq!(text.matches("same scales: bar 256 pending").count(), 2, "{text}");
+    let shared = lbsim::tui::view::shared_scales(&a, 58);
+    assert_eq!(shared.bar, 256);
+    let h = shared.histogram.expect("answers by now");
+    let rr = &shared.recorders[0];
+    let ll = &shared.recorders[1];
+    assert!(h.high >= (rr.max() / 1_000) as f64 && h.high >= (ll.max() / 1_000) as f64);
+    // The axis is labelled alike in both panes.
+    let row = text.lines().find(|l| l.matches("1.00µs").count() == 2).unwrap_or_else(|| panic!("{text}"));
+    let halves: Vec<&str> = row.split("││").collect();
+    assert_eq!(halves.len(), 2, "{row}");
+    assert_eq!(
+        halves[0].trim_matches(|c| c == '"' || c == '│'),
+        halves[1].trim_matches(|c| c == '"' || c == '│')
+    );
+    // Sparklines say what a full column is and the time they span.
+    let mut run = app("default", &["least-loaded"], Mode::Run);
+    run.advance_to(6 * SECS, None);
+    let text = screen(&run, 120, 40);
+    assert_eq!(text.matches("full = ").count(), 2, "{text}");
+    assert!(text.contains("· last "), "{text}");
+}

@@ -41,6 +41,7 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// requests = 100000              # measured requests, or duration = "60s"; default 100000
 /// warmup = "1s"                  # virtual time excluded from statistics; default 0s
 /// seed = 1                       # master seed; default 1
+/// max_in_flight = 10000000      # stop beyond this many requests (or attempts) in flight
 ///
 /// [strategy]
 /// name = "least-loaded"          # strategy for `lbsim run`; default least-loaded

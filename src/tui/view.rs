@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Sparkline, Widget, Wrap};
 
 use super::app::{App, Mode, Pane, RECENT_WINDOW, speed_text};
-use super::widgets::{LatencyHistogram, PendingBars, WorkerState, bar_layout, bar_scale};
+use super::widgets::{HistScale, LatencyHistogram, PendingBars, WorkerState, bar_layout, bar_scale};
+use crate::engine::Snapshot;
 use crate::engines::EngineKind;
 use crate::metrics::Recorder;
-use crate::time::{Human, as_secs_f64};
+use crate::time::{Human, MILLIS, Nanos, SECS, as_secs_f64};
 
 /// The smallest terminal the UI draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -86,7 +87,7 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let title = Line::from(vec![
         Span::styled(" lbsim ", bold.fg(Color::Black).bg(Color::Cyan)),
-        Span::raw(format!(" scenario {} · ", app.scenario.name)),
+        Span::raw(format!(" scenario {} · ", crate::text::escape(&app.scenario.name))),
         Span::styled(strategies.join(" vs "), bold),
         Span::raw(format!(" · seed {} · {} workers", app.config().seed, app.config().workers.len())),
     ]);
@@ -151,21 +152,32 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
     let [throughput, p99] =
         sparks.layout(&Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
     let last_tp = pane.throughput.back().copied().unwrap_or(0);
-    let tp: Vec<u64> = pane.throughput.iter().copied().collect();
+    let tp = tail_of(&pane.throughput, throughput.width.saturating_sub(2));
+    let tp_top = tp.iter().copied().max().unwrap_or(0).max(1);
     Sparkline::default()
-        .block(titled(format!(" throughput {last_tp}/s ")))
-        .data(tail(&tp, throughput.width.saturating_sub(2)))
+        .block(titled(format!(" throughput {last_tp}/s ")).title_bottom(spark_scale(
+            app,
+            tp.len(),
+            format!("{tp_top}/s"),
+        )))
+        .data(&tp)
+        .max(tp_top)
         .style(Style::new().fg(Color::Green))
         .render(throughput, buf);
     let last_p99 = pane.p99.back().copied().unwrap_or(0);
-    let p: Vec<u64> = pane.p99.iter().copied().collect();
+    let p = tail_of(&pane.p99, p99.width.saturating_sub(2));
+    let p_top = p.iter().copied().max().unwrap_or(0).max(1);
     Sparkline::default()
-        .block(titled(format!(
-            " p99 of the last {}s: {} ",
-            RECENT_WINDOW / 1_000_000_000,
-            Human(last_p99 * 1_000)
-        )))
-        .data(tail(&p, p99.width.saturating_sub(2)))
+        .block(
+            titled(format!(
+                " p99 of the last {}s: {} ",
+                RECENT_WINDOW / 1_000_000_000,
+                Human(last_p99 * 1_000)
+            ))
+            .title_bottom(spark_scale(app, p.len(), Human(p_top * 1_000).to_string())),
+        )
+        .data(&p)
+        .max(p_top)
         .style(Style::new().fg(Color::Yellow))
         .render(p99, buf);
     let [counters, log] = bottom.layout(&Layout::horizontal([Constraint::Length(46), Constraint::Min(20)]));
@@ -174,8 +186,20 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The last `n` values (sparklines draw from the left).
-fn tail(data: &[u64], n: u16) -> &[u64] {
-    &data[data.len().saturating_sub(n as usize)..]
+fn tail_of(data: &std::collections::VecDeque<u64>, n: u16) -> Vec<u64> {
+    data.iter().skip(data.len().saturating_sub(n as usize)).copied().collect()
+}
+
+/// Virtual time between two sparkline samples at the current speed: a tenth of a real second
+/// (as the app samples; a pure function of its public fields).
+pub fn sample_period(app: &App) -> Nanos {
+    ((app.speed * SECS as f64 / 10.0) as Nanos).max(MILLIS / 10)
+}
+
+/// A sparkline's scale: what a full column means, and the virtual time its columns span.
+fn spark_scale(app: &App, samples: usize, top: String) -> String {
+    let span = sample_period(app).saturating_mul(samples as u64);
+    format!(" full = {top} · last {} ", Human(span))
 }
 
 fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
@@ -260,7 +284,7 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let legend = percentiles(&rec, inner.width);
     let [plot, legend_area] =
         inner.layout(&Layout::vertical([Constraint::Min(2), Constraint::Length(legend.len() as u16)]));
-    LatencyHistogram { recorder: &rec, empty_text: &empty_text(app) }.render(plot, buf);
+    LatencyHistogram { recorder: &rec, empty_text: &empty_text(app), scale: None }.render(plot, buf);
     Paragraph::new(legend).render(legend_area, buf);
 }
 
@@ -340,10 +364,38 @@ fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
     let side_by_side = panes_area.width / n as u16 >= 36 || panes_area.height / (n as u16) < 10;
     let constraints = (0..n).map(|_| Constraint::Ratio(1, n));
     let layout = if side_by_side { Layout::horizontal(constraints) } else { Layout::vertical(constraints) };
-    for (pane, rect) in app.panes.iter().zip(panes_area.layout_vec(&layout)) {
-        render_compare_pane(app, pane, rect, buf);
+    let rects = panes_area.layout_vec(&layout);
+    let shared = shared_scales(app, rects.first().map_or(0, |r| r.width.saturating_sub(2)));
+    for (i, rect) in rects.into_iter().enumerate() {
+        render_compare_pane(app, &shared, i, rect, buf);
     }
     render_log(app, log, buf);
+}
+
+/// What compare panes share so that they compare honestly: one bar scale, one histogram axis
+/// and height (counts as a share of each pane's answers).
+pub struct SharedScales {
+    /// Each pane's snapshot.
+    pub snapshots: Vec<Snapshot>,
+    /// Each pane's histogram (whole run or recent, as shown).
+    pub recorders: Vec<Recorder>,
+    /// Pending count of a full bar, in every pane.
+    pub bar: u32,
+    /// The histograms' common scale (`None` before any answer).
+    pub histogram: Option<HistScale>,
+    /// Rows of percentiles under each histogram: the most any pane needs, so that the
+    /// histograms are all as tall.
+    pub legend_rows: u16,
+}
+
+/// The scales shared by the compare panes, for histograms `width` columns wide.
+pub fn shared_scales(app: &App, width: u16) -> SharedScales {
+    let snapshots: Vec<Snapshot> = app.panes.iter().map(|p| p.sim.snapshot()).collect();
+    let recorders: Vec<Recorder> = app.panes.iter().map(|p| shown_recorder(app, p).0).collect();
+    let most = snapshots.iter().flat_map(|s| s.workers.iter().map(|w| w.pending)).max().unwrap_or(0);
+    let histogram = HistScale::shared(recorders.iter(), width as usize);
+    let legend_rows = recorders.iter().map(|r| percentiles(r, width).len() as u16).max().unwrap_or(1);
+    SharedScales { snapshots, recorders, bar: bar_scale(most), histogram, legend_rows }
 }
 
 /// Who leads on p99 (of the histograms shown), and by how much.
@@ -372,8 +424,11 @@ fn lead_line(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-fn render_compare_pane(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
-    let (rec, window) = shown_recorder(app, pane);
+fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, area: Rect, buf: &mut Buffer) {
+    let pane = &app.panes[i];
+    let rec = &shared.recorders[i];
+    let window =
+        if app.show_recent { format!("last {}s", RECENT_WINDOW / SECS) } else { "whole run".to_string() };
     let c = pane.sim.metrics().counters;
     let mut title = vec![Span::styled(
         format!(" {} ", pane.sim.strategy_name()),
@@ -398,20 +453,26 @@ fn render_compare_pane(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     ));
     let inner = block.inner(area);
     block.render(area, buf);
-    let snapshot = pane.sim.snapshot();
+    let snapshot = &shared.snapshots[i];
     // The bars take what they need, up to half the pane; the histogram the rest.
     let wanted = bar_layout(snapshot.workers.len(), inner.width, inner.height / 2);
     let bar_rows = snapshot.workers.len().div_ceil(wanted.per_bar * wanted.columns) as u16;
-    let legend = percentiles(&rec, inner.width);
-    let [bars, _, hist, legend_area] = inner.layout(&Layout::vertical([
+    let legend = percentiles(rec, inner.width);
+    let [bars, scale_line, hist, legend_area] = inner.layout(&Layout::vertical([
         Constraint::Length(bar_rows.min(inner.height / 2)),
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(legend.len() as u16),
+        Constraint::Length(shared.legend_rows.max(legend.len() as u16)),
     ]));
-    let scale = bar_scale(snapshot.workers.iter().map(|w| w.pending).max().unwrap_or(0));
-    PendingBars { workers: &snapshot.workers, selected: app.selected, scale }.render(bars, buf);
-    LatencyHistogram { recorder: &rec, empty_text: &empty_text(app) }.render(hist, buf);
+    PendingBars { workers: &snapshot.workers, selected: app.selected, scale: shared.bar }.render(bars, buf);
+    // The scales, the same in every pane, said once per pane where the eye is.
+    let mut scales = format!("same scales: bar {} pending", shared.bar);
+    if let Some(h) = shared.histogram {
+        scales += &format!(" · top {:.0}% of answers", h.top_share * 100.0);
+    }
+    Paragraph::new(scales).style(Style::new().fg(Color::DarkGray)).render(scale_line, buf);
+    LatencyHistogram { recorder: rec, empty_text: &empty_text(app), scale: shared.histogram }
+        .render(hist, buf);
     Paragraph::new(legend).render(legend_area, buf);
 }
 

@@ -242,12 +242,27 @@ pub struct Bucket {
 /// Buckets the recorded values into `n` buckets evenly spaced on a log scale between the
 /// smallest and largest value (in microseconds).
 pub fn log_buckets(rec: &Recorder, n: usize) -> Vec<Bucket> {
+    match value_range(rec) {
+        Some((low, high)) => log_buckets_between(rec, n, low, high),
+        None => Vec::new(),
+    }
+}
+
+/// The smallest and largest values recorded (µs), if any.
+pub fn value_range(rec: &Recorder) -> Option<(f64, f64)> {
+    let hist = rec.histogram();
+    (!hist.is_empty()).then(|| (hist.min().max(1) as f64, hist.max().max(1) as f64))
+}
+
+/// Like [`log_buckets`], between `low` and `high` (µs) whatever this recorder holds, so that
+/// several histograms can share one axis; values outside go to the end buckets.
+pub fn log_buckets_between(rec: &Recorder, n: usize, low: f64, high: f64) -> Vec<Bucket> {
     let hist = rec.histogram();
     if n == 0 || hist.is_empty() {
         return Vec::new();
     }
-    let low = (hist.min().max(1)) as f64;
-    let high = (hist.max() as f64).max(low * 1.0001);
+    let low = low.max(1.0);
+    let high = high.max(low * 1.0001);
     let ratio = (high / low).ln();
     let edge = |i: usize| low * (ratio * i as f64 / n as f64).exp();
     let mut buckets: Vec<Bucket> =
@@ -260,6 +275,39 @@ pub fn log_buckets(rec: &Recorder, n: usize) -> Vec<Bucket> {
     buckets
 }
 
+/// A scale shared by several histograms drawn side by side: the same axis, and bar heights
+/// as a share of each histogram's own count, against the same top.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HistScale {
+    /// Left edge of the axis (µs).
+    pub low: f64,
+    /// Right edge of the axis (µs).
+    pub high: f64,
+    /// The share of a histogram's values (0 to 1) that fills the full height.
+    pub top_share: f64,
+}
+
+impl HistScale {
+    /// One scale for all of `recorders` drawn `width` buckets wide; `None` if none has values.
+    pub fn shared<'a>(
+        recorders: impl IntoIterator<Item = &'a Recorder> + Clone,
+        width: usize,
+    ) -> Option<HistScale> {
+        let ranges: Vec<(f64, f64)> = recorders.clone().into_iter().filter_map(value_range).collect();
+        let low = ranges.iter().map(|r| r.0).reduce(f64::min)?;
+        let high = ranges.iter().map(|r| r.1).reduce(f64::max)?;
+        let top_share = recorders
+            .into_iter()
+            .filter(|r| r.count() > 0)
+            .map(|r| {
+                let top = log_buckets_between(r, width, low, high).iter().map(|b| b.count).max().unwrap_or(0);
+                top as f64 / r.count() as f64
+            })
+            .reduce(f64::max)?;
+        Some(HistScale { low, high, top_share: top_share.max(1e-9) })
+    }
+}
+
 /// A latency histogram on a log scale that fills its area, bars coloured by percentile band
 /// (up to p90, to p99, beyond), with the range labelled below.
 pub struct LatencyHistogram<'a> {
@@ -267,6 +315,8 @@ pub struct LatencyHistogram<'a> {
     pub recorder: &'a Recorder,
     /// Shown when nothing is recorded yet.
     pub empty_text: &'a str,
+    /// A scale shared with other histograms; `None`: its own (its range, its tallest bucket).
+    pub scale: Option<HistScale>,
 }
 
 impl Widget for LatencyHistogram<'_> {
@@ -275,7 +325,10 @@ impl Widget for LatencyHistogram<'_> {
             return;
         }
         let plot_height = area.height - 1;
-        let buckets = log_buckets(self.recorder, area.width as usize);
+        let buckets = match self.scale {
+            Some(s) => log_buckets_between(self.recorder, area.width as usize, s.low, s.high),
+            None => log_buckets(self.recorder, area.width as usize),
+        };
         if buckets.is_empty() {
             buf.set_stringn(
                 area.x,
@@ -288,7 +341,20 @@ impl Widget for LatencyHistogram<'_> {
         }
         let p90 = self.recorder.quantile(0.9) as f64 / MICROS as f64;
         let p99 = self.recorder.quantile(0.99) as f64 / MICROS as f64;
-        let top = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+        // Bar height: a bucket's count against the tallest, or its share against the shared top.
+        let height = |count: u64| -> u64 {
+            let full = plot_height as u64 * 8;
+            match self.scale {
+                Some(s) => {
+                    let share = count as f64 / self.recorder.count().max(1) as f64;
+                    ((share / s.top_share * full as f64).ceil() as u64).min(full)
+                }
+                None => {
+                    let top = buckets.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+                    (count * full).div_ceil(top)
+                }
+            }
+        };
         for (i, b) in buckets.iter().enumerate() {
             let color = if b.low >= p99 {
                 Color::LightRed
@@ -297,7 +363,7 @@ impl Widget for LatencyHistogram<'_> {
             } else {
                 Color::Cyan
             };
-            let eighths = (b.count * plot_height as u64 * 8).div_ceil(top) as usize;
+            let eighths = height(b.count) as usize;
             let x = area.x + i as u16;
             for row in 0..plot_height as usize {
                 let filled = eighths.saturating_sub(row * 8).min(8);

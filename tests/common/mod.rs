@@ -11,7 +11,7 @@ use lbsim::time::MILLIS;
 pub const UNIT: f64 = MILLIS as f64;
 
 /// N identical FIFO workers, Poisson arrivals at per-worker load `rho`, exponential service
-/// with mean 1 ms: the setting of ../shared/reference/queueing-theory.md.
+/// with mean 1 ms: the setting of docs/validation.md.
 pub fn mm_config(workers: usize, rho: f64, requests: u64, seed: u64) -> SimConfig {
     SimConfig {
         seed,
