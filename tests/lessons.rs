@@ -271,29 +271,21 @@ fn backpressure() {
     );
 }
 
-/// On 2 threads, spin's mean latency is at least 5x blocking's, and it completes fewer
-/// requests in the same time.
+/// On 2 threads, spin's mean latency is at least 5x blocking's, and its goodput (answers
+/// per second of the run) is lower: the same requests take longer to answer.
 fn blocking_the_runtime() {
     let spin = live("blocking-the-runtime", |_| {});
     let blocking = live("blocking-the-runtime", |s| s.live.work = Work::Blocking);
     let (s, b) = (spin.latency_ms.mean, blocking.latency_ms.mean);
     assert!(s > 5.0 * b, "spin {s:.1} ms, blocking {b:.1} ms");
-    assert!(
-        spin.requests.completed < blocking.requests.completed,
-        "{:?} vs {:?}",
-        spin.requests,
-        blocking.requests
-    );
+    assert!(spin.goodput_rps < blocking.goodput_rps, "{} vs {}", spin.goodput_rps, blocking.goodput_rps);
 }
 
-/// Cancelling abandoned work cuts the wasted work by at least half.
+/// Cancelling abandoned work cuts the wasted work by at least half. (Over the whole 5 s:
+/// the queues behind abandoned work build up over the run, and that is the lesson.)
 fn timeouts_and_cancellation() {
-    let shorter = |s: &mut Scenario| s.stop = Stop::Duration(3 * SECS);
-    let waste = live("timeouts-and-cancellation", shorter).attempts.wasted_work_s;
-    let cancelled = live("timeouts-and-cancellation", |s| {
-        shorter(s);
-        s.live.cancel_abandoned = true;
-    });
+    let waste = live("timeouts-and-cancellation", |_| {}).attempts.wasted_work_s;
+    let cancelled = live("timeouts-and-cancellation", |s| s.live.cancel_abandoned = true);
     let kept = cancelled.attempts.wasted_work_s;
     assert!(waste > 0.0 && kept < waste / 2.0, "wasted {waste:.2}s without cancelling, {kept:.2}s with");
 }
