@@ -265,3 +265,28 @@ fn autoscaling_hires_and_retires_worker_tasks() {
     assert!(c.in_flight == 0 && c.is_conserved(), "{c:?}");
     assert!(r.workers.len() > 4, "workers were added: {}", r.workers.len());
 }
+
+/// Pike's closed loop live: 100 clients that send, wait and think. Throughput is clients /
+/// (think + latency), so it follows the model's within a few percent when the run's window
+/// is the same; every request ends, no task is left.
+#[test]
+fn closed_loop_clients_match_the_models_throughput() {
+    let r = builtin_live("closed-loop", |s| {
+        s.stop = lbsim::engine::Stop::Duration(4 * lbsim::time::SECS);
+        s.warmup = lbsim::time::SECS;
+    });
+    let mut s = lbsim::scenario::builtin::find("closed-loop").unwrap().scenario().unwrap();
+    s.stop = lbsim::engine::Stop::Duration(4 * lbsim::time::SECS);
+    s.warmup = lbsim::time::SECS;
+    let model = common::report(&s.to_config().unwrap(), "least-loaded");
+    assert!(
+        (r.goodput_rps / model.goodput_rps - 1.0).abs() < 0.10,
+        "{} vs {}",
+        r.goodput_rps,
+        model.goodput_rps
+    );
+    assert_eq!(r.measured_time_s, model.measured_time_s);
+    let c = r.requests;
+    assert!(c.is_conserved() && c.in_flight == 0 && c.cancelled == 0, "{c:?}");
+    assert_eq!(r.live.unwrap().tasks_left_at_shutdown, 0);
+}

@@ -29,7 +29,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::arrivals::OpenLoop;
 use crate::engine::{
-    Arrivals, Command, CommandError, Lifecycle, Notice, QueueFate, SimConfig, Snapshot, StopReason,
+    Arrivals, Command, CommandError, Lifecycle, Notice, QueueFate, SimConfig, Snapshot, Stop, StopReason,
     WorkerSnapshot,
 };
 use crate::engines::{Engine, EngineKind};
@@ -281,7 +281,7 @@ impl Live {
         let (work_tx, work_rx) = mpsc::channel(1024);
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let (control, control_rx) = mpsc::unbounded_channel();
-        let _entered = runtime.enter();
+        let entered = runtime.enter();
         let hiring = Hiring {
             specs: self.config.workers.clone(),
             options: self.options.clone(),
@@ -317,7 +317,7 @@ impl Live {
         };
         drop(requesters);
         self.schedule_faults(&tracker, &shutdown, &control, clock);
-        drop(_entered);
+        drop(entered);
         self.running = Some(Running {
             runtime,
             clock,
@@ -431,7 +431,12 @@ impl Live {
     /// the runtime down.
     fn finish(&mut self) {
         let Some(run) = self.running.take() else { return };
-        let end = run.clock.now();
+        // A run of fixed length ends at its end, as the model's does (requests still in
+        // flight then had the grace period to finish, and count as they ended).
+        let end = match (self.config.stop, self.stop_reason) {
+            (Stop::Duration(_), None) => self.scheduled_end(),
+            _ => run.clock.now(),
+        };
         run.stop_sending.cancel();
         run.shutdown.cancel();
         run.tracker.close();
@@ -461,7 +466,7 @@ impl Live {
     /// since (every 10 ms of real time): a Riemann sum over time, sampled at regular times so
     /// that it is not biased towards the moments when something happens.
     fn sample_workers(&mut self) {
-        let at = self.view.at;
+        let at = self.view.at.min(self.scheduled_end());
         if at <= self.sampled_at {
             return;
         }
@@ -497,6 +502,14 @@ impl Live {
         }
         self.sync();
         self.is_finished()
+    }
+
+    /// When the scenario says the run ends (scenario time), if it is of fixed length.
+    fn scheduled_end(&self) -> Nanos {
+        match self.config.stop {
+            Stop::Duration(d) => self.config.warmup.saturating_add(d),
+            Stop::Requests(_) => Nanos::MAX,
+        }
     }
 
     /// Real time the run took (so far).

@@ -274,8 +274,13 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
     let mut plan = me.plan.clone();
     loop {
         let pause = me.meter.clock.real(think.sample(&mut think_rng));
+        // Thinking past the end of the run: stop at the end, not when the thought is over.
+        let wake = match me.end() {
+            Some(end) => (Instant::now() + pause).min(me.meter.clock.at(end)),
+            None => Instant::now() + pause,
+        };
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
+            _ = tokio::time::sleep_until(wake.into()) => {}
             _ = me.stop_sending.cancelled() => break,
         }
         if !me.until_sending(&mut plan).await {
