@@ -1,0 +1,637 @@
+//! A live run: the handle the UI and the reports hold. It starts the tasks on a runtime of its
+//! own, takes in what they report, passes the user's commands on, and shuts everything down
+//! so that no task outlives the run.
+
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::balancer::{self, Balancer, Control, Hiring, View};
+use super::meter::{Clock, Meter, Record, Tally};
+use super::requester::{self, Plan, Requesters};
+use super::{LiveFigures, LiveOptions, check_supported};
+use crate::engine::arrivals::OpenLoop;
+use crate::engine::{
+    Arrivals, Command, CommandError, Lifecycle, Notice, SimConfig, Snapshot, Stop, StopReason, WorkerSnapshot,
+};
+use crate::engines::{Engine, EngineKind};
+use crate::metrics::{Metrics, WorkerStats};
+use crate::rng::{SimRng, Stream};
+use crate::strategy::Strategy;
+use crate::time::{MILLIS, Nanos};
+
+/// The parts of a running live run.
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    clock: Clock,
+    records: std_mpsc::Receiver<Record>,
+    view: watch::Receiver<View>,
+    plan: watch::Sender<Plan>,
+    control: mpsc::UnboundedSender<Control>,
+    shutdown: CancellationToken,
+    stop_sending: CancellationToken,
+    tracker: TaskTracker,
+    /// Requester tasks: each says when it has stopped sending.
+    requesters: u32,
+    /// When the requesters stopped (for the grace period).
+    stopped_sending: Option<Instant>,
+}
+
+/// A live run: the handle on its tasks. See the [module documentation](crate::live).
+pub struct Live {
+    config: SimConfig,
+    options: LiveOptions,
+    strategy_name: String,
+    /// The strategy, until the run starts and hands it to the balancer.
+    strategy: Option<Box<dyn Strategy>>,
+    running: Option<Running>,
+    metrics: Metrics,
+    tally: Tally,
+    notices: Vec<Notice>,
+    view: View,
+    plan: Plan,
+    /// Scenario time at the end, once finished.
+    ended_at: Option<Nanos>,
+    sequential: bool,
+    /// Why the run stopped early (the in-flight cap), if it did.
+    stop_reason: Option<StopReason>,
+    /// Whether the warm-up is over and per-worker statistics have restarted.
+    window_started: bool,
+    /// The time of the balancer's view last added to the per-worker statistics.
+    sampled_at: Nanos,
+    queue_samples: (u64, u64),
+    queue_max: usize,
+    alive_max: usize,
+    global_queue_max: usize,
+    runtime_workers: usize,
+    tasks_left: usize,
+    wall: Duration,
+}
+
+impl Live {
+    /// A live run of `config` balanced by `strategy`, not started yet.
+    pub fn new(config: SimConfig, strategy: Box<dyn Strategy>, options: LiveOptions) -> Result<Live, String> {
+        config.validate().map_err(|e| e.to_string())?;
+        check_supported(&config)?;
+        if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
+            return Err(format!("--time-scale must be a positive number, got {}", options.time_scale));
+        }
+        if options.thread_count() == 0 {
+            return Err("--threads must be at least 1".to_string());
+        }
+        let n = config.workers.len();
+        let plan = Plan {
+            rate: OpenLoop::new(&config.arrivals).map(|o| o.current_rate()),
+            sending: true,
+            retry: config.defences.retry.clone(),
+        };
+        Ok(Live {
+            metrics: Metrics { workers: vec![WorkerStats::default(); n], ..Metrics::default() },
+            strategy_name: strategy.name().to_string(),
+            strategy: Some(strategy),
+            running: None,
+            tally: Tally::default(),
+            notices: Vec::new(),
+            view: View::default(),
+            plan,
+            ended_at: None,
+            sequential: false,
+            stop_reason: None,
+            window_started: false,
+            sampled_at: 0,
+            queue_samples: (0, 0),
+            queue_max: 0,
+            alive_max: 0,
+            global_queue_max: 0,
+            runtime_workers: 0,
+            tasks_left: 0,
+            wall: Duration::ZERO,
+            config,
+            options,
+        })
+    }
+
+    /// Marks this run as one of several run one after another (reports say so).
+    pub fn set_sequential(&mut self, on: bool) {
+        self.sequential = on;
+    }
+
+    /// Also keeps the latencies of about the last `width` of scenario time, for a live
+    /// display (as [`crate::engine::Sim::enable_recent_window`]).
+    pub fn enable_recent_window(&mut self, width: Nanos) {
+        self.metrics.recent = Some(crate::metrics::RecentWindow::new(width));
+    }
+
+    /// Starts the tasks: workers, the balancer, the requesters and the fault schedule.
+    pub fn begin(&mut self) -> Result<(), String> {
+        let strategy = self.strategy.take().ok_or("the run has already started")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.options.thread_count())
+            .thread_name("lbsim-live")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the live runtime: {e}"))?;
+        let clock = Clock { start: Instant::now(), scale: self.options.time_scale };
+        let (meter, records) = Meter::new(clock);
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let (plan, plan_rx) = watch::channel(self.plan.clone());
+        let (view_tx, view) = watch::channel(View::default());
+        // The balancer's inbox is bounded: when it is full, requesters wait to send.
+        let (work_tx, work_rx) = mpsc::channel(1024);
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let entered = runtime.enter();
+        let hiring = Hiring {
+            specs: self.config.workers.clone(),
+            options: self.options.clone(),
+            done: done_tx,
+            tracker: tracker.clone(),
+            shutdown: shutdown.clone(),
+            seed: self.config.seed,
+            meter: meter.clone(),
+        };
+        let balancer = Balancer::new(&self.config, strategy, hiring, view_tx, control.clone());
+        tracker.spawn(balancer.balance(work_rx, done_rx, control_rx));
+        let requesters = Arc::new(Requesters::new(
+            &self.config,
+            work_tx,
+            plan_rx,
+            meter.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+        let stop_sending = requesters.stop_sending.clone();
+        let count = match &self.config.arrivals {
+            Arrivals::Closed { clients, think } => {
+                for i in 0..*clients {
+                    tracker.spawn(requester::client(Arc::clone(&requesters), i, think.clone()));
+                }
+                *clients
+            }
+            arrivals => {
+                let open = OpenLoop::new(arrivals).expect("an open loop");
+                tracker.spawn(requester::open_loop(Arc::clone(&requesters), open));
+                1
+            }
+        };
+        drop(requesters);
+        self.schedule_faults(&tracker, &shutdown, &control, clock);
+        drop(entered);
+        self.running = Some(Running {
+            runtime,
+            clock,
+            records,
+            view,
+            plan,
+            control,
+            shutdown,
+            stop_sending,
+            tracker,
+            requesters: count,
+            stopped_sending: None,
+        });
+        Ok(())
+    }
+
+    /// The scenario's faults, on their schedule: a task sends the balancer a crash, a repair
+    /// or a slowdown at each one's time.
+    fn schedule_faults(
+        &self,
+        tracker: &TaskTracker,
+        shutdown: &CancellationToken,
+        control: &mpsc::UnboundedSender<Control>,
+        clock: Clock,
+    ) {
+        let f = &self.config.faults;
+        let mut plan: Vec<(Nanos, Fault)> = Vec::new();
+        for c in &f.crashes {
+            plan.push((c.at, Fault::Crash(c.worker)));
+            plan.push((c.at.saturating_add(c.duration), Fault::Repair(c.worker)));
+        }
+        for s in &f.slowdowns {
+            plan.push((s.from, Fault::Slow(s.worker, s.factor)));
+            plan.push((s.to, Fault::Slow(s.worker, 1.0)));
+        }
+        plan.sort_by_key(|(t, _)| *t);
+        let (tx, stop) = (control.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            for (t, fault) in plan {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(clock.at(t).into()) => {}
+                    _ = stop.cancelled() => return,
+                }
+                let _ = tx.send(fault.control());
+            }
+        });
+        if let Some(r) = f.random_crashes {
+            for w in 0..self.config.workers.len() {
+                let mut rng = SimRng::substream(self.config.seed, Stream::Faults, w as u64);
+                let (tx, stop) = (control.clone(), shutdown.clone());
+                tracker.spawn(async move {
+                    loop {
+                        for (mean, fault) in [(r.mtbf, Fault::Crash(w)), (r.mttr, Fault::Repair(w))] {
+                            let wait = clock.real(rng.exp(mean as f64) as Nanos);
+                            tokio::select! {
+                                _ = tokio::time::sleep(wait) => {}
+                                _ = stop.cancelled() => return,
+                            }
+                            let _ = tx.send(fault.control());
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// Takes in what the tasks reported, samples the balancer and the runtime, and ends the
+    /// run when it is over.
+    fn sync(&mut self) {
+        let Some(run) = self.running.as_mut() else { return };
+        let now = run.clock.now();
+        let records: Vec<Record> = run.records.try_iter().collect();
+        self.view = run.view.borrow().clone();
+        let m = run.runtime.metrics();
+        self.alive_max = self.alive_max.max(m.num_alive_tasks());
+        self.global_queue_max = self.global_queue_max.max(m.global_queue_depth());
+        self.runtime_workers = m.num_workers();
+        let all_stopped = self.tally.done_sending >= run.requesters as u64;
+        let stopped_at = all_stopped.then(|| *run.stopped_sending.get_or_insert_with(Instant::now));
+        self.absorb(records, now);
+        self.sample_workers();
+        self.queue_max = self.queue_max.max(self.view.queue);
+        self.queue_samples = (self.queue_samples.0 + self.view.queue as u64, self.queue_samples.1 + 1);
+        // Requests in flight (each a task waiting for its answer) past the cap: the queues are
+        // growing without bound. Stop, as the model does, and say why.
+        let limit = self.config.max_in_flight();
+        if self.tally.alive > limit && self.stop_reason.is_none() {
+            self.stop_reason = Some(StopReason::InFlightCap { limit, at: now });
+            self.notices
+                .push(Notice { time: now, text: format!("more than {limit} requests in flight: stopped") });
+            return self.finish();
+        }
+        // Over when the requesters have stopped and every request has ended, or when the
+        // grace period for those still in flight is up.
+        if let Some(since) = stopped_at
+            && (self.tally.alive == 0 || since.elapsed() >= self.options.grace)
+        {
+            self.finish();
+        }
+    }
+
+    fn absorb(&mut self, records: impl IntoIterator<Item = Record>, now: Nanos) {
+        for record in records {
+            if let Some(text) = self.tally.add(&mut self.metrics, record, now) {
+                self.notices.push(Notice { time: now, text });
+            }
+        }
+    }
+
+    /// Ends the run: cancels what is still in flight, waits for every task to end, and shuts
+    /// the runtime down.
+    fn finish(&mut self) {
+        let Some(run) = self.running.take() else { return };
+        // A run of fixed length ends at its end, as the model's does (requests still in
+        // flight then had the grace period to finish, and count as they ended).
+        let end = match (self.config.stop, self.stop_reason) {
+            (Stop::Duration(_), None) => self.scheduled_end(),
+            _ => run.clock.now(),
+        };
+        run.stop_sending.cancel();
+        run.shutdown.cancel();
+        run.tracker.close();
+        // Wait (outside any runtime: this may be called from the UI's) for every task to end.
+        let (tx, rx) = std_mpsc::channel();
+        let tracker = run.tracker.clone();
+        run.runtime.spawn(async move {
+            tracker.wait().await;
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+        self.absorb(run.records.try_iter().collect::<Vec<_>>(), end);
+        self.view = run.view.borrow().clone();
+        // The waiting task itself may still be winding down: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while run.runtime.metrics().num_alive_tasks() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.tasks_left = run.runtime.metrics().num_alive_tasks();
+        self.wall = run.clock.start.elapsed();
+        run.runtime.shutdown_background();
+        self.sample_workers();
+        self.ended_at = Some(end);
+    }
+
+    /// Adds the time since the last sample at the pending counts the balancer published
+    /// since (every 10 ms of real time): a Riemann sum over time, sampled at regular times so
+    /// that it is not biased towards the moments when something happens.
+    fn sample_workers(&mut self) {
+        let at = self.view.at.min(self.scheduled_end());
+        if at <= self.sampled_at {
+            return;
+        }
+        self.sampled_at = at;
+        // Workers the autoscaler added are measured from when they are first seen.
+        while self.metrics.workers.len() < self.view.workers.len() {
+            self.metrics.workers.push(WorkerStats::starting_at(at));
+        }
+        let first = &self.config.workers[0];
+        let specs = self.config.workers.iter().chain(std::iter::repeat(first));
+        let workers = self.metrics.workers.iter_mut().zip(&self.view.workers).zip(specs);
+        if !self.window_started && at >= self.config.warmup {
+            // The warm-up is over: per-worker statistics start now, as in the model.
+            self.window_started = true;
+            for ((stats, seen), _) in workers {
+                stats.restart(at, seen.pending);
+            }
+            return;
+        }
+        for ((stats, seen), spec) in workers {
+            stats.advance(at, seen.pending, seen.pending.min(spec.concurrency));
+        }
+    }
+
+    /// Waits up to `timeout` for news from the tasks, takes it in, and says whether the run
+    /// is over: for a caller that has nothing else to do (headless runs, tests).
+    pub fn wait(&mut self, timeout: Duration) -> bool {
+        if let Some(run) = &self.running
+            && let Ok(record) = run.records.recv_timeout(timeout)
+        {
+            let now = run.clock.now();
+            self.absorb([record], now);
+        }
+        self.sync();
+        self.is_finished()
+    }
+
+    /// When the scenario says the run ends (scenario time), if it is of fixed length.
+    fn scheduled_end(&self) -> Nanos {
+        match self.config.stop {
+            Stop::Duration(d) => self.config.warmup.saturating_add(d),
+            Stop::Requests(_) => Nanos::MAX,
+        }
+    }
+
+    /// Real time the run took (so far).
+    pub fn wall_time(&self) -> Duration {
+        match &self.running {
+            Some(run) => run.clock.start.elapsed(),
+            None => self.wall,
+        }
+    }
+
+    fn send(&self, control: Control) -> Result<(), CommandError> {
+        match &self.running {
+            Some(run) => {
+                let _ = run.control.send(control);
+                Ok(())
+            }
+            None => Err(CommandError::BadValue("the live run is not running".to_string())),
+        }
+    }
+
+    fn set_plan(&mut self, change: impl FnOnce(&mut Plan)) {
+        change(&mut self.plan);
+        if let Some(run) = &self.running {
+            run.plan.send_replace(self.plan.clone());
+        }
+    }
+}
+
+/// A scheduled fault.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Crash(usize),
+    Repair(usize),
+    Slow(usize, f64),
+}
+
+impl Fault {
+    fn control(self) -> Control {
+        match self {
+            Fault::Crash(w) => Control::Crash(w),
+            Fault::Repair(w) => Control::Repair(w),
+            Fault::Slow(w, f) => Control::Slowdown(w, f),
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(run) = self.running.take() {
+            run.shutdown.cancel();
+            run.runtime.shutdown_background();
+        }
+    }
+}
+
+impl Engine for Live {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Live
+    }
+    fn config(&self) -> &SimConfig {
+        &self.config
+    }
+    fn strategy_name(&self) -> &str {
+        &self.strategy_name
+    }
+    fn now(&self) -> Nanos {
+        match (&self.running, self.ended_at) {
+            (_, Some(t)) => t,
+            (Some(run), None) => run.clock.now(),
+            (None, None) => 0,
+        }
+    }
+    fn window_start(&self) -> Nanos {
+        self.config.warmup.min(self.now())
+    }
+    fn is_finished(&self) -> bool {
+        self.ended_at.is_some()
+    }
+    fn progress(&self) -> f64 {
+        if self.is_finished() {
+            return 1.0;
+        }
+        match self.config.stop {
+            crate::engine::Stop::Requests(n) => self.metrics.counters.sent as f64 / n as f64,
+            crate::engine::Stop::Duration(d) => self.now() as f64 / (self.config.warmup + d).max(1) as f64,
+        }
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            now: self.now(),
+            window_start: self.window_start(),
+            strategy: self.strategy_name.clone(),
+            counters: self.metrics.counters,
+            attempts: self.metrics.attempts,
+            workers: (0..self.worker_count()).map(|w| self.worker(w)).collect(),
+            arrival_rate: self.arrival_rate(),
+            retries_on: self.retries_on(),
+            blocked: self.blocked(),
+            finished: self.is_finished(),
+            stop_reason: self.stop_reason,
+        }
+    }
+    fn worker(&self, id: usize) -> WorkerSnapshot {
+        // Workers the autoscaler adds are like the first one.
+        let spec = self.config.workers.get(id).unwrap_or(&self.config.workers[0]);
+        let seen = self.view.workers.get(id).cloned().unwrap_or(balancer::Seen {
+            pending: 0,
+            up: true,
+            crashed: false,
+            ejected: false,
+            lifecycle: Lifecycle::Active,
+            speed: spec.speed,
+            slowdown: 1.0,
+            error_rate: spec.error_rate,
+            last_latency: 0,
+        });
+        let busy = seen.pending.min(spec.concurrency);
+        WorkerSnapshot {
+            pending: seen.pending,
+            queued: seen.pending - busy,
+            busy,
+            concurrency: spec.concurrency,
+            speed: seen.speed,
+            slowdown: seen.slowdown,
+            up: seen.up,
+            crashed: seen.crashed,
+            ejected: seen.ejected,
+            lifecycle: seen.lifecycle,
+            error_rate: seen.error_rate,
+            completed: self.metrics.workers.get(id).map_or(0, |s| s.completed),
+            last_latency: seen.last_latency,
+        }
+    }
+    fn worker_count(&self) -> usize {
+        self.view.workers.len().max(self.config.workers.len())
+    }
+    fn arrival_rate(&self) -> Option<f64> {
+        self.plan.rate.map(|r| if self.plan.sending && !self.is_finished() { r } else { 0.0 })
+    }
+    fn retries_on(&self) -> bool {
+        self.plan.retry.is_some()
+    }
+    fn blocked(&self) -> usize {
+        self.view.blocked
+    }
+    fn completions(&self) -> u64 {
+        self.tally.completions
+    }
+    fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+    fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        let n = self.worker_count();
+        let check = |w: usize| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
+        match command {
+            Command::SetRate(rate) => {
+                crate::engine::config::check_rate("rate", rate, true)
+                    .map_err(|e| CommandError::BadValue(e.to_string()))?;
+                if self.plan.rate.is_none() {
+                    return Err(CommandError::ClosedLoop);
+                }
+                self.set_plan(|p| p.rate = Some(rate));
+                Ok(())
+            }
+            Command::SetStrategy(s) => {
+                self.strategy_name = s.name().to_string();
+                self.send(Control::Strategy(s))
+            }
+            Command::SetWorkerSpeed { worker, speed } => {
+                check(worker)?;
+                self.send(Control::Speed(worker, speed))
+            }
+            Command::SetWorkerSlowdown { worker, factor } => {
+                check(worker)?;
+                if !(factor.is_finite() && (1.0..=1e6).contains(&factor)) {
+                    return Err(CommandError::BadValue(format!(
+                        "slowdown must be in [1, 1e6], got {factor}"
+                    )));
+                }
+                self.send(Control::Slowdown(worker, factor))
+            }
+            Command::SetWorkerUp { worker, up } => {
+                check(worker)?;
+                self.send(if up { Control::Repair(worker) } else { Control::Crash(worker) })
+            }
+            Command::SetWorkerErrorRate { worker, rate } => {
+                check(worker)?;
+                if !(0.0..=1.0).contains(&rate) {
+                    return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
+                }
+                self.send(Control::ErrorRate(worker, rate))
+            }
+            Command::SetRetry(policy) => {
+                self.set_plan(|p| p.retry = policy);
+                Ok(())
+            }
+        }
+    }
+    fn advance_to(&mut self, _t: Nanos, _deadline: Option<Instant>) -> bool {
+        self.sync();
+        true
+    }
+    fn set_sending(&mut self, on: bool) {
+        self.set_plan(|p| p.sending = on);
+    }
+    fn started(&self) -> bool {
+        self.strategy.is_none()
+    }
+    fn start(&mut self) {
+        if let Err(e) = self.begin() {
+            self.notices.push(Notice { time: 0, text: e });
+        }
+    }
+    fn stop(&mut self) {
+        let Some(run) = self.running.as_ref() else { return };
+        run.stop_sending.cancel();
+        // Let the requests in flight finish, for the grace period at most.
+        let deadline = Instant::now() + self.options.grace;
+        while self.tally.alive > 0 && Instant::now() < deadline {
+            if self.wait(deadline.saturating_duration_since(Instant::now())) {
+                return;
+            }
+        }
+        self.finish();
+    }
+    fn stop_reason(&self) -> Option<StopReason> {
+        self.stop_reason
+    }
+    fn in_flight(&self) -> u64 {
+        self.tally.alive
+    }
+    fn live_figures(&self) -> Option<LiveFigures> {
+        let l = &self.tally.lateness;
+        let ms = |ns: f64| ns / MILLIS as f64;
+        let wall = self.wall_time().as_secs_f64();
+        Some(LiveFigures {
+            time_scale: self.options.time_scale,
+            work: self.options.work,
+            threads: self.options.thread_count(),
+            grace_s: self.options.grace.as_secs_f64(),
+            cancel_abandoned: self.options.cancel_abandoned,
+            sequential: self.sequential,
+            lateness_samples: l.count(),
+            lateness_mean_ms: ms(l.mean()),
+            lateness_p50_ms: ms(l.quantile(0.5) as f64),
+            lateness_p99_ms: ms(l.quantile(0.99) as f64),
+            lateness_max_ms: ms(l.max() as f64),
+            balancer_utilization: if wall > 0.0 { self.view.busy.as_secs_f64() / wall } else { 0.0 },
+            balancer_events: self.view.events,
+            balancer_queue_max: self.queue_max,
+            balancer_queue_mean: self.queue_samples.0 as f64 / self.queue_samples.1.max(1) as f64,
+            runtime_workers: self.runtime_workers,
+            runtime_alive_tasks_max: self.alive_max,
+            runtime_global_queue_max: self.global_queue_max,
+            tasks_left_at_shutdown: self.tasks_left,
+        })
+    }
+}
