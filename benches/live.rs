@@ -5,17 +5,22 @@
 //!     cargo bench --bench live
 //!
 //! Each figure: `CLIENTS` client tasks, each sending a request with its own reply channel and
-//! waiting for the answer, again and again, for a fixed wall time after a short warm-up.
+//! waiting for the answer, again and again, for a fixed wall time after a short warm-up. Each
+//! line also gives the CPU time the process spent per request (every thread) and how many
+//! cores the run had: on a shared machine, CPU time per request is the steadier figure.
 //!
 //! - ping-pong (baseline): the clients send to one echo task over a bounded channel; it
 //!   answers each request at once. The least a request/reply round trip can cost.
 //! - live, sleep: the live balancer (least-loaded) and its 16 worker tasks, `Work::Sleep` (the
-//!   default): a zero service time still goes through `tokio::time::sleep_until`.
-//! - live, spin: the same with `Work::Spin`, which for a zero service time touches no timer:
-//!   the difference from the line above is what the timer costs. Its 1 ms tick dominates with
-//!   few clients; with many, each tick releases a batch of requests.
-//! - live, sleep, meter read: as "live, sleep", with a thread reading the meter's records as a
-//!   real run does (elsewhere the receiver is dropped, and reports cost only a failed send).
+//!   default). Nobody reads the meter: each report is a send that fails at once.
+//! - live, spin: the same with `Work::Spin`, which never touches the timer. Close to the line
+//!   above, as long as a worker skips the timer for a deadline already passed (it went through
+//!   `sleep_until` before, and waited for the timer's next 1 ms tick: 0.2-0.4x this figure
+//!   with 1024 clients, and a round trip of about 1.2 ms, so 13,000 requests/s, with 16).
+//! - live, sleep, meter read in a blocking loop: a thread reads the meter's records as they
+//!   come, as `Live::wait` does (headless runs): the tasks wake it up.
+//! - live, sleep, meter read every 10 ms: a thread takes what has come every 10 ms, as the UI
+//!   does each frame: nobody is woken.
 //!
 //! Before them, two lines show what a zero `sleep_until` costs on the runtime: a deadline of
 //! now waits for the timer's next 1 ms tick; one 2 ms in the past is ready at once.
@@ -27,14 +32,15 @@
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::TryRecvError;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, SimConfig, Stop, WorkerSpec};
 use lbsim::live::balancer::{Balancer, Hiring};
-use lbsim::live::meter::{Clock, Meter};
+use lbsim::live::meter::{Clock, Meter, Record};
 use lbsim::live::request::{Reply, Request};
 use lbsim::live::{LiveOptions, Work};
 use lbsim::strategy::{self, StrategyParams};
@@ -44,7 +50,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// Concurrent clients: the most throughput through the live balancer on the 2-core machine
-/// (256 and 2048 give less).
+/// (256 gives about as much; 64 and 4096 less).
 const CLIENTS: usize = 1024;
 /// Workers behind the balancer.
 const WORKERS: usize = 16;
@@ -68,19 +74,57 @@ enum Server {
     Live {
         /// What serving is.
         work: Work,
-        /// Whether a thread reads the meter's records (as in a real run).
-        read_meter: bool,
+        /// Who reads the meter's records.
+        meter: Reader,
     },
+}
+
+/// Who reads the meter's records.
+#[derive(Clone, Copy, PartialEq)]
+enum Reader {
+    /// Nobody: the receiver is dropped, and each report is a send that fails at once.
+    Nobody,
+    /// A thread that waits for each record (as `Live::wait`, in headless runs).
+    Blocking,
+    /// A thread that takes what has come every 10 ms (as the UI, each frame).
+    Every10ms,
 }
 
 impl Server {
     fn label(self) -> &'static str {
         match self {
             Server::PingPong => "ping-pong, one echo task (baseline)",
-            Server::Live { work: Work::Sleep, read_meter: false } => "live balancer, work = sleep",
-            Server::Live { work: Work::Sleep, read_meter: true } => "live balancer, work = sleep, meter read",
+            Server::Live { work: Work::Sleep, meter: Reader::Nobody } => "live balancer, work = sleep",
+            Server::Live { work: Work::Sleep, meter: Reader::Blocking } => {
+                "live, sleep, meter read in a blocking loop"
+            }
+            Server::Live { work: Work::Sleep, meter: Reader::Every10ms } => {
+                "live, sleep, meter read every 10 ms"
+            }
             Server::Live { work: Work::Spin, .. } => "live balancer, work = spin (no timer)",
-            Server::Live { work: Work::Blocking, .. } => "live balancer, work = blocking",
+            Server::Live { .. } => "live balancer, other",
+        }
+    }
+}
+
+/// Reads the meter's records as `how` says until every task has dropped its end; returns how
+/// many there were.
+fn read_meter(records: std::sync::mpsc::Receiver<Record>, how: Reader) -> usize {
+    match how {
+        Reader::Nobody => 0,
+        Reader::Blocking => records.iter().count(),
+        Reader::Every10ms => {
+            let mut n = 0;
+            loop {
+                std::thread::sleep(Duration::from_millis(10));
+                loop {
+                    match records.try_recv() {
+                        Ok(_) => n += 1,
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => return n,
+                    }
+                }
+            }
         }
     }
 }
@@ -105,7 +149,7 @@ fn config(clients: usize) -> SimConfig {
 /// client, and showed in the profile.
 async fn client(work: mpsc::Sender<Request>, count: Arc<Count>, stop: Arc<AtomicBool>, first_id: u64) {
     let mut answered = 0;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Acquire) {
         let (reply, answer) = oneshot::channel();
         let id = first_id + answered;
         let request = Request { id, demand: 0, measured: true, dispatched: None, reply };
@@ -166,28 +210,65 @@ fn zero_sleep(threads: usize, ago: Duration, n: u32) -> (f64, Duration) {
     result
 }
 
-/// Requests answered per second of wall time, over `window` after `warmup`.
-fn rate(server: Server, threads: usize, clients: usize, warmup: Duration, window: Duration) -> f64 {
+/// What one server did over the measured window.
+struct Figures {
+    /// Requests answered per second of wall time.
+    rate: f64,
+    /// CPU time the process used per request (every thread, the meter's reader included).
+    cpu_per_request: Duration,
+    /// CPU time per wall time: how many cores the run had (the machine is shared).
+    cores_used: f64,
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:>9.0} requests/s", self.rate)?;
+        if !self.cpu_per_request.is_zero() {
+            let cpu = self.cpu_per_request.as_secs_f64() * 1e6;
+            write!(f, ", {cpu:.2} µs CPU each, on {:.2} cores", self.cores_used)?;
+        }
+        Ok(())
+    }
+}
+
+/// CPU time this process has used so far (user and system, every thread).
+#[cfg(unix)]
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage only writes the struct it is given, and all zeros is a valid rusage.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let time =
+        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// CPU time is not measured here.
+#[cfg(not(unix))]
+fn cpu_time() -> Duration {
+    Duration::ZERO
+}
+
+/// What `server` does over `window` after `warmup`.
+fn rate(server: Server, threads: usize, clients: usize, warmup: Duration, window: Duration) -> Figures {
     let runtime = runtime(threads);
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     let (work_tx, work_rx) = mpsc::channel(INBOX);
     let mut meter_reader = None;
     let entered = runtime.enter();
-    match server {
-        Server::PingPong => {
-            tracker.spawn(echo(work_rx));
-        }
-        Server::Live { work, read_meter } => {
+    let server_task = match server {
+        Server::PingPong => tracker.spawn(echo(work_rx)),
+        Server::Live { work, meter: how } => {
             let config = config(clients);
             let strategy = strategy::build("least-loaded", &config.strategy_params).expect("least-loaded");
             let (meter, records) = Meter::new(Clock { start: Instant::now(), scale: 1.0 });
-            // Either a thread reads the records as they come, or nobody does: then each
-            // report is a send that fails at once.
-            if read_meter {
-                meter_reader = Some(std::thread::spawn(move || records.iter().count()));
-            } else {
+            if how == Reader::Nobody {
                 drop(records);
+            } else {
+                meter_reader = Some(std::thread::spawn(move || read_meter(records, how)));
             }
             let (done_tx, done_rx) = mpsc::unbounded_channel();
             let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -202,35 +283,62 @@ fn rate(server: Server, threads: usize, clients: usize, warmup: Duration, window
                 meter,
             };
             let balancer = Balancer::new(&config, strategy, hiring, view_tx, control_tx);
-            tracker.spawn(balancer.balance(work_rx, done_rx, control_rx));
+            tracker.spawn(balancer.balance(work_rx, done_rx, control_rx))
         }
-    }
+    };
     let stop = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicUsize::new(clients));
     let counts: Vec<Arc<Count>> = (0..clients).map(|_| Arc::new(Count::default())).collect();
     for (i, count) in counts.iter().enumerate() {
         let first_id = (i as u64) << 40;
-        tracker.spawn(client(work_tx.clone(), Arc::clone(count), Arc::clone(&stop), first_id));
+        let (work, count, stop, running) =
+            (work_tx.clone(), Arc::clone(count), Arc::clone(&stop), Arc::clone(&running));
+        tracker.spawn(async move {
+            client(work, count, stop, first_id).await;
+            running.fetch_sub(1, Ordering::Release);
+        });
     }
     drop((work_tx, entered));
     let total = || counts.iter().map(|c| c.0.load(Ordering::Relaxed)).sum::<u64>();
     std::thread::sleep(warmup);
-    let (t0, n0) = (Instant::now(), total());
+    let (t0, n0, cpu0) = (Instant::now(), total(), cpu_time());
     std::thread::sleep(window);
-    let (t1, n1) = (Instant::now(), total());
-    // Clean shutdown: clients stop, then the balancer and workers; every task must end.
-    stop.store(true, Ordering::Relaxed);
+    let (t1, n1, cpu1) = (Instant::now(), total(), cpu_time());
+    // Clean shutdown, as a live run ends: the clients stop sending and get their last answers,
+    // then the balancer and the workers are told to stop; every task must end. (Cancelling
+    // with clients still sending can strand one: a request pushed into the balancer's channel
+    // just after the balancer dropped its end stays there, reply channel and all, for as long
+    // as any client holds a sender; a live run's requesters also watch the shutdown signal.)
+    stop.store(true, Ordering::Release);
+    let patience = Instant::now() + Duration::from_secs(2);
+    while running.load(Ordering::Acquire) > 0 && Instant::now() < patience {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let left = running.load(Ordering::Acquire);
+    assert_eq!(left, 0, "{}: {left} clients still waiting for an answer 2 s after stopping", server.label());
     shutdown.cancel();
     tracker.close();
     let ended =
         runtime.block_on(async { tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await });
-    assert!(ended.is_ok(), "{}: tasks still running 2 s after shutdown", server.label());
+    assert!(
+        ended.is_ok(),
+        "{}: {} tasks still running 2 s after shutdown; the server task {}",
+        server.label(),
+        runtime.metrics().num_alive_tasks(),
+        if server_task.is_finished() { "ended" } else { "did not" },
+    );
     runtime.shutdown_timeout(Duration::from_secs(1));
     if let Some(reader) = meter_reader {
         let records = reader.join().expect("the meter reader");
         std::hint::black_box(records);
     }
     assert!(n1 > n0, "{}: no request answered", server.label());
-    (n1 - n0) as f64 / (t1 - t0).as_secs_f64()
+    let (n, wall, cpu) = (n1 - n0, t1 - t0, cpu1.saturating_sub(cpu0));
+    Figures {
+        rate: n as f64 / wall.as_secs_f64(),
+        cpu_per_request: cpu / u32::try_from(n).unwrap_or(u32::MAX),
+        cores_used: cpu.as_secs_f64() / wall.as_secs_f64(),
+    }
 }
 
 fn main() {
@@ -253,9 +361,10 @@ fn main() {
         if full { "full" } else { "smoke run; use cargo bench" }
     );
     let servers = [
-        Server::Live { work: Work::Sleep, read_meter: false },
-        Server::Live { work: Work::Spin, read_meter: false },
-        Server::Live { work: Work::Sleep, read_meter: true },
+        Server::Live { work: Work::Sleep, meter: Reader::Nobody },
+        Server::Live { work: Work::Spin, meter: Reader::Nobody },
+        Server::Live { work: Work::Sleep, meter: Reader::Blocking },
+        Server::Live { work: Work::Sleep, meter: Reader::Every10ms },
     ];
     // For profiling one server alone: `LBSIM_LIVE_ONLY=spin` (a word of its label).
     if let Ok(word) = std::env::var("LBSIM_LIVE_ONLY") {
@@ -267,7 +376,7 @@ fn main() {
         for &threads in &thread_counts {
             for &c in &clients {
                 let r = rate(server, threads, c, warmup, window * 4);
-                println!("  {threads} threads, {c} clients: {:<44} {r:>9.0} requests/s", server.label());
+                println!("  {threads} threads, {c} clients: {:<44} {r}", server.label());
             }
         }
         return;
@@ -288,12 +397,12 @@ fn main() {
                 }
             }
             let baseline = rate(Server::PingPong, threads, c, warmup, window);
-            println!("    {:<44} {:>9.0} requests/s", Server::PingPong.label(), baseline);
+            println!("    {:<44} {baseline}", Server::PingPong.label());
             for server in servers {
                 let r = rate(server, threads, c, warmup, window);
-                println!("    {:<44} {:>9.0} requests/s ({:.3}x baseline)", server.label(), r, r / baseline);
+                println!("    {:<44} {r} ({:.3}x baseline)", server.label(), r.rate / baseline.rate);
                 if server == servers[0] {
-                    verdicts.push((threads, c, r));
+                    verdicts.push((threads, c, r.rate));
                 }
             }
         }

@@ -298,6 +298,8 @@ impl Balancer {
         let mut publish = tokio::time::interval(Duration::from_millis(10));
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let shutdown = self.hiring.shutdown.clone();
+        // One future for the whole loop (not a new one per pass).
+        let mut shutting_down = std::pin::pin!(shutdown.cancelled());
         loop {
             let event = tokio::select! {
                 Some(request) = work.recv(), if self.held.is_none() => Event::Request(request),
@@ -307,7 +309,7 @@ impl Balancer {
                 _ = refresh.tick() => Event::LoadRefresh,
                 _ = scaling.tick() => Event::ScaleTick,
                 _ = publish.tick() => Event::Publish,
-                _ = shutdown.cancelled() => Event::Shutdown,
+                _ = &mut shutting_down => Event::Shutdown,
             };
             let started = Instant::now();
             match event {
