@@ -92,6 +92,10 @@ pub trait Engine: Send {
     /// What the in-flight cap bounds: requests in flight, warm-up included (and, in the
     /// model, attempts at workers if more).
     fn in_flight(&self) -> u64;
+    /// The cap on [`in_flight`](Engine::in_flight): past it, the run stops.
+    fn in_flight_cap(&self) -> u64 {
+        self.config().max_in_flight()
+    }
     /// What only the live engine measures, for the report.
     fn live_figures(&self) -> Option<crate::live::LiveFigures> {
         None

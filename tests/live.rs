@@ -290,3 +290,23 @@ fn closed_loop_clients_match_the_models_throughput() {
     assert!(c.is_conserved() && c.in_flight == 0 && c.cancelled == 0, "{c:?}");
     assert_eq!(r.live.unwrap().tasks_left_at_shutdown, 0);
 }
+
+/// Overload live ends at the in-flight cap (each request in flight is a task), with the
+/// reason, as in the model; the default cap is lower than the model's (tasks are larger).
+#[test]
+fn overload_stops_at_the_in_flight_cap() {
+    let mut s = sized(8, 1.0, 4.0, 1, "");
+    s.stop = lbsim::engine::Stop::Duration(60 * lbsim::time::SECS);
+    s.defences.max_in_flight = Some(300);
+    let r = live_report(&s, "least-loaded");
+    assert_eq!(r.stop_reason, Some("in_flight_cap"));
+    assert_eq!(r.max_in_flight, 300);
+    assert!(r.sim_time_s < 10.0, "stopped early: {}", r.sim_time_s);
+    let c = r.requests;
+    assert!(c.is_conserved() && c.in_flight == 0, "{c:?}");
+    s.defences.max_in_flight = None;
+    let run =
+        Live::new(s.to_config().unwrap(), strategy::build("random", &Default::default()).unwrap(), s.live)
+            .unwrap();
+    assert_eq!(run.in_flight_cap(), lbsim::live::LIVE_MAX_IN_FLIGHT);
+}

@@ -27,6 +27,11 @@ use crate::engine::{QueueFate, SimConfig};
 
 pub use run::Live;
 
+/// The default cap on requests in flight in a live run: each is a task of about 2 KB
+/// waiting for its answer, so a million is about 2 GB (the model's default, ten million,
+/// would be twenty). `--max-in-flight` or `[run] max_in_flight` set another.
+pub const LIVE_MAX_IN_FLIGHT: u64 = 1_000_000;
+
 /// What serving a request is, for a live worker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

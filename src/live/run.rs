@@ -267,7 +267,7 @@ impl Live {
         self.queue_samples = (self.queue_samples.0 + self.view.queue as u64, self.queue_samples.1 + 1);
         // Requests in flight (each a task waiting for its answer) past the cap: the queues are
         // growing without bound. Stop, as the model does, and say why.
-        let limit = self.config.max_in_flight();
+        let limit = self.in_flight_cap();
         if self.tally.alive > limit && self.stop_reason.is_none() {
             self.stop_reason = Some(StopReason::InFlightCap { limit, at: now });
             self.notices
@@ -607,6 +607,9 @@ impl Engine for Live {
     }
     fn in_flight(&self) -> u64 {
         self.tally.alive
+    }
+    fn in_flight_cap(&self) -> u64 {
+        self.config.defences.max_in_flight.unwrap_or(super::LIVE_MAX_IN_FLIGHT)
     }
     fn live_figures(&self) -> Option<LiveFigures> {
         let l = &self.tally.lateness;

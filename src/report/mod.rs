@@ -313,7 +313,7 @@ impl Report {
             engine: sim.kind(),
             live: sim.live_figures(),
             stop_reason: sim.stop_reason().map(|r| r.key()),
-            max_in_flight: config.max_in_flight(),
+            max_in_flight: sim.in_flight_cap(),
         }
     }
 }

@@ -628,7 +628,7 @@ impl App {
     /// A warning for the header when queues grow without bound: the run stopped at the
     /// in-flight cap, or arrivals exceed capacity, or requests in flight are nearing the cap.
     pub fn overload(&self) -> Option<String> {
-        let cap = self.config.max_in_flight();
+        let cap = self.panes.iter().map(|p| p.sim.in_flight_cap()).min().unwrap_or(0);
         if self.panes.iter().any(|p| p.sim.stop_reason().is_some()) {
             return Some(format!(
                 "stopped: over {} in flight, the queues grew without bound",
