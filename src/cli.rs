@@ -174,8 +174,8 @@ pub struct SimArgs {
     /// blocking (the same CPU work on tokio's blocking pool) [default: sleep].
     #[arg(long, value_enum, value_name = "WORK")]
     pub work: Option<Work>,
-    /// live: runtime worker threads [default: the machine's cores].
-    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
+    /// live: runtime worker threads, 1 to 1024 [default: the machine's cores].
+    #[arg(long, value_name = "N", value_parser = parse_threads, allow_hyphen_values = true)]
     pub threads: Option<u32>,
     /// live: real time per scenario time, from 0.01 to 1000 (2: exp:10ms sleeps 20ms on
     /// average) [default: 1]. Reports give scenario time.
@@ -218,6 +218,10 @@ fn parse_positive(s: &str) -> Result<f64, String> {
 
 fn parse_count(s: &str) -> Result<u32, String> {
     parse_whole(s, 1, u32::MAX as u64).map(|n| n as u32)
+}
+
+fn parse_threads(s: &str) -> Result<u32, String> {
+    parse_whole(s, 1, 1024).map(|n| n as u32)
 }
 
 fn parse_workers(s: &str) -> Result<u32, String> {

@@ -249,3 +249,37 @@ fn completions_and_man_page() {
     assert!(o.status.success() && text.contains(".TH lbsim 1"), "{text}");
     assert!(text.contains("compare") && text.contains("scenarios"));
 }
+
+#[test]
+fn live_engine_options_are_checked_and_name_what_is_allowed() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "--headless", "--work", "spin"], "apply to --engine live"),
+        (&["run", "--headless", "--engine", "live", "--time-scale", "5000"], "between 0.01 and 1000"),
+        (&["run", "--headless", "--engine", "live", "--threads", "2000"], "from 1 to 1024"),
+        (
+            &["run", "--headless", "--engine", "live", "--work", "gpu"],
+            "possible values: sleep, spin, blocking",
+        ),
+        (&["run", "--headless", "--engine", "bogus"], "possible values: sim, live"),
+        (&["crosscheck", "--engine", "live"], "crosscheck runs both engines"),
+    ];
+    for (args, words) in cases {
+        assert_input_error(args, words);
+    }
+    let dir = std::env::temp_dir().join(format!("lbsim-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let threads = dir.join("threads.toml");
+    std::fs::write(&threads, "name = \"t\"\n[live]\nthreads = 5000\n").unwrap();
+    assert_input_error(
+        &["check", threads.to_str().unwrap()],
+        "threads.toml:3:11: field `live.threads`: must be from 1 to 1024",
+    );
+    let delay = dir.join("delay.toml");
+    std::fs::write(&delay, "name = \"d\"\n[faults]\nnetwork_delay = \"exp:1ms\"\n").unwrap();
+    let path = delay.to_str().unwrap();
+    assert_input_error(
+        &["run", "--headless", "--engine", "live", "--scenario", path],
+        "does not model network delay",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -447,6 +447,9 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         defences,
         live: live_options(&file.live),
     };
+    if scenario.live.threads.is_some_and(|n| n > 1024) {
+        return Err(locate(text, origin, "live.threads", "must be from 1 to 1024"));
+    }
     // Settings that are wrong only together (a crash of a worker that does not exist, min
     // above max, ...): the engine's validation names the field; find it in the text.
     if let Err(e) = scenario.to_config() {
