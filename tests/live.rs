@@ -310,3 +310,46 @@ fn overload_stops_at_the_in_flight_cap() {
             .unwrap();
     assert_eq!(run.in_flight_cap(), lbsim::live::LIVE_MAX_IN_FLIGHT);
 }
+
+/// The UI's commands act on the running tasks: a slower worker, a failing one, another
+/// strategy, a lower rate, retries; the balancer's next publication shows them.
+#[test]
+fn commands_act_on_the_running_tasks() {
+    let mut s = sized(4, 1.0, 0.5, 1, "");
+    s.stop = lbsim::engine::Stop::Duration(30 * lbsim::time::SECS);
+    s.warmup = 0;
+    let config = s.to_config().unwrap();
+    let mut run =
+        Live::new(config, strategy::build("least-loaded", &Default::default()).unwrap(), s.live).unwrap();
+    run.begin().unwrap();
+    let until = |run: &mut Live, what: &str, done: &dyn Fn(&Live) -> bool| {
+        let start = std::time::Instant::now();
+        while !done(run) {
+            assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+            run.wait(Duration::from_millis(20));
+        }
+    };
+    run.apply(Command::SetWorkerSlowdown { worker: 0, factor: 10.0 }).unwrap();
+    until(&mut run, "the slowdown", &|r| r.worker(0).slowdown == 10.0);
+    run.apply(Command::SetWorkerErrorRate { worker: 1, rate: 1.0 }).unwrap();
+    until(&mut run, "errors from worker 1", &|r| r.metrics().attempts.worker_errors > 0);
+    run.apply(Command::SetStrategy(strategy::build("random", &Default::default()).unwrap())).unwrap();
+    assert_eq!(run.strategy_name(), "random");
+    let rate = run.arrival_rate().unwrap();
+    run.apply(Command::SetRate(rate / 2.0)).unwrap();
+    assert_eq!(run.arrival_rate(), Some(rate / 2.0));
+    assert!(!run.retries_on());
+    run.apply(Command::SetRetry(Some(lbsim::engine::RetryPolicy {
+        max: 2,
+        backoff: lbsim::time::MILLIS,
+        max_backoff: lbsim::time::SECS,
+        per_try_timeout: None,
+        budget: None,
+    })))
+    .unwrap();
+    assert!(run.retries_on());
+    until(&mut run, "a retry", &|r| r.metrics().attempts.retries > 0);
+    assert!(run.apply(Command::SetWorkerUp { worker: 9, up: false }).is_err());
+    run.stop();
+    assert!(run.metrics().counters.is_conserved());
+}
