@@ -84,6 +84,9 @@ pub trait Engine: Send {
     }
     /// Begins a run that has not started yet.
     fn start(&mut self) {}
+    /// Marks this run as one of several run one after another (a live comparison); reports
+    /// say so. The model's runs share a virtual clock instead, so it ignores this.
+    fn set_sequential(&mut self, _on: bool) {}
     /// Stops the run (the user quit): a live run stops its requesters, lets requests in
     /// flight finish for its grace period and cancels the rest.
     fn stop(&mut self) {}

@@ -353,3 +353,20 @@ fn commands_act_on_the_running_tasks() {
     run.stop();
     assert!(run.metrics().counters.is_conserved());
 }
+
+/// `compare --engine live` runs the strategies one after another and says so.
+#[test]
+fn a_live_comparison_says_its_strategies_ran_one_after_another() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(["compare", "--engine", "live", "--headless", "--strategies", "random,least-loaded"])
+        .args(["--scenario", "identical-workers", "--requests", "300", "--warmup", "0s"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("the strategies ran one after another"), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("random"))
+            && table.lines().any(|l| l.starts_with("least-loaded"))
+    );
+}

@@ -115,11 +115,6 @@ impl Live {
         })
     }
 
-    /// Marks this run as one of several run one after another (reports say so).
-    pub fn set_sequential(&mut self, on: bool) {
-        self.sequential = on;
-    }
-
     /// Also keeps the latencies of about the last `width` of scenario time, for a live
     /// display (as [`crate::engine::Sim::enable_recent_window`]).
     pub fn enable_recent_window(&mut self, width: Nanos) {
@@ -578,6 +573,9 @@ impl Engine for Live {
     fn advance_to(&mut self, _t: Nanos, _deadline: Option<Instant>) -> bool {
         self.sync();
         true
+    }
+    fn set_sequential(&mut self, on: bool) {
+        self.sequential = on;
     }
     fn set_sending(&mut self, on: bool) {
         self.set_plan(|p| p.sending = on);

@@ -181,6 +181,10 @@ impl App {
     ) -> Result<Vec<Pane>, String> {
         let mut panes =
             strategies.iter().map(|s| Pane::new(engine, config, live, s)).collect::<Result<Vec<_>, _>>()?;
+        let several = panes.len() > 1;
+        for pane in &mut panes {
+            pane.sim.set_sequential(several);
+        }
         if let Some(first) = panes.first_mut() {
             first.sim.start();
         }
