@@ -621,9 +621,13 @@ fn live_options(args: &SimArgs, s: &mut Scenario) -> Result<(), CliError> {
 /// each other's timings), drawing a progress bar on a terminal's stderr.
 pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report>, CliError> {
     let config = scenario.to_config().map_err(CliError::input)?;
+    let interrupted = stop_signals()?;
     let mut bar = ProgressBar::new();
     let mut reports = Vec::new();
     for (i, name) in strategies.iter().enumerate() {
+        if interrupted.load(Ordering::Relaxed) {
+            break; // the strategies not run yet are left out of the report
+        }
         let mut engine = crate::live::Live::new(
             config.clone(),
             strategy::build(name, &config.strategy_params).map_err(CliError::input)?,
@@ -634,11 +638,48 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
         engine.begin().map_err(CliError::runtime)?;
         while !engine.wait(Duration::from_millis(100)) {
             bar.update((i as f64 + engine.progress()) / strategies.len() as f64);
+            if interrupted.load(Ordering::Relaxed) {
+                // As in the UI: stop sending, let requests in flight finish within the grace
+                // period, cancel the rest, and report on what ran.
+                bar.clear();
+                crate::output::error_line(
+                    "stopping: requests in flight get the grace period, then the report",
+                );
+                engine.stop();
+            }
         }
         reports.push(Report::new(&engine, &scenario.name, engine.wall_time().as_secs_f64()));
     }
     bar.clear();
     Ok(reports)
+}
+
+/// A flag raised by Ctrl-C, SIGTERM or SIGHUP, which then no longer end the process at once:
+/// a headless live run stops gracefully and prints its report.
+fn stop_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>, CliError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot watch for signals: {e}")))?;
+    let mut signals = Vec::new();
+    {
+        let _entered = runtime.enter();
+        for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+            signals
+                .push(signal(kind).map_err(|e| CliError::runtime(format!("cannot watch for signals: {e}")))?);
+        }
+    }
+    let raised = std::sync::Arc::clone(&flag);
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
+            futures_util::future::select_all(waits).await;
+        });
+        raised.store(true, Ordering::Relaxed);
+    });
+    Ok(flag)
 }
 
 /// A configuration error as the user should read it: when a flag set the field at fault, the

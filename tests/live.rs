@@ -370,3 +370,37 @@ fn a_live_comparison_says_its_strategies_ran_one_after_another() {
             && table.lines().any(|l| l.starts_with("least-loaded"))
     );
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM in a headless live run: it stops gracefully and prints the
+/// report of what ran, every request accounted for, rather than dying without one.
+#[test]
+fn a_signal_stops_a_headless_live_run_gracefully_with_its_report() {
+    for sig in ["-INT", "-TERM"] {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+            .args([
+                "run",
+                "--engine",
+                "live",
+                "--headless",
+                "--scenario",
+                "graceful-shutdown",
+                "--format",
+                "json",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Interrupt it a second into its 60 s.
+        std::thread::sleep(Duration::from_secs(1));
+        std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{sig}: {}", String::from_utf8_lossy(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(r["sim_time_s"].as_f64().unwrap() < 30.0, "{sig}: {}", r["sim_time_s"]);
+        let c = &r["requests"];
+        let n = |k: &str| c[k].as_u64().unwrap();
+        assert!(n("sent") > 0 && n("sent") == n("completed") + n("cancelled"), "{sig}: {c}");
+        assert_eq!(r["live"]["tasks_left_at_shutdown"], 0);
+    }
+}

@@ -59,6 +59,8 @@ pub struct Live {
     sequential: bool,
     /// Why the run stopped early (the in-flight cap), if it did.
     stop_reason: Option<StopReason>,
+    /// The user stopped it before its end.
+    cut_short: bool,
     /// Whether the warm-up is over and per-worker statistics have restarted.
     window_started: bool,
     /// The time of the balancer's view last added to the per-worker statistics.
@@ -101,6 +103,7 @@ impl Live {
             ended_at: None,
             sequential: false,
             stop_reason: None,
+            cut_short: false,
             window_started: false,
             sampled_at: 0,
             queue_samples: (0, 0),
@@ -292,8 +295,8 @@ impl Live {
         let Some(run) = self.running.take() else { return };
         // A run of fixed length ends at its end, as the model's does (requests still in
         // flight then had the grace period to finish, and count as they ended).
-        let end = match (self.config.stop, self.stop_reason) {
-            (Stop::Duration(_), None) => self.scheduled_end(),
+        let end = match (self.config.stop, self.stop_reason, self.cut_short) {
+            (Stop::Duration(_), None, false) => self.scheduled_end(),
             _ => run.clock.now(),
         };
         run.stop_sending.cancel();
@@ -590,6 +593,7 @@ impl Engine for Live {
     }
     fn stop(&mut self) {
         let Some(run) = self.running.as_ref() else { return };
+        self.cut_short = true;
         run.stop_sending.cancel();
         // Let the requests in flight finish, for the grace period at most.
         let deadline = Instant::now() + self.options.grace;
