@@ -72,17 +72,47 @@ fn n_steps_one_event_and_says_where_the_request_went_and_why() {
 }
 
 #[test]
-fn speed_keys_double_and_halve() {
+fn speed_keys_climb_a_fixed_ladder_that_always_passes_1x_and_log_only_changes() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     ch(&mut a, '+');
     ch(&mut a, '+');
-    assert_eq!(a.speed, 4.0);
+    assert_eq!(a.speed, 5.0);
     ch(&mut a, '-');
     assert_eq!(a.speed, 2.0);
     for _ in 0..40 {
         ch(&mut a, '-');
     }
-    assert!(a.speed > 0.0 && a.speed <= 1.0 / 1024.0);
+    assert_eq!(a.speed, 1.0 / 1024.0);
+    // From the top back down, 1x is on the way (halving from 100000x never reached it).
+    for _ in 0..40 {
+        ch(&mut a, '+');
+    }
+    assert_eq!(a.speed, 100_000.0);
+    let logged = a.log.len();
+    ch(&mut a, '+');
+    assert_eq!(a.log.len(), logged, "a press at the limit changes nothing and logs nothing");
+    let mut seen_one = false;
+    while a.speed > 1.0 {
+        ch(&mut a, '-');
+        seen_one |= a.speed == 1.0;
+    }
+    assert!(seen_one);
+    // A restart runs at 1x again, so it can be watched.
+    for _ in 0..40 {
+        ch(&mut a, '+');
+    }
+    ch(&mut a, 'R');
+    assert_eq!(a.speed, 1.0);
+}
+
+#[test]
+fn rate_keys_change_the_rate_by_the_ten_percent_help_promises() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    let rate = a.rate().unwrap();
+    ch(&mut a, ']');
+    assert!((a.rate().unwrap() / rate - 1.1).abs() < 1e-9, "{} -> {}", rate, a.rate().unwrap());
+    ch(&mut a, '[');
+    assert!((a.rate().unwrap() / rate - 0.99).abs() < 1e-9);
 }
 
 #[test]
@@ -158,10 +188,9 @@ fn brackets_change_the_rate_and_r_restarts() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     let rate = a.rate().unwrap();
     ch(&mut a, ']');
-    assert!((a.rate().unwrap() / rate - 1.0 / 0.9).abs() < 1e-9);
     ch(&mut a, '[');
     ch(&mut a, '[');
-    assert!((a.rate().unwrap() / rate - 0.9).abs() < 1e-9);
+    assert!((a.rate().unwrap() / rate - 1.1 * 0.81).abs() < 1e-9);
     a.advance_to(3 * SECS, None);
     ch(&mut a, 'R');
     assert_eq!(a.clock, 0);

@@ -22,8 +22,37 @@ const HISTORY: usize = 240;
 /// Lines kept in the event log.
 const LOG_LINES: usize = 200;
 /// Slowest and fastest speeds (virtual s per real s).
-const MIN_SPEED: f64 = 1.0 / 1024.0;
-const MAX_SPEED: f64 = 100_000.0;
+/// The speeds `+` and `-` step through (virtual s per real s): halves below 1x, then 1, 2, 5
+/// in each decade up to 100000x, so that every step is reachable from every other and 1x is
+/// always on the way.
+pub const SPEEDS: [f64; 26] = [
+    1.0 / 1024.0,
+    1.0 / 512.0,
+    1.0 / 256.0,
+    1.0 / 128.0,
+    1.0 / 64.0,
+    1.0 / 32.0,
+    1.0 / 16.0,
+    1.0 / 8.0,
+    1.0 / 4.0,
+    1.0 / 2.0,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+    200.0,
+    500.0,
+    1_000.0,
+    2_000.0,
+    5_000.0,
+    10_000.0,
+    20_000.0,
+    50_000.0,
+    100_000.0,
+];
 
 /// One run shown on screen, with the short history its sparklines need.
 pub struct Pane {
@@ -363,8 +392,8 @@ impl App {
                 self.log(what.to_string());
             }
             KeyCode::Char('n') => self.step_one(),
-            KeyCode::Char('+') | KeyCode::Char('=') => self.set_speed(self.speed * 2.0),
-            KeyCode::Char('-') | KeyCode::Char('_') => self.set_speed(self.speed / 2.0),
+            KeyCode::Char('+') | KeyCode::Char('=') => self.step_speed(1),
+            KeyCode::Char('-') | KeyCode::Char('_') => self.step_speed(-1),
             KeyCode::Up | KeyCode::Char('K') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('J') => {
                 self.selected += 1;
@@ -377,7 +406,7 @@ impl App {
             KeyCode::Char('E') => self.change_error_rate(-0.1),
             KeyCode::Char('t') => self.toggle_retries(),
             KeyCode::Char('[') => self.scale_rate(0.9),
-            KeyCode::Char(']') => self.scale_rate(1.0 / 0.9),
+            KeyCode::Char(']') => self.scale_rate(1.1),
             KeyCode::Char('s') => self.cycle_strategy(),
             KeyCode::Char('R') => self.restart(),
             KeyCode::Char('h') => {
@@ -389,7 +418,9 @@ impl App {
         }
     }
 
-    fn set_speed(&mut self, speed: f64) {
+    /// Moves one step up or down the ladder of speeds; at either end nothing changes and
+    /// nothing is logged.
+    fn step_speed(&mut self, by: isize) {
         if self.engine == EngineKind::Live {
             let scale = self.scenario.live.time_scale;
             self.log(format!(
@@ -397,11 +428,20 @@ impl App {
             ));
             return;
         }
-        self.speed = speed.clamp(MIN_SPEED, MAX_SPEED);
+        let ladder = &SPEEDS;
+        let here = ladder.iter().position(|&s| s >= self.speed).unwrap_or(ladder.len() - 1);
+        let next = ladder[here.saturating_add_signed(by).min(ladder.len() - 1)];
+        if next != self.speed {
+            self.set_speed(next);
+            self.log(format!("speed {}", speed_text(self.speed)));
+        }
+    }
+
+    fn set_speed(&mut self, speed: f64) {
+        self.speed = speed;
         self.achieved = 1.0;
         self.behind = None;
         self.next_sample = self.clock + self.sample_period();
-        self.log(format!("speed {}", speed_text(self.speed)));
     }
 
     /// Processes the next event (of the earliest pane) and says what the balancer did.
@@ -612,6 +652,10 @@ impl App {
                 self.panes = panes;
                 self.keep_selection_valid();
                 self.clock = 0;
+                // A restart at 100000x would be over before it could be watched.
+                if self.engine == EngineKind::Sim {
+                    self.set_speed(1.0);
+                }
                 self.next_sample = self.sample_period();
                 self.nominal_rate = self.initial_rate();
                 self.log(format!("restarted with seed {}", self.config.seed));
