@@ -382,3 +382,33 @@ fn compare_panes_share_their_scales_and_say_so() {
     assert_eq!(text.matches("full = ").count(), 2, "{text}");
     assert!(text.contains("· last "), "{text}");
 }
+
+#[test]
+fn words_on_screen_say_what_is_true() {
+    // One worker is "1 worker"; compare offers no strategy key; a run that answers nothing
+    // says so instead of a p99 of 0ns.
+    let mut one = app("one-worker", &["least-loaded"], Mode::Run);
+    one.advance_to(SECS, None);
+    let text = screen(&one, 140, 40);
+    assert!(text.contains("· 1 worker ") && !text.contains("1 workers"), "{text}");
+    assert!(text.contains("wasted         none"), "{text}");
+    let compare = app("default", &["random", "least-loaded"], Mode::Compare);
+    let text = screen(&compare, 200, 40);
+    assert!(!text.contains("s strategy") && text.contains("[ ] rate"), "{text}");
+    let mut s = scenario("default");
+    s.defences.timeout = Some(MILLIS / 1000);
+    let mut dead = App::new(s, &["least-loaded".to_string()], Mode::Run).unwrap();
+    dead.advance_to(7 * SECS, None);
+    let text = screen(&dead, 140, 40);
+    assert!(text.contains("p99 of the last 5s: no answers"), "{text}");
+    // Sending is over while requests are still served: the header says it is draining.
+    let mut s = scenario("one-worker");
+    s.stop = Stop::Requests(200);
+    s.warmup = 0;
+    let mut draining = App::new(s, &["least-loaded".to_string()], Mode::Run).unwrap();
+    while draining.rate() != Some(0.0) {
+        draining.advance_to(draining.clock + MILLIS, None);
+    }
+    let text = screen(&draining, 140, 40);
+    assert!(text.contains("no new requests · draining"), "{text}");
+}

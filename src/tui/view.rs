@@ -35,10 +35,18 @@ const KEYS: [&str; 13] = [
     "? help · q quit",
 ];
 
-fn footer(width: u16) -> String {
+/// The keys that do something in this view: compare runs fixed strategies, and a live run
+/// can be neither stepped nor sped up.
+fn footer(app: &App, width: u16) -> String {
     let last = KEYS[KEYS.len() - 1];
     let mut text = String::from(" ");
-    for key in &KEYS[..KEYS.len() - 1] {
+    let live = app.engine == EngineKind::Live;
+    let applies = |key: &&&str| match **key {
+        "s strategy" => app.mode == Mode::Run,
+        "n step" | "+/- speed" => !live,
+        _ => true,
+    };
+    for key in KEYS[..KEYS.len() - 1].iter().filter(applies) {
         if text.chars().count() + key.chars().count() + 3 + last.chars().count() > width as usize {
             break;
         }
@@ -64,7 +72,9 @@ impl Widget for &App {
             Mode::Run => render_run(self, body, buf),
             Mode::Compare => render_compare(self, body, buf),
         }
-        Paragraph::new(footer(area.width)).style(Style::new().fg(Color::DarkGray)).render(footer_area, buf);
+        Paragraph::new(footer(self, area.width))
+            .style(Style::new().fg(Color::DarkGray))
+            .render(footer_area, buf);
         if self.show_help {
             render_help(area, buf);
         }
@@ -89,14 +99,23 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(" lbsim ", bold.fg(Color::Black).bg(Color::Cyan)),
         Span::raw(format!(" scenario {} · ", crate::text::escape(&app.scenario.name))),
         Span::styled(strategies.join(" vs "), bold),
-        Span::raw(format!(" · seed {} · {} workers", app.config().seed, app.config().workers.len())),
+        Span::raw(format!(
+            " · seed {} · {}",
+            app.config().seed,
+            plural(app.config().workers.len(), "worker")
+        )),
     ]);
     let state_style = match app.state() {
         "running" => Style::new().fg(Color::Green),
         "paused" => Style::new().fg(Color::Yellow),
         _ => Style::new().fg(Color::Cyan),
     };
+    let in_flight = app.panes.iter().map(|p| p.sim.in_flight()).max().unwrap_or(0);
     let rate = match app.rate() {
+        // Sending is over (or paused) while requests are still being served.
+        Some(r) if r == 0.0 && in_flight > 0 && !app.finished() => {
+            format!("no new requests · draining {in_flight} in flight")
+        }
         Some(r) => format!("rate {r:.0}/s (load {:.2})", r / app.config().capacity()),
         None => app.config().arrivals.describe(),
     };
@@ -129,6 +148,11 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(vec![title, Line::from(status)]).render(area, buf);
 }
 
+/// `1 worker`, `8 workers`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
 /// How fast time goes: the model's speed, or the live engine's real time and time scale.
 fn pace(app: &App) -> String {
     match app.engine {
@@ -151,11 +175,15 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
     render_latency(app, pane, latency, buf);
     let [throughput, p99] =
         sparks.layout(&Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
-    let last_tp = pane.throughput.back().copied().unwrap_or(0);
+    // The title's figure is smoothed over the last ten samples (a second of real time), and
+    // says over how much virtual time, so that it does not jump from sample to sample.
+    let recent: Vec<u64> = pane.throughput.iter().rev().take(10).copied().collect();
+    let mean_tp = recent.iter().sum::<u64>() / recent.len().max(1) as u64;
+    let span = Human((app.speed * recent.len() as f64 / 10.0 * SECS as f64) as Nanos);
     let tp = tail_of(&pane.throughput, throughput.width.saturating_sub(2));
     let tp_top = tp.iter().copied().max().unwrap_or(0).max(1);
     Sparkline::default()
-        .block(titled(format!(" throughput {last_tp}/s ")).title_bottom(spark_scale(
+        .block(titled(format!(" throughput {mean_tp}/s over {span} ")).title_bottom(spark_scale(
             app,
             tp.len(),
             format!("{tp_top}/s"),
@@ -167,15 +195,14 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
     let last_p99 = pane.p99.back().copied().unwrap_or(0);
     let p = tail_of(&pane.p99, p99.width.saturating_sub(2));
     let p_top = p.iter().copied().max().unwrap_or(0).max(1);
+    let window = RECENT_WINDOW / SECS;
+    let answers = pane.recent().map_or(0, |r| r.count());
+    let p99_title = match answers {
+        0 => format!(" p99 of the last {window}s: no answers "),
+        _ => format!(" p99 of the last {window}s: {} ", Human(last_p99 * 1_000)),
+    };
     Sparkline::default()
-        .block(
-            titled(format!(
-                " p99 of the last {}s: {} ",
-                RECENT_WINDOW / 1_000_000_000,
-                Human(last_p99 * 1_000)
-            ))
-            .title_bottom(spark_scale(app, p.len(), Human(p_top * 1_000).to_string())),
-        )
+        .block(titled(p99_title).title_bottom(spark_scale(app, p.len(), Human(p_top * 1_000).to_string())))
         .data(&p)
         .max(p_top)
         .style(Style::new().fg(Color::Yellow))
@@ -326,7 +353,11 @@ fn render_counters(pane: &Pane, area: Rect, buf: &mut Buffer) {
         ),
         (
             cell("timed out", c.timed_out.to_string(), bad(c.timed_out)),
-            cell("wasted", Human(a.wasted_work).to_string(), bad(a.wasted_work)),
+            cell(
+                "wasted",
+                if a.wasted_work == 0 { "none".to_string() } else { Human(a.wasted_work).to_string() },
+                bad(a.wasted_work),
+            ),
         ),
         (
             cell("in flight", c.in_flight.to_string(), Color::Yellow),
