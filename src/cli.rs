@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
@@ -293,6 +293,7 @@ impl CliError {
 /// report; 1 otherwise), printing any error as one line.
 pub fn main() -> std::process::ExitCode {
     crate::output::guard_standard_streams();
+    watch_stop_signals();
     match main_with_args(std::env::args_os()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -451,6 +452,9 @@ fn simulate_and_report(
         (Format::Csv, _) => report::csv(&reports),
     };
     deliver(&text, sink)?;
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        crate::output::error_line("interrupted: the report covers what ran until then");
+    }
     stopped_early(&reports)
 }
 
@@ -621,7 +625,7 @@ fn live_options(args: &SimArgs, s: &mut Scenario) -> Result<(), CliError> {
 /// each other's timings), drawing a progress bar on a terminal's stderr.
 pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report>, CliError> {
     let config = scenario.to_config().map_err(CliError::input)?;
-    let interrupted = stop_signals()?;
+    let interrupted = &INTERRUPTED;
     let mut bar = ProgressBar::new();
     let mut reports = Vec::new();
     for (i, name) in strategies.iter().enumerate() {
@@ -654,32 +658,35 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
     Ok(reports)
 }
 
-/// A flag raised by Ctrl-C, SIGTERM or SIGHUP, which then no longer end the process at once:
-/// a headless live run stops gracefully and prints its report.
-fn stop_signals() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>, CliError> {
+/// Raised by Ctrl-C, SIGTERM or SIGHUP once [`watch_stop_signals`] watches for them: headless
+/// runs then stop where they are and print the report of what ran.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, a first Ctrl-C, SIGTERM or SIGHUP raises [`INTERRUPTED`] rather than ending the
+/// process at once, and a second one ends it (exit status 130). Only the program's `main`
+/// calls this: a library caller keeps the default behaviour of signals.
+fn watch_stop_signals() {
     use tokio::signal::unix::{SignalKind, signal};
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .map_err(|e| CliError::runtime(format!("cannot watch for signals: {e}")))?;
-    let mut signals = Vec::new();
-    {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_io().build() else { return };
+    let signals: Result<Vec<_>, _> = {
         let _entered = runtime.enter();
-        for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
-            signals
-                .push(signal(kind).map_err(|e| CliError::runtime(format!("cannot watch for signals: {e}")))?);
-        }
-    }
-    let raised = std::sync::Arc::clone(&flag);
+        [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()]
+            .into_iter()
+            .map(signal)
+            .collect()
+    };
+    let Ok(mut signals) = signals else { return };
     std::thread::spawn(move || {
         runtime.block_on(async move {
-            let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
-            futures_util::future::select_all(waits).await;
+            for _ in 0..2 {
+                let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
+                futures_util::future::select_all(waits).await;
+                if INTERRUPTED.swap(true, Ordering::Relaxed) {
+                    std::process::exit(130);
+                }
+            }
         });
-        raised.store(true, Ordering::Relaxed);
     });
-    Ok(flag)
 }
 
 /// A configuration error as the user should read it: when a flag set the field at fault, the
@@ -722,6 +729,9 @@ fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
 /// Runs one simulation per strategy, in parallel on the available cores, drawing a progress
 /// bar on a terminal's stderr when it takes more than a moment.
 pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report>, CliError> {
+    // Ctrl-C, SIGTERM or SIGHUP (when the program watches for them) stop the simulations
+    // where they are: the report covers what was simulated so far, as in the UI.
+    let interrupted = &INTERRUPTED;
     let config = scenario.to_config().map_err(CliError::input)?;
     let mut sims = Vec::with_capacity(strategies.len());
     for name in strategies {
@@ -742,7 +752,7 @@ pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Re
                         let Some(job) = jobs.get(index) else { break };
                         let mut sim = job.lock().expect("job lock").take().expect("each job runs once");
                         let started = Instant::now();
-                        while !sim.run_events(200_000) {
+                        while !sim.run_events(200_000) && !interrupted.load(Ordering::Relaxed) {
                             progress[index].store((sim.progress() * 1e6) as u64, Ordering::Relaxed);
                         }
                         progress[index].store(1_000_000, Ordering::Relaxed);
@@ -870,7 +880,13 @@ fn check_files(files: &[PathBuf]) -> Result<(), CliError> {
     let mut out = String::new();
     let mut bad = 0;
     for f in files {
-        let checked = Scenario::load(f)
+        // A file, or else a built-in scenario's name (as --scenario takes).
+        let builtin = builtin::find(&f.to_string_lossy()).filter(|_| !f.exists());
+        let loaded = match builtin {
+            Some(b) => b.scenario(),
+            None => Scenario::load(f),
+        };
+        let checked = loaded
             .map_err(|e| e.to_string())
             .and_then(|s| s.to_config().map(|_| s).map_err(|e| format!("{}: {e}", f.display())));
         match checked {

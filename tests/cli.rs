@@ -283,3 +283,30 @@ fn live_engine_options_are_checked_and_name_what_is_allowed() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_takes_built_in_names_as_scenario_does() {
+    let o = lbsim(&["check", "default", "identical-workers"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "default: ok (default)\nidentical-workers: ok (identical-workers)\n");
+}
+
+/// Ctrl-C in a headless run: the report of what was simulated so far, and a line saying so;
+/// a second Ctrl-C would end it at once.
+#[test]
+fn ctrl_c_in_a_headless_run_prints_the_report_so_far() {
+    let child = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(["run", "--headless", "--requests", "500000000", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted: the report covers what ran until then"), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let sent = report["requests"]["sent"].as_u64().unwrap();
+    assert!(sent > 0 && sent < 500_000_000, "{sent}");
+}
