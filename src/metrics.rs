@@ -113,6 +113,11 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Requests that ended without an answer: failed, rejected, timed out or cancelled.
+    pub fn unanswered(&self) -> u64 {
+        self.failed + self.rejected + self.timed_out + self.cancelled
+    }
+
     /// Whether the conservation law holds.
     pub fn is_conserved(&self) -> bool {
         self.sent

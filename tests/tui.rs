@@ -412,3 +412,19 @@ fn words_on_screen_say_what_is_true() {
     let text = screen(&draining, 140, 40);
     assert!(text.contains("no new requests · draining"), "{text}");
 }
+
+/// In worker-crash with no failure detection, least-loaded leads on p99 while it leaves twice
+/// as many requests unanswered: the lead line says so, in the UI and in the report.
+#[test]
+fn a_p99_leader_that_answers_fewer_requests_is_named_with_the_trade_off() {
+    let mut s = scenario("worker-crash");
+    s.defences.detection = lbsim::engine::Detection::Never;
+    let names = ["round-robin".to_string(), "least-loaded".to_string()];
+    let mut a = App::new(s, &names, Mode::Compare).unwrap();
+    a.advance_to(60 * SECS, None);
+    let text = screen(&a, 160, 40);
+    let lead = text.lines().find(|l| l.contains("p99 leader")).unwrap_or_else(|| panic!("{text}"));
+    assert!(lead.contains("least-loaded") && lead.contains("unanswered, round-robin"), "{lead}");
+    let table = lbsim::report::compare_table(&a.reports());
+    assert!(table.contains("but it left") && table.contains("p99 counts answered requests only"), "{table}");
+}

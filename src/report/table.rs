@@ -295,5 +295,18 @@ pub fn p99_verdict(reports: &[Report]) -> Option<String> {
             escape(&worst.strategy)
         );
     }
+    // p99 counts answered requests only: a leader that answers fewer is not simply better.
+    if let Some(fewer) = reports
+        .iter()
+        .filter(|r| r.requests.unanswered() < best.requests.unanswered())
+        .min_by_key(|r| r.requests.unanswered())
+    {
+        line += &format!(
+            "; but it left {} requests unanswered (failed, rejected, timed out) where {} left {}: p99 counts answered requests only",
+            best.requests.unanswered(),
+            escape(&fewer.strategy),
+            fewer.requests.unanswered()
+        );
+    }
     Some(line)
 }

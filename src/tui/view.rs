@@ -452,6 +452,26 @@ fn lead_line(app: &App) -> Line<'static> {
             Human(worst_p99)
         )));
     }
+    // p99 counts answered requests only: say so when the leader answers fewer.
+    let unanswered = |name: &str| {
+        app.panes
+            .iter()
+            .find(|p| p.sim.strategy_name() == name)
+            .map_or(0, |p| p.sim.metrics().counters.unanswered())
+    };
+    let leader_lost = unanswered(&best);
+    let fewer = app
+        .panes
+        .iter()
+        .map(|p| (p.sim.strategy_name().to_string(), p.sim.metrics().counters.unanswered()))
+        .filter(|(_, lost)| *lost < leader_lost)
+        .min_by_key(|(_, lost)| *lost);
+    if let Some((other, lost)) = fewer {
+        spans.push(Span::styled(
+            format!(" · but {leader_lost} unanswered, {other} {lost}"),
+            Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+        ));
+    }
     Line::from(spans)
 }
 
@@ -475,10 +495,12 @@ fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, area: Rect, b
         ));
     }
     let title = Line::from(title);
-    let lost = c.failed + c.rejected + c.timed_out;
-    let lost = if lost > 0 { format!(" · {lost} lost") } else { String::new() };
+    let unanswered = match c.unanswered() {
+        0 => String::new(),
+        n => format!(" · {n} unanswered"),
+    };
     let block = titled(title).title_bottom(format!(
-        " {window} · mean {} · {} done{lost} ",
+        " {window} · mean {} · {} done{unanswered} ",
         Human(rec.mean() as u64),
         c.completed
     ));
