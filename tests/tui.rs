@@ -428,3 +428,18 @@ fn a_p99_leader_that_answers_fewer_requests_is_named_with_the_trade_off() {
     let table = lbsim::report::compare_table(&a.reports());
     assert!(table.contains("but it left") && table.contains("p99 counts answered requests only"), "{table}");
 }
+
+/// The autoscale header counts the pool as it is now (not the scenario's four workers).
+#[test]
+fn the_autoscale_header_says_how_many_workers_serve_start_and_drain() {
+    let mut a = app("autoscale", &["least-loaded"], Mode::Run);
+    let mut t = 0;
+    while a.panes[0].sim.worker_count() < 8 {
+        t += SECS;
+        a.advance_to(t, None);
+    }
+    let text = screen(&a, 160, 40);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains(" active") && header.contains("(autoscaled 2 to 16)"), "{header}");
+    assert!(!header.contains("4 workers"), "{header}");
+}

@@ -99,11 +99,7 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(" lbsim ", bold.fg(Color::Black).bg(Color::Cyan)),
         Span::raw(format!(" scenario {} · ", crate::text::escape(&app.scenario.name))),
         Span::styled(strategies.join(" vs "), bold),
-        Span::raw(format!(
-            " · seed {} · {}",
-            app.config().seed,
-            plural(app.config().workers.len(), "worker")
-        )),
+        Span::raw(format!(" · seed {} · {}", app.config().seed, cluster_text(app))),
     ]);
     let state_style = match app.state() {
         "running" => Style::new().fg(Color::Green),
@@ -146,6 +142,25 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         ));
     }
     Paragraph::new(vec![title, Line::from(status)]).render(area, buf);
+}
+
+/// The workers now: `8 workers`, or for an autoscaled pool how many serve, start and drain
+/// (retired ones are gone), within its bounds.
+fn cluster_text(app: &App) -> String {
+    let Some(a) = &app.config().defences.autoscale else {
+        return plural(app.config().workers.len(), "worker");
+    };
+    use crate::engine::Lifecycle;
+    let engine = &app.panes[0].sim;
+    let count = |state| (0..engine.worker_count()).filter(|&w| engine.worker(w).lifecycle == state).count();
+    let mut text = format!("{} active", count(Lifecycle::Active));
+    for (state, word) in [(Lifecycle::Starting, "starting"), (Lifecycle::Draining, "draining")] {
+        match count(state) {
+            0 => {}
+            n => text += &format!(", {n} {word}"),
+        }
+    }
+    text + &format!(" (autoscaled {} to {})", a.min, a.max)
 }
 
 /// `1 worker`, `8 workers`.
