@@ -268,7 +268,8 @@ fn autoscaling_hires_and_retires_worker_tasks() {
 
 /// Pike's closed loop live: 100 clients that send, wait and think. Throughput is clients /
 /// (think + latency), so it follows the model's within a few percent when the run's window
-/// is the same; every request ends, no task is left.
+/// is the same (clients thinking at the end stop there, rather than finish their thought);
+/// every request ends, no task is left.
 #[test]
 fn closed_loop_clients_match_the_models_throughput() {
     let r = builtin_live("closed-loop", |s| {
@@ -285,7 +286,13 @@ fn closed_loop_clients_match_the_models_throughput() {
         r.goodput_rps,
         model.goodput_rps
     );
-    assert_eq!(r.measured_time_s, model.measured_time_s);
+    // The live run ends when its last answer comes, a few milliseconds after the model's.
+    assert!(
+        (r.measured_time_s / model.measured_time_s - 1.0).abs() < 0.02,
+        "{} vs {}",
+        r.measured_time_s,
+        model.measured_time_s
+    );
     let c = r.requests;
     assert!(c.is_conserved() && c.in_flight == 0 && c.cancelled == 0, "{c:?}");
     assert_eq!(r.live.unwrap().tasks_left_at_shutdown, 0);

@@ -123,6 +123,8 @@ pub enum Record {
         measured: bool,
         /// How.
         end: End,
+        /// When (scenario time).
+        at: Nanos,
     },
     /// A timer or a hand-off ran this long (scenario ns) after it should have.
     Late(Nanos),
@@ -142,8 +144,8 @@ pub enum Record {
     },
     /// A line for the event log.
     Notice(String),
-    /// The requesters have stopped sending.
-    DoneSending,
+    /// A requester has stopped sending, at this scenario time.
+    DoneSending(Nanos),
 }
 
 /// The tasks' end of the meter: cheap to clone, never waits.
@@ -183,6 +185,9 @@ pub struct Tally {
     pub done_sending: u64,
     /// How late timers and hand-offs ran.
     pub lateness: crate::metrics::Recorder,
+    /// When the latest request ended or requester stopped (scenario time): where a run that
+    /// ends on its own ends, however late the watcher notices.
+    pub last_event: Nanos,
 }
 
 impl Tally {
@@ -225,7 +230,8 @@ impl Tally {
                     }
                 }
             }
-            Record::Ended { measured, end } => {
+            Record::Ended { measured, end, at } => {
+                self.last_event = self.last_event.max(at);
                 self.alive = self.alive.saturating_sub(1);
                 if let End::Completed { worker, latency, wait, service } = end {
                     self.completions += 1;
@@ -263,7 +269,10 @@ impl Tally {
                 metrics.scaling.push(crate::metrics::ScalingEvent { time: now, action, worker, workers });
             }
             Record::Notice(text) => return Some(text),
-            Record::DoneSending => self.done_sending += 1,
+            Record::DoneSending(at) => {
+                self.last_event = self.last_event.max(at);
+                self.done_sending += 1;
+            }
         }
         None
     }
@@ -294,7 +303,7 @@ mod tests {
         ];
         for end in ends {
             t.add(&mut m, Record::Sent { measured: true }, 0);
-            t.add(&mut m, Record::Ended { measured: true, end }, 0);
+            t.add(&mut m, Record::Ended { measured: true, end, at: 0 }, 0);
         }
         t.add(&mut m, Record::Sent { measured: true }, 0);
         t.add(&mut m, Record::Sent { measured: false }, 0);

@@ -149,7 +149,7 @@ impl Requesters {
                 }
             } => end,
         };
-        self.meter.record(Record::Ended { measured, end });
+        self.meter.record(Record::Ended { measured, end, at: self.meter.clock.now() });
     }
 
     /// Tries, and retries as the plan allows, until an answer or the last failure.
@@ -264,7 +264,7 @@ pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
         }
         next = arrivals.next_after(t, &mut arrivals_rng);
     }
-    me.meter.record(Record::DoneSending);
+    me.meter.record(Record::DoneSending(me.meter.clock.now()));
 }
 
 /// A closed-loop client: Pike's requester. Sends, waits for the answer, thinks, again.
@@ -301,5 +301,5 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
         me.earn_retry_token();
         me.request(demand, measured).await;
     }
-    me.meter.record(Record::DoneSending);
+    me.meter.record(Record::DoneSending(me.meter.clock.now()));
 }

@@ -16,7 +16,7 @@ use super::requester::{self, Plan, Requesters};
 use super::{LiveFigures, LiveOptions, check_supported};
 use crate::engine::arrivals::OpenLoop;
 use crate::engine::{
-    Arrivals, Command, CommandError, Lifecycle, Notice, SimConfig, Snapshot, Stop, StopReason, WorkerSnapshot,
+    Arrivals, Command, CommandError, Lifecycle, Notice, SimConfig, Snapshot, StopReason, WorkerSnapshot,
 };
 use crate::engines::{Engine, EngineKind};
 use crate::metrics::{Metrics, WorkerStats};
@@ -59,8 +59,6 @@ pub struct Live {
     sequential: bool,
     /// Why the run stopped early (the in-flight cap), if it did.
     stop_reason: Option<StopReason>,
-    /// The user stopped it before its end.
-    cut_short: bool,
     /// Whether the warm-up is over and per-worker statistics have restarted.
     window_started: bool,
     /// The time of the balancer's view last added to the per-worker statistics.
@@ -103,7 +101,6 @@ impl Live {
             ended_at: None,
             sequential: false,
             stop_reason: None,
-            cut_short: false,
             window_started: false,
             sampled_at: 0,
             queue_samples: (0, 0),
@@ -293,12 +290,12 @@ impl Live {
     /// the runtime down.
     fn finish(&mut self) {
         let Some(run) = self.running.take() else { return };
-        // A run of fixed length ends at its end, as the model's does (requests still in
-        // flight then had the grace period to finish, and count as they ended).
-        let end = match (self.config.stop, self.stop_reason, self.cut_short) {
-            (Stop::Duration(_), None, false) => self.scheduled_end(),
-            _ => run.clock.now(),
-        };
+        // A run that ends on its own ends when its last request did (however late this
+        // watcher noticed); one cut short (the grace period, the user, the cap) ends now. A run
+        // of fixed length stops sending at its end, and what is still in flight gets the grace
+        // period: those answers count.
+        let over = self.tally.alive == 0 && self.tally.done_sending >= run.requesters as u64;
+        let end = if over && self.tally.last_event > 0 { self.tally.last_event } else { run.clock.now() };
         run.stop_sending.cancel();
         run.shutdown.cancel();
         run.tracker.close();
@@ -328,7 +325,7 @@ impl Live {
     /// since (every 10 ms of real time): a Riemann sum over time, sampled at regular times so
     /// that it is not biased towards the moments when something happens.
     fn sample_workers(&mut self) {
-        let at = self.view.at.min(self.scheduled_end());
+        let at = self.view.at;
         if at <= self.sampled_at {
             return;
         }
@@ -364,14 +361,6 @@ impl Live {
         }
         self.sync();
         self.is_finished()
-    }
-
-    /// When the scenario says the run ends (scenario time), if it is of fixed length.
-    fn scheduled_end(&self) -> Nanos {
-        match self.config.stop {
-            Stop::Duration(d) => self.config.warmup.saturating_add(d),
-            Stop::Requests(_) => Nanos::MAX,
-        }
     }
 
     /// Real time the run took (so far).
@@ -593,7 +582,6 @@ impl Engine for Live {
     }
     fn stop(&mut self) {
         let Some(run) = self.running.as_ref() else { return };
-        self.cut_short = true;
         run.stop_sending.cancel();
         // Let the requests in flight finish, for the grace period at most.
         let deadline = Instant::now() + self.options.grace;
