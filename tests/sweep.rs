@@ -1,0 +1,158 @@
+//! `lbsim sweep` through the real binary: confidence intervals that cover the theory and
+//! shrink as 1/sqrt(R), results independent of the number of threads, and bad input.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn lbsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().expect("lbsim runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let o = lbsim(args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("sweep prints JSON")
+}
+
+fn figure(cell: &Value, key: &str) -> (f64, f64, f64) {
+    let f = &cell["metrics"][key];
+    (f["mean"].as_f64().unwrap(), f["ci95_low"].as_f64().unwrap(), f["ci95_high"].as_f64().unwrap())
+}
+
+/// Random dispatch over 8 identical workers is 8 independent M/M/1 queues: the mean
+/// latency is service / (1 - load). With exponential service of mean 10 ms.
+const MM1: &[&str] = &[
+    "sweep",
+    "--scenario",
+    "identical-workers",
+    "--strategies",
+    "random",
+    "--warmup",
+    "10s",
+    "--format",
+    "json",
+];
+
+#[test]
+fn the_mm1_mean_lies_in_every_cells_confidence_interval() {
+    let mut args = MM1.to_vec();
+    args.extend(["--loads", "0.3,0.6,0.9", "--replications", "10", "--requests", "40000"]);
+    let out = json(&args);
+    assert_eq!(out["sweep"]["replications"], 10);
+    assert_eq!(out["sweep"]["loads"], serde_json::json!([0.3, 0.6, 0.9]));
+    let cells = out["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 3);
+    for cell in cells {
+        let load = cell["load"].as_f64().unwrap();
+        let expected = 10.0 / (1.0 - load);
+        let (mean, low, high) = figure(cell, "mean_ms");
+        eprintln!("load {load}: mean {mean:.3} ms, 95% CI [{low:.3}, {high:.3}], M/M/1 {expected:.3}");
+        assert_eq!(cell["replications"], 10);
+        assert!(low < mean && mean < high);
+        assert!(
+            low * 0.99 <= expected && expected <= high * 1.01,
+            "load {load}: M/M/1 mean {expected} outside [{low}, {high}]"
+        );
+        // The interval is informative: within 10% of the mean either side.
+        assert!(high - low < 0.2 * mean, "load {load}: [{low}, {high}]");
+        let (goodput, _, _) = figure(cell, "goodput_rps");
+        // 8 workers at 100 requests/s each.
+        assert!((goodput / (800.0 * load) - 1.0).abs() < 0.02, "load {load}: goodput {goodput}");
+    }
+}
+
+#[test]
+fn the_interval_shrinks_as_one_over_the_root_of_the_replications() {
+    let half_width = |r: &str| {
+        let mut args = MM1.to_vec();
+        args.extend(["--loads", "0.6", "--replications", r, "--requests", "5000"]);
+        let out = json(&args);
+        let (_, low, high) = figure(&out["cells"][0], "mean_ms");
+        (high - low) / 2.0
+    };
+    let (h10, h40) = (half_width("10"), half_width("40"));
+    // sqrt(40 / 10) = 2, times t(0.975, 9) / t(0.975, 39) = 2.262 / 2.023: about 2.24, give
+    // or take the sampling error of the standard deviations.
+    let ratio = h10 / h40;
+    eprintln!(
+        "half-width with 10 replications {h10:.4}, with 40 {h40:.4}: ratio {ratio:.3} (expected about 2.24)"
+    );
+    assert!((1.5..3.3).contains(&ratio), "ratio {ratio}");
+}
+
+#[test]
+fn results_do_not_depend_on_the_number_of_jobs() {
+    let args = |jobs: &'static str| {
+        vec![
+            "sweep",
+            "--scenario",
+            "identical-workers",
+            "--strategies",
+            "random,power-of-two,least-loaded",
+            "--loads",
+            "0.5..0.9:0.2",
+            "--vary",
+            "workers=4,8",
+            "--replications",
+            "3",
+            "--requests",
+            "3000",
+            "--warmup",
+            "1s",
+            "--format",
+            "json",
+            "--jobs",
+            jobs,
+        ]
+    };
+    let one = lbsim(&args("1"));
+    assert_eq!(one.status.code(), Some(0), "{}", String::from_utf8_lossy(&one.stderr));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).max(3).to_string();
+    let cores: &'static str = Box::leak(cores.into_boxed_str());
+    let many = lbsim(&args(cores));
+    assert_eq!(String::from_utf8_lossy(&one.stdout), String::from_utf8_lossy(&many.stdout));
+    let out: Value = serde_json::from_slice(&one.stdout).unwrap();
+    let cells = out["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2 * 3 * 3);
+    assert_eq!(cells[0]["vary"], serde_json::json!({"workers": 4}));
+    assert_eq!(cells[17]["vary"], serde_json::json!({"workers": 8}));
+    assert_eq!(out["sweep"]["vary"], serde_json::json!({"name": "workers", "values": [4, 8]}));
+    // CSV and table say the same: one line per cell, and mean ± half-width.
+    let mut csv_args = args("2");
+    let n = csv_args.len();
+    csv_args[n - 3] = "csv";
+    let csv = String::from_utf8(lbsim(&csv_args).stdout).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 18);
+    assert!(csv.starts_with("strategy,load,vary,vary_value,replications,mean_ms_mean,mean_ms_ci95_low"));
+    csv_args[n - 3] = "table";
+    let table = String::from_utf8(lbsim(&csv_args).stdout).unwrap();
+    assert!(table.contains("workers = 8") && table.contains(" ± "), "{table}");
+}
+
+#[test]
+fn bad_sweep_input_is_one_line_and_exit_2() {
+    for (args, words) in [
+        (&["sweep"][..], "--loads is required"),
+        (&["sweep", "--loads", "0.1,x"], "`x` is not a number"),
+        (&["sweep", "--loads", "0.9..0.1:0.1"], "ends below its start"),
+        (&["sweep", "--loads", "0.1..0.9"], "needs a step"),
+        (&["sweep", "--loads", "0.1..0.9:0.00001"], "at most 1000"),
+        (&["sweep", "--loads", "0.5,0.5"], "listed twice"),
+        (&["sweep", "--loads", "0.5", "--replications", "1"], "from 2 to 10000"),
+        (&["sweep", "--loads", "0.5", "--load", "0.5"], "a sweep takes its loads from --loads"),
+        (&["sweep", "--loads", "0.5", "--vary", "colour=1,2"], "cannot vary `colour`"),
+        (&["sweep", "--loads", "0.5", "--vary", "workers=4,0"], "workers=0"),
+        (&["sweep", "--loads", "0.5", "--vary", "workers=4", "--workers", "4"], "both set it"),
+        (&["sweep", "--loads", "0.5", "--jobs", "0"], "--jobs"),
+        (&["sweep", "--loads", "0.5", "--strategies", "random,random"], "listed twice"),
+        (&["sweep", "--loads", "0.5", "--engine", "live"], "--engine live"),
+    ] {
+        let o = lbsim(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err:?} lacks {words:?}");
+        assert!(o.stdout.is_empty());
+    }
+}
