@@ -210,6 +210,12 @@ pub struct SimArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Run on R seeds (seed, seed + 1, ...; the same for every strategy) and report every
+    /// figure as a mean with its 95% confidence interval; compare names a p99 leader only when
+    /// the paired difference is significant. Above 1 the report is printed without the UI
+    /// [default: 1; sweep: 5].
+    #[arg(long, value_name = "R", value_parser = parse_replications, allow_hyphen_values = true)]
+    pub replications: Option<u32>,
     /// Stop the run (and report what was simulated) when more than N requests, or N attempts
     /// at workers, are in flight, as when queues grow without bound [default: 10000000].
     #[arg(long, value_name = "N", value_parser = parse_count64, allow_hyphen_values = true)]
@@ -251,6 +257,10 @@ pub(crate) fn parse_whole(s: &str, min: u64, max: u64) -> Result<u64, String> {
         Ok(n) => Err(format!("must be {}, got {n}", allowed())),
         Err(_) => Err(format!("`{s}` is not {}", allowed())),
     }
+}
+
+fn parse_replications(s: &str) -> Result<u32, String> {
+    parse_whole(s, 1, 10_000).map(|n| n as u32)
 }
 
 pub(crate) fn parse_count64(s: &str) -> Result<u64, String> {
@@ -363,6 +373,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run { strategy, sim } => {
             let mut scenario = resolve_scenario(&sim)?;
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
+            if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                return crate::sweep::compare::command(&[name], &sim, r);
+            }
             crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&name))
                 .map_err(CliError::input)?;
             simulate_and_report(scenario, &[name], Mode::Run, &sim)
@@ -370,6 +383,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Crosscheck { strategy, mut sim } => {
             if sim.engine.is_some() {
                 return Err(CliError::input("crosscheck runs both engines: drop --engine"));
+            }
+            if sim.replications.is_some() {
+                return Err(CliError::input(
+                    "--replications applies to run, compare and sweep, not crosscheck",
+                ));
             }
             if sim.warmup == Some(Warmup::Auto) {
                 return Err(CliError::input(
@@ -396,6 +414,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Compare { strategies, sim } => {
             if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
                 return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
+            }
+            if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                return crate::sweep::compare::command(&strategies, &sim, r);
             }
             let mut scenario = resolve_scenario(&sim)?;
             crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, &strategies)

@@ -139,7 +139,7 @@ fn bad_sweep_input_is_one_line_and_exit_2() {
         (&["sweep", "--loads", "0.1..0.9"], "needs a step"),
         (&["sweep", "--loads", "0.1..0.9:0.00001"], "at most 1000"),
         (&["sweep", "--loads", "0.5,0.5"], "listed twice"),
-        (&["sweep", "--loads", "0.5", "--replications", "1"], "from 2 to 10000"),
+        (&["sweep", "--loads", "0.5", "--replications", "1"], "a sweep needs from 2 to 10000"),
         (&["sweep", "--loads", "0.5", "--load", "0.5"], "a sweep takes its loads from --loads"),
         (&["sweep", "--loads", "0.5", "--vary", "colour=1,2"], "cannot vary `colour`"),
         (&["sweep", "--loads", "0.5", "--vary", "workers=4,0"], "workers=0"),
@@ -155,4 +155,80 @@ fn bad_sweep_input_is_one_line_and_exit_2() {
         assert!(err.contains(words), "{args:?}: {err:?} lacks {words:?}");
         assert!(o.stdout.is_empty());
     }
+}
+
+#[test]
+fn compare_with_replications_names_a_leader_only_when_significant() {
+    let o = lbsim(&[
+        "compare",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--replications",
+        "5",
+        "--requests",
+        "20000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let leader = &out["leader"];
+    assert_eq!(leader["strategy"], "least-loaded", "{leader}");
+    assert_eq!(leader["significant"], true);
+    assert!(leader["difference_ms"]["ci95_low"].as_f64().unwrap() > 0.0);
+    assert_eq!(out["strategies"][0]["replications"], 5);
+    let table = lbsim(&[
+        "compare",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--replications",
+        "5",
+        "--requests",
+        "20000",
+    ]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("least-loaded leads on p99") && table.contains("significant at 95%"), "{table}");
+}
+
+#[test]
+fn two_copies_of_one_strategy_are_never_declared_different() {
+    let scenario = lbsim::scenario::builtin::find("identical-workers").unwrap().scenario().unwrap();
+    let mut scenario = scenario;
+    scenario.stop = lbsim::engine::Stop::Requests(5_000);
+    let names = ["random".to_string(), "random".to_string()];
+    for (replications, seed) in [(2, 1), (5, 7), (10, 100)] {
+        let r = lbsim::sweep::compare::replicate(&scenario, &names, replications, seed, 2, false).unwrap();
+        let leader = lbsim::sweep::compare::leader(&r).unwrap();
+        assert!(!leader.test.significant, "{leader:?}");
+        let line = lbsim::sweep::compare::leader_line(&r);
+        assert!(line.starts_with("no p99 leader"), "{line}");
+    }
+}
+
+#[test]
+fn close_strategies_are_called_indistinguishable_with_a_count_to_aim_for() {
+    // At 20% load every strategy that looks at queues almost never finds one: power-of-two
+    // and least-loaded differ by little, and 3 short replications cannot separate them.
+    let o = lbsim(&[
+        "compare",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "power-of-two,least-loaded",
+        "--load",
+        "0.2",
+        "--replications",
+        "3",
+        "--requests",
+        "2000",
+        "--warmup",
+        "0s",
+    ]);
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(table.contains("not distinguishable at 3 replications"), "{table}");
+    assert!(table.contains("replications would likely be needed"), "{table}");
 }

@@ -10,6 +10,7 @@
 //! The same grid can be written out as shell commands (`--plan DIR`), run anywhere, and
 //! read back (`--merge DIR`) into exactly the report an in-process sweep prints.
 
+pub mod compare;
 mod render;
 pub mod warmup;
 
@@ -40,10 +41,6 @@ pub struct SweepArgs {
     /// 0.1..0.95:0.05 (both ends included when the step lands on them).
     #[arg(long, value_name = "LIST|FROM..TO:STEP", value_parser = Loads::parse, allow_hyphen_values = true)]
     pub loads: Option<Loads>,
-    /// Runs per cell, replication r with seed base + r (2 to 10000).
-    #[arg(long, value_name = "R", default_value_t = 5, value_parser = parse_replications,
-          allow_hyphen_values = true)]
-    pub replications: u32,
     /// The figure the table and the charts show (JSON and CSV have them all).
     #[arg(long, value_enum, default_value_t = Metric::P99)]
     pub metric: Metric,
@@ -66,13 +63,12 @@ pub struct SweepArgs {
     pub merge: Option<PathBuf>,
 }
 
-fn parse_replications(s: &str) -> Result<u32, String> {
-    crate::cli::parse_whole(s, 2, 10_000).map(|n| n as u32)
-}
-
 fn parse_jobs(s: &str) -> Result<usize, String> {
     crate::cli::parse_whole(s, 1, 1024).map(|n| n as usize)
 }
+
+/// Replications per cell unless `--replications` says otherwise.
+pub const DEFAULT_REPLICATIONS: u32 = 5;
 
 /// Most loads (and `--vary` values) one sweep takes.
 const MAX_POINTS: usize = 1000;
@@ -415,13 +411,13 @@ impl Grid {
     }
 
     /// A new grid with empty cells.
-    fn new(scenario: String, sweep: &SweepArgs, loads: Vec<f64>, seed: u64) -> Grid {
+    fn new(scenario: String, sweep: &SweepArgs, loads: Vec<f64>, seed: u64, replications: u32) -> Grid {
         let mut grid = Grid {
             scenario,
             strategies: sweep.strategies.clone(),
             loads,
             vary: sweep.vary.clone(),
-            replications: sweep.replications,
+            replications,
             seed,
             metric: sweep.metric,
             cells: Vec::new(),
@@ -589,9 +585,15 @@ pub fn build(sweep: &SweepArgs, sim: &SimArgs) -> Result<(Grid, Vec<Job>), CliEr
     {
         return Err(CliError::input(format!("--vary {}= and {} both set it: give one", v.key(), v.flag())));
     }
+    let replications = sim.replications.unwrap_or(DEFAULT_REPLICATIONS);
+    if replications < 2 {
+        return Err(CliError::input(
+            "--replications: a sweep needs from 2 to 10000 (a spread cannot be estimated from one run)",
+        ));
+    }
     let base = crate::cli::resolve_scenario(sim)?;
     let seed = sim.seed.unwrap_or(base.seed);
-    let mut grid = Grid::new(base.name.clone(), sweep, loads, seed);
+    let mut grid = Grid::new(base.name.clone(), sweep, loads, seed, replications);
     // One scenario per (vary value, load), checked before anything runs.
     let mut resolved: Vec<Vec<Scenario>> = Vec::new();
     for vary in grid.vary_values() {

@@ -36,13 +36,13 @@ struct CellOut<'a> {
 }
 
 /// `{"mean_ms": {...}, ...}` in [`Metric::ALL`] order.
-struct Metrics<'a>(&'a Cell);
+pub(super) struct Metrics<'a>(pub(super) &'a Cell);
 
 #[derive(Serialize)]
-struct FigureOut {
-    mean: Option<f64>,
-    ci95_low: Option<f64>,
-    ci95_high: Option<f64>,
+pub(super) struct FigureOut {
+    pub(super) mean: Option<f64>,
+    pub(super) ci95_low: Option<f64>,
+    pub(super) ci95_high: Option<f64>,
 }
 
 impl From<Figure> for FigureOut {
