@@ -232,3 +232,39 @@ fn close_strategies_are_called_indistinguishable_with_a_count_to_aim_for() {
     assert!(table.contains("not distinguishable at 3 replications"), "{table}");
     assert!(table.contains("replications would likely be needed"), "{table}");
 }
+
+#[test]
+fn plot_writes_an_svg_chart_with_a_line_per_strategy() {
+    let dir = std::env::temp_dir().join(format!("lbsim-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("curves.svg");
+    let o = lbsim(&[
+        "sweep",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--loads",
+        "0.3,0.6,0.9",
+        "--replications",
+        "2",
+        "--requests",
+        "2000",
+        "--plot",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
+    for text in ["random", "least-loaded", "p99 latency (ms) (log scale)", "offered load", "0.60"] {
+        assert!(svg.contains(text), "the chart lacks {text}");
+    }
+    // A polyline per strategy.
+    assert!(svg.matches("<polyline").count() >= 2);
+    let png = dir.join("curves.png");
+    let o = lbsim(&["sweep", "--loads", "0.5", "--plot", png.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("write .svg"));
+    assert!(!png.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,6 +11,7 @@
 //! read back (`--merge DIR`) into exactly the report an in-process sweep prints.
 
 pub mod compare;
+pub mod plot;
 mod render;
 pub mod warmup;
 
@@ -51,7 +52,8 @@ pub struct SweepArgs {
     /// Runs at once [default: the machine's cores].
     #[arg(long, value_name = "N", value_parser = parse_jobs, allow_hyphen_values = true)]
     pub jobs: Option<usize>,
-    /// Also draw the chart into this file: .svg or .png.
+    /// Also draw the chart into this SVG file (x load, y the metric on a log axis, 95%
+    /// whiskers).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Write the grid as shell commands to DIR/jobs.txt (and DIR/sweep.json) instead of
@@ -642,6 +644,9 @@ fn cell_args(sim: &SimArgs, grid: &Grid, vary: Option<usize>, load: f64) -> SimA
 
 /// `lbsim sweep`.
 pub fn command(sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
+    if let Some(path) = &sweep.plot {
+        plot::check(path).map_err(CliError::input)?;
+    }
     let (mut grid, jobs) = build(sweep, sim)?;
     let sink = crate::cli::prepare_sink(sim)?;
     let auto = sim.warmup == Some(warmup::Warmup::Auto);
@@ -657,16 +662,24 @@ pub fn command(sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
         samples
     };
     grid.fill(samples);
-    finish(&grid, sim, sink)
+    finish(&grid, sweep, sim, sink)
 }
 
 /// Prints (and plots) a filled grid.
-fn finish(grid: &Grid, sim: &SimArgs, sink: Option<crate::output::OutputFile>) -> Result<(), CliError> {
+fn finish(
+    grid: &Grid,
+    sweep: &SweepArgs,
+    sim: &SimArgs,
+    sink: Option<crate::output::OutputFile>,
+) -> Result<(), CliError> {
     let text = match sim.format {
         Format::Table => sweep_table(grid),
         Format::Json => sweep_json(grid),
         Format::Csv => sweep_csv(grid),
     };
+    if let Some(path) = &sweep.plot {
+        plot::write(path, grid).map_err(CliError::runtime)?;
+    }
     crate::cli::deliver(&text, sink)?;
     match grid.stopped() {
         0 => Ok(()),
