@@ -268,3 +268,39 @@ fn plot_writes_an_svg_chart_with_a_line_per_strategy() {
     assert!(!png.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_live_chart_draws_every_strategy_and_its_axes() {
+    use lbsim::cli::{Cli, Command};
+    use ratatui::widgets::Widget;
+    let argv = [
+        "lbsim",
+        "sweep",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--loads",
+        "0.3,0.9",
+        "--replications",
+        "2",
+        "--requests",
+        "2000",
+    ];
+    let Command::Sweep { sweep, sim } = <Cli as clap::Parser>::parse_from(argv).command else { panic!() };
+    let (mut grid, jobs) = lbsim::sweep::build(&sweep, &sim).unwrap();
+    // Half the runs done: the chart shows what there is.
+    let samples = lbsim::sweep::execute(&jobs[..4], 2, false, &mut |_| false).unwrap();
+    let mut all = samples;
+    all.resize(jobs.len(), None);
+    grid.fill(all);
+    let area = ratatui::layout::Rect::new(0, 0, 100, 30);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    lbsim::tui::sweep::SweepView { grid: &grid, status: "50% done" }.render(area, &mut buf);
+    let text: String = (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect();
+    for words in ["4/8 runs", "random", "least-loaded", "load", "p99 latency (ms) (log)", "50% done"] {
+        assert!(text.contains(words), "{words} missing from\n{text}");
+    }
+}

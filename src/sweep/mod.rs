@@ -29,6 +29,7 @@ use crate::scenario::Scenario;
 use crate::stats::{self, Interval};
 use crate::strategy;
 
+pub(crate) use render::number as render_number;
 pub use render::{sweep_csv, sweep_json, sweep_table};
 
 /// The options of `lbsim sweep` besides those it shares with `run`.
@@ -441,7 +442,7 @@ impl Grid {
 
     /// Fills the cells from per-run samples in job order (cell-major, then replication);
     /// `None` for runs that did not finish.
-    fn fill(&mut self, samples: Vec<Option<Sample>>) {
+    pub fn fill(&mut self, samples: Vec<Option<Sample>>) {
         let r = self.replications as usize;
         for (k, s) in samples.into_iter().enumerate() {
             if let Some(s) = s {
@@ -651,7 +652,9 @@ pub fn command(sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
     let sink = crate::cli::prepare_sink(sim)?;
     let auto = sim.warmup == Some(warmup::Warmup::Auto);
     let threads = sweep.jobs.unwrap_or_else(cores);
-    let samples = {
+    let samples = if crate::cli::use_ui(sim) {
+        crate::tui::sweep::run(&grid, &jobs, threads, auto).map_err(CliError::runtime)?
+    } else {
         let mut bar = crate::cli::ProgressBar::new();
         let samples = execute(&jobs, threads, auto, &mut |p| {
             bar.update(p.fraction);
