@@ -17,6 +17,7 @@ use crate::output::OutputFile;
 use crate::report::{self, Format, Report};
 use crate::scenario::{ArrivalSpec, Level, Scenario, builtin};
 use crate::strategy;
+use crate::sweep::warmup::Warmup;
 use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 use crate::tui::Mode;
 
@@ -84,6 +85,16 @@ pub enum Command {
     },
     /// Print the manual page (roff): lbsim man > lbsim.1 && man ./lbsim.1
     Man,
+    /// Response curves: every strategy at every load, replicated, with 95% confidence
+    /// intervals, on every core.
+    Sweep {
+        /// What to sweep.
+        #[command(flatten)]
+        sweep: crate::sweep::SweepArgs,
+        /// Workload and output options.
+        #[command(flatten)]
+        sim: SimArgs,
+    },
 }
 
 /// `lbsim scenarios show NAME`.
@@ -97,7 +108,7 @@ pub enum ScenariosAction {
 }
 
 /// Options shared by `run` and `compare`. Values given here override the scenario's.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct SimArgs {
     /// A scenario file, or the name of a built-in scenario (see `lbsim scenarios`).
     #[arg(long, value_name = "FILE|NAME", default_value = "default")]
@@ -125,9 +136,10 @@ pub struct SimArgs {
     /// Master seed: the same seed and scenario give the same results on any machine.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub seed: Option<u64>,
-    /// Virtual time at the start excluded from statistics, e.g. 5s.
-    #[arg(long, value_name = "TIME", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub warmup: Option<Nanos>,
+    /// Virtual time at the start excluded from statistics, e.g. 5s; `auto` finds the initial
+    /// transient with MSER-5 on a pilot run and cuts it (the cut is reported on stderr).
+    #[arg(long, value_name = "TIME|auto", value_parser = Warmup::parse, allow_hyphen_values = true)]
+    pub warmup: Option<Warmup>,
     /// power-of-two: workers sampled per pick.
     #[arg(long, value_name = "D", value_parser = parse_count, allow_hyphen_values = true)]
     pub choices: Option<u32>,
@@ -198,13 +210,19 @@ pub struct SimArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Run on R seeds (seed, seed + 1, ...; the same for every strategy) and report every
+    /// figure as a mean with its 95% confidence interval; compare names a p99 leader only when
+    /// the paired difference is significant. Above 1 the report is printed without the UI
+    /// [default: 1; sweep: 5].
+    #[arg(long, value_name = "R", value_parser = parse_replications, allow_hyphen_values = true)]
+    pub replications: Option<u32>,
     /// Stop the run (and report what was simulated) when more than N requests, or N attempts
     /// at workers, are in flight, as when queues grow without bound [default: 10000000].
     #[arg(long, value_name = "N", value_parser = parse_count64, allow_hyphen_values = true)]
     pub max_in_flight: Option<u64>,
 }
 
-fn parse_strategy(s: &str) -> Result<String, String> {
+pub(crate) fn parse_strategy(s: &str) -> Result<String, String> {
     strategy::find(s).map(|info| info.name.to_string()).map_err(|e| e.to_string())
 }
 
@@ -216,7 +234,7 @@ fn parse_positive(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_count(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_count(s: &str) -> Result<u32, String> {
     parse_whole(s, 1, u32::MAX as u64).map(|n| n as u32)
 }
 
@@ -224,16 +242,16 @@ fn parse_threads(s: &str) -> Result<u32, String> {
     parse_whole(s, 1, 1024).map(|n| n as u32)
 }
 
-fn parse_workers(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_workers(s: &str) -> Result<u32, String> {
     parse_whole(s, 1, crate::engine::MAX_WORKERS as u64).map(|n| n as u32)
 }
 
-fn parse_retries(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_retries(s: &str) -> Result<u32, String> {
     parse_whole(s, 0, 100).map(|n| n as u32)
 }
 
 /// A whole number in `min..=max`, with a message saying what is allowed.
-fn parse_whole(s: &str, min: u64, max: u64) -> Result<u64, String> {
+pub(crate) fn parse_whole(s: &str, min: u64, max: u64) -> Result<u64, String> {
     let allowed = || match max {
         u64::MAX => format!("a whole number of at least {min}"),
         _ => format!("a whole number from {min} to {max}"),
@@ -245,11 +263,15 @@ fn parse_whole(s: &str, min: u64, max: u64) -> Result<u64, String> {
     }
 }
 
-fn parse_count64(s: &str) -> Result<u64, String> {
+fn parse_replications(s: &str) -> Result<u32, String> {
+    parse_whole(s, 1, 10_000).map(|n| n as u32)
+}
+
+pub(crate) fn parse_count64(s: &str) -> Result<u64, String> {
     parse_whole(s, 1, u64::MAX)
 }
 
-fn parse_probability(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_probability(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         Ok(p) => Err(format!("must be between 0 and 1, got {p}")),
@@ -262,7 +284,7 @@ fn parse_time_scale(s: &str) -> Result<f64, String> {
     if (0.01..=1000.0).contains(&f) { Ok(f) } else { Err(format!("must be between 0.01 and 1000, got {f}")) }
 }
 
-fn parse_positive_duration(s: &str) -> Result<Nanos, String> {
+pub(crate) fn parse_positive_duration(s: &str) -> Result<Nanos, String> {
     match parse_duration(s)? {
         0 => Err(format!("`{s}` must be longer than 0")),
         t => Ok(t),
@@ -279,11 +301,11 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn input(message: impl ToString) -> CliError {
+    pub(crate) fn input(message: impl ToString) -> CliError {
         CliError { code: 2, message: message.to_string() }
     }
 
-    fn runtime(message: impl ToString) -> CliError {
+    pub(crate) fn runtime(message: impl ToString) -> CliError {
         CliError { code: 1, message: message.to_string() }
     }
 }
@@ -354,13 +376,28 @@ fn clap_error_line(e: &clap::Error) -> String {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run { strategy, sim } => {
-            let scenario = resolve_scenario(&sim)?;
+            let mut scenario = resolve_scenario(&sim)?;
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
+            if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                return crate::sweep::compare::command(&[name], &sim, r);
+            }
+            crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&name))
+                .map_err(CliError::input)?;
             simulate_and_report(scenario, &[name], Mode::Run, &sim)
         }
         Command::Crosscheck { strategy, mut sim } => {
             if sim.engine.is_some() {
                 return Err(CliError::input("crosscheck runs both engines: drop --engine"));
+            }
+            if sim.replications.is_some() {
+                return Err(CliError::input(
+                    "--replications applies to run, compare and sweep, not crosscheck",
+                ));
+            }
+            if sim.warmup == Some(Warmup::Auto) {
+                return Err(CliError::input(
+                    "--warmup auto: crosscheck runs the live engine too; give a fixed --warmup TIME",
+                ));
             }
             if sim.requests.is_none() && sim.duration.is_none() {
                 sim.requests = Some(CROSSCHECK_REQUESTS);
@@ -383,7 +420,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
                 return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
             }
-            let scenario = resolve_scenario(&sim)?;
+            if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                return crate::sweep::compare::command(&strategies, &sim, r);
+            }
+            let mut scenario = resolve_scenario(&sim)?;
+            crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, &strategies)
+                .map_err(CliError::input)?;
             simulate_and_report(scenario, &strategies, Mode::Compare, &sim)
         }
         Command::Scenarios { action: None } => {
@@ -422,6 +464,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print_stdout(&String::from_utf8_lossy(&out))
         }
         Command::Check { files } => check_files(&files),
+        Command::Sweep { sweep, sim } => crate::sweep::command(&sweep, &sim),
     }
 }
 
@@ -460,7 +503,7 @@ fn simulate_and_report(
 
 /// The UI opens when standard output is a terminal, unless `--headless`, or the terminal
 /// cannot draw it (`TERM=dumb`: then the report is printed, with a note).
-fn use_ui(args: &SimArgs) -> bool {
+pub(crate) fn use_ui(args: &SimArgs) -> bool {
     if args.headless || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return false;
     }
@@ -513,8 +556,11 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     if let Some(seed) = args.seed {
         s.seed = seed;
     }
-    if let Some(w) = args.warmup {
-        s.warmup = w;
+    match args.warmup {
+        Some(Warmup::Fixed(w)) => s.warmup = w,
+        // Found per run by `auto_warmup`, from a pilot run without warm-up.
+        Some(Warmup::Auto) => s.warmup = 0,
+        None => {}
     }
     if let Some(d) = args.choices {
         s.strategy_params.choices = d as usize;
@@ -778,18 +824,18 @@ pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Re
 }
 
 /// A one-line progress bar on stderr, only on a terminal and only after the first half second.
-struct ProgressBar {
+pub(crate) struct ProgressBar {
     started: Instant,
     enabled: bool,
     drawn: bool,
 }
 
 impl ProgressBar {
-    fn new() -> ProgressBar {
+    pub(crate) fn new() -> ProgressBar {
         ProgressBar { started: Instant::now(), enabled: std::io::stderr().is_terminal(), drawn: false }
     }
 
-    fn update(&mut self, fraction: f64) {
+    pub(crate) fn update(&mut self, fraction: f64) {
         if !self.enabled || self.started.elapsed() < Duration::from_millis(500) {
             return;
         }
@@ -808,7 +854,7 @@ impl ProgressBar {
         self.drawn = true;
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if self.drawn {
             let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(60));
         }
@@ -826,7 +872,7 @@ fn print_stdout(text: &str) -> Result<(), CliError> {
 }
 
 /// Writes a report where [`prepare_sink`] said it goes.
-fn deliver(text: &str, sink: Option<OutputFile>) -> Result<(), CliError> {
+pub(crate) fn deliver(text: &str, sink: Option<OutputFile>) -> Result<(), CliError> {
     match sink {
         Some(file) => {
             let path = file.path().to_path_buf();
@@ -842,7 +888,7 @@ fn output_error(path: &Path, e: std::io::Error) -> CliError {
 
 /// Where a run's report will go, made sure of before the run starts: `--output` is created
 /// (as a temporary file beside it), or standard output must be open.
-fn prepare_sink(args: &SimArgs) -> Result<Option<OutputFile>, CliError> {
+pub(crate) fn prepare_sink(args: &SimArgs) -> Result<Option<OutputFile>, CliError> {
     match &args.output {
         Some(path) => OutputFile::prepare(path).map(Some).map_err(|e| output_error(path, e)),
         None if !crate::output::stdout_open() => Err(CliError::runtime(

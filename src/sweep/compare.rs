@@ -1,0 +1,275 @@
+//! `lbsim compare --replications R`: every figure as a mean with its 95% interval over R
+//! seeds, and a p99 leader named only when the paired difference to the runner-up is
+//! significant.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::render::{FigureOut, cell_text};
+use super::{Cell, Job, Metric, Sample};
+use crate::cli::{CliError, SimArgs};
+use crate::report::Format;
+use crate::stats::{self, Paired};
+use crate::text::escape;
+
+/// Each strategy's runs over the replications, in seed order.
+pub struct Replicated {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Replication r ran with seed `seed + r`.
+    pub seed: u64,
+    /// Replications asked for.
+    pub replications: u32,
+    /// One cell per strategy, in the order given (`load` is unused: 0).
+    pub cells: Vec<Cell>,
+}
+
+/// Runs every strategy on `scenario` with seeds `seed + r`, r < `replications`, on
+/// `threads` threads (`--warmup auto` per run when `auto`), with a progress bar.
+pub fn replicate(
+    scenario: &crate::scenario::Scenario,
+    strategies: &[String],
+    replications: u32,
+    seed: u64,
+    threads: usize,
+    auto: bool,
+) -> Result<Replicated, String> {
+    let mut jobs = Vec::new();
+    for (cell, name) in strategies.iter().enumerate() {
+        for r in 0..replications {
+            let mut s = scenario.clone();
+            s.seed = seed.wrapping_add(r as u64);
+            jobs.push(Job { cell, strategy: name.clone(), scenario: s });
+        }
+    }
+    let mut bar = crate::cli::ProgressBar::new();
+    let samples = super::execute(&jobs, threads, auto, &mut |p| {
+        bar.update(p.fraction);
+        false
+    })?;
+    bar.clear();
+    let mut cells: Vec<Cell> = strategies
+        .iter()
+        .map(|s| Cell { strategy: s.clone(), load: 0.0, vary: None, samples: Vec::new() })
+        .collect();
+    for (job, sample) in jobs.iter().zip(samples) {
+        cells[job.cell].samples.extend(sample);
+    }
+    Ok(Replicated { scenario: scenario.name.clone(), seed, replications, cells })
+}
+
+/// Who leads on p99, and whether it is more than noise.
+#[derive(Clone, Debug)]
+pub struct Leader {
+    /// The strategy with the lowest mean p99.
+    pub best: String,
+    /// The next lowest.
+    pub runner_up: String,
+    /// The paired test of runner-up minus best, over the replications where both completed
+    /// something.
+    pub test: Paired,
+}
+
+/// The p99 leader over replications, `None` with fewer than two strategies or when one
+/// completed nothing in some replication.
+pub fn leader(r: &Replicated) -> Option<Leader> {
+    if r.cells.len() < 2 || r.cells.iter().any(|c| c.values(Metric::P99).len() < c.samples.len()) {
+        return None;
+    }
+    let mut order: Vec<&Cell> = r.cells.iter().collect();
+    order.sort_by(|a, b| {
+        let m = |c: &Cell| c.figure(Metric::P99).mean.unwrap_or(f64::INFINITY);
+        m(a).total_cmp(&m(b))
+    });
+    let (best, runner_up) = (order[0], order[1]);
+    let test = stats::paired(&runner_up.values(Metric::P99), &best.values(Metric::P99));
+    Some(Leader { best: best.strategy.clone(), runner_up: runner_up.strategy.clone(), test })
+}
+
+/// The leader line of the table.
+pub fn leader_line(r: &Replicated) -> String {
+    let n = r.replications;
+    if let Some(c) = r.cells.iter().find(|c| c.values(Metric::P99).len() < c.samples.len()) {
+        return format!("no p99 leader: {} completed no request in some replications", escape(&c.strategy));
+    }
+    let Some(l) = leader(r) else { return String::new() };
+    let (best, runner) = (escape(&l.best), escape(&l.runner_up));
+    let diff = match l.test.ci {
+        Some(ci) => {
+            format!("{} ± {} ms", super::render::number(ci.mean), super::render::number(ci.half_width()))
+        }
+        None => format!("{} ms", super::render::number(l.test.mean)),
+    };
+    let p99 =
+        |name: &str| r.cells.iter().find(|c| c.strategy == name).and_then(|c| c.figure(Metric::P99).mean);
+    if l.test.significant {
+        let ratio = match (p99(&l.best), p99(&l.runner_up)) {
+            (Some(b), Some(u)) if b > 0.0 => format!(": {:.2}x lower than {runner}", u / b),
+            _ => format!(", ahead of {runner}"),
+        };
+        format!("{best} leads on p99{ratio} (paired difference {diff} over {n} seeds: significant at 95%)")
+    } else if l.test.mean == 0.0 && l.test.ci.is_none_or(|c| c.low == 0.0 && c.high == 0.0) {
+        format!("no p99 leader: {best} and {runner} had the same p99 on every one of the {n} seeds")
+    } else {
+        let needed = match l.test.replications_needed {
+            Some(k) if k >= 1_000_000 => {
+                " and no feasible number of replications would tell them apart".to_string()
+            }
+            Some(k) => format!("; about {k} replications would likely be needed to tell them apart"),
+            None => String::new(),
+        };
+        format!(
+            "no p99 leader: {best} and {runner} are not distinguishable at {n} replications (paired difference {diff}, 95% interval includes 0){needed}"
+        )
+    }
+}
+
+/// The table: one row per strategy, each figure `mean ± half-width`, then the leader line.
+pub fn table(r: &Replicated) -> String {
+    let mut out = format!(
+        "lbsim compare · scenario {} · {} replications (seeds {} to {}, the same requests for every strategy)\n",
+        escape(&r.scenario),
+        r.replications,
+        r.seed,
+        r.seed.wrapping_add(r.replications as u64 - 1)
+    );
+    out += "each figure: mean ± half-width of its 95% confidence interval over the replications\n\n";
+    let titles = ["mean ms", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "goodput/s"];
+    let texts: Vec<Vec<String>> =
+        r.cells.iter().map(|c| Metric::ALL.iter().map(|&m| cell_text(c.figure(m))).collect()).collect();
+    let width = texts.iter().flatten().map(|t| t.chars().count()).max().unwrap_or(8).max(9) + 3;
+    let name_width =
+        r.cells.iter().map(|c| escape(&c.strategy).chars().count()).max().unwrap_or(8).max(8) + 2;
+    let _ = write!(out, "{:<name_width$}", "strategy");
+    for t in titles {
+        let _ = write!(out, "{t:>width$}");
+    }
+    out.push('\n');
+    for (c, row) in r.cells.iter().zip(&texts) {
+        let _ = write!(out, "{:<name_width$}", escape(&c.strategy));
+        for t in row {
+            let _ = write!(out, "{t:>width$}");
+        }
+        out.push('\n');
+    }
+    let line = leader_line(r);
+    if !line.is_empty() {
+        out += &line;
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct StrategyOut<'a> {
+    strategy: &'a str,
+    replications: usize,
+    metrics: super::render::Metrics<'a>,
+}
+
+#[derive(Serialize)]
+struct LeaderOut<'a> {
+    metric: &'static str,
+    strategy: Option<&'a str>,
+    best: &'a str,
+    runner_up: &'a str,
+    difference_ms: FigureOut,
+    significant: bool,
+    replications_needed: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    scenario: &'a str,
+    replications: u32,
+    seed: u64,
+    strategies: Vec<StrategyOut<'a>>,
+    leader: Option<LeaderOut<'a>>,
+}
+
+/// `{"scenario", "replications", "seed", "strategies": [{"strategy", "replications",
+/// "metrics"}], "leader": {...} or null}`.
+pub fn json(r: &Replicated) -> String {
+    let l = leader(r);
+    let out = Out {
+        scenario: &r.scenario,
+        replications: r.replications,
+        seed: r.seed,
+        strategies: r
+            .cells
+            .iter()
+            .map(|c| StrategyOut {
+                strategy: &c.strategy,
+                replications: c.samples.len(),
+                metrics: super::render::Metrics(c),
+            })
+            .collect(),
+        leader: l.as_ref().map(|l| LeaderOut {
+            metric: Metric::P99.key(),
+            strategy: l.test.significant.then_some(l.best.as_str()),
+            best: &l.best,
+            runner_up: &l.runner_up,
+            difference_ms: FigureOut {
+                mean: Some(l.test.mean),
+                ci95_low: l.test.ci.map(|c| c.low),
+                ci95_high: l.test.ci.map(|c| c.high),
+            },
+            significant: l.test.significant,
+            replications_needed: l.test.replications_needed,
+        }),
+    };
+    serde_json::to_string_pretty(&out).expect("comparisons serialise") + "\n"
+}
+
+/// A header line and one line per strategy: `strategy,replications`, then mean, ci95_low and
+/// ci95_high of each metric.
+pub fn csv(r: &Replicated) -> String {
+    let mut out = String::from("strategy,replications");
+    for m in Metric::ALL {
+        let k = m.key();
+        let _ = write!(out, ",{k}_mean,{k}_ci95_low,{k}_ci95_high");
+    }
+    out.push('\n');
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    for c in &r.cells {
+        let _ = write!(out, "{},{}", escape(&c.strategy), c.samples.len());
+        for m in Metric::ALL {
+            let f = c.figure(m);
+            let _ =
+                write!(out, ",{},{},{}", opt(f.mean), opt(f.ci.map(|c| c.low)), opt(f.ci.map(|c| c.high)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `lbsim compare --replications R` with R > 1: headless (the UI shows one seed).
+pub fn command(strategies: &[String], sim: &SimArgs, replications: u32) -> Result<(), CliError> {
+    if sim.engine == Some(crate::engines::EngineKind::Live) {
+        return Err(CliError::input("--replications above 1 runs the model only: drop --engine live"));
+    }
+    let scenario = crate::cli::resolve_scenario(sim)?;
+    let sink = crate::cli::prepare_sink(sim)?;
+    let seed = sim.seed.unwrap_or(scenario.seed);
+    let auto = sim.warmup == Some(super::warmup::Warmup::Auto);
+    let r = replicate(&scenario, strategies, replications, seed, super::cores(), auto)
+        .map_err(CliError::input)?;
+    let text = match sim.format {
+        Format::Table => table(&r),
+        Format::Json => json(&r),
+        Format::Csv => csv(&r),
+    };
+    crate::cli::deliver(&text, sink)?;
+    let stopped = r.cells.iter().flat_map(|c| &c.samples).filter(|s: &&Sample| s.stopped).count();
+    match stopped {
+        0 => Ok(()),
+        n => Err(CliError {
+            code: 3,
+            message: format!(
+                "warning: {n} runs stopped early at the in-flight cap (queues growing without bound); \
+                 their figures cover the run until then (raise it with --max-in-flight)"
+            ),
+        }),
+    }
+}

@@ -1,0 +1,306 @@
+//! `lbsim sweep` through the real binary: confidence intervals that cover the theory and
+//! shrink as 1/sqrt(R), results independent of the number of threads, and bad input.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn lbsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().expect("lbsim runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let o = lbsim(args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("sweep prints JSON")
+}
+
+fn figure(cell: &Value, key: &str) -> (f64, f64, f64) {
+    let f = &cell["metrics"][key];
+    (f["mean"].as_f64().unwrap(), f["ci95_low"].as_f64().unwrap(), f["ci95_high"].as_f64().unwrap())
+}
+
+/// Random dispatch over 8 identical workers is 8 independent M/M/1 queues: the mean
+/// latency is service / (1 - load). With exponential service of mean 10 ms.
+const MM1: &[&str] = &[
+    "sweep",
+    "--scenario",
+    "identical-workers",
+    "--strategies",
+    "random",
+    "--warmup",
+    "10s",
+    "--format",
+    "json",
+];
+
+#[test]
+fn the_mm1_mean_lies_in_every_cells_confidence_interval() {
+    let mut args = MM1.to_vec();
+    args.extend(["--loads", "0.3,0.6,0.9", "--replications", "10", "--requests", "40000"]);
+    let out = json(&args);
+    assert_eq!(out["sweep"]["replications"], 10);
+    assert_eq!(out["sweep"]["loads"], serde_json::json!([0.3, 0.6, 0.9]));
+    let cells = out["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 3);
+    for cell in cells {
+        let load = cell["load"].as_f64().unwrap();
+        let expected = 10.0 / (1.0 - load);
+        let (mean, low, high) = figure(cell, "mean_ms");
+        eprintln!("load {load}: mean {mean:.3} ms, 95% CI [{low:.3}, {high:.3}], M/M/1 {expected:.3}");
+        assert_eq!(cell["replications"], 10);
+        assert!(low < mean && mean < high);
+        assert!(
+            low * 0.99 <= expected && expected <= high * 1.01,
+            "load {load}: M/M/1 mean {expected} outside [{low}, {high}]"
+        );
+        // The interval is informative: within 10% of the mean either side.
+        assert!(high - low < 0.2 * mean, "load {load}: [{low}, {high}]");
+        let (goodput, _, _) = figure(cell, "goodput_rps");
+        // 8 workers at 100 requests/s each.
+        assert!((goodput / (800.0 * load) - 1.0).abs() < 0.02, "load {load}: goodput {goodput}");
+    }
+}
+
+#[test]
+fn the_interval_shrinks_as_one_over_the_root_of_the_replications() {
+    let half_width = |r: &str| {
+        let mut args = MM1.to_vec();
+        args.extend(["--loads", "0.6", "--replications", r, "--requests", "5000"]);
+        let out = json(&args);
+        let (_, low, high) = figure(&out["cells"][0], "mean_ms");
+        (high - low) / 2.0
+    };
+    let (h10, h40) = (half_width("10"), half_width("40"));
+    // sqrt(40 / 10) = 2, times t(0.975, 9) / t(0.975, 39) = 2.262 / 2.023: about 2.24, give
+    // or take the sampling error of the standard deviations.
+    let ratio = h10 / h40;
+    eprintln!(
+        "half-width with 10 replications {h10:.4}, with 40 {h40:.4}: ratio {ratio:.3} (expected about 2.24)"
+    );
+    assert!((1.5..3.3).contains(&ratio), "ratio {ratio}");
+}
+
+#[test]
+fn results_do_not_depend_on_the_number_of_jobs() {
+    let args = |jobs: &'static str| {
+        vec![
+            "sweep",
+            "--scenario",
+            "identical-workers",
+            "--strategies",
+            "random,power-of-two,least-loaded",
+            "--loads",
+            "0.5..0.9:0.2",
+            "--vary",
+            "workers=4,8",
+            "--replications",
+            "3",
+            "--requests",
+            "3000",
+            "--warmup",
+            "1s",
+            "--format",
+            "json",
+            "--jobs",
+            jobs,
+        ]
+    };
+    let one = lbsim(&args("1"));
+    assert_eq!(one.status.code(), Some(0), "{}", String::from_utf8_lossy(&one.stderr));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).max(3).to_string();
+    let cores: &'static str = Box::leak(cores.into_boxed_str());
+    let many = lbsim(&args(cores));
+    assert_eq!(String::from_utf8_lossy(&one.stdout), String::from_utf8_lossy(&many.stdout));
+    let out: Value = serde_json::from_slice(&one.stdout).unwrap();
+    let cells = out["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2 * 3 * 3);
+    assert_eq!(cells[0]["vary"], serde_json::json!({"workers": 4}));
+    assert_eq!(cells[17]["vary"], serde_json::json!({"workers": 8}));
+    assert_eq!(out["sweep"]["vary"], serde_json::json!({"name": "workers", "values": [4, 8]}));
+    // CSV and table say the same: one line per cell, and mean ± half-width.
+    let mut csv_args = args("2");
+    let n = csv_args.len();
+    csv_args[n - 3] = "csv";
+    let csv = String::from_utf8(lbsim(&csv_args).stdout).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 18);
+    assert!(csv.starts_with("strategy,load,vary,vary_value,replications,mean_ms_mean,mean_ms_ci95_low"));
+    csv_args[n - 3] = "table";
+    let table = String::from_utf8(lbsim(&csv_args).stdout).unwrap();
+    assert!(table.contains("workers = 8") && table.contains(" ± "), "{table}");
+}
+
+#[test]
+fn bad_sweep_input_is_one_line_and_exit_2() {
+    for (args, words) in [
+        (&["sweep"][..], "--loads is required"),
+        (&["sweep", "--loads", "0.1,x"], "`x` is not a number"),
+        (&["sweep", "--loads", "0.9..0.1:0.1"], "ends below its start"),
+        (&["sweep", "--loads", "0.1..0.9"], "needs a step"),
+        (&["sweep", "--loads", "0.1..0.9:0.00001"], "at most 1000"),
+        (&["sweep", "--loads", "0.5,0.5"], "listed twice"),
+        (&["sweep", "--loads", "0.5", "--replications", "1"], "a sweep needs from 2 to 10000"),
+        (&["sweep", "--loads", "0.5", "--load", "0.5"], "a sweep takes its loads from --loads"),
+        (&["sweep", "--loads", "0.5", "--vary", "colour=1,2"], "cannot vary `colour`"),
+        (&["sweep", "--loads", "0.5", "--vary", "workers=4,0"], "workers=0"),
+        (&["sweep", "--loads", "0.5", "--vary", "workers=4", "--workers", "4"], "both set it"),
+        (&["sweep", "--loads", "0.5", "--jobs", "0"], "--jobs"),
+        (&["sweep", "--loads", "0.5", "--strategies", "random,random"], "listed twice"),
+        (&["sweep", "--loads", "0.5", "--engine", "live"], "--engine live"),
+    ] {
+        let o = lbsim(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err:?} lacks {words:?}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn compare_with_replications_names_a_leader_only_when_significant() {
+    let o = lbsim(&[
+        "compare",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--replications",
+        "5",
+        "--requests",
+        "20000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let leader = &out["leader"];
+    assert_eq!(leader["strategy"], "least-loaded", "{leader}");
+    assert_eq!(leader["significant"], true);
+    assert!(leader["difference_ms"]["ci95_low"].as_f64().unwrap() > 0.0);
+    assert_eq!(out["strategies"][0]["replications"], 5);
+    let table = lbsim(&[
+        "compare",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--replications",
+        "5",
+        "--requests",
+        "20000",
+    ]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("least-loaded leads on p99") && table.contains("significant at 95%"), "{table}");
+}
+
+#[test]
+fn two_copies_of_one_strategy_are_never_declared_different() {
+    let scenario = lbsim::scenario::builtin::find("identical-workers").unwrap().scenario().unwrap();
+    let mut scenario = scenario;
+    scenario.stop = lbsim::engine::Stop::Requests(5_000);
+    let names = ["random".to_string(), "random".to_string()];
+    for (replications, seed) in [(2, 1), (5, 7), (10, 100)] {
+        let r = lbsim::sweep::compare::replicate(&scenario, &names, replications, seed, 2, false).unwrap();
+        let leader = lbsim::sweep::compare::leader(&r).unwrap();
+        assert!(!leader.test.significant, "{leader:?}");
+        let line = lbsim::sweep::compare::leader_line(&r);
+        assert!(line.starts_with("no p99 leader"), "{line}");
+    }
+}
+
+#[test]
+fn close_strategies_are_called_indistinguishable_with_a_count_to_aim_for() {
+    // At 20% load every strategy that looks at queues almost never finds one: power-of-two
+    // and least-loaded differ by little, and 3 short replications cannot separate them.
+    let o = lbsim(&[
+        "compare",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "power-of-two,least-loaded",
+        "--load",
+        "0.2",
+        "--replications",
+        "3",
+        "--requests",
+        "2000",
+        "--warmup",
+        "0s",
+    ]);
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(table.contains("not distinguishable at 3 replications"), "{table}");
+    assert!(table.contains("replications would likely be needed"), "{table}");
+}
+
+#[test]
+fn plot_writes_an_svg_chart_with_a_line_per_strategy() {
+    let dir = std::env::temp_dir().join(format!("lbsim-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("curves.svg");
+    let o = lbsim(&[
+        "sweep",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--loads",
+        "0.3,0.6,0.9",
+        "--replications",
+        "2",
+        "--requests",
+        "2000",
+        "--plot",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
+    for text in ["random", "least-loaded", "p99 latency (ms) (log scale)", "offered load", "0.60"] {
+        assert!(svg.contains(text), "the chart lacks {text}");
+    }
+    // A polyline per strategy.
+    assert!(svg.matches("<polyline").count() >= 2);
+    let png = dir.join("curves.png");
+    let o = lbsim(&["sweep", "--loads", "0.5", "--plot", png.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("write .svg"));
+    assert!(!png.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_live_chart_draws_every_strategy_and_its_axes() {
+    use lbsim::cli::{Cli, Command};
+    use ratatui::widgets::Widget;
+    let argv = [
+        "lbsim",
+        "sweep",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-loaded",
+        "--loads",
+        "0.3,0.9",
+        "--replications",
+        "2",
+        "--requests",
+        "2000",
+    ];
+    let Command::Sweep { sweep, sim } = <Cli as clap::Parser>::parse_from(argv).command else { panic!() };
+    let (mut grid, jobs) = lbsim::sweep::build(&sweep, &sim).unwrap();
+    // Half the runs done: the chart shows what there is.
+    let samples = lbsim::sweep::execute(&jobs[..4], 2, false, &mut |_| false).unwrap();
+    let mut all = samples;
+    all.resize(jobs.len(), None);
+    grid.fill(all);
+    let area = ratatui::layout::Rect::new(0, 0, 100, 30);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    lbsim::tui::sweep::SweepView { grid: &grid, status: "50% done" }.render(area, &mut buf);
+    let text: String = (0..area.height)
+        .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect();
+    for words in ["4/8 runs", "random", "least-loaded", "load", "p99 latency (ms) (log)", "50% done"] {
+        assert!(text.contains(words), "{words} missing from\n{text}");
+    }
+}
