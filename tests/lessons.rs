@@ -43,6 +43,7 @@ const LESSONS: &[(&str, fn())] = &[
     ("blocking-the-runtime", blocking_the_runtime),
     ("timeouts-and-cancellation", timeouts_and_cancellation),
     ("graceful-shutdown", graceful_shutdown),
+    ("hockey-stick", hockey_stick),
 ];
 
 #[test]
@@ -309,6 +310,29 @@ fn graceful_shutdown() {
     }
 }
 
+/// From 10% to 95% load random's mean latency grows over 10x, least-loaded's under 5x; at 95%
+/// least-loaded's mean is under a third of random's (means over 4 seeds, through the sweep).
+fn hockey_stick() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(["sweep", "--scenario", "hockey-stick", "--strategies", "random,least-loaded"])
+        .args(["--loads", "0.1,0.95", "--replications", "4", "--metric", "mean", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mean = |strategy: &str, load: f64| {
+        let cells = json["cells"].as_array().unwrap();
+        let cell =
+            cells.iter().find(|c| c["strategy"] == strategy && c["load"].as_f64() == Some(load)).unwrap();
+        cell["metrics"]["mean_ms"]["mean"].as_f64().unwrap()
+    };
+    let (r10, r95) = (mean("random", 0.1), mean("random", 0.95));
+    let (l10, l95) = (mean("least-loaded", 0.1), mean("least-loaded", 0.95));
+    assert!(r95 > 10.0 * r10, "random {r10:.2} -> {r95:.2} ms");
+    assert!(l95 < 5.0 * l10, "least-loaded {l10:.2} -> {l95:.2} ms");
+    assert!(l95 * 3.0 < r95, "at 95%: least-loaded {l95:.2} ms, random {r95:.2} ms");
+}
+
 #[test]
 fn lesson_01_one_worker() {
     one_worker()
@@ -380,4 +404,8 @@ fn lesson_17_timeouts_and_cancellation() {
 #[test]
 fn lesson_18_graceful_shutdown() {
     graceful_shutdown()
+}
+#[test]
+fn lesson_19_hockey_stick() {
+    hockey_stick()
 }

@@ -40,6 +40,7 @@ builtins![
     "blocking-the-runtime",
     "timeouts-and-cancellation",
     "graceful-shutdown",
+    "hockey-stick",
 ];
 
 /// The lesson number of a built-in scenario (`None` for the playground, `default`).
