@@ -1,0 +1,64 @@
+//! Parallel efficiency of `lbsim sweep`: the same 20-cell sweep (4 strategies x 5 loads, 2
+//! replications each: 40 runs) on 1 thread and on 2, measured in the same run, and the
+//! per-run speed in requests per second against one run alone.
+//!
+//!     cargo bench --bench sweep
+//!
+//! Efficiency = time on 1 thread / (2 x time on 2 threads); the target is at least
+//! 0.9 (2 jobs take at most 0.55 of the time of 1). Machines here are noisy: run it twice.
+
+use std::time::Instant;
+
+use clap::Parser;
+use lbsim::cli::{Cli, Command};
+
+fn sweep_jobs(requests: &str) -> (lbsim::sweep::Grid, Vec<lbsim::sweep::Job>) {
+    let args = [
+        "lbsim",
+        "sweep",
+        "--strategies",
+        "random,round-robin,power-of-two,least-loaded",
+        "--loads",
+        "0.5,0.6,0.7,0.8,0.9",
+        "--replications",
+        "2",
+        "--requests",
+        requests,
+        "--warmup",
+        "1s",
+        "--headless",
+    ];
+    let Command::Sweep { sweep, sim } = Cli::parse_from(args).command else { unreachable!("a sweep") };
+    lbsim::sweep::build(&sweep, &sim).map_err(|e| e.message).expect("the sweep builds")
+}
+
+fn time(jobs: &[lbsim::sweep::Job], threads: usize) -> f64 {
+    let start = Instant::now();
+    let samples = lbsim::sweep::execute(jobs, threads, false, &mut |_| false).expect("runs");
+    assert!(samples.iter().all(Option::is_some));
+    start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    // `cargo test --benches` runs this without --bench: a quick smoke run.
+    let full = std::env::args().any(|a| a == "--bench");
+    let requests = if full { "200000" } else { "2000" };
+    let (grid, jobs) = sweep_jobs(requests);
+    println!(
+        "lbsim sweep benchmark: {} cells, {} runs of {requests} requests each",
+        grid.cells.len(),
+        jobs.len()
+    );
+    time(&jobs[..2], 1); // warm the caches
+    let one = time(&jobs, 1);
+    let two = time(&jobs, 2);
+    let runs = jobs.len() as f64 * requests.parse::<f64>().unwrap();
+    println!("  1 thread:  {one:.2} s ({:.2} M requests/s)", runs / one / 1e6);
+    println!("  2 threads: {two:.2} s ({:.2} M requests/s)", runs / two / 1e6);
+    let efficiency = one / (2.0 * two);
+    println!(
+        "  2 threads take {:.2} of the time of 1: parallel efficiency {efficiency:.2} (target: at least 0.9) {}",
+        two / one,
+        if efficiency >= 0.9 { "met" } else { "MISSED" }
+    );
+}
