@@ -176,6 +176,18 @@ pub enum ScaleAction {
     Retired,
 }
 
+impl ScaleAction {
+    /// What happened to the worker, in words for an event log.
+    pub fn words(self) -> &'static str {
+        match self {
+            ScaleAction::Up => "added (starting)",
+            ScaleAction::Ready => "ready",
+            ScaleAction::Down => "draining",
+            ScaleAction::Retired => "retired",
+        }
+    }
+}
+
 /// Per-worker accumulators: completions and the time integrals of pending and busy slots.
 #[derive(Clone, Debug, Default)]
 pub struct WorkerStats {

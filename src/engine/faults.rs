@@ -301,13 +301,7 @@ impl Sim {
             .filter(|w| matches!(w.lifecycle, Lifecycle::Active | Lifecycle::Starting))
             .count() as u32;
         self.metrics.scaling.push(ScalingEvent { time: self.now, action, worker, workers });
-        let what = match action {
-            ScaleAction::Up => "added (starting)",
-            ScaleAction::Ready => "ready",
-            ScaleAction::Down => "draining",
-            ScaleAction::Retired => "retired",
-        };
-        self.notice(format!("autoscaler: worker {worker} {what}; {workers} workers"));
+        self.notice(format!("autoscaler: worker {worker} {}; {workers} workers", action.words()));
     }
 
     /// Adds a worker like the first one; it serves after `startup`.

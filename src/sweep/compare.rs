@@ -261,15 +261,5 @@ pub fn command(strategies: &[String], sim: &SimArgs, replications: u32) -> Resul
         Format::Csv => csv(&r),
     };
     crate::cli::deliver(&text, sink)?;
-    let stopped = r.cells.iter().flat_map(|c| &c.samples).filter(|s: &&Sample| s.stopped).count();
-    match stopped {
-        0 => Ok(()),
-        n => Err(CliError {
-            code: 3,
-            message: format!(
-                "warning: {n} runs stopped early at the in-flight cap (queues growing without bound); \
-                 their figures cover the run until then (raise it with --max-in-flight)"
-            ),
-        }),
-    }
+    super::stopped_runs(r.cells.iter().flat_map(|c| &c.samples).filter(|s: &&Sample| s.stopped).count())
 }

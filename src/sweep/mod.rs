@@ -684,7 +684,12 @@ fn finish(
         plot::write(path, grid).map_err(CliError::runtime)?;
     }
     crate::cli::deliver(&text, sink)?;
-    match grid.stopped() {
+    stopped_runs(grid.stopped())
+}
+
+/// Exit status 3 and its warning when `n` runs stopped early at the in-flight cap.
+pub(crate) fn stopped_runs(n: usize) -> Result<(), CliError> {
+    match n {
         0 => Ok(()),
         n => Err(CliError {
             code: 3,

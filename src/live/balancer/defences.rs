@@ -180,13 +180,7 @@ impl Balancer {
             .filter(|s| matches!(s.lifecycle, Lifecycle::Active | Lifecycle::Starting))
             .count() as u32;
         self.meter.record(Record::Scaled { action, worker, workers });
-        let what = match action {
-            ScaleAction::Up => "added (starting)",
-            ScaleAction::Ready => "ready",
-            ScaleAction::Down => "draining",
-            ScaleAction::Retired => "retired",
-        };
-        self.notice(format!("autoscaler: worker {worker} {what}; {workers} workers"));
+        self.notice(format!("autoscaler: worker {worker} {}; {workers} workers", action.words()));
     }
 
     /// Sends the balancer `control` after `delay` (scenario time), from a timer task.
