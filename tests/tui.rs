@@ -443,3 +443,19 @@ fn the_autoscale_header_says_how_many_workers_serve_start_and_drain() {
     assert!(header.contains(" active") && header.contains("(autoscaled 2 to 16)"), "{header}");
     assert!(!header.contains("4 workers"), "{header}");
 }
+
+/// Stepping in compare: the last five events stay on screen (each step adds one per pane).
+#[test]
+fn compare_keeps_the_last_five_step_reasons_on_screen() {
+    let mut a = app("power-of-two", &["random", "power-of-two"], Mode::Compare);
+    a.advance_to(SECS, None);
+    for _ in 0..3 {
+        ch(&mut a, 'n');
+    }
+    let text = screen(&a, 140, 40);
+    let last: Vec<&str> = a.log.iter().rev().take(5).map(|l| l.text.as_str()).collect();
+    for line in last {
+        let start: String = line.chars().take(40).collect();
+        assert!(text.contains(&start), "{start:?} is not on screen:\n{text}");
+    }
+}

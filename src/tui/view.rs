@@ -403,8 +403,14 @@ fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
-    let [summary, panes_area, log] =
-        area.layout(&Layout::vertical([Constraint::Length(1), Constraint::Min(8), Constraint::Length(5)]));
+    // Room for the last five events (each `n` step adds one per pane) when the terminal has
+    // it, three when it is small.
+    let log_rows = if area.height >= 24 { 7 } else { 5 };
+    let [summary, panes_area, log] = area.layout(&Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(log_rows),
+    ]));
     Paragraph::new(lead_line(app)).render(summary, buf);
     let n = app.panes.len() as u32;
     let side_by_side = panes_area.width / n as u16 >= 36 || panes_area.height / (n as u16) < 10;
