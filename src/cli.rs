@@ -21,9 +21,22 @@ use crate::sweep::warmup::Warmup;
 use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 use crate::tui::Mode;
 
+/// Exit statuses and the UI's keys, for `--help` and the manual pages.
+const AFTER_HELP: &str = "\
+Exit status: 0 on success; 2 for bad input (one line naming the flag, or the file, line,
+column and field of a scenario); 3 when a run stopped early at the in-flight cap (the report
+is printed, then a warning); 1 for anything else, such as an unwritable --output.
+
+Keys in the terminal UI of run and compare: space pause/resume; n step one event (the model);
++/- speed; up/down select a worker; k/r crash/repair it; w slow it 10x; e/E its error rate
+up/down 10%; t retries on/off; [ ] arrival rate -/+10%; s next strategy (run); h histograms:
+whole run or last 5s; R restart; ? help; q, Esc or Ctrl-C quit and print the report.
+
+lbsim man --dir DIR writes a page for every command (lbsim-run.1, lbsim-compare.1, ...).";
+
 /// lbsim: a load-balancer simulator.
 #[derive(Debug, Parser)]
-#[command(name = "lbsim", version, about, arg_required_else_help = true)]
+#[command(name = "lbsim", version, about, arg_required_else_help = true, after_long_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     /// What to do.
@@ -83,8 +96,13 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): lbsim man > lbsim.1 && man ./lbsim.1
-    Man,
+    /// Print the manual page (roff): lbsim man > lbsim.1 && man ./lbsim.1; with --dir, write
+    /// one page per command there.
+    Man {
+        /// Write lbsim.1 and a page per command (lbsim-run.1, ...) into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Response curves: every strategy at every load, replicated, with 95% confidence
     /// intervals, on every core.
     Sweep {
@@ -456,7 +474,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "lbsim", &mut out);
             print_stdout(&String::from_utf8_lossy(&out))
         }
-        Command::Man => {
+        Command::Man { dir: Some(dir) } => {
+            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), &dir).map_err(|e| {
+                CliError::runtime(format!("cannot write the manual pages to {}: {e}", dir.display()))
+            })?;
+            print_stdout(&format!("manual pages written to {}\n", dir.display()))
+        }
+        Command::Man { dir: None } => {
             let mut out = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut out)

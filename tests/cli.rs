@@ -310,3 +310,21 @@ fn ctrl_c_in_a_headless_run_prints_the_report_so_far() {
     let sent = report["requests"]["sent"].as_u64().unwrap();
     assert!(sent > 0 && sent < 500_000_000, "{sent}");
 }
+
+#[test]
+fn man_writes_a_page_per_command_with_options_keys_and_exit_statuses() {
+    let dir = std::env::temp_dir().join(format!("lbsim-man-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = lbsim(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for page in
+        ["lbsim.1", "lbsim-run.1", "lbsim-compare.1", "lbsim-crosscheck.1", "lbsim-sweep.1", "lbsim-check.1"]
+    {
+        assert!(dir.join(page).is_file(), "{page} missing");
+    }
+    let run = std::fs::read_to_string(dir.join("lbsim-run.1")).unwrap();
+    assert!(run.contains("engine") && run.contains("time\\-scale"), "lbsim-run.1 lacks options");
+    let main = stdout(&lbsim(&["man"]));
+    assert!(main.contains("Exit status") && main.contains("crash/repair"), "{main}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
