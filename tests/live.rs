@@ -176,11 +176,14 @@ fn graceful_shutdown_loses_nothing() {
 }
 
 /// `lbsim crosscheck` on the identical-workers lesson, through the real binary: the two
-/// engines agree within 10% on mean latency (fewer requests than its default, for time).
+/// engines agree within 10% on mean latency (fewer requests than its default, for time). Its
+/// 10 ms service runs as 20 ms here, as the cross-validation above: other tests share the
+/// machine, and a busy machine's timers fire later (at 10 ms, 16% apart was seen once).
 #[test]
 fn crosscheck_agrees_on_identical_workers() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
         .args(["crosscheck", "--scenario", "identical-workers", "--requests", "3000", "--format", "json"])
+        .args(["--time-scale", "2"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -189,7 +192,7 @@ fn crosscheck_agrees_on_identical_workers() {
     assert_eq!(json["live"]["engine"], "live");
     assert_eq!(json["live"]["live"]["tasks_left_at_shutdown"], 0);
     let d = &json["difference"];
-    assert_eq!(d["agrees"], true, "{d}");
+    assert_eq!(d["agrees"], true, "{d}; lateness {}", json["live"]["live"]["lateness_mean_ms"]);
     assert!(d["mean"].as_f64().unwrap().abs() < 0.10, "{d}");
 }
 
@@ -247,23 +250,45 @@ fn outlier_ejection_ejects_the_failing_worker() {
 }
 
 /// Autoscaling live: worker tasks are added during a burst and drained and retired after
-/// it, within the pool's bounds; every request is accounted for. (Run ten times faster than
-/// real time: the mechanism, not the latencies, is under test.)
+/// it, within the pool's bounds; every request is accounted for. (A short burst and quick
+/// evaluations, in real time: the mechanism is under test, not the latencies.)
 #[test]
 fn autoscaling_hires_and_retires_worker_tasks() {
-    let r = builtin_live("autoscale", |s| {
-        s.stop = lbsim::engine::Stop::Duration(70 * lbsim::time::SECS);
-        s.live.time_scale = 0.1;
-        s.live.grace = Duration::from_millis(200);
-    });
+    let text = r#"
+        name = "autoscale-live"
+        service = "exp:10ms"
+        [arrivals]
+        kind = "bursty"
+        base_load = 0.2
+        load = 3.0
+        burst = "2s"
+        gap = "3s"
+        [[workers]]
+        count = 2
+        [autoscale]
+        min = 1
+        max = 6
+        scale_up = 2.0
+        scale_down = 0.5
+        interval = "250ms"
+        sustain = 1
+        startup = "250ms"
+        cooldown = "250ms"
+        [run]
+        duration = "8s"
+        seed = 3
+        [live]
+        grace = "200ms"
+    "#;
+    let r = live_report(&Scenario::parse(text, "autoscale-live").unwrap(), "least-loaded");
     use lbsim::metrics::ScaleAction::*;
     for action in [Up, Ready, Down, Retired] {
         assert!(r.scaling.iter().any(|e| e.action == action), "no {action:?} in {:?}", r.scaling);
     }
-    assert!(r.scaling.iter().all(|e| (2..=16).contains(&e.workers)), "{:?}", r.scaling);
+    assert!(r.scaling.iter().all(|e| (1..=6).contains(&e.workers)), "{:?}", r.scaling);
     let c = r.requests;
     assert!(c.in_flight == 0 && c.is_conserved(), "{c:?}");
-    assert!(r.workers.len() > 4, "workers were added: {}", r.workers.len());
+    assert!(r.workers.len() > 2, "workers were added: {}", r.workers.len());
 }
 
 /// Pike's closed loop live: 100 clients that send, wait and think. Throughput is clients /
