@@ -459,3 +459,37 @@ fn compare_keeps_the_last_five_step_reasons_on_screen() {
         assert!(text.contains(&start), "{start:?} is not on screen:\n{text}");
     }
 }
+
+/// A bar with a label (a state's name) is never drawn shorter than an unlabelled bar with a
+/// smaller count: every bar has the room of the widest label.
+#[test]
+fn labels_do_not_shorten_bars() {
+    use lbsim::engine::{Lifecycle, WorkerSnapshot};
+    use lbsim::tui::widgets::PendingBars;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Widget;
+    let worker = |pending: u32, crashed: bool| WorkerSnapshot {
+        pending,
+        queued: pending.saturating_sub(1),
+        busy: pending.min(1),
+        concurrency: 1,
+        speed: 1.0,
+        slowdown: 1.0,
+        up: !crashed,
+        crashed,
+        ejected: false,
+        lifecycle: Lifecycle::Active,
+        error_rate: 0.0,
+        completed: 0,
+        last_latency: 0,
+    };
+    let workers = [worker(1437, true), worker(1384, false)];
+    let area = Rect::new(0, 0, 60, 2);
+    let mut buf = Buffer::empty(area);
+    PendingBars { workers: &workers, selected: 9, scale: 1500 }.render(area, &mut buf);
+    let row = |y: u16| (0..60).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
+    let blocks = |y: u16| row(y).chars().filter(|c| "█▉▊▋▌▍▎▏".contains(*c)).count();
+    assert!(row(0).contains("1437"), "{}", row(0));
+    assert!(blocks(0) >= blocks(1), "{:?} vs {:?}", row(0), row(1));
+}

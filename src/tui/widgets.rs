@@ -176,6 +176,20 @@ impl Widget for PendingBars<'_> {
             (1, false) => digits + 1,
             _ => 2 * digits + 2,
         };
+        let count_text = |group: &[WorkerSnapshot]| {
+            let pending = group.iter().map(|w| w.pending).max().unwrap_or(0);
+            match group.iter().map(WorkerState::of).max().unwrap_or(WorkerState::Idle) {
+                WorkerState::Slow if layout.per_bar == 1 => format!("{pending} slow {}x", group[0].slowdown),
+                WorkerState::DeadUnnoticed => format!("{pending} dead!"),
+                s if s.labelled() && pending == 0 => s.name().to_string(),
+                s if s.labelled() => format!("{pending} {}", s.name()),
+                _ => pending.to_string(),
+            }
+        };
+        // Every bar gets the same room, whatever its own label: a longer label must not make a
+        // longer queue look shorter.
+        let widest =
+            self.workers.chunks(layout.per_bar).map(|g| count_text(g).chars().count()).max().unwrap_or(0);
         for (bar, group) in self.workers.chunks(layout.per_bar).enumerate() {
             let (col, row) = (bar / layout.rows, bar % layout.rows);
             let x = area.x + col as u16 * col_width;
@@ -198,14 +212,8 @@ impl Widget for PendingBars<'_> {
                 Style::new().fg(Color::Gray)
             };
             buf.set_stringn(x, y, &label, label_width, label_style);
-            let count = match state {
-                WorkerState::Slow if layout.per_bar == 1 => format!("{pending} slow {}x", group[0].slowdown),
-                WorkerState::DeadUnnoticed => format!("{pending} dead!"),
-                s if s.labelled() && pending == 0 => s.name().to_string(),
-                s if s.labelled() => format!("{pending} {}", s.name()),
-                _ => pending.to_string(),
-            };
-            let bar_width = (col_width as usize).saturating_sub(label_width + count.len() + 2);
+            let count = count_text(group);
+            let bar_width = (col_width as usize).saturating_sub(label_width + widest + 2);
             let style = Style::new().fg(state.color());
             let eighths =
                 (pending as usize * bar_width * 8).div_ceil(self.scale.max(1) as usize).min(bar_width * 8);
