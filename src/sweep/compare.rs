@@ -225,21 +225,10 @@ pub fn json(r: &Replicated) -> String {
 /// A header line and one line per strategy: `strategy,replications`, then mean, ci95_low and
 /// ci95_high of each metric.
 pub fn csv(r: &Replicated) -> String {
-    let mut out = String::from("strategy,replications");
-    for m in Metric::ALL {
-        let k = m.key();
-        let _ = write!(out, ",{k}_mean,{k}_ci95_low,{k}_ci95_high");
-    }
-    out.push('\n');
-    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    let mut out = super::render::csv_header("strategy,replications");
     for c in &r.cells {
         let _ = write!(out, "{},{}", escape(&c.strategy), c.samples.len());
-        for m in Metric::ALL {
-            let f = c.figure(m);
-            let _ =
-                write!(out, ",{},{},{}", opt(f.mean), opt(f.ci.map(|c| c.low)), opt(f.ci.map(|c| c.high)));
-        }
-        out.push('\n');
+        super::render::csv_figures(&mut out, c);
     }
     out
 }

@@ -106,13 +106,7 @@ pub fn sweep_json(grid: &Grid) -> String {
 /// A header line and one line per cell: strategy, load, the varied option and its value,
 /// replications, then mean, ci95_low and ci95_high of each metric (empty when n/a).
 pub fn sweep_csv(grid: &Grid) -> String {
-    let mut out = String::from("strategy,load,vary,vary_value,replications");
-    for m in Metric::ALL {
-        let k = m.key();
-        let _ = write!(out, ",{k}_mean,{k}_ci95_low,{k}_ci95_high");
-    }
-    out.push('\n');
-    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    let mut out = csv_header("strategy,load,vary,vary_value,replications");
     for c in &grid.cells {
         let (name, value) = match vary_of(grid, c) {
             Some((k, serde_json::Value::String(s))) => (k.to_string(), s),
@@ -120,14 +114,29 @@ pub fn sweep_csv(grid: &Grid) -> String {
             None => (String::new(), String::new()),
         };
         let _ = write!(out, "{},{},{name},{value},{}", escape(&c.strategy), c.load, c.samples.len());
-        for m in Metric::ALL {
-            let f = c.figure(m);
-            let _ =
-                write!(out, ",{},{},{}", opt(f.mean), opt(f.ci.map(|c| c.low)), opt(f.ci.map(|c| c.high)));
-        }
-        out.push('\n');
+        csv_figures(&mut out, c);
     }
     out
+}
+
+/// A CSV header: the leading columns, then mean, ci95_low and ci95_high of each metric.
+pub(crate) fn csv_header(leading: &str) -> String {
+    let mut out = String::from(leading);
+    for m in Metric::ALL {
+        let k = m.key();
+        let _ = write!(out, ",{k}_mean,{k}_ci95_low,{k}_ci95_high");
+    }
+    out + "\n"
+}
+
+/// A cell's figures for a CSV line (empty when n/a), and the line's end.
+pub(crate) fn csv_figures(out: &mut String, cell: &super::Cell) {
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    for m in Metric::ALL {
+        let f = cell.figure(m);
+        let _ = write!(out, ",{},{},{}", opt(f.mean), opt(f.ci.map(|c| c.low)), opt(f.ci.map(|c| c.high)));
+    }
+    out.push('\n');
 }
 
 /// A figure with about four significant digits.
