@@ -350,8 +350,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let parsed = command
+        .try_get_matches_from_mut(args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            if let (Command::Sweep { sweep, .. }, Some(m), Some(c)) =
+                (&mut cli.command, matches.subcommand_matches("sweep"), command.find_subcommand("sweep"))
+            {
+                sweep.passed = crate::sweep::plan::passed_options(c, m);
+            }
+            cli
+        }
         Err(e) => {
             use clap::error::ErrorKind;
             match e.kind() {
@@ -887,7 +898,7 @@ impl ProgressBar {
 
 /// Prints to standard output. A closed pipe (`lbsim ... | head`) is not an error worth a
 /// message; a closed or full standard output is.
-fn print_stdout(text: &str) -> Result<(), CliError> {
+pub(crate) fn print_stdout(text: &str) -> Result<(), CliError> {
     match crate::output::write_stdout(text) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -11,6 +11,7 @@
 //! read back (`--merge DIR`) into exactly the report an in-process sweep prints.
 
 pub mod compare;
+pub mod plan;
 pub mod plot;
 mod render;
 pub mod warmup;
@@ -64,6 +65,10 @@ pub struct SweepArgs {
     /// Read the results of a `--plan DIR` whose jobs have run, and report as the sweep would.
     #[arg(long, value_name = "DIR")]
     pub merge: Option<PathBuf>,
+    /// The options given on the command line, as `--name=value` by clap id (filled by
+    /// [`crate::cli::main_with_args`]): what `--plan` passes on to each job.
+    #[arg(skip)]
+    pub passed: Vec<(String, std::ffi::OsString)>,
 }
 
 fn parse_jobs(s: &str) -> Result<usize, String> {
@@ -122,7 +127,7 @@ impl Loads {
 }
 
 /// The figures a sweep measures, in the order of the JSON's `metrics`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// Mean latency (ms).
@@ -414,7 +419,13 @@ impl Grid {
     }
 
     /// A new grid with empty cells.
-    fn new(scenario: String, sweep: &SweepArgs, loads: Vec<f64>, seed: u64, replications: u32) -> Grid {
+    pub(crate) fn new(
+        scenario: String,
+        sweep: &SweepArgs,
+        loads: Vec<f64>,
+        seed: u64,
+        replications: u32,
+    ) -> Grid {
         let mut grid = Grid {
             scenario,
             strategies: sweep.strategies.clone(),
@@ -645,6 +656,12 @@ fn cell_args(sim: &SimArgs, grid: &Grid, vary: Option<usize>, load: f64) -> SimA
 
 /// `lbsim sweep`.
 pub fn command(sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
+    if let Some(dir) = &sweep.merge {
+        return plan::merge(dir, sweep, sim);
+    }
+    if let Some(dir) = &sweep.plan {
+        return plan::plan(dir, sweep, sim);
+    }
     if let Some(path) = &sweep.plot {
         plot::check(path).map_err(CliError::input)?;
     }

@@ -1,0 +1,346 @@
+//! `lbsim sweep --plan DIR` and `--merge DIR`: a sweep run by a batch system.
+//!
+//! A sweep is a grid of independent, deterministic runs, so it need not run in one process.
+//! `--plan DIR` writes:
+//! - `DIR/jobs.txt`: one self-contained `lbsim run ... --format=json --output=...` command
+//!   per line, one per run (each cell's replications in seed order);
+//! - `DIR/sweep.json`: the grid, and which result file each line writes;
+//! - an empty `DIR/results/`.
+//!
+//! Any batch system runs the lines (GNU parallel, a Slurm job array, a Kubernetes Indexed
+//! Job: see `deploy/`). `--merge DIR` then reads the results and reports exactly what the
+//! in-process sweep would have: the figures are read from each run's JSON report, which is
+//! also how the in-process sweep reads its own runs ([`super::Sample::from_report`]).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Grid, Metric, Sample, SweepArgs, Vary};
+use crate::cli::{CliError, SimArgs};
+
+/// The version of `sweep.json` this build writes and reads.
+const VERSION: u32 = 1;
+
+/// The options of the command line that do not go into each job's `lbsim run`: the sweep's
+/// own, and those each job sets itself.
+const NOT_PASSED_ON: &[&str] = &[
+    "strategies",
+    "loads",
+    "metric",
+    "vary",
+    "jobs",
+    "plot",
+    "plan",
+    "merge",
+    "replications",
+    "seed",
+    "format",
+    "output",
+    "headless",
+];
+
+/// The options `--merge` takes besides DIR: how to show the results.
+const MERGE_OPTIONS: &[&str] = &["merge", "metric", "plot", "format", "output", "headless"];
+
+/// `DIR/sweep.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    /// What wrote it: `lbsim sweep --plan`, format [`VERSION`].
+    version: u32,
+    scenario: String,
+    strategies: Vec<String>,
+    loads: Vec<f64>,
+    /// The `--vary` option's name and its values as given, or null.
+    vary: Option<PlanVary>,
+    replications: u32,
+    seed: u64,
+    metric: Metric,
+    /// Line K of jobs.txt (from 1) is `jobs[K - 1]`.
+    jobs: Vec<PlanJob>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanVary {
+    name: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanJob {
+    /// Index of the cell in the report's `cells`.
+    cell: usize,
+    strategy: String,
+    /// Its replication, from 0: it ran with seed `seed + replication`.
+    replication: u32,
+    seed: u64,
+    /// Where its report goes, relative to DIR.
+    output: String,
+}
+
+/// The long options given on the command line (not defaults), as `--name=value` (or
+/// `--name` for switches), in the order the command defines them, with the ids of those
+/// given. Reads clap's matches, so `--name value` and `--name=value` come out the same.
+pub(crate) fn passed_options(cmd: &clap::Command, matches: &clap::ArgMatches) -> Vec<(String, OsString)> {
+    use clap::parser::ValueSource;
+    let mut out = Vec::new();
+    for arg in cmd.get_arguments() {
+        let id = arg.get_id().as_str();
+        if matches.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let Some(long) = arg.get_long() else { continue };
+        let mut token = OsString::from(format!("--{long}"));
+        if arg.get_action().takes_values()
+            && let Some(values) = matches.get_raw(id)
+        {
+            token.push("=");
+            for (i, v) in values.enumerate() {
+                if i > 0 {
+                    token.push(",");
+                }
+                token.push(v);
+            }
+        }
+        out.push((id.to_string(), token));
+    }
+    out
+}
+
+/// Quotes `s` for a POSIX shell when it needs it.
+fn shell_quote(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The result file of run `replication` of cell `cell`, relative to DIR.
+fn result_name(cell: usize, replication: u32) -> String {
+    format!("results/cell-{cell}-r{replication}.json")
+}
+
+/// `lbsim sweep ... --plan DIR`.
+pub fn plan(dir: &Path, sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
+    if sweep.jobs.is_some() {
+        return Err(CliError::input(
+            "--jobs: a plan runs nothing; the batch system decides how many jobs run at once",
+        ));
+    }
+    if sweep.plot.is_some() {
+        return Err(CliError::input(
+            "--plot: a plan runs nothing yet; give --plot to `lbsim sweep --merge DIR`",
+        ));
+    }
+    if sim.output.is_some() || sim.format != crate::report::Format::Table {
+        return Err(CliError::input(
+            "--format and --output: a plan's jobs write JSON into DIR/results; give them to `lbsim sweep --merge DIR`",
+        ));
+    }
+    let (grid, jobs) = super::build(sweep, sim)?;
+    let results = dir.join("results");
+    if results.read_dir().is_ok_and(|mut d| d.next().is_some()) {
+        return Err(CliError::input(format!(
+            "--plan {}: its results folder already has files; plan into a new folder",
+            dir.display()
+        )));
+    }
+    let io =
+        |what: &Path, e: std::io::Error| CliError::runtime(format!("cannot write {}: {e}", what.display()));
+    std::fs::create_dir_all(&results).map_err(|e| io(&results, e))?;
+    // Absolute paths, so that a line runs from any folder of a machine that shares DIR.
+    let dir = std::fs::canonicalize(dir).map_err(|e| io(dir, e))?;
+    let scenario = Path::new(&sim.scenario);
+    let scenario = if scenario.is_file() {
+        std::fs::canonicalize(scenario).map_err(|e| io(scenario, e))?.display().to_string()
+    } else {
+        sim.scenario.clone()
+    };
+    let mut common: Vec<String> = Vec::new();
+    for (id, token) in &sweep.passed {
+        if NOT_PASSED_ON.contains(&id.as_str()) {
+            continue;
+        }
+        let token = token.to_str().ok_or_else(|| {
+            CliError::input(format!(
+                "{}: not valid UTF-8, which a job line cannot carry",
+                token.to_string_lossy()
+            ))
+        })?;
+        common.push(if id == "scenario" { format!("--scenario={scenario}") } else { token.to_string() });
+    }
+    let mut lines = String::new();
+    let mut plan_jobs = Vec::new();
+    let r = grid.replications as usize;
+    for (k, job) in jobs.iter().enumerate() {
+        let cell = &grid.cells[job.cell];
+        let replication = (k % r) as u32;
+        let output = result_name(job.cell, replication);
+        let mut words = vec!["lbsim".to_string(), "run".to_string()];
+        words.extend(common.iter().cloned());
+        words.push(format!("--strategy={}", cell.strategy));
+        words.push(format!("--load={}", cell.load));
+        if let (Some(v), Some(i)) = (&grid.vary, cell.vary) {
+            words.push(format!("{}={}", v.flag(), v.values[i]));
+        }
+        words.push(format!("--seed={}", job.scenario.seed));
+        words.extend(["--headless".into(), "--format=json".into()]);
+        words.push(format!("--output={}", dir.join(&output).display()));
+        lines += &words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
+        lines.push('\n');
+        plan_jobs.push(PlanJob {
+            cell: job.cell,
+            strategy: cell.strategy.clone(),
+            replication,
+            seed: job.scenario.seed,
+            output,
+        });
+    }
+    let file = PlanFile {
+        version: VERSION,
+        scenario: grid.scenario.clone(),
+        strategies: grid.strategies.clone(),
+        loads: grid.loads.clone(),
+        vary: grid.vary.as_ref().map(|v| PlanVary { name: v.key().to_string(), values: v.values.clone() }),
+        replications: grid.replications,
+        seed: grid.seed,
+        metric: grid.metric,
+        jobs: plan_jobs,
+    };
+    let json = serde_json::to_string_pretty(&file).expect("plans serialise") + "\n";
+    let (jobs_txt, sweep_json) = (dir.join("jobs.txt"), dir.join("sweep.json"));
+    std::fs::write(&jobs_txt, lines).map_err(|e| io(&jobs_txt, e))?;
+    std::fs::write(&sweep_json, json).map_err(|e| io(&sweep_json, e))?;
+    crate::cli::print_stdout(&format!(
+        "wrote {} jobs to {} and the grid to {}\n\
+         run them, e.g. `parallel < {}` (or see deploy/ for Slurm and Kubernetes),\n\
+         then report with `lbsim sweep --merge {}`\n",
+        jobs.len(),
+        jobs_txt.display(),
+        sweep_json.display(),
+        shell_quote(&jobs_txt.display().to_string()),
+        shell_quote(&dir.display().to_string()),
+    ))
+}
+
+/// `lbsim sweep --merge DIR`.
+pub fn merge(dir: &Path, sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
+    if let Some((_, token)) = sweep.passed.iter().find(|(id, _)| !MERGE_OPTIONS.contains(&id.as_str())) {
+        let name = token.to_string_lossy();
+        let name = name.split('=').next().unwrap_or_default();
+        return Err(CliError::input(format!(
+            "{name}: --merge reads the grid from DIR/sweep.json; it takes only --metric, --plot, --format and --output"
+        )));
+    }
+    if let Some(path) = &sweep.plot {
+        super::plot::check(path).map_err(CliError::input)?;
+    }
+    let plan_path = dir.join("sweep.json");
+    let text = std::fs::read_to_string(&plan_path).map_err(|e| {
+        CliError::input(format!(
+            "--merge: cannot read {} ({e}); is it a folder written by --plan?",
+            plan_path.display()
+        ))
+    })?;
+    let file: PlanFile = serde_json::from_str(&text)
+        .map_err(|e| CliError::input(format!("{}: not a sweep plan: {e}", plan_path.display())))?;
+    if file.version != VERSION {
+        return Err(CliError::input(format!(
+            "{}: plan format {} (this lbsim reads {VERSION}); plan again with this version",
+            plan_path.display(),
+            file.version
+        )));
+    }
+    let mut grid =
+        grid_of(&file, sweep).map_err(|e| CliError::input(format!("{}: {e}", plan_path.display())))?;
+    let sink = crate::cli::prepare_sink(sim)?;
+    let mut samples = Vec::with_capacity(file.jobs.len());
+    let missing: Vec<&PlanJob> = file.jobs.iter().filter(|j| !dir.join(&j.output).is_file()).collect();
+    if let Some(first) = missing.first() {
+        return Err(CliError::runtime(format!(
+            "{} of {} results are missing (the first: {}); run their lines of {} and merge again",
+            missing.len(),
+            file.jobs.len(),
+            dir.join(&first.output).display(),
+            dir.join("jobs.txt").display()
+        )));
+    }
+    for job in &file.jobs {
+        samples.push(Some(read_result(dir, job)?));
+    }
+    grid.fill(samples);
+    super::finish(&grid, sweep, sim, sink)
+}
+
+/// The grid a plan describes, cells empty; `--metric` on the merge's command line wins.
+fn grid_of(file: &PlanFile, sweep: &SweepArgs) -> Result<Grid, String> {
+    let vary = match &file.vary {
+        Some(v) => Some(Vary::parse(&format!("{}={}", v.name, v.values.join(",")))?),
+        None => None,
+    };
+    let metric = if sweep.passed.iter().any(|(id, _)| id == "metric") { sweep.metric } else { file.metric };
+    let args = SweepArgs {
+        strategies: file.strategies.clone(),
+        vary,
+        metric,
+        loads: None,
+        jobs: None,
+        plot: None,
+        plan: None,
+        merge: None,
+        passed: Vec::new(),
+    };
+    let grid = Grid::new(file.scenario.clone(), &args, file.loads.clone(), file.seed, file.replications);
+    let r = file.replications.max(1) as usize;
+    if file.jobs.len() != grid.cells.len() * r {
+        return Err(format!("{} jobs for {} cells of {r} replications", file.jobs.len(), grid.cells.len()));
+    }
+    for (k, job) in file.jobs.iter().enumerate() {
+        let cell = &grid.cells[k / r];
+        if job.cell != k / r || job.replication as usize != k % r || job.strategy != cell.strategy {
+            return Err(format!("job {} does not match the grid", k + 1));
+        }
+    }
+    Ok(grid)
+}
+
+/// A job's report, checked to be the run the plan asked for.
+fn read_result(dir: &Path, job: &PlanJob) -> Result<Sample, CliError> {
+    let path: PathBuf = dir.join(&job.output);
+    let bad = |what: String| CliError::runtime(format!("{}: {what}", path.display()));
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("not a JSON report ({e}); run its line again")))?;
+    let strategy = v.get("strategy").and_then(|s| s.as_str());
+    let seed = v.get("seed").and_then(|s| s.as_u64());
+    if strategy != Some(job.strategy.as_str()) || seed != Some(job.seed) {
+        return Err(bad(format!(
+            "a report of {} with seed {}, where the plan ran {} with seed {}",
+            strategy.unwrap_or("?"),
+            seed.map_or("?".to_string(), |s| s.to_string()),
+            job.strategy,
+            job.seed
+        )));
+    }
+    Sample::from_json(&v).map_err(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_leaves_plain_words_and_quotes_the_rest() {
+        assert_eq!(shell_quote("--load=0.5"), "--load=0.5");
+        assert_eq!(shell_quote("/tmp/a b.toml"), "'/tmp/a b.toml'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+    }
+}
