@@ -13,7 +13,7 @@ use lbsim::metrics::ScaleAction;
 use lbsim::report::Report;
 use lbsim::scenario::Scenario;
 use lbsim::scenario::builtin::{self, BUILTINS};
-use lbsim::time::SECS;
+use lbsim::time::{MILLIS, SECS};
 
 fn config(name: &str) -> SimConfig {
     builtin::find(name).unwrap().scenario().unwrap().to_config().unwrap()
@@ -200,13 +200,28 @@ fn retry_storm() {
     );
 }
 
-/// Least-loaded's p99 is over 3x power-of-two's with stale data, and lower with fresh.
+/// At 100 ms, least-loaded's p99 is over 3x power-of-two's and power-of-two's is below
+/// random's; fresh (1 ms), least-loaded's is the lowest; at 500 ms random's p99 is below
+/// power-of-two's.
 fn stale_herding() {
-    let (ll, p2) = (run("stale-herding", "least-loaded"), run("stale-herding", "power-of-two"));
-    assert!(ll.latency_ms.p99 > 3.0 * p2.latency_ms.p99, "{} vs {}", ll.latency_ms.p99, p2.latency_ms.p99);
-    let mut fresh = config("stale-herding");
-    fresh.defences.load_refresh = None;
-    assert!(report(&fresh, "least-loaded").latency_ms.p99 < report(&fresh, "power-of-two").latency_ms.p99);
+    let p99 = |c: &lbsim::engine::SimConfig, s: &str| report(c, s).latency_ms.p99;
+    let stale = config("stale-herding");
+    assert_eq!(
+        stale.defences.load_refresh,
+        Some(100 * MILLIS),
+        "the file's refresh is the one the text names"
+    );
+    let (ll, p2, random) = (p99(&stale, "least-loaded"), p99(&stale, "power-of-two"), p99(&stale, "random"));
+    assert!(ll > 3.0 * p2, "least-loaded {ll} vs power-of-two {p2}");
+    assert!(p2 < random, "power-of-two {p2} vs random {random}");
+    let mut fresh = stale.clone();
+    fresh.defences.load_refresh = Some(MILLIS);
+    let ll = p99(&fresh, "least-loaded");
+    assert!(ll < p99(&fresh, "power-of-two") && ll < p99(&fresh, "random"), "fresh: least-loaded {ll}");
+    let mut staler = stale.clone();
+    staler.defences.load_refresh = Some(500 * MILLIS);
+    let (p2, random) = (p99(&staler, "power-of-two"), p99(&staler, "random"));
+    assert!(random < p2, "500 ms: random {random} vs power-of-two {p2}");
 }
 
 /// The pool grows during bursts and shrinks after them, within its 2 to 16 workers.

@@ -333,7 +333,11 @@ impl Sim {
         let w = attempt.worker as usize;
         let latency = self.now - request.created;
         self.completions += 1;
-        if let Some(recent) = &mut self.metrics.recent {
+        // The recent window counts the same requests as the totals (not the warm-up's), so
+        // that a window's p99 can never exceed the whole run's max.
+        if request.measured
+            && let Some(recent) = &mut self.metrics.recent
+        {
             recent.record(self.now, latency);
         }
         if request.measured {

@@ -947,7 +947,7 @@ impl Sim {
     }
 
     /// Also keeps the latencies of about the last `width` of virtual time (between `width`
-    /// and 1.25 `width`, warm-up included) in [`Metrics::recent`], for a live display.
+    /// and 1.25 `width`, of the measured requests only, as the totals) in [`Metrics::recent`], for a live display.
     pub fn enable_recent_window(&mut self, width: Nanos) {
         self.metrics.recent = Some(crate::metrics::RecentWindow::new(width));
     }

@@ -81,6 +81,30 @@ fn the_recent_window_follows_virtual_time() {
     assert!(recent.mean() > MILLIS as f64);
 }
 
+#[test]
+fn the_recent_window_counts_only_the_requests_the_totals_count() {
+    let mut config = SimConfig::new(
+        vec![WorkerSpec::default(); 1],
+        Arrivals::Poisson { rate: 80.0 },
+        "exp:10ms".parse().unwrap(),
+    );
+    config.warmup = 3 * SECS;
+    config.stop = Stop::Duration(20 * SECS);
+    let mut s = Sim::new(config, strategy::build("random", &Default::default()).unwrap()).unwrap();
+    s.enable_recent_window(2 * SECS);
+    s.step_until(2900 * MILLIS);
+    assert_eq!(
+        s.metrics().recent.as_ref().unwrap().merged(s.now()).count(),
+        0,
+        "the warm-up is not measured"
+    );
+    s.step_until(4 * SECS);
+    let recent = s.metrics().recent.as_ref().unwrap().merged(s.now());
+    assert!(recent.count() > 0);
+    assert!(recent.max() <= s.metrics().latency.max(), "a window cannot exceed the whole run");
+    assert!(recent.count() <= s.metrics().latency.count());
+}
+
 fn overloaded(cap: u64, retry: Option<RetryPolicy>, load: f64) -> Sim {
     let mut config = SimConfig::new(
         vec![WorkerSpec::default(); 2],

@@ -235,7 +235,7 @@ impl Tally {
                 self.alive = self.alive.saturating_sub(1);
                 if let End::Completed { worker, latency, wait, service } = end {
                     self.completions += 1;
-                    if let Some(recent) = metrics.recent.as_mut() {
+                    if measured && let Some(recent) = metrics.recent.as_mut() {
                         recent.record(now, latency);
                     }
                     if measured {

@@ -19,8 +19,8 @@ use crate::time::{Human, MILLIS, Nanos, SECS};
 pub const RECENT_WINDOW: Nanos = 5 * SECS;
 /// Samples kept for the sparklines.
 const HISTORY: usize = 240;
-/// Lines kept in the event log.
-const LOG_LINES: usize = 200;
+/// Lines kept in the event log (PgUp / PgDn scroll through them).
+const LOG_LINES: usize = 2000;
 /// Slowest and fastest speeds (virtual s per real s).
 /// The speeds `+` and `-` step through (virtual s per real s): halves below 1x, then 1, 2, 5
 /// in each decade up to 100000x, so that every step is reachable from every other and 1x is
@@ -141,6 +141,10 @@ pub struct App {
     pub show_recent: bool,
     /// Newest last.
     pub log: VecDeque<LogLine>,
+    /// How many lines up from the newest the event log is scrolled (0: following).
+    pub log_scroll: usize,
+    /// Paused by `n`: the view gives the event log room for the step reasons.
+    pub stepping: bool,
     /// Achieved / requested speed, smoothed, while the engine cannot keep up.
     pub behind: Option<f64>,
     /// The user asked to quit.
@@ -185,6 +189,8 @@ impl App {
             show_help: false,
             show_recent: false,
             log: VecDeque::new(),
+            log_scroll: 0,
+            stepping: false,
             behind: None,
             quit: false,
             achieved: 1.0,
@@ -292,7 +298,21 @@ impl App {
     }
 
     fn log(&mut self, text: String) {
-        push_capped(&mut self.log, LogLine { time: self.clock, text }, LOG_LINES);
+        self.push_log(LogLine { time: self.clock, text });
+    }
+
+    /// Adds a line; a log scrolled back stays on the lines it shows.
+    fn push_log(&mut self, line: LogLine) {
+        push_capped(&mut self.log, line, LOG_LINES);
+        if self.log_scroll > 0 {
+            self.log_scroll = (self.log_scroll + 1).min(self.log.len().saturating_sub(1));
+        }
+    }
+
+    /// Scrolls the event log `by` lines back (negative: forward, towards the newest).
+    fn scroll_log(&mut self, by: isize) {
+        let most = self.log.len().saturating_sub(1);
+        self.log_scroll = self.log_scroll.saturating_add_signed(by).min(most);
     }
 
     /// Advances by `real` of wall time at the current speed, spending at most `budget` of
@@ -347,8 +367,10 @@ impl App {
                     pane.sample(period);
                 }
                 self.next_sample += period;
+                self.collect_notices();
             }
         }
+        self.collect_notices();
         true
     }
 
@@ -378,8 +400,12 @@ impl App {
             KeyCode::Char('c') if ctrl => self.quit = true,
             KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
             KeyCode::Char('?') => self.show_help = true,
+            KeyCode::PageUp => self.scroll_log(5),
+            KeyCode::PageDown => self.scroll_log(-5),
+            KeyCode::End => self.log_scroll = 0,
             KeyCode::Char(' ') => {
                 self.paused = !self.paused;
+                self.stepping = false;
                 let sending = !self.paused;
                 for pane in &mut self.panes {
                     pane.sim.set_sending(sending);
@@ -454,6 +480,8 @@ impl App {
             self.paused = true;
             self.log("paused to step".to_string());
         }
+        self.stepping = true;
+        self.log_scroll = 0;
         let sims = self.panes.iter_mut().filter_map(|p| p.sim.as_sim_mut());
         let Some(t) = sims.filter_map(|s| s.next_event_time()).min() else {
             self.log("nothing left to step".to_string());
@@ -595,7 +623,7 @@ impl App {
         }
         lines.sort_by_key(|l| l.time);
         for line in lines {
-            push_capped(&mut self.log, line, LOG_LINES);
+            self.push_log(line);
         }
     }
 

@@ -6,9 +6,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Sparkline, Widget, Wrap};
 
-use super::app::{App, Mode, Pane, RECENT_WINDOW, speed_text};
-use super::widgets::{HistScale, LatencyHistogram, PendingBars, WorkerState, bar_layout, bar_scale};
-use crate::engine::Snapshot;
+use super::app::{App, Mode, Pane, RECENT_WINDOW, count_text, speed_text};
+use super::fit;
+use super::widgets::{HistScale, LatencyHistogram, PendingBars, WorkerState, bar_scale, bars_height};
+use crate::engine::{Snapshot, Stop};
 use crate::engines::EngineKind;
 use crate::metrics::Recorder;
 use crate::time::{Human, MILLIS, Nanos, SECS, as_secs_f64};
@@ -19,7 +20,7 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
 /// The footer's keys, most important first; as many as fit are shown, and always the last.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "space pause",
     "n step",
     "+/- speed",
@@ -32,6 +33,7 @@ const KEYS: [&str; 13] = [
     "s strategy",
     "h histogram",
     "R restart",
+    "PgUp/PgDn log",
     "? help · q quit",
 ];
 
@@ -92,15 +94,54 @@ fn render_too_small(area: Rect, buf: &mut Buffer) {
     Paragraph::new(text).alignment(Alignment::Center).wrap(Wrap { trim: true }).render(rect, buf);
 }
 
+/// Styled parts of a line, each with a rank (see [`fit::keep`]), laid out to fit `width`:
+/// the least important parts are dropped whole, and a line that still does not fit ends in
+/// `…`, so the screen says it was shortened.
+fn fitted_line(width: u16, sep: &str, parts: Vec<(u8, Span<'static>)>) -> Line<'static> {
+    let ranked: Vec<(u8, String)> = parts.iter().map(|(r, s)| (*r, s.content.to_string())).collect();
+    let keep = fit::keep(width as usize, sep, &ranked);
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for ((_, span), _) in parts.into_iter().zip(&keep).filter(|(_, k)| **k) {
+        if !spans.is_empty() {
+            spans.push(Span::raw(sep.to_string()));
+        }
+        spans.push(span);
+    }
+    let line = Line::from(spans);
+    if line.width() <= width as usize {
+        return line;
+    }
+    // Cut at the last column, marked.
+    let mut out = Vec::new();
+    let mut room = (width as usize).saturating_sub(1);
+    for span in line.spans {
+        if room == 0 {
+            break;
+        }
+        let text: String = span.content.chars().take(room).collect();
+        room -= fit::width(&text);
+        out.push(Span::styled(text, span.style));
+    }
+    out.push(Span::raw("…"));
+    Line::from(out)
+}
+
 fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let strategies: Vec<&str> = app.panes.iter().map(|p| p.sim.strategy_name()).collect();
     let bold = Style::new().add_modifier(Modifier::BOLD);
-    let title = Line::from(vec![
-        Span::styled(" lbsim ", bold.fg(Color::Black).bg(Color::Cyan)),
-        Span::raw(format!(" scenario {} · ", crate::text::escape(&app.scenario.name))),
-        Span::styled(strategies.join(" vs "), bold),
-        Span::raw(format!(" · seed {} · {}", app.config().seed, cluster_text(app))),
-    ]);
+    let badge = Span::styled(" lbsim ", bold.fg(Color::Black).bg(Color::Cyan));
+    let title = fitted_line(
+        area.width.saturating_sub(8),
+        " · ",
+        vec![
+            (0, Span::raw(crate::text::escape(&app.scenario.name).to_string())),
+            (0, Span::styled(strategies.join(" vs "), bold)),
+            (1, Span::raw(cluster_text(app))),
+            (3, Span::raw(format!("seed {}", app.config().seed))),
+        ],
+    );
+    let mut first = vec![badge, Span::raw(" ")];
+    first.extend(title.spans);
     let state_style = match app.state() {
         "running" => Style::new().fg(Color::Green),
         "paused" => Style::new().fg(Color::Yellow),
@@ -115,33 +156,70 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         Some(r) => format!("rate {r:.0}/s (load {:.2})", r / app.config().capacity()),
         None => app.config().arrivals.describe(),
     };
-    let mut status = vec![
-        Span::raw(format!(" t {:.3}s · {} · {rate} · ", as_secs_f64(app.clock), pace(app))),
-        Span::styled(app.state(), state_style.add_modifier(Modifier::BOLD)),
-    ];
+    let red = Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD);
+    let mut status = vec![(0, Span::raw(format!("t {:.3}s", as_secs_f64(app.clock))))];
+    if let Some((done, left)) = progress_text(app) {
+        status.push((2, Span::raw(done)));
+        status.push((4, Span::styled(left, Style::new().fg(Color::DarkGray))));
+    }
+    status.push((1, Span::raw(pace(app))));
+    status.push((1, Span::raw(rate)));
+    status.push((0, Span::styled(app.state(), state_style.add_modifier(Modifier::BOLD))));
     if app.retries_on() {
-        status.push(Span::styled(" · retries on", Style::new().fg(Color::Magenta)));
+        status.push((1, Span::styled("retries on", Style::new().fg(Color::Magenta))));
     }
     let warmup = app.config().warmup;
     if app.clock < warmup {
-        status.push(Span::styled(
-            format!(" · warming up: statistics start at {:.1}s", as_secs_f64(warmup)),
-            Style::new().fg(Color::Yellow),
+        status.push((
+            1,
+            Span::styled(
+                format!("warming up: statistics start at {:.1}s", as_secs_f64(warmup)),
+                Style::new().fg(Color::Yellow),
+            ),
         ));
     }
     if let Some(warning) = app.overload() {
-        status.push(Span::styled(
-            format!(" · {warning}"),
-            Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
-        ));
+        status.push((0, Span::styled(warning, red)));
     }
     if let Some(achieved) = app.behind.filter(|_| app.running()) {
-        status.push(Span::styled(
-            format!(" · falling behind: {:.0}% of the requested speed", achieved * 100.0),
-            Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+        status.push((
+            1,
+            Span::styled(format!("falling behind: {:.0}% of the requested speed", achieved * 100.0), red),
         ));
     }
-    Paragraph::new(vec![title, Line::from(status)]).render(area, buf);
+    let mut second = vec![Span::raw(" ")];
+    second.extend(fitted_line(area.width.saturating_sub(1), " · ", status).spans);
+    Paragraph::new(vec![Line::from(first), Line::from(second)]).render(area, buf);
+}
+
+/// How far the run is (`of 65s`, or `40% of 40000 requests`), and about how long it has
+/// left in real time at this speed (`~25s left`), while it runs.
+fn progress_text(app: &App) -> Option<(String, String)> {
+    if app.finished() {
+        return None;
+    }
+    let c = app.config();
+    let done = app.panes.iter().filter(|p| p.sim.started()).map(|p| p.sim.progress()).fold(1.0, f64::min);
+    let text = match c.stop {
+        Stop::Duration(d) => format!("of {}", crate::time::canonical(c.warmup + d)),
+        Stop::Requests(n) => format!("{:.0}% of {n} requests", done * 100.0),
+    };
+    let virtual_left = match c.stop {
+        Stop::Duration(d) => (c.warmup + d).saturating_sub(app.clock) as f64,
+        Stop::Requests(_) if done > 0.0 => app.clock as f64 * (1.0 - done) / done,
+        Stop::Requests(_) => return Some((text, String::new())),
+    };
+    let per_real = match app.engine {
+        EngineKind::Sim => app.speed,
+        EngineKind::Live => 1.0 / app.scenario.live.time_scale,
+    };
+    let left = if app.running() && per_real > 0.0 {
+        let real = (virtual_left / per_real) as Nanos;
+        if real > 100 * 3600 * SECS { "hours left".to_string() } else { format!("~{} left", Human(real)) }
+    } else {
+        String::new()
+    };
+    Some((text, left))
 }
 
 /// The workers now: `8 workers`, or for an autoscaled pool how many serve, start and drain
@@ -182,6 +260,38 @@ fn titled(title: impl Into<Line<'static>>) -> Block<'static> {
 
 fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
     let pane = &app.panes[0];
+    // Below 100x30 (a laptop's 80x24, a projector's large font) the counters and the
+    // sparklines share a row and the event log spans the width under them; the log goes
+    // first when rows run out, then the sparklines: the workers, the latencies and the
+    // counters are what every lesson reads.
+    if area.width < 100 || area.height < 27 {
+        let log_rows = area.height.saturating_sub(16).min(7);
+        let log_rows = if log_rows < 3 { 0 } else { log_rows };
+        let [top, middle, log] = area.layout(&Layout::vertical([
+            Constraint::Min(6),
+            Constraint::Length(8),
+            Constraint::Length(log_rows),
+        ]));
+        let [workers, latency] =
+            top.layout(&Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]));
+        render_workers(app, pane, workers, buf);
+        render_latency(app, pane, latency, buf);
+        if middle.width >= COUNTERS_WIDTH + 20 {
+            let [counters, sparks] =
+                middle.layout(&Layout::horizontal([Constraint::Length(COUNTERS_WIDTH), Constraint::Min(0)]));
+            render_counters(pane, counters, buf);
+            let [throughput, p99] =
+                sparks.layout(&Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
+            render_throughput(app, pane, throughput, buf);
+            render_p99(app, pane, p99, buf);
+        } else {
+            render_counters(pane, middle, buf);
+        }
+        if log_rows > 0 {
+            render_log(app, log, buf);
+        }
+        return;
+    }
     let [top, sparks, bottom] =
         area.layout(&Layout::vertical([Constraint::Min(8), Constraint::Length(6), Constraint::Length(8)]));
     let [workers, latency] =
@@ -190,46 +300,80 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
     render_latency(app, pane, latency, buf);
     let [throughput, p99] =
         sparks.layout(&Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
-    // The title's figure is smoothed over the last ten samples (a second of real time), and
-    // says over how much virtual time, so that it does not jump from sample to sample.
-    let recent: Vec<u64> = pane.throughput.iter().rev().take(10).copied().collect();
-    let mean_tp = recent.iter().sum::<u64>() / recent.len().max(1) as u64;
-    let span = Human((app.speed * recent.len() as f64 / 10.0 * SECS as f64) as Nanos);
-    let tp = tail_of(&pane.throughput, throughput.width.saturating_sub(2));
-    let tp_top = tp.iter().copied().max().unwrap_or(0).max(1);
-    Sparkline::default()
-        .block(titled(format!(" throughput {mean_tp}/s over {span} ")).title_bottom(spark_scale(
-            app,
-            tp.len(),
-            format!("{tp_top}/s"),
-        )))
-        .data(&tp)
-        .max(tp_top)
-        .style(Style::new().fg(Color::Green))
-        .render(throughput, buf);
-    let last_p99 = pane.p99.back().copied().unwrap_or(0);
-    let p = tail_of(&pane.p99, p99.width.saturating_sub(2));
-    let p_top = p.iter().copied().max().unwrap_or(0).max(1);
-    let window = RECENT_WINDOW / SECS;
-    let answers = pane.recent().map_or(0, |r| r.count());
-    let p99_title = match answers {
-        0 => format!(" p99 of the last {window}s: no answers "),
-        _ => format!(" p99 of the last {window}s: {} ", Human(last_p99 * 1_000)),
-    };
-    Sparkline::default()
-        .block(titled(p99_title).title_bottom(spark_scale(app, p.len(), Human(p_top * 1_000).to_string())))
-        .data(&p)
-        .max(p_top)
-        .style(Style::new().fg(Color::Yellow))
-        .render(p99, buf);
-    let [counters, log] = bottom.layout(&Layout::horizontal([Constraint::Length(46), Constraint::Min(20)]));
+    render_throughput(app, pane, throughput, buf);
+    render_p99(app, pane, p99, buf);
+    let [counters, log] =
+        bottom.layout(&Layout::horizontal([Constraint::Length(COUNTERS_WIDTH), Constraint::Min(20)]));
     render_counters(pane, counters, buf);
     render_log(app, log, buf);
 }
 
-/// The last `n` values (sparklines draw from the left).
-fn tail_of(data: &std::collections::VecDeque<u64>, n: u16) -> Vec<u64> {
-    data.iter().skip(data.len().saturating_sub(n as usize)).copied().collect()
+/// The sparkline of completions per second. Its title's figure is smoothed over the last
+/// ten samples (a second of real time), and says over how much virtual time, so that it
+/// does not jump from sample to sample.
+fn render_throughput(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
+    let recent: Vec<u64> = pane.throughput.iter().rev().take(10).copied().collect();
+    let mean_tp = recent.iter().sum::<u64>() / recent.len().max(1) as u64;
+    let span = Human((app.speed * recent.len() as f64 / 10.0 * SECS as f64) as Nanos);
+    let (tp, per_column) = columns(&pane.throughput, area.width.saturating_sub(2), |s| {
+        s.iter().sum::<u64>() / s.len().max(1) as u64
+    });
+    let tp_top = tp.iter().copied().max().unwrap_or(0).max(1);
+    let title = fit::first_fitting(
+        area.width.saturating_sub(2) as usize,
+        &[format!(" throughput {mean_tp}/s over {span} "), format!(" throughput {mean_tp}/s ")],
+    );
+    let scale = spark_scale(app, tp.len() * per_column, format!("{tp_top}/s"), area.width);
+    Sparkline::default()
+        .block(titled(title).title_bottom(scale))
+        .data(&tp)
+        .max(tp_top)
+        .style(Style::new().fg(Color::Green))
+        .render(area, buf);
+}
+
+/// The sparkline of the recent window's p99.
+fn render_p99(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
+    let last_p99 = pane.p99.back().copied().unwrap_or(0);
+    let (p, per_column) =
+        columns(&pane.p99, area.width.saturating_sub(2), |s| s.iter().copied().max().unwrap_or(0));
+    let p_top = p.iter().copied().max().unwrap_or(0).max(1);
+    let window = RECENT_WINDOW / SECS;
+    let answers = pane.recent().map_or(0, |r| r.count());
+    let value = match answers {
+        0 if app.clock < app.config().warmup => "warming up".to_string(),
+        0 => "no answers".to_string(),
+        _ => Human(last_p99 * 1_000).to_string(),
+    };
+    let title = fit::first_fitting(
+        area.width.saturating_sub(2) as usize,
+        &[format!(" p99 of the last {window}s: {value} "), format!(" p99, last {window}s: {value} ")],
+    );
+    let scale = spark_scale(app, p.len() * per_column, Human(p_top * 1_000).to_string(), area.width);
+    Sparkline::default()
+        .block(titled(title).title_bottom(scale))
+        .data(&p)
+        .max(p_top)
+        .style(Style::new().fg(Color::Yellow))
+        .render(area, buf);
+}
+
+/// The newest samples as at most `width` columns: when there are more samples than columns,
+/// each column stands for `per_column` consecutive samples, combined by `combine` (a mean for
+/// throughput, a maximum for p99 so that a spike is never averaged away), so that the
+/// sparkline shows all the history kept rather than its last few seconds.
+fn columns(
+    data: &std::collections::VecDeque<u64>,
+    width: u16,
+    combine: impl Fn(&[u64]) -> u64,
+) -> (Vec<u64>, usize) {
+    let width = width.max(1) as usize;
+    let per_column = data.len().div_ceil(width).max(1);
+    let all: Vec<u64> = data.iter().copied().collect();
+    // Whole columns, aligned on the newest sample.
+    let skip = all.len() % per_column;
+    let out = all[skip..].chunks(per_column).map(&combine).collect();
+    (out, per_column)
 }
 
 /// Virtual time between two sparkline samples at the current speed: a tenth of a real second
@@ -239,63 +383,109 @@ pub fn sample_period(app: &App) -> Nanos {
 }
 
 /// A sparkline's scale: what a full column means, and the virtual time its columns span.
-fn spark_scale(app: &App, samples: usize, top: String) -> String {
-    let span = sample_period(app).saturating_mul(samples as u64);
-    format!(" full = {top} · last {} ", Human(span))
+fn spark_scale(app: &App, samples: usize, top: String, width: u16) -> String {
+    let span = Human(sample_period(app).saturating_mul(samples as u64));
+    fit::first_fitting(
+        width.saturating_sub(2) as usize,
+        &[format!(" full = {top} · last {span} "), format!(" full {top} · {span} "), format!(" full {top} ")],
+    )
 }
 
 fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let snapshot = pane.sim.snapshot();
     let workers = &snapshot.workers;
     let scale = bar_scale(workers.iter().map(|w| w.pending).max().unwrap_or(0));
-    let inner_height = area.height.saturating_sub(2);
-    let layout = bar_layout(workers.len(), area.width.saturating_sub(2), inner_height);
-    let grouping =
-        if layout.per_bar > 1 { format!(" · {} workers/bar, max", layout.per_bar) } else { String::new() };
-    let selected = &workers[app.selected.min(workers.len() - 1)];
-    let title = format!(" pending · scale {scale}{grouping} ");
-    let detail = format!(
-        " worker {}: speed {:.2}, {} pending, {} done, {} ",
-        app.selected,
-        selected.speed,
-        selected.pending,
-        selected.completed,
-        WorkerState::of(selected).name()
-    );
-    let block = titled(title).title_bottom(detail);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    PendingBars { workers, selected: app.selected, scale }.render(inner, buf);
-}
-
-/// The percentiles, on one line if `width` allows, else on two.
-fn percentiles(rec: &Recorder, width: u16) -> Vec<Line<'static>> {
-    let line = percentiles_line(rec);
-    if line.width() <= width as usize || line.spans.len() <= 6 {
-        return vec![line];
-    }
-    let spans = line.spans;
-    let (first, second) = spans.split_at(6);
-    vec![Line::from(first.to_vec()), Line::from(second.to_vec())]
-}
-
-fn percentiles_line(rec: &Recorder) -> Line<'static> {
-    if rec.count() == 0 {
-        return Line::from(Span::styled("no latencies yet", Style::new().fg(Color::DarkGray)));
-    }
-    let q = |label: &str, v: u64, color: Color| {
-        vec![
-            Span::styled(format!("{label} "), Style::new().fg(Color::DarkGray)),
-            Span::styled(format!("{}  ", Human(v)), Style::new().fg(color)),
-        ]
+    let room = area.width.saturating_sub(2) as usize;
+    let bars = PendingBars { workers, selected: app.selected, scale };
+    let inner = Block::bordered().inner(area);
+    let grouped = bars.rows(inner).iter().any(|r| r.is_group());
+    let title = if grouped {
+        fit::first_fitting(
+            room,
+            &[
+                format!(" pending · scale {scale} · ≤N: the most in a group "),
+                format!(" pending · scale {scale} · ≤: group's most "),
+                format!(" scale {scale} · ≤: group's most "),
+            ],
+        )
+    } else {
+        fit::first_fitting(room, &[format!(" pending · scale {scale} "), format!(" scale {scale} ")])
     };
-    let mut spans = Vec::new();
-    spans.extend(q("p50", rec.quantile(0.5), Color::Cyan));
-    spans.extend(q("p90", rec.quantile(0.9), Color::Cyan));
-    spans.extend(q("p99", rec.quantile(0.99), Color::Yellow));
-    spans.extend(q("p99.9", rec.quantile(0.999), Color::LightRed));
-    spans.extend(q("max", rec.max(), Color::LightRed));
-    Line::from(spans)
+    let selected = &workers[app.selected.min(workers.len() - 1)];
+    let state = match WorkerState::of(selected) {
+        WorkerState::Slow => format!("slow {}x", selected.slowdown),
+        s => s.name().to_string(),
+    };
+    let detail = fit::by_rank(
+        room,
+        ", ",
+        &[
+            (0, format!(" worker {}: {state}", app.selected)),
+            (1, format!("{} pending", selected.pending)),
+            (2, format!("speed {:.2}", selected.speed)),
+            (3, format!("{} done ", selected.completed)),
+        ],
+    );
+    let detail = if detail.ends_with(' ') { detail } else { detail + " " };
+    let block = titled(title).title_bottom(detail);
+    block.render(area, buf);
+    bars.render(inner, buf);
+}
+
+/// The percentiles in at most two lines of `width`: p50, p90, p99, p99.9 and max, in that
+/// order; when they do not all fit, p90 goes first, then max, then p99.9 (never a cut
+/// number).
+fn percentiles(rec: &Recorder, width: u16) -> Vec<Line<'static>> {
+    if rec.count() == 0 {
+        return vec![Line::from(Span::styled("no latencies yet", Style::new().fg(Color::DarkGray)))];
+    }
+    let all = [
+        ("p50", rec.quantile(0.5), Color::Cyan),
+        ("p90", rec.quantile(0.9), Color::Cyan),
+        ("p99", rec.quantile(0.99), Color::Yellow),
+        ("p99.9", rec.quantile(0.999), Color::LightRed),
+        ("max", rec.max(), Color::LightRed),
+    ];
+    let text = |i: usize| format!("{} {}", all[i].0, Human(all[i].1));
+    // Greedy lines of the kept entries, two spaces apart.
+    let lay = |kept: &[usize]| -> Vec<Vec<usize>> {
+        let mut lines: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut used = 0;
+        for &i in kept {
+            let w = fit::width(&text(i));
+            let line = lines.last_mut().expect("a line");
+            if line.is_empty() || used + 2 + w <= width as usize {
+                used += if line.is_empty() { w } else { 2 + w };
+                line.push(i);
+            } else {
+                lines.push(vec![i]);
+                used = w;
+            }
+        }
+        lines
+    };
+    let mut kept = vec![0, 1, 2, 3, 4];
+    for drop in [1, 4, 3] {
+        if lay(&kept).len() <= 2 {
+            break;
+        }
+        kept.retain(|&i| i != drop);
+    }
+    lay(&kept)
+        .into_iter()
+        .take(2)
+        .map(|line| {
+            let mut spans = Vec::new();
+            for (k, i) in line.into_iter().enumerate() {
+                if k > 0 {
+                    spans.push(Span::raw("  "));
+                }
+                spans.push(Span::styled(format!("{} ", all[i].0), Style::new().fg(Color::DarkGray)));
+                spans.push(Span::styled(Human(all[i].1).to_string(), Style::new().fg(all[i].2)));
+            }
+            Line::from(spans)
+        })
+        .collect()
 }
 
 /// The recorder a histogram shows: the whole run's or the recent window's.
@@ -310,8 +500,8 @@ fn shown_recorder(app: &App, pane: &Pane) -> (Recorder, String) {
 
 fn empty_text(app: &App) -> String {
     let warmup = app.config().warmup;
-    if !app.show_recent && app.clock < warmup {
-        format!("warming up until {:.1}s (h shows the last 5s meanwhile)", as_secs_f64(warmup))
+    if app.clock < warmup {
+        format!("warming up: latencies count from {:.1}s", as_secs_f64(warmup))
     } else {
         "no answers yet".to_string()
     }
@@ -319,8 +509,20 @@ fn empty_text(app: &App) -> String {
 
 fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let (rec, window) = shown_recorder(app, pane);
-    let title = format!(" latency, {window} ({} answers, mean {}) ", rec.count(), Human(rec.mean() as u64));
-    let block = titled(title).title_bottom(" h: whole run / last 5s ");
+    let room = area.width.saturating_sub(2) as usize;
+    let title = fit::by_rank(
+        room,
+        " · ",
+        &[
+            (0, " latency".to_string()),
+            (1, window),
+            (1, format!("mean {}", Human(rec.mean() as u64))),
+            (2, format!("{} answers ", rec.count())),
+        ],
+    );
+    let title = if title.ends_with(' ') { title } else { title + " " };
+    let hint = fit::first_fitting(room, &[" h: whole run / last 5s ".to_string(), " h: window ".to_string()]);
+    let block = titled(title).title_bottom(hint);
     let inner = block.inner(area);
     block.render(area, buf);
     let legend = percentiles(&rec, inner.width);
@@ -330,13 +532,22 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     Paragraph::new(legend).render(legend_area, buf);
 }
 
+/// Width of the counters' box: two columns of a 10-column label and a value of up to 8
+/// characters (larger numbers are written 12.3M, never cut).
+const COUNTERS_WIDTH: u16 = 44;
+
 fn render_counters(pane: &Pane, area: Rect, buf: &mut Buffer) {
     let c = pane.sim.metrics().counters;
     let a = pane.sim.metrics().attempts;
     let cell = |name: &str, v: String, color: Color| {
+        // Never cut a number: past 8 digits it is written with a unit.
+        let v = match v.parse::<u64>() {
+            Ok(n) if v.len() > 8 => count_text(n),
+            _ => v,
+        };
         vec![
             Span::styled(format!("{name:<10}"), Style::new().fg(Color::Gray)),
-            Span::styled(format!("{v:>9}  "), Style::new().fg(color)),
+            Span::styled(format!("{v:>8}  "), Style::new().fg(color)),
         ]
     };
     let bad = |v: u64| if v > 0 { Color::LightRed } else { Color::DarkGray };
@@ -386,32 +597,95 @@ fn render_counters(pane: &Pane, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).block(titled(" requests · attempts ")).render(area, buf);
 }
 
+/// The event log, newest at the bottom. A line too long for the width wraps under itself
+/// (never cut: a step's reason is the lesson); PgUp / PgDn scroll back through the history.
 fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
-    let rows = area.height.saturating_sub(2) as usize;
-    let lines: Vec<Line> = app
-        .log
-        .iter()
-        .skip(app.log.len().saturating_sub(rows))
-        .map(|l| {
-            Line::from(vec![
-                Span::styled(format!("{:>10.3}s ", as_secs_f64(l.time)), Style::new().fg(Color::DarkGray)),
-                Span::raw(l.text.clone()),
-            ])
-        })
-        .collect();
-    Paragraph::new(lines).block(titled(" events ")).render(area, buf);
+    let title = match app.log_scroll {
+        0 => " events ".to_string(),
+        n => format!(" events · {n} lines back · End: newest "),
+    };
+    let block = titled(fit::ellipsis(&title, area.width.saturating_sub(2) as usize));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let newest = app.log.len().saturating_sub(app.log_scroll);
+    let time_width =
+        app.log.get(newest.saturating_sub(1)).map_or(0, |l| format!("{:.3}s", as_secs_f64(l.time)).len());
+    let mut rows: Vec<Line> = Vec::new();
+    for line in app.log.iter().take(newest).rev() {
+        let time = format!("{:>time_width$} ", format!("{:.3}s", as_secs_f64(line.time)));
+        let wrapped = wrap(&line.text, (inner.width as usize).saturating_sub(time_width + 1).max(8));
+        if rows.len() + wrapped.len() > inner.height as usize {
+            break;
+        }
+        let mut these: Vec<Line> = wrapped
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let lead = if i == 0 { time.clone() } else { " ".repeat(time_width + 1) };
+                Line::from(vec![Span::styled(lead, Style::new().fg(Color::DarkGray)), Span::raw(text)])
+            })
+            .collect();
+        these.reverse();
+        rows.extend(these);
+    }
+    rows.reverse();
+    Paragraph::new(rows).render(inner, buf);
+}
+
+/// `text` in lines of at most `width` columns, broken at spaces (a word longer than a line
+/// is split).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let line = lines.last_mut().expect("one line at least");
+            let need = fit::width(line) + usize::from(!line.is_empty()) + fit::width(&word);
+            if need <= width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if line.is_empty() {
+                // Longer than a whole line: split it.
+                let head: String = word.chars().take(width).collect();
+                word = word.chars().skip(width).collect();
+                line.push_str(&head);
+                lines.push(String::new());
+                if word.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            lines.push(String::new());
+        }
+    }
+    if lines.len() > 1 && lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
 }
 
 fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
-    // Room for the last five events (each `n` step adds one per pane) when the terminal has
-    // it, three when it is small.
-    let log_rows = if area.height >= 24 { 7 } else { 5 };
-    let [summary, panes_area, log] = area.layout(&Layout::vertical([
+    // Room for the last five events when the terminal has it (each `n` step adds one per
+    // pane), three when it is small. While stepping, the log takes what the histograms would:
+    // the reasons are the lesson then, and they wrap rather than being cut.
+    let log_rows = match (app.stepping, area.height) {
+        (true, h) => (h.saturating_sub(1) / 2).clamp(5, 14),
+        (false, h) if h >= 20 => 7,
+        _ => 5,
+    };
+    let worker_rows = u16::from(area.height >= 20);
+    let [summary, worker, panes_area, log] = area.layout(&Layout::vertical([
         Constraint::Length(1),
-        Constraint::Min(8),
+        Constraint::Length(worker_rows),
+        Constraint::Min(6),
         Constraint::Length(log_rows),
     ]));
-    Paragraph::new(lead_line(app)).render(summary, buf);
+    Paragraph::new(lead_line(app, summary.width)).render(summary, buf);
+    Paragraph::new(selected_line(app, worker.width)).render(worker, buf);
     let n = app.panes.len() as u32;
     let side_by_side = panes_area.width / n as u16 >= 36 || panes_area.height / (n as u16) < 10;
     let constraints = (0..n).map(|_| Constraint::Ratio(1, n));
@@ -450,30 +724,46 @@ pub fn shared_scales(app: &App, width: u16) -> SharedScales {
     SharedScales { snapshots, recorders, bar: bar_scale(most), histogram, legend_rows }
 }
 
-/// Who leads on p99 (of the histograms shown), and by how much.
-fn lead_line(app: &App) -> Line<'static> {
+/// Who leads on p99 (of the histograms shown), and by how much. p99 counts answered
+/// requests only, so when the leader left more requests unanswered than another strategy,
+/// the line says so: that part is never dropped for room.
+fn lead_line(app: &App, width: u16) -> Line<'static> {
     let p99s: Vec<(String, u64)> = app
         .panes
         .iter()
         .map(|p| (p.sim.strategy_name().to_string(), shown_recorder(app, p).0.quantile(0.99)))
         .collect();
     let Some((best, best_p99)) = p99s.iter().filter(|(_, v)| *v > 0).min_by_key(|(_, v)| *v).cloned() else {
-        return Line::from(" waiting for the first answers");
+        return match app.clock < app.config().warmup {
+            true => Line::from(format!(
+                " warming up: statistics start at {:.1}s",
+                as_secs_f64(app.config().warmup)
+            )),
+            false => Line::from(" waiting for the first answers"),
+        };
     };
     let (worst, worst_p99) = p99s.iter().max_by_key(|(_, v)| *v).cloned().unwrap_or_default();
-    let mut spans = vec![
-        Span::raw(" p99 leader: "),
-        Span::styled(best.clone(), Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)),
-        Span::raw(format!(" at {}", Human(best_p99))),
+    let green = Style::new().fg(Color::Green).add_modifier(Modifier::BOLD);
+    let label = if app.show_recent {
+        format!(" p99 leader, last {}s:", RECENT_WINDOW / SECS)
+    } else {
+        " p99 leader:".to_string()
+    };
+    let mut parts = vec![
+        (0, Span::raw(label)),
+        (0, Span::styled(best.clone(), green)),
+        (0, Span::raw(format!("at {}", Human(best_p99)))),
     ];
     if worst != best {
-        spans.push(Span::raw(format!(
-            ", {:.2}x lower than {worst} ({})",
-            worst_p99 as f64 / best_p99 as f64,
-            Human(worst_p99)
-        )));
+        parts.push((
+            2,
+            Span::raw(format!(
+                "· {:.2}x lower than {worst} ({})",
+                worst_p99 as f64 / best_p99 as f64,
+                Human(worst_p99)
+            )),
+        ));
     }
-    // p99 counts answered requests only: say so when the leader answers fewer.
     let unanswered = |name: &str| {
         app.panes
             .iter()
@@ -488,66 +778,148 @@ fn lead_line(app: &App) -> Line<'static> {
         .filter(|(_, lost)| *lost < leader_lost)
         .min_by_key(|(_, lost)| *lost);
     if let Some((other, lost)) = fewer {
-        spans.push(Span::styled(
-            format!(" · but {leader_lost} unanswered, {other} {lost}"),
-            Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+        parts.push((
+            0,
+            Span::styled(
+                format!("· but {leader_lost} unanswered, {other} {lost}"),
+                Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD),
+            ),
         ));
     }
-    Line::from(spans)
+    fitted_line(width, " ", parts)
+}
+
+/// The selected worker across the panes, left to right: its speed when speeds differ (the
+/// heterogeneous lesson), its state when it is not plain serving, and its pending count in
+/// each pane, which bars grouped at small sizes cannot show.
+fn selected_line(app: &App, width: u16) -> Line<'static> {
+    let snapshots: Vec<Snapshot> = app.panes.iter().map(|p| p.sim.snapshot()).collect();
+    let Some(first) = snapshots.first() else { return Line::default() };
+    let id = app.selected.min(first.workers.len().saturating_sub(1));
+    let w = &first.workers[id];
+    let speeds_differ = first.workers.iter().any(|x| x.speed != w.speed);
+    let mut parts =
+        vec![(0, Span::styled(format!(" ↑↓ worker {id}"), Style::new().add_modifier(Modifier::BOLD)))];
+    parts.push((if speeds_differ { 0 } else { 3 }, Span::raw(format!("speed {:.2}", w.speed))));
+    let state = WorkerState::of(w);
+    if state >= WorkerState::Starting {
+        let word = match state {
+            WorkerState::Slow => format!("slow {}x", w.slowdown),
+            s => s.name().to_string(),
+        };
+        parts.push((0, Span::styled(word, Style::new().fg(state.color()).add_modifier(Modifier::BOLD))));
+    }
+    let pending: Vec<String> =
+        snapshots.iter().map(|s| s.workers.get(id).map_or(0, |w| w.pending).to_string()).collect();
+    parts.push((0, Span::raw(format!("pending {}", pending.join(" | ")))));
+    parts.push((4, Span::styled("(panes left to right)", Style::new().fg(Color::DarkGray))));
+    fitted_line(width, " · ", parts)
 }
 
 fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, area: Rect, buf: &mut Buffer) {
     let pane = &app.panes[i];
     let rec = &shared.recorders[i];
+    let room = area.width.saturating_sub(2);
     let window =
         if app.show_recent { format!("last {}s", RECENT_WINDOW / SECS) } else { "whole run".to_string() };
     let c = pane.sim.metrics().counters;
-    let mut title = vec![Span::styled(
-        format!(" {} ", pane.sim.strategy_name()),
-        Style::new().add_modifier(Modifier::BOLD),
+    let mut title = vec![(
+        0,
+        Span::styled(format!(" {}", pane.sim.strategy_name()), Style::new().add_modifier(Modifier::BOLD)),
     )];
     if rec.count() > 0 {
-        title.push(Span::raw(format!("· p99 {} ", Human(rec.quantile(0.99)))));
+        title.push((1, Span::raw(format!("p99 {}", Human(rec.quantile(0.99))))));
     }
     if !pane.sim.started() {
-        title.push(Span::styled(
-            "· waits its turn: live runs one strategy at a time ",
-            Style::new().fg(Color::Yellow),
+        title.push((
+            1,
+            Span::styled("waits its turn: live runs one strategy at a time", Style::new().fg(Color::Yellow)),
         ));
     }
-    let title = Line::from(title);
-    let unanswered = match c.unanswered() {
-        0 => String::new(),
-        n => format!(" · {n} unanswered"),
-    };
-    let block = titled(title).title_bottom(format!(
-        " {window} · mean {} · {} done{unanswered} ",
-        Human(rec.mean() as u64),
-        c.completed
-    ));
+    let mut title = fitted_line(room.saturating_sub(1), " · ", title);
+    title.spans.push(Span::raw(" "));
+    let bottom = fit::by_rank(
+        room as usize,
+        " · ",
+        &[
+            (0, format!(" {window}")),
+            (1, format!("mean {}", Human(rec.mean() as u64))),
+            (2, format!("{} done ", c.completed)),
+        ],
+    );
+    let bottom = format!(" {} ", bottom.trim());
+    let block = titled(title).title_bottom(bottom);
     let inner = block.inner(area);
     block.render(area, buf);
     let snapshot = &shared.snapshots[i];
-    // The bars take what they need, up to half the pane; the histogram the rest.
-    let wanted = bar_layout(snapshot.workers.len(), inner.width, inner.height / 2);
-    let bar_rows = snapshot.workers.len().div_ceil(wanted.per_bar * wanted.columns) as u16;
     let legend = percentiles(rec, inner.width);
-    let [bars, scale_line, hist, legend_area] = inner.layout(&Layout::vertical([
-        Constraint::Length(bar_rows.min(inner.height / 2)),
+    let legend_rows = shared.legend_rows.max(legend.len() as u16);
+    // What each row is for, most needed first: the bars (about half the pane, all but two
+    // rows while stepping), what became of the requests, the percentiles, the scales, and
+    // the histogram if three rows are left for it.
+    let max_bars = if app.stepping {
+        inner.height.saturating_sub(2)
+    } else {
+        (inner.height.saturating_sub(1) / 2).max(1)
+    };
+    let bar_rows = bars_height(&snapshot.workers, app.selected, inner.width, max_bars);
+    let left = inner.height.saturating_sub(bar_rows + 1);
+    let (legend_h, scale_h, hist_h) = if left >= legend_rows + 1 + 2 {
+        (legend_rows, 1, left - legend_rows - 1)
+    } else if left > legend_rows {
+        (legend_rows, 1, 0)
+    } else {
+        (left.min(legend_rows), 0, 0)
+    };
+    let [bars, outcome_line, scale_line, hist, legend_area] = inner.layout(&Layout::vertical([
+        Constraint::Length(bar_rows),
         Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(shared.legend_rows.max(legend.len() as u16)),
+        Constraint::Length(scale_h),
+        Constraint::Length(hist_h),
+        Constraint::Length(legend_h),
     ]));
     PendingBars { workers: &snapshot.workers, selected: app.selected, scale: shared.bar }.render(bars, buf);
+    Paragraph::new(outcome(pane, inner.width)).render(outcome_line, buf);
     // The scales, the same in every pane, said once per pane where the eye is.
-    let mut scales = format!("same scales: bar {} pending", shared.bar);
-    if let Some(h) = shared.histogram {
-        scales += &format!(" · top {:.0}% of answers", h.top_share * 100.0);
+    let top = shared.histogram.map(|h| format!("{:.0}%", h.top_share * 100.0));
+    let mut variants = Vec::new();
+    if let Some(t) = &top {
+        variants.push(format!("same scales: bar {} pending · top {t} of answers", shared.bar));
     }
-    Paragraph::new(scales).style(Style::new().fg(Color::DarkGray)).render(scale_line, buf);
-    LatencyHistogram { recorder: rec, empty_text: &empty_text(app), scale: shared.histogram }
-        .render(hist, buf);
+    variants.push(format!("same scales: bar {} pending", shared.bar));
+    variants.push(format!("same scales · bar {}", shared.bar));
+    variants.push(format!("bar {}", shared.bar));
+    Paragraph::new(fit::first_fitting(inner.width as usize, &variants))
+        .style(Style::new().fg(Color::DarkGray))
+        .render(scale_line, buf);
+    if hist_h > 0 {
+        LatencyHistogram { recorder: rec, empty_text: &empty_text(app), scale: shared.histogram }
+            .render(hist, buf);
+    }
     Paragraph::new(legend).render(legend_area, buf);
+}
+
+/// What became of a pane's requests, in the report's words: answers per second (the goodput:
+/// what lesson 6 compares), then every way a request went unanswered, and the retries.
+fn outcome(pane: &Pane, width: u16) -> Line<'static> {
+    let c = pane.sim.metrics().counters;
+    let a = pane.sim.metrics().attempts;
+    let recent: Vec<u64> = pane.throughput.iter().rev().take(10).copied().collect();
+    let goodput = recent.iter().sum::<u64>() / recent.len().max(1) as u64;
+    let red = Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD);
+    let mut parts = vec![(1, Span::styled(format!("{goodput}/s answered"), Style::new().fg(Color::Green)))];
+    for (n, word) in [(c.failed, "failed"), (c.timed_out, "timed out"), (c.rejected, "rejected")] {
+        if n > 0 {
+            parts.push((0, Span::styled(format!("{n} {word}"), red)));
+        }
+    }
+    if a.retries > 0 {
+        parts.push((2, Span::styled(format!("{} retries", a.retries), Style::new().fg(Color::Magenta))));
+    }
+    if c.failed + c.timed_out + c.rejected == 0 {
+        parts.push((3, Span::styled("none unanswered", Style::new().fg(Color::DarkGray))));
+    }
+    fitted_line(width, " · ", parts)
 }
 
 fn render_help(area: Rect, buf: &mut Buffer) {

@@ -121,36 +121,147 @@ pub fn bar_scale(max: u32) -> u32 {
     max.max(8).next_power_of_two()
 }
 
-/// How the bars fit an area: `per_bar` workers per bar (1 unless aggregated), in `columns`
-/// columns of up to `rows` bars.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BarLayout {
-    /// Workers per bar.
-    pub per_bar: usize,
-    /// Columns of bars.
-    pub columns: usize,
-    /// Bars per column.
-    pub rows: usize,
-}
-
 /// Narrowest column of bars worth drawing.
 const MIN_COLUMN: u16 = 22;
 
-/// Lays out `n` workers in a `width` x `height` area: one bar each in as many columns as
-/// needed; when even the most columns cannot hold them, consecutive workers share a bar.
-pub fn bar_layout(n: usize, width: u16, height: u16) -> BarLayout {
-    let rows = height.max(1) as usize;
-    let max_columns = (width / MIN_COLUMN).max(1) as usize;
-    if n <= rows * max_columns {
-        BarLayout { per_bar: 1, columns: n.div_ceil(rows).max(1), rows }
-    } else {
-        let per_bar = n.div_ceil(rows * max_columns);
-        BarLayout { per_bar, columns: n.div_ceil(per_bar).div_ceil(rows), rows }
+/// One bar: worker `first`, or the consecutive workers `first..=last` drawn as one bar
+/// showing the most pending among them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarRow {
+    /// First worker.
+    pub first: usize,
+    /// Last worker (`first` for a bar of its own).
+    pub last: usize,
+}
+
+impl BarRow {
+    /// Whether it stands for several workers.
+    pub fn is_group(&self) -> bool {
+        self.last > self.first
+    }
+
+    /// Its workers.
+    pub fn len(&self) -> usize {
+        self.last - self.first + 1
+    }
+
+    /// Never true: a bar stands for at least one worker.
+    pub fn is_empty(&self) -> bool {
+        false
     }
 }
 
-/// One bar per worker (or per group of workers when they do not fit), showing pending
-/// requests, coloured by state.
+/// A step of planning the bars: a worker on its own, or a run of workers to group.
+enum Item {
+    Alone(usize),
+    Run(usize, usize),
+}
+
+/// Whether a worker needs a bar of its own so that its state is seen: the selected one, and
+/// any that is slow, down, dead, ejected, starting or draining. Grouping it would hide that
+/// (or mark healthy neighbours with it).
+fn notable(w: &WorkerSnapshot, id: usize, selected: usize) -> bool {
+    id == selected || WorkerState::of(w) >= WorkerState::Starting
+}
+
+/// The bars for `workers` when at most `room` fit: one per worker when they all fit;
+/// otherwise notable workers (see [`notable`]) keep a bar each and the others are grouped in
+/// runs of consecutive workers, as few per bar as the room allows. Retired workers get no
+/// bar (the event log keeps their story) and no group spans them. If even the notable ones
+/// do not fit, every worker is grouped alike.
+pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec<BarRow> {
+    let room = room.max(1);
+    let shown: Vec<usize> =
+        (0..workers.len()).filter(|&i| WorkerState::of(&workers[i]) != WorkerState::Retired).collect();
+    if shown.len() <= room {
+        return shown.iter().map(|&i| BarRow { first: i, last: i }).collect();
+    }
+    // Runs of consecutive shown workers that may be grouped, split at notable ones.
+    // Bars of their own for notable workers (`apart`), and groups only of consecutive workers
+    // (`gaps` false), when the room allows.
+    let plan = |apart: bool, gaps: bool| -> (Vec<Item>, usize) {
+        let mut items = Vec::new();
+        let mut singles = 0;
+        let mut run: Option<(usize, usize)> = None;
+        for &i in &shown {
+            let alone = apart && notable(&workers[i], i, selected);
+            let extends = run.is_some_and(|(_, last)| gaps || last + 1 == i);
+            if (alone || !extends)
+                && let Some(r) = run.take()
+            {
+                items.push(Item::Run(r.0, r.1));
+            }
+            if alone {
+                items.push(Item::Alone(i));
+                singles += 1;
+            } else {
+                run = Some(run.filter(|_| extends).map_or((i, i), |(first, _)| (first, i)));
+            }
+        }
+        if let Some(r) = run {
+            items.push(Item::Run(r.0, r.1));
+        }
+        (items, singles)
+    };
+    let bars = |items: &[Item]| items.len();
+    let (mut items, mut singles) = plan(true, false);
+    if bars(&items) > room {
+        (items, singles) = plan(false, false);
+    }
+    if bars(&items) > room {
+        (items, singles) = plan(false, true);
+    }
+    let groups_room = room - singles.min(room);
+    let bars_for = |per: usize| -> usize {
+        items.iter().map(|i| if let Item::Run(a, b) = i { (b - a + 1).div_ceil(per) } else { 0 }).sum()
+    };
+    // The fewest workers per bar that fits (a doubling search, then a binary one).
+    let mut high = 1;
+    while bars_for(high) > groups_room.max(1) && high < workers.len() {
+        high *= 2;
+    }
+    let mut low = high / 2 + 1;
+    let mut per = high;
+    while low < per {
+        let mid = (low + per) / 2;
+        if bars_for(mid) <= groups_room.max(1) { per = mid } else { low = mid + 1 }
+    }
+    let mut rows = Vec::new();
+    for item in items {
+        match item {
+            Item::Alone(i) => rows.push(BarRow { first: i, last: i }),
+            Item::Run(a, b) => {
+                // Even groups: sizes differ by at most one.
+                let n = b - a + 1;
+                let bars = n.div_ceil(per);
+                let mut start = a;
+                for k in 0..bars {
+                    let size = n / bars + usize::from(k < n % bars);
+                    rows.push(BarRow { first: start, last: start + size - 1 });
+                    start += size;
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// Bars that fit a `width` x `height` area: rows, then columns of at least [`MIN_COLUMN`].
+pub fn bar_room(width: u16, height: u16) -> usize {
+    height.max(1) as usize * (width / MIN_COLUMN).max(1) as usize
+}
+
+/// Rows of the screen the bars of `workers` need in an area `width` wide and at most
+/// `max_height` high.
+pub fn bars_height(workers: &[WorkerSnapshot], selected: usize, width: u16, max_height: u16) -> u16 {
+    let rows = bar_rows(workers, selected, bar_room(width, max_height)).len();
+    let columns = (width / MIN_COLUMN).max(1) as usize;
+    (rows.div_ceil(columns) as u16).min(max_height.max(1))
+}
+
+/// One bar per worker (or per group of consecutive workers when they do not fit: see
+/// [`bar_rows`]), showing pending requests, coloured by state. A group's bar shows the most
+/// pending among its workers, written `≤N`, in the worst state among them.
 pub struct PendingBars<'a> {
     /// The workers.
     pub workers: &'a [WorkerSnapshot],
@@ -160,59 +271,79 @@ pub struct PendingBars<'a> {
     pub scale: u32,
 }
 
+impl PendingBars<'_> {
+    /// The bars this widget draws in `area`.
+    pub fn rows(&self, area: Rect) -> Vec<BarRow> {
+        bar_rows(self.workers, self.selected, bar_room(area.width, area.height))
+    }
+}
+
 impl Widget for PendingBars<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         if area.is_empty() || self.workers.is_empty() {
             return;
         }
-        let layout = bar_layout(self.workers.len(), area.width, area.height);
-        let col_width = area.width / layout.columns as u16;
+        let bars = self.rows(area);
+        let height = area.height as usize;
+        let columns = bars.len().div_ceil(height).max(1);
+        let col_width = area.width / columns as u16;
+        let grouped = bars.iter().any(BarRow::is_group);
         let digits = self.workers.len().saturating_sub(1).to_string().len();
         // Show speeds when they differ and there is room: the lesson of heterogeneous clusters.
         let speeds_differ = self.workers.iter().any(|w| w.speed != self.workers[0].speed);
-        let show_speed = speeds_differ && layout.per_bar == 1 && col_width >= 30;
-        let label_width = match (layout.per_bar, show_speed) {
-            (1, true) => digits + 7,
-            (1, false) => digits + 1,
-            _ => 2 * digits + 2,
+        let show_speed = speeds_differ && !grouped && col_width >= 30;
+        let label_width = match (grouped, show_speed) {
+            (false, true) => digits + 7,
+            (false, false) => digits + 1,
+            (true, _) => 2 * digits + 2,
         };
-        let count_text = |group: &[WorkerSnapshot]| {
+        let group_of = |r: &BarRow| &self.workers[r.first..=r.last];
+        let count_text = |r: &BarRow| {
+            let group = group_of(r);
             let pending = group.iter().map(|w| w.pending).max().unwrap_or(0);
-            match group.iter().map(WorkerState::of).max().unwrap_or(WorkerState::Idle) {
-                WorkerState::Slow if layout.per_bar == 1 => format!("{pending} slow {}x", group[0].slowdown),
+            let state = group.iter().map(WorkerState::of).max().unwrap_or(WorkerState::Idle);
+            if r.is_group() {
+                let many = group.iter().filter(|w| WorkerState::of(w) == state).count();
+                return match state.labelled() || state >= WorkerState::Starting {
+                    true => format!("≤{pending} {many} {}", state.name()),
+                    false => format!("≤{pending}"),
+                };
+            }
+            match state {
+                WorkerState::Slow => format!("{pending} slow {}x", group[0].slowdown),
                 WorkerState::DeadUnnoticed => format!("{pending} dead!"),
                 s if s.labelled() && pending == 0 => s.name().to_string(),
-                s if s.labelled() => format!("{pending} {}", s.name()),
+                s if s.labelled() || s == WorkerState::Draining => format!("{pending} {}", s.name()),
                 _ => pending.to_string(),
             }
         };
         // Every bar gets the same room, whatever its own label: a longer label must not make a
         // longer queue look shorter.
-        let widest =
-            self.workers.chunks(layout.per_bar).map(|g| count_text(g).chars().count()).max().unwrap_or(0);
-        for (bar, group) in self.workers.chunks(layout.per_bar).enumerate() {
-            let (col, row) = (bar / layout.rows, bar % layout.rows);
+        let widest = bars.iter().map(|r| count_text(r).chars().count()).max().unwrap_or(0);
+        for (bar, row) in bars.iter().enumerate() {
+            let (col, line) = (bar / height, bar % height);
             let x = area.x + col as u16 * col_width;
-            let y = area.y + row as u16;
-            let first = bar * layout.per_bar;
-            let last = first + group.len() - 1;
+            let y = area.y + line as u16;
+            let group = group_of(row);
             let label = if show_speed {
-                format!("{first:>digits$} {:>4}x ", short_speed(group[0].speed))
-            } else if layout.per_bar == 1 {
-                format!("{first:>digits$} ")
+                format!("{:>digits$} {:>4}x ", row.first, short_speed(group[0].speed))
+            } else if !grouped {
+                format!("{:>digits$} ", row.first)
+            } else if row.is_group() {
+                format!("{:>digits$}-{:<digits$} ", row.first, row.last)
             } else {
-                format!("{first:>digits$}-{last:<digits$} ")
+                format!("{:>digits$}{} ", row.first, " ".repeat(digits + 1))
             };
             let pending = group.iter().map(|w| w.pending).max().unwrap_or(0);
             let state = group.iter().map(WorkerState::of).max().unwrap_or(WorkerState::Idle);
-            let selected = (first..=last).contains(&self.selected);
+            let selected = (row.first..=row.last).contains(&self.selected);
             let label_style = if selected {
                 Style::new().add_modifier(Modifier::REVERSED)
             } else {
                 Style::new().fg(Color::Gray)
             };
             buf.set_stringn(x, y, &label, label_width, label_style);
-            let count = count_text(group);
+            let count = count_text(row);
             let bar_width = (col_width as usize).saturating_sub(label_width + widest + 2);
             let style = Style::new().fg(state.color());
             let eighths =
@@ -224,7 +355,7 @@ impl Widget for PendingBars<'_> {
             let bar_x = x + label_width as u16;
             buf.set_stringn(bar_x, y, &text, bar_width, style);
             let count_x = bar_x + text.chars().count() as u16 + 1;
-            buf.set_stringn(count_x, y, &count, count.len(), style.add_modifier(Modifier::BOLD));
+            buf.set_stringn(count_x, y, &count, count.chars().count(), style.add_modifier(Modifier::BOLD));
         }
     }
 }
@@ -435,20 +566,57 @@ mod tests {
         assert_eq!([bar_scale(0), bar_scale(8), bar_scale(9), bar_scale(100)], [8, 8, 16, 128]);
     }
 
+    fn ranges(rows: &[BarRow]) -> Vec<(usize, usize)> {
+        rows.iter().map(|r| (r.first, r.last)).collect()
+    }
+
     #[test]
-    fn layout_uses_columns_then_groups() {
-        // Fits in one column.
-        assert_eq!(bar_layout(8, 40, 10), BarLayout { per_bar: 1, columns: 1, rows: 10 });
-        // 30 workers, 10 rows, room for 2 columns of 22+: 3 columns would be needed, so group.
-        assert_eq!(bar_layout(30, 50, 10), BarLayout { per_bar: 2, columns: 2, rows: 10 });
-        // 256 workers in 20 rows and 5 columns: 3 per bar, 86 bars, 5 columns.
-        assert_eq!(bar_layout(256, 110, 20), BarLayout { per_bar: 3, columns: 5, rows: 20 });
-        // Nothing is dropped: bars x per_bar covers every worker.
-        for (n, w, h) in [(1, 10, 1), (7, 30, 3), (1000, 80, 12), (100_000, 120, 30)] {
-            let l = bar_layout(n, w, h);
-            assert!(l.columns * l.rows * l.per_bar >= n, "{n} {w} {h}: {l:?}");
-            assert!(l.columns as u16 * MIN_COLUMN <= w.max(MIN_COLUMN), "{n} {w} {h}: {l:?}");
+    fn bars_group_only_when_needed_and_keep_notable_workers_apart() {
+        let mut w: Vec<WorkerSnapshot> = (0..8).map(|_| worker(1, 0, true)).collect();
+        // They fit: one bar each.
+        assert_eq!(bar_rows(&w, 0, 8).len(), 8);
+        // Four bars for eight: worker 0 is selected and stays alone; the rest in even runs.
+        assert_eq!(ranges(&bar_rows(&w, 0, 4)), [(0, 0), (1, 3), (4, 5), (6, 7)]);
+        // A down worker in the middle keeps its own bar, and no group spans it.
+        w[3].crashed = true;
+        w[3].up = false;
+        w[5].slowdown = 10.0;
+        let rows = bar_rows(&w, 0, 6);
+        assert_eq!(ranges(&rows), [(0, 0), (1, 2), (3, 3), (4, 4), (5, 5), (6, 7)]);
+        // Retired workers get no bar, and groups do not span them.
+        w[6].lifecycle = crate::engine::Lifecycle::Retired;
+        assert_eq!(ranges(&bar_rows(&w, 0, 7)), [(0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (7, 7)]);
+        // No room even for the notable ones: everything is grouped alike.
+        assert_eq!(bar_rows(&w, 0, 2).len(), 2);
+        // Every shown worker is in exactly one bar, whatever the room.
+        for room in 1..12 {
+            let rows = bar_rows(&w, 4, room);
+            assert!(rows.len() <= room.max(1), "{room}: {rows:?}");
+            let covered: Vec<usize> =
+                rows.iter().flat_map(|r| r.first..=r.last).filter(|&i| i != 6).collect();
+            assert_eq!(covered, [0, 1, 2, 3, 4, 5, 7], "room {room}");
         }
+        // Many workers: groups as even as the room allows.
+        let many: Vec<WorkerSnapshot> = (0..256).map(|_| worker(0, 0, true)).collect();
+        let rows = bar_rows(&many, 300, 86);
+        assert!(rows.len() <= 86 && rows.iter().all(|r| r.len() <= 3), "{rows:?}");
+        assert_eq!(bar_room(110, 20), 100);
+    }
+
+    #[test]
+    fn a_group_says_it_shows_the_most_and_how_many_share_its_state() {
+        let mut w: Vec<WorkerSnapshot> = (0..6).map(|i| worker(i, 0, true)).collect();
+        w[1].crashed = true;
+        w[1].up = false;
+        w[4].crashed = true;
+        w[4].up = false;
+        let area = Rect::new(0, 0, 30, 2);
+        let mut buf = Buffer::empty(area);
+        PendingBars { workers: &w, selected: 9, scale: 8 }.render(area, &mut buf);
+        let row = |y: u16| (0..30).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
+        // Two bars for six workers, none notable enough to fit alone: each says 1 of them is down.
+        assert!(row(0).starts_with("0-2 ") && row(0).contains("≤2 1 down"), "{:?}", row(0));
+        assert!(row(1).starts_with("3-5 ") && row(1).contains("≤5 1 down"), "{:?}", row(1));
     }
 
     #[test]
