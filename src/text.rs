@@ -56,3 +56,57 @@ mod tests {
         assert_eq!(escape_lines("one\x1b[2J\ntwo\n"), "one\\u{1b}[2J\ntwo\n");
     }
 }
+
+/// Display width of `s` (lbsim's own text uses single-width characters).
+fn text_width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// `text` in lines of at most `width` columns, broken at spaces (a word longer than a line
+/// is split).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let line = lines.last_mut().expect("one line at least");
+            let need = text_width(line) + usize::from(!line.is_empty()) + text_width(&word);
+            if need <= width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if line.is_empty() {
+                // Longer than a whole line: split it.
+                let head: String = word.chars().take(width).collect();
+                word = word.chars().skip(width).collect();
+                line.push_str(&head);
+                lines.push(String::new());
+                if word.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            lines.push(String::new());
+        }
+    }
+    if lines.len() > 1 && lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_spaces_and_splits_only_words_longer_than_a_line() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
+        assert_eq!(wrap("fits", 4), ["fits"]);
+    }
+}

@@ -160,6 +160,54 @@ fn json_report_keeps_its_contract() {
     assert_eq!(runs[0]["requests"]["sent"], runs[1]["requests"]["sent"]);
 }
 
+/// The compare table fits 80 columns, each column's figures have the same decimals (their
+/// points line up), and a star marks every row that prints the best value, or none when
+/// all print the same.
+#[test]
+fn the_compare_table_fits_80_columns_and_lines_up_its_points() {
+    let o = lbsim(&["compare", "--requests", "5000"]);
+    let table = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80 columns: {line:?}");
+    }
+    let rows: Vec<&str> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("strategy"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("latencies in ms"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    // The byte offset of each latency's decimal point, per row.
+    let points = |row: &str| -> Vec<usize> {
+        let mut at = 0;
+        let mut out = Vec::new();
+        for token in row.split_whitespace().skip(1).take(6) {
+            let start = at + row[at..].find(token).unwrap();
+            out.push(start + token.find('.').unwrap_or(token.trim_end_matches('*').len()));
+            at = start + token.len();
+        }
+        out
+    };
+    let first = points(rows[0]);
+    for row in &rows[1..] {
+        assert_eq!(points(row), first, "points do not line up:\n{table}");
+    }
+    // Two identical runs under different names: nothing is best.
+    let c = lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap().to_config().unwrap();
+    let mut config = c.clone();
+    config.stop = lbsim::engine::Stop::Requests(2000);
+    let s = lbsim::strategy::build("random", &config.strategy_params).unwrap();
+    let mut sim = lbsim::engine::Sim::new(config, s).unwrap();
+    sim.run();
+    let a = lbsim::report::Report::new(&sim, "default", 0.0);
+    let mut b = a.clone();
+    b.strategy = "random-again".into();
+    let text = lbsim::report::compare_table(&[a, b]);
+    let marked = text.lines().filter(|l| l.starts_with("random") && l.contains('*')).count();
+    assert_eq!(marked, 0, "equal rows are not ranked:\n{text}");
+}
+
 #[test]
 fn table_csv_and_output_file() {
     let o = lbsim(&["compare", "--requests", "5000", "--strategies", "round-robin,least-loaded"]);

@@ -96,7 +96,9 @@ fn run_shows_bars_and_histogram_then_quits_with_a_report() {
     }
     let s = Session::start("run", &command("run --scenario default --warmup 0s"));
     s.wait_for("the worker bars and the histogram", |screen| {
-        screen.contains("pending · scale") && screen.contains("latency · whole run") && screen.contains("p99 ")
+        screen.contains("pending · scale")
+            && screen.contains("latency · whole run")
+            && screen.contains("p99 ")
     });
     s.keys(&["Space"]);
     s.wait_for("paused", |screen| screen.contains("paused"));

@@ -159,11 +159,8 @@ pub fn compare_table(reports: &[Report]) -> String {
     let Some(first) = reports.first() else {
         return String::new();
     };
-    let mut out = format!(
-        "lbsim compare · scenario {} · seed {} · the same arrivals and demands for every strategy\n",
-        escape(&first.scenario),
-        first.seed
-    );
+    let mut out = format!("lbsim compare · scenario {} · seed {}\n", escape(&first.scenario), first.seed);
+    out += "the same arrivals and demands for every strategy\n";
     out += header(first).lines().next().unwrap_or_default();
     out.push('\n');
     if first.live.as_ref().is_some_and(|l| l.sequential) {
@@ -173,66 +170,98 @@ pub fn compare_table(reports: &[Report]) -> String {
     // (title, value (None: n/a), lower is better)
     type Column = (&'static str, fn(&Report) -> Option<f64>, bool);
     let all: [Column; 11] = [
-        ("mean ms", |r| latency(r, r.latency_ms.mean), true),
-        ("p50 ms", |r| latency(r, r.latency_ms.p50), true),
-        ("p90 ms", |r| latency(r, r.latency_ms.p90), true),
-        ("p99 ms", |r| latency(r, r.latency_ms.p99), true),
-        ("p99.9 ms", |r| latency(r, r.latency_ms.p999), true),
-        ("max ms", |r| latency(r, r.latency_ms.max), true),
+        ("mean", |r| latency(r, r.latency_ms.mean), true),
+        ("p50", |r| latency(r, r.latency_ms.p50), true),
+        ("p90", |r| latency(r, r.latency_ms.p90), true),
+        ("p99", |r| latency(r, r.latency_ms.p99), true),
+        ("p99.9", |r| latency(r, r.latency_ms.p999), true),
+        ("max", |r| latency(r, r.latency_ms.max), true),
         ("goodput/s", |r| Some(r.goodput_rps), false),
         ("rejected", |r| Some(r.requests.rejected as f64), true),
         ("failed", |r| Some(r.requests.failed as f64), true),
         ("timed out", |r| Some(r.requests.timed_out as f64), true),
         ("attempts/req", |r| Some(r.attempts.retry_amplification), true),
     ];
-    let name_width =
-        reports.iter().map(|r| escape(&r.strategy).chars().count()).max().unwrap_or(8).max(8) + 2;
-    let _ = write!(out, "\n{:<name_width$}", "strategy");
+    let name_width = reports.iter().map(|r| escape(&r.strategy).chars().count()).max().unwrap_or(8).max(8);
     // The fault columns only when something happened in them.
-    let columns: Vec<Column> = all
+    let columns: Vec<(usize, Column)> = all
         .into_iter()
         .enumerate()
         .filter(|(i, (_, value, _))| {
             let quiet = if *i == 10 { 1.0 } else { 0.0 };
             *i < 7 || reports.iter().any(|r| value(r).is_some_and(|v| v != quiet))
         })
-        .map(|(_, c)| c)
         .collect();
-    // Every column at least two characters wider than its title, so titles never touch.
-    let widths: Vec<usize> = columns.iter().map(|(title, _, _)| (title.len() + 2).max(12)).collect();
-    for ((title, _, _), width) in columns.iter().zip(&widths) {
-        let _ = write!(out, "{title:>width$}");
-    }
-    out.push('\n');
-    let best: Vec<Option<f64>> = columns
+    // Each column's figures with the same decimals, so that the points line up: latencies
+    // to about four significant digits of the column's largest, counts whole, ratios to 2.
+    let texts: Vec<Vec<String>> = columns
         .iter()
-        .map(|(_, value, lower)| {
-            let values = reports.iter().filter_map(value);
-            if *lower { values.reduce(f64::min) } else { values.reduce(f64::max) }
+        .map(|(i, (_, value, _))| {
+            let largest = reports.iter().filter_map(value).map(f64::abs).fold(0.0, f64::max);
+            let decimals = match i {
+                0..=5 => 4usize.saturating_sub(int_digits(largest)).min(3),
+                10 => 2,
+                _ => 0,
+            };
+            reports.iter().map(|r| value(r).map_or(NA.to_string(), |v| format!("{v:.decimals$}"))).collect()
         })
         .collect();
-    for r in reports {
+    // The best in each column, as printed: every row that prints it is marked, and none when
+    // all rows print the same.
+    let marks: Vec<Vec<bool>> = columns
+        .iter()
+        .zip(&texts)
+        .map(|((_, (_, value, lower)), texts)| {
+            let values: Vec<Option<f64>> = reports.iter().map(value).collect();
+            let best = values.iter().flatten().copied().reduce(if *lower { f64::min } else { f64::max });
+            let best_text = best.and_then(|b| values.iter().position(|v| *v == Some(b)).map(|i| &texts[i]));
+            let all_same = texts.iter().all(|t| Some(t) == best_text);
+            texts.iter().map(|t| reports.len() > 1 && !all_same && Some(t) == best_text).collect()
+        })
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .zip(&texts)
+        .map(|((_, (title, _, _)), texts)| {
+            texts.iter().map(|t| t.len() + 1).max().unwrap_or(0).max(title.len())
+        })
+        .collect();
+    // Two spaces between columns, so that titles of two words ("timed out") never run into
+    // their neighbours. Without fault columns the table fits 80 columns.
+    let gap = "  ";
+    let _ = write!(out, "\n{:<name_width$}", "strategy");
+    for ((_, (title, _, _)), width) in columns.iter().zip(&widths) {
+        let _ = write!(out, "{gap}{title:>width$}");
+    }
+    out.push('\n');
+    for (row, r) in reports.iter().enumerate() {
         let _ = write!(out, "{:<name_width$}", escape(&r.strategy));
-        for (((title, value, _), best), width) in columns.iter().zip(&best).zip(&widths) {
-            let v = value(r);
-            let mark = if v.is_some() && v == *best && reports.len() > 1 { "*" } else { " " };
-            let text = match v {
-                None => NA.to_string(),
-                Some(v) if title.ends_with("ms") => millis(v),
-                Some(v) if title.ends_with("/req") => format!("{v:.2}"),
-                Some(v) => format!("{v:.0}"),
-            };
-            let _ = write!(out, "{:>w$}{mark}", text, w = width - 1);
+        for ((texts, marks), width) in texts.iter().zip(&marks).zip(&widths) {
+            let mark = if marks[row] { "*" } else { " " };
+            let _ = write!(out, "{gap}{:>w$}{mark}", texts[row], w = width - 1);
         }
         out.truncate(out.trim_end_matches(' ').len());
         out.push('\n');
     }
-    out += "* best in column\n";
+    out += "latencies in ms (mean to max) · * best in column\n";
     if let Some(line) = p99_verdict(reports) {
-        out += &line;
-        out.push('\n');
+        for part in crate::text::wrap(&line, 80) {
+            out += &part;
+            out.push('\n');
+        }
     }
     out
+}
+
+/// `x` to about four significant digits, as the compare table prints latencies.
+fn four_digits(x: f64) -> String {
+    let decimals = 4usize.saturating_sub(int_digits(x.abs())).min(3);
+    format!("{x:.decimals$}")
+}
+
+/// Digits before the decimal point of `x` (at least 1).
+fn int_digits(x: f64) -> usize {
+    if x < 10.0 { 1 } else { x.log10().floor() as usize + 1 }
 }
 
 /// A latency figure of `r`, `None` (n/a) when it completed nothing.
@@ -282,9 +311,9 @@ pub fn p99_verdict(reports: &[Report]) -> Option<String> {
         ));
     }
     let mut line = format!(
-        "{} leads on p99 ({:.3} ms): {:.2}x lower than {}",
+        "{} leads on p99 ({} ms): {:.2}x lower than {}",
         escape(&best.strategy),
-        best.latency_ms.p99,
+        four_digits(best.latency_ms.p99),
         runner_up.latency_ms.p99 / best.latency_ms.p99,
         escape(&runner_up.strategy),
     );

@@ -613,7 +613,8 @@ fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
     let mut rows: Vec<Line> = Vec::new();
     for line in app.log.iter().take(newest).rev() {
         let time = format!("{:>time_width$} ", format!("{:.3}s", as_secs_f64(line.time)));
-        let wrapped = wrap(&line.text, (inner.width as usize).saturating_sub(time_width + 1).max(8));
+        let wrapped =
+            crate::text::wrap(&line.text, (inner.width as usize).saturating_sub(time_width + 1).max(8));
         if rows.len() + wrapped.len() > inner.height as usize {
             break;
         }
@@ -630,42 +631,6 @@ fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
     }
     rows.reverse();
     Paragraph::new(rows).render(inner, buf);
-}
-
-/// `text` in lines of at most `width` columns, broken at spaces (a word longer than a line
-/// is split).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split(' ') {
-        let mut word = word.to_string();
-        loop {
-            let line = lines.last_mut().expect("one line at least");
-            let need = fit::width(line) + usize::from(!line.is_empty()) + fit::width(&word);
-            if need <= width {
-                if !line.is_empty() {
-                    line.push(' ');
-                }
-                line.push_str(&word);
-                break;
-            }
-            if line.is_empty() {
-                // Longer than a whole line: split it.
-                let head: String = word.chars().take(width).collect();
-                word = word.chars().skip(width).collect();
-                line.push_str(&head);
-                lines.push(String::new());
-                if word.is_empty() {
-                    break;
-                }
-                continue;
-            }
-            lines.push(String::new());
-        }
-    }
-    if lines.len() > 1 && lines.last().is_some_and(String::is_empty) {
-        lines.pop();
-    }
-    lines
 }
 
 fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
