@@ -83,6 +83,16 @@ impl Recorder {
         self.max = self.max.max(other.max);
     }
 
+    /// What was recorded since `earlier`, a copy of this recorder taken before: exact counts
+    /// and mean; the maximum to the histogram's precision.
+    pub fn since(&self, earlier: &Recorder) -> Recorder {
+        let mut hist = self.hist.clone();
+        // `earlier` holds a subset of these values, so subtracting cannot underflow.
+        let _ = hist.subtract(&earlier.hist);
+        let max = if hist.is_empty() { 0 } else { (hist.max().saturating_mul(MICROS)).min(self.max) };
+        Recorder { hist, sum: self.sum - earlier.sum, max }
+    }
+
     /// Forgets everything recorded.
     pub fn clear(&mut self) {
         self.hist.reset();
@@ -264,9 +274,59 @@ pub struct Metrics {
     pub scaling: Vec<ScalingEvent>,
     /// One entry per worker.
     pub workers: Vec<WorkerStats>,
+    /// Changes made with commands while the run went on (the UI's keys), in order.
+    pub interventions: Vec<Intervention>,
+    /// Where the strategy was switched by a command: the first entry is the strategy the run
+    /// began with; each holds what had been measured when it took over. Empty when the
+    /// strategy never changed.
+    pub switches: Vec<Switch>,
     /// Latencies of the recent past, when enabled with
     /// [`Sim::enable_recent_window`](crate::engine::Sim::enable_recent_window).
     pub recent: Option<RecentWindow>,
+}
+
+/// A command applied during a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Intervention {
+    /// Virtual time it was applied (ns).
+    pub at: Nanos,
+    /// What it did, in words (`worker 3 crashed`).
+    pub what: String,
+}
+
+/// A strategy taking over a run, and the measurements so far (to tell what each strategy
+/// measured while in force).
+#[derive(Clone, Debug)]
+pub struct Switch {
+    /// Virtual time it took over (ns).
+    pub at: Nanos,
+    /// Its name.
+    pub strategy: String,
+    /// The run's latencies up to then.
+    pub latency: Recorder,
+    /// The run's counters up to then.
+    pub counters: Counters,
+}
+
+impl Metrics {
+    /// Notes a command applied at `at`; `switched` names the strategies before and after a
+    /// strategy switch.
+    pub fn note_command(&mut self, at: Nanos, what: String, switched: Option<(&str, &str)>) {
+        self.interventions.push(Intervention { at, what });
+        if let Some((before, after)) = switched {
+            if self.switches.is_empty() {
+                let start = Switch {
+                    at: 0,
+                    strategy: before.to_string(),
+                    latency: Recorder::default(),
+                    counters: Counters::default(),
+                };
+                self.switches.push(start);
+            }
+            let latency = self.latency.clone();
+            self.switches.push(Switch { at, strategy: after.to_string(), latency, counters: self.counters });
+        }
+    }
 }
 
 /// Latencies completed over a sliding window of virtual time, kept as a ring of

@@ -497,3 +497,37 @@ fn labels_do_not_shorten_bars() {
     assert!(row(0).contains("1437"), "{}", row(0));
     assert!(blocks(0) >= blocks(1), "{:?} vs {:?}", row(0), row(1));
 }
+
+/// The report after the UI lists every change made with keys, at its virtual time, and
+/// after `s` what each strategy measured while in force (adding up to the whole run).
+#[test]
+fn the_report_lists_every_intervention_and_each_strategys_share() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(8 * SECS, None);
+    ch(&mut a, 's');
+    a.advance_to(12 * SECS, None);
+    ch(&mut a, ']');
+    key(&mut a, KeyCode::Down);
+    ch(&mut a, 'k');
+    a.advance_to(20 * SECS, None);
+    let r = a.reports().remove(0);
+    let what: Vec<&str> = r.interventions.iter().map(|i| i.what.as_str()).collect();
+    assert_eq!(what.len(), 3, "{what:?}");
+    assert!(what[0].starts_with("strategy switched to "), "{what:?}");
+    assert!(what[1].starts_with("arrival rate set to "), "{what:?}");
+    assert_eq!(what[2], "worker 1 crashed");
+    assert_eq!(r.interventions[0].at_s, 8.0);
+    assert_eq!(r.interventions[2].at_s, 12.0);
+    let spans = &r.strategy_spans;
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert_eq!(spans[0].strategy, "least-loaded");
+    assert_eq!((spans[0].to_s, spans[1].from_s), (8.0, 8.0));
+    assert_eq!(spans[0].completed + spans[1].completed, r.requests.completed);
+    assert_eq!(spans[0].latency_ms.count + spans[1].latency_ms.count, r.latency_ms.count);
+    let table = lbsim::report::run_table(&r);
+    assert!(table.contains(&format!("strategies least-loaded, then {}", spans[1].strategy)), "{table}");
+    assert!(table.contains("worker 1 crashed") && table.contains("rate was changed"), "{table}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["interventions"][2]["what"], "worker 1 crashed");
+    assert_eq!(json["strategy_spans"][1]["from_s"], 8.0);
+}

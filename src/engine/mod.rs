@@ -295,6 +295,29 @@ pub enum Command {
     SetRetry(Option<RetryPolicy>),
 }
 
+impl Command {
+    /// What it does, in words, for the event log and the report (`worker 3 crashed`).
+    pub fn describe(&self) -> String {
+        match self {
+            Command::SetRate(r) if *r == 0.0 => "arrivals paused (rate 0/s)".to_string(),
+            Command::SetRate(r) => format!("arrival rate set to {r:.0}/s"),
+            Command::SetStrategy(s) => format!("strategy switched to {}", s.name()),
+            Command::SetWorkerSpeed { worker, speed } => format!("worker {worker} speed set to {speed}"),
+            Command::SetWorkerSlowdown { worker, factor } if *factor == 1.0 => {
+                format!("worker {worker} back to normal speed")
+            }
+            Command::SetWorkerSlowdown { worker, factor } => format!("worker {worker} slowed down {factor}x"),
+            Command::SetWorkerUp { worker, up: false } => format!("worker {worker} crashed"),
+            Command::SetWorkerUp { worker, up: true } => format!("worker {worker} repaired"),
+            Command::SetWorkerErrorRate { worker, rate } => {
+                format!("worker {worker} fails {:.0}% of requests", rate * 100.0)
+            }
+            Command::SetRetry(Some(p)) => format!("retries on: up to {} per request", p.max),
+            Command::SetRetry(None) => "retries off".to_string(),
+        }
+    }
+}
+
 /// A command that cannot be applied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
@@ -826,6 +849,16 @@ impl Sim {
 
     /// Applies a command at the current virtual time.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        let what = command.describe();
+        let before = self.strategy.name().to_string();
+        let switched = matches!(command, Command::SetStrategy(_));
+        self.apply_command(command)?;
+        let after = self.strategy.name().to_string();
+        self.metrics.note_command(self.now, what, switched.then_some((before.as_str(), after.as_str())));
+        Ok(())
+    }
+
+    fn apply_command(&mut self, command: Command) -> Result<(), CommandError> {
         let n = self.workers.len();
         let check_worker = |w: WorkerId| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
         match command {

@@ -516,52 +516,15 @@ impl Engine for Live {
         std::mem::take(&mut self.notices)
     }
     fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        let n = self.worker_count();
-        let check = |w: usize| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
-        match command {
-            Command::SetRate(rate) => {
-                crate::engine::config::check_rate("rate", rate, true)
-                    .map_err(|e| CommandError::BadValue(e.to_string()))?;
-                if self.plan.rate.is_none() {
-                    return Err(CommandError::ClosedLoop);
-                }
-                self.set_plan(|p| p.rate = Some(rate));
-                Ok(())
-            }
-            Command::SetStrategy(s) => {
-                self.strategy_name = s.name().to_string();
-                self.send(Control::Strategy(s))
-            }
-            Command::SetWorkerSpeed { worker, speed } => {
-                check(worker)?;
-                self.send(Control::Speed(worker, speed))
-            }
-            Command::SetWorkerSlowdown { worker, factor } => {
-                check(worker)?;
-                if !(factor.is_finite() && (1.0..=1e6).contains(&factor)) {
-                    return Err(CommandError::BadValue(format!(
-                        "slowdown must be in [1, 1e6], got {factor}"
-                    )));
-                }
-                self.send(Control::Slowdown(worker, factor))
-            }
-            Command::SetWorkerUp { worker, up } => {
-                check(worker)?;
-                self.send(if up { Control::Repair(worker) } else { Control::Crash(worker) })
-            }
-            Command::SetWorkerErrorRate { worker, rate } => {
-                check(worker)?;
-                if !(0.0..=1.0).contains(&rate) {
-                    return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
-                }
-                self.send(Control::ErrorRate(worker, rate))
-            }
-            Command::SetRetry(policy) => {
-                self.set_plan(|p| p.retry = policy);
-                Ok(())
-            }
-        }
+        let what = command.describe();
+        let before = self.strategy_name.clone();
+        let switched = matches!(command, Command::SetStrategy(_));
+        self.apply_command(command)?;
+        let (now, after) = (self.now(), self.strategy_name.clone());
+        self.metrics.note_command(now, what, switched.then_some((before.as_str(), after.as_str())));
+        Ok(())
     }
+
     fn advance_to(&mut self, _t: Nanos, _deadline: Option<Instant>) -> bool {
         self.sync();
         true
@@ -626,5 +589,56 @@ impl Engine for Live {
             runtime_global_queue_max: self.global_queue_max,
             tasks_left_at_shutdown: self.tasks_left,
         })
+    }
+}
+
+impl Live {
+    /// Applies a command to the running tasks.
+    fn apply_command(&mut self, command: Command) -> Result<(), CommandError> {
+        let n = self.worker_count();
+        let check = |w: usize| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
+        match command {
+            Command::SetRate(rate) => {
+                crate::engine::config::check_rate("rate", rate, true)
+                    .map_err(|e| CommandError::BadValue(e.to_string()))?;
+                if self.plan.rate.is_none() {
+                    return Err(CommandError::ClosedLoop);
+                }
+                self.set_plan(|p| p.rate = Some(rate));
+                Ok(())
+            }
+            Command::SetStrategy(s) => {
+                self.strategy_name = s.name().to_string();
+                self.send(Control::Strategy(s))
+            }
+            Command::SetWorkerSpeed { worker, speed } => {
+                check(worker)?;
+                self.send(Control::Speed(worker, speed))
+            }
+            Command::SetWorkerSlowdown { worker, factor } => {
+                check(worker)?;
+                if !(factor.is_finite() && (1.0..=1e6).contains(&factor)) {
+                    return Err(CommandError::BadValue(format!(
+                        "slowdown must be in [1, 1e6], got {factor}"
+                    )));
+                }
+                self.send(Control::Slowdown(worker, factor))
+            }
+            Command::SetWorkerUp { worker, up } => {
+                check(worker)?;
+                self.send(if up { Control::Repair(worker) } else { Control::Crash(worker) })
+            }
+            Command::SetWorkerErrorRate { worker, rate } => {
+                check(worker)?;
+                if !(0.0..=1.0).contains(&rate) {
+                    return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
+                }
+                self.send(Control::ErrorRate(worker, rate))
+            }
+            Command::SetRetry(policy) => {
+                self.set_plan(|p| p.retry = policy);
+                Ok(())
+            }
+        }
     }
 }

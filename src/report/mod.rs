@@ -165,6 +165,38 @@ pub struct Report {
     pub stop_reason: Option<&'static str>,
     /// The cap on requests and attempts in flight the run had.
     pub max_in_flight: u64,
+    /// Commands applied during the run (the UI's keys), in order.
+    pub interventions: Vec<InterventionReport>,
+    /// When the strategy was switched during the run, one entry per strategy in force, with
+    /// the requests that ended while it was; empty when it never changed.
+    pub strategy_spans: Vec<SpanReport>,
+}
+
+/// A command applied during the run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InterventionReport {
+    /// Virtual time it was applied (s).
+    pub at_s: f64,
+    /// What it did (`worker 3 crashed`, `arrival rate set to 660/s`).
+    pub what: String,
+}
+
+/// What one strategy measured while it was in force.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpanReport {
+    /// The strategy.
+    pub strategy: String,
+    /// When it took over (s of virtual time; 0 for the first).
+    pub from_s: f64,
+    /// When it was replaced, or the run ended (s).
+    pub to_s: f64,
+    /// Measured requests completed while it was in force.
+    pub completed: u64,
+    /// Measured requests that ended unanswered (failed, rejected, timed out, cancelled) while
+    /// it was in force.
+    pub unanswered: u64,
+    /// Latency of the requests completed while it was in force (ms).
+    pub latency_ms: LatencySummary,
 }
 
 /// Attempts and errors.
@@ -265,7 +297,11 @@ impl Report {
             strategy: sim.strategy_name().to_string(),
             seed: config.seed,
             scenario: scenario.to_string(),
-            arrivals: config.arrivals.describe(),
+            arrivals: {
+                let changed = m.interventions.iter().any(|i| i.what.starts_with("arrival"));
+                let note = if changed { " (the rate was changed during the run: see below)" } else { "" };
+                format!("{}{note}", config.arrivals.describe())
+            },
             service: config.service.to_string(),
             cluster: match &config.defences.autoscale {
                 Some(a) => format!("{} workers, autoscaled {} to {}", config.workers.len(), a.min, a.max),
@@ -314,8 +350,36 @@ impl Report {
             live: sim.live_figures(),
             stop_reason: sim.stop_reason().map(|r| r.key()),
             max_in_flight: sim.in_flight_cap(),
+            interventions: m
+                .interventions
+                .iter()
+                .map(|i| InterventionReport { at_s: as_secs_f64(i.at), what: i.what.clone() })
+                .collect(),
+            strategy_spans: spans(m, sim.now()),
         }
     }
+}
+
+/// What each strategy measured while in force, from the run's switches (empty without).
+fn spans(m: &crate::metrics::Metrics, now: Nanos) -> Vec<SpanReport> {
+    let s = &m.switches;
+    (0..s.len())
+        .map(|i| {
+            let start = &s[i];
+            let (to, latency, counters) = match s.get(i + 1) {
+                Some(next) => (next.at, &next.latency, next.counters),
+                None => (now, &m.latency, m.counters),
+            };
+            SpanReport {
+                strategy: start.strategy.clone(),
+                from_s: as_secs_f64(start.at),
+                to_s: as_secs_f64(to),
+                completed: counters.completed - start.counters.completed,
+                unanswered: counters.unanswered() - start.counters.unanswered(),
+                latency_ms: summary(&latency.since(&start.latency)),
+            }
+        })
+        .collect()
 }
 
 /// Output formats.

@@ -31,12 +31,14 @@ fn header(r: &Report) -> String {
 
 /// The table for `lbsim run`.
 pub fn run_table(r: &Report) -> String {
-    let mut out = format!(
-        "lbsim run · scenario {} · strategy {} · seed {}\n",
-        escape(&r.scenario),
-        escape(&r.strategy),
-        r.seed
-    );
+    let strategy = match r.strategy_spans.as_slice() {
+        [] => format!("strategy {}", escape(&r.strategy)),
+        spans => {
+            let names: Vec<String> = spans.iter().map(|s| escape(&s.strategy).into_owned()).collect();
+            format!("strategies {}", names.join(", then "))
+        }
+    };
+    let mut out = format!("lbsim run · scenario {} · {strategy} · seed {}\n", escape(&r.scenario), r.seed);
     out += &header(r);
     let c = &r.requests;
     let _ = writeln!(
@@ -120,6 +122,44 @@ pub fn run_table(r: &Report) -> String {
         );
     }
     out += &live_lines(r);
+    out += &interventions(r);
+    out
+}
+
+/// The commands applied during the run, and what each strategy measured when the strategy
+/// was switched: lines for the end of a table (none when nothing was changed).
+fn interventions(r: &Report) -> String {
+    let mut out = String::new();
+    if !r.interventions.is_empty() {
+        out += "\nchanged during the run (virtual time):\n";
+        for i in &r.interventions {
+            let _ = writeln!(out, "{:>10.3}s  {}", i.at_s, escape(&i.what));
+        }
+    }
+    if !r.strategy_spans.is_empty() {
+        let width =
+            r.strategy_spans.iter().map(|s| escape(&s.strategy).chars().count()).max().unwrap_or(8).max(8);
+        let _ = writeln!(out, "\nby strategy (requests that ended while it was in force; latency in ms):");
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>9}  {:>9}  {:>9}  {:>10}  {:>8}  {:>8}",
+            "strategy", "from s", "to s", "completed", "unanswered", "mean", "p99"
+        );
+        for s in &r.strategy_spans {
+            let figure = |v: f64| if s.latency_ms.is_known() { four_digits(v) } else { NA.to_string() };
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:>9.3}  {:>9.3}  {:>9}  {:>10}  {:>8}  {:>8}",
+                escape(&s.strategy),
+                s.from_s,
+                s.to_s,
+                s.completed,
+                s.unanswered,
+                figure(s.latency_ms.mean),
+                figure(s.latency_ms.p99)
+            );
+        }
+    }
     out
 }
 
@@ -250,6 +290,8 @@ pub fn compare_table(reports: &[Report]) -> String {
             out.push('\n');
         }
     }
+    // Compare applies every command to every strategy alike: listed once.
+    out += &interventions(first);
     out
 }
 
