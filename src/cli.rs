@@ -28,9 +28,11 @@ column and field of a scenario); 3 when a run stopped early at the in-flight cap
 is printed, then a warning); 1 for anything else, such as an unwritable --output.
 
 Keys in the terminal UI of run and compare: space pause/resume; n step one event (the model);
-+/- speed; up/down select a worker; k/r crash/repair it; w slow it 10x; e/E its error rate
-up/down 10%; t retries on/off; [ ] arrival rate -/+10%; s next strategy (run); h histograms:
-whole run or last 5s; R restart; ? help; q, Esc or Ctrl-C quit and print the report.
++/- speed; x type a speed; p type a time to pause at (or [run] pause_at in the scenario);
+up/down select a worker; k/r crash/repair it; w slow it 10x; e/E its error rate up/down 10%;
+t retries on/off; [ ] arrival rate -/+10%; s next strategy (run); h histograms: whole run or
+last 5s; PgUp/PgDn scroll the event log (End: newest); R restart; ? help; q, Esc or Ctrl-C
+quit and print the report (which lists every change made with keys).
 
 lbsim man --dir DIR writes a page for every command (lbsim-run.1, lbsim-compare.1, ...).";
 

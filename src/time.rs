@@ -104,6 +104,12 @@ impl fmt::Display for Human {
     }
 }
 
+/// Seconds, to the millisecond, without trailing zeros: `2.5s`, `20s`, `0.001s`.
+pub fn seconds_text(t: Nanos) -> String {
+    let text = format!("{:.3}", as_secs_f64(t));
+    format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// The canonical text form accepted by [`parse_duration`] (exact, shortest unit that is whole).
 pub fn canonical(t: Nanos) -> String {
     for (scale, unit) in [(3600 * SECS, "h"), (60 * SECS, "m"), (SECS, "s"), (MILLIS, "ms"), (MICROS, "us")] {

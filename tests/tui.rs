@@ -531,3 +531,53 @@ fn the_report_lists_every_intervention_and_each_strategys_share() {
     assert_eq!(json["interventions"][2]["what"], "worker 1 crashed");
     assert_eq!(json["strategy_spans"][1]["from_s"], 8.0);
 }
+
+/// `x` sets any speed, `p` a time to pause at; the run stops exactly there, and a scenario's
+/// `pause_at` does the same.
+#[test]
+fn p_pauses_exactly_at_a_typed_time_and_x_sets_a_typed_speed() {
+    use std::time::Duration;
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    ch(&mut a, 'x');
+    for c in "1/8".chars() {
+        ch(&mut a, c);
+    }
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.speed, 0.125);
+    ch(&mut a, 'x');
+    for c in "20".chars() {
+        ch(&mut a, c);
+    }
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.speed, 20.0);
+    ch(&mut a, 'p');
+    for c in "2.5s".chars() {
+        ch(&mut a, c);
+    }
+    let text = screen(&a, 100, 30);
+    assert!(text.contains("pause at (virtual time") && text.contains("2.5s"), "{text}");
+    key(&mut a, KeyCode::Enter);
+    assert!(screen(&a, 100, 30).contains("pausing at 2.5s"));
+    for _ in 0..100 {
+        a.advance(Duration::from_millis(50), Duration::from_secs(1));
+    }
+    assert_eq!(a.clock, 2500 * MILLIS);
+    assert!(a.paused && a.log.iter().any(|l| l.text.contains("paused at 2.5s")));
+    // A bad value is said in the log and changes nothing; Esc drops a prompt.
+    ch(&mut a, 'x');
+    ch(&mut a, 'z');
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.speed, 20.0);
+    assert!(a.log.back().unwrap().text.contains("give a number"));
+    ch(&mut a, 'p');
+    key(&mut a, KeyCode::Esc);
+    assert!(a.prompt.is_none() && !a.quit, "Esc in a prompt does not quit");
+    // The scenario's pause_at.
+    let mut s = scenario("default");
+    s.pause_at = Some(SECS);
+    let mut b = App::new(s, &["random".to_string()], Mode::Run).unwrap();
+    for _ in 0..100 {
+        b.advance(Duration::from_millis(100), Duration::from_secs(1));
+    }
+    assert_eq!((b.clock, b.paused), (SECS, true));
+}

@@ -42,6 +42,7 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// warmup = "1s"                  # virtual time excluded from statistics; default 0s
 /// seed = 1                       # master seed; default 1
 /// max_in_flight = 10000000      # stop beyond this many requests (or attempts) in flight
+/// pause_at = "19.5s"             # the UI pauses when the run reaches this time; default none
 ///
 /// [strategy]
 /// name = "least-loaded"          # strategy for `lbsim run`; default least-loaded
@@ -278,6 +279,7 @@ struct RunTable {
     warmup: Option<Duration>,
     seed: Option<u64>,
     max_in_flight: Option<NonZeroU64>,
+    pause_at: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -440,6 +442,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         workers,
         stop,
         warmup: run.warmup.map_or(0, |d| d.0),
+        pause_at: run.pause_at.map(|d| d.0),
         seed: run.seed.unwrap_or(1),
         strategy: file.strategy.name.clone().map_or_else(|| "least-loaded".to_string(), |n| n.0),
         strategy_params,

@@ -87,6 +87,9 @@ pub struct Scenario {
     pub stop: Stop,
     /// Virtual time excluded from statistics (ns).
     pub warmup: Nanos,
+    /// The UI pauses when the run reaches this virtual time (ns): a presenter's stop just
+    /// before a scheduled event. Headless runs ignore it.
+    pub pause_at: Option<Nanos>,
     /// Master seed.
     pub seed: u64,
     /// Strategy for `lbsim run`.

@@ -107,6 +107,34 @@ pub enum Mode {
     Compare,
 }
 
+/// What a typed value is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `p`: a virtual time to pause at (`19.5s`, `1m`, or seconds).
+    PauseAt,
+    /// `x`: a speed, virtual seconds per real second (`50`, `0.25`).
+    Speed,
+}
+
+/// A value being typed at the footer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    /// What it is for.
+    pub kind: PromptKind,
+    /// What has been typed.
+    pub text: String,
+}
+
+impl Prompt {
+    /// The question shown before the typed text.
+    pub fn question(&self) -> &'static str {
+        match self.kind {
+            PromptKind::PauseAt => "pause at (virtual time, e.g. 19.5s; empty: never)",
+            PromptKind::Speed => "speed (virtual s per real s, 1/1024 to 100000)",
+        }
+    }
+}
+
 /// A line of the event log.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogLine {
@@ -145,6 +173,11 @@ pub struct App {
     pub log_scroll: usize,
     /// Paused by `n`: the view gives the event log room for the step reasons.
     pub stepping: bool,
+    /// The clock stops and the run pauses when it reaches this time (`p`, or the
+    /// scenario's `pause_at`).
+    pub pause_at: Option<Nanos>,
+    /// A value being typed after `p` (a time to pause at) or `x` (a speed).
+    pub prompt: Option<Prompt>,
     /// Achieved / requested speed, smoothed, while the engine cannot keep up.
     pub behind: Option<f64>,
     /// The user asked to quit.
@@ -191,6 +224,8 @@ impl App {
             log: VecDeque::new(),
             log_scroll: 0,
             stepping: false,
+            pause_at: None,
+            prompt: None,
             behind: None,
             quit: false,
             achieved: 1.0,
@@ -199,6 +234,7 @@ impl App {
         };
         app.nominal_rate = app.initial_rate();
         app.next_sample = app.sample_period();
+        app.pause_at = app.scenario.pause_at;
         app.log(format!("started: {} ({})", app.scenario.name, app.config.arrivals.describe()));
         if engine == EngineKind::Live && app.panes.len() > 1 {
             app.log(
@@ -325,16 +361,21 @@ impl App {
         if self.engine == EngineKind::Live {
             self.advance_live();
             self.collect_notices();
+            self.pause_if_due();
             if self.finished() {
                 self.log("finished".to_string());
             }
             return;
         }
         let start = self.clock;
-        let target = start + (self.speed * real.as_secs_f64() * SECS as f64) as Nanos;
+        let mut target = start + (self.speed * real.as_secs_f64() * SECS as f64) as Nanos;
+        if let Some(t) = self.pause_at.filter(|&t| t > start) {
+            target = target.min(t);
+        }
         let deadline = Instant::now() + budget;
         let reached = self.advance_to(target, Some(deadline));
         self.collect_notices();
+        self.pause_if_due();
         let ratio = if target > start { (self.clock - start) as f64 / (target - start) as f64 } else { 1.0 };
         self.achieved = 0.8 * self.achieved + 0.2 * ratio;
         self.behind = if !reached && self.achieved < 0.95 { Some(self.achieved) } else { None };
@@ -388,6 +429,9 @@ impl App {
         }
         self.keep_selection_valid();
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.prompt.is_some() {
+            return self.prompt_key(key.code, ctrl);
+        }
         if self.show_help {
             match key.code {
                 KeyCode::Char('c') if ctrl => self.quit = true,
@@ -418,6 +462,12 @@ impl App {
                 self.log(what.to_string());
             }
             KeyCode::Char('n') => self.step_one(),
+            KeyCode::Char('p') => {
+                self.prompt = Some(Prompt { kind: PromptKind::PauseAt, text: String::new() })
+            }
+            KeyCode::Char('x') if self.engine == EngineKind::Sim => {
+                self.prompt = Some(Prompt { kind: PromptKind::Speed, text: String::new() })
+            }
             KeyCode::Char('+') | KeyCode::Char('=') => self.step_speed(1),
             KeyCode::Char('-') | KeyCode::Char('_') => self.step_speed(-1),
             KeyCode::Up | KeyCode::Char('K') => self.selected = self.selected.saturating_sub(1),
@@ -460,6 +510,79 @@ impl App {
         if next != self.speed {
             self.set_speed(next);
             self.log(format!("speed {}", speed_text(self.speed)));
+        }
+    }
+
+    /// A key while a value is typed: Enter sets it, Esc (or Ctrl-C) drops it.
+    fn prompt_key(&mut self, code: KeyCode, ctrl: bool) {
+        let Some(prompt) = self.prompt.as_mut() else { return };
+        match code {
+            KeyCode::Char('c') if ctrl => self.prompt = None,
+            KeyCode::Esc => self.prompt = None,
+            KeyCode::Backspace => {
+                prompt.text.pop();
+            }
+            KeyCode::Char(c) if prompt.text.len() < 24 && !c.is_control() => prompt.text.push(c),
+            KeyCode::Enter => {
+                let prompt = self.prompt.take().expect("a prompt");
+                match prompt.kind {
+                    PromptKind::PauseAt => self.set_pause_at(prompt.text.trim()),
+                    PromptKind::Speed => self.type_speed(prompt.text.trim()),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `p`: pause when the clock reaches a time (a duration, or seconds); empty clears it.
+    fn set_pause_at(&mut self, text: &str) {
+        if text.is_empty() {
+            self.pause_at = None;
+            return self.log("no pause set".to_string());
+        }
+        let parsed = match text.parse::<f64>() {
+            Ok(s) if s.is_finite() && s >= 0.0 => Ok((s * SECS as f64).round() as Nanos),
+            _ => crate::time::parse_duration(text),
+        };
+        match parsed {
+            Ok(t) if t <= self.clock => self.log(format!("cannot pause at {text}: the run is past it")),
+            Ok(t) => {
+                self.pause_at = Some(t);
+                self.log(format!("will pause at {}", crate::time::seconds_text(t)));
+            }
+            Err(e) => self.log(format!("cannot pause at `{text}`: {e}")),
+        }
+    }
+
+    /// `x`: any speed between the ladder's ends, typed.
+    fn type_speed(&mut self, text: &str) {
+        let (low, high) = (SPEEDS[0], SPEEDS[SPEEDS.len() - 1]);
+        let value = match text.split_once('/') {
+            Some((a, b)) => {
+                a.trim().parse::<f64>().ok().zip(b.trim().parse::<f64>().ok()).map(|(a, b)| a / b)
+            }
+            None => text.trim_end_matches('x').parse::<f64>().ok(),
+        };
+        match value {
+            Some(v) if v.is_finite() && (low..=high).contains(&v) => {
+                if v != self.speed {
+                    self.set_speed(v);
+                    self.log(format!("speed {}", speed_text(v)));
+                }
+            }
+            _ => self.log(format!("speed `{text}`: give a number from 1/1024 to 100000")),
+        }
+    }
+
+    /// Stops at [`App::pause_at`] when the clock has reached it.
+    fn pause_if_due(&mut self) {
+        if let Some(t) = self.pause_at.filter(|&t| self.clock >= t) {
+            self.pause_at = None;
+            self.paused = true;
+            for pane in &mut self.panes {
+                pane.sim.set_sending(false);
+            }
+            self.log(format!("paused at {} as asked (space resumes)", crate::time::seconds_text(t)));
         }
     }
 

@@ -20,10 +20,12 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
 /// The footer's keys, most important first; as many as fit are shown, and always the last.
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 16] = [
     "space pause",
     "n step",
     "+/- speed",
+    "p pause at",
+    "x set speed",
     "↑↓ worker",
     "k/r crash/repair",
     "w slow",
@@ -45,7 +47,7 @@ fn footer(app: &App, width: u16) -> String {
     let live = app.engine == EngineKind::Live;
     let applies = |key: &&&str| match **key {
         "s strategy" => app.mode == Mode::Run,
-        "n step" | "+/- speed" => !live,
+        "n step" | "+/- speed" | "x set speed" => !live,
         _ => true,
     };
     for key in KEYS[..KEYS.len() - 1].iter().filter(applies) {
@@ -74,9 +76,17 @@ impl Widget for &App {
             Mode::Run => render_run(self, body, buf),
             Mode::Compare => render_compare(self, body, buf),
         }
-        Paragraph::new(footer(self, area.width))
-            .style(Style::new().fg(Color::DarkGray))
-            .render(footer_area, buf);
+        match &self.prompt {
+            Some(p) => Paragraph::new(Line::from(vec![
+                Span::styled(format!(" {}: ", p.question()), Style::new().fg(Color::Cyan)),
+                Span::styled(format!("{}▏", p.text), Style::new().add_modifier(Modifier::BOLD)),
+                Span::styled("  Enter sets · Esc cancels", Style::new().fg(Color::DarkGray)),
+            ]))
+            .render(footer_area, buf),
+            None => Paragraph::new(footer(self, area.width))
+                .style(Style::new().fg(Color::DarkGray))
+                .render(footer_area, buf),
+        }
         if self.show_help {
             render_help(area, buf);
         }
@@ -167,6 +177,10 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     status.push((0, Span::styled(app.state(), state_style.add_modifier(Modifier::BOLD))));
     if app.retries_on() {
         status.push((1, Span::styled("retries on", Style::new().fg(Color::Magenta))));
+    }
+    if let Some(t) = app.pause_at {
+        let at = format!("pausing at {}", crate::time::seconds_text(t));
+        status.push((1, Span::styled(at, Style::new().fg(Color::Yellow))));
     }
     let warmup = app.config().warmup;
     if app.clock < warmup {
@@ -892,6 +906,9 @@ fn render_help(area: Rect, buf: &mut Buffer) {
         ("space", "pause / resume"),
         ("n", "step one event: which worker got it, and why"),
         ("+ / -", "faster / slower (virtual s per real s)"),
+        ("x", "type a speed (e.g. 50, 0.25, 1/8)"),
+        ("p", "type a time to pause at (e.g. 19.5s)"),
+        ("PgUp PgDn", "scroll the event log (End: newest)"),
         ("↑ / ↓", "select a worker"),
         ("k / r", "crash / repair it"),
         ("w", "slow it down 10x / back to normal"),
