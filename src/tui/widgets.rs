@@ -69,20 +69,40 @@ impl WorkerState {
         }
     }
 
-    /// Its colour.
+    /// Its colour: the Okabe-Ito palette (distinct for the common colour-blindnesses and on a
+    /// washed-out projector) in xterm's 256 colours. Colour is never the only sign: every
+    /// state that is not plain serving is also written as a word on its bar, and with
+    /// `NO_COLOR` set the words are all there is.
     pub fn color(self) -> Color {
         match self {
-            WorkerState::Retired => Color::DarkGray,
-            WorkerState::Idle => Color::DarkGray,
-            WorkerState::Busy => Color::Green,
-            WorkerState::Queued => Color::Yellow,
-            WorkerState::Overloaded => Color::LightRed,
-            WorkerState::Starting => Color::Cyan,
-            WorkerState::Draining => Color::Blue,
-            WorkerState::Slow => Color::Magenta,
-            WorkerState::Ejected => Color::LightBlue,
-            WorkerState::Down => Color::Red,
-            WorkerState::DeadUnnoticed => Color::LightMagenta,
+            WorkerState::Retired => Color::Indexed(240),
+            WorkerState::Idle => Color::Indexed(245),
+            // Bluish green, yellow, orange: light to heavy.
+            WorkerState::Busy => Color::Indexed(36),
+            WorkerState::Queued => Color::Indexed(221),
+            WorkerState::Overloaded => Color::Indexed(214),
+            // Sky blue and a lighter blue than the terminal's (dark on black).
+            WorkerState::Starting => Color::Indexed(117),
+            WorkerState::Draining => Color::Indexed(32),
+            // Reddish purple.
+            WorkerState::Slow => Color::Indexed(175),
+            WorkerState::Ejected => Color::Indexed(252),
+            // Out of service: grey bars, and the word in reverse video.
+            WorkerState::Down => Color::Indexed(248),
+            // Vermillion, the word in reverse video: requests sent there fail.
+            WorkerState::DeadUnnoticed => Color::Indexed(166),
+        }
+    }
+
+    /// The style of the word on its bar: reverse video for the states that fail requests,
+    /// so that they stand out without colour.
+    fn label_style(self) -> Style {
+        let style = Style::new().fg(self.color()).add_modifier(Modifier::BOLD);
+        match self {
+            WorkerState::Down | WorkerState::DeadUnnoticed | WorkerState::Ejected => {
+                style.add_modifier(Modifier::REVERSED)
+            }
+            _ => style,
         }
     }
 
@@ -355,7 +375,25 @@ impl Widget for PendingBars<'_> {
             let bar_x = x + label_width as u16;
             buf.set_stringn(bar_x, y, &text, bar_width, style);
             let count_x = bar_x + text.chars().count() as u16 + 1;
-            buf.set_stringn(count_x, y, &count, count.chars().count(), style.add_modifier(Modifier::BOLD));
+            buf.set_stringn(count_x, y, &count, count.chars().count(), state.label_style());
+        }
+        // A legend for the colours on screen that no word explains, in a spare row.
+        let used_rows = bars.len().min(height);
+        if used_rows < height {
+            let shown: Vec<WorkerState> = [WorkerState::Busy, WorkerState::Queued, WorkerState::Overloaded]
+                .into_iter()
+                .filter(|s| bars.iter().any(|r| group_of(r).iter().map(WorkerState::of).max() == Some(*s)))
+                .collect();
+            let mut x = area.x;
+            let y = area.y + area.height - 1;
+            for state in shown {
+                let word = format!("■ {}  ", state.name());
+                if (x - area.x) as usize + word.chars().count() > area.width as usize {
+                    break;
+                }
+                buf.set_string(x, y, &word, Style::new().fg(state.color()));
+                x += word.chars().count() as u16;
+            }
         }
     }
 }
