@@ -62,12 +62,16 @@ impl Sim {
         let lost: Vec<Attempt> = worker.serving.drain(..).collect();
         let queued: Vec<Attempt> = worker.queue.drain(..).collect();
         let requeue = self.config.faults.on_crash == QueueFate::Requeue;
-        self.notice(format!(
-            "worker {w} crashed: {} in service lost, {} queued {}",
-            lost.len(),
-            queued.len(),
-            if requeue { "handed back" } else { "failed" }
-        ));
+        // "failed", the report's word, for the attempts a crash ends.
+        self.notice(if requeue {
+            format!(
+                "worker {w} crashed: {} in service failed, {} queued handed back",
+                lost.len(),
+                queued.len()
+            )
+        } else {
+            format!("worker {w} crashed: {} in service and {} queued failed", lost.len(), queued.len())
+        });
         for attempt in lost {
             self.answer(attempt, Answer::Crash);
         }

@@ -420,6 +420,7 @@ fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
                 format!(" pending · scale {scale} · ≤N: the most in a group "),
                 format!(" pending · scale {scale} · ≤: group's most "),
                 format!(" scale {scale} · ≤: group's most "),
+                format!(" scale {scale} "),
             ],
         )
     } else {
