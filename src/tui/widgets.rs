@@ -185,7 +185,7 @@ fn notable(w: &WorkerSnapshot, id: usize, selected: usize) -> bool {
 }
 
 /// The bars for `workers` when at most `room` fit: one per worker when they all fit;
-/// otherwise notable workers (see [`notable`]) keep a bar each and the others are grouped in
+/// otherwise notable workers (selected, slow, down, dead, ejected, starting or draining) keep a bar each and the others are grouped in
 /// runs of consecutive workers, as few per bar as the room allows. Retired workers get no
 /// bar (the event log keeps their story) and no group spans them. If even the notable ones
 /// do not fit, every worker is grouped alike.
@@ -266,7 +266,7 @@ pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec
     rows
 }
 
-/// Bars that fit a `width` x `height` area: rows, then columns of at least [`MIN_COLUMN`].
+/// Bars that fit a `width` x `height` area: rows, then columns of at least 22 characters.
 pub fn bar_room(width: u16, height: u16) -> usize {
     height.max(1) as usize * (width / MIN_COLUMN).max(1) as usize
 }
