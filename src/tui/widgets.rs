@@ -185,10 +185,10 @@ fn notable(w: &WorkerSnapshot, id: usize, selected: usize) -> bool {
 }
 
 /// The bars for `workers` when at most `room` fit: one per worker when they all fit;
-/// otherwise notable workers (selected, slow, down, dead, ejected, starting or draining) keep a bar each and the others are grouped in
-/// runs of consecutive workers, as few per bar as the room allows. Retired workers get no
-/// bar (the event log keeps their story) and no group spans them. If even the notable ones
-/// do not fit, every worker is grouped alike.
+/// otherwise notable workers (selected, slow, down, dead, ejected, starting or draining)
+/// keep a bar each and the others are grouped in runs of consecutive workers, as few per bar
+/// as the room allows. Retired workers get no bar (the event log keeps their story) and no
+/// group spans them. If even the notable ones do not fit, every worker is grouped alike.
 pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec<BarRow> {
     let room = room.max(1);
     let shown: Vec<usize> =
