@@ -26,6 +26,10 @@ pub enum Stream {
     Faults,
     /// Randomness in the defences (retry backoff jitter).
     Defences,
+    /// Which balancer replica a request reaches, and the delay between a replica's pick and
+    /// the request reaching its worker. (Each replica's own choices come from
+    /// [`SimRng::substream`]s of [`Stream::Strategy`].)
+    Balancers,
 }
 
 impl Stream {
@@ -36,6 +40,7 @@ impl Stream {
             Stream::Strategy => "strategy",
             Stream::Faults => "faults",
             Stream::Defences => "defences",
+            Stream::Balancers => "balancers",
         }
     }
 }

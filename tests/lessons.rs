@@ -44,6 +44,7 @@ const LESSONS: &[(&str, fn())] = &[
     ("timeouts-and-cancellation", timeouts_and_cancellation),
     ("graceful-shutdown", graceful_shutdown),
     ("hockey-stick", hockey_stick),
+    ("replica-herding", replica_herding),
 ];
 
 #[test]
@@ -207,6 +208,21 @@ fn stale_herding() {
     let mut fresh = config("stale-herding");
     fresh.defences.load_refresh = None;
     assert!(report(&fresh, "least-loaded").latency_ms.p99 < report(&fresh, "power-of-two").latency_ms.p99);
+}
+
+/// Ten replicas on one 50 ms report: least-loaded's p99 is over 1.3x random's; report+local
+/// brings it below random's; power-of-two's p99 is under half of least-loaded's.
+fn replica_herding() {
+    let p99 = |c: &SimConfig, s| report(c, s).latency_ms.p99;
+    let c = config("replica-herding");
+    assert_eq!(c.defences.balancers.count, 10);
+    let (ll, random, p2) = (p99(&c, "least-loaded"), p99(&c, "random"), p99(&c, "power-of-two"));
+    assert!(ll > 1.3 * random, "least-loaded {ll} vs random {random}");
+    assert!(p2 < 0.5 * ll, "power-of-two {p2} vs least-loaded {ll}");
+    let mut local = c.clone();
+    local.defences.balancers.view = Some(lbsim::engine::View::ReportLocal);
+    let fixed = p99(&local, "least-loaded");
+    assert!(fixed < random, "report+local {fixed} vs random {random}");
 }
 
 /// The pool grows during bursts and shrinks after them, within its 2 to 16 workers.
@@ -408,4 +424,8 @@ fn lesson_18_graceful_shutdown() {
 #[test]
 fn lesson_19_hockey_stick() {
     hockey_stick()
+}
+#[test]
+fn lesson_20_replica_herding() {
+    replica_herding()
 }

@@ -4,7 +4,7 @@
 use super::queue::Event;
 use super::{Answer, Attempt, Detection, Lifecycle, QueueFate, ScaleMetric, Sim, Worker};
 use crate::metrics::{ScaleAction, ScalingEvent, WorkerStats};
-use crate::strategy::{Cluster, WorkerId, WorkerView};
+use crate::strategy::{WorkerId, WorkerView};
 use crate::time::{Human, Nanos};
 
 impl Sim {
@@ -94,11 +94,8 @@ impl Sim {
         let w = attempt.worker as usize;
         self.workers[w].outstanding -= 1;
         self.attempts_out -= 1;
-        if self.config.defences.load_refresh.is_none() {
-            self.views[w].pending = self.workers[w].outstanding;
-            let cluster = Cluster::new(self.now, &self.views, &self.up);
-            self.strategy.on_pending_change(w, &cluster);
-        }
+        self.outstanding_changed(w);
+        self.own_answered(&attempt);
         if self.is_current(attempt) {
             let r = attempt.request;
             // Placed again, it is the same attempt, not a new one.
@@ -244,10 +241,10 @@ impl Sim {
             let pending = self.workers[w].pending();
             if self.views[w].pending != pending {
                 self.views[w].pending = pending;
-                let cluster = Cluster::new(self.now, &self.views, &self.up);
-                self.strategy.on_pending_change(w, &cluster);
+                self.shared_pending_changed(w);
             }
         }
+        self.report_taken();
         if let Some(t) = self.config.defences.load_refresh {
             self.events.push(self.now.saturating_add(t), Event::LoadRefresh);
         }

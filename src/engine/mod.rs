@@ -17,6 +17,7 @@ pub mod config;
 mod faults;
 mod flow;
 mod queue;
+mod replicas;
 mod slab;
 
 use std::collections::VecDeque;
@@ -24,9 +25,9 @@ use std::collections::VecDeque;
 use smallvec::SmallVec;
 
 pub use config::{
-    Arrivals, Autoscale, Backpressure, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences, Detection, ErrorKind,
-    Faults, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash,
-    SimConfig, Slowdown, Stop, WorkerSpec,
+    Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences,
+    Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes,
+    RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, Slowdown, Stop, View, WorkerSpec,
 };
 
 use crate::metrics::{Metrics, WorkerStats};
@@ -64,6 +65,8 @@ struct Request {
     waiting_retry: bool,
     /// It has waited at the balancer at least once (counted once in `blocked`).
     held: bool,
+    /// The balancer replica it reached (all its attempts go through it).
+    replica: u32,
 }
 
 /// A reference to a request that may have ended meanwhile.
@@ -91,6 +94,8 @@ struct Attempt {
     demand: Nanos,
     /// Whether its request counts (arrived after the warm-up).
     measured: bool,
+    /// The balancer replica that sent it.
+    replica: u32,
 }
 
 /// How an attempt ended, as the balancer hears it.
@@ -108,6 +113,8 @@ enum Answer {
 /// Something travelling between the balancer and a worker.
 #[derive(Clone, Copy, Debug)]
 enum Transit {
+    /// Picked by a replica, not yet on its way (the dispatch delay).
+    Dispatch(Attempt),
     ToWorker(Attempt),
     ToBalancer(Attempt, Answer),
 }
@@ -416,10 +423,10 @@ pub struct Notice {
 pub struct Sim {
     config: SimConfig,
     now: Nanos,
-    strategy: Box<dyn Strategy>,
+    /// The balancer replicas (one by default), each with its strategy and random stream.
+    replicas: replicas::Replicas,
     arrivals_rng: SimRng,
     service_rng: SimRng,
-    strategy_rng: SimRng,
     faults_rng: SimRng,
     defences_rng: SimRng,
     events: EventQueue,
@@ -463,9 +470,35 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A new run of `config` balanced by `strategy`, at virtual time 0.
-    pub fn new(config: SimConfig, mut strategy: Box<dyn Strategy>) -> Result<Sim, ConfigError> {
+    /// A new run of `config` balanced by `strategy`, at virtual time 0. With several
+    /// balancer replicas ([`Balancers::count`]), replica 0 runs `strategy` and the others
+    /// fresh instances built by its registered name ([`crate::strategy::build`]); for a
+    /// strategy that is not registered, use [`Sim::with_replicas`].
+    pub fn new(config: SimConfig, strategy: Box<dyn Strategy>) -> Result<Sim, ConfigError> {
         config.validate()?;
+        let count = config.defences.balancers.count;
+        let strategies = replicas::instances(strategy, count, &config.strategy_params)
+            .map_err(|problem| ConfigError { field: "balancers.count".to_string(), problem })?;
+        Sim::with_replicas(config, strategies)
+    }
+
+    /// A new run of `config` with one strategy instance per balancer replica (as many as
+    /// [`Balancers::count`]), at virtual time 0.
+    pub fn with_replicas(
+        config: SimConfig,
+        mut strategies: Vec<Box<dyn Strategy>>,
+    ) -> Result<Sim, ConfigError> {
+        config.validate()?;
+        if strategies.len() != config.defences.balancers.count as usize {
+            return Err(ConfigError {
+                field: "balancers.count".to_string(),
+                problem: format!(
+                    "{} replicas need as many strategy instances, got {}",
+                    config.defences.balancers.count,
+                    strategies.len()
+                ),
+            });
+        }
         let workers: Vec<Worker> =
             config.workers.iter().map(|spec| Worker::new(spec.clone(), Lifecycle::Active)).collect();
         let views: Vec<WorkerView> = config
@@ -474,14 +507,26 @@ impl Sim {
             .map(|s| WorkerView { pending: 0, speed: s.speed, weight: s.weight, up: true, last_latency: 0 })
             .collect();
         let up: Vec<WorkerId> = (0..workers.len()).collect();
-        strategy.on_cluster_change(&Cluster::new(0, &views, &up));
-        let metrics = Metrics { workers: vec![WorkerStats::default(); workers.len()], ..Metrics::default() };
+        for s in &mut strategies {
+            s.on_cluster_change(&Cluster::new(0, &views, &up));
+        }
+        let replicas = replicas::Replicas::new(
+            config.seed,
+            &config.defences.balancers,
+            config.defences.view(),
+            strategies,
+            &views,
+        );
+        let metrics = Metrics {
+            workers: vec![WorkerStats::default(); workers.len()],
+            balancers: replicas.stats(workers.len()),
+            ..Metrics::default()
+        };
         let mut sim = Sim {
             now: 0,
-            strategy,
+            replicas,
             arrivals_rng: SimRng::stream(config.seed, Stream::Arrivals),
             service_rng: SimRng::stream(config.seed, Stream::Service),
-            strategy_rng: SimRng::stream(config.seed, Stream::Strategy),
             faults_rng: SimRng::stream(config.seed, Stream::Faults),
             defences_rng: SimRng::stream(config.seed, Stream::Defences),
             events: EventQueue::default(),
@@ -532,6 +577,7 @@ impl Sim {
                 sim.next_arrival = open.next_after(0, &mut sim.arrivals_rng);
             }
         }
+        sim.offset_replicas(sim.config.defences.balancers.aligned);
         sim.schedule_faults();
         Ok(sim)
     }
@@ -573,7 +619,12 @@ impl Sim {
 
     /// The strategy's name.
     pub fn strategy_name(&self) -> &str {
-        self.strategy.name()
+        self.replica_strategy(0).name()
+    }
+
+    /// How many balancer replicas the run has.
+    pub fn balancer_count(&self) -> usize {
+        self.replicas.count()
     }
 
     /// Everything measured so far.
@@ -838,8 +889,14 @@ impl Sim {
                 }
             }
             Command::SetStrategy(strategy) => {
-                self.strategy = strategy;
+                let count = self.replicas.count() as u32;
+                let strategies = replicas::instances(strategy, count, &self.config.strategy_params)
+                    .map_err(CommandError::BadValue)?;
+                for (replica, s) in self.replicas.list.iter_mut().zip(strategies) {
+                    replica.strategy = s;
+                }
                 self.cluster_changed();
+                self.offset_replicas(self.config.defences.balancers.aligned);
             }
             Command::SetWorkerSpeed { worker, speed } => {
                 check_worker(worker)?;
@@ -894,7 +951,7 @@ impl Sim {
         Snapshot {
             now: self.now,
             window_start: self.window_start,
-            strategy: self.strategy.name().to_string(),
+            strategy: self.strategy_name().to_string(),
             counters: self.metrics.counters,
             attempts: self.metrics.attempts,
             workers: (0..self.workers.len()).map(|w| self.worker(w)).collect(),
@@ -952,9 +1009,15 @@ impl Sim {
         self.metrics.recent = Some(crate::metrics::RecentWindow::new(width));
     }
 
-    /// The strategy's explanation of its latest pick, if it gives one.
+    /// The strategy's explanation of its latest pick, if it gives one; with several
+    /// balancer replicas, it names the replica that picked (`balancer 3 of 10: ...`).
     pub fn explain_last_pick(&self) -> Option<String> {
-        self.strategy.explain_last_pick()
+        let r = self.replicas.last as usize;
+        let why = self.replica_strategy(r).explain_last_pick();
+        match self.replicas.count() {
+            1 => why,
+            n => Some(format!("balancer {r} of {n}: {}", why.unwrap_or_default()).trim_end().to_string()),
+        }
     }
 
     /// Requests in flight, measured or not (for memory checks).
@@ -964,8 +1027,7 @@ impl Sim {
 
     fn cluster_changed(&mut self) {
         self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
-        let cluster = Cluster::new(self.now, &self.views, &self.up);
-        self.strategy.on_cluster_change(&cluster);
+        self.replicas_cluster_changed();
         // Requests waiting for a worker may now have one.
         if !self.blocked.is_empty() && !self.up.is_empty() {
             self.release_blocked();

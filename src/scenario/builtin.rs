@@ -41,6 +41,7 @@ builtins![
     "timeouts-and-cancellation",
     "graceful-shutdown",
     "hockey-stick",
+    "replica-herding",
 ];
 
 /// The lesson number of a built-in scenario (`None` for the playground, `default`).

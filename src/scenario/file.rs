@@ -9,8 +9,9 @@ use toml::Spanned;
 use super::{ArrivalSpec, Level, Scenario, ScenarioError};
 use crate::dist::Dist;
 use crate::engine::{
-    Autoscale, Backpressure, Defences, Detection, ErrorKind, Faults, MAX_WORKERS, OutlierEjection, QueueFate,
-    RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop, WorkerSpec,
+    Assignment, Autoscale, Backpressure, Balancers, Defences, Detection, ErrorKind, Faults, MAX_WORKERS,
+    OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop,
+    View, WorkerSpec,
 };
 use crate::live::{LiveOptions, Work};
 use crate::strategy::{self, StrategyParams};
@@ -54,6 +55,15 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// time_scale = 1.0               # real time per scenario time (2: exp:10ms sleeps 20ms); default 1
 /// grace = "2s"                   # real time in-flight requests get at shutdown; default 2s
 /// cancel_abandoned = false       # workers stop work whose requester gave up; default false
+///
+/// [balancers]                    # several balancer replicas in front of the same workers
+/// count = 10                     # replicas, 1 to 1000; default 1 (one balancer that sees all)
+/// assignment = "random"          # random | round-robin: how a request reaches a replica; default random
+/// view = "local"                 # global | local | report | report+local; default global
+///                                #   (report when a refresh is set)
+/// refresh = "500ms"              # the report's period (the same as balancer.load_refresh)
+/// dispatch_delay = "exp:1ms"     # from a replica's pick to the worker; default none
+/// aligned = false                # round-robin replicas all start at worker 0; default false
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +85,8 @@ pub struct ScenarioFile {
     outlier_ejection: Option<OutlierTable>,
     #[serde(default)]
     balancer: BalancerTable,
+    #[serde(default)]
+    balancers: BalancersTable,
     autoscale: Option<AutoscaleTable>,
     #[serde(default)]
     live: LiveTable,
@@ -188,6 +200,37 @@ enum BackpressureMode {
 struct BalancerTable {
     load_refresh: Option<Duration>,
     backpressure: Option<BackpressureMode>,
+}
+
+/// `[balancers]`: several balancer replicas (see [`Balancers`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalancersTable {
+    count: Option<NonZeroU32>,
+    assignment: Option<AssignmentName>,
+    view: Option<ViewName>,
+    refresh: Option<Duration>,
+    dispatch_delay: Option<Dist>,
+    aligned: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum AssignmentName {
+    Random,
+    RoundRobin,
+    Hash,
+}
+
+/// A balancer view's name: global, local, report or report+local.
+#[derive(Debug)]
+struct ViewName(View);
+
+impl<'de> Deserialize<'de> for ViewName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ViewName, D::Error> {
+        let s = String::deserialize(d)?;
+        View::parse(&s).map(ViewName).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -366,6 +409,23 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         .file_stem()
         .map(|s| s.to_string_lossy().trim_start_matches("built-in ").to_string())
         .unwrap_or_default();
+    let b = &file.balancers;
+    if matches!(b.assignment, Some(AssignmentName::Hash)) {
+        return Err(locate(
+            text,
+            origin,
+            "balancers.assignment",
+            "`hash` needs keyed requests, which lbsim does not model yet; use random or round-robin",
+        ));
+    }
+    if b.refresh.is_some() && file.balancer.load_refresh.is_some() {
+        return Err(locate(
+            text,
+            origin,
+            "balancers.refresh",
+            "give balancers.refresh or balancer.load_refresh (the same setting), not both",
+        ));
+    }
     let defences = defences(&file);
     // Limits are checked before anything is allocated for the workers.
     if let Some(groups) = &file.workers {
@@ -453,7 +513,12 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
     // Settings that are wrong only together (a crash of a worker that does not exist, min
     // above max, ...): the engine's validation names the field; find it in the text.
     if let Err(e) = scenario.to_config() {
-        return Err(locate(text, origin, &e.field, &e.problem));
+        // The refresh period may have been given under either of its names.
+        let field = match e.field.as_str() {
+            "balancer.load_refresh" if file.balancers.refresh.is_some() => "balancers.refresh",
+            f => f,
+        };
+        return Err(locate(text, origin, field, &e.problem));
     }
     Ok(scenario)
 }
@@ -524,7 +589,7 @@ fn defences(f: &ScenarioFile) -> Defences {
             base_ejection: d(&o.base_ejection, 30 * SECS),
             max_ejected: o.max_ejected.map_or(0.1, |p| p.0),
         }),
-        load_refresh: f.balancer.load_refresh.map(|t| t.0),
+        load_refresh: f.balancer.load_refresh.or(f.balancers.refresh).map(|t| t.0),
         backpressure: match f.balancer.backpressure {
             Some(BackpressureMode::Block) => Backpressure::Block,
             _ => Backpressure::Reject,
@@ -544,6 +609,22 @@ fn defences(f: &ScenarioFile) -> Defences {
             cooldown: d(&a.cooldown, 10 * SECS),
         }),
         max_in_flight: f.run.max_in_flight.map(NonZeroU64::get),
+        balancers: balancers(&f.balancers),
+    }
+}
+
+/// Defaults of `[balancers]`, documented on [`ScenarioFile`] and [`Balancers`].
+fn balancers(t: &BalancersTable) -> Balancers {
+    let defaults = Balancers::default();
+    Balancers {
+        count: t.count.map_or(defaults.count, NonZeroU32::get),
+        assignment: match t.assignment {
+            Some(AssignmentName::RoundRobin) => Assignment::RoundRobin,
+            _ => Assignment::Random,
+        },
+        view: t.view.as_ref().map(|v| v.0),
+        dispatch_delay: t.dispatch_delay.clone(),
+        aligned: t.aligned.unwrap_or(defaults.aligned),
     }
 }
 
@@ -902,5 +983,78 @@ decay = "1s"
         assert!(err("workers = 3\n").starts_with("x.toml:1:11: field `workers`: invalid type"));
         assert!(err("seed = 3\n").contains("unknown field `seed`"));
         assert!(err("[run\n").starts_with("x.toml:1:"));
+    }
+
+    #[test]
+    fn balancers_table() {
+        let s = parse(
+            "[balancers]\ncount = 10\nassignment = \"round-robin\"\nview = \"report+local\"\n\
+             refresh = \"50ms\"\ndispatch_delay = \"exp:1ms\"\naligned = true\n",
+            "b.toml",
+        )
+        .unwrap();
+        let b = &s.defences.balancers;
+        assert_eq!(
+            (b.count, b.assignment, b.view, b.aligned),
+            (10, Assignment::RoundRobin, Some(View::ReportLocal), true)
+        );
+        assert_eq!(b.dispatch_delay, Some(Dist::Exp { mean: MILLIS }));
+        assert_eq!(s.defences.load_refresh, Some(50 * MILLIS));
+        // Without the table: one balancer; today's load_refresh is the report view.
+        let s = parse("[balancer]\nload_refresh = \"1s\"\n", "b.toml").unwrap();
+        assert_eq!(s.defences.balancers, Balancers::default());
+        assert_eq!(s.defences.view(), View::Report);
+        assert_eq!(parse("", "b.toml").unwrap().defences.view(), View::Global);
+    }
+
+    #[test]
+    fn bad_balancers_are_named() {
+        assert_eq!(
+            err("[balancers]\ncount = 0\n"),
+            "x.toml:2:9: field `balancers.count`: invalid value: integer `0`, expected a nonzero u32"
+        );
+        assert_eq!(
+            err("[balancers]\ncount = 1001\n"),
+            "x.toml:2:9: field `balancers.count`: must be from 1 to 1000, got 1001"
+        );
+        assert_eq!(
+            err("[balancers]\nview = \"psychic\"\n"),
+            "x.toml:2:8: field `balancers.view`: unknown balancer view `psychic` (valid: global, local, report, report+local)"
+        );
+        assert!(
+            err("[balancers]\nassignment = \"sticky\"\n")
+                .starts_with("x.toml:2:14: field `balancers.assignment`: unknown variant `sticky`")
+        );
+        assert_eq!(
+            err("[balancers]\ncount = 3\nassignment = \"hash\"\n"),
+            "x.toml:3:14: field `balancers.assignment`: `hash` needs keyed requests, which lbsim does not \
+             model yet; use random or round-robin"
+        );
+        assert_eq!(
+            err("[balancers]\nview = \"report\"\n"),
+            "x.toml:2:8: field `balancers.view`: `report` needs a refresh period: balancers.refresh (or --load-refresh)"
+        );
+        assert!(err("[balancer]\nload_refresh = \"1s\"\n[balancers]\nview = \"local\"\n").starts_with(
+            "x.toml:2:16: field `balancer.load_refresh`: a load refresh applies to the report views, but \
+             balancers.view is `local`"
+        ));
+        assert_eq!(
+            err("[balancer]\nload_refresh = \"1s\"\n[balancers]\nrefresh = \"2s\"\n"),
+            "x.toml:4:11: field `balancers.refresh`: give balancers.refresh or balancer.load_refresh (the same \
+             setting), not both"
+        );
+        assert!(
+            err("[balancers]\naligned = \"yes\"\n")
+                .starts_with("x.toml:2:11: field `balancers.aligned`: invalid type")
+        );
+        assert!(
+            err("[balancers]\nreplicas = 3\n")
+                .starts_with("x.toml:2:1: field `balancers.replicas`: unknown field")
+        );
+        assert!(
+            err("[[workers]]\ncount = 100000\n[balancers]\ncount = 1000\n").starts_with(
+                "x.toml:4:9: field `balancers.count`: 1000 replicas x 100000 workers is more than"
+            )
+        );
     }
 }

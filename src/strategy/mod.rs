@@ -153,6 +153,12 @@ pub trait Strategy: Send {
     /// rebuild it here.
     fn on_cluster_change(&mut self, _cluster: &Cluster<'_>) {}
 
+    /// Called once, after the first [`on_cluster_change`](Strategy::on_cluster_change), when
+    /// this instance is one of several balancer replicas that are not aligned: a strategy that
+    /// walks the workers in a fixed order (round robin) starts at a random point of it, drawn
+    /// from `rng` (this replica's own stream), as independent processes do. Default: nothing.
+    fn start_as_replica(&mut self, _cluster: &Cluster<'_>, _rng: &mut SimRng) {}
+
     /// Why the latest pick went where it did, in a few words, for a UI stepping through
     /// decisions (for example "sampled 3 (2 pending) and 5 (4 pending)"). Default: `None`.
     fn explain_last_pick(&self) -> Option<String> {

@@ -147,8 +147,9 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
 /// The workers now: `8 workers`, or for an autoscaled pool how many serve, start and drain
 /// (retired ones are gone), within its bounds.
 fn cluster_text(app: &App) -> String {
+    let replicas = super::replicas::cluster_suffix(app.config());
     let Some(a) = &app.config().defences.autoscale else {
-        return plural(app.config().workers.len(), "worker");
+        return plural(app.config().workers.len(), "worker") + &replicas;
     };
     use crate::engine::Lifecycle;
     let engine = &app.panes[0].sim;
@@ -160,7 +161,7 @@ fn cluster_text(app: &App) -> String {
             n => text += &format!(", {n} {word}"),
         }
     }
-    text + &format!(" (autoscaled {} to {})", a.min, a.max)
+    text + &format!(" (autoscaled {} to {})", a.min, a.max) + &replicas
 }
 
 /// `1 worker`, `8 workers`.
@@ -399,7 +400,11 @@ fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
             ])
         })
         .collect();
-    Paragraph::new(lines).block(titled(" events ")).render(area, buf);
+    let mut block = titled(" events ");
+    if let Some(row) = super::replicas::picks_row(app, area.width) {
+        block = block.title_bottom(row);
+    }
+    Paragraph::new(lines).block(block).render(area, buf);
 }
 
 fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {

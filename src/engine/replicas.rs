@@ -1,0 +1,274 @@
+//! Balancer replicas: several balancers in front of the same workers, as with sidecars,
+//! client libraries or router replicas.
+//!
+//! Each replica has its own strategy instance and its own random stream (replica 0 draws from
+//! [`Stream::Strategy`], replica i from its substream i, so one replica is exactly lbsim's
+//! single balancer). What a replica knows of the loads is its [`View`]:
+//!
+//! - `global`: the shared views hold the true count of attempts sent and not answered, and
+//!   every replica's strategy hears of every change;
+//! - `report`: the shared views hold the latest load report, and every replica hears of it at
+//!   each refresh;
+//! - `local`: each replica keeps its own views, counting only the attempts it sent;
+//! - `report+local`: each replica's own views hold the latest report plus the attempts it sent
+//!   since and has not heard back about.
+//!
+//! Requests reach a replica at random (the [`Stream::Balancers`] stream) or in turn; an
+//! attempt remembers its replica, so retries and requeues go through the same one.
+
+use super::{Assignment, Attempt, Sim, View};
+use crate::metrics::BalancerStats;
+use crate::rng::{SimRng, Stream};
+use crate::strategy::{self, Cluster, Strategy, WorkerId, WorkerView};
+use crate::time::Nanos;
+
+/// One balancer replica.
+pub(super) struct Replica {
+    pub(super) strategy: Box<dyn Strategy>,
+    pub(super) rng: SimRng,
+    /// Its own views of the workers under the local views; empty when it reads the shared
+    /// ones.
+    own: Vec<WorkerView>,
+}
+
+/// The replicas of a run and how requests reach them.
+pub(super) struct Replicas {
+    pub(super) list: Vec<Replica>,
+    pub(super) view: View,
+    assignment: Assignment,
+    /// Round-robin assignment: the next replica.
+    next: u32,
+    /// Assignment and dispatch delays.
+    pub(super) rng: SimRng,
+    /// When the latest load report was taken (`report+local`: a replica's attempts sent from
+    /// then on count on top of it).
+    report_at: Nanos,
+    /// The replica of the latest pick.
+    pub(super) last: u32,
+}
+
+/// Strategy instances for `count` replicas: `first`, then fresh ones built by its registered
+/// name.
+pub(super) fn instances(
+    first: Box<dyn Strategy>,
+    count: u32,
+    params: &strategy::StrategyParams,
+) -> Result<Vec<Box<dyn Strategy>>, String> {
+    let mut list = Vec::with_capacity(count as usize);
+    let name = first.name().to_string();
+    list.push(first);
+    for _ in 1..count {
+        let s = strategy::build(&name, params).map_err(|_| {
+            format!(
+                "strategy `{name}` is not registered, so lbsim cannot build one per balancer replica \
+                 (register it with lbsim::strategy::register, or give Sim::with_replicas one per replica)"
+            )
+        })?;
+        list.push(s);
+    }
+    Ok(list)
+}
+
+impl Replicas {
+    /// Replicas running `strategies` (one each), with views over `views`.
+    pub(super) fn new(
+        seed: u64,
+        config: &super::Balancers,
+        view: View,
+        strategies: Vec<Box<dyn Strategy>>,
+        views: &[WorkerView],
+    ) -> Replicas {
+        let own_views = matches!(view, View::Local | View::ReportLocal);
+        let list = strategies
+            .into_iter()
+            .enumerate()
+            .map(|(i, strategy)| Replica {
+                strategy,
+                rng: if i == 0 {
+                    SimRng::stream(seed, Stream::Strategy)
+                } else {
+                    SimRng::substream(seed, Stream::Strategy, i as u64)
+                },
+                own: if own_views { views.to_vec() } else { Vec::new() },
+            })
+            .collect();
+        Replicas {
+            list,
+            view,
+            assignment: config.assignment,
+            next: 0,
+            rng: SimRng::stream(seed, Stream::Balancers),
+            report_at: 0,
+            last: 0,
+        }
+    }
+
+    /// How many replicas.
+    pub(super) fn count(&self) -> usize {
+        self.list.len()
+    }
+
+    /// The replica a new request reaches. One replica draws nothing, so a single balancer's
+    /// run is unchanged.
+    pub(super) fn assign(&mut self) -> u32 {
+        let n = self.list.len() as u32;
+        if n == 1 {
+            return 0;
+        }
+        match self.assignment {
+            Assignment::Random => self.rng.below(n as u64) as u32,
+            Assignment::RoundRobin => {
+                let r = self.next;
+                self.next = (r + 1) % n;
+                r
+            }
+        }
+    }
+
+    /// Statistics with one entry per replica (per-worker picks only with several).
+    pub(super) fn stats(&self, workers: usize) -> Vec<BalancerStats> {
+        let by_worker = if self.list.len() > 1 { vec![0; workers] } else { Vec::new() };
+        vec![BalancerStats { picks: 0, by_worker }; self.list.len()]
+    }
+}
+
+impl Sim {
+    /// Replica `r` picks a worker for an attempt.
+    pub(super) fn replica_pick(&mut self, r: usize) -> Option<WorkerId> {
+        self.replicas.last = r as u32;
+        let now = self.now;
+        let replica = &mut self.replicas.list[r];
+        let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
+        let cluster = Cluster::new(now, views, &self.up);
+        replica.strategy.pick(&cluster, &mut replica.rng)
+    }
+
+    /// The strategy of replica `r`.
+    pub(super) fn replica_strategy(&self, r: usize) -> &dyn Strategy {
+        self.replicas.list[r].strategy.as_ref()
+    }
+
+    /// Counts a measured pick of worker `w` by replica `r`.
+    pub(super) fn count_pick(&mut self, r: usize, w: WorkerId) {
+        self.metrics.workers[w].picks += 1;
+        let b = &mut self.metrics.balancers[r];
+        b.picks += 1;
+        if let Some(n) = b.by_worker.get_mut(w) {
+            *n += 1;
+        }
+    }
+
+    /// Replica `r` sent an attempt to `w`: under the local views it counts it at once.
+    pub(super) fn own_sent(&mut self, r: usize, w: WorkerId) {
+        if matches!(self.replicas.view, View::Local | View::ReportLocal) {
+            self.own_changed(r, w, |p| p + 1);
+        }
+    }
+
+    /// Replica `r` heard back about (or took back) an attempt sent at `sent`: under the local
+    /// views it stops counting it (under `report+local`, only if it was sent after the latest
+    /// report, which counted the others).
+    pub(super) fn own_answered(&mut self, attempt: &Attempt) {
+        let counts = match self.replicas.view {
+            View::Local => true,
+            View::ReportLocal => attempt.sent >= self.replicas.report_at,
+            View::Global | View::Report => false,
+        };
+        if counts {
+            self.own_changed(attempt.replica as usize, attempt.worker as usize, |p| p.saturating_sub(1));
+        }
+    }
+
+    fn own_changed(&mut self, r: usize, w: WorkerId, change: impl Fn(u32) -> u32) {
+        let now = self.now;
+        let replica = &mut self.replicas.list[r];
+        let view = &mut replica.own[w];
+        view.pending = change(view.pending);
+        replica.strategy.on_pending_change(w, &Cluster::new(now, &replica.own, &self.up));
+    }
+
+    /// The shared view of worker `w` changed: every replica that reads it hears of it.
+    pub(super) fn shared_pending_changed(&mut self, w: WorkerId) {
+        let cluster = Cluster::new(self.now, &self.views, &self.up);
+        for replica in self.replicas.list.iter_mut().filter(|r| r.own.is_empty()) {
+            replica.strategy.on_pending_change(w, &cluster);
+        }
+    }
+
+    /// Worker `w` answered replica `r` after `latency`.
+    pub(super) fn replica_response(&mut self, r: usize, w: WorkerId, latency: Nanos, ok: bool) {
+        let now = self.now;
+        let replica = &mut self.replicas.list[r];
+        let views = if replica.own.is_empty() {
+            &self.views[..]
+        } else {
+            replica.own[w].last_latency = latency;
+            &replica.own[..]
+        };
+        replica.strategy.on_response(w, latency, ok, &Cluster::new(now, views, &self.up));
+    }
+
+    /// The cluster changed shape: replicas with their own views copy it, then every replica's
+    /// strategy rebuilds.
+    pub(super) fn replicas_cluster_changed(&mut self) {
+        let now = self.now;
+        for replica in &mut self.replicas.list {
+            if !replica.own.is_empty() {
+                replica.own.resize(self.views.len(), WorkerView::default_for_sync());
+                for (own, shared) in replica.own.iter_mut().zip(&self.views) {
+                    own.speed = shared.speed;
+                    own.weight = shared.weight;
+                    own.up = shared.up;
+                }
+            }
+            let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
+            replica.strategy.on_cluster_change(&Cluster::new(now, views, &self.up));
+        }
+        let workers = self.views.len();
+        for b in &mut self.metrics.balancers {
+            if !b.by_worker.is_empty() {
+                b.by_worker.resize(workers, 0);
+            }
+        }
+    }
+
+    /// A load report was taken (the shared views now hold it): `report+local` replicas start
+    /// again from it.
+    pub(super) fn report_taken(&mut self) {
+        self.replicas.report_at = self.now;
+        if self.replicas.view != View::ReportLocal {
+            return;
+        }
+        let now = self.now;
+        for replica in &mut self.replicas.list {
+            for w in 0..self.views.len() {
+                let pending = self.views[w].pending;
+                if replica.own[w].pending != pending {
+                    replica.own[w].pending = pending;
+                    replica.strategy.on_pending_change(w, &Cluster::new(now, &replica.own, &self.up));
+                }
+            }
+        }
+    }
+
+    /// Unaligned replicas start their fixed orders (round robin) at random points, each from
+    /// its own stream; a single balancer, or aligned replicas, start where they always do.
+    pub(super) fn offset_replicas(&mut self, aligned: bool) {
+        if self.replicas.count() == 1 || aligned {
+            return;
+        }
+        let now = self.now;
+        for replica in &mut self.replicas.list {
+            let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
+            replica.strategy.start_as_replica(&Cluster::new(now, views, &self.up), &mut replica.rng);
+        }
+    }
+}
+
+impl WorkerView {
+    /// A placeholder for a worker added to a replica's own views; its fields are copied from
+    /// the shared view straight after.
+    fn default_for_sync() -> WorkerView {
+        WorkerView { pending: 0, speed: 1.0, weight: 1.0, up: false, last_latency: 0 }
+    }
+}
