@@ -272,3 +272,122 @@ impl WorkerView {
         WorkerView { pending: 0, speed: 1.0, weight: 1.0, up: false, last_latency: 0 }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Arrivals, QueueFate, RetryPolicy, ScheduledCrash, SimConfig, Stop, WorkerSpec};
+    use super::*;
+    use crate::time::MILLIS;
+
+    /// Five workers, five replicas, faults that hand requests back, retries that abandon
+    /// attempts, and a network delay: everything that moves a replica's own counts.
+    fn config(view: View) -> SimConfig {
+        let mut c = SimConfig::new(
+            vec![WorkerSpec::default(); 5],
+            Arrivals::Poisson { rate: 400.0 },
+            "exp:10ms".parse().unwrap(),
+        );
+        c.stop = Stop::Requests(5_000);
+        c.faults.on_crash = QueueFate::Requeue;
+        c.faults.crashes = vec![ScheduledCrash { worker: 2, at: 2_000 * MILLIS, duration: 1_000 * MILLIS }];
+        c.faults.network_delay = Some("exp:1ms".parse().unwrap());
+        c.defences.retry = Some(RetryPolicy {
+            max: 2,
+            backoff: MILLIS,
+            max_backoff: 10 * MILLIS,
+            per_try_timeout: Some(30 * MILLIS),
+            budget: None,
+        });
+        c.defences.balancers.count = 5;
+        c.defences.balancers.view = Some(view);
+        if view.uses_report() {
+            c.defences.load_refresh = Some(20 * MILLIS);
+        }
+        c
+    }
+
+    fn sim(c: SimConfig) -> Sim {
+        Sim::new(c, strategy::build("least-loaded", &Default::default()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn local_views_count_exactly_the_replicas_own_attempts() {
+        let mut s = sim(config(View::Local));
+        let mut steps = 0;
+        while s.step().is_some() {
+            steps += 1;
+            for w in 0..s.workers.len() {
+                let own: u32 = s.replicas.list.iter().map(|r| r.own[w].pending).sum();
+                assert_eq!(own, s.workers[w].outstanding, "worker {w} after {steps} steps");
+            }
+        }
+        assert!(s.metrics().counters.is_conserved() && s.metrics().attempts.timeouts > 0);
+        // Every replica sent some; at the end only attempts abandoned by their per-try timeout
+        // (still at their workers) are counted, by exactly the replicas that sent them.
+        assert!(s.metrics().balancers.iter().all(|b| b.picks > 500), "{:?}", s.metrics().balancers);
+        let left: u32 = s.workers.iter().map(|w| w.outstanding).sum();
+        let own: u32 = s.replicas.list.iter().flat_map(|r| r.own.iter().map(|v| v.pending)).sum();
+        assert_eq!(own, left);
+    }
+
+    #[test]
+    fn report_plus_local_is_the_report_plus_what_each_replica_sent_since() {
+        let mut c = config(View::ReportLocal);
+        c.defences.balancers.dispatch_delay = Some("exp:2ms".parse().unwrap());
+        let mut s = sim(c);
+        while s.step().is_some() {
+            for r in &s.replicas.list {
+                for (own, report) in r.own.iter().zip(&s.views) {
+                    assert!(
+                        own.pending >= report.pending,
+                        "own {} below the report {}",
+                        own.pending,
+                        report.pending
+                    );
+                }
+            }
+        }
+        // Once everything is answered, each replica is back to the latest report (nothing it
+        // sent since is still out).
+        for r in &s.replicas.list {
+            let own: Vec<u32> = r.own.iter().map(|v| v.pending).collect();
+            let report: Vec<u32> = s.views.iter().map(|v| v.pending).collect();
+            assert_eq!(own, report);
+        }
+    }
+
+    #[test]
+    fn local_views_with_a_dispatch_delay_end_with_nothing_counted() {
+        let mut c = config(View::Local);
+        c.defences.balancers.dispatch_delay = Some("exp:2ms".parse().unwrap());
+        // No attempt is abandoned, so every one sent is answered before the run ends.
+        c.defences.retry.as_mut().unwrap().per_try_timeout = None;
+        let mut s = sim(c);
+        s.run();
+        assert!(s.metrics().counters.is_conserved() && s.metrics().counters.in_flight == 0);
+        assert!(s.replicas.list.iter().all(|r| r.own.iter().all(|v| v.pending == 0)));
+        assert_eq!(s.workers.iter().map(|w| w.outstanding).sum::<u32>(), 0);
+    }
+
+    #[test]
+    fn assignment_in_turn_and_at_random() {
+        let mut c = config(View::Global);
+        c.defences.balancers.assignment = Assignment::RoundRobin;
+        let mut r = Replicas::new(1, &c.defences.balancers, View::Global, Vec::new(), &[]);
+        r.list = (0..3)
+            .map(|_| Replica {
+                strategy: strategy::build("random", &Default::default()).unwrap(),
+                rng: SimRng::stream(1, Stream::Strategy),
+                own: Vec::new(),
+            })
+            .collect();
+        assert_eq!((0..7).map(|_| r.assign()).collect::<Vec<_>>(), [0, 1, 2, 0, 1, 2, 0]);
+        r.assignment = Assignment::Random;
+        let mut seen = [0u32; 3];
+        for _ in 0..30_000 {
+            seen[r.assign() as usize] += 1;
+        }
+        // 10,000 expected each; binomial sd about 82, so +-400 is beyond 4 sd.
+        assert!(seen.iter().all(|&n| (9_600..=10_400).contains(&n)), "{seen:?}");
+    }
+}
