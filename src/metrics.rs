@@ -249,6 +249,20 @@ impl WorkerStats {
     }
 }
 
+/// What keyed requests met, after the warm-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct KeyStats {
+    /// Measured attempts whose key was in their worker's cache when service began.
+    pub cache_hits: u64,
+    /// Measured attempts whose key was not.
+    pub cache_misses: u64,
+    /// Keys that changed worker when the cluster changed (crashes, repairs, scaling), summed
+    /// over changes: the share of the key space a hashing strategy moved, times the keys.
+    pub remapped: f64,
+    /// Cluster changes that moved keys.
+    pub remaps: u64,
+}
+
 /// What one balancer replica did, after the warm-up.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BalancerStats {
@@ -291,6 +305,8 @@ pub struct Metrics {
     /// One entry per balancer replica (the model fills it; empty in a live run, which has
     /// one balancer).
     pub balancers: Vec<BalancerStats>,
+    /// Keyed requests: cache hits and keys remapped.
+    pub keys: KeyStats,
     /// Latencies of the recent past, when enabled with
     /// [`Sim::enable_recent_window`](crate::engine::Sim::enable_recent_window).
     pub recent: Option<RecentWindow>,

@@ -30,6 +30,8 @@ pub enum Stream {
     /// the request reaching its worker. (Each replica's own choices come from
     /// [`SimRng::substream`]s of [`Stream::Strategy`].)
     Balancers,
+    /// The key of each request (keyed requests only).
+    Keys,
 }
 
 impl Stream {
@@ -41,6 +43,7 @@ impl Stream {
             Stream::Faults => "faults",
             Stream::Defences => "defences",
             Stream::Balancers => "balancers",
+            Stream::Keys => "keys",
         }
     }
 }

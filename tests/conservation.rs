@@ -10,6 +10,7 @@ use lbsim::engine::{
     Faults, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Sim,
     SimConfig, Slowdown, StepKind, Stop, View, WorkerSpec,
 };
+use lbsim::keys::{Cache, Keys, Popularity};
 use lbsim::strategy::{self, STRATEGIES, StrategyParams};
 use lbsim::time::MILLIS;
 use proptest::prelude::*;
@@ -140,6 +141,19 @@ fn defences(workers: u32) -> impl Strategy<Value = Defences> {
         })
 }
 
+/// Keyed requests now and then, with or without a cache.
+fn keys() -> impl Strategy<Value = Option<Keys>> {
+    proptest::option::of((1u64..50, any::<bool>(), proptest::option::of((1u32..8, 1.0f64..5.0)))).prop_map(
+        |k| {
+            k.map(|(count, zipf, cache)| Keys {
+                count,
+                popularity: if zipf { Popularity::Zipf(1.1) } else { Popularity::Uniform },
+                cache: cache.map(|(size, hit_speedup)| Cache { size, hit_speedup }),
+            })
+        },
+    )
+}
+
 /// One to four balancer replicas, any view, assignment, dispatch delay and alignment.
 fn balancers() -> impl Strategy<Value = Balancers> {
     (
@@ -173,8 +187,9 @@ fn config() -> impl Strategy<Value = SimConfig> {
             1usize..4,
             faults(n),
             defences(n as u32),
+            keys(),
         )
-            .prop_map(|(seed, arrivals, service, workers, stop, choices, faults, defences)| {
+            .prop_map(|(seed, arrivals, service, workers, stop, choices, faults, defences, keys)| {
                 SimConfig {
                     seed,
                     arrivals,
@@ -186,9 +201,21 @@ fn config() -> impl Strategy<Value = SimConfig> {
                         choices,
                         ewma_decay: 50 * MILLIS,
                         error_penalty: 10 * MILLIS,
+                        ..StrategyParams::default()
                     },
                     faults,
-                    defences,
+                    // Keyed runs reach their replicas by key, one time in two.
+                    defences: Defences {
+                        balancers: Balancers {
+                            assignment: match (&keys, seed % 2) {
+                                (Some(_), 0) => Assignment::Hash,
+                                _ => defences.balancers.assignment,
+                            },
+                            ..defences.balancers.clone()
+                        },
+                        ..defences
+                    },
+                    keys,
                 }
             })
     })

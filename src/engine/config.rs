@@ -295,6 +295,8 @@ pub enum Assignment {
     Random,
     /// Replicas in turn: request k goes to replica k mod count.
     RoundRobin,
+    /// By the request's key (keyed requests only): a key always reaches the same replica.
+    Hash,
 }
 
 impl Assignment {
@@ -303,6 +305,7 @@ impl Assignment {
         match self {
             Assignment::Random => "random",
             Assignment::RoundRobin => "round-robin",
+            Assignment::Hash => "hash",
         }
     }
 }
@@ -428,6 +431,8 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Defences.
     pub defences: Defences,
+    /// Keyed requests (for hashing strategies and worker caches); default none.
+    pub keys: Option<crate::keys::Keys>,
 }
 
 /// A configuration that cannot run.
@@ -485,6 +490,7 @@ impl SimConfig {
             strategy_params: StrategyParams::default(),
             faults: Faults::default(),
             defences: Defences::default(),
+            keys: None,
         }
     }
 
@@ -561,6 +567,22 @@ impl SimConfig {
         }
         if self.strategy_params.choices == 0 {
             return Err(bad("strategy.choices", "must be at least 1"));
+        }
+        let p = &self.strategy_params;
+        if p.ring_size == 0 || p.ring_size > crate::strategy::MAX_RING_POINTS {
+            return Err(bad(
+                "strategy.ring_size",
+                format!("must be from 1 to {}", crate::strategy::MAX_RING_POINTS),
+            ));
+        }
+        if p.table_size < 2 || p.table_size > 10_000_000 {
+            return Err(bad("strategy.table_size", "must be from 2 to 10,000,000"));
+        }
+        if !(p.balance_factor.is_finite() && p.balance_factor > 1.0 && p.balance_factor <= 100.0) {
+            return Err(bad(
+                "strategy.balance_factor",
+                format!("must be above 1 and at most 100, got {}", crate::text::number(p.balance_factor)),
+            ));
         }
         if self.strategy_params.ewma_decay == 0 {
             return Err(bad("strategy.decay", "must be longer than 0"));
@@ -829,6 +851,12 @@ impl SimConfig {
                     b.count
                 ),
             ));
+        }
+        if b.assignment == Assignment::Hash && self.keys.is_none() {
+            return Err(bad("balancers.assignment", "`hash` needs keyed requests: add a [keys] table"));
+        }
+        if let Some(k) = &self.keys {
+            k.validate().map_err(|(field, problem)| bad(field, problem))?;
         }
         match (b.view, d.load_refresh) {
             (Some(v), None) if v.uses_report() => {

@@ -59,6 +59,10 @@ impl Sim {
         self.metrics.workers[w].advance(self.now, worker.pending(), worker.serving.len() as u32);
         worker.down_since = self.now;
         worker.epoch = worker.epoch.wrapping_add(1);
+        // A restarted process starts with an empty cache.
+        if let Some(cache) = &mut worker.cache {
+            cache.clear();
+        }
         let lost: Vec<Attempt> = worker.serving.drain(..).collect();
         let queued: Vec<Attempt> = worker.queue.drain(..).collect();
         let requeue = self.config.faults.on_crash == QueueFate::Requeue;
@@ -312,7 +316,8 @@ impl Sim {
             up: false,
             last_latency: 0,
         });
-        self.workers.push(Worker::new(spec, Lifecycle::Starting));
+        let cache = self.config.keys.as_ref().and_then(|k| k.cache);
+        self.workers.push(Worker::new(spec, Lifecycle::Starting).with_cache(cache));
         self.metrics.workers.push(WorkerStats::starting_at(self.now));
         self.cluster_changed();
         self.events.push(self.now.saturating_add(startup), Event::WorkerReady { worker: w as u32 });

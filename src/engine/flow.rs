@@ -12,6 +12,7 @@ impl Sim {
     /// A requester sends a new request (`client` for a closed loop).
     pub(super) fn arrive(&mut self, client: u32) -> StepKind {
         let measured = self.now >= self.window_start;
+        let key = self.keys.as_mut().map_or(0, |(sampler, rng)| sampler.sample(rng));
         let request = Request {
             id: self.next_id,
             created: self.now,
@@ -23,7 +24,8 @@ impl Sim {
             generation: self.next_id as u32,
             waiting_retry: false,
             held: false,
-            replica: self.replicas.assign(),
+            replica: self.replicas.assign(key),
+            key,
         };
         self.next_id += 1;
         if measured {
@@ -57,8 +59,8 @@ impl Sim {
     pub(super) fn dispatch(&mut self, r: RequestRef) -> Option<WorkerId> {
         let request = self.requests.get_mut(r.slot).expect("dispatching a live request");
         request.tries += 1;
-        let (try_no, demand, measured, replica) =
-            (request.tries, request.demand, request.measured, request.replica);
+        let (try_no, demand, measured, replica, key) =
+            (request.tries, request.demand, request.measured, request.replica, request.key);
         request.waiting_retry = false;
         let attempt = Attempt {
             id: self.next_attempt,
@@ -71,6 +73,7 @@ impl Sim {
             demand,
             measured,
             replica,
+            key,
         };
         self.next_attempt += 1;
         self.place(attempt)
@@ -79,7 +82,8 @@ impl Sim {
     /// Picks a worker for an attempt and sends it there, or rejects it, or holds it.
     fn place(&mut self, mut attempt: Attempt) -> Option<WorkerId> {
         let r = attempt.replica as usize;
-        let choice = self.replica_pick(r);
+        let key = self.keys.is_some().then_some(attempt.key);
+        let choice = self.replica_pick(r, key);
         let block = self.config.defences.backpressure == Backpressure::Block;
         let Some(w) = choice else {
             if block {
@@ -225,7 +229,23 @@ impl Sim {
     fn start_service(&mut self, w: WorkerId, mut attempt: Attempt) {
         let worker = &mut self.workers[w];
         attempt.start = self.now;
-        let t = self.now.saturating_add(service_time(attempt.demand, worker.speed));
+        let mut time = service_time(attempt.demand, worker.speed);
+        if let Some(cache) = &mut worker.cache {
+            let hit = cache.access(attempt.key);
+            if hit {
+                let speedup = self.config.keys.as_ref().and_then(|k| k.cache).map_or(1.0, |c| c.hit_speedup);
+                time = (time as f64 / speedup + 0.5) as Nanos;
+            }
+            if attempt.measured {
+                let k = &mut self.metrics.keys;
+                if hit {
+                    k.cache_hits += 1;
+                } else {
+                    k.cache_misses += 1;
+                }
+            }
+        }
+        let t = self.now.saturating_add(time);
         self.events.push(t, Event::Departure { worker: w as u32, epoch: worker.epoch, attempt: attempt.id });
         worker.serving.push(attempt);
     }

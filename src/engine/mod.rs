@@ -67,6 +67,8 @@ struct Request {
     held: bool,
     /// The balancer replica it reached (all its attempts go through it).
     replica: u32,
+    /// Its key (0 when requests are not keyed).
+    key: u64,
 }
 
 /// A reference to a request that may have ended meanwhile.
@@ -96,6 +98,8 @@ struct Attempt {
     measured: bool,
     /// The balancer replica that sent it.
     replica: u32,
+    /// Its request's key (0 when requests are not keyed).
+    key: u64,
 }
 
 /// How an attempt ended, as the balancer hears it.
@@ -160,6 +164,8 @@ struct Worker {
     /// Ejections so far (the n-th lasts n base ejection times).
     ejections: u32,
     consecutive_errors: u32,
+    /// Its cache of keys (keyed requests with a cache only).
+    cache: Option<crate::keys::Lru>,
 }
 
 impl Worker {
@@ -180,8 +186,14 @@ impl Worker {
             ejected_until: None,
             ejections: 0,
             consecutive_errors: 0,
+            cache: None,
             spec,
         }
+    }
+
+    fn with_cache(mut self, cache: Option<crate::keys::Cache>) -> Worker {
+        self.cache = cache.map(|c| crate::keys::Lru::new(c.size));
+        self
     }
 
     fn pending(&self) -> u32 {
@@ -429,6 +441,8 @@ pub struct Sim {
     service_rng: SimRng,
     faults_rng: SimRng,
     defences_rng: SimRng,
+    /// Keyed requests: the key of each request, from its own stream.
+    keys: Option<(crate::keys::KeySampler, SimRng)>,
     events: EventQueue,
     open_loop: Option<OpenLoop>,
     next_arrival: Option<Nanos>,
@@ -499,8 +513,12 @@ impl Sim {
                 ),
             });
         }
-        let workers: Vec<Worker> =
-            config.workers.iter().map(|spec| Worker::new(spec.clone(), Lifecycle::Active)).collect();
+        let cache = config.keys.as_ref().and_then(|k| k.cache);
+        let workers: Vec<Worker> = config
+            .workers
+            .iter()
+            .map(|spec| Worker::new(spec.clone(), Lifecycle::Active).with_cache(cache))
+            .collect();
         let views: Vec<WorkerView> = config
             .workers
             .iter()
@@ -529,6 +547,10 @@ impl Sim {
             service_rng: SimRng::stream(config.seed, Stream::Service),
             faults_rng: SimRng::stream(config.seed, Stream::Faults),
             defences_rng: SimRng::stream(config.seed, Stream::Defences),
+            keys: config
+                .keys
+                .as_ref()
+                .map(|k| (crate::keys::KeySampler::new(k), SimRng::stream(config.seed, Stream::Keys))),
             events: EventQueue::default(),
             open_loop: OpenLoop::new(&config.arrivals),
             next_arrival: None,

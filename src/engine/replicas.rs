@@ -110,12 +110,13 @@ impl Replicas {
 
     /// The replica a new request reaches. One replica draws nothing, so a single balancer's
     /// run is unchanged.
-    pub(super) fn assign(&mut self) -> u32 {
+    pub(super) fn assign(&mut self, key: u64) -> u32 {
         let n = self.list.len() as u32;
         if n == 1 {
             return 0;
         }
         match self.assignment {
+            Assignment::Hash => (crate::keys::mix(key ^ 0x7265_706c_6963_6173) % n as u64) as u32,
             Assignment::Random => self.rng.below(n as u64) as u32,
             Assignment::RoundRobin => {
                 let r = self.next;
@@ -134,12 +135,12 @@ impl Replicas {
 
 impl Sim {
     /// Replica `r` picks a worker for an attempt.
-    pub(super) fn replica_pick(&mut self, r: usize) -> Option<WorkerId> {
+    pub(super) fn replica_pick(&mut self, r: usize, key: Option<u64>) -> Option<WorkerId> {
         self.replicas.last = r as u32;
         let now = self.now;
         let replica = &mut self.replicas.list[r];
         let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
-        let cluster = Cluster::new(now, views, &self.up);
+        let cluster = Cluster::new(now, views, &self.up).with_key(key);
         replica.strategy.pick(&cluster, &mut replica.rng)
     }
 
@@ -224,12 +225,31 @@ impl Sim {
             let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
             replica.strategy.on_cluster_change(&Cluster::new(now, views, &self.up));
         }
+        self.report_keys_moved();
         let workers = self.views.len();
         for b in &mut self.metrics.balancers {
             if !b.by_worker.is_empty() {
                 b.by_worker.resize(workers, 0);
             }
         }
+    }
+
+    /// A hashing strategy moved keys to other workers (a crash, a repair, scaling): said in
+    /// the log, and counted (after the warm-up) as keys remapped. Every replica maps keys
+    /// alike, so replica 0 speaks for all.
+    fn report_keys_moved(&mut self) {
+        let Some(keys) = self.config.keys.as_ref().map(|k| k.count) else { return };
+        let Some(share) = self.replicas.list[0].strategy.keys_moved().filter(|&s| s > 0.0) else { return };
+        let moved = share * keys as f64;
+        if self.now >= self.window_start {
+            self.metrics.keys.remapped += moved;
+            self.metrics.keys.remaps += 1;
+        }
+        let name = self.replicas.list[0].strategy.name().to_string();
+        self.notice(format!(
+            "{name} remapped {:.1}% of the keys (about {moved:.0} of {keys}) to other workers",
+            share * 100.0
+        ));
     }
 
     /// A load report was taken (the shared views now hold it): `report+local` replicas start
@@ -381,13 +401,22 @@ mod tests {
                 own: Vec::new(),
             })
             .collect();
-        assert_eq!((0..7).map(|_| r.assign()).collect::<Vec<_>>(), [0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!((0..7).map(|k| r.assign(k)).collect::<Vec<_>>(), [0, 1, 2, 0, 1, 2, 0]);
         r.assignment = Assignment::Random;
         let mut seen = [0u32; 3];
         for _ in 0..30_000 {
-            seen[r.assign() as usize] += 1;
+            seen[r.assign(0) as usize] += 1;
         }
         // 10,000 expected each; binomial sd about 82, so +-400 is beyond 4 sd.
+        assert!(seen.iter().all(|&n| (9_600..=10_400).contains(&n)), "{seen:?}");
+        // By key: a key always reaches the same replica, and 30,000 keys spread alike.
+        r.assignment = Assignment::Hash;
+        let mut seen = [0u32; 3];
+        for k in 0..30_000 {
+            let a = r.assign(k);
+            assert_eq!(a, r.assign(k));
+            seen[a as usize] += 1;
+        }
         assert!(seen.iter().all(|&n| (9_600..=10_400).contains(&n)), "{seen:?}");
     }
 }

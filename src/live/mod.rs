@@ -148,6 +148,7 @@ pub fn check_supported(config: &SimConfig) -> Result<(), String> {
             "the report+local view (balancers.view, --balancer-view)",
         ),
         (config.defences.balancers.dispatch_delay.is_some(), "a dispatch delay (balancers.dispatch_delay)"),
+        (config.keys.is_some(), "keyed requests ([keys])"),
     ];
     match unsupported.iter().find(|(used, _)| *used) {
         Some((_, what)) => {

@@ -117,6 +117,26 @@ pub struct WorkerReport {
     pub picks_by_balancer: Option<Vec<u64>>,
 }
 
+/// What keyed requests met.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeysReport {
+    /// Distinct keys.
+    pub count: u64,
+    /// Their popularity, `uniform` or `zipf:S`.
+    pub popularity: String,
+    /// Measured attempts whose key was in their worker's cache (0 without a cache).
+    pub cache_hits: u64,
+    /// Measured attempts whose key was not.
+    pub cache_misses: u64,
+    /// Hits / (hits + misses); `null` without a cache or before any service.
+    pub cache_hit_rate: Option<f64>,
+    /// Keys that changed worker when workers crashed, came back or scaled, summed over the
+    /// changes after the warm-up (the share of the key space moved, times the keys).
+    pub remapped: f64,
+    /// Cluster changes that moved keys.
+    pub remaps: u64,
+}
+
 /// One balancer replica's figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BalancerReport {
@@ -172,6 +192,9 @@ pub struct Report {
     pub workers: Vec<WorkerReport>,
     /// One entry per balancer replica.
     pub balancers: Vec<BalancerReport>,
+    /// Keyed requests: the keys, cache hits and keys remapped (absent without keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeysReport>,
     /// Jain's fairness index over each worker's picks / capacity (speed x concurrency):
     /// 1 when every worker got picks in proportion to its capacity; `null` with no picks.
     pub fairness_jain: Option<f64>,
@@ -365,6 +388,19 @@ impl Report {
             wall_time_s,
             workers,
             balancers,
+            keys: config.keys.as_ref().map(|k| {
+                let s = &m.keys;
+                let served = s.cache_hits + s.cache_misses;
+                KeysReport {
+                    count: k.count,
+                    popularity: k.popularity.to_string(),
+                    cache_hits: s.cache_hits,
+                    cache_misses: s.cache_misses,
+                    cache_hit_rate: (served > 0).then(|| s.cache_hits as f64 / served as f64),
+                    remapped: s.remapped,
+                    remaps: s.remaps,
+                }
+            }),
             fairness_jain,
             engine: sim.kind(),
             live: sim.live_figures(),

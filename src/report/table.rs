@@ -133,6 +133,22 @@ fn balancer_lines(r: &Report) -> String {
     if let Some(j) = r.fairness_jain {
         let _ = writeln!(out, "fairness    Jain's index {j:.4} over picks / capacity (1 = in proportion)");
     }
+    if let Some(k) = &r.keys {
+        let hits = match k.cache_hit_rate {
+            Some(rate) => format!(
+                " · cache hits {:.1}% ({} of {})",
+                rate * 100.0,
+                k.cache_hits,
+                k.cache_hits + k.cache_misses
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "keys        {} {}{hits} · remapped about {:.0} in {} changes",
+            k.count, k.popularity, k.remapped, k.remaps
+        );
+    }
     if r.balancers.len() > 1 {
         let total: u64 = r.balancers.iter().map(|b| b.picks).sum();
         let shown: Vec<String> =

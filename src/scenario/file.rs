@@ -48,6 +48,9 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// name = "least-loaded"          # strategy for `lbsim run`; default least-loaded
 /// choices = 2                    # power-of-two: workers sampled per pick; default 2
 /// decay = "1s"                   # peak-ewma: how fast latency peaks are forgotten; default 1s
+/// ring_size = 1024               # ring-hash, bounded-hash: ring points per worker; default 1024
+/// table_size = 65537             # maglev: lookup table size (a prime at least this); default 65537
+/// balance_factor = 1.25          # bounded-hash: no worker over ceil(c x mean pending); default 1.25
 ///
 /// [live]                         # only for --engine live (real tokio tasks in real time)
 /// work = "sleep"                 # sleep | spin | blocking: what serving is; default sleep
@@ -64,6 +67,11 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// refresh = "500ms"              # the report's period (the same as balancer.load_refresh)
 /// dispatch_delay = "exp:1ms"     # from a replica's pick to the worker; default none
 /// aligned = false                # round-robin replicas all start at worker 0; default false
+///
+/// [keys]                         # keyed requests, for hashing strategies and worker caches
+/// count = 10000                  # distinct keys (required)
+/// popularity = "zipf:1.1"        # uniform | zipf:S; default uniform
+/// cache = { size = 500, hit_speedup = 10 }   # an LRU per worker; a hit is served 10x faster
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +95,7 @@ pub struct ScenarioFile {
     balancer: BalancerTable,
     #[serde(default)]
     balancers: BalancersTable,
+    keys: Option<KeysTable>,
     autoscale: Option<AutoscaleTable>,
     #[serde(default)]
     live: LiveTable,
@@ -200,6 +209,33 @@ enum BackpressureMode {
 struct BalancerTable {
     load_refresh: Option<Duration>,
     backpressure: Option<BackpressureMode>,
+}
+
+/// `[keys]`: keyed requests (see [`crate::keys::Keys`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysTable {
+    count: NonZeroU64,
+    popularity: Option<PopularityName>,
+    cache: Option<CacheTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CacheTable {
+    size: NonZeroU32,
+    hit_speedup: Option<Positive>,
+}
+
+/// `uniform` or `zipf:S`.
+#[derive(Debug)]
+struct PopularityName(crate::keys::Popularity);
+
+impl<'de> Deserialize<'de> for PopularityName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PopularityName, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::keys::Popularity::parse(&s).map(PopularityName).map_err(serde::de::Error::custom)
+    }
 }
 
 /// `[balancers]`: several balancer replicas (see [`Balancers`]).
@@ -330,6 +366,9 @@ struct StrategyTable {
     choices: Option<NonZeroU32>,
     decay: Option<Duration>,
     error_penalty: Option<Duration>,
+    ring_size: Option<NonZeroU32>,
+    table_size: Option<NonZeroU64>,
+    balance_factor: Option<Positive>,
 }
 
 /// A finite number > 0.
@@ -389,6 +428,8 @@ impl<'de> Deserialize<'de> for StrategyName {
 const DEFAULT_WORKERS: usize = 4;
 /// Default offered load.
 const DEFAULT_LOAD: f64 = 0.8;
+/// Default speed-up of a cache hit.
+const DEFAULT_HIT_SPEEDUP: f64 = 10.0;
 /// Default number of measured requests.
 const DEFAULT_REQUESTS: u64 = 100_000;
 
@@ -410,14 +451,6 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         .map(|s| s.to_string_lossy().trim_start_matches("built-in ").to_string())
         .unwrap_or_default();
     let b = &file.balancers;
-    if matches!(b.assignment, Some(AssignmentName::Hash)) {
-        return Err(locate(
-            text,
-            origin,
-            "balancers.assignment",
-            "`hash` needs keyed requests, which lbsim does not model yet; use random or round-robin",
-        ));
-    }
     if b.refresh.is_some() && file.balancer.load_refresh.is_some() {
         return Err(locate(
             text,
@@ -487,6 +520,9 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         choices: file.strategy.choices.map_or(defaults.choices, |c| c.get() as usize),
         ewma_decay: file.strategy.decay.map_or(defaults.ewma_decay, |d| d.0),
         error_penalty: file.strategy.error_penalty.map_or(defaults.error_penalty, |d| d.0),
+        ring_size: file.strategy.ring_size.map_or(defaults.ring_size, |n| n.get() as usize),
+        table_size: file.strategy.table_size.map_or(defaults.table_size, NonZeroU64::get),
+        balance_factor: file.strategy.balance_factor.map_or(defaults.balance_factor, |x| x.0),
     };
     if strategy_params.ewma_decay == 0 {
         return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
@@ -506,6 +542,14 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         faults,
         defences,
         live: live_options(&file.live),
+        keys: file.keys.as_ref().map(|k| crate::keys::Keys {
+            count: k.count.get(),
+            popularity: k.popularity.as_ref().map_or(crate::keys::Popularity::Uniform, |p| p.0),
+            cache: k.cache.as_ref().map(|c| crate::keys::Cache {
+                size: c.size.get(),
+                hit_speedup: c.hit_speedup.map_or(DEFAULT_HIT_SPEEDUP, |x| x.0),
+            }),
+        }),
     };
     if scenario.live.threads.is_some_and(|n| n > 1024) {
         return Err(locate(text, origin, "live.threads", "must be from 1 to 1024"));
@@ -620,6 +664,7 @@ fn balancers(t: &BalancersTable) -> Balancers {
         count: t.count.map_or(defaults.count, NonZeroU32::get),
         assignment: match t.assignment {
             Some(AssignmentName::RoundRobin) => Assignment::RoundRobin,
+            Some(AssignmentName::Hash) => Assignment::Hash,
             _ => Assignment::Random,
         },
         view: t.view.as_ref().map(|v| v.0),
@@ -942,7 +987,10 @@ decay = "1s"
             }
         );
         assert_eq!((s.stop, s.warmup, s.seed), (Stop::Duration(30 * SECS), 2 * SECS, 9));
-        assert_eq!(s.strategy_params, StrategyParams { choices: 3, ewma_decay: SECS, error_penalty: SECS });
+        assert_eq!(
+            s.strategy_params,
+            StrategyParams { choices: 3, ewma_decay: SECS, error_penalty: SECS, ..StrategyParams::default() }
+        );
     }
 
     #[test]
@@ -1008,6 +1056,41 @@ decay = "1s"
     }
 
     #[test]
+    fn keys_table() {
+        use crate::keys::{Cache, Keys, Popularity};
+        let s = parse(
+            "[keys]\ncount = 500\npopularity = \"zipf:1.1\"\ncache = { size = 20, hit_speedup = 4 }\n\
+             [balancers]\ncount = 2\nassignment = \"hash\"\n",
+            "k.toml",
+        )
+        .unwrap();
+        let cache = Some(Cache { size: 20, hit_speedup: 4.0 });
+        assert_eq!(s.keys, Some(Keys { count: 500, popularity: Popularity::Zipf(1.1), cache }));
+        assert_eq!(s.defences.balancers.assignment, Assignment::Hash);
+        let s = parse("[keys]\ncount = 9\ncache = { size = 3 }\n", "k.toml").unwrap();
+        let keys = s.keys.unwrap();
+        assert_eq!((keys.popularity, keys.cache.unwrap().hit_speedup), (Popularity::Uniform, 10.0));
+        assert!(parse("", "k.toml").unwrap().keys.is_none());
+        assert_eq!(
+            err("[keys]\ncount = 5\npopularity = \"zipf:-1\"\n"),
+            "x.toml:3:14: field `keys.popularity`: the Zipf exponent must be above 0 and at most 10, got -1"
+        );
+        assert!(err("[keys]\npopularity = \"uniform\"\n").contains("missing field `count`"));
+        assert_eq!(
+            err("[keys]\ncount = 2000000\npopularity = \"zipf:1\"\n"),
+            "x.toml:2:9: field `keys.count`: at most 1000000 keys with Zipf popularity, got 2000000"
+        );
+        assert!(
+            err("[keys]\ncount = 5\ncache = { size = 3, hit_speedup = 0.5 }\n")
+                .contains("field `keys.cache.hit_speedup`: must be between 1 and 1e6, got 0.5")
+        );
+        assert!(
+            err("[strategy]\nbalance_factor = 1\n")
+                .contains("field `strategy.balance_factor`: must be above 1")
+        );
+    }
+
+    #[test]
     fn bad_balancers_are_named() {
         assert_eq!(
             err("[balancers]\ncount = 0\n"),
@@ -1027,8 +1110,7 @@ decay = "1s"
         );
         assert_eq!(
             err("[balancers]\ncount = 3\nassignment = \"hash\"\n"),
-            "x.toml:3:14: field `balancers.assignment`: `hash` needs keyed requests, which lbsim does not \
-             model yet; use random or round-robin"
+            "x.toml:3:14: field `balancers.assignment`: `hash` needs keyed requests: add a [keys] table"
         );
         assert_eq!(
             err("[balancers]\nview = \"report\"\n"),
