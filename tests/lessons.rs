@@ -45,6 +45,7 @@ const LESSONS: &[(&str, fn())] = &[
     ("graceful-shutdown", graceful_shutdown),
     ("hockey-stick", hockey_stick),
     ("replica-herding", replica_herding),
+    ("hot-keys", hot_keys),
 ];
 
 #[test]
@@ -223,6 +224,22 @@ fn replica_herding() {
     local.defences.balancers.view = Some(lbsim::engine::View::ReportLocal);
     let fixed = p99(&local, "least-loaded");
     assert!(fixed < random, "report+local {fixed} vs random {random}");
+}
+
+/// Ring-hash's p99 is over 1.4x bounded-hash's; bounded-hash keeps over 80% of ring-hash's
+/// cache hits and hits more often than least-loaded.
+fn hot_keys() {
+    let (ring, bounded, least) =
+        (run("hot-keys", "ring-hash"), run("hot-keys", "bounded-hash"), run("hot-keys", "least-loaded"));
+    let hits = |r: &Report| r.keys.as_ref().unwrap().cache_hit_rate.unwrap();
+    assert!(
+        ring.latency_ms.p99 > 1.4 * bounded.latency_ms.p99,
+        "{} vs {}",
+        ring.latency_ms.p99,
+        bounded.latency_ms.p99
+    );
+    assert!(hits(&bounded) > 0.8 * hits(&ring), "{} vs {}", hits(&bounded), hits(&ring));
+    assert!(hits(&bounded) > hits(&least), "{} vs {}", hits(&bounded), hits(&least));
 }
 
 /// The pool grows during bursts and shrinks after them, within its 2 to 16 workers.
@@ -428,4 +445,8 @@ fn lesson_19_hockey_stick() {
 #[test]
 fn lesson_20_replica_herding() {
     replica_herding()
+}
+#[test]
+fn lesson_21_hot_keys() {
+    hot_keys()
 }

@@ -42,6 +42,7 @@ builtins![
     "graceful-shutdown",
     "hockey-stick",
     "replica-herding",
+    "hot-keys",
 ];
 
 /// The lesson number of a built-in scenario (`None` for the playground, `default`).
