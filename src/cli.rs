@@ -188,6 +188,16 @@ pub struct SimArgs {
     /// Load-aware strategies see queue lengths refreshed this often instead of live, e.g. 1s.
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub load_refresh: Option<Nanos>,
+    /// Balancer replicas in front of the workers, 1 to 1000, each with its own strategy
+    /// instance and random stream [default: the scenario's, else 1].
+    #[arg(long, value_name = "N", value_parser = parse_balancers, allow_hyphen_values = true)]
+    pub balancers: Option<u32>,
+    /// What each balancer replica sees of the loads: global (the true pending counts), local
+    /// (its own requests only), report (a shared report, refreshed every --load-refresh) or
+    /// report+local (the report plus its own requests since) [default: global, or report
+    /// with --load-refresh].
+    #[arg(long, value_name = "VIEW", value_parser = crate::engine::View::parse)]
+    pub balancer_view: Option<crate::engine::View>,
     /// When the chosen worker's queue is full: reject the request, or block (hold it at the
     /// balancer until there is room).
     #[arg(long, value_name = "HOW", value_parser = ["reject", "block"])]
@@ -281,6 +291,10 @@ pub(crate) fn parse_whole(s: &str, min: u64, max: u64) -> Result<u64, String> {
         Ok(n) => Err(format!("must be {}, got {n}", allowed())),
         Err(_) => Err(format!("`{s}` is not {}", allowed())),
     }
+}
+
+fn parse_balancers(s: &str) -> Result<u32, String> {
+    parse_whole(s, 1, crate::engine::MAX_BALANCERS as u64).map(|n| n as u32)
 }
 
 fn parse_replications(s: &str) -> Result<u32, String> {
@@ -650,6 +664,20 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     }
     if let Some(t) = args.load_refresh {
         d.load_refresh = Some(t);
+        // Today's flag keeps its meaning: a shared report, unless a view says otherwise.
+        if d.balancers.view.is_some_and(|v| !v.uses_report()) && args.balancer_view.is_none() {
+            d.balancers.view = Some(crate::engine::View::Report);
+        }
+    }
+    if let Some(n) = args.balancers {
+        d.balancers.count = n;
+    }
+    if let Some(v) = args.balancer_view {
+        d.balancers.view = Some(v);
+        if !v.uses_report() && args.load_refresh.is_none() {
+            // A view without reports drops the scenario's refresh period.
+            d.load_refresh = None;
+        }
     }
     match args.backpressure.as_deref() {
         Some("block") => d.backpressure = Backpressure::Block,
@@ -798,6 +826,8 @@ fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
         "retry.per_try_timeout" => given(args.per_try_timeout.is_some(), "--per-try-timeout"),
         "retry.budget" => given(args.retry_budget.is_some(), "--retry-budget"),
         "balancer.load_refresh" => given(args.load_refresh.is_some(), "--load-refresh"),
+        "balancers.count" => given(args.balancers.is_some(), "--balancers"),
+        "balancers.view" => given(args.balancer_view.is_some(), "--balancer-view"),
         f if f.starts_with("health_check") => {
             given(args.failure_detection.is_some(), "--failure-detection health-checks")
         }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod engines;
+pub mod keys;
 pub mod live;
 pub mod metrics;
 pub mod output;

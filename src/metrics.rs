@@ -211,6 +211,8 @@ pub struct WorkerStats {
     pub downtime: Nanos,
     /// Largest pending count seen.
     pub max_pending: u32,
+    /// Measured attempts the balancers sent it (its picks).
+    pub picks: u64,
     pending_area: u128,
     busy_area: u128,
     since: Nanos,
@@ -257,6 +259,42 @@ impl WorkerStats {
     }
 }
 
+/// What keyed requests met, after the warm-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct KeyStats {
+    /// Measured attempts whose key was in their worker's cache when service began.
+    pub cache_hits: u64,
+    /// Measured attempts whose key was not.
+    pub cache_misses: u64,
+    /// Keys that changed worker when the cluster changed (crashes, repairs, scaling), summed
+    /// over changes: the share of the key space a hashing strategy moved, times the keys.
+    pub remapped: f64,
+    /// Cluster changes that moved keys.
+    pub remaps: u64,
+}
+
+/// What one balancer replica did, after the warm-up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BalancerStats {
+    /// Measured attempts it sent to workers.
+    pub picks: u64,
+    /// Its picks per worker (kept only with more than one replica: with one, it is
+    /// [`WorkerStats::picks`]).
+    pub by_worker: Vec<u64>,
+}
+
+/// Jain's fairness index of `x`: `(sum x)^2 / (n sum x^2)`, from 1/n (all on one) to 1 (all
+/// equal); `None` when there is nothing to judge (no values, or all zero).
+pub fn jain(x: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let (mut n, mut sum, mut squares) = (0usize, 0.0, 0.0);
+    for v in x {
+        n += 1;
+        sum += v;
+        squares += v * v;
+    }
+    (n > 0 && squares > 0.0).then(|| sum * sum / (n as f64 * squares))
+}
+
 /// Everything measured in a run, after the warm-up.
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
@@ -280,6 +318,11 @@ pub struct Metrics {
     /// began with; each holds what had been measured when it took over. Empty when the
     /// strategy never changed.
     pub switches: Vec<Switch>,
+    /// One entry per balancer replica (the model fills it; empty in a live run, which has
+    /// one balancer).
+    pub balancers: Vec<BalancerStats>,
+    /// Keyed requests: cache hits and keys remapped.
+    pub keys: KeyStats,
     /// Latencies of the recent past, when enabled with
     /// [`Sim::enable_recent_window`](crate::engine::Sim::enable_recent_window).
     pub recent: Option<RecentWindow>,
@@ -393,6 +436,18 @@ impl RecentWindow {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn jains_index_on_hand_cases() {
+        assert_eq!(jain([3.0, 3.0, 3.0, 3.0]), Some(1.0));
+        assert_eq!(jain([5.0, 0.0, 0.0, 0.0]), Some(0.25), "all on one of four: 1/n");
+        // (1 + 2 + 3)^2 / (3 (1 + 4 + 9)) = 36 / 42.
+        assert!((jain([1.0, 2.0, 3.0]).unwrap() - 36.0 / 42.0).abs() < 1e-15);
+        // Two of four equally loaded, two idle: 1/2.
+        assert_eq!(jain([7.0, 7.0, 0.0, 0.0]), Some(0.5));
+        assert_eq!(jain([]), None);
+        assert_eq!(jain([0.0, 0.0]), None);
+    }
+
     use super::*;
     use crate::time::MILLIS;
 

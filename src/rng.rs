@@ -26,6 +26,12 @@ pub enum Stream {
     Faults,
     /// Randomness in the defences (retry backoff jitter).
     Defences,
+    /// Which balancer replica a request reaches, and the delay between a replica's pick and
+    /// the request reaching its worker. (Each replica's own choices come from
+    /// [`SimRng::substream`]s of [`Stream::Strategy`].)
+    Balancers,
+    /// The key of each request (keyed requests only).
+    Keys,
 }
 
 impl Stream {
@@ -36,6 +42,8 @@ impl Stream {
             Stream::Strategy => "strategy",
             Stream::Faults => "faults",
             Stream::Defences => "defences",
+            Stream::Balancers => "balancers",
+            Stream::Keys => "keys",
         }
     }
 }

@@ -63,7 +63,8 @@ fn bad_scenario_files_name_file_line_and_field() {
 
 #[test]
 fn unknown_strategies_list_the_valid_ones() {
-    let valid = "(valid: round-robin, random, least-loaded, power-of-two, weighted-round-robin, peak-ewma)";
+    let valid = "(valid: round-robin, random, least-loaded, power-of-two, weighted-round-robin, peak-ewma, \
+                 ring-hash, maglev, bounded-hash)";
     assert_input_error(&["run", "--strategy", "fastest"], &format!("unknown strategy `fastest` {valid}"));
     assert_input_error(&["compare", "--strategies", "random,fastest"], "unknown strategy `fastest`");
     assert_input_error(&["compare", "--strategies", "random,random"], "strategy `random` is listed twice");
@@ -375,4 +376,51 @@ fn man_writes_a_page_per_command_with_options_keys_and_exit_statuses() {
     let main = stdout(&lbsim(&["man"]));
     assert!(main.contains("Exit status") && main.contains("crash/repair"), "{main}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn balancer_replicas_from_flags_with_their_errors() {
+    let o = lbsim(&[
+        "run",
+        "--headless",
+        "--requests",
+        "2000",
+        "--format",
+        "json",
+        "--balancers",
+        "4",
+        "--balancer-view",
+        "local",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["balancers"].as_array().unwrap().len(), 4);
+    assert!(r["fairness_jain"].as_f64().is_some_and(|j| j > 0.0 && j <= 1.0));
+    assert!(r["workers"][0]["picks"].is_u64() && r["workers"][0]["picks_by_balancer"].is_array());
+    assert!(r["cluster"].as_str().unwrap().ends_with("4 balancers (local view, random assignment)"));
+    // One balancer: one entry, no per-replica split.
+    let o = lbsim(&["run", "--headless", "--requests", "2000", "--format", "json"]);
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["balancers"], serde_json::json!([{"id": 0, "picks": 2000}]));
+    assert!(r["workers"][0].get("picks_by_balancer").is_none());
+    // --load-refresh is still the report view, and --balancer-view names what it needs.
+    let o = lbsim(&["run", "--headless", "--requests", "1000", "--balancers", "3", "--load-refresh", "50ms"]);
+    assert!(stdout(&o).contains("3 balancers (report view"), "{}", stderr(&o));
+    assert_input_error(
+        &["run", "--balancers", "0"],
+        "--balancers <N>': must be a whole number from 1 to 1000",
+    );
+    assert_input_error(&["run", "--balancer-view", "psychic"], "unknown balancer view `psychic`");
+    assert_input_error(
+        &["run", "--balancer-view", "report+local"],
+        "--balancer-view: `report+local` needs a refresh period",
+    );
+    assert_input_error(
+        &["run", "--engine", "live", "--balancers", "2"],
+        "the live engine does not model several balancer replicas",
+    );
+    assert_input_error(
+        &["run", "--workers", "100000", "--balancers", "1000"],
+        "--balancers: 1000 replicas x 100000 workers is more than",
+    );
 }

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lbsim::dist::Dist;
 use lbsim::engine::{
-    Arrivals, Autoscale, Backpressure, Command, Defences, Detection, ErrorKind, Faults, OutlierEjection,
-    QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Sim, SimConfig, Slowdown, StepKind,
-    Stop, WorkerSpec,
+    Arrivals, Assignment, Autoscale, Backpressure, Balancers, Command, Defences, Detection, ErrorKind,
+    Faults, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Sim,
+    SimConfig, Slowdown, StepKind, Stop, View, WorkerSpec,
 };
+use lbsim::keys::{Cache, Keys, Popularity};
 use lbsim::strategy::{self, STRATEGIES, StrategyParams};
 use lbsim::time::MILLIS;
 use proptest::prelude::*;
@@ -90,40 +91,84 @@ fn defences(workers: u32) -> impl Strategy<Value = Defences> {
         proptest::option::of(1u64..30),
         any::<bool>(),
         proptest::option::of((0u32..3, 1u32..4, any::<bool>())),
+        balancers(),
     )
-        .prop_map(move |(timeout, retry, detection, outlier, refresh, block, scale)| Defences {
-            timeout: timeout.map(|t| t * MILLIS),
-            retry: retry.map(|(max, per_try, budget)| RetryPolicy {
-                max,
-                backoff: MILLIS,
-                max_backoff: 8 * MILLIS,
-                per_try_timeout: per_try.map(|t| t * MILLIS),
-                budget,
-            }),
-            detection: match detection {
-                0 => Detection::Instant,
-                1 => Detection::HealthChecks { interval: 5 * MILLIS, unhealthy: 2, healthy: 1 },
-                _ => Detection::Never,
-            },
-            outlier: outlier.map(|(k, base)| OutlierEjection {
-                consecutive_errors: k,
-                base_ejection: base * MILLIS,
-                max_ejected: 0.5,
-            }),
-            load_refresh: refresh.map(|t| t * MILLIS),
-            backpressure: if block { Backpressure::Block } else { Backpressure::Reject },
-            autoscale: scale.map(|(below, above, util)| Autoscale {
-                min: workers.saturating_sub(below).max(1),
-                max: workers + above,
-                metric: if util { ScaleMetric::Utilization } else { ScaleMetric::Pending },
-                scale_up: if util { 0.7 } else { 2.0 },
-                scale_down: if util { 0.2 } else { 0.5 },
-                interval: 5 * MILLIS,
-                sustain: 2,
-                startup: 10 * MILLIS,
-                cooldown: 10 * MILLIS,
-            }),
-            max_in_flight: None,
+        .prop_map(move |(timeout, retry, detection, outlier, refresh, block, scale, balancers)| {
+            Defences {
+                timeout: timeout.map(|t| t * MILLIS),
+                retry: retry.map(|(max, per_try, budget)| RetryPolicy {
+                    max,
+                    backoff: MILLIS,
+                    max_backoff: 8 * MILLIS,
+                    per_try_timeout: per_try.map(|t| t * MILLIS),
+                    budget,
+                }),
+                detection: match detection {
+                    0 => Detection::Instant,
+                    1 => Detection::HealthChecks { interval: 5 * MILLIS, unhealthy: 2, healthy: 1 },
+                    _ => Detection::Never,
+                },
+                outlier: outlier.map(|(k, base)| OutlierEjection {
+                    consecutive_errors: k,
+                    base_ejection: base * MILLIS,
+                    max_ejected: 0.5,
+                }),
+                load_refresh: refresh.map(|t| t * MILLIS),
+                backpressure: if block { Backpressure::Block } else { Backpressure::Reject },
+                autoscale: scale.map(|(below, above, util)| Autoscale {
+                    min: workers.saturating_sub(below).max(1),
+                    max: workers + above,
+                    metric: if util { ScaleMetric::Utilization } else { ScaleMetric::Pending },
+                    scale_up: if util { 0.7 } else { 2.0 },
+                    scale_down: if util { 0.2 } else { 0.5 },
+                    interval: 5 * MILLIS,
+                    sustain: 2,
+                    startup: 10 * MILLIS,
+                    cooldown: 10 * MILLIS,
+                }),
+                max_in_flight: None,
+                // A view that needs no refresh is made to fit one when the run has one, and the
+                // other way round.
+                balancers: Balancers {
+                    view: balancers.view.map(|v| match (v, refresh.is_some()) {
+                        (View::Global | View::Local, true) => View::ReportLocal,
+                        (View::Report | View::ReportLocal, false) => View::Local,
+                        (v, _) => v,
+                    }),
+                    ..balancers
+                },
+            }
+        })
+}
+
+/// Keyed requests now and then, with or without a cache.
+fn keys() -> impl Strategy<Value = Option<Keys>> {
+    proptest::option::of((1u64..50, any::<bool>(), proptest::option::of((1u32..8, 1.0f64..5.0)))).prop_map(
+        |k| {
+            k.map(|(count, zipf, cache)| Keys {
+                count,
+                popularity: if zipf { Popularity::Zipf(1.1) } else { Popularity::Uniform },
+                cache: cache.map(|(size, hit_speedup)| Cache { size, hit_speedup }),
+            })
+        },
+    )
+}
+
+/// One to four balancer replicas, any view, assignment, dispatch delay and alignment.
+fn balancers() -> impl Strategy<Value = Balancers> {
+    (
+        prop_oneof![Just(1u32), 1u32..5],
+        any::<bool>(),
+        proptest::option::of(0usize..4),
+        proptest::option::of(1u64..5),
+        any::<bool>(),
+    )
+        .prop_map(|(count, round_robin, view, delay, aligned)| Balancers {
+            count,
+            assignment: if round_robin { Assignment::RoundRobin } else { Assignment::Random },
+            view: view.map(|i| View::ALL[i]),
+            dispatch_delay: delay.map(|ms| Dist::Exp { mean: ms * MILLIS }),
+            aligned,
         })
 }
 
@@ -142,8 +187,9 @@ fn config() -> impl Strategy<Value = SimConfig> {
             1usize..4,
             faults(n),
             defences(n as u32),
+            keys(),
         )
-            .prop_map(|(seed, arrivals, service, workers, stop, choices, faults, defences)| {
+            .prop_map(|(seed, arrivals, service, workers, stop, choices, faults, defences, keys)| {
                 SimConfig {
                     seed,
                     arrivals,
@@ -155,9 +201,21 @@ fn config() -> impl Strategy<Value = SimConfig> {
                         choices,
                         ewma_decay: 50 * MILLIS,
                         error_penalty: 10 * MILLIS,
+                        ..StrategyParams::default()
                     },
                     faults,
-                    defences,
+                    // Keyed runs reach their replicas by key, one time in two.
+                    defences: Defences {
+                        balancers: Balancers {
+                            assignment: match (&keys, seed % 2) {
+                                (Some(_), 0) => Assignment::Hash,
+                                _ => defences.balancers.assignment,
+                            },
+                            ..defences.balancers.clone()
+                        },
+                        ..defences
+                    },
+                    keys,
                 }
             })
     })

@@ -44,6 +44,8 @@ const LESSONS: &[(&str, fn())] = &[
     ("timeouts-and-cancellation", timeouts_and_cancellation),
     ("graceful-shutdown", graceful_shutdown),
     ("hockey-stick", hockey_stick),
+    ("replica-herding", replica_herding),
+    ("hot-keys", hot_keys),
 ];
 
 #[test]
@@ -222,6 +224,37 @@ fn stale_herding() {
     staler.defences.load_refresh = Some(500 * MILLIS);
     let (p2, random) = (p99(&staler, "power-of-two"), p99(&staler, "random"));
     assert!(random < p2, "500 ms: random {random} vs power-of-two {p2}");
+}
+
+/// Ten replicas on one 50 ms report: least-loaded's p99 is over 1.3x random's; report+local
+/// brings it below random's; power-of-two's p99 is under half of least-loaded's.
+fn replica_herding() {
+    let p99 = |c: &SimConfig, s| report(c, s).latency_ms.p99;
+    let c = config("replica-herding");
+    assert_eq!(c.defences.balancers.count, 10);
+    let (ll, random, p2) = (p99(&c, "least-loaded"), p99(&c, "random"), p99(&c, "power-of-two"));
+    assert!(ll > 1.3 * random, "least-loaded {ll} vs random {random}");
+    assert!(p2 < 0.5 * ll, "power-of-two {p2} vs least-loaded {ll}");
+    let mut local = c.clone();
+    local.defences.balancers.view = Some(lbsim::engine::View::ReportLocal);
+    let fixed = p99(&local, "least-loaded");
+    assert!(fixed < random, "report+local {fixed} vs random {random}");
+}
+
+/// Ring-hash's p99 is over 1.4x bounded-hash's; bounded-hash keeps over 80% of ring-hash's
+/// cache hits and hits more often than least-loaded.
+fn hot_keys() {
+    let (ring, bounded, least) =
+        (run("hot-keys", "ring-hash"), run("hot-keys", "bounded-hash"), run("hot-keys", "least-loaded"));
+    let hits = |r: &Report| r.keys.as_ref().unwrap().cache_hit_rate.unwrap();
+    assert!(
+        ring.latency_ms.p99 > 1.4 * bounded.latency_ms.p99,
+        "{} vs {}",
+        ring.latency_ms.p99,
+        bounded.latency_ms.p99
+    );
+    assert!(hits(&bounded) > 0.8 * hits(&ring), "{} vs {}", hits(&bounded), hits(&ring));
+    assert!(hits(&bounded) > hits(&least), "{} vs {}", hits(&bounded), hits(&least));
 }
 
 /// The pool grows during bursts and shrinks after them, within its 2 to 16 workers.
@@ -423,4 +456,12 @@ fn lesson_18_graceful_shutdown() {
 #[test]
 fn lesson_19_hockey_stick() {
     hockey_stick()
+}
+#[test]
+fn lesson_20_replica_herding() {
+    replica_herding()
+}
+#[test]
+fn lesson_21_hot_keys() {
+    hot_keys()
 }

@@ -581,3 +581,25 @@ fn p_pauses_exactly_at_a_typed_time_and_x_sets_a_typed_speed() {
     }
     assert_eq!((b.clock, b.paused), (SECS, true));
 }
+
+/// Replicas on screen: the header says how many and what they see, the event log's bottom
+/// line lists each replica's picks, and stepping names the replica that picked.
+#[test]
+fn replicas_show_in_the_header_the_log_and_each_step() {
+    let mut a = app("replica-herding", &["least-loaded"], Mode::Run);
+    a.advance_to(6 * SECS, None); // past the warm-up, so that picks count
+    ch(&mut a, 'n');
+    while !a.log.iter().any(|l| l.text.contains("-> worker")) {
+        ch(&mut a, 'n');
+    }
+    let text = screen(&a, 160, 40);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("20 workers, 10 balancers (report view)"), "{header}");
+    assert!(text.contains("balancers' picks 0:") && text.contains("· Jain 0."), "{text}");
+    let step = a.log.iter().rev().find(|l| l.text.contains("-> worker")).unwrap();
+    assert!(
+        step.text.contains(": balancer ") && step.text.contains(" of 10: fewest pending"),
+        "{}",
+        step.text
+    );
+}

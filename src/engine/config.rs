@@ -282,6 +282,122 @@ pub struct Defences {
     /// when a run goes beyond either, it stops ([`crate::engine::StopReason::InFlightCap`]).
     /// Default `None`: [`DEFAULT_MAX_IN_FLIGHT`].
     pub max_in_flight: Option<u64>,
+    /// Balancer replicas (sidecars, client libraries, router replicas); default one, which
+    /// sees everything.
+    pub balancers: Balancers,
+}
+
+/// How a request reaches one of several balancer replicas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Assignment {
+    /// A uniformly random replica per request (from the `balancers` random stream).
+    #[default]
+    Random,
+    /// Replicas in turn: request k goes to replica k mod count.
+    RoundRobin,
+    /// By the request's key (keyed requests only): a key always reaches the same replica.
+    Hash,
+}
+
+impl Assignment {
+    /// The name used in scenarios and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Assignment::Random => "random",
+            Assignment::RoundRobin => "round-robin",
+            Assignment::Hash => "hash",
+        }
+    }
+}
+
+/// What each balancer replica knows of the workers' loads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum View {
+    /// Every replica sees the true pending counts: every request sent and not answered
+    /// (one balancer that sees everything: lbsim's default).
+    #[default]
+    Global,
+    /// Each replica sees only its own requests outstanding at each worker (Envoy's
+    /// least_request, nginx least_conn per instance, client-side gRPC).
+    Local,
+    /// Every replica sees the same load report (each worker's queue), refreshed every
+    /// [`Defences::load_refresh`] (Mitzenmacher's bulletin board).
+    Report,
+    /// The last report plus this replica's own requests sent since (the usual fix).
+    ReportLocal,
+}
+
+impl View {
+    /// The name used in scenarios and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Global => "global",
+            View::Local => "local",
+            View::Report => "report",
+            View::ReportLocal => "report+local",
+        }
+    }
+
+    /// Every view, in the order documented.
+    pub const ALL: [View; 4] = [View::Global, View::Local, View::Report, View::ReportLocal];
+
+    /// The view of this name.
+    pub fn parse(s: &str) -> Result<View, String> {
+        View::ALL.into_iter().find(|v| v.name() == s).ok_or_else(|| {
+            format!("unknown balancer view `{s}` (valid: global, local, report, report+local)")
+        })
+    }
+
+    /// Whether the view reads a periodic load report (and so needs a refresh period).
+    pub fn uses_report(self) -> bool {
+        matches!(self, View::Report | View::ReportLocal)
+    }
+}
+
+/// Several balancers in front of the same workers, each with its own strategy instance and
+/// random stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Balancers {
+    /// How many replicas, 1 to [`MAX_BALANCERS`]. Default 1.
+    pub count: u32,
+    /// How a request reaches a replica. Default random.
+    pub assignment: Assignment,
+    /// What each replica sees. `None` (the default): `report` when a load refresh is set
+    /// (today's `load_refresh`), else `global`.
+    pub view: Option<View>,
+    /// Time between a replica's pick and the request reaching the worker (and the other
+    /// replicas seeing it, under the global view): the window in which replicas race.
+    /// Default none.
+    pub dispatch_delay: Option<Dist>,
+    /// Round-robin replicas all start at worker 0 (else each starts at a random point of the
+    /// order, from its own random stream). Default false.
+    pub aligned: bool,
+}
+
+impl Default for Balancers {
+    fn default() -> Balancers {
+        Balancers {
+            count: 1,
+            assignment: Assignment::Random,
+            view: None,
+            dispatch_delay: None,
+            aligned: false,
+        }
+    }
+}
+
+/// The most balancer replicas a run may have.
+pub const MAX_BALANCERS: u32 = 1_000;
+
+/// The most replicas x workers a run may have: each replica keeps its own strategy state
+/// (and, with a local view, its own counts) for every worker.
+pub const MAX_REPLICA_WORKERS: u64 = 20_000_000;
+
+impl Defences {
+    /// The view in force: the one set, or `report` with a load refresh, else `global`.
+    pub fn view(&self) -> View {
+        self.balancers.view.unwrap_or(if self.load_refresh.is_some() { View::Report } else { View::Global })
+    }
 }
 
 /// When a run ends.
@@ -315,6 +431,8 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Defences.
     pub defences: Defences,
+    /// Keyed requests (for hashing strategies and worker caches); default none.
+    pub keys: Option<crate::keys::Keys>,
 }
 
 /// A configuration that cannot run.
@@ -372,6 +490,7 @@ impl SimConfig {
             strategy_params: StrategyParams::default(),
             faults: Faults::default(),
             defences: Defences::default(),
+            keys: None,
         }
     }
 
@@ -448,6 +567,22 @@ impl SimConfig {
         }
         if self.strategy_params.choices == 0 {
             return Err(bad("strategy.choices", "must be at least 1"));
+        }
+        let p = &self.strategy_params;
+        if p.ring_size == 0 || p.ring_size > crate::strategy::MAX_RING_POINTS {
+            return Err(bad(
+                "strategy.ring_size",
+                format!("must be from 1 to {}", crate::strategy::MAX_RING_POINTS),
+            ));
+        }
+        if p.table_size < 2 || p.table_size > 10_000_000 {
+            return Err(bad("strategy.table_size", "must be from 2 to 10,000,000"));
+        }
+        if !(p.balance_factor.is_finite() && p.balance_factor > 1.0 && p.balance_factor <= 100.0) {
+            return Err(bad(
+                "strategy.balance_factor",
+                format!("must be above 1 and at most 100, got {}", crate::text::number(p.balance_factor)),
+            ));
         }
         if self.strategy_params.ewma_decay == 0 {
             return Err(bad("strategy.decay", "must be longer than 0"));
@@ -528,6 +663,9 @@ impl SimConfig {
         let f = &self.faults;
         if let Some(d) = &f.network_delay {
             dist("faults.network_delay", d)?;
+        }
+        if let Some(d) = &self.defences.balancers.dispatch_delay {
+            dist("balancers.dispatch_delay", d)?;
         }
         for c in &f.crashes {
             fits("faults.crash.at", c.at)?;
@@ -627,7 +765,8 @@ impl SimConfig {
             check("health_check.interval", &shown, interval, n, "rounds of health checks")?;
         }
         if let Some(t) = d.load_refresh {
-            check("balancer.load_refresh", &crate::time::canonical(t), t, n, "refreshes")?;
+            let per_tick = n * d.balancers.count as f64;
+            check("balancer.load_refresh", &crate::time::canonical(t), t, per_tick, "refreshes")?;
         }
         if let Some(a) = &d.autoscale {
             let shown = crate::time::canonical(a.interval);
@@ -693,6 +832,54 @@ impl SimConfig {
         Ok(())
     }
 
+    fn validate_balancers(&self) -> Result<(), ConfigError> {
+        let d = &self.defences;
+        let b = &d.balancers;
+        if b.count == 0 || b.count > MAX_BALANCERS {
+            return Err(bad(
+                "balancers.count",
+                format!("must be from 1 to {MAX_BALANCERS}, got {}", b.count),
+            ));
+        }
+        let most_workers = d.autoscale.as_ref().map_or(0, |a| a.max as u64).max(self.workers.len() as u64);
+        if b.count as u64 * most_workers > MAX_REPLICA_WORKERS {
+            return Err(bad(
+                "balancers.count",
+                format!(
+                    "{} replicas x {most_workers} workers is more than {MAX_REPLICA_WORKERS} (each replica \
+                     keeps its own state for every worker)",
+                    b.count
+                ),
+            ));
+        }
+        if b.assignment == Assignment::Hash && self.keys.is_none() {
+            return Err(bad("balancers.assignment", "`hash` needs keyed requests: add a [keys] table"));
+        }
+        if let Some(k) = &self.keys {
+            k.validate().map_err(|(field, problem)| bad(field, problem))?;
+        }
+        match (b.view, d.load_refresh) {
+            (Some(v), None) if v.uses_report() => {
+                return Err(bad(
+                    "balancers.view",
+                    format!("`{}` needs a refresh period: balancers.refresh (or --load-refresh)", v.name()),
+                ));
+            }
+            (Some(v), Some(_)) if !v.uses_report() => {
+                return Err(bad(
+                    "balancer.load_refresh",
+                    format!(
+                        "a load refresh applies to the report views, but balancers.view is `{}` \
+                         (use report or report+local)",
+                        v.name()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn validate_defences(&self) -> Result<(), ConfigError> {
         let d = &self.defences;
         if let Some(t) = d.timeout {
@@ -728,6 +915,7 @@ impl SimConfig {
         if let Some(t) = d.load_refresh {
             positive_time("balancer.load_refresh", t)?;
         }
+        self.validate_balancers()?;
         if let Some(a) = &d.autoscale {
             let n = self.workers.len() as u32;
             if a.min == 0 {

@@ -4,7 +4,7 @@
 use super::queue::Event;
 use super::{Answer, Attempt, Detection, Lifecycle, QueueFate, ScaleMetric, Sim, Worker};
 use crate::metrics::{ScaleAction, ScalingEvent, WorkerStats};
-use crate::strategy::{Cluster, WorkerId, WorkerView};
+use crate::strategy::{WorkerId, WorkerView};
 use crate::time::{Human, Nanos};
 
 impl Sim {
@@ -59,6 +59,10 @@ impl Sim {
         self.metrics.workers[w].advance(self.now, worker.pending(), worker.serving.len() as u32);
         worker.down_since = self.now;
         worker.epoch = worker.epoch.wrapping_add(1);
+        // A restarted process starts with an empty cache.
+        if let Some(cache) = &mut worker.cache {
+            cache.clear();
+        }
         let lost: Vec<Attempt> = worker.serving.drain(..).collect();
         let queued: Vec<Attempt> = worker.queue.drain(..).collect();
         let requeue = self.config.faults.on_crash == QueueFate::Requeue;
@@ -98,11 +102,8 @@ impl Sim {
         let w = attempt.worker as usize;
         self.workers[w].outstanding -= 1;
         self.attempts_out -= 1;
-        if self.config.defences.load_refresh.is_none() {
-            self.views[w].pending = self.workers[w].outstanding;
-            let cluster = Cluster::new(self.now, &self.views, &self.up);
-            self.strategy.on_pending_change(w, &cluster);
-        }
+        self.outstanding_changed(w);
+        self.own_answered(&attempt);
         if self.is_current(attempt) {
             let r = attempt.request;
             // Placed again, it is the same attempt, not a new one.
@@ -248,10 +249,10 @@ impl Sim {
             let pending = self.workers[w].pending();
             if self.views[w].pending != pending {
                 self.views[w].pending = pending;
-                let cluster = Cluster::new(self.now, &self.views, &self.up);
-                self.strategy.on_pending_change(w, &cluster);
+                self.shared_pending_changed(w);
             }
         }
+        self.report_taken();
         if let Some(t) = self.config.defences.load_refresh {
             self.events.push(self.now.saturating_add(t), Event::LoadRefresh);
         }
@@ -319,7 +320,8 @@ impl Sim {
             up: false,
             last_latency: 0,
         });
-        self.workers.push(Worker::new(spec, Lifecycle::Starting));
+        let cache = self.config.keys.as_ref().and_then(|k| k.cache);
+        self.workers.push(Worker::new(spec, Lifecycle::Starting).with_cache(cache));
         self.metrics.workers.push(WorkerStats::starting_at(self.now));
         self.cluster_changed();
         self.events.push(self.now.saturating_add(startup), Event::WorkerReady { worker: w as u32 });

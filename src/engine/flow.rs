@@ -5,13 +5,14 @@ use super::queue::Event;
 use super::{
     Answer, Arrivals, Attempt, Backpressure, Outcome, Request, RequestRef, Sim, StepKind, Stop, Transit,
 };
-use crate::strategy::{Cluster, WorkerId};
+use crate::strategy::WorkerId;
 use crate::time::Nanos;
 
 impl Sim {
     /// A requester sends a new request (`client` for a closed loop).
     pub(super) fn arrive(&mut self, client: u32) -> StepKind {
         let measured = self.now >= self.window_start;
+        let key = self.keys.as_mut().map_or(0, |(sampler, rng)| sampler.sample(rng));
         let request = Request {
             id: self.next_id,
             created: self.now,
@@ -23,6 +24,8 @@ impl Sim {
             generation: self.next_id as u32,
             waiting_retry: false,
             held: false,
+            replica: self.replicas.assign(key),
+            key,
         };
         self.next_id += 1;
         if measured {
@@ -56,7 +59,8 @@ impl Sim {
     pub(super) fn dispatch(&mut self, r: RequestRef) -> Option<WorkerId> {
         let request = self.requests.get_mut(r.slot).expect("dispatching a live request");
         request.tries += 1;
-        let (try_no, demand, measured) = (request.tries, request.demand, request.measured);
+        let (try_no, demand, measured, replica, key) =
+            (request.tries, request.demand, request.measured, request.replica, request.key);
         request.waiting_retry = false;
         let attempt = Attempt {
             id: self.next_attempt,
@@ -68,6 +72,8 @@ impl Sim {
             done: 0,
             demand,
             measured,
+            replica,
+            key,
         };
         self.next_attempt += 1;
         self.place(attempt)
@@ -75,8 +81,9 @@ impl Sim {
 
     /// Picks a worker for an attempt and sends it there, or rejects it, or holds it.
     fn place(&mut self, mut attempt: Attempt) -> Option<WorkerId> {
-        let cluster = Cluster::new(self.now, &self.views, &self.up);
-        let choice = self.strategy.pick(&cluster, &mut self.strategy_rng);
+        let r = attempt.replica as usize;
+        let key = self.keys.is_some().then_some(attempt.key);
+        let choice = self.replica_pick(r, key);
         let block = self.config.defences.backpressure == Backpressure::Block;
         let Some(w) = choice else {
             if block {
@@ -90,7 +97,7 @@ impl Sim {
         assert!(
             w < self.workers.len() && self.views[w].up,
             "strategy `{}` picked worker {w}, which is down or does not exist",
-            self.strategy.name()
+            self.replica_strategy(r).name()
         );
         if block && self.full(w) {
             self.hold(attempt.request);
@@ -106,6 +113,24 @@ impl Sim {
                 (attempt.request.slot, attempt.request.generation, attempt.try_no);
             self.events.push(self.now.saturating_add(t), Event::TryTimeout { slot, generation, try_no });
         }
+        if attempt.measured {
+            self.count_pick(r, w);
+        }
+        self.own_sent(r, w);
+        match self.config.defences.balancers.dispatch_delay.as_ref() {
+            Some(delay) => {
+                let t = self.now.saturating_add(delay.sample(&mut self.replicas.rng));
+                let slot = self.transit.insert(Transit::Dispatch(attempt));
+                self.events.push(t, Event::Transit { slot });
+            }
+            None => self.send(w, attempt),
+        }
+        Some(w)
+    }
+
+    /// An attempt leaves the balancer for its worker: from now on every replica with the
+    /// global view counts it.
+    fn send(&mut self, w: WorkerId, attempt: Attempt) {
         self.workers[w].outstanding += 1;
         self.attempts_out += 1;
         self.check_in_flight();
@@ -118,7 +143,6 @@ impl Sim {
             }
             None => self.worker_receives(w, attempt),
         }
-        Some(w)
     }
 
     /// Whether the balancer knows a worker cannot take another request now.
@@ -205,7 +229,23 @@ impl Sim {
     fn start_service(&mut self, w: WorkerId, mut attempt: Attempt) {
         let worker = &mut self.workers[w];
         attempt.start = self.now;
-        let t = self.now.saturating_add(service_time(attempt.demand, worker.speed));
+        let mut time = service_time(attempt.demand, worker.speed);
+        if let Some(cache) = &mut worker.cache {
+            let hit = cache.access(attempt.key);
+            if hit {
+                let speedup = self.config.keys.as_ref().and_then(|k| k.cache).map_or(1.0, |c| c.hit_speedup);
+                time = (time as f64 / speedup + 0.5) as Nanos;
+            }
+            if attempt.measured {
+                let k = &mut self.metrics.keys;
+                if hit {
+                    k.cache_hits += 1;
+                } else {
+                    k.cache_misses += 1;
+                }
+            }
+        }
+        let t = self.now.saturating_add(time);
         self.events.push(t, Event::Departure { worker: w as u32, epoch: worker.epoch, attempt: attempt.id });
         worker.serving.push(attempt);
     }
@@ -265,6 +305,10 @@ impl Sim {
 
     pub(super) fn transit_arrives(&mut self, slot: u32) -> StepKind {
         match self.transit.remove(slot).expect("transit slot is live") {
+            Transit::Dispatch(attempt) => {
+                self.send(attempt.worker as usize, attempt);
+                StepKind::Internal
+            }
             Transit::ToWorker(attempt) => {
                 self.worker_receives(attempt.worker as usize, attempt);
                 StepKind::Internal
@@ -293,10 +337,10 @@ impl Sim {
             self.workers[w].outstanding -= 1;
             self.attempts_out -= 1;
             self.outstanding_changed(w);
+            self.own_answered(&attempt);
             let latency = self.now - attempt.sent;
             self.views[w].last_latency = latency;
-            let cluster = Cluster::new(self.now, &self.views, &self.up);
-            self.strategy.on_response(w, latency, answer == Answer::Ok, &cluster);
+            self.replica_response(attempt.replica as usize, w, latency, answer == Answer::Ok);
             self.observe_outcome(w, answer == Answer::Ok || answer == Answer::Rejected);
         }
         let current = self.is_current(attempt);
@@ -449,15 +493,14 @@ impl Sim {
         }
     }
 
-    /// The balancer's count for a worker changed: update what strategies see (unless they
-    /// see periodically refreshed loads).
-    fn outstanding_changed(&mut self, w: WorkerId) {
-        if self.config.defences.load_refresh.is_some() {
+    /// The balancers' count for a worker changed: under the global view, update what
+    /// strategies see (the other views count their own, or read periodic reports).
+    pub(super) fn outstanding_changed(&mut self, w: WorkerId) {
+        if self.replicas.view != super::View::Global {
             return;
         }
         self.views[w].pending = self.workers[w].outstanding;
-        let cluster = Cluster::new(self.now, &self.views, &self.up);
-        self.strategy.on_pending_change(w, &cluster);
+        self.shared_pending_changed(w);
     }
 }
 

@@ -17,6 +17,7 @@ pub mod config;
 mod faults;
 mod flow;
 mod queue;
+mod replicas;
 mod slab;
 
 use std::collections::VecDeque;
@@ -24,9 +25,9 @@ use std::collections::VecDeque;
 use smallvec::SmallVec;
 
 pub use config::{
-    Arrivals, Autoscale, Backpressure, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences, Detection, ErrorKind,
-    Faults, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash,
-    SimConfig, Slowdown, Stop, WorkerSpec,
+    Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences,
+    Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes,
+    RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, Slowdown, Stop, View, WorkerSpec,
 };
 
 use crate::metrics::{Metrics, WorkerStats};
@@ -64,6 +65,10 @@ struct Request {
     waiting_retry: bool,
     /// It has waited at the balancer at least once (counted once in `blocked`).
     held: bool,
+    /// The balancer replica it reached (all its attempts go through it).
+    replica: u32,
+    /// Its key (0 when requests are not keyed).
+    key: u64,
 }
 
 /// A reference to a request that may have ended meanwhile.
@@ -91,6 +96,10 @@ struct Attempt {
     demand: Nanos,
     /// Whether its request counts (arrived after the warm-up).
     measured: bool,
+    /// The balancer replica that sent it.
+    replica: u32,
+    /// Its request's key (0 when requests are not keyed).
+    key: u64,
 }
 
 /// How an attempt ended, as the balancer hears it.
@@ -108,6 +117,8 @@ enum Answer {
 /// Something travelling between the balancer and a worker.
 #[derive(Clone, Copy, Debug)]
 enum Transit {
+    /// Picked by a replica, not yet on its way (the dispatch delay).
+    Dispatch(Attempt),
     ToWorker(Attempt),
     ToBalancer(Attempt, Answer),
 }
@@ -153,6 +164,8 @@ struct Worker {
     /// Ejections so far (the n-th lasts n base ejection times).
     ejections: u32,
     consecutive_errors: u32,
+    /// Its cache of keys (keyed requests with a cache only).
+    cache: Option<crate::keys::Lru>,
 }
 
 impl Worker {
@@ -173,8 +186,14 @@ impl Worker {
             ejected_until: None,
             ejections: 0,
             consecutive_errors: 0,
+            cache: None,
             spec,
         }
+    }
+
+    fn with_cache(mut self, cache: Option<crate::keys::Cache>) -> Worker {
+        self.cache = cache.map(|c| crate::keys::Lru::new(c.size));
+        self
     }
 
     fn pending(&self) -> u32 {
@@ -439,12 +458,14 @@ pub struct Notice {
 pub struct Sim {
     config: SimConfig,
     now: Nanos,
-    strategy: Box<dyn Strategy>,
+    /// The balancer replicas (one by default), each with its strategy and random stream.
+    replicas: replicas::Replicas,
     arrivals_rng: SimRng,
     service_rng: SimRng,
-    strategy_rng: SimRng,
     faults_rng: SimRng,
     defences_rng: SimRng,
+    /// Keyed requests: the key of each request, from its own stream.
+    keys: Option<(crate::keys::KeySampler, SimRng)>,
     events: EventQueue,
     open_loop: Option<OpenLoop>,
     next_arrival: Option<Nanos>,
@@ -486,27 +507,73 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A new run of `config` balanced by `strategy`, at virtual time 0.
-    pub fn new(config: SimConfig, mut strategy: Box<dyn Strategy>) -> Result<Sim, ConfigError> {
+    /// A new run of `config` balanced by `strategy`, at virtual time 0. With several
+    /// balancer replicas ([`Balancers::count`]), replica 0 runs `strategy` and the others
+    /// fresh instances built by its registered name ([`crate::strategy::build`]); for a
+    /// strategy that is not registered, use [`Sim::with_replicas`].
+    pub fn new(config: SimConfig, strategy: Box<dyn Strategy>) -> Result<Sim, ConfigError> {
         config.validate()?;
-        let workers: Vec<Worker> =
-            config.workers.iter().map(|spec| Worker::new(spec.clone(), Lifecycle::Active)).collect();
+        let count = config.defences.balancers.count;
+        let strategies = replicas::instances(strategy, count, &config.strategy_params)
+            .map_err(|problem| ConfigError { field: "balancers.count".to_string(), problem })?;
+        Sim::with_replicas(config, strategies)
+    }
+
+    /// A new run of `config` with one strategy instance per balancer replica (as many as
+    /// [`Balancers::count`]), at virtual time 0.
+    pub fn with_replicas(
+        config: SimConfig,
+        mut strategies: Vec<Box<dyn Strategy>>,
+    ) -> Result<Sim, ConfigError> {
+        config.validate()?;
+        if strategies.len() != config.defences.balancers.count as usize {
+            return Err(ConfigError {
+                field: "balancers.count".to_string(),
+                problem: format!(
+                    "{} replicas need as many strategy instances, got {}",
+                    config.defences.balancers.count,
+                    strategies.len()
+                ),
+            });
+        }
+        let cache = config.keys.as_ref().and_then(|k| k.cache);
+        let workers: Vec<Worker> = config
+            .workers
+            .iter()
+            .map(|spec| Worker::new(spec.clone(), Lifecycle::Active).with_cache(cache))
+            .collect();
         let views: Vec<WorkerView> = config
             .workers
             .iter()
             .map(|s| WorkerView { pending: 0, speed: s.speed, weight: s.weight, up: true, last_latency: 0 })
             .collect();
         let up: Vec<WorkerId> = (0..workers.len()).collect();
-        strategy.on_cluster_change(&Cluster::new(0, &views, &up));
-        let metrics = Metrics { workers: vec![WorkerStats::default(); workers.len()], ..Metrics::default() };
+        for s in &mut strategies {
+            s.on_cluster_change(&Cluster::new(0, &views, &up));
+        }
+        let replicas = replicas::Replicas::new(
+            config.seed,
+            &config.defences.balancers,
+            config.defences.view(),
+            strategies,
+            &views,
+        );
+        let metrics = Metrics {
+            workers: vec![WorkerStats::default(); workers.len()],
+            balancers: replicas.stats(workers.len()),
+            ..Metrics::default()
+        };
         let mut sim = Sim {
             now: 0,
-            strategy,
+            replicas,
             arrivals_rng: SimRng::stream(config.seed, Stream::Arrivals),
             service_rng: SimRng::stream(config.seed, Stream::Service),
-            strategy_rng: SimRng::stream(config.seed, Stream::Strategy),
             faults_rng: SimRng::stream(config.seed, Stream::Faults),
             defences_rng: SimRng::stream(config.seed, Stream::Defences),
+            keys: config
+                .keys
+                .as_ref()
+                .map(|k| (crate::keys::KeySampler::new(k), SimRng::stream(config.seed, Stream::Keys))),
             events: EventQueue::default(),
             open_loop: OpenLoop::new(&config.arrivals),
             next_arrival: None,
@@ -555,6 +622,7 @@ impl Sim {
                 sim.next_arrival = open.next_after(0, &mut sim.arrivals_rng);
             }
         }
+        sim.offset_replicas(sim.config.defences.balancers.aligned);
         sim.schedule_faults();
         Ok(sim)
     }
@@ -596,7 +664,12 @@ impl Sim {
 
     /// The strategy's name.
     pub fn strategy_name(&self) -> &str {
-        self.strategy.name()
+        self.replica_strategy(0).name()
+    }
+
+    /// How many balancer replicas the run has.
+    pub fn balancer_count(&self) -> usize {
+        self.replicas.count()
     }
 
     /// Everything measured so far.
@@ -850,10 +923,10 @@ impl Sim {
     /// Applies a command at the current virtual time.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
         let what = command.describe();
-        let before = self.strategy.name().to_string();
+        let before = self.strategy_name().to_string();
         let switched = matches!(command, Command::SetStrategy(_));
         self.apply_command(command)?;
-        let after = self.strategy.name().to_string();
+        let after = self.strategy_name().to_string();
         self.metrics.note_command(self.now, what, switched.then_some((before.as_str(), after.as_str())));
         Ok(())
     }
@@ -871,8 +944,14 @@ impl Sim {
                 }
             }
             Command::SetStrategy(strategy) => {
-                self.strategy = strategy;
+                let count = self.replicas.count() as u32;
+                let strategies = replicas::instances(strategy, count, &self.config.strategy_params)
+                    .map_err(CommandError::BadValue)?;
+                for (replica, s) in self.replicas.list.iter_mut().zip(strategies) {
+                    replica.strategy = s;
+                }
                 self.cluster_changed();
+                self.offset_replicas(self.config.defences.balancers.aligned);
             }
             Command::SetWorkerSpeed { worker, speed } => {
                 check_worker(worker)?;
@@ -927,7 +1006,7 @@ impl Sim {
         Snapshot {
             now: self.now,
             window_start: self.window_start,
-            strategy: self.strategy.name().to_string(),
+            strategy: self.strategy_name().to_string(),
             counters: self.metrics.counters,
             attempts: self.metrics.attempts,
             workers: (0..self.workers.len()).map(|w| self.worker(w)).collect(),
@@ -985,9 +1064,15 @@ impl Sim {
         self.metrics.recent = Some(crate::metrics::RecentWindow::new(width));
     }
 
-    /// The strategy's explanation of its latest pick, if it gives one.
+    /// The strategy's explanation of its latest pick, if it gives one; with several
+    /// balancer replicas, it names the replica that picked (`balancer 3 of 10: ...`).
     pub fn explain_last_pick(&self) -> Option<String> {
-        self.strategy.explain_last_pick()
+        let r = self.replicas.last as usize;
+        let why = self.replica_strategy(r).explain_last_pick();
+        match self.replicas.count() {
+            1 => why,
+            n => Some(format!("balancer {r} of {n}: {}", why.unwrap_or_default()).trim_end().to_string()),
+        }
     }
 
     /// Requests in flight, measured or not (for memory checks).
@@ -997,8 +1082,7 @@ impl Sim {
 
     fn cluster_changed(&mut self) {
         self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
-        let cluster = Cluster::new(self.now, &self.views, &self.up);
-        self.strategy.on_cluster_change(&cluster);
+        self.replicas_cluster_changed();
         // Requests waiting for a worker may now have one.
         if !self.blocked.is_empty() && !self.up.is_empty() {
             self.release_blocked();

@@ -352,8 +352,10 @@ impl Balancer {
         let Some(w) = self.strategy.pick(&cluster, &mut self.rng) else { return Some(request) };
         request.dispatched = Some(Instant::now());
         let Some(queue) = &self.workers[w].queue else { return Some(request) };
+        let measured = request.measured;
         match queue.try_send(request) {
             Ok(()) => {
+                self.meter.record(Record::Picked { measured, worker: w });
                 self.workers[w].pending += 1;
                 self.pending_changed(w);
                 None
@@ -361,7 +363,10 @@ impl Balancer {
             Err(TrySendError::Full(request)) => Some(request),
             // A dead worker nobody noticed: dropping the request drops its reply channel,
             // and the requester hears of the crash.
-            Err(TrySendError::Closed(_)) => None,
+            Err(TrySendError::Closed(_)) => {
+                self.meter.record(Record::Picked { measured, worker: w });
+                None
+            }
         }
     }
 

@@ -108,6 +108,13 @@ pub enum Record {
         /// Of a measured request.
         measured: bool,
     },
+    /// The balancer sent an attempt to a worker.
+    Picked {
+        /// Of a measured request.
+        measured: bool,
+        /// The worker.
+        worker: usize,
+    },
     /// A worker finished serving an attempt.
     Served {
         /// Of a measured request.
@@ -222,6 +229,11 @@ impl Tally {
                 }
             }
             Record::Blocked { measured } => a.blocked += measured as u64,
+            Record::Picked { measured, worker } => {
+                if measured && let Some(stats) = metrics.workers.get_mut(worker) {
+                    stats.picks += 1;
+                }
+            }
             Record::Served { measured, service, wasted } => {
                 if measured {
                     a.served += 1;

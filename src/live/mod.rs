@@ -142,6 +142,13 @@ pub fn check_supported(config: &SimConfig) -> Result<(), String> {
     let unsupported = [
         (config.faults.network_delay.is_some(), "network delay (faults.network_delay)"),
         (config.faults.on_crash == QueueFate::Requeue, "on_crash = \"requeue\""),
+        (config.defences.balancers.count > 1, "several balancer replicas (balancers.count, --balancers)"),
+        (
+            config.defences.view() == crate::engine::View::ReportLocal,
+            "the report+local view (balancers.view, --balancer-view)",
+        ),
+        (config.defences.balancers.dispatch_delay.is_some(), "a dispatch delay (balancers.dispatch_delay)"),
+        (config.keys.is_some(), "keyed requests ([keys])"),
     ];
     match unsupported.iter().find(|(used, _)| *used) {
         Some((_, what)) => {

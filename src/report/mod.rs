@@ -110,6 +110,40 @@ pub struct WorkerReport {
     pub mean_pending: f64,
     /// Largest pending count.
     pub max_pending: u32,
+    /// Measured attempts the balancers sent it.
+    pub picks: u64,
+    /// Its picks by balancer replica (only with more than one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picks_by_balancer: Option<Vec<u64>>,
+}
+
+/// What keyed requests met.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeysReport {
+    /// Distinct keys.
+    pub count: u64,
+    /// Their popularity, `uniform` or `zipf:S`.
+    pub popularity: String,
+    /// Measured attempts whose key was in their worker's cache (0 without a cache).
+    pub cache_hits: u64,
+    /// Measured attempts whose key was not.
+    pub cache_misses: u64,
+    /// Hits / (hits + misses); `null` without a cache or before any service.
+    pub cache_hit_rate: Option<f64>,
+    /// Keys that changed worker when workers crashed, came back or scaled, summed over the
+    /// changes after the warm-up (the share of the key space moved, times the keys).
+    pub remapped: f64,
+    /// Cluster changes that moved keys.
+    pub remaps: u64,
+}
+
+/// One balancer replica's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BalancerReport {
+    /// Its index.
+    pub id: usize,
+    /// Measured attempts it sent to workers.
+    pub picks: u64,
 }
 
 /// Everything reported about one run.
@@ -156,6 +190,14 @@ pub struct Report {
     pub wall_time_s: f64,
     /// One entry per worker.
     pub workers: Vec<WorkerReport>,
+    /// One entry per balancer replica.
+    pub balancers: Vec<BalancerReport>,
+    /// Keyed requests: the keys, cache hits and keys remapped (absent without keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeysReport>,
+    /// Jain's fairness index over each worker's picks / capacity (speed x concurrency):
+    /// 1 when every worker got picks in proportion to its capacity; `null` with no picks.
+    pub fairness_jain: Option<f64>,
     /// Which engine ran it: `sim` (the model) or `live` (real tokio tasks).
     pub engine: EngineKind,
     /// What only the live engine measures (absent for the model).
@@ -262,6 +304,29 @@ fn short(r: &Recorder) -> ShortSummary {
     ShortSummary { mean: ms(r.mean()), p99: ms(r.quantile(0.99) as f64), count: r.count() }
 }
 
+/// Several balancer replicas in words (`, 10 balancers (local view, random assignment)`);
+/// nothing for one.
+fn balancers_words(config: &crate::engine::SimConfig) -> String {
+    let b = &config.defences.balancers;
+    if b.count == 1 {
+        return String::new();
+    }
+    let aligned = if b.aligned { ", aligned" } else { "" };
+    let delay = b.dispatch_delay.as_ref().map(|d| format!(", dispatch delay {d}")).unwrap_or_default();
+    format!(
+        ", {} balancers ({} view, {} assignment{aligned}{delay})",
+        b.count,
+        config.defences.view().name(),
+        b.assignment.name()
+    )
+}
+
+/// A worker's capacity for the fairness index: its configured speed (not slowed down) times
+/// its service slots.
+fn capacity(w: &crate::engine::WorkerSnapshot) -> f64 {
+    w.speed * w.slowdown * w.concurrency as f64
+}
+
 fn per_second(count: u64, window: Nanos) -> f64 {
     if window == 0 { 0.0 } else { count as f64 / as_secs_f64(window) }
 }
@@ -291,8 +356,20 @@ impl Report {
                 utilization: stats.utilization(window, w.concurrency),
                 mean_pending: stats.mean_pending(window),
                 max_pending: stats.max_pending,
+                picks: stats.picks,
+                picks_by_balancer: (m.balancers.len() > 1)
+                    .then(|| m.balancers.iter().map(|b| b.by_worker.get(id).copied().unwrap_or(0)).collect()),
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let balancers = if m.balancers.is_empty() {
+            // One balancer that does not count by replica (the live engine): all picks are its.
+            vec![BalancerReport { id: 0, picks: workers.iter().map(|w| w.picks).sum() }]
+        } else {
+            m.balancers.iter().enumerate().map(|(id, b)| BalancerReport { id, picks: b.picks }).collect()
+        };
+        let fairness_jain = crate::metrics::jain(
+            workers.iter().zip(&snapshot.workers).map(|(w, s)| w.picks as f64 / capacity(s)),
+        );
         Report {
             strategy: sim.strategy_name().to_string(),
             seed: config.seed,
@@ -306,7 +383,7 @@ impl Report {
             cluster: match &config.defences.autoscale {
                 Some(a) => format!("{} workers, autoscaled {} to {}", config.workers.len(), a.min, a.max),
                 None => format!("{} workers", config.workers.len()),
-            },
+            } + &balancers_words(config),
             offered_load: config.load(),
             requests: m.counters,
             attempts: AttemptsReport {
@@ -346,6 +423,21 @@ impl Report {
             measured_time_s: as_secs_f64(window),
             wall_time_s,
             workers,
+            balancers,
+            keys: config.keys.as_ref().map(|k| {
+                let s = &m.keys;
+                let served = s.cache_hits + s.cache_misses;
+                KeysReport {
+                    count: k.count,
+                    popularity: k.popularity.to_string(),
+                    cache_hits: s.cache_hits,
+                    cache_misses: s.cache_misses,
+                    cache_hit_rate: (served > 0).then(|| s.cache_hits as f64 / served as f64),
+                    remapped: s.remapped,
+                    remaps: s.remaps,
+                }
+            }),
+            fairness_jain,
             engine: sim.kind(),
             live: sim.live_figures(),
             stop_reason: sim.stop_reason().map(|r| r.key()),

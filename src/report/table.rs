@@ -95,19 +95,20 @@ pub fn run_table(r: &Report) -> String {
     for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
         out += &row(name, s.count, [Some(s.mean), None, None, Some(s.p99), None, None]);
     }
+    out += &balancer_lines(r);
     let faulty = r.workers.iter().any(|w| w.errors > 0 || w.ejections > 0 || w.downtime_s > 0.0);
     let _ = write!(
         out,
-        "\n{:>6}{:>8}{:>11}{:>7}{:>14}{:>13}",
-        "worker", "speed", "completed", "util", "mean pending", "max pending"
+        "\n{:>6}{:>8}{:>11}{:>11}{:>7}{:>14}{:>13}",
+        "worker", "speed", "picks", "completed", "util", "mean pending", "max pending"
     );
     out += if faulty { "   errors  ejected  down s\n" } else { "\n" };
     for w in r.workers.iter().take(MAX_WORKER_ROWS) {
         let down = if w.up { "" } else { "  down" };
         let _ = write!(
             out,
-            "{:>6}{:>8.2}{:>11}{:>7.2}{:>14.2}{:>13}",
-            w.id, w.speed, w.completed, w.utilization, w.mean_pending, w.max_pending
+            "{:>6}{:>8.2}{:>11}{:>11}{:>7.2}{:>14.2}{:>13}",
+            w.id, w.speed, w.picks, w.completed, w.utilization, w.mean_pending, w.max_pending
         );
         if faulty {
             let _ = write!(out, "{:>9}{:>9}{:>8.1}", w.errors, w.ejections, w.downtime_s);
@@ -159,6 +160,47 @@ fn interventions(r: &Report) -> String {
                 figure(s.latency_ms.p99)
             );
         }
+    }
+    out
+}
+
+/// Most balancer replicas listed by name in a run table; the JSON report has them all.
+const MAX_BALANCER_ITEMS: usize = 16;
+
+/// The fairness of the picks, and with several balancer replicas, each one's picks.
+fn balancer_lines(r: &Report) -> String {
+    let mut out = String::new();
+    if let Some(j) = r.fairness_jain {
+        let _ = writeln!(out, "fairness    Jain's index {j:.4} over picks / capacity (1 = in proportion)");
+    }
+    if let Some(k) = &r.keys {
+        let hits = match k.cache_hit_rate {
+            Some(rate) => format!(
+                " · cache hits {:.1}% ({} of {})",
+                rate * 100.0,
+                k.cache_hits,
+                k.cache_hits + k.cache_misses
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "keys        {} {}{hits} · remapped about {:.0} in {} changes",
+            k.count, k.popularity, k.remapped, k.remaps
+        );
+    }
+    if r.balancers.len() > 1 {
+        let total: u64 = r.balancers.iter().map(|b| b.picks).sum();
+        let shown: Vec<String> =
+            r.balancers.iter().take(MAX_BALANCER_ITEMS).map(|b| format!("{}:{}", b.id, b.picks)).collect();
+        let more = r.balancers.len().saturating_sub(MAX_BALANCER_ITEMS);
+        let more = if more > 0 { format!(" ... and {more} more") } else { String::new() };
+        let _ = writeln!(
+            out,
+            "balancers   {} replicas, {total} picks: {}{more}",
+            r.balancers.len(),
+            shown.join(" ")
+        );
     }
     out
 }

@@ -41,6 +41,8 @@ builtins![
     "timeouts-and-cancellation",
     "graceful-shutdown",
     "hockey-stick",
+    "replica-herding",
+    "hot-keys",
 ];
 
 /// The lesson number of a built-in scenario (`None` for the playground, `default`).

@@ -9,8 +9,9 @@ use toml::Spanned;
 use super::{ArrivalSpec, Level, Scenario, ScenarioError};
 use crate::dist::Dist;
 use crate::engine::{
-    Autoscale, Backpressure, Defences, Detection, ErrorKind, Faults, MAX_WORKERS, OutlierEjection, QueueFate,
-    RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop, WorkerSpec,
+    Assignment, Autoscale, Backpressure, Balancers, Defences, Detection, ErrorKind, Faults, MAX_WORKERS,
+    OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop,
+    View, WorkerSpec,
 };
 use crate::live::{LiveOptions, Work};
 use crate::strategy::{self, StrategyParams};
@@ -48,6 +49,9 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// name = "least-loaded"          # strategy for `lbsim run`; default least-loaded
 /// choices = 2                    # power-of-two: workers sampled per pick; default 2
 /// decay = "1s"                   # peak-ewma: how fast latency peaks are forgotten; default 1s
+/// ring_size = 1024               # ring-hash, bounded-hash: ring points per worker; default 1024
+/// table_size = 65537             # maglev: lookup table size (a prime at least this); default 65537
+/// balance_factor = 1.25          # bounded-hash: no worker over ceil(c x mean pending); default 1.25
 ///
 /// [live]                         # only for --engine live (real tokio tasks in real time)
 /// work = "sleep"                 # sleep | spin | blocking: what serving is; default sleep
@@ -55,6 +59,20 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// time_scale = 1.0               # real time per scenario time (2: exp:10ms sleeps 20ms); default 1
 /// grace = "2s"                   # real time in-flight requests get at shutdown; default 2s
 /// cancel_abandoned = false       # workers stop work whose requester gave up; default false
+///
+/// [balancers]                    # several balancer replicas in front of the same workers
+/// count = 10                     # replicas, 1 to 1000; default 1 (one balancer that sees all)
+/// assignment = "random"          # random | round-robin: how a request reaches a replica; default random
+/// view = "local"                 # global | local | report | report+local; default global
+///                                #   (report when a refresh is set)
+/// refresh = "500ms"              # the report's period (the same as balancer.load_refresh)
+/// dispatch_delay = "exp:1ms"     # from a replica's pick to the worker; default none
+/// aligned = false                # round-robin replicas all start at worker 0; default false
+///
+/// [keys]                         # keyed requests, for hashing strategies and worker caches
+/// count = 10000                  # distinct keys (required)
+/// popularity = "zipf:1.1"        # uniform | zipf:S; default uniform
+/// cache = { size = 500, hit_speedup = 10 }   # an LRU per worker; a hit is served 10x faster
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +94,9 @@ pub struct ScenarioFile {
     outlier_ejection: Option<OutlierTable>,
     #[serde(default)]
     balancer: BalancerTable,
+    #[serde(default)]
+    balancers: BalancersTable,
+    keys: Option<KeysTable>,
     autoscale: Option<AutoscaleTable>,
     #[serde(default)]
     live: LiveTable,
@@ -191,6 +212,64 @@ struct BalancerTable {
     backpressure: Option<BackpressureMode>,
 }
 
+/// `[keys]`: keyed requests (see [`crate::keys::Keys`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysTable {
+    count: NonZeroU64,
+    popularity: Option<PopularityName>,
+    cache: Option<CacheTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CacheTable {
+    size: NonZeroU32,
+    hit_speedup: Option<Positive>,
+}
+
+/// `uniform` or `zipf:S`.
+#[derive(Debug)]
+struct PopularityName(crate::keys::Popularity);
+
+impl<'de> Deserialize<'de> for PopularityName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PopularityName, D::Error> {
+        let s = String::deserialize(d)?;
+        crate::keys::Popularity::parse(&s).map(PopularityName).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[balancers]`: several balancer replicas (see [`Balancers`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalancersTable {
+    count: Option<NonZeroU32>,
+    assignment: Option<AssignmentName>,
+    view: Option<ViewName>,
+    refresh: Option<Duration>,
+    dispatch_delay: Option<Dist>,
+    aligned: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum AssignmentName {
+    Random,
+    RoundRobin,
+    Hash,
+}
+
+/// A balancer view's name: global, local, report or report+local.
+#[derive(Debug)]
+struct ViewName(View);
+
+impl<'de> Deserialize<'de> for ViewName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ViewName, D::Error> {
+        let s = String::deserialize(d)?;
+        View::parse(&s).map(ViewName).map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Metric {
@@ -289,6 +368,9 @@ struct StrategyTable {
     choices: Option<NonZeroU32>,
     decay: Option<Duration>,
     error_penalty: Option<Duration>,
+    ring_size: Option<NonZeroU32>,
+    table_size: Option<NonZeroU64>,
+    balance_factor: Option<Positive>,
 }
 
 /// A finite number > 0.
@@ -348,6 +430,8 @@ impl<'de> Deserialize<'de> for StrategyName {
 const DEFAULT_WORKERS: usize = 4;
 /// Default offered load.
 const DEFAULT_LOAD: f64 = 0.8;
+/// Default speed-up of a cache hit.
+const DEFAULT_HIT_SPEEDUP: f64 = 10.0;
 /// Default number of measured requests.
 const DEFAULT_REQUESTS: u64 = 100_000;
 
@@ -368,6 +452,15 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         .file_stem()
         .map(|s| s.to_string_lossy().trim_start_matches("built-in ").to_string())
         .unwrap_or_default();
+    let b = &file.balancers;
+    if b.refresh.is_some() && file.balancer.load_refresh.is_some() {
+        return Err(locate(
+            text,
+            origin,
+            "balancers.refresh",
+            "give balancers.refresh or balancer.load_refresh (the same setting), not both",
+        ));
+    }
     let defences = defences(&file);
     // Limits are checked before anything is allocated for the workers.
     if let Some(groups) = &file.workers {
@@ -429,6 +522,9 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         choices: file.strategy.choices.map_or(defaults.choices, |c| c.get() as usize),
         ewma_decay: file.strategy.decay.map_or(defaults.ewma_decay, |d| d.0),
         error_penalty: file.strategy.error_penalty.map_or(defaults.error_penalty, |d| d.0),
+        ring_size: file.strategy.ring_size.map_or(defaults.ring_size, |n| n.get() as usize),
+        table_size: file.strategy.table_size.map_or(defaults.table_size, NonZeroU64::get),
+        balance_factor: file.strategy.balance_factor.map_or(defaults.balance_factor, |x| x.0),
     };
     if strategy_params.ewma_decay == 0 {
         return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
@@ -449,6 +545,14 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         faults,
         defences,
         live: live_options(&file.live),
+        keys: file.keys.as_ref().map(|k| crate::keys::Keys {
+            count: k.count.get(),
+            popularity: k.popularity.as_ref().map_or(crate::keys::Popularity::Uniform, |p| p.0),
+            cache: k.cache.as_ref().map(|c| crate::keys::Cache {
+                size: c.size.get(),
+                hit_speedup: c.hit_speedup.map_or(DEFAULT_HIT_SPEEDUP, |x| x.0),
+            }),
+        }),
     };
     if scenario.live.threads.is_some_and(|n| n > 1024) {
         return Err(locate(text, origin, "live.threads", "must be from 1 to 1024"));
@@ -456,7 +560,12 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
     // Settings that are wrong only together (a crash of a worker that does not exist, min
     // above max, ...): the engine's validation names the field; find it in the text.
     if let Err(e) = scenario.to_config() {
-        return Err(locate(text, origin, &e.field, &e.problem));
+        // The refresh period may have been given under either of its names.
+        let field = match e.field.as_str() {
+            "balancer.load_refresh" if file.balancers.refresh.is_some() => "balancers.refresh",
+            f => f,
+        };
+        return Err(locate(text, origin, field, &e.problem));
     }
     Ok(scenario)
 }
@@ -527,7 +636,7 @@ fn defences(f: &ScenarioFile) -> Defences {
             base_ejection: d(&o.base_ejection, 30 * SECS),
             max_ejected: o.max_ejected.map_or(0.1, |p| p.0),
         }),
-        load_refresh: f.balancer.load_refresh.map(|t| t.0),
+        load_refresh: f.balancer.load_refresh.or(f.balancers.refresh).map(|t| t.0),
         backpressure: match f.balancer.backpressure {
             Some(BackpressureMode::Block) => Backpressure::Block,
             _ => Backpressure::Reject,
@@ -547,6 +656,23 @@ fn defences(f: &ScenarioFile) -> Defences {
             cooldown: d(&a.cooldown, 10 * SECS),
         }),
         max_in_flight: f.run.max_in_flight.map(NonZeroU64::get),
+        balancers: balancers(&f.balancers),
+    }
+}
+
+/// Defaults of `[balancers]`, documented on [`ScenarioFile`] and [`Balancers`].
+fn balancers(t: &BalancersTable) -> Balancers {
+    let defaults = Balancers::default();
+    Balancers {
+        count: t.count.map_or(defaults.count, NonZeroU32::get),
+        assignment: match t.assignment {
+            Some(AssignmentName::RoundRobin) => Assignment::RoundRobin,
+            Some(AssignmentName::Hash) => Assignment::Hash,
+            _ => Assignment::Random,
+        },
+        view: t.view.as_ref().map(|v| v.0),
+        dispatch_delay: t.dispatch_delay.clone(),
+        aligned: t.aligned.unwrap_or(defaults.aligned),
     }
 }
 
@@ -864,7 +990,10 @@ decay = "1s"
             }
         );
         assert_eq!((s.stop, s.warmup, s.seed), (Stop::Duration(30 * SECS), 2 * SECS, 9));
-        assert_eq!(s.strategy_params, StrategyParams { choices: 3, ewma_decay: SECS, error_penalty: SECS });
+        assert_eq!(
+            s.strategy_params,
+            StrategyParams { choices: 3, ewma_decay: SECS, error_penalty: SECS, ..StrategyParams::default() }
+        );
     }
 
     #[test]
@@ -905,5 +1034,112 @@ decay = "1s"
         assert!(err("workers = 3\n").starts_with("x.toml:1:11: field `workers`: invalid type"));
         assert!(err("seed = 3\n").contains("unknown field `seed`"));
         assert!(err("[run\n").starts_with("x.toml:1:"));
+    }
+
+    #[test]
+    fn balancers_table() {
+        let s = parse(
+            "[balancers]\ncount = 10\nassignment = \"round-robin\"\nview = \"report+local\"\n\
+             refresh = \"50ms\"\ndispatch_delay = \"exp:1ms\"\naligned = true\n",
+            "b.toml",
+        )
+        .unwrap();
+        let b = &s.defences.balancers;
+        assert_eq!(
+            (b.count, b.assignment, b.view, b.aligned),
+            (10, Assignment::RoundRobin, Some(View::ReportLocal), true)
+        );
+        assert_eq!(b.dispatch_delay, Some(Dist::Exp { mean: MILLIS }));
+        assert_eq!(s.defences.load_refresh, Some(50 * MILLIS));
+        // Without the table: one balancer; today's load_refresh is the report view.
+        let s = parse("[balancer]\nload_refresh = \"1s\"\n", "b.toml").unwrap();
+        assert_eq!(s.defences.balancers, Balancers::default());
+        assert_eq!(s.defences.view(), View::Report);
+        assert_eq!(parse("", "b.toml").unwrap().defences.view(), View::Global);
+    }
+
+    #[test]
+    fn keys_table() {
+        use crate::keys::{Cache, Keys, Popularity};
+        let s = parse(
+            "[keys]\ncount = 500\npopularity = \"zipf:1.1\"\ncache = { size = 20, hit_speedup = 4 }\n\
+             [balancers]\ncount = 2\nassignment = \"hash\"\n",
+            "k.toml",
+        )
+        .unwrap();
+        let cache = Some(Cache { size: 20, hit_speedup: 4.0 });
+        assert_eq!(s.keys, Some(Keys { count: 500, popularity: Popularity::Zipf(1.1), cache }));
+        assert_eq!(s.defences.balancers.assignment, Assignment::Hash);
+        let s = parse("[keys]\ncount = 9\ncache = { size = 3 }\n", "k.toml").unwrap();
+        let keys = s.keys.unwrap();
+        assert_eq!((keys.popularity, keys.cache.unwrap().hit_speedup), (Popularity::Uniform, 10.0));
+        assert!(parse("", "k.toml").unwrap().keys.is_none());
+        assert_eq!(
+            err("[keys]\ncount = 5\npopularity = \"zipf:-1\"\n"),
+            "x.toml:3:14: field `keys.popularity`: the Zipf exponent must be above 0 and at most 10, got -1"
+        );
+        assert!(err("[keys]\npopularity = \"uniform\"\n").contains("missing field `count`"));
+        assert_eq!(
+            err("[keys]\ncount = 2000000\npopularity = \"zipf:1\"\n"),
+            "x.toml:2:9: field `keys.count`: at most 1000000 keys with Zipf popularity, got 2000000"
+        );
+        assert!(
+            err("[keys]\ncount = 5\ncache = { size = 3, hit_speedup = 0.5 }\n")
+                .contains("field `keys.cache.hit_speedup`: must be between 1 and 1e6, got 0.5")
+        );
+        assert!(
+            err("[strategy]\nbalance_factor = 1\n")
+                .contains("field `strategy.balance_factor`: must be above 1")
+        );
+    }
+
+    #[test]
+    fn bad_balancers_are_named() {
+        assert_eq!(
+            err("[balancers]\ncount = 0\n"),
+            "x.toml:2:9: field `balancers.count`: invalid value: integer `0`, expected a nonzero u32"
+        );
+        assert_eq!(
+            err("[balancers]\ncount = 1001\n"),
+            "x.toml:2:9: field `balancers.count`: must be from 1 to 1000, got 1001"
+        );
+        assert_eq!(
+            err("[balancers]\nview = \"psychic\"\n"),
+            "x.toml:2:8: field `balancers.view`: unknown balancer view `psychic` (valid: global, local, report, report+local)"
+        );
+        assert!(
+            err("[balancers]\nassignment = \"sticky\"\n")
+                .starts_with("x.toml:2:14: field `balancers.assignment`: unknown variant `sticky`")
+        );
+        assert_eq!(
+            err("[balancers]\ncount = 3\nassignment = \"hash\"\n"),
+            "x.toml:3:14: field `balancers.assignment`: `hash` needs keyed requests: add a [keys] table"
+        );
+        assert_eq!(
+            err("[balancers]\nview = \"report\"\n"),
+            "x.toml:2:8: field `balancers.view`: `report` needs a refresh period: balancers.refresh (or --load-refresh)"
+        );
+        assert!(err("[balancer]\nload_refresh = \"1s\"\n[balancers]\nview = \"local\"\n").starts_with(
+            "x.toml:2:16: field `balancer.load_refresh`: a load refresh applies to the report views, but \
+             balancers.view is `local`"
+        ));
+        assert_eq!(
+            err("[balancer]\nload_refresh = \"1s\"\n[balancers]\nrefresh = \"2s\"\n"),
+            "x.toml:4:11: field `balancers.refresh`: give balancers.refresh or balancer.load_refresh (the same \
+             setting), not both"
+        );
+        assert!(
+            err("[balancers]\naligned = \"yes\"\n")
+                .starts_with("x.toml:2:11: field `balancers.aligned`: invalid type")
+        );
+        assert!(
+            err("[balancers]\nreplicas = 3\n")
+                .starts_with("x.toml:2:1: field `balancers.replicas`: unknown field")
+        );
+        assert!(
+            err("[[workers]]\ncount = 100000\n[balancers]\ncount = 1000\n").starts_with(
+                "x.toml:4:9: field `balancers.count`: 1000 replicas x 100000 workers is more than"
+            )
+        );
     }
 }

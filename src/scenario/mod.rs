@@ -102,6 +102,8 @@ pub struct Scenario {
     pub defences: Defences,
     /// How the live engine runs it (ignored by the model).
     pub live: crate::live::LiveOptions,
+    /// Keyed requests, if any.
+    pub keys: Option<crate::keys::Keys>,
 }
 
 /// A scenario that cannot be read: where, which field, and what is wrong.
@@ -231,6 +233,7 @@ impl Scenario {
             strategy_params: self.strategy_params.clone(),
             faults: self.faults.clone(),
             defences: self.defences.clone(),
+            keys: self.keys.clone(),
         }
     }
 

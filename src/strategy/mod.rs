@@ -14,17 +14,23 @@ use std::fmt;
 use crate::rng::SimRng;
 use crate::time::{Nanos, SECS};
 
+mod bounded_hash;
 mod least_loaded;
+mod maglev;
 mod peak_ewma;
 mod power_of_two;
 mod random;
+mod ring_hash;
 mod round_robin;
 mod weighted_round_robin;
 
+pub use bounded_hash::BoundedHash;
 pub use least_loaded::LeastLoaded;
+pub use maglev::Maglev;
 pub use peak_ewma::PeakEwma;
 pub use power_of_two::PowerOfTwo;
 pub use random::Random;
+pub use ring_hash::{MAX_RING_POINTS, RingHash};
 pub use round_robin::RoundRobin;
 pub use weighted_round_robin::WeightedRoundRobin;
 
@@ -52,13 +58,25 @@ pub struct Cluster<'a> {
     now: Nanos,
     workers: &'a [WorkerView],
     up: &'a [WorkerId],
+    key: Option<u64>,
 }
 
 impl<'a> Cluster<'a> {
     /// A view over `workers`; `up` must list exactly the ids of the workers that are up.
     pub fn new(now: Nanos, workers: &'a [WorkerView], up: &'a [WorkerId]) -> Cluster<'a> {
         debug_assert_eq!(up.len(), workers.iter().filter(|w| w.up).count());
-        Cluster { now, workers, up }
+        Cluster { now, workers, up, key: None }
+    }
+
+    /// The same view for a pick of a request with `key` (keyed requests).
+    pub fn with_key(self, key: Option<u64>) -> Cluster<'a> {
+        Cluster { key, ..self }
+    }
+
+    /// The key of the request being placed, when requests are keyed (a `[keys]` table) and
+    /// this is a pick; `None` otherwise. Hashing strategies send a key to the same worker.
+    pub fn key(&self) -> Option<u64> {
+        self.key
     }
 
     /// Current virtual time.
@@ -153,6 +171,19 @@ pub trait Strategy: Send {
     /// rebuild it here.
     fn on_cluster_change(&mut self, _cluster: &Cluster<'_>) {}
 
+    /// Called once, after the first [`on_cluster_change`](Strategy::on_cluster_change), when
+    /// this instance is one of several balancer replicas that are not aligned: a strategy that
+    /// walks the workers in a fixed order (round robin) starts at a random point of it, drawn
+    /// from `rng` (this replica's own stream), as independent processes do. Default: nothing.
+    fn start_as_replica(&mut self, _cluster: &Cluster<'_>, _rng: &mut SimRng) {}
+
+    /// For hashing strategies: the share of the key space (0 to 1) that changed worker at the
+    /// latest [`on_cluster_change`](Strategy::on_cluster_change), which the engine reports
+    /// as keys remapped. Default: `None` (keys have no home worker).
+    fn keys_moved(&self) -> Option<f64> {
+        None
+    }
+
     /// Why the latest pick went where it did, in a few words, for a UI stepping through
     /// decisions (for example "sampled 3 (2 pending) and 5 (4 pending)"). Default: `None`.
     fn explain_last_pick(&self) -> Option<String> {
@@ -172,11 +203,25 @@ pub struct StrategyParams {
     /// The latency `peak-ewma` records for an error answer, so that a worker that fails
     /// fast does not look fast (ns). Default 1 s; 0 turns the penalty off.
     pub error_penalty: Nanos,
+    /// `ring-hash` and `bounded-hash`: points per worker on the ring. Default 1,024.
+    pub ring_size: usize,
+    /// `maglev`: lookup table size (the smallest prime at least this). Default 65,537.
+    pub table_size: u64,
+    /// `bounded-hash`: no worker takes more than `ceil(balance_factor x mean pending)`.
+    /// Default 1.25.
+    pub balance_factor: f64,
 }
 
 impl Default for StrategyParams {
     fn default() -> StrategyParams {
-        StrategyParams { choices: 2, ewma_decay: SECS, error_penalty: SECS }
+        StrategyParams {
+            choices: 2,
+            ewma_decay: SECS,
+            error_penalty: SECS,
+            ring_size: 1024,
+            table_size: maglev::DEFAULT_TABLE_SIZE,
+            balance_factor: 1.25,
+        }
     }
 }
 
@@ -221,6 +266,21 @@ pub const STRATEGIES: &[StrategyInfo] = &[
         name: "peak-ewma",
         about: "latency-aware: peak EWMA of latency x (pending + 1), best of two (Finagle, Linkerd)",
         build: |p| Box::new(PeakEwma::new(p.ewma_decay).with_error_penalty(p.error_penalty)),
+    },
+    StrategyInfo {
+        name: "ring-hash",
+        about: "consistent hashing of the request's key on a ring of virtual nodes (Envoy RING_HASH)",
+        build: |p| Box::new(RingHash::new(p.ring_size)),
+    },
+    StrategyInfo {
+        name: "maglev",
+        about: "the key's entry of a Maglev lookup table, O(1) (Envoy MAGLEV)",
+        build: |p| Box::new(Maglev::new(p.table_size)),
+    },
+    StrategyInfo {
+        name: "bounded-hash",
+        about: "consistent hashing with bounded loads: no worker over c x mean (Envoy hash_balance_factor)",
+        build: |p| Box::new(BoundedHash::new(p.ring_size, p.balance_factor)),
     },
 ];
 

@@ -31,6 +31,12 @@ impl Strategy for RoundRobin {
     fn explain_last_pick(&self) -> Option<String> {
         Some("next in turn".to_string())
     }
+
+    fn start_as_replica(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) {
+        if !cluster.is_empty() {
+            self.next = rng.below(cluster.len() as u64) as usize;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -48,5 +54,21 @@ mod tests {
         f.set_up(1, false);
         let picks: Vec<_> = (0..4).map(|_| s.pick(&f.cluster(), &mut rng).unwrap()).collect();
         assert_eq!(picks, [2, 0, 2, 0]);
+    }
+
+    #[test]
+    fn a_replica_starts_at_a_random_point_of_the_order() {
+        let f = Fixture::new(&[0; 10]);
+        let mut starts = [0u32; 10];
+        for seed in 0..2_000 {
+            let mut s = RoundRobin::default();
+            let mut rng = SimRng::substream(seed, crate::rng::Stream::Strategy, 1);
+            s.start_as_replica(&f.cluster(), &mut rng);
+            let first = s.pick(&f.cluster(), &mut rng).unwrap();
+            assert_eq!(s.pick(&f.cluster(), &mut rng), Some((first + 1) % 10), "then in turn");
+            starts[first] += 1;
+        }
+        // 200 expected per start; binomial sd about 13.4, so +-60 is beyond 4 sd.
+        assert!(starts.iter().all(|&n| (140..=260).contains(&n)), "{starts:?}");
     }
 }

@@ -91,6 +91,16 @@ impl Strategy for WeightedRoundRobin {
     fn on_cluster_change(&mut self, cluster: &Cluster<'_>) {
         self.rebuild(cluster);
     }
+
+    /// Starts a random number of turns (fewer than the workers up) into the schedule.
+    fn start_as_replica(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) {
+        let up = cluster.up().len() as u64;
+        if up > 1 {
+            for _ in 0..rng.below(up) {
+                self.pick(cluster, rng);
+            }
+        }
+    }
 }
 
 impl WeightedRoundRobin {

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod fit;
+pub mod replicas;
 pub mod sweep;
 pub mod view;
 pub mod widgets;

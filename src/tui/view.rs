@@ -239,8 +239,9 @@ fn progress_text(app: &App) -> Option<(String, String)> {
 /// The workers now: `8 workers`, or for an autoscaled pool how many serve, start and drain
 /// (retired ones are gone), within its bounds.
 fn cluster_text(app: &App) -> String {
+    let replicas = super::replicas::cluster_suffix(app.config());
     let Some(a) = &app.config().defences.autoscale else {
-        return plural(app.config().workers.len(), "worker");
+        return plural(app.config().workers.len(), "worker") + &replicas;
     };
     use crate::engine::Lifecycle;
     let engine = &app.panes[0].sim;
@@ -252,7 +253,7 @@ fn cluster_text(app: &App) -> String {
             n => text += &format!(", {n} {word}"),
         }
     }
-    text + &format!(" (autoscaled {} to {})", a.min, a.max)
+    text + &format!(" (autoscaled {} to {})", a.min, a.max) + &replicas
 }
 
 /// `1 worker`, `8 workers`.
@@ -619,7 +620,10 @@ fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
         0 => " events ".to_string(),
         n => format!(" events · {n} lines back · End: newest "),
     };
-    let block = titled(fit::ellipsis(&title, area.width.saturating_sub(2) as usize));
+    let mut block = titled(fit::ellipsis(&title, area.width.saturating_sub(2) as usize));
+    if let Some(row) = super::replicas::picks_row(app, area.width) {
+        block = block.title_bottom(row);
+    }
     let inner = block.inner(area);
     block.render(area, buf);
     let newest = app.log.len().saturating_sub(app.log_scroll);
