@@ -213,3 +213,24 @@ fn lesson_13_autoscale() {
     a.advance_to(55 * SECS, None);
     moment("13_autoscale", &a, &["active", "autoscaled 2 to 16", "autoscaler"]);
 }
+
+#[test]
+fn lesson_20_replica_herding() {
+    let mut a = app("replica-herding", &["least-loaded", "random", "power-of-two"], Mode::Compare);
+    a.advance_to(8 * SECS, None);
+    let mut presses = 0;
+    while !a.log.iter().any(|l| l.text.contains(": balancer ")) {
+        press(&mut a, "n");
+        presses += 1;
+        assert!(presses < 100, "no pick in 100 steps");
+    }
+    moment("20_replica_herding", &a, &["balancer", "of 10", "p99 leader"]);
+}
+
+#[test]
+fn lesson_21_hot_keys() {
+    let mut a = app("hot-keys", &["ring-hash", "bounded-hash", "least-loaded"], Mode::Compare);
+    a.advance_to(15 * SECS, None);
+    press(&mut a, " ");
+    moment("21_hot_keys", &a, &["ring-hash", "bounded-hash", "paused", "p99 leader"]);
+}

@@ -297,7 +297,7 @@ fn snapshot_256_workers() {
     a.advance_to(6 * SECS, None);
     let text = screen(&a, 120, 40);
     assert!(text.contains("≤N: the most in a group"), "256 workers must say they are grouped:\n{text}");
-    assert!(text.contains(" 1-7 "), "consecutive workers share a bar:\n{text}");
+    assert!(text.matches('≤').count() > 20, "consecutive workers share bars:\n{text}");
     insta::assert_snapshot!(draw(&a, 120, 40).backend());
 }
 

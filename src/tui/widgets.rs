@@ -177,16 +177,17 @@ enum Item {
     Run(usize, usize),
 }
 
-/// Whether a worker needs a bar of its own so that its state is seen: the selected one, and
-/// any that is slow, down, dead, ejected, starting or draining. Grouping it would hide that
-/// (or mark healthy neighbours with it).
-fn notable(w: &WorkerSnapshot, id: usize, selected: usize) -> bool {
-    id == selected || WorkerState::of(w) >= WorkerState::Starting
+/// Whether a worker needs a bar of its own so that its state is seen: the selected one, the
+/// busiest (`longest`: the hot worker a lesson points at), and any that is slow, down, dead,
+/// ejected, starting or draining. Grouping it would hide that (or mark healthy neighbours
+/// with it).
+fn notable(w: &WorkerSnapshot, id: usize, selected: usize, longest: Option<usize>) -> bool {
+    id == selected || Some(id) == longest || WorkerState::of(w) >= WorkerState::Starting
 }
 
 /// The bars for `workers` when at most `room` fit: one per worker when they all fit;
-/// otherwise notable workers (selected, slow, down, dead, ejected, starting or draining)
-/// keep a bar each and the others are grouped in runs of consecutive workers, as few per bar
+/// otherwise notable workers (selected, busiest, slow, down, dead, ejected, starting or
+/// draining) keep a bar each and the others are grouped in runs of consecutive workers, as few per bar
 /// as the room allows. Retired workers get no bar (the event log keeps their story) and no
 /// group spans them. If even the notable ones do not fit, every worker is grouped alike.
 pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec<BarRow> {
@@ -196,6 +197,12 @@ pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec
     if shown.len() <= room {
         return shown.iter().map(|&i| BarRow { first: i, last: i }).collect();
     }
+    // The first of the workers with the most pending, if any has some.
+    let longest = shown
+        .iter()
+        .copied()
+        .filter(|&i| workers[i].pending > 0)
+        .max_by_key(|&i| (workers[i].pending, std::cmp::Reverse(i)));
     // Runs of consecutive shown workers that may be grouped, split at notable ones.
     // Bars of their own for notable workers (`apart`), and groups only of consecutive workers
     // (`gaps` false), when the room allows.
@@ -204,7 +211,7 @@ pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec
         let mut singles = 0;
         let mut run: Option<(usize, usize)> = None;
         for &i in &shown {
-            let alone = apart && notable(&workers[i], i, selected);
+            let alone = apart && notable(&workers[i], i, selected, longest);
             let extends = run.is_some_and(|(_, last)| gaps || last + 1 == i);
             if (alone || !extends)
                 && let Some(r) = run.take()
@@ -634,6 +641,10 @@ mod tests {
                 rows.iter().flat_map(|r| r.first..=r.last).filter(|&i| i != 6).collect();
             assert_eq!(covered, [0, 1, 2, 3, 4, 5, 7], "room {room}");
         }
+        // The busiest worker keeps its own bar too (the hot worker a lesson points at).
+        let mut hot: Vec<WorkerSnapshot> = (0..8).map(|_| worker(1, 0, true)).collect();
+        hot[5] = worker(40, 39, true);
+        assert_eq!(ranges(&bar_rows(&hot, 0, 5)), [(0, 0), (1, 2), (3, 4), (5, 5), (6, 7)]);
         // Many workers: groups as even as the room allows.
         let many: Vec<WorkerSnapshot> = (0..256).map(|_| worker(0, 0, true)).collect();
         let rows = bar_rows(&many, 300, 86);
