@@ -141,6 +141,7 @@ fn config(clients: usize) -> SimConfig {
         strategy_params: StrategyParams::default(),
         faults: Default::default(),
         defences: Default::default(),
+        timeline: None,
     }
 }
 

@@ -52,6 +52,7 @@ fn config(workers: usize, rho: f64, requests: u64) -> SimConfig {
         strategy_params: StrategyParams::default(),
         faults: Default::default(),
         defences: Default::default(),
+        timeline: None,
     }
 }
 

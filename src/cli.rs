@@ -238,6 +238,15 @@ pub struct SimArgs {
     /// at workers, are in flight, as when queues grow without bound [default: 10000000].
     #[arg(long, value_name = "N", value_parser = parse_count64, allow_hyphen_values = true)]
     pub max_in_flight: Option<u64>,
+    /// Report the run over time in intervals of TIME (JSON `timeline`): per interval, requests
+    /// sent, completed, failed, rejected and timed out, latency p50/p99/mean, and each
+    /// worker's mean pending count.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub timeline: Option<Nanos>,
+    /// Write the timeline as CSV to FILE (one line per interval and strategy); intervals of
+    /// --timeline, else 1s.
+    #[arg(long, value_name = "FILE")]
+    pub timeline_csv: Option<PathBuf>,
 }
 
 pub(crate) fn parse_strategy(s: &str) -> Result<String, String> {
@@ -397,6 +406,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let mut scenario = resolve_scenario(&sim)?;
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
             if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                timeline_unsupported(&sim, "--replications")?;
                 return crate::sweep::compare::command(&[name], &sim, r);
             }
             crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&name))
@@ -415,6 +425,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             if sim.warmup == Some(Warmup::Auto) {
                 return Err(CliError::input(
                     "--warmup auto: crosscheck runs the live engine too; give a fixed --warmup TIME",
+                ));
+            }
+            if sim.timeline_csv.is_some() {
+                return Err(CliError::input(
+                    "--timeline-csv applies to run and compare; crosscheck --format json has the timelines",
                 ));
             }
             if sim.requests.is_none() && sim.duration.is_none() {
@@ -439,6 +454,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
             }
             if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                timeline_unsupported(&sim, "--replications")?;
                 return crate::sweep::compare::command(&strategies, &sim, r);
             }
             let mut scenario = resolve_scenario(&sim)?;
@@ -488,7 +504,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print_stdout(&String::from_utf8_lossy(&out))
         }
         Command::Check { files } => check_files(&files),
-        Command::Sweep { sweep, sim } => crate::sweep::command(&sweep, &sim),
+        Command::Sweep { sweep, sim } => {
+            timeline_unsupported(&sim, "sweep")?;
+            crate::sweep::command(&sweep, &sim)
+        }
     }
 }
 
@@ -501,6 +520,8 @@ fn simulate_and_report(
 ) -> Result<(), CliError> {
     let engine = args.engine.unwrap_or_default();
     let sink = prepare_sink(args)?;
+    let timeline_sink =
+        crate::timeline::prepare_csv(args.timeline_csv.as_deref()).map_err(CliError::runtime)?;
     for w in choice_warnings(&scenario, strategies, args.choices) {
         crate::output::error_line(&format!("warning: {w}"));
     }
@@ -519,6 +540,7 @@ fn simulate_and_report(
         (Format::Csv, _) => report::csv(&reports),
     };
     deliver(&text, sink)?;
+    crate::timeline::deliver_csv(&reports, timeline_sink).map_err(CliError::runtime)?;
     if INTERRUPTED.load(Ordering::Relaxed) {
         crate::output::error_line("interrupted: the report covers what ran until then");
     }
@@ -561,6 +583,9 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     }
     if let Some(n) = args.max_in_flight {
         s.defences.max_in_flight = Some(n);
+    }
+    if args.timeline.is_some() || args.timeline_csv.is_some() {
+        s.timeline = Some(args.timeline.unwrap_or(SECS));
     }
     if let Some(rate) = args.rate {
         s.arrivals = ArrivalSpec::Poisson(Level::Rate(rate));
@@ -653,6 +678,16 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     // field at fault.
     s.to_config().map_err(|e| CliError::input(blame_flag(args, &e)))?;
     Ok(s)
+}
+
+/// `--timeline` and `--timeline-csv` report one run per strategy: not replications or sweeps.
+fn timeline_unsupported(args: &SimArgs, what: &str) -> Result<(), CliError> {
+    if args.timeline.is_some() || args.timeline_csv.is_some() {
+        return Err(CliError::input(format!(
+            "--timeline and --timeline-csv report single runs (run, compare, crosscheck), not {what}"
+        )));
+    }
+    Ok(())
 }
 
 /// Requests a crosscheck runs unless told otherwise.
@@ -777,6 +812,7 @@ fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
         "run.duration" => given(args.duration.is_some(), "--duration"),
         "run.warmup" => given(args.warmup.is_some(), "--warmup"),
         "run.max_in_flight" => given(args.max_in_flight.is_some(), "--max-in-flight"),
+        "timeline" => given(args.timeline.is_some(), "--timeline").or(Some("--timeline-csv".to_string())),
         "strategy.choices" => given(args.choices.is_some(), "--choices"),
         "strategy.decay" => given(args.ewma_decay.is_some(), "--ewma-decay"),
         "strategy.error_penalty" => given(args.error_penalty.is_some(), "--error-penalty"),

@@ -22,4 +22,5 @@ pub mod strategy;
 pub mod sweep;
 pub mod text;
 pub mod time;
+pub mod timeline;
 pub mod tui;

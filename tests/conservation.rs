@@ -158,6 +158,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
                     },
                     faults,
                     defences,
+                    timeline: None,
                 }
             })
     })

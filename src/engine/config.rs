@@ -315,6 +315,10 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Defences.
     pub defences: Defences,
+    /// Keep the run over time in intervals of this length ([`crate::timeline`]): counts,
+    /// latency and pending per worker, from the end of the warm-up. Default `None`: no
+    /// timeline (it changes nothing else in the run).
+    pub timeline: Option<Nanos>,
 }
 
 /// A configuration that cannot run.
@@ -372,6 +376,7 @@ impl SimConfig {
             strategy_params: StrategyParams::default(),
             faults: Faults::default(),
             defences: Defences::default(),
+            timeline: None,
         }
     }
 
@@ -457,6 +462,10 @@ impl SimConfig {
         }
         self.validate_times()?;
         self.validate_periods()?;
+        if let Some(interval) = self.timeline {
+            crate::timeline::check(interval, self.expected_span() - self.warmup as f64, self.workers.len())
+                .map_err(|e| bad("timeline", e))?;
+        }
         Ok(())
     }
 

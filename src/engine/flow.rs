@@ -26,6 +26,9 @@ impl Sim {
         };
         self.next_id += 1;
         if measured {
+            if let Some(timeline) = &mut self.metrics.timeline {
+                timeline.sent();
+            }
             let c = &mut self.metrics.counters;
             c.sent += 1;
             c.in_flight += 1;
@@ -344,6 +347,9 @@ impl Sim {
             m.workers[w].completed += 1;
             m.counters.completed += 1;
             m.counters.in_flight -= 1;
+            if let Some(timeline) = &mut m.timeline {
+                timeline.completed(latency);
+            }
         }
         self.client_returns(request.client);
         StepKind::Completion { request: request.id, worker: w, latency }
@@ -429,6 +435,14 @@ impl Sim {
                 Outcome::Rejected => c.rejected += 1,
                 Outcome::Failed => c.failed += 1,
                 Outcome::TimedOut => c.timed_out += 1,
+            }
+            if let Some(timeline) = &mut self.metrics.timeline {
+                use crate::timeline::Unanswered;
+                timeline.ended(match outcome {
+                    Outcome::Rejected => Unanswered::Rejected,
+                    Outcome::Failed => Unanswered::Failed,
+                    Outcome::TimedOut => Unanswered::TimedOut,
+                });
             }
         }
         self.client_returns(request.client);

@@ -18,6 +18,7 @@ mod faults;
 mod flow;
 mod queue;
 mod slab;
+mod timeline;
 
 use std::collections::VecDeque;
 
@@ -460,6 +461,8 @@ pub struct Sim {
     scale_above: u32,
     scale_below: u32,
     scale_quiet_until: Nanos,
+    /// When the timeline's open interval ends (`Nanos::MAX` without a timeline).
+    timeline_due: Nanos,
 }
 
 impl Sim {
@@ -475,7 +478,11 @@ impl Sim {
             .collect();
         let up: Vec<WorkerId> = (0..workers.len()).collect();
         strategy.on_cluster_change(&Cluster::new(0, &views, &up));
-        let metrics = Metrics { workers: vec![WorkerStats::default(); workers.len()], ..Metrics::default() };
+        let timeline =
+            config.timeline.map(|interval| crate::timeline::Timeline::new(interval, config.warmup));
+        let timeline_due = timeline.as_ref().map_or(Nanos::MAX, |t| t.due());
+        let metrics =
+            Metrics { workers: vec![WorkerStats::default(); workers.len()], timeline, ..Metrics::default() };
         let mut sim = Sim {
             now: 0,
             strategy,
@@ -515,6 +522,7 @@ impl Sim {
             attempts_out: 0,
             max_in_flight: config.max_in_flight(),
             stop_reason: None,
+            timeline_due,
             config,
         };
         if sim.config.warmup > 0 {
@@ -722,6 +730,9 @@ impl Sim {
     /// Processes the event at time `t` (the earliest).
     fn process_next(&mut self, t: Nanos) -> Step {
         debug_assert!(t >= self.now, "time went back from {} to {t}", self.now);
+        if t > self.timeline_due {
+            self.roll_timeline(t);
+        }
         self.now = t;
         self.events_processed += 1;
         // Scheduled events go before an arrival at the same instant.

@@ -165,6 +165,9 @@ pub struct Report {
     pub stop_reason: Option<&'static str>,
     /// The cap on requests and attempts in flight the run had.
     pub max_in_flight: u64,
+    /// The run over time (`--timeline`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<crate::timeline::TimelineReport>,
 }
 
 /// Attempts and errors.
@@ -314,6 +317,12 @@ impl Report {
             live: sim.live_figures(),
             stop_reason: sim.stop_reason().map(|r| r.key()),
             max_in_flight: sim.in_flight_cap(),
+            timeline: m.timeline.as_ref().map(|t| {
+                let pending = |w: usize| snapshot.workers.get(w).map_or(0, |s| s.pending);
+                crate::timeline::TimelineReport::new(t, sim.now(), m.workers.len(), |w, at| {
+                    m.workers[w].pending_area_at(at, pending(w))
+                })
+            }),
         }
     }
 }
@@ -428,7 +437,7 @@ fn cell(count: u64, v: f64) -> String {
     figure(count, v).map_or_else(String::new, |v| v.to_string())
 }
 
-fn csv_text(s: &str) -> String {
+pub(crate) fn csv_text(s: &str) -> String {
     let s = crate::text::escape(s);
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

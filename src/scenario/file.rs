@@ -446,6 +446,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         faults,
         defences,
         live: live_options(&file.live),
+        timeline: None,
     };
     if scenario.live.threads.is_some_and(|n| n > 1024) {
         return Err(locate(text, origin, "live.threads", "must be from 1 to 1024"));

@@ -99,6 +99,8 @@ pub struct Scenario {
     pub defences: Defences,
     /// How the live engine runs it (ignored by the model).
     pub live: crate::live::LiveOptions,
+    /// Keep the run over time in intervals of this length (`--timeline`); default none.
+    pub timeline: Option<Nanos>,
 }
 
 /// A scenario that cannot be read: where, which field, and what is wrong.
@@ -228,6 +230,7 @@ impl Scenario {
             strategy_params: self.strategy_params.clone(),
             faults: self.faults.clone(),
             defences: self.defences.clone(),
+            timeline: self.timeline,
         }
     }
 

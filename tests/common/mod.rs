@@ -24,6 +24,7 @@ pub fn mm_config(workers: usize, rho: f64, requests: u64, seed: u64) -> SimConfi
         strategy_params: StrategyParams::default(),
         faults: Default::default(),
         defences: Default::default(),
+        timeline: None,
     }
 }
 
