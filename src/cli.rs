@@ -143,7 +143,9 @@ pub struct SimArgs {
     pub load: Option<f64>,
     /// Service time at speed 1: exp:10ms, const:10ms, uniform:5ms..15ms,
     /// lognormal:10ms,sigma=1, pareto:10ms,alpha=2.5, mix:1ms,50ms,p=0.05.
-    #[arg(long, value_name = "DIST", value_parser = Dist::parse)]
+    /// empirical:FILE samples the durations in FILE (CSV with a header), interpolating
+    /// between them.
+    #[arg(long, value_name = "DIST", value_parser = parse_service)]
     pub service: Option<Dist>,
     /// Stop after this many measured requests (then let those in flight finish).
     #[arg(long, value_name = "N", value_parser = parse_count64, conflicts_with = "duration", allow_hyphen_values = true)]
@@ -247,6 +249,19 @@ pub struct SimArgs {
     /// --timeline, else 1s.
     #[arg(long, value_name = "FILE")]
     pub timeline_csv: Option<PathBuf>,
+    /// Trace arrivals: virtual time per unit of the trace's time (0.5 replays it twice as
+    /// fast, at twice the load) [default: the scenario's arrivals.time_scale, or 1].
+    #[arg(long, value_name = "F", value_parser = parse_trace_scale, allow_negative_numbers = true)]
+    pub trace_scale: Option<f64>,
+}
+
+fn parse_service(s: &str) -> Result<Dist, String> {
+    Dist::parse_service(s, None)
+}
+
+fn parse_trace_scale(s: &str) -> Result<f64, String> {
+    let f = parse_positive(s)?;
+    if f <= 1e6 { Ok(f) } else { Err(format!("must be at most 1e6, got {f}")) }
 }
 
 pub(crate) fn parse_strategy(s: &str) -> Result<String, String> {
@@ -587,6 +602,8 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     if args.timeline.is_some() || args.timeline_csv.is_some() {
         s.timeline = Some(args.timeline.unwrap_or(SECS));
     }
+    crate::scenario::trace_flags(&mut s, args.rate.is_some(), args.load.is_some(), args.trace_scale)
+        .map_err(CliError::input)?;
     if let Some(rate) = args.rate {
         s.arrivals = ArrivalSpec::Poisson(Level::Rate(rate));
     }
@@ -812,6 +829,7 @@ fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
         "run.duration" => given(args.duration.is_some(), "--duration"),
         "run.warmup" => given(args.warmup.is_some(), "--warmup"),
         "run.max_in_flight" => given(args.max_in_flight.is_some(), "--max-in-flight"),
+        "arrivals.time_scale" => given(args.trace_scale.is_some(), "--trace-scale"),
         "timeline" => given(args.timeline.is_some(), "--timeline").or(Some("--timeline-csv".to_string())),
         "strategy.choices" => given(args.choices.is_some(), "--choices"),
         "strategy.decay" => given(args.ewma_decay.is_some(), "--ewma-decay"),

@@ -23,4 +23,5 @@ pub mod sweep;
 pub mod text;
 pub mod time;
 pub mod timeline;
+pub mod trace;
 pub mod tui;

@@ -9,13 +9,17 @@ use crate::strategy::{Cluster, WorkerId};
 use crate::time::Nanos;
 
 impl Sim {
-    /// A requester sends a new request (`client` for a closed loop).
-    pub(super) fn arrive(&mut self, client: u32) -> StepKind {
+    /// A requester sends a new request (`client` for a closed loop), with `demand` when a
+    /// trace gives it (else it is drawn from the service distribution).
+    pub(super) fn arrive(&mut self, client: u32, demand: Option<Nanos>) -> StepKind {
         let measured = self.now >= self.window_start;
         let request = Request {
             id: self.next_id,
             created: self.now,
-            demand: self.config.service.sample(&mut self.service_rng),
+            demand: match demand {
+                Some(d) => d,
+                None => self.config.service.sample(&mut self.service_rng),
+            },
             client,
             measured,
             tries: 0,

@@ -743,8 +743,9 @@ impl Sim {
         }
         // An open-loop arrival.
         let open = self.open_loop.as_mut().expect("only open loops schedule arrivals");
+        let demand = open.trace_demand();
         self.next_arrival = open.next_after(t, &mut self.arrivals_rng);
-        let kind = self.arrive(NO_CLIENT);
+        let kind = self.arrive(NO_CLIENT, demand);
         if !self.sending {
             self.next_arrival = None;
         }
@@ -756,7 +757,7 @@ impl Sim {
             Event::Departure { worker, epoch, attempt } => self.depart(worker as usize, epoch, attempt),
             Event::ClientSend { client } => {
                 if self.sending {
-                    self.arrive(client)
+                    self.arrive(client, None)
                 } else {
                     StepKind::ClientRetired { client }
                 }
@@ -843,6 +844,12 @@ impl Sim {
             Command::SetRate(rate) => {
                 config::check_rate("rate", rate, true).map_err(|e| CommandError::BadValue(e.to_string()))?;
                 let open = self.open_loop.as_mut().ok_or(CommandError::ClosedLoop)?;
+                if open.is_trace() {
+                    return Err(CommandError::BadValue(
+                        "the arrivals come from a trace, whose times are fixed (its time scale sets how fast it plays)"
+                            .to_string(),
+                    ));
+                }
                 open.set_rate(rate);
                 if self.sending && !self.finished {
                     self.next_arrival = open.next_after(self.now, &mut self.arrivals_rng);

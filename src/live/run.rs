@@ -538,6 +538,12 @@ impl Engine for Live {
                 if self.plan.rate.is_none() {
                     return Err(CommandError::ClosedLoop);
                 }
+                if matches!(self.config.arrivals, Arrivals::Trace { .. }) {
+                    return Err(CommandError::BadValue(
+                        "the arrivals come from a trace, whose times are fixed (its time scale sets how fast it plays)"
+                            .to_string(),
+                    ));
+                }
                 self.set_plan(|p| p.rate = Some(rate));
                 Ok(())
             }

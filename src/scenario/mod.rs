@@ -10,11 +10,13 @@
 //! [`Scenario::parse`] gives a [`Scenario`], [`Scenario::to_config`] an engine configuration.
 
 pub mod builtin;
+mod data;
 mod file;
 
 use std::fmt;
 use std::path::Path;
 
+pub use data::trace_flags;
 pub use file::ScenarioFile;
 
 use crate::dist::Dist;
@@ -60,6 +62,13 @@ pub enum ArrivalSpec {
         burst: Nanos,
         /// Time between bursts (ns).
         gap: Nanos,
+    },
+    /// A request at each time of a trace, scaled by `scale` (virtual time per trace time).
+    Trace {
+        /// The requests.
+        trace: std::sync::Arc<crate::trace::Trace>,
+        /// Virtual time per unit of trace time (0.5 plays it twice as fast).
+        scale: f64,
     },
     /// Closed-loop clients that think between requests.
     Closed {
@@ -139,7 +148,7 @@ impl Scenario {
             ArrivalSpec::Bursty { rate, base, .. } => {
                 vec![("arrivals.load", *rate), ("arrivals.base_load", *base)]
             }
-            ArrivalSpec::Closed { .. } => vec![],
+            ArrivalSpec::Closed { .. } | ArrivalSpec::Trace { .. } => vec![],
         };
         for (field, level) in levels {
             let Level::Load(load) = level else { continue };
@@ -250,6 +259,9 @@ impl Scenario {
             },
             ArrivalSpec::Closed { clients, think } => {
                 Arrivals::Closed { clients: *clients, think: think.clone() }
+            }
+            ArrivalSpec::Trace { trace, scale } => {
+                Arrivals::Trace { trace: std::sync::Arc::clone(trace), scale: *scale }
             }
         };
         config.validate()?;

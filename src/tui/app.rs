@@ -610,6 +610,8 @@ impl App {
                 Some(rate)
             }
             Arrivals::Closed { .. } => None,
+            // Fixed by the trace: the engine says so when `[` or `]` asks to change it.
+            Arrivals::Trace { .. } => self.config.arrivals.mean_rate(),
         }
     }
 
