@@ -17,6 +17,7 @@ pub mod output;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod session;
 pub mod stats;
 pub mod strategy;
 pub mod sweep;

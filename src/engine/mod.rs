@@ -127,7 +127,7 @@ pub enum Lifecycle {
 }
 
 /// A worker's engine-side state: the truth, of which the balancer sees only its view.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Worker {
     spec: WorkerSpec,
     /// The speed in force (the configured speed, divided by any slowdown).
@@ -577,6 +577,50 @@ impl Sim {
             self.stop_reason = Some(reason);
             self.notice(format!("more than {} requests or attempts in flight: stopped", self.max_in_flight));
         }
+    }
+
+    /// An exact copy of the run as it is now, to resume from later; `None` when its strategy
+    /// cannot copy itself ([`Strategy::clone_box`]).
+    pub fn checkpoint(&self) -> Option<Sim> {
+        Some(Sim {
+            config: self.config.clone(),
+            now: self.now,
+            strategy: self.strategy.clone_box()?,
+            arrivals_rng: self.arrivals_rng.clone(),
+            service_rng: self.service_rng.clone(),
+            strategy_rng: self.strategy_rng.clone(),
+            faults_rng: self.faults_rng.clone(),
+            defences_rng: self.defences_rng.clone(),
+            events: self.events.clone(),
+            open_loop: self.open_loop.clone(),
+            next_arrival: self.next_arrival,
+            sending: self.sending,
+            workers: self.workers.clone(),
+            views: self.views.clone(),
+            up: self.up.clone(),
+            requests: self.requests.clone(),
+            transit: self.transit.clone(),
+            blocked: self.blocked.clone(),
+            releasing: self.releasing,
+            retry: self.retry.clone(),
+            retry_tokens: self.retry_tokens,
+            next_id: self.next_id,
+            next_attempt: self.next_attempt,
+            metrics: self.metrics.clone(),
+            window_start: self.window_start,
+            end: self.end,
+            finished: self.finished,
+            events_processed: self.events_processed,
+            completions: self.completions,
+            notices: self.notices.clone(),
+            attempts_out: self.attempts_out,
+            max_in_flight: self.max_in_flight,
+            stop_reason: self.stop_reason,
+            scale_above: self.scale_above,
+            scale_below: self.scale_below,
+            scale_quiet_until: self.scale_quiet_until,
+            timeline_due: self.timeline_due,
+        })
     }
 
     /// The strategy's name.
