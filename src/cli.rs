@@ -103,6 +103,18 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Play a session saved with --record back, headless, and print its report: the same
+    /// report the session gave (but for the wall time).
+    Replay {
+        /// The session file.
+        file: PathBuf,
+        /// Report format [default: the session's].
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Write the report to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Response curves: every strategy at every load, replicated, with 95% confidence
     /// intervals, on every core.
     Sweep {
@@ -253,6 +265,10 @@ pub struct SimArgs {
     /// fast, at twice the load) [default: the scenario's arrivals.time_scale, or 1].
     #[arg(long, value_name = "F", value_parser = parse_trace_scale, allow_negative_numbers = true)]
     pub trace_scale: Option<f64>,
+    /// Save the session (the options, and every command given in the UI at its moment of
+    /// virtual time) to FILE, as JSON; `lbsim replay FILE` plays it back.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 fn parse_service(s: &str) -> Result<Dist, String> {
@@ -374,6 +390,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let _ = crate::replay::RAW_ARGS.set(args.iter().map(|a| a.to_string_lossy().into_owned()).collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -395,7 +413,7 @@ where
 
 /// clap's error as one line: the error itself and what it lists after it (the missing
 /// arguments, the valid values, a tip), without the usage lines.
-fn clap_error_line(e: &clap::Error) -> String {
+pub(crate) fn clap_error_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
     let mut line = String::new();
     for part in text.lines().map(str::trim) {
@@ -441,6 +459,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(CliError::input(
                     "--warmup auto: crosscheck runs the live engine too; give a fixed --warmup TIME",
                 ));
+            }
+            if sim.record.is_some() {
+                return Err(CliError::input("--record records run and compare sessions, not crosscheck"));
             }
             if sim.timeline_csv.is_some() {
                 return Err(CliError::input(
@@ -519,6 +540,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print_stdout(&String::from_utf8_lossy(&out))
         }
         Command::Check { files } => check_files(&files),
+        Command::Replay { file, format, output } => crate::replay::command(&file, format, output.as_deref()),
         Command::Sweep { sweep, sim } => {
             timeline_unsupported(&sim, "sweep")?;
             crate::sweep::command(&sweep, &sim)
@@ -540,7 +562,9 @@ fn simulate_and_report(
     for w in choice_warnings(&scenario, strategies, args.choices) {
         crate::output::error_line(&format!("warning: {w}"));
     }
-    let reports = if use_ui(args) {
+    let reports = if args.record.is_some() {
+        crate::replay::record(&scenario, strategies, mode, args, use_ui(args))?
+    } else if use_ui(args) {
         crate::tui::run(scenario, strategies, mode, engine).map_err(CliError::runtime)?
     } else if engine == EngineKind::Live {
         run_live(&scenario, strategies)?
@@ -703,6 +727,9 @@ fn timeline_unsupported(args: &SimArgs, what: &str) -> Result<(), CliError> {
         return Err(CliError::input(format!(
             "--timeline and --timeline-csv report single runs (run, compare, crosscheck), not {what}"
         )));
+    }
+    if args.record.is_some() {
+        return Err(CliError::input(format!("--record records run and compare sessions, not {what}")));
     }
     Ok(())
 }

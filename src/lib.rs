@@ -14,6 +14,7 @@ pub mod engines;
 pub mod live;
 pub mod metrics;
 pub mod output;
+pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod scenario;

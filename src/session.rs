@@ -172,6 +172,50 @@ pub struct Entry {
     pub action: Action,
 }
 
+/// What a UI session did, for `--record`: the strategies it started with and its commands.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recorder {
+    /// The strategies, one run each, as the session (or its latest restart) began.
+    pub strategies: Vec<String>,
+    /// The commands since then.
+    pub entries: Vec<Entry>,
+}
+
+impl Recorder {
+    /// A recorder for runs of `strategies`.
+    pub fn new(strategies: &[String]) -> Recorder {
+        Recorder { strategies: strategies.to_vec(), entries: Vec::new() }
+    }
+
+    /// Records `action`, applied to runs that were at `at`.
+    pub fn push(&mut self, at: Vec<Point>, action: Action) {
+        self.entries.push(Entry { at, key: None, action });
+    }
+
+    /// The runs started again, as runs of `strategies`: what was recorded is forgotten.
+    pub fn restart(&mut self, strategies: &[String]) {
+        *self = Recorder::new(strategies);
+    }
+}
+
+/// What a finished UI session leaves for `--record`: its commands, and where each run ended
+/// (`None` unless every run was the model's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    /// The strategies and commands.
+    pub recorder: Recorder,
+    /// Where each run ended.
+    pub end: Option<Vec<Point>>,
+}
+
+impl Recorded {
+    /// Takes what `app` recorded.
+    pub fn of(app: &mut crate::tui::App) -> Recorded {
+        let end = app.panes.iter_mut().map(|p| p.sim.as_sim_mut().map(|s| Point::of(s))).collect();
+        Recorded { recorder: std::mem::take(&mut app.recorder), end }
+    }
+}
+
 /// Brings `sim` to `point`: exactly `point.events` events, then the clock to its time. A
 /// point the run has passed is an error (the caller goes back by starting afresh).
 pub fn reach(sim: &mut Sim, point: Point) -> Result<(), String> {
@@ -415,7 +459,9 @@ pub fn replay(config: &SimConfig, session: &Session, scenario: &str) -> Result<V
     for entry in &session.commands {
         for (sim, &point) in sims.iter_mut().zip(&entry.at) {
             reach(sim, point)?;
-            sim.apply(entry.action.command(&config.strategy_params)?).map_err(|e| e.to_string())?;
+            // A command the session's run refused (the UI recorded it as pressed) is refused
+            // again and changes nothing, as then.
+            let _ = sim.apply(entry.action.command(&config.strategy_params)?);
         }
     }
     let started = std::time::Instant::now();

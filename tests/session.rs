@@ -125,3 +125,85 @@ fn a_recorded_session_replays_to_the_same_report() {
         assert_eq!(lbsim::report::Report { wall_time_s: 0.0, ..r }, original);
     }
 }
+
+/// A session driven through the UI's keys (a crash, a slowdown, the rate, events stepped one
+/// at a time with `n`, a strategy switch) replays headless to the reports the UI gave.
+#[test]
+fn a_ui_session_replays_to_the_reports_it_gave() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbsim::tui::{App, Mode};
+    let press = |app: &mut App, c: char| app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    for (mode, strategies) in [
+        (Mode::Compare, vec!["round-robin".to_string(), "least-loaded".to_string()]),
+        (Mode::Run, vec!["random".to_string()]),
+    ] {
+        let scenario = lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
+        let config = scenario.to_config().unwrap();
+        let mut app = App::new(scenario, &strategies, mode).unwrap();
+        app.advance_to(6 * SECS, None);
+        press(&mut app, 'k');
+        app.advance_to(7 * SECS, None);
+        press(&mut app, 'w');
+        press(&mut app, ']');
+        for _ in 0..5 {
+            press(&mut app, 'n'); // pauses, then steps one event
+        }
+        press(&mut app, 's'); // run only: the next strategy
+        press(&mut app, 't');
+        press(&mut app, ' ');
+        app.advance_to(9 * SECS, None);
+        let reports = app.reports();
+        let recorded = lbsim::session::Recorded::of(&mut app);
+        assert!(recorded.recorder.entries.len() >= 4, "{:?}", recorded.recorder.entries);
+        let session = Session {
+            version: 1,
+            command: "compare".into(),
+            args: vec![],
+            strategies: recorded.recorder.strategies,
+            scenario: "default".into(),
+            seed: config.seed,
+            fingerprint: fingerprint(&config),
+            end: recorded.end.unwrap(),
+            commands: recorded.recorder.entries,
+        };
+        let replayed = replay(&config, &session, "default").unwrap();
+        let zero = |r: lbsim::report::Report| lbsim::report::Report { wall_time_s: 0.0, ..r };
+        assert_eq!(
+            replayed.into_iter().map(zero).collect::<Vec<_>>(),
+            reports.into_iter().map(zero).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Through the binary: `--record` saves the session, `lbsim replay` prints the same report,
+/// and a session whose scenario changed is refused.
+#[test]
+fn record_and_replay_through_the_binary() {
+    let dir = std::env::temp_dir().join(format!("lbsim-session-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (session, scenario) = (dir.join("s.json"), dir.join("sc.toml"));
+    std::fs::write(&scenario, "[arrivals]\nload = 0.7\n[run]\nrequests = 3000\n").unwrap();
+    let lbsim =
+        |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().unwrap();
+    let (s, sc) = (session.to_str().unwrap(), scenario.to_str().unwrap());
+    let o = lbsim(&["compare", "--headless", "--scenario", sc, "--record", s, "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o2 = lbsim(&["replay", s]);
+    assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
+    let strip = |bytes: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        for run in v["runs"].as_array_mut().unwrap() {
+            run["wall_time_s"] = 0.into();
+        }
+        v
+    };
+    assert_eq!(strip(&o.stdout), strip(&o2.stdout));
+    std::fs::write(&scenario, "[arrivals]\nload = 0.75\n[run]\nrequests = 3000\n").unwrap();
+    let o3 = lbsim(&["replay", s]);
+    let err = String::from_utf8_lossy(&o3.stderr);
+    assert_eq!(o3.status.code(), Some(2), "{err}");
+    assert!(err.contains("has changed since the session was recorded") && err.lines().count() == 1, "{err}");
+    let o4 = lbsim(&["replay", sc]);
+    assert!(String::from_utf8_lossy(&o4.stderr).contains("not a session recorded with --record"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
