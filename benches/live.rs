@@ -142,6 +142,7 @@ fn config(clients: usize) -> SimConfig {
         faults: Default::default(),
         defences: Default::default(),
         keys: None,
+        timeline: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn config(workers: usize, rho: f64, requests: u64) -> SimConfig {
         faults: Default::default(),
         defences: Default::default(),
         keys: None,
+        timeline: None,
     }
 }
 

@@ -105,6 +105,18 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Play a session saved with --record back, headless, and print its report: the same
+    /// report the session gave (but for the wall time).
+    Replay {
+        /// The session file.
+        file: PathBuf,
+        /// Report format [default: the session's].
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Write the report to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Response curves: every strategy at every load, replicated, with 95% confidence
     /// intervals, on every core.
     Sweep {
@@ -145,7 +157,9 @@ pub struct SimArgs {
     pub load: Option<f64>,
     /// Service time at speed 1: exp:10ms, const:10ms, uniform:5ms..15ms,
     /// lognormal:10ms,sigma=1, pareto:10ms,alpha=2.5, mix:1ms,50ms,p=0.05.
-    #[arg(long, value_name = "DIST", value_parser = Dist::parse)]
+    /// empirical:FILE samples the durations in FILE (CSV with a header), interpolating
+    /// between them.
+    #[arg(long, value_name = "DIST", value_parser = parse_service)]
     pub service: Option<Dist>,
     /// Stop after this many measured requests (then let those in flight finish).
     #[arg(long, value_name = "N", value_parser = parse_count64, conflicts_with = "duration", allow_hyphen_values = true)]
@@ -250,6 +264,32 @@ pub struct SimArgs {
     /// at workers, are in flight, as when queues grow without bound [default: 10000000].
     #[arg(long, value_name = "N", value_parser = parse_count64, allow_hyphen_values = true)]
     pub max_in_flight: Option<u64>,
+    /// Report the run over time in intervals of TIME (JSON `timeline`): per interval, requests
+    /// sent, completed, failed, rejected and timed out, latency p50/p99/mean, and each
+    /// worker's mean pending count.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub timeline: Option<Nanos>,
+    /// Write the timeline as CSV to FILE (one line per interval and strategy); intervals of
+    /// --timeline, else 1s.
+    #[arg(long, value_name = "FILE")]
+    pub timeline_csv: Option<PathBuf>,
+    /// Trace arrivals: virtual time per unit of the trace's time (0.5 replays it twice as
+    /// fast, at twice the load) [default: the scenario's arrivals.time_scale, or 1].
+    #[arg(long, value_name = "F", value_parser = parse_trace_scale, allow_negative_numbers = true)]
+    pub trace_scale: Option<f64>,
+    /// Save the session (the options, and every command given in the UI at its moment of
+    /// virtual time) to FILE, as JSON; `lbsim replay FILE` plays it back.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+fn parse_service(s: &str) -> Result<Dist, String> {
+    Dist::parse_service(s, None)
+}
+
+fn parse_trace_scale(s: &str) -> Result<f64, String> {
+    let f = parse_positive(s)?;
+    if f <= 1e6 { Ok(f) } else { Err(format!("must be at most 1e6, got {f}")) }
 }
 
 pub(crate) fn parse_strategy(s: &str) -> Result<String, String> {
@@ -366,6 +406,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let _ = crate::replay::RAW_ARGS.set(args.iter().map(|a| a.to_string_lossy().into_owned()).collect());
     let mut command = <Cli as clap::CommandFactory>::command();
     let parsed = command
         .try_get_matches_from_mut(args)
@@ -398,7 +440,7 @@ where
 
 /// clap's error as one line: the error itself and what it lists after it (the missing
 /// arguments, the valid values, a tip), without the usage lines.
-fn clap_error_line(e: &clap::Error) -> String {
+pub(crate) fn clap_error_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
     let mut line = String::new();
     for part in text.lines().map(str::trim) {
@@ -424,6 +466,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let mut scenario = resolve_scenario(&sim)?;
             let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
             if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                timeline_unsupported(&sim, "--replications")?;
                 return crate::sweep::compare::command(&[name], &sim, r);
             }
             crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&name))
@@ -442,6 +485,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             if sim.warmup == Some(Warmup::Auto) {
                 return Err(CliError::input(
                     "--warmup auto: crosscheck runs the live engine too; give a fixed --warmup TIME",
+                ));
+            }
+            if sim.record.is_some() {
+                return Err(CliError::input("--record records run and compare sessions, not crosscheck"));
+            }
+            if sim.timeline_csv.is_some() {
+                return Err(CliError::input(
+                    "--timeline-csv applies to run and compare; crosscheck --format json has the timelines",
                 ));
             }
             if sim.requests.is_none() && sim.duration.is_none() {
@@ -466,6 +517,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
             }
             if let Some(r) = sim.replications.filter(|&r| r > 1) {
+                timeline_unsupported(&sim, "--replications")?;
                 return crate::sweep::compare::command(&strategies, &sim, r);
             }
             let mut scenario = resolve_scenario(&sim)?;
@@ -515,7 +567,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print_stdout(&String::from_utf8_lossy(&out))
         }
         Command::Check { files } => check_files(&files),
-        Command::Sweep { sweep, sim } => crate::sweep::command(&sweep, &sim),
+        Command::Replay { file, format, output } => crate::replay::command(&file, format, output.as_deref()),
+        Command::Sweep { sweep, sim } => {
+            timeline_unsupported(&sim, "sweep")?;
+            crate::sweep::command(&sweep, &sim)
+        }
     }
 }
 
@@ -528,10 +584,14 @@ fn simulate_and_report(
 ) -> Result<(), CliError> {
     let engine = args.engine.unwrap_or_default();
     let sink = prepare_sink(args)?;
+    let timeline_sink =
+        crate::timeline::prepare_csv(args.timeline_csv.as_deref()).map_err(CliError::runtime)?;
     for w in choice_warnings(&scenario, strategies, args.choices) {
         crate::output::error_line(&format!("warning: {w}"));
     }
-    let reports = if use_ui(args) {
+    let reports = if args.record.is_some() {
+        crate::replay::record(&scenario, strategies, mode, args, use_ui(args))?
+    } else if use_ui(args) {
         crate::tui::run(scenario, strategies, mode, engine).map_err(CliError::runtime)?
     } else if engine == EngineKind::Live {
         run_live(&scenario, strategies)?
@@ -546,6 +606,7 @@ fn simulate_and_report(
         (Format::Csv, _) => report::csv(&reports),
     };
     deliver(&text, sink)?;
+    crate::timeline::deliver_csv(&reports, timeline_sink).map_err(CliError::runtime)?;
     if INTERRUPTED.load(Ordering::Relaxed) {
         crate::output::error_line("interrupted: the report covers what ran until then");
     }
@@ -589,6 +650,11 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     if let Some(n) = args.max_in_flight {
         s.defences.max_in_flight = Some(n);
     }
+    if args.timeline.is_some() || args.timeline_csv.is_some() {
+        s.timeline = Some(args.timeline.unwrap_or(SECS));
+    }
+    crate::scenario::trace_flags(&mut s, args.rate.is_some(), args.load.is_some(), args.trace_scale)
+        .map_err(CliError::input)?;
     if let Some(rate) = args.rate {
         s.arrivals = ArrivalSpec::Poisson(Level::Rate(rate));
     }
@@ -694,6 +760,19 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     // field at fault.
     s.to_config().map_err(|e| CliError::input(blame_flag(args, &e)))?;
     Ok(s)
+}
+
+/// `--timeline` and `--timeline-csv` report one run per strategy: not replications or sweeps.
+fn timeline_unsupported(args: &SimArgs, what: &str) -> Result<(), CliError> {
+    if args.timeline.is_some() || args.timeline_csv.is_some() {
+        return Err(CliError::input(format!(
+            "--timeline and --timeline-csv report single runs (run, compare, crosscheck), not {what}"
+        )));
+    }
+    if args.record.is_some() {
+        return Err(CliError::input(format!("--record records run and compare sessions, not {what}")));
+    }
+    Ok(())
 }
 
 /// Requests a crosscheck runs unless told otherwise.
@@ -818,6 +897,8 @@ fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
         "run.duration" => given(args.duration.is_some(), "--duration"),
         "run.warmup" => given(args.warmup.is_some(), "--warmup"),
         "run.max_in_flight" => given(args.max_in_flight.is_some(), "--max-in-flight"),
+        "arrivals.time_scale" => given(args.trace_scale.is_some(), "--trace-scale"),
+        "timeline" => given(args.timeline.is_some(), "--timeline").or(Some("--timeline-csv".to_string())),
         "strategy.choices" => given(args.choices.is_some(), "--choices"),
         "strategy.decay" => given(args.ewma_decay.is_some(), "--ewma-decay"),
         "strategy.error_penalty" => given(args.error_penalty.is_some(), "--error-penalty"),

@@ -10,6 +10,7 @@
 //! | `lognormal:10ms,sigma=1` | lognormal with mean 10 ms; `sigma` (default 1) is the shape |
 //! | `pareto:10ms,alpha=2.5` | Pareto with mean 10 ms; `alpha` (default 2.5) must exceed 1 |
 //! | `mix:1ms,50ms,p=0.05` | two-point mixture: 50 ms with probability `p`, else 1 ms |
+//! | `empirical:FILE` | the durations in a file, interpolated between order statistics (service times only: [`Dist::parse_service`]) |
 
 use std::fmt;
 
@@ -60,6 +61,9 @@ pub enum Dist {
         /// Probability of the rare value.
         p_slow: f64,
     },
+    /// Observed durations read from a file ([`crate::trace::Samples`]): a draw picks a point
+    /// uniformly on the quantile function, linear between the order statistics.
+    Empirical(std::sync::Arc<crate::trace::Samples>),
 }
 
 impl Dist {
@@ -71,6 +75,7 @@ impl Dist {
             Dist::Uniform { low, high } => (low as f64 + high as f64) / 2.0,
             Dist::Exp { mean } | Dist::LogNormal { mean, .. } | Dist::Pareto { mean, .. } => mean as f64,
             Dist::Mix { fast, slow, p_slow } => fast as f64 * (1.0 - p_slow) + slow as f64 * p_slow,
+            Dist::Empirical(ref samples) => samples.mean(),
         }
     }
 
@@ -80,6 +85,7 @@ impl Dist {
             Dist::Const(v) => v,
             Dist::Uniform { high, .. } => high,
             Dist::Mix { fast, slow, .. } => fast.max(slow),
+            Dist::Empirical(ref samples) => samples.largest(),
             Dist::Exp { mean } | Dist::LogNormal { mean, .. } | Dist::Pareto { mean, .. } => {
                 mean.max(MAX_SAMPLE)
             }
@@ -104,6 +110,7 @@ impl Dist {
             Dist::Mix { fast, slow, p_slow } => {
                 return if rng.unit() < p_slow { slow } else { fast };
             }
+            Dist::Empirical(ref samples) => return samples.quantile(rng.unit()),
         };
         // `as` saturates; round to the nearest nanosecond.
         ((x + 0.5) as Nanos).min(MAX_SAMPLE)
@@ -197,14 +204,39 @@ impl Dist {
                 }
                 Dist::Mix { fast: dur(first)?, slow: dur(positional[0])?, p_slow }
             }
+            "empirical" => {
+                return Err(format!(
+                    "in `{text}`: empirical distributions are read from a file and are for service \
+                     times only (--service, or a scenario's `service`)"
+                ));
+            }
             other => {
                 return Err(format!(
                     "unknown distribution `{other}` in `{text}` (expected const, uniform, exp, \
-                     lognormal, pareto or mix)"
+                     lognormal, pareto, mix, or empirical:FILE for service times)"
                 ));
             }
         };
         Ok(dist)
+    }
+}
+
+impl Dist {
+    /// Parses a service-time distribution: the syntax of [`Dist::parse`], or `empirical:FILE`,
+    /// which reads FILE (relative to `base`, the scenario's folder, when it is relative and
+    /// `base` is given). Errors about the file name its line and column.
+    pub fn parse_service(text: &str, base: Option<&std::path::Path>) -> Result<Dist, String> {
+        let Some(file) = text.trim().strip_prefix("empirical:") else { return Dist::parse(text) };
+        let file = file.trim();
+        if file.is_empty() {
+            return Err(format!("`{text}` names no file (empirical:FILE, e.g. empirical:latencies.csv)"));
+        }
+        let (path, shown) = crate::trace::resolve(file, base);
+        let samples = crate::trace::Samples::read(&path, &shown).map_err(|e| e.to_string())?;
+        Ok(Dist::Empirical(std::sync::Arc::new(crate::trace::Samples {
+            source: file.to_string(),
+            ..samples
+        })))
     }
 }
 
@@ -223,6 +255,7 @@ impl fmt::Display for Dist {
             Dist::Mix { fast, slow, p_slow } => {
                 write!(f, "mix:{},{},p={p_slow}", canonical(fast), canonical(slow))
             }
+            Dist::Empirical(ref samples) => write!(f, "empirical:{}", samples.source),
         }
     }
 }

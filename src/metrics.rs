@@ -248,6 +248,17 @@ impl WorkerStats {
         s
     }
 
+    /// The integral of the pending count over time (pending x ns) up to `t`, for a worker
+    /// whose count has been `pending` between `t` and the last [`advance`](WorkerStats::advance)
+    /// (before it or after it).
+    pub fn pending_area_at(&self, t: Nanos, pending: u32) -> u128 {
+        if t >= self.since {
+            self.pending_area + pending as u128 * (t - self.since) as u128
+        } else {
+            self.pending_area.saturating_sub(pending as u128 * (self.since - t) as u128)
+        }
+    }
+
     /// Time-averaged pending count over `window` nanoseconds (of a settled copy).
     pub fn mean_pending(&self, window: Nanos) -> f64 {
         if window == 0 { 0.0 } else { self.pending_area as f64 / window as f64 }
@@ -326,6 +337,9 @@ pub struct Metrics {
     /// Latencies of the recent past, when enabled with
     /// [`Sim::enable_recent_window`](crate::engine::Sim::enable_recent_window).
     pub recent: Option<RecentWindow>,
+    /// The run over time, per interval, when the configuration asks for it
+    /// ([`SimConfig::timeline`](crate::engine::SimConfig::timeline)).
+    pub timeline: Option<crate::timeline::Timeline>,
 }
 
 /// A command applied during a run.

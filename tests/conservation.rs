@@ -216,6 +216,7 @@ fn config() -> impl Strategy<Value = SimConfig> {
                         ..defences
                     },
                     keys,
+                    timeline: None,
                 }
             })
     })

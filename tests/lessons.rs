@@ -46,6 +46,7 @@ const LESSONS: &[(&str, fn())] = &[
     ("hockey-stick", hockey_stick),
     ("replica-herding", replica_herding),
     ("hot-keys", hot_keys),
+    ("real-traffic", real_traffic),
 ];
 
 #[test]
@@ -381,6 +382,18 @@ fn hockey_stick() {
     assert!(l95 * 3.0 < r95, "at 95%: least-loaded {l95:.2} ms, random {r95:.2} ms");
 }
 
+/// Replaying the trace 25% faster (time scale 0.8) more than doubles least-loaded's p99.
+fn real_traffic() {
+    let normal = run("real-traffic", "least-loaded");
+    let mut faster = config("real-traffic");
+    let Arrivals::Trace { scale, .. } = &mut faster.arrivals else { panic!("real-traffic replays a trace") };
+    *scale = 0.8;
+    let fast = report(&faster, "least-loaded");
+    assert_eq!(normal.requests.sent, fast.requests.sent, "the same requests, sooner");
+    let (p, q) = (normal.latency_ms.p99, fast.latency_ms.p99);
+    assert!(q > 2.0 * p, "p99 {p:.1} ms at time scale 1, {q:.1} ms at 0.8");
+}
+
 #[test]
 fn lesson_01_one_worker() {
     one_worker()
@@ -464,4 +477,8 @@ fn lesson_20_replica_herding() {
 #[test]
 fn lesson_21_hot_keys() {
     hot_keys()
+}
+#[test]
+fn lesson_22_real_traffic() {
+    real_traffic()
 }

@@ -16,6 +16,9 @@ pub(crate) struct OpenLoop {
     gap: Nanos,
     in_burst: bool,
     phase_end: Nanos,
+    /// Trace only: the requests, their time scale and the next one to send.
+    trace: Option<(std::sync::Arc<crate::trace::Trace>, f64)>,
+    next: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +26,7 @@ enum Kind {
     Poisson,
     Constant,
     Bursty,
+    Trace,
 }
 
 impl OpenLoop {
@@ -32,9 +36,26 @@ impl OpenLoop {
             Arrivals::Poisson { rate } => (Kind::Poisson, rate, 0.0, 0, 0),
             Arrivals::Constant { rate } => (Kind::Constant, rate, 0.0, 0, 0),
             Arrivals::Bursty { rate, base_rate, burst, gap } => (Kind::Bursty, rate, base_rate, burst, gap),
+            Arrivals::Trace { .. } => (Kind::Trace, arrivals.mean_rate().unwrap_or(0.0), 0.0, 0, 0),
             Arrivals::Closed { .. } => return None,
         };
-        Some(OpenLoop { kind, rate, base_rate, burst, gap, in_burst: false, phase_end: gap })
+        let trace = match arrivals {
+            Arrivals::Trace { trace, scale } => Some((std::sync::Arc::clone(trace), *scale)),
+            _ => None,
+        };
+        Some(OpenLoop { kind, rate, base_rate, burst, gap, in_burst: false, phase_end: gap, trace, next: 0 })
+    }
+
+    /// Whether the times come from a trace (then the rate cannot be changed).
+    pub fn is_trace(&self) -> bool {
+        self.kind == Kind::Trace
+    }
+
+    /// Trace only: the demand the trace gives the request most recently returned by
+    /// [`next_after`](OpenLoop::next_after), if the trace has demands.
+    pub fn trace_demand(&self) -> Option<Nanos> {
+        let (trace, _) = self.trace.as_ref()?;
+        trace.demands.as_ref()?.get(self.next.checked_sub(1)?).copied()
     }
 
     /// The rate in force now (requests/s).
@@ -51,8 +72,23 @@ impl OpenLoop {
     }
 
     /// The first arrival after `now`, or `None` if the rate is zero for good.
+    ///
+    /// For a trace: the next request not sent yet whose (scaled) time is not before `now`;
+    /// the ones before it are skipped (a live run paused meanwhile), and `None` once the
+    /// trace is over. The model never skips one: it asks from the previous request's time.
     pub fn next_after(&mut self, now: Nanos, rng: &mut SimRng) -> Option<Nanos> {
         match self.kind {
+            Kind::Trace => {
+                let (trace, scale) = self.trace.as_ref()?;
+                let at = |t: Nanos| if *scale == 1.0 { t } else { gap(t as f64 * scale) };
+                while let Some(&t) = trace.times.get(self.next) {
+                    self.next += 1;
+                    if at(t) >= now {
+                        return Some(at(t));
+                    }
+                }
+                None
+            }
             Kind::Poisson => {
                 (self.rate > 0.0).then(|| now.saturating_add(gap(rng.exp(SECS as f64 / self.rate))))
             }

@@ -32,6 +32,15 @@ pub enum Arrivals {
         /// Time between bursts (ns).
         gap: Nanos,
     },
+    /// Open loop, replaying a trace: a request at each of its times multiplied by `scale`
+    /// (0.5 replays it twice as fast), with the trace's demand when it gives one (else one
+    /// drawn from the service distribution). The run stops sending when the trace ends.
+    Trace {
+        /// The requests, read from a file.
+        trace: std::sync::Arc<crate::trace::Trace>,
+        /// Virtual time per unit of trace time. Default 1.
+        scale: f64,
+    },
     /// Closed loop (Pike's requesters): `clients` clients, each sends a request, waits for the
     /// answer, thinks for a time drawn from `think`, and sends the next. Each starts after one
     /// think time.
@@ -52,6 +61,9 @@ impl Arrivals {
             Arrivals::Bursty { rate, base_rate, burst, gap } => {
                 Some((rate * burst as f64 + base_rate * gap as f64) / (burst + gap) as f64)
             }
+            Arrivals::Trace { ref trace, scale } => {
+                Some(trace.len() as f64 * SECS as f64 / (trace.span() as f64 * scale).max(1.0))
+            }
             Arrivals::Closed { .. } => None,
         }
     }
@@ -67,6 +79,17 @@ impl Arrivals {
                 crate::time::Human(*burst + *gap)
             ),
             Arrivals::Closed { clients, think } => format!("closed loop, {clients} clients, think {think}"),
+            Arrivals::Trace { trace, scale } => {
+                let clients = trace.client_count().map_or(String::new(), |c| format!(" from {c} clients"));
+                let demands = if trace.demands.is_some() { ", with their demands" } else { "" };
+                let scaled = if *scale == 1.0 { String::new() } else { format!(", time x{scale}") };
+                format!(
+                    "trace {}: {} requests{clients}{demands} over {}{scaled}",
+                    trace.source,
+                    trace.len(),
+                    crate::time::Human(trace.span())
+                )
+            }
         }
     }
 }
@@ -433,6 +456,10 @@ pub struct SimConfig {
     pub defences: Defences,
     /// Keyed requests (for hashing strategies and worker caches); default none.
     pub keys: Option<crate::keys::Keys>,
+    /// Keep the run over time in intervals of this length ([`crate::timeline`]): counts,
+    /// latency and pending per worker, from the end of the warm-up. Default `None`: no
+    /// timeline (it changes nothing else in the run).
+    pub timeline: Option<Nanos>,
 }
 
 /// A configuration that cannot run.
@@ -491,6 +518,16 @@ impl SimConfig {
             faults: Faults::default(),
             defences: Defences::default(),
             keys: None,
+            timeline: None,
+        }
+    }
+
+    /// The mean demand of a request (ns): a trace's own demands when it has them, else the
+    /// service distribution's mean.
+    pub fn mean_demand(&self) -> f64 {
+        match &self.arrivals {
+            Arrivals::Trace { trace, .. } => trace.mean_demand().unwrap_or_else(|| self.service.mean()),
+            _ => self.service.mean(),
         }
     }
 
@@ -498,7 +535,7 @@ impl SimConfig {
     /// divided by the mean demand.
     pub fn capacity(&self) -> f64 {
         let slots: f64 = self.workers.iter().map(|w| w.speed * w.concurrency as f64).sum();
-        slots * SECS as f64 / self.service.mean()
+        slots * SECS as f64 / self.mean_demand()
     }
 
     /// Offered load: mean arrival rate / capacity (`None` for a closed loop).
@@ -544,6 +581,14 @@ impl SimConfig {
                 check_rate("arrivals.base_rate", *base_rate, true)?;
                 if *burst == 0 || *gap == 0 {
                     return Err(bad("arrivals.burst", "burst and gap must both be longer than 0"));
+                }
+            }
+            Arrivals::Trace { trace, scale } => {
+                if !(scale.is_finite() && *scale > 0.0 && *scale <= 1e6) {
+                    return Err(bad("arrivals.time_scale", format!("must be in (0, 1e6], got {scale}")));
+                }
+                if trace.is_empty() {
+                    return Err(bad("arrivals.file", "the trace has no requests"));
                 }
             }
             Arrivals::Closed { clients, think } => {
@@ -592,6 +637,10 @@ impl SimConfig {
         }
         self.validate_times()?;
         self.validate_periods()?;
+        if let Some(interval) = self.timeline {
+            crate::timeline::check(interval, self.expected_span() - self.warmup as f64, self.workers.len())
+                .map_err(|e| bad("timeline", e))?;
+        }
         Ok(())
     }
 
@@ -653,6 +702,17 @@ impl SimConfig {
         if let Arrivals::Bursty { burst, gap, .. } = self.arrivals {
             fits("arrivals.burst", burst)?;
             fits("arrivals.gap", gap)?;
+        }
+        if let Arrivals::Trace { trace, scale } = &self.arrivals {
+            let scaled = trace.span() as f64 * scale;
+            if scaled > limit as f64 {
+                return Err(bad(
+                    "arrivals.time_scale",
+                    format!(
+                        "the trace scaled by {scale} is longer than the longest virtual time lbsim can simulate"
+                    ),
+                ));
+            }
         }
         fits("run.warmup", self.warmup)?;
         if let Stop::Duration(d) = self.stop {

@@ -9,14 +9,18 @@ use crate::strategy::WorkerId;
 use crate::time::Nanos;
 
 impl Sim {
-    /// A requester sends a new request (`client` for a closed loop).
-    pub(super) fn arrive(&mut self, client: u32) -> StepKind {
+    /// A requester sends a new request (`client` for a closed loop), with `demand` when a
+    /// trace gives it (else it is drawn from the service distribution).
+    pub(super) fn arrive(&mut self, client: u32, demand: Option<Nanos>) -> StepKind {
         let measured = self.now >= self.window_start;
         let key = self.keys.as_mut().map_or(0, |(sampler, rng)| sampler.sample(rng));
         let request = Request {
             id: self.next_id,
             created: self.now,
-            demand: self.config.service.sample(&mut self.service_rng),
+            demand: match demand {
+                Some(d) => d,
+                None => self.config.service.sample(&mut self.service_rng),
+            },
             client,
             measured,
             tries: 0,
@@ -29,6 +33,9 @@ impl Sim {
         };
         self.next_id += 1;
         if measured {
+            if let Some(timeline) = &mut self.metrics.timeline {
+                timeline.sent();
+            }
             let c = &mut self.metrics.counters;
             c.sent += 1;
             c.in_flight += 1;
@@ -392,6 +399,9 @@ impl Sim {
             m.workers[w].completed += 1;
             m.counters.completed += 1;
             m.counters.in_flight -= 1;
+            if let Some(timeline) = &mut m.timeline {
+                timeline.completed(latency);
+            }
         }
         self.client_returns(request.client);
         StepKind::Completion { request: request.id, worker: w, latency }
@@ -477,6 +487,14 @@ impl Sim {
                 Outcome::Rejected => c.rejected += 1,
                 Outcome::Failed => c.failed += 1,
                 Outcome::TimedOut => c.timed_out += 1,
+            }
+            if let Some(timeline) = &mut self.metrics.timeline {
+                use crate::timeline::Unanswered;
+                timeline.ended(match outcome {
+                    Outcome::Rejected => Unanswered::Rejected,
+                    Outcome::Failed => Unanswered::Failed,
+                    Outcome::TimedOut => Unanswered::TimedOut,
+                });
             }
         }
         self.client_returns(request.client);

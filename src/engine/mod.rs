@@ -19,6 +19,7 @@ mod flow;
 mod queue;
 mod replicas;
 mod slab;
+mod timeline;
 
 use std::collections::VecDeque;
 
@@ -137,7 +138,7 @@ pub enum Lifecycle {
 }
 
 /// A worker's engine-side state: the truth, of which the balancer sees only its view.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Worker {
     spec: WorkerSpec,
     /// The speed in force (the configured speed, divided by any slowdown).
@@ -504,6 +505,8 @@ pub struct Sim {
     scale_above: u32,
     scale_below: u32,
     scale_quiet_until: Nanos,
+    /// When the timeline's open interval ends (`Nanos::MAX` without a timeline).
+    timeline_due: Nanos,
 }
 
 impl Sim {
@@ -558,9 +561,13 @@ impl Sim {
             strategies,
             &views,
         );
+        let timeline =
+            config.timeline.map(|interval| crate::timeline::Timeline::new(interval, config.warmup));
+        let timeline_due = timeline.as_ref().map_or(Nanos::MAX, |t| t.due());
         let metrics = Metrics {
             workers: vec![WorkerStats::default(); workers.len()],
             balancers: replicas.stats(workers.len()),
+            timeline,
             ..Metrics::default()
         };
         let mut sim = Sim {
@@ -605,6 +612,7 @@ impl Sim {
             attempts_out: 0,
             max_in_flight: config.max_in_flight(),
             stop_reason: None,
+            timeline_due,
             config,
         };
         if sim.config.warmup > 0 {
@@ -660,6 +668,50 @@ impl Sim {
             self.stop_reason = Some(reason);
             self.notice(format!("more than {} requests or attempts in flight: stopped", self.max_in_flight));
         }
+    }
+
+    /// An exact copy of the run as it is now, to resume from later; `None` when its strategy
+    /// cannot copy itself ([`Strategy::clone_box`]).
+    pub fn checkpoint(&self) -> Option<Sim> {
+        Some(Sim {
+            config: self.config.clone(),
+            now: self.now,
+            replicas: self.replicas.try_clone()?,
+            arrivals_rng: self.arrivals_rng.clone(),
+            service_rng: self.service_rng.clone(),
+            faults_rng: self.faults_rng.clone(),
+            keys: self.keys.clone(),
+            defences_rng: self.defences_rng.clone(),
+            events: self.events.clone(),
+            open_loop: self.open_loop.clone(),
+            next_arrival: self.next_arrival,
+            sending: self.sending,
+            workers: self.workers.clone(),
+            views: self.views.clone(),
+            up: self.up.clone(),
+            requests: self.requests.clone(),
+            transit: self.transit.clone(),
+            blocked: self.blocked.clone(),
+            releasing: self.releasing,
+            retry: self.retry.clone(),
+            retry_tokens: self.retry_tokens,
+            next_id: self.next_id,
+            next_attempt: self.next_attempt,
+            metrics: self.metrics.clone(),
+            window_start: self.window_start,
+            end: self.end,
+            finished: self.finished,
+            events_processed: self.events_processed,
+            completions: self.completions,
+            notices: self.notices.clone(),
+            attempts_out: self.attempts_out,
+            max_in_flight: self.max_in_flight,
+            stop_reason: self.stop_reason,
+            scale_above: self.scale_above,
+            scale_below: self.scale_below,
+            scale_quiet_until: self.scale_quiet_until,
+            timeline_due: self.timeline_due,
+        })
     }
 
     /// The strategy's name.
@@ -818,6 +870,9 @@ impl Sim {
     /// Processes the event at time `t` (the earliest).
     fn process_next(&mut self, t: Nanos) -> Step {
         debug_assert!(t >= self.now, "time went back from {} to {t}", self.now);
+        if t > self.timeline_due {
+            self.roll_timeline(t);
+        }
         self.now = t;
         self.events_processed += 1;
         // Scheduled events go before an arrival at the same instant.
@@ -828,8 +883,9 @@ impl Sim {
         }
         // An open-loop arrival.
         let open = self.open_loop.as_mut().expect("only open loops schedule arrivals");
+        let demand = open.trace_demand();
         self.next_arrival = open.next_after(t, &mut self.arrivals_rng);
-        let kind = self.arrive(NO_CLIENT);
+        let kind = self.arrive(NO_CLIENT, demand);
         if !self.sending {
             self.next_arrival = None;
         }
@@ -841,7 +897,7 @@ impl Sim {
             Event::Departure { worker, epoch, attempt } => self.depart(worker as usize, epoch, attempt),
             Event::ClientSend { client } => {
                 if self.sending {
-                    self.arrive(client)
+                    self.arrive(client, None)
                 } else {
                     StepKind::ClientRetired { client }
                 }
@@ -938,6 +994,12 @@ impl Sim {
             Command::SetRate(rate) => {
                 config::check_rate("rate", rate, true).map_err(|e| CommandError::BadValue(e.to_string()))?;
                 let open = self.open_loop.as_mut().ok_or(CommandError::ClosedLoop)?;
+                if open.is_trace() {
+                    return Err(CommandError::BadValue(
+                        "the arrivals come from a trace, whose times are fixed (its time scale sets how fast it plays)"
+                            .to_string(),
+                    ));
+                }
                 open.set_rate(rate);
                 if self.sending && !self.finished {
                     self.next_arrival = open.next_after(self.now, &mut self.arrivals_rng);

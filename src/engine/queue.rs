@@ -92,7 +92,7 @@ impl Entry {
 const ARITY: usize = 4;
 
 /// Pending events in time order: an implicit 4-ary min-heap.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct EventQueue {
     heap: Vec<Entry>,
     seq: u64,

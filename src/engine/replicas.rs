@@ -47,6 +47,29 @@ pub(super) struct Replicas {
     pub(super) last: u32,
 }
 
+impl Replica {
+    /// An exact copy, or `None` when its strategy cannot copy itself.
+    fn try_clone(&self) -> Option<Replica> {
+        Some(Replica { strategy: self.strategy.clone_box()?, rng: self.rng.clone(), own: self.own.clone() })
+    }
+}
+
+impl Replicas {
+    /// An exact copy of every replica and of how requests reach them (for a checkpoint), or
+    /// `None` when a strategy cannot copy itself.
+    pub(super) fn try_clone(&self) -> Option<Replicas> {
+        Some(Replicas {
+            list: self.list.iter().map(Replica::try_clone).collect::<Option<Vec<_>>>()?,
+            view: self.view,
+            assignment: self.assignment,
+            next: self.next,
+            rng: self.rng.clone(),
+            report_at: self.report_at,
+            last: self.last,
+        })
+    }
+}
+
 /// Strategy instances for `count` replicas: `first`, then fresh ones built by its registered
 /// name.
 pub(super) fn instances(

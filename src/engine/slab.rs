@@ -1,7 +1,7 @@
 //! A slab: values in a vector, addressed by index, with freed slots reused. Used for the
 //! requests in flight, so that memory follows them and not the requests simulated.
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Slab<T> {
     slots: Vec<Option<T>>,
     free: Vec<u32>,

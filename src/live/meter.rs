@@ -207,6 +207,9 @@ impl Tally {
                 if measured {
                     c.sent += 1;
                     c.in_flight += 1;
+                    if let Some(timeline) = metrics.timeline.as_mut() {
+                        timeline.sent();
+                    }
                 }
             }
             Record::Attempt { measured, retry } => {
@@ -268,6 +271,16 @@ impl Tally {
                         End::Failed => c.failed += 1,
                         End::TimedOut => c.timed_out += 1,
                         End::Cancelled => c.cancelled += 1,
+                    }
+                    if let Some(timeline) = metrics.timeline.as_mut() {
+                        use crate::timeline::Unanswered;
+                        match end {
+                            End::Completed { latency, .. } => timeline.completed(latency),
+                            End::Rejected => timeline.ended(Unanswered::Rejected),
+                            End::Failed => timeline.ended(Unanswered::Failed),
+                            End::TimedOut => timeline.ended(Unanswered::TimedOut),
+                            End::Cancelled => timeline.ended(Unanswered::Cancelled),
+                        }
                     }
                 }
             }

@@ -116,15 +116,24 @@ impl Requesters {
 
     /// Sends one request and waits for its end, in a task of its own (open loop).
     fn spawn_request(self: &Arc<Self>, demand: Nanos, measured: bool) {
+        // Reported here rather than in the task: the meter hears of the request before the
+        // requester can report that it is done sending, so the run cannot end (all sent, none
+        // alive) while the request's task has yet to start.
+        self.meter.record(Record::Sent { measured });
         let me = Arc::clone(self);
-        self.tracker.spawn(async move { me.request(demand, measured).await });
+        self.tracker.spawn(async move { me.serve(demand, measured).await });
     }
 
-    /// One request, from sending to its end, reported to the meter. Every request ends
-    /// exactly once: completed, rejected, failed, timed out, or cancelled by shutdown.
+    /// One request, from sending to its end, reported to the meter.
     async fn request(&self, demand: Nanos, measured: bool) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.meter.record(Record::Sent { measured });
+        self.serve(demand, measured).await
+    }
+
+    /// A request already reported sent, to its end. Every request ends exactly once:
+    /// completed, rejected, failed, timed out, or cancelled by shutdown.
+    async fn serve(&self, demand: Nanos, measured: bool) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let sent = Instant::now();
         let tries = self.tries(id, demand, measured, sent);
         let deadline = self.timeout.map(|t| sent + self.meter.clock.real(t));
@@ -256,7 +265,7 @@ pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
         }
         me.meter.late(due, Instant::now());
         let measured = t >= me.warmup;
-        let demand = me.service.sample(&mut service_rng);
+        let demand = arrivals.trace_demand().unwrap_or_else(|| me.service.sample(&mut service_rng));
         me.earn_retry_token();
         me.spawn_request(demand, measured);
         if measured {

@@ -90,7 +90,11 @@ impl Live {
             retry: config.defences.retry.clone(),
         };
         Ok(Live {
-            metrics: Metrics { workers: vec![WorkerStats::default(); n], ..Metrics::default() },
+            metrics: Metrics {
+                workers: vec![WorkerStats::default(); n],
+                timeline: config.timeline.map(|i| crate::timeline::Timeline::new(i, config.warmup)),
+                ..Metrics::default()
+            },
             strategy_name: strategy.name().to_string(),
             strategy: Some(strategy),
             running: None,
@@ -345,6 +349,15 @@ impl Live {
             }
             return;
         }
+        if let Some(timeline) = self.metrics.timeline.as_mut() {
+            // Intervals that ended since the last sample, as the Riemann sum below counts the
+            // time: at the pending counts seen now.
+            let (stats, seen) = (&self.metrics.workers, &self.view.workers);
+            timeline.close_until(at, seen.len(), |w, t| stats[w].pending_area_at(t, seen[w].pending));
+        }
+        let first = &self.config.workers[0];
+        let specs = self.config.workers.iter().chain(std::iter::repeat(first));
+        let workers = self.metrics.workers.iter_mut().zip(&self.view.workers).zip(specs);
         for ((stats, seen), spec) in workers {
             stats.advance(at, seen.pending, seen.pending.min(spec.concurrency));
         }
@@ -603,6 +616,12 @@ impl Live {
                     .map_err(|e| CommandError::BadValue(e.to_string()))?;
                 if self.plan.rate.is_none() {
                     return Err(CommandError::ClosedLoop);
+                }
+                if matches!(self.config.arrivals, Arrivals::Trace { .. }) {
+                    return Err(CommandError::BadValue(
+                        "the arrivals come from a trace, whose times are fixed (its time scale sets how fast it plays)"
+                            .to_string(),
+                    ));
                 }
                 self.set_plan(|p| p.rate = Some(rate));
                 Ok(())

@@ -209,6 +209,9 @@ pub struct Report {
     pub max_in_flight: u64,
     /// Commands applied during the run (the UI's keys), in order.
     pub interventions: Vec<InterventionReport>,
+    /// The run over time (`--timeline`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<crate::timeline::TimelineReport>,
     /// When the strategy was switched during the run, one entry per strategy in force, with
     /// the requests that ended while it was; empty when it never changed.
     pub strategy_spans: Vec<SpanReport>,
@@ -448,6 +451,12 @@ impl Report {
                 .map(|i| InterventionReport { at_s: as_secs_f64(i.at), what: i.what.clone() })
                 .collect(),
             strategy_spans: spans(m, sim.now()),
+            timeline: m.timeline.as_ref().map(|t| {
+                let pending = |w: usize| snapshot.workers.get(w).map_or(0, |s| s.pending);
+                crate::timeline::TimelineReport::new(t, sim.now(), m.workers.len(), |w, at| {
+                    m.workers[w].pending_area_at(at, pending(w))
+                })
+            }),
         }
     }
 }
@@ -584,7 +593,7 @@ fn cell(count: u64, v: f64) -> String {
     figure(count, v).map_or_else(String::new, |v| v.to_string())
 }
 
-fn csv_text(s: &str) -> String {
+pub(crate) fn csv_text(s: &str) -> String {
     let s = crate::text::escape(s);
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }

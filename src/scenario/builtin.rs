@@ -43,7 +43,17 @@ builtins![
     "hockey-stick",
     "replica-herding",
     "hot-keys",
+    "real-traffic",
 ];
+
+/// Data files the built-in scenarios name (traces, service times), compiled in beside them.
+pub const DATA: &[(&str, &[u8])] =
+    &[("example-trace.csv", include_bytes!("../../scenarios/example-trace.csv"))];
+
+/// A data file built into lbsim, by the name a built-in scenario gives it.
+pub fn data(name: &str) -> Option<&'static [u8]> {
+    DATA.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+}
 
 /// The lesson number of a built-in scenario (`None` for the playground, `default`).
 pub fn lesson(name: &str) -> Option<usize> {

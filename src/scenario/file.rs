@@ -25,7 +25,7 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// service = "exp:10ms"           # service demand at speed 1 (see lbsim::dist); default exp:10ms
 ///
 /// [arrivals]
-/// kind = "poisson"               # poisson | constant | bursty | closed; default poisson
+/// kind = "poisson"               # poisson | constant | bursty | closed | trace; default poisson
 /// load = 0.8                     # or rate = 720 (requests/s); default load 0.8
 /// # bursty: rate/load is the burst level, base_rate/base_load the level between bursts,
 /// # burst = "1s" and gap = "4s" their lengths (required). The run starts in a gap.
@@ -79,7 +79,7 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 pub struct ScenarioFile {
     name: Option<String>,
     description: Option<String>,
-    service: Option<Dist>,
+    service: Option<Spanned<String>>,
     arrivals: Option<Spanned<ArrivalsTable>>,
     workers: Option<Vec<WorkerGroup>>,
     #[serde(default)]
@@ -321,6 +321,7 @@ enum ArrivalKind {
     Constant,
     Bursty,
     Closed,
+    Trace,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -336,6 +337,8 @@ struct ArrivalsTable {
     gap: Option<Spanned<Duration>>,
     clients: Option<Spanned<NonZeroU32>>,
     think: Option<Spanned<Dist>>,
+    file: Option<Spanned<String>>,
+    time_scale: Option<Spanned<Positive>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -533,7 +536,10 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
     let scenario = Scenario {
         name: file.name.clone().unwrap_or(default_name),
         description: file.description.clone().unwrap_or_default(),
-        service: file.service.clone().unwrap_or(Dist::Exp { mean: 10 * MILLIS }),
+        service: match &file.service {
+            Some(service) => super::data::service(text, origin, service)?,
+            None => Dist::Exp { mean: 10 * MILLIS },
+        },
         arrivals,
         workers,
         stop,
@@ -553,6 +559,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
                 hit_speedup: c.hit_speedup.map_or(DEFAULT_HIT_SPEEDUP, |x| x.0),
             }),
         }),
+        timeline: None,
     };
     if scenario.live.threads.is_some_and(|n| n > 1024) {
         return Err(locate(text, origin, "live.threads", "must be from 1 to 1024"));
@@ -746,6 +753,7 @@ fn arrival_spec(
         ArrivalKind::Constant => "constant",
         ArrivalKind::Bursty => "bursty",
         ArrivalKind::Closed => "closed",
+        ArrivalKind::Trace => "trace",
     };
     let not_for = |span: Range<usize>, field: &str| {
         field_error(
@@ -770,6 +778,10 @@ fn arrival_spec(
     ];
     let closed_only =
         [("clients", a.clients.as_ref().map(Spanned::span)), ("think", a.think.as_ref().map(Spanned::span))];
+    let trace_only = [
+        ("file", a.file.as_ref().map(Spanned::span)),
+        ("time_scale", a.time_scale.as_ref().map(Spanned::span)),
+    ];
     let forbid = |fields: &[(&str, Option<Range<usize>>)]| -> Result<(), ScenarioError> {
         match fields.iter().find_map(|(name, span)| span.clone().map(|s| (name, s))) {
             Some((name, span)) => Err(not_for(span, name)),
@@ -796,6 +808,7 @@ fn arrival_spec(
         ArrivalKind::Poisson | ArrivalKind::Constant => {
             forbid(&bursty_only)?;
             forbid(&closed_only)?;
+            forbid(&trace_only)?;
             let level = main_level.unwrap_or(Level::Load(DEFAULT_LOAD));
             if a.kind == ArrivalKind::Poisson {
                 ArrivalSpec::Poisson(level)
@@ -805,6 +818,7 @@ fn arrival_spec(
         }
         ArrivalKind::Bursty => {
             forbid(&closed_only)?;
+            forbid(&trace_only)?;
             let rate = main_level.ok_or_else(|| missing("`rate` or `load` (the level during a burst)"))?;
             let base = level(
                 a.base_rate.as_ref().map(respan0),
@@ -830,9 +844,26 @@ fn arrival_spec(
         ArrivalKind::Closed => {
             forbid(&open_only)?;
             forbid(&bursty_only)?;
+            forbid(&trace_only)?;
             let clients = a.clients.ok_or_else(|| missing("`clients` (how many requesters)"))?;
             let think = a.think.ok_or_else(|| missing("`think` (a distribution, e.g. \"exp:100ms\")"))?;
             ArrivalSpec::Closed { clients: clients.get_ref().get(), think: think.into_inner() }
+        }
+        ArrivalKind::Trace => {
+            forbid(&bursty_only)?;
+            forbid(&closed_only)?;
+            if let Some(span) = open_only.iter().find_map(|(_, span)| span.clone()) {
+                return Err(field_error(
+                    text,
+                    origin,
+                    span,
+                    "arrivals",
+                    "a trace's times set the rate: drop `rate` and `load` (`time_scale` replays it faster or slower)",
+                ));
+            }
+            let file = a.file.ok_or_else(|| missing("`file` (a CSV file with a `time` column)"))?;
+            let trace = super::data::trace(text, origin, &file)?;
+            ArrivalSpec::Trace { trace, scale: a.time_scale.map_or(1.0, |s| s.get_ref().0) }
         }
     })
 }
@@ -844,7 +875,13 @@ fn error_at(text: &str, origin: &str, span: Option<Range<usize>>, message: &str)
     ScenarioError { file: origin.to_string(), position, field, message: message.to_string() }
 }
 
-fn field_error(text: &str, origin: &str, span: Range<usize>, field: &str, message: &str) -> ScenarioError {
+pub(super) fn field_error(
+    text: &str,
+    origin: &str,
+    span: Range<usize>,
+    field: &str,
+    message: &str,
+) -> ScenarioError {
     ScenarioError {
         file: origin.to_string(),
         position: Some(line_col(text, span.start)),
@@ -1001,7 +1038,7 @@ decay = "1s"
         assert_eq!(
             err("[arrivals]\nrate = 10\nrat = 5\n"),
             "x.toml:3:1: field `arrivals.rat`: unknown field `rat`, expected one of `kind`, `rate`, `load`, \
-             `base_rate`, `base_load`, `burst`, `gap`, `clients`, `think`"
+             `base_rate`, `base_load`, `burst`, `gap`, `clients`, `think`, `file`, `time_scale`"
         );
         assert_eq!(
             err("[arrivals]\nrate = -3\n"),

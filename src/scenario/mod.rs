@@ -10,11 +10,13 @@
 //! [`Scenario::parse`] gives a [`Scenario`], [`Scenario::to_config`] an engine configuration.
 
 pub mod builtin;
+mod data;
 mod file;
 
 use std::fmt;
 use std::path::Path;
 
+pub use data::trace_flags;
 pub use file::ScenarioFile;
 
 use crate::dist::Dist;
@@ -61,6 +63,13 @@ pub enum ArrivalSpec {
         /// Time between bursts (ns).
         gap: Nanos,
     },
+    /// A request at each time of a trace, scaled by `scale` (virtual time per trace time).
+    Trace {
+        /// The requests.
+        trace: std::sync::Arc<crate::trace::Trace>,
+        /// Virtual time per unit of trace time (0.5 plays it twice as fast).
+        scale: f64,
+    },
     /// Closed-loop clients that think between requests.
     Closed {
         /// Number of clients.
@@ -104,6 +113,8 @@ pub struct Scenario {
     pub live: crate::live::LiveOptions,
     /// Keyed requests, if any.
     pub keys: Option<crate::keys::Keys>,
+    /// Keep the run over time in intervals of this length (`--timeline`); default none.
+    pub timeline: Option<Nanos>,
 }
 
 /// A scenario that cannot be read: where, which field, and what is wrong.
@@ -142,7 +153,7 @@ impl Scenario {
             ArrivalSpec::Bursty { rate, base, .. } => {
                 vec![("arrivals.load", *rate), ("arrivals.base_load", *base)]
             }
-            ArrivalSpec::Closed { .. } => vec![],
+            ArrivalSpec::Closed { .. } | ArrivalSpec::Trace { .. } => vec![],
         };
         for (field, level) in levels {
             let Level::Load(load) = level else { continue };
@@ -234,6 +245,7 @@ impl Scenario {
             faults: self.faults.clone(),
             defences: self.defences.clone(),
             keys: self.keys.clone(),
+            timeline: self.timeline,
         }
     }
 
@@ -253,6 +265,9 @@ impl Scenario {
             },
             ArrivalSpec::Closed { clients, think } => {
                 Arrivals::Closed { clients: *clients, think: think.clone() }
+            }
+            ArrivalSpec::Trace { trace, scale } => {
+                Arrivals::Trace { trace: std::sync::Arc::clone(trace), scale: *scale }
             }
         };
         config.validate()?;

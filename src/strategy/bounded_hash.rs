@@ -14,7 +14,7 @@ use super::{Cluster, Strategy, WorkerId};
 use crate::rng::SimRng;
 
 /// Consistent hashing whose workers each take at most `c` times the mean load.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct BoundedHash {
     ring: Ring,
     c: f64,
@@ -42,6 +42,10 @@ impl BoundedHash {
 }
 
 impl Strategy for BoundedHash {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "bounded-hash"
     }

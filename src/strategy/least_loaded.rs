@@ -10,7 +10,7 @@ use crate::rng::SimRng;
 const NOT_LISTED: u32 = u32::MAX;
 
 /// Sends each request to a worker with the fewest pending requests.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct LeastLoaded {
     /// `buckets[p]` holds the up workers with `p` pending requests.
     buckets: Vec<Vec<WorkerId>>,
@@ -53,6 +53,10 @@ impl LeastLoaded {
 }
 
 impl Strategy for LeastLoaded {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "least-loaded"
     }

@@ -14,7 +14,7 @@ use crate::rng::SimRng;
 pub const DEFAULT_TABLE_SIZE: u64 = 65_537;
 
 /// Sends each key to the worker its entry of a Maglev lookup table names.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Maglev {
     /// Asked-for table size; the table used is the smallest prime at least this and at least
     /// the number of workers.
@@ -90,6 +90,10 @@ impl Maglev {
 }
 
 impl Strategy for Maglev {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "maglev"
     }

@@ -155,6 +155,15 @@ pub trait Strategy: Send {
     /// The strategy's name, as shown in reports.
     fn name(&self) -> &str;
 
+    /// A copy of the strategy in its current state, if it can make one: the engine then
+    /// keeps checkpoints of a run, so that going back in time
+    /// ([`Seeker`](crate::session::Seeker)) resumes from one instead of from the start. The
+    /// default, `None`, is always correct, only slower to seek: a strategy that derives
+    /// `Clone` returns `Some(Box::new(self.clone()))`.
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        None
+    }
+
     /// Chooses a worker for the next request, or `None` to reject it (for example when no
     /// worker is up). The worker must be up.
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId>;

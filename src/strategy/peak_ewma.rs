@@ -15,7 +15,7 @@ use crate::time::Nanos;
 const PENALTY: f64 = 1e12;
 
 /// Latency-aware best-of-two by peak EWMA of latency times outstanding requests.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PeakEwma {
     decay: f64,
     /// Per worker: (EWMA of latency (ns), time of the last update).
@@ -52,6 +52,10 @@ impl PeakEwma {
 }
 
 impl Strategy for PeakEwma {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "peak-ewma"
     }

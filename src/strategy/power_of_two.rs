@@ -5,7 +5,7 @@ use crate::rng::SimRng;
 
 /// Samples `d` distinct workers uniformly and sends the request to the one with the fewest
 /// pending requests (the first sampled among equals, which is itself random).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PowerOfTwo {
     d: usize,
     sample: Vec<usize>,
@@ -35,6 +35,10 @@ pub(crate) fn sample_distinct(n: usize, k: usize, rng: &mut SimRng, out: &mut Ve
 }
 
 impl Strategy for PowerOfTwo {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "power-of-two"
     }

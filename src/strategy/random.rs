@@ -4,12 +4,16 @@ use super::{Cluster, Strategy, WorkerId};
 use crate::rng::SimRng;
 
 /// Picks a worker uniformly at random.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Random {
     up: usize,
 }
 
 impl Strategy for Random {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "random"
     }

@@ -14,7 +14,7 @@ use crate::rng::SimRng;
 pub const MAX_RING_POINTS: usize = 1 << 23;
 
 /// A ring of virtual nodes, shared by `ring-hash` and `bounded-hash`.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Ring {
     /// Points per worker asked for.
     per_worker: usize,
@@ -115,7 +115,7 @@ pub(super) fn pick_hash(cluster: &Cluster<'_>, rng: &mut SimRng) -> (u64, bool) 
 }
 
 /// Sends each key to the owner of its point on a ring of virtual nodes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RingHash {
     ring: Ring,
     last: Option<(Option<u64>, WorkerId)>,
@@ -129,6 +129,10 @@ impl RingHash {
 }
 
 impl Strategy for RingHash {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "ring-hash"
     }

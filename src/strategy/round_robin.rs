@@ -4,12 +4,16 @@ use super::{Cluster, Strategy, WorkerId};
 use crate::rng::SimRng;
 
 /// Hands requests to workers 0, 1, 2, ... in turn.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RoundRobin {
     next: usize,
 }
 
 impl Strategy for RoundRobin {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "round-robin"
     }

@@ -40,7 +40,7 @@ impl Ord for Due {
 }
 
 /// Round robin in proportion to worker weights (by default, the workers' speeds).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct WeightedRoundRobin {
     /// The up workers' next turns, earliest first.
     schedule: BinaryHeap<Reverse<Due>>,
@@ -65,6 +65,10 @@ impl WeightedRoundRobin {
 }
 
 impl Strategy for WeightedRoundRobin {
+    fn clone_box(&self) -> Option<Box<dyn Strategy>> {
+        Some(Box::new(self.clone()))
+    }
+
     fn name(&self) -> &str {
         "weighted-round-robin"
     }

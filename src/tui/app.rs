@@ -186,6 +186,8 @@ pub struct App {
     next_sample: Nanos,
     /// The open-loop rate the user controls (for bursty arrivals, the burst rate).
     nominal_rate: Option<f64>,
+    /// The commands of this session, for `--record` (issue 13).
+    pub recorder: crate::session::Recorder,
 }
 
 impl App {
@@ -231,6 +233,7 @@ impl App {
             achieved: 1.0,
             next_sample: 0,
             nominal_rate: None,
+            recorder: crate::session::Recorder::new(strategies),
         };
         app.nominal_rate = app.initial_rate();
         app.next_sample = app.sample_period();
@@ -658,10 +661,22 @@ impl App {
     }
 
     fn apply_all(&mut self, make: impl Fn() -> Command) -> Result<(), String> {
+        self.record(crate::session::Action::of(&make()));
         for pane in &mut self.panes {
             pane.sim.apply(make()).map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// Records a command about to be applied, for `--record` (model runs only: a live run
+    /// cannot be replayed exactly). A command the engine refuses changes nothing, so
+    /// replaying it is refused alike.
+    fn record(&mut self, action: crate::session::Action) {
+        let points: Option<Vec<_>> =
+            self.panes.iter_mut().map(|p| p.sim.as_sim_mut().map(|s| crate::session::Point::of(s))).collect();
+        if let Some(points) = points {
+            self.recorder.push(points, action);
+        }
     }
 
     fn set_up(&mut self, up: bool) {
@@ -761,6 +776,8 @@ impl App {
                 Some(rate)
             }
             Arrivals::Closed { .. } => None,
+            // Fixed by the trace: the engine says so when `[` or `]` asks to change it.
+            Arrivals::Trace { .. } => self.config.arrivals.mean_rate(),
         }
     }
 
@@ -790,6 +807,7 @@ impl App {
         let i = all.iter().position(|s| s.name == current).map_or(0, |i| (i + 1) % all.len());
         let info = all[i];
         let s = (info.build)(&self.config.strategy_params);
+        self.record(crate::session::Action::Strategy { name: info.name.to_string() });
         match self.panes[0].sim.apply(Command::SetStrategy(s)) {
             Ok(()) => self.log(format!("strategy switched to {}", info.name)),
             Err(e) => self.log(format!("cannot switch strategy: {e}")),
@@ -801,6 +819,7 @@ impl App {
         match App::make_panes(self.engine, &self.config, &self.scenario.live, &names) {
             Ok(panes) => {
                 self.panes = panes;
+                self.recorder.restart(&names);
                 self.keep_selection_valid();
                 self.clock = 0;
                 // A restart at 100000x would be over before it could be watched.

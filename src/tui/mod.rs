@@ -46,6 +46,17 @@ pub fn run(
     mode: Mode,
     engine: EngineKind,
 ) -> Result<Vec<Report>, String> {
+    run_recorded(scenario, strategies, mode, engine).map(|(reports, _)| reports)
+}
+
+/// Runs the UI until the user quits; returns the reports of what was run, and the session's
+/// commands with where each run ended (for `--record`; the ends are `None` for a live run).
+pub fn run_recorded(
+    scenario: Scenario,
+    strategies: &[String],
+    mode: Mode,
+    engine: EngineKind,
+) -> Result<(Vec<Report>, crate::session::Recorded), String> {
     let app = App::with_engine(scenario, strategies, mode, engine)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,7 +71,8 @@ pub fn run(
     // finish for its grace period, cancels the rest and waits for every task to end.
     app.stop();
     let wall = started.elapsed().as_secs_f64();
-    Ok(app.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect())
+    let recorded = crate::session::Recorded::of(&mut app);
+    Ok((app.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect(), recorded))
 }
 
 async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<App> {

@@ -25,6 +25,7 @@ pub fn mm_config(workers: usize, rho: f64, requests: u64, seed: u64) -> SimConfi
         faults: Default::default(),
         defences: Default::default(),
         keys: None,
+        timeline: None,
     }
 }
 

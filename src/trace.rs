@@ -1,0 +1,581 @@
+//! Real traffic and real latencies from files: request traces (`[arrivals] kind = "trace"`)
+//! and empirical service times (`empirical:FILE`).
+//!
+//! Both are CSV with a header line: a trace has a column `time` (from the start of the trace)
+//! and optionally `demand` (work at speed 1) and `client`; a file of service times has one
+//! column (or one named `demand`, `latency` or `service`). Times are decimal seconds
+//! (`0.004`) or durations with a unit (`4ms`). Blank lines and lines starting with `#` are
+//! skipped. A gzip file (it starts with gzip's magic bytes, whatever its name) is read
+//! directly. Every error names the file, the line and the column.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use crate::time::{MAX_TIME, MICROS, MILLIS, Nanos, SECS};
+
+/// The most lines of data a file may have (a trace keeps about 20 bytes per request).
+pub const MAX_LINES: usize = 20_000_000;
+/// The most bytes read from a file, after decompression.
+pub const MAX_BYTES: u64 = 1 << 30;
+
+/// A problem with a data file: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataError {
+    /// The file, as the user named it (or as resolved against the scenario's folder).
+    pub file: String,
+    /// 1-based line and column, when the problem has a place.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// A request trace: arrival times (ns from the start, non-decreasing), and per request its
+/// demand and client when the file has those columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// Where it was read from, as the scenario named it.
+    pub source: String,
+    /// Arrival times, non-decreasing.
+    pub times: Vec<Nanos>,
+    /// Work at speed 1 per request, when the file gives it.
+    pub demands: Option<Vec<Nanos>>,
+    /// The client of each request, when the file gives it.
+    pub clients: Option<Vec<u32>>,
+}
+
+impl Trace {
+    /// Requests in the trace.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether it has no requests (never true of a trace read from a file).
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// The time of the last request (ns).
+    pub fn span(&self) -> Nanos {
+        self.times.last().copied().unwrap_or(0)
+    }
+
+    /// The mean demand (ns), when the file gives demands.
+    pub fn mean_demand(&self) -> Option<f64> {
+        let d = self.demands.as_ref()?;
+        Some(d.iter().map(|&x| x as f64).sum::<f64>() / d.len().max(1) as f64)
+    }
+
+    /// Distinct clients, when the file names them.
+    pub fn client_count(&self) -> Option<usize> {
+        self.clients.as_ref().map(|c| {
+            let mut c = c.clone();
+            c.sort_unstable();
+            c.dedup();
+            c.len()
+        })
+    }
+
+    /// Reads a trace file.
+    pub fn read(path: &Path, shown: &str) -> Result<Trace, DataError> {
+        let bytes = read_bytes(path, shown)?;
+        Trace::parse(&bytes, shown)
+    }
+
+    /// Parses a trace from the bytes of a CSV file (gzip or not). `shown` names it in errors.
+    pub fn parse(bytes: &[u8], shown: &str) -> Result<Trace, DataError> {
+        let bytes = decompress(bytes, shown)?;
+        let mut csv = Csv::new(&bytes, shown)?;
+        let (header_line, names) = csv.header()?;
+        let col = |name: &str| names.iter().position(|n| *n == name);
+        let (time, demand, client) = (col("time"), col("demand"), col("client"));
+        for (i, n) in names.iter().enumerate() {
+            let known = ["time", "demand", "client"];
+            if !known.contains(n) {
+                let hint = if *n == "key" { " (keyed requests do not exist in lbsim yet)" } else { "" };
+                return Err(csv.error_at(
+                    header_line,
+                    csv.header_col(i),
+                    format!(
+                        "unknown column `{n}`{hint}; a trace has `time` and optionally `demand` and `client`"
+                    ),
+                ));
+            }
+            if names[..i].contains(n) {
+                return Err(csv.error_at(
+                    header_line,
+                    csv.header_col(i),
+                    format!("column `{n}` appears twice"),
+                ));
+            }
+        }
+        let time = time.ok_or_else(|| {
+            csv.error_at(
+                header_line,
+                1,
+                "no `time` column: a trace needs `time` (and optionally `demand`, `client`)",
+            )
+        })?;
+        let mut trace = Trace {
+            source: shown.to_string(),
+            times: Vec::new(),
+            demands: demand.map(|_| Vec::new()),
+            clients: client.map(|_| Vec::new()),
+        };
+        let mut last = 0;
+        while let Some(row) = csv.row(names.len())? {
+            let t = row.time(time, "time")?;
+            if t < last {
+                return Err(row.error(
+                    time,
+                    format!(
+                        "time {} is before the previous line's {}: a trace must be in time order",
+                        crate::time::canonical(t),
+                        crate::time::canonical(last)
+                    ),
+                ));
+            }
+            last = t;
+            trace.times.push(t);
+            if let (Some(c), Some(d)) = (demand, trace.demands.as_mut()) {
+                d.push(row.time(c, "demand")?);
+            }
+            if let (Some(c), Some(ids)) = (client, trace.clients.as_mut()) {
+                ids.push(row.whole(c, "client")?);
+            }
+            csv.recycle(row);
+        }
+        if trace.times.is_empty() {
+            return Err(DataError {
+                file: shown.to_string(),
+                position: None,
+                message: "has no requests (a header line, then one line per request)".to_string(),
+            });
+        }
+        Ok(trace)
+    }
+}
+
+/// Observed durations to sample from (`empirical:FILE`), sorted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Samples {
+    /// The file, as named.
+    pub source: String,
+    /// The values, ascending.
+    pub sorted: Vec<Nanos>,
+}
+
+impl Samples {
+    /// Reads a file of durations.
+    pub fn read(path: &Path, shown: &str) -> Result<Samples, DataError> {
+        let bytes = read_bytes(path, shown)?;
+        Samples::parse(&bytes, shown)
+    }
+
+    /// Parses durations from the bytes of a CSV file (gzip or not): one column, or the one
+    /// named `demand`, `latency` or `service`.
+    pub fn parse(bytes: &[u8], shown: &str) -> Result<Samples, DataError> {
+        let bytes = decompress(bytes, shown)?;
+        let mut csv = Csv::new(&bytes, shown)?;
+        let (header_line, names) = csv.header()?;
+        let column = if names.len() == 1 {
+            0
+        } else {
+            names.iter().position(|n| ["demand", "latency", "service"].contains(n)).ok_or_else(|| {
+                csv.error_at(
+                    header_line,
+                    1,
+                    format!(
+                        "{} columns and none named `demand`, `latency` or `service`: which holds the durations?",
+                        names.len()
+                    ),
+                )
+            })?
+        };
+        let name = names[column].to_string();
+        let mut sorted = Vec::new();
+        while let Some(row) = csv.row(names.len())? {
+            sorted.push(row.time(column, &name)?);
+            csv.recycle(row);
+        }
+        if sorted.is_empty() {
+            return Err(DataError {
+                file: shown.to_string(),
+                position: None,
+                message: "has no values (a header line, then one duration per line)".to_string(),
+            });
+        }
+        sorted.sort_unstable();
+        Ok(Samples { source: shown.to_string(), sorted })
+    }
+
+    /// The quantile function, linear between order statistics: `u` in `[0, 1]` maps to the
+    /// value at position `u (n - 1)` of the sorted data, interpolated (ns).
+    pub fn quantile(&self, u: f64) -> Nanos {
+        let n = self.sorted.len();
+        if n == 1 {
+            return self.sorted[0];
+        }
+        let pos = u.clamp(0.0, 1.0) * (n - 1) as f64;
+        let i = (pos as usize).min(n - 2);
+        let frac = pos - i as f64;
+        let (a, b) = (self.sorted[i] as f64, self.sorted[i + 1] as f64);
+        (a + frac * (b - a) + 0.5) as Nanos
+    }
+
+    /// The mean of the interpolated distribution (ns): each gap between neighbouring order
+    /// statistics is equally likely, and uniform within.
+    pub fn mean(&self) -> f64 {
+        let n = self.sorted.len();
+        let sum: f64 = self.sorted.iter().map(|&v| v as f64).sum();
+        if n == 1 {
+            return sum;
+        }
+        (sum - (self.sorted[0] as f64 + self.sorted[n - 1] as f64) / 2.0) / (n - 1) as f64
+    }
+
+    /// The largest value.
+    pub fn largest(&self) -> Nanos {
+        self.sorted.last().copied().unwrap_or(0)
+    }
+}
+
+/// A data file named in a scenario (or on the command line, `base` `None`): its path, relative
+/// to `base` (the scenario's folder) when relative, and how errors show it.
+pub fn resolve(file: &str, base: Option<&Path>) -> (std::path::PathBuf, String) {
+    let path = Path::new(file);
+    match base {
+        Some(dir) if path.is_relative() => {
+            let joined = dir.join(path);
+            let shown = joined.display().to_string();
+            (joined, shown)
+        }
+        _ => (path.to_path_buf(), file.to_string()),
+    }
+}
+
+/// Reads a regular file of at most [`MAX_BYTES`].
+pub fn read_bytes(path: &Path, shown: &str) -> Result<Vec<u8>, DataError> {
+    let error = |message: String| DataError { file: shown.to_string(), position: None, message };
+    let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(error("is not a regular file".to_string()));
+    }
+    if meta.len() > MAX_BYTES {
+        return Err(error(format!("is {} bytes; at most {MAX_BYTES} are read", meta.len())));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| error(format!("cannot read: {e}")))?;
+    Ok(bytes)
+}
+
+/// The bytes themselves, or what a gzip stream holds (at most [`MAX_BYTES`]).
+fn decompress<'a>(bytes: &'a [u8], shown: &str) -> Result<std::borrow::Cow<'a, [u8]>, DataError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes).take(MAX_BYTES + 1).read_to_end(&mut out).map_err(|e| {
+        DataError {
+            file: shown.to_string(),
+            position: None,
+            message: format!("is not a readable gzip file: {e}"),
+        }
+    })?;
+    if out.len() as u64 > MAX_BYTES {
+        return Err(DataError {
+            file: shown.to_string(),
+            position: None,
+            message: format!("holds more than {MAX_BYTES} bytes uncompressed, the most read"),
+        });
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// A minimal CSV reader over bytes: comma-separated cells, no quoting (none of the columns
+/// needs it), surrounding spaces trimmed, `\r\n` accepted.
+struct Csv<'a> {
+    text: &'a str,
+    shown: &'a str,
+    pos: usize,
+    line: usize,
+    header: Vec<usize>,
+    rows: usize,
+    /// The cells of the latest row, kept to spare an allocation per line.
+    cells: Vec<(usize, &'a str)>,
+}
+
+/// One line of data.
+struct Row<'a> {
+    shown: &'a str,
+    line: usize,
+    text: &'a str,
+    cells: Vec<(usize, &'a str)>,
+}
+
+impl<'a> Csv<'a> {
+    fn new(bytes: &'a [u8], shown: &'a str) -> Result<Csv<'a>, DataError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            DataError {
+                file: shown.to_string(),
+                position: Some((line, 1)),
+                message: "is not UTF-8 text".to_string(),
+            }
+        })?;
+        Ok(Csv { text, shown, pos: 0, line: 0, header: Vec::new(), rows: 0, cells: Vec::new() })
+    }
+
+    fn error_at(&self, line: usize, col: usize, message: impl Into<String>) -> DataError {
+        DataError { file: self.shown.to_string(), position: Some((line, col)), message: message.into() }
+    }
+
+    fn header_col(&self, i: usize) -> usize {
+        self.header.get(i).copied().unwrap_or(1)
+    }
+
+    /// The next line that is not blank or a comment, with its number.
+    fn next_line(&mut self) -> Option<(usize, &'a str)> {
+        while self.pos < self.text.len() {
+            let rest = &self.text[self.pos..];
+            let end = rest.find('\n').unwrap_or(rest.len());
+            let line = rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]);
+            self.pos += end + 1;
+            self.line += 1;
+            let trimmed = line.trim();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return Some((self.line, line));
+            }
+        }
+        None
+    }
+
+    /// The cells of a line, each with its byte offset in the line.
+    fn split(line: &'a str, cells: &mut Vec<(usize, &'a str)>) {
+        cells.clear();
+        let mut start = 0;
+        for part in line.split(',') {
+            let lead = part.len() - part.trim_start().len();
+            cells.push((start + lead, part.trim()));
+            start += part.len() + 1;
+        }
+    }
+
+    /// The 1-based column of a byte offset in a line.
+    fn column(line: &str, offset: usize) -> usize {
+        line.get(..offset).map_or(offset, |before| before.chars().count()) + 1
+    }
+
+    /// The header's column names, lower-cased, with the line they are on.
+    fn header(&mut self) -> Result<(usize, Vec<&'a str>), DataError> {
+        let (line, text) = self.next_line().ok_or_else(|| DataError {
+            file: self.shown.to_string(),
+            position: None,
+            message: "is empty: expected a header line (e.g. `time,demand`), then the data".to_string(),
+        })?;
+        let mut cells = Vec::new();
+        Csv::split(text, &mut cells);
+        self.header = cells.iter().map(|c| Csv::column(text, c.0)).collect();
+        let names: Vec<&str> = cells.iter().map(|c| c.1).collect();
+        if let Some((i, _)) = names.iter().enumerate().find(|(_, n)| n.is_empty()) {
+            return Err(self.error_at(line, self.header_col(i), "empty column name in the header line"));
+        }
+        if let Some((i, n)) = names.iter().enumerate().find(|(_, n)| n.parse::<f64>().is_ok()) {
+            return Err(self.error_at(
+                line,
+                self.header_col(i),
+                format!("the first line must name the columns (e.g. `time,demand`), found the number `{n}`"),
+            ));
+        }
+        Ok((line, names))
+    }
+
+    /// Takes a row's storage back for the next.
+    fn recycle(&mut self, row: Row<'a>) {
+        self.cells = row.cells;
+    }
+
+    /// The next line of data, with exactly `width` cells.
+    fn row(&mut self, width: usize) -> Result<Option<Row<'a>>, DataError> {
+        let Some((line, text)) = self.next_line() else { return Ok(None) };
+        self.rows += 1;
+        if self.rows > MAX_LINES {
+            return Err(self.error_at(
+                line,
+                1,
+                format!("more than {MAX_LINES} lines of data, the most read"),
+            ));
+        }
+        let mut cells = std::mem::take(&mut self.cells);
+        Csv::split(text, &mut cells);
+        if cells.len() != width {
+            let col = cells.get(width).map_or(text.chars().count() + 1, |c| Csv::column(text, c.0));
+            return Err(self.error_at(
+                line,
+                col,
+                format!("{} values where the header has {width} columns", cells.len()),
+            ));
+        }
+        Ok(Some(Row { shown: self.shown, line, text, cells }))
+    }
+}
+
+impl Row<'_> {
+    fn error(&self, cell: usize, message: String) -> DataError {
+        let col = Csv::column(self.text, self.cells[cell].0);
+        DataError { file: self.shown.to_string(), position: Some((self.line, col)), message }
+    }
+
+    fn time(&self, cell: usize, column: &str) -> Result<Nanos, DataError> {
+        parse_time(self.cells[cell].1).map_err(|e| self.error(cell, format!("`{column}`: {e}")))
+    }
+
+    fn whole(&self, cell: usize, column: &str) -> Result<u32, DataError> {
+        let text = self.cells[cell].1;
+        text.parse::<u32>().map_err(|_| {
+            self.error(cell, format!("`{column}`: `{text}` is not a whole number from 0 to {}", u32::MAX))
+        })
+    }
+}
+
+/// A time in a data file: decimal seconds (`0.004`, `12`) or a duration with a unit (`4ms`).
+/// Exact to the nanosecond (no floating point); negative values and values beyond lbsim's
+/// virtual time are refused.
+pub fn parse_time(text: &str) -> Result<Nanos, String> {
+    if text.is_empty() {
+        return Err("empty value".to_string());
+    }
+    if text.starts_with('-') {
+        return Err(format!("`{text}` is negative"));
+    }
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" => SECS,
+        "ns" => 1,
+        "us" | "µs" => MICROS,
+        "ms" => MILLIS,
+        "m" | "min" => 60 * SECS,
+        "h" => 3600 * SECS,
+        _ => {
+            return Err(format!("`{text}` is not a time (seconds such as 0.004, or a duration such as 4ms)"));
+        }
+    };
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
+        return Err(format!("`{text}` is not a time (seconds such as 0.004, or a duration such as 4ms)"));
+    }
+    let too_big = || format!("`{text}` is longer than lbsim's virtual time can hold");
+    let whole: Nanos = if int.is_empty() { 0 } else { int.parse().map_err(|_| too_big())? };
+    let mut total = whole.checked_mul(scale).ok_or_else(too_big)?;
+    let mut place = scale;
+    for d in frac.bytes() {
+        place /= 10;
+        if place == 0 {
+            break;
+        }
+        total += (d - b'0') as Nanos * place;
+    }
+    if total > MAX_TIME {
+        return Err(too_big());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Trace::parse(text.as_bytes(), "t.csv").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn times_in_seconds_or_with_units() {
+        assert_eq!(parse_time("0.004"), Ok(4 * MILLIS));
+        assert_eq!(parse_time("4ms"), Ok(4 * MILLIS));
+        assert_eq!(parse_time("12"), Ok(12 * SECS));
+        assert_eq!(parse_time(".5"), Ok(SECS / 2));
+        assert_eq!(parse_time("1.5us"), Ok(1_500));
+        assert!(parse_time("-1").unwrap_err().contains("negative"));
+        assert!(parse_time("4 parsecs").is_err());
+        assert!(parse_time("1e3").is_err());
+    }
+
+    #[test]
+    fn reads_a_trace_with_every_column() {
+        let t = Trace::parse(
+            b"# made by hand\ntime, demand, client\n0,4ms,1\n0.5,0.010,2\n\n0.5,1ms,1\n",
+            "t.csv",
+        )
+        .unwrap();
+        assert_eq!(t.times, vec![0, SECS / 2, SECS / 2]);
+        assert_eq!(t.demands, Some(vec![4 * MILLIS, 10 * MILLIS, MILLIS]));
+        assert_eq!(t.client_count(), Some(2));
+        let only_times = Trace::parse(b"time\r\n1\r\n2\r\n", "t.csv").unwrap();
+        assert_eq!((&only_times.demands, &only_times.clients, only_times.span()), (&None, &None, 2 * SECS));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        assert_eq!(
+            err("time\n1\n0.5\n"),
+            "t.csv:3:1: time 500ms is before the previous line's 1s: a trace must be in time order"
+        );
+        assert_eq!(err("time,demand\n1,-2ms\n"), "t.csv:2:3: `demand`: `-2ms` is negative");
+        assert_eq!(err("time,demand\n1\n"), "t.csv:2:2: 1 values where the header has 2 columns");
+        assert_eq!(err("time,demand\n1,2,3\n"), "t.csv:2:5: 3 values where the header has 2 columns");
+        assert_eq!(
+            err("time\nsoon\n"),
+            "t.csv:2:1: `time`: `soon` is not a time (seconds such as 0.004, or a duration such as 4ms)"
+        );
+        assert!(err("demand\n1\n").starts_with("t.csv:1:1: no `time` column"));
+        assert!(err("time,key\n1,a\n").contains("t.csv:1:6: unknown column `key` (keyed requests"));
+        assert!(err("0.1,1ms\n").contains("the first line must name the columns"));
+        assert_eq!(err(""), "t.csv: is empty: expected a header line (e.g. `time,demand`), then the data");
+        assert!(err("time\n").contains("has no requests"));
+        assert!(err("time,client\n1,x\n").starts_with("t.csv:2:3: `client`: `x` is not a whole number"));
+        let bad_utf8 = Trace::parse(b"time\n1\n\xff\n", "t.csv").unwrap_err().to_string();
+        assert_eq!(bad_utf8, "t.csv:3:1: is not UTF-8 text");
+    }
+
+    #[test]
+    fn gzip_is_read_directly() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"time,demand\n0,1ms\n1,2ms\n").unwrap();
+        let bytes = gz.finish().unwrap();
+        let t = Trace::parse(&bytes, "t.csv.gz").unwrap();
+        assert_eq!(t.times, vec![0, SECS]);
+        let broken = Trace::parse(&bytes[..bytes.len() / 2], "t.csv.gz").unwrap_err().to_string();
+        assert!(broken.starts_with("t.csv.gz: is not a readable gzip file"), "{broken}");
+    }
+
+    #[test]
+    fn samples_interpolate_between_order_statistics() {
+        let s = Samples::parse(b"latency\n3ms\n1ms\n2ms\n", "l.csv").unwrap();
+        assert_eq!(s.sorted, vec![MILLIS, 2 * MILLIS, 3 * MILLIS]);
+        assert_eq!(
+            (s.quantile(0.0), s.quantile(0.25), s.quantile(0.5), s.quantile(1.0)),
+            (MILLIS, 1_500_000, 2 * MILLIS, 3 * MILLIS)
+        );
+        assert_eq!(s.mean(), 2.0 * MILLIS as f64);
+        let picked = Samples::parse(b"time,latency\n0,5ms\n1,7ms\n", "l.csv").unwrap();
+        assert_eq!(picked.sorted, vec![5 * MILLIS, 7 * MILLIS]);
+        let e = Samples::parse(b"a,b\n1,2\n", "l.csv").unwrap_err().to_string();
+        assert!(e.contains("none named `demand`, `latency` or `service`"), "{e}");
+    }
+}

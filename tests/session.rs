@@ -1,0 +1,209 @@
+//! Seeking and recorded sessions: going back to a time gives exactly the state of running
+//! straight there (commands included), and a recorded session plays back to the same report.
+
+use lbsim::engine::{Arrivals, SimConfig, Stop};
+use lbsim::scenario::builtin::BUILTINS;
+use lbsim::session::{Action, Seeker, Session, fingerprint, replay};
+use lbsim::time::{MILLIS, Nanos, SECS};
+
+/// The commands of the test: a slowdown, a crash, a rate change where the arrivals have a rate
+/// to change, and retries, at their times.
+fn commands(config: &SimConfig) -> Vec<(Nanos, Action)> {
+    let mut out = vec![
+        (1_500 * MILLIS, Action::Slowdown { worker: 0, factor: 10.0 }),
+        (2_500 * MILLIS, Action::Up { worker: config.workers.len() - 1, up: false }),
+    ];
+    if let Some(rate) = match config.arrivals {
+        Arrivals::Poisson { rate } | Arrivals::Constant { rate } | Arrivals::Bursty { rate, .. } => {
+            Some(rate)
+        }
+        _ => None,
+    } {
+        out.push((3_000 * MILLIS, Action::Rate { rate: rate * 1.2 }));
+    }
+    out.push((3_500 * MILLIS, Action::Retry { policy: None }));
+    out
+}
+
+/// Runs straight to `t`, applying the commands at their times on the way, keeping
+/// checkpoints every `spacing` events.
+fn straight_with(config: &SimConfig, strategies: &[String], t: Nanos, spacing: u64) -> Seeker {
+    let mut s = Seeker::new(config.clone(), strategies).unwrap();
+    s.set_checkpoint_spacing(spacing);
+    for (at, action) in commands(config) {
+        if at > t {
+            break;
+        }
+        s.seek(at).unwrap();
+        s.apply(action, None).unwrap();
+    }
+    s.seek(t).unwrap();
+    s
+}
+
+/// Runs straight to `t`, keeping no checkpoints.
+fn straight(config: &SimConfig, strategies: &[String], t: Nanos) -> Seeker {
+    straight_with(config, strategies, t, u64::MAX)
+}
+
+#[test]
+fn seeking_back_gives_the_state_of_running_straight_there() {
+    for b in BUILTINS {
+        let mut config = b.scenario().unwrap().to_config().unwrap();
+        config.stop = Stop::Duration(6 * SECS);
+        config.warmup = config.warmup.min(SECS);
+        let strategies = vec!["least-loaded".to_string(), "power-of-two".to_string()];
+        // Going back from checkpoints (every 100 events: thinned to 32, as a long run would be),
+        // and from the start.
+        for spacing in [100, u64::MAX] {
+            let s = straight_with(&config, &strategies, 5 * SECS, spacing);
+            assert_eq!(
+                spacing == u64::MAX,
+                s.checkpoints() == 0,
+                "{}: {} checkpoints",
+                b.name,
+                s.checkpoints()
+            );
+            seek_around(&config, &strategies, s, b.name);
+        }
+    }
+}
+
+/// Seeks `s` (at 5 s) back and forth, each time against a run straight there.
+fn seek_around(config: &SimConfig, strategies: &[String], mut s: Seeker, name: &str) {
+    for t in [4_200 * MILLIS, 2 * SECS, 0, 3_100 * MILLIS] {
+        s.seek(t).unwrap();
+        let direct = straight(config, strategies, t);
+        assert_eq!(s.snapshots(), direct.snapshots(), "{name}: back to {t} ns");
+        assert_eq!(s.sims()[0].metrics().latency.mean(), direct.sims()[0].metrics().latency.mean());
+    }
+    // Forward again: the commands are replayed at their times.
+    s.seek(5 * SECS).unwrap();
+    assert_eq!(s.snapshots(), straight(config, strategies, 5 * SECS).snapshots(), "{name}: forward");
+}
+
+#[test]
+fn a_command_after_seeking_back_starts_a_new_future() {
+    let config = BUILTINS[0].scenario().unwrap().to_config().unwrap();
+    let strategies = vec!["least-loaded".to_string()];
+    let mut s = Seeker::new(config.clone(), &strategies).unwrap();
+    s.seek(2 * SECS).unwrap();
+    s.apply(Action::Up { worker: 1, up: false }, None).unwrap();
+    s.seek(4 * SECS).unwrap();
+    s.seek(SECS).unwrap();
+    s.apply(Action::Slowdown { worker: 2, factor: 5.0 }, None).unwrap();
+    assert_eq!(s.entries().len(), 1, "the crash at 2 s belonged to the future left behind");
+    s.seek(3 * SECS).unwrap();
+    assert!(!s.snapshots()[0].workers[1].crashed);
+    assert_eq!(s.snapshots()[0].workers[2].slowdown, 5.0);
+}
+
+#[test]
+fn a_recorded_session_replays_to_the_same_report() {
+    let mut config = BUILTINS[0].scenario().unwrap().to_config().unwrap();
+    config.stop = Stop::Duration(8 * SECS);
+    let strategies = vec!["round-robin".to_string(), "least-loaded".to_string()];
+    let mut s = straight(&config, &strategies, 7 * SECS);
+    s.apply(Action::Up { worker: 0, up: true }, Some("r".into())).unwrap();
+    s.seek(7_500 * MILLIS).unwrap();
+    let session = Session {
+        version: 1,
+        command: "compare".into(),
+        args: vec![],
+        strategies: strategies.clone(),
+        scenario: "default".into(),
+        seed: config.seed,
+        fingerprint: fingerprint(&config),
+        end: s.sims().iter().map(lbsim::session::Point::of).collect(),
+        commands: s.entries().to_vec(),
+    };
+    let json = serde_json::to_string(&session).unwrap();
+    let back: Session = serde_json::from_str(&json).unwrap();
+    let replayed = replay(&config, &back, "default").unwrap();
+    for (sim, r) in s.sims().iter().zip(replayed) {
+        let original = lbsim::report::Report::new(sim, "default", 0.0);
+        assert_eq!(lbsim::report::Report { wall_time_s: 0.0, ..r }, original);
+    }
+}
+
+/// A session driven through the UI's keys (a crash, a slowdown, the rate, events stepped one
+/// at a time with `n`, a strategy switch) replays headless to the reports the UI gave.
+#[test]
+fn a_ui_session_replays_to_the_reports_it_gave() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbsim::tui::{App, Mode};
+    let press = |app: &mut App, c: char| app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    for (mode, strategies) in [
+        (Mode::Compare, vec!["round-robin".to_string(), "least-loaded".to_string()]),
+        (Mode::Run, vec!["random".to_string()]),
+    ] {
+        let scenario = lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
+        let config = scenario.to_config().unwrap();
+        let mut app = App::new(scenario, &strategies, mode).unwrap();
+        app.advance_to(6 * SECS, None);
+        press(&mut app, 'k');
+        app.advance_to(7 * SECS, None);
+        press(&mut app, 'w');
+        press(&mut app, ']');
+        for _ in 0..5 {
+            press(&mut app, 'n'); // pauses, then steps one event
+        }
+        press(&mut app, 's'); // run only: the next strategy
+        press(&mut app, 't');
+        press(&mut app, ' ');
+        app.advance_to(9 * SECS, None);
+        let reports = app.reports();
+        let recorded = lbsim::session::Recorded::of(&mut app);
+        assert!(recorded.recorder.entries.len() >= 4, "{:?}", recorded.recorder.entries);
+        let session = Session {
+            version: 1,
+            command: "compare".into(),
+            args: vec![],
+            strategies: recorded.recorder.strategies,
+            scenario: "default".into(),
+            seed: config.seed,
+            fingerprint: fingerprint(&config),
+            end: recorded.end.unwrap(),
+            commands: recorded.recorder.entries,
+        };
+        let replayed = replay(&config, &session, "default").unwrap();
+        let zero = |r: lbsim::report::Report| lbsim::report::Report { wall_time_s: 0.0, ..r };
+        assert_eq!(
+            replayed.into_iter().map(zero).collect::<Vec<_>>(),
+            reports.into_iter().map(zero).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Through the binary: `--record` saves the session, `lbsim replay` prints the same report,
+/// and a session whose scenario changed is refused.
+#[test]
+fn record_and_replay_through_the_binary() {
+    let dir = std::env::temp_dir().join(format!("lbsim-session-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (session, scenario) = (dir.join("s.json"), dir.join("sc.toml"));
+    std::fs::write(&scenario, "[arrivals]\nload = 0.7\n[run]\nrequests = 3000\n").unwrap();
+    let lbsim =
+        |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().unwrap();
+    let (s, sc) = (session.to_str().unwrap(), scenario.to_str().unwrap());
+    let o = lbsim(&["compare", "--headless", "--scenario", sc, "--record", s, "--format", "json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o2 = lbsim(&["replay", s]);
+    assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
+    let strip = |bytes: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        for run in v["runs"].as_array_mut().unwrap() {
+            run["wall_time_s"] = 0.into();
+        }
+        v
+    };
+    assert_eq!(strip(&o.stdout), strip(&o2.stdout));
+    std::fs::write(&scenario, "[arrivals]\nload = 0.75\n[run]\nrequests = 3000\n").unwrap();
+    let o3 = lbsim(&["replay", s]);
+    let err = String::from_utf8_lossy(&o3.stderr);
+    assert_eq!(o3.status.code(), Some(2), "{err}");
+    assert!(err.contains("has changed since the session was recorded") && err.lines().count() == 1, "{err}");
+    let o4 = lbsim(&["replay", sc]);
+    assert!(String::from_utf8_lossy(&o4.stderr).contains("not a session recorded with --record"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
