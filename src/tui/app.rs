@@ -2,6 +2,8 @@
 //! virtual clock, the controls. Keys change state here; the engine is only changed through
 //! its commands.
 
+mod seek;
+
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -395,6 +397,11 @@ impl App {
                 self.log(what.to_string());
             }
             KeyCode::Char('n') => self.step_one(),
+            // Seeking (issue 13; src/tui/app/seek.rs).
+            KeyCode::Left => self.seek_by(-5 * SECS as i64),
+            KeyCode::Right => self.seek_by(5 * SECS as i64),
+            KeyCode::Char('{') => self.seek_by(-(SECS as i64)),
+            KeyCode::Char('}') => self.seek_by(SECS as i64),
             KeyCode::Char('+') | KeyCode::Char('=') => self.step_speed(1),
             KeyCode::Char('-') | KeyCode::Char('_') => self.step_speed(-1),
             KeyCode::Up | KeyCode::Char('K') => self.selected = self.selected.saturating_sub(1),
