@@ -11,7 +11,8 @@ use crate::session::{Entry, reach};
 use crate::time::{Human, Nanos};
 
 impl App {
-    /// Moves the run to virtual time `target` (see the [module documentation](self)).
+    /// Moves the run to virtual time `target`: forward runs on; back runs again from the start
+    /// with the commands recorded before `target` replayed exactly, and drops those after it.
     pub fn seek_to(&mut self, target: Nanos) {
         if self.engine != EngineKind::Sim {
             self.log("seeking needs the model: a live run cannot go back in time".to_string());
