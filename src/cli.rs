@@ -29,10 +29,11 @@ is printed, then a warning); 1 for anything else, such as an unwritable --output
 
 Keys in the terminal UI of run and compare: space pause/resume; n step one event (the model);
 +/- speed; x type a speed; p type a time to pause at (or [run] pause_at in the scenario);
-up/down select a worker; k/r crash/repair it; w slow it 10x; e/E its error rate up/down 10%;
-t retries on/off; [ ] arrival rate -/+10%; s next strategy (run); h histograms: whole run or
-last 5s; PgUp/PgDn scroll the event log (End: newest); R restart; ? help; q, Esc or Ctrl-C
-quit and print the report (which lists every change made with keys).
+left/right seek 5s back/forward, { } 1s (the model); up/down select a worker; k/r
+crash/repair it; w slow it 10x; e/E its error rate up/down 10%; t retries on/off; [ ] arrival
+rate -/+10%; s next strategy (run); h histograms: whole run or last 5s; PgUp/PgDn scroll the
+event log (End: newest); R restart; ? help; q, Esc or Ctrl-C quit and print the report
+(which lists every change made with keys).
 
 lbsim man --dir DIR writes a page for every command (lbsim-run.1, lbsim-compare.1, ...).";
 

@@ -207,3 +207,40 @@ fn record_and_replay_through_the_binary() {
     assert!(String::from_utf8_lossy(&o4.stderr).contains("not a session recorded with --record"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The UI's seeking keys: `{` goes back a second, with the crash given before it replayed at
+/// its moment; left goes back five, before the crash, which is then dropped; right goes on.
+#[test]
+fn the_ui_seeks_back_to_exactly_what_was() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbsim::tui::{App, Mode};
+    let press = |app: &mut App, code: KeyCode| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    let strategies = vec!["round-robin".to_string(), "least-loaded".to_string()];
+    let scenario = || lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
+    let snapshots = |app: &App| app.panes.iter().map(|p| p.sim.snapshot()).collect::<Vec<_>>();
+    let straight = |crash: bool, t: Nanos| {
+        let mut app = App::new(scenario(), &strategies, Mode::Compare).unwrap();
+        if crash {
+            app.advance_to(6 * SECS, None);
+            press(&mut app, KeyCode::Char('k'));
+        }
+        app.advance_to(t, None);
+        app
+    };
+    let mut app = straight(true, 9 * SECS);
+    press(&mut app, KeyCode::Char('{'));
+    assert_eq!(app.clock, 8 * SECS);
+    assert_eq!(snapshots(&app), snapshots(&straight(true, 8 * SECS)));
+    assert!(snapshots(&app)[0].workers[0].crashed);
+    press(&mut app, KeyCode::Left);
+    assert_eq!(app.clock, 3 * SECS);
+    assert_eq!(snapshots(&app), snapshots(&straight(false, 3 * SECS)));
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Char('}'));
+    assert_eq!(app.clock, 9 * SECS);
+    assert_eq!(
+        snapshots(&app),
+        snapshots(&straight(false, 9 * SECS)),
+        "the crash was dropped with its future"
+    );
+}

@@ -234,3 +234,11 @@ fn lesson_21_hot_keys() {
     press(&mut a, " ");
     moment("21_hot_keys", &a, &["ring-hash", "bounded-hash", "paused", "p99 leader"]);
 }
+
+#[test]
+fn lesson_22_real_traffic() {
+    let mut a = app("real-traffic", &["round-robin", "least-loaded", "power-of-two"], Mode::Compare);
+    a.advance_to(5 * SECS, None);
+    press(&mut a, " ");
+    moment("22_real_traffic", &a, &["paused", "p99 leader", "/s answered"]);
+}

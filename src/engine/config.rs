@@ -522,6 +522,14 @@ impl SimConfig {
         }
     }
 
+    /// When a trace's last request is sent (virtual time), for trace arrivals.
+    pub fn trace_end(&self) -> Option<Nanos> {
+        match &self.arrivals {
+            Arrivals::Trace { trace, scale } => Some((trace.span() as f64 * scale).round() as Nanos),
+            _ => None,
+        }
+    }
+
     /// The mean demand of a request (ns): a trace's own demands when it has them, else the
     /// service distribution's mean.
     pub fn mean_demand(&self) -> f64 {

@@ -749,9 +749,14 @@ impl Sim {
         if self.finished {
             return 1.0;
         }
-        match self.config.stop {
+        let by_stop = match self.config.stop {
             Stop::Requests(n) => self.metrics.counters.sent as f64 / n as f64,
             Stop::Duration(_) => self.now as f64 / self.end.unwrap_or(1).max(1) as f64,
+        };
+        // A trace stops sending when it ends, whichever comes first.
+        match self.config.trace_end() {
+            Some(end) => by_stop.max(self.now as f64 / end.max(1) as f64).min(1.0),
+            None => by_stop,
         }
     }
 

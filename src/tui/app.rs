@@ -2,6 +2,8 @@
 //! virtual clock, the controls. Keys change state here; the engine is only changed through
 //! its commands.
 
+mod seek;
+
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -471,6 +473,11 @@ impl App {
             KeyCode::Char('x') if self.engine == EngineKind::Sim => {
                 self.prompt = Some(Prompt { kind: PromptKind::Speed, text: String::new() })
             }
+            // Seeking (issue 13; src/tui/app/seek.rs).
+            KeyCode::Left => self.seek_by(-5 * SECS as i64),
+            KeyCode::Right => self.seek_by(5 * SECS as i64),
+            KeyCode::Char('{') => self.seek_by(-(SECS as i64)),
+            KeyCode::Char('}') => self.seek_by(SECS as i64),
             KeyCode::Char('+') | KeyCode::Char('=') => self.step_speed(1),
             KeyCode::Char('-') | KeyCode::Char('_') => self.step_speed(-1),
             KeyCode::Up | KeyCode::Char('K') => self.selected = self.selected.saturating_sub(1),

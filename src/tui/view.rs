@@ -20,10 +20,11 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
 /// The footer's keys, most important first; as many as fit are shown, and always the last.
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 17] = [
     "space pause",
     "n step",
     "+/- speed",
+    "←→ seek",
     "p pause at",
     "x set speed",
     "↑↓ worker",
@@ -47,7 +48,7 @@ fn footer(app: &App, width: u16) -> String {
     let live = app.engine == EngineKind::Live;
     let applies = |key: &&&str| match **key {
         "s strategy" => app.mode == Mode::Run,
-        "n step" | "+/- speed" | "x set speed" => !live,
+        "n step" | "+/- speed" | "x set speed" | "←→ seek" => !live,
         _ => true,
     };
     for key in KEYS[..KEYS.len() - 1].iter().filter(applies) {
@@ -214,14 +215,22 @@ fn progress_text(app: &App) -> Option<(String, String)> {
     }
     let c = app.config();
     let done = app.panes.iter().filter(|p| p.sim.started()).map(|p| p.sim.progress()).fold(1.0, f64::min);
-    let text = match c.stop {
-        Stop::Duration(d) => format!("of {}", crate::time::canonical(c.warmup + d)),
-        Stop::Requests(n) => format!("{:.0}% of {n} requests", done * 100.0),
-    };
-    let virtual_left = match c.stop {
-        Stop::Duration(d) => (c.warmup + d).saturating_sub(app.clock) as f64,
-        Stop::Requests(_) if done > 0.0 => app.clock as f64 * (1.0 - done) / done,
-        Stop::Requests(_) => return Some((text, String::new())),
+    let (text, virtual_left) = match (c.trace_end(), c.stop) {
+        // A trace ends when its last request is sent (if the stop does not come first).
+        (Some(end), _) => {
+            (format!("trace of {}", crate::time::seconds_text(end)), end.saturating_sub(app.clock) as f64)
+        }
+        (None, Stop::Duration(d)) => (
+            format!("of {}", crate::time::canonical(c.warmup + d)),
+            (c.warmup + d).saturating_sub(app.clock) as f64,
+        ),
+        (None, Stop::Requests(n)) => {
+            let text = format!("{:.0}% of {n} requests", done * 100.0);
+            if done <= 0.0 {
+                return Some((text, String::new()));
+            }
+            (text, app.clock as f64 * (1.0 - done) / done)
+        }
     };
     let per_real = match app.engine {
         EngineKind::Sim => app.speed,
@@ -911,6 +920,7 @@ fn render_help(area: Rect, buf: &mut Buffer) {
         ("space", "pause / resume"),
         ("n", "step one event: which worker got it, and why"),
         ("+ / -", "faster / slower (virtual s per real s)"),
+        ("← / →", "seek 5s back / forward ({ } 1s): re-simulated, exact"),
         ("x", "type a speed (e.g. 50, 0.25, 1/8)"),
         ("p", "type a time to pause at (e.g. 19.5s)"),
         ("PgUp PgDn", "scroll the event log (End: newest)"),
