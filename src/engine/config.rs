@@ -584,6 +584,9 @@ impl SimConfig {
                 format!("must be above 1 and at most 100, got {}", crate::text::number(p.balance_factor)),
             ));
         }
+        if !(p.active_request_bias.is_finite() && (0.0..=10.0).contains(&p.active_request_bias)) {
+            return Err(bad("strategy.active_request_bias", "must be from 0 to 10"));
+        }
         if self.strategy_params.ewma_decay == 0 {
             return Err(bad("strategy.decay", "must be longer than 0"));
         }

@@ -51,6 +51,7 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// ring_size = 1024               # ring-hash, bounded-hash: ring points per worker; default 1024
 /// table_size = 65537             # maglev: lookup table size (a prime at least this); default 65537
 /// balance_factor = 1.25          # bounded-hash: no worker over ceil(c x mean pending); default 1.25
+/// active_request_bias = 1.0      # least-request, unequal weights: weight / (active + 1)^bias; default 1
 ///
 /// [live]                         # only for --engine live (real tokio tasks in real time)
 /// work = "sleep"                 # sleep | spin | blocking: what serving is; default sleep
@@ -369,6 +370,7 @@ struct StrategyTable {
     ring_size: Option<NonZeroU32>,
     table_size: Option<NonZeroU64>,
     balance_factor: Option<Positive>,
+    active_request_bias: Option<NonNegative>,
 }
 
 /// A finite number > 0.
@@ -523,6 +525,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         ring_size: file.strategy.ring_size.map_or(defaults.ring_size, |n| n.get() as usize),
         table_size: file.strategy.table_size.map_or(defaults.table_size, NonZeroU64::get),
         balance_factor: file.strategy.balance_factor.map_or(defaults.balance_factor, |x| x.0),
+        active_request_bias: file.strategy.active_request_bias.map_or(defaults.active_request_bias, |x| x.0),
     };
     if strategy_params.ewma_decay == 0 {
         return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
