@@ -127,6 +127,7 @@ fn defences(workers: u32) -> impl Strategy<Value = Defences> {
                     cooldown: 10 * MILLIS,
                 }),
                 max_in_flight: None,
+                panic_threshold: if block { Some(0.5) } else { None },
                 // A view that needs no refresh is made to fit one when the run has one, and the
                 // other way round.
                 balancers: Balancers {

@@ -285,6 +285,11 @@ pub struct Defences {
     /// Balancer replicas (sidecars, client libraries, router replicas); default one, which
     /// sees everything.
     pub balancers: Balancers,
+    /// Envoy's panic threshold: when fewer than this fraction of the active workers is
+    /// available (believed up, not ejected), balance across all active workers as if every
+    /// one were (failing requests rather than overloading the few). Default none (Envoy's
+    /// default is 0.5).
+    pub panic_threshold: Option<f64>,
 }
 
 /// How a request reaches one of several balancer replicas.
@@ -919,6 +924,9 @@ impl SimConfig {
             positive_time("balancer.load_refresh", t)?;
         }
         self.validate_balancers()?;
+        if let Some(p) = d.panic_threshold {
+            probability("balancer.panic_threshold", p)?;
+        }
         if let Some(a) = &d.autoscale {
             let n = self.workers.len() as u32;
             if a.min == 0 {

@@ -166,6 +166,9 @@ struct Worker {
     consecutive_errors: u32,
     /// Its cache of keys (keyed requests with a cache only).
     cache: Option<crate::keys::Lru>,
+    /// Whether the balancer may send to it by what it knows (kept for the panic threshold,
+    /// under which the view may say up when this does not).
+    available: bool,
 }
 
 impl Worker {
@@ -187,6 +190,7 @@ impl Worker {
             ejections: 0,
             consecutive_errors: 0,
             cache: None,
+            available: lifecycle == Lifecycle::Active,
             spec,
         }
     }
@@ -481,6 +485,8 @@ pub struct Sim {
     scale_above: u32,
     scale_below: u32,
     scale_quiet_until: Nanos,
+    /// Below the panic threshold: balancing across every active worker.
+    panicking: bool,
 }
 
 impl Sim {
@@ -579,6 +585,7 @@ impl Sim {
             scale_above: 0,
             scale_below: 0,
             scale_quiet_until: 0,
+            panicking: false,
             attempts_out: 0,
             max_in_flight: config.max_in_flight(),
             stop_reason: None,
@@ -1042,12 +1049,20 @@ impl Sim {
         }
     }
 
+    /// Whether the balancer is in panic (too few workers available: it balances across all).
+    pub fn panicking(&self) -> bool {
+        self.panicking
+    }
+
     /// Requests in flight, measured or not (for memory checks).
     pub fn requests_in_system(&self) -> usize {
         self.requests.len()
     }
 
     fn cluster_changed(&mut self) {
+        if self.config.defences.panic_threshold.is_some() {
+            self.apply_panic_threshold();
+        }
         self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
         self.replicas_cluster_changed();
         // Requests waiting for a worker may now have one.

@@ -210,6 +210,7 @@ enum BackpressureMode {
 struct BalancerTable {
     load_refresh: Option<Duration>,
     backpressure: Option<BackpressureMode>,
+    panic_threshold: Option<Probability>,
 }
 
 /// `[keys]`: keyed requests (see [`crate::keys::Keys`]).
@@ -657,6 +658,7 @@ fn defences(f: &ScenarioFile) -> Defences {
         }),
         max_in_flight: f.run.max_in_flight.map(NonZeroU64::get),
         balancers: balancers(&f.balancers),
+        panic_threshold: f.balancer.panic_threshold.map(|p| p.0),
     }
 }
 
