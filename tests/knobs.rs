@@ -54,3 +54,42 @@ fn below_the_panic_threshold_the_balancer_spreads_over_every_worker() {
     assert!(!notices.iter().any(|n| n.starts_with("panic")));
     assert_eq!(low.metrics().counters, calm.metrics().counters);
 }
+
+/// Picks of worker 0, and all picks, between `from` and `to`.
+fn share_of_worker_0(c: &SimConfig, name: &str, from: u64, to: u64) -> f64 {
+    let s = strategy::build(name, &c.strategy_params).unwrap();
+    let mut sim = Sim::new(c.clone(), s).unwrap();
+    let (mut mine, mut all) = (0u32, 0u32);
+    while let Some(step) = sim.step() {
+        if let lbsim::engine::StepKind::Arrival { worker: Some(w), .. } = step.kind
+            && (from..to).contains(&step.time)
+        {
+            all += 1;
+            mine += (w == 0) as u32;
+        }
+    }
+    mine as f64 / all as f64
+}
+
+#[test]
+fn slow_start_spares_a_worker_that_comes_back() {
+    // 4 equal workers; worker 0 is down from 2 s to 3 s. With a 10 s slow start it comes back
+    // at a tenth of its weight, a fifth after 2 s: in the 2 s after its return it should get
+    // about 0.15 / 3.15 = 5% of the picks instead of 25%; after the window, 25% again.
+    let mut c = mm_config(4, 0.6, 0, 5);
+    c.stop = lbsim::engine::Stop::Duration(20 * SECS);
+    c.warmup = 0;
+    c.faults.crashes = vec![ScheduledCrash { worker: 0, at: 2 * SECS, duration: SECS }];
+    let mut slow = c.clone();
+    slow.defences.slow_start =
+        Some(lbsim::engine::SlowStart { window: 10 * SECS, aggression: 1.0, min_weight_percent: 10.0 });
+    for name in ["weighted-round-robin", "least-request"] {
+        let without = share_of_worker_0(&c, name, 3 * SECS, 5 * SECS);
+        let with = share_of_worker_0(&slow, name, 3 * SECS, 5 * SECS);
+        // About 4,800 picks in the 2 s: a binomial share's sd is below 0.7 points.
+        assert!((without - 0.25).abs() < 0.03, "{name} without: {without}");
+        assert!(with < 0.08, "{name} with slow start: {with}");
+        let after = share_of_worker_0(&slow, name, 14 * SECS, 20 * SECS);
+        assert!((after - 0.25).abs() < 0.03, "{name} after the window: {after}");
+    }
+}

@@ -290,6 +290,20 @@ pub struct Defences {
     /// one were (failing requests rather than overloading the few). Default none (Envoy's
     /// default is 0.5).
     pub panic_threshold: Option<f64>,
+    /// Envoy's slow start: a worker that joins or comes back ramps its weight up over a
+    /// window. Default none.
+    pub slow_start: Option<SlowStart>,
+}
+
+/// Slow start (Envoy's `slow_start_config`): see [`SlowStart::factor`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlowStart {
+    /// How long the ramp lasts (ns).
+    pub window: Nanos,
+    /// The ramp's shape: the time factor is raised to 1 / aggression (1 = linear). Default 1.
+    pub aggression: f64,
+    /// The least share of its weight a worker starts with, in percent. Default 10.
+    pub min_weight_percent: f64,
 }
 
 /// How a request reaches one of several balancer replicas.
@@ -926,6 +940,18 @@ impl SimConfig {
         self.validate_balancers()?;
         if let Some(p) = d.panic_threshold {
             probability("balancer.panic_threshold", p)?;
+        }
+        if let Some(s) = &d.slow_start {
+            positive_time("slow_start.window", s.window)?;
+            if !(s.aggression.is_finite() && s.aggression > 0.0 && s.aggression <= 100.0) {
+                return Err(bad("slow_start.aggression", "must be above 0 and at most 100"));
+            }
+            if !(s.min_weight_percent.is_finite()
+                && s.min_weight_percent > 0.0
+                && s.min_weight_percent <= 100.0)
+            {
+                return Err(bad("slow_start.min_weight_percent", "must be above 0 and at most 100"));
+            }
         }
         if let Some(a) = &d.autoscale {
             let n = self.workers.len() as u32;

@@ -85,6 +85,7 @@ impl Sim {
             }
             // Then it knows what it knew before (or, with instant detection, that it is down).
             self.views[w].up = self.available(w);
+            self.workers[w].available = self.views[w].up;
             self.cluster_changed();
         } else {
             for attempt in queued {
@@ -164,10 +165,14 @@ impl Sim {
             // The view may say up in panic: compare with what the balancer knew.
             Some(_) => self.workers[w].available != up,
         };
+        let joined = up && !self.workers[w].available;
         self.workers[w].available = up;
         if changed {
             self.views[w].up = up;
             self.cluster_changed();
+        }
+        if joined {
+            self.start_slow_start(w);
         }
     }
 

@@ -19,6 +19,7 @@ mod flow;
 mod queue;
 mod replicas;
 mod slab;
+mod slow_start;
 
 use std::collections::VecDeque;
 
@@ -27,7 +28,7 @@ use smallvec::SmallVec;
 pub use config::{
     Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences,
     Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes,
-    RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, Slowdown, Stop, View, WorkerSpec,
+    RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, SlowStart, Slowdown, Stop, View, WorkerSpec,
 };
 
 use crate::metrics::{Metrics, WorkerStats};
@@ -169,6 +170,9 @@ struct Worker {
     /// Whether the balancer may send to it by what it knows (kept for the panic threshold,
     /// under which the view may say up when this does not).
     available: bool,
+    /// Slow start: the latest ramp, and when it began.
+    ramp: u32,
+    ramp_since: Nanos,
 }
 
 impl Worker {
@@ -191,6 +195,8 @@ impl Worker {
             consecutive_errors: 0,
             cache: None,
             available: lifecycle == Lifecycle::Active,
+            ramp: 0,
+            ramp_since: 0,
             spec,
         }
     }
@@ -875,6 +881,10 @@ impl Sim {
             }
             Event::ScaleTick => {
                 self.autoscale_tick();
+                StepKind::Internal
+            }
+            Event::SlowStartStep { worker, ramp } => {
+                self.slow_start_step(worker as usize, ramp);
                 StepKind::Internal
             }
             Event::WorkerReady { worker } => {

@@ -69,6 +69,11 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// dispatch_delay = "exp:1ms"     # from a replica's pick to the worker; default none
 /// aligned = false                # round-robin replicas all start at worker 0; default false
 ///
+/// [slow_start]                   # a worker that joins or comes back ramps its weight up
+/// window = "30s"                 # the ramp's length (required)
+/// aggression = 1.0               # 1 = linear; higher ramps faster at first; default 1
+/// min_weight_percent = 10        # the weight it starts with; default 10
+///
 /// [keys]                         # keyed requests, for hashing strategies and worker caches
 /// count = 10000                  # distinct keys (required)
 /// popularity = "zipf:1.1"        # uniform | zipf:S; default uniform
@@ -97,6 +102,7 @@ pub struct ScenarioFile {
     #[serde(default)]
     balancers: BalancersTable,
     keys: Option<KeysTable>,
+    slow_start: Option<SlowStartTable>,
     autoscale: Option<AutoscaleTable>,
     #[serde(default)]
     live: LiveTable,
@@ -211,6 +217,15 @@ struct BalancerTable {
     load_refresh: Option<Duration>,
     backpressure: Option<BackpressureMode>,
     panic_threshold: Option<Probability>,
+}
+
+/// `[slow_start]`: see [`crate::engine::SlowStart`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlowStartTable {
+    window: Duration,
+    aggression: Option<Positive>,
+    min_weight_percent: Option<Positive>,
 }
 
 /// `[keys]`: keyed requests (see [`crate::keys::Keys`]).
@@ -659,6 +674,11 @@ fn defences(f: &ScenarioFile) -> Defences {
         max_in_flight: f.run.max_in_flight.map(NonZeroU64::get),
         balancers: balancers(&f.balancers),
         panic_threshold: f.balancer.panic_threshold.map(|p| p.0),
+        slow_start: f.slow_start.as_ref().map(|s| crate::engine::SlowStart {
+            window: s.window.0,
+            aggression: s.aggression.map_or(1.0, |x| x.0),
+            min_weight_percent: s.min_weight_percent.map_or(10.0, |x| x.0),
+        }),
     }
 }
 
