@@ -71,6 +71,7 @@ impl<'a> Cluster<'a> {
     }
 
     /// The same view for a pick of a request with `key` (keyed requests).
+    #[inline]
     pub fn with_key(self, key: Option<u64>) -> Cluster<'a> {
         Cluster { key, ..self }
     }
