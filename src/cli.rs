@@ -203,6 +203,10 @@ pub struct SimArgs {
     /// Load-aware strategies see queue lengths refreshed this often instead of live, e.g. 1s.
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub load_refresh: Option<Nanos>,
+    /// Envoy's panic threshold: when fewer than this fraction of the workers is available,
+    /// balance across all of them (0.5 is Envoy's default) [default: off].
+    #[arg(long, value_name = "F", value_parser = parse_probability, allow_hyphen_values = true)]
+    pub panic_threshold: Option<f64>,
     /// Balancer replicas in front of the workers, 1 to 1000, each with its own strategy
     /// instance and random stream [default: the scenario's, else 1].
     #[arg(long, value_name = "N", value_parser = parse_balancers, allow_hyphen_values = true)]
@@ -738,6 +742,9 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     }
     if let Some(n) = args.balancers {
         d.balancers.count = n;
+    }
+    if let Some(p) = args.panic_threshold {
+        d.panic_threshold = Some(p);
     }
     if let Some(v) = args.balancer_view {
         d.balancers.view = Some(v);

@@ -289,8 +289,7 @@ pub struct KeyStats {
 pub struct BalancerStats {
     /// Measured attempts it sent to workers.
     pub picks: u64,
-    /// Its picks per worker (kept only with more than one replica: with one, it is
-    /// [`WorkerStats::picks`]).
+    /// Its picks per worker.
     pub by_worker: Vec<u64>,
 }
 
@@ -329,8 +328,8 @@ pub struct Metrics {
     /// began with; each holds what had been measured when it took over. Empty when the
     /// strategy never changed.
     pub switches: Vec<Switch>,
-    /// One entry per balancer replica (the model fills it; empty in a live run, which has
-    /// one balancer).
+    /// One entry per balancer replica when there are several; empty for a single balancer
+    /// (its picks are the workers') and in a live run.
     pub balancers: Vec<BalancerStats>,
     /// Keyed requests: cache hits and keys remapped.
     pub keys: KeyStats,

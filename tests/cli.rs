@@ -64,7 +64,7 @@ fn bad_scenario_files_name_file_line_and_field() {
 #[test]
 fn unknown_strategies_list_the_valid_ones() {
     let valid = "(valid: round-robin, random, least-loaded, power-of-two, weighted-round-robin, peak-ewma, \
-                 ring-hash, maglev, bounded-hash)";
+                 least-request, ring-hash, maglev, bounded-hash)";
     assert_input_error(&["run", "--strategy", "fastest"], &format!("unknown strategy `fastest` {valid}"));
     assert_input_error(&["compare", "--strategies", "random,fastest"], "unknown strategy `fastest`");
     assert_input_error(&["compare", "--strategies", "random,random"], "strategy `random` is listed twice");

@@ -127,6 +127,12 @@ fn defences(workers: u32) -> impl Strategy<Value = Defences> {
                     cooldown: 10 * MILLIS,
                 }),
                 max_in_flight: None,
+                panic_threshold: if block { Some(0.5) } else { None },
+                slow_start: refresh.map(|ms| lbsim::engine::SlowStart {
+                    window: ms * 10 * MILLIS,
+                    aggression: 1.0,
+                    min_weight_percent: 10.0,
+                }),
                 // A view that needs no refresh is made to fit one when the run has one, and the
                 // other way round.
                 balancers: Balancers {

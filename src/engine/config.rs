@@ -308,6 +308,25 @@ pub struct Defences {
     /// Balancer replicas (sidecars, client libraries, router replicas); default one, which
     /// sees everything.
     pub balancers: Balancers,
+    /// Envoy's panic threshold: when fewer than this fraction of the active workers is
+    /// available (believed up, not ejected), balance across all active workers as if every
+    /// one were (failing requests rather than overloading the few). Default none (Envoy's
+    /// default is 0.5).
+    pub panic_threshold: Option<f64>,
+    /// Envoy's slow start: a worker that joins or comes back ramps its weight up over a
+    /// window. Default none.
+    pub slow_start: Option<SlowStart>,
+}
+
+/// Slow start (Envoy's `slow_start_config`): see [`SlowStart::factor`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlowStart {
+    /// How long the ramp lasts (ns).
+    pub window: Nanos,
+    /// The ramp's shape: the time factor is raised to 1 / aggression (1 = linear). Default 1.
+    pub aggression: f64,
+    /// The least share of its weight a worker starts with, in percent. Default 10.
+    pub min_weight_percent: f64,
 }
 
 /// How a request reaches one of several balancer replicas.
@@ -636,6 +655,9 @@ impl SimConfig {
                 "strategy.balance_factor",
                 format!("must be above 1 and at most 100, got {}", crate::text::number(p.balance_factor)),
             ));
+        }
+        if !(p.active_request_bias.is_finite() && (0.0..=10.0).contains(&p.active_request_bias)) {
+            return Err(bad("strategy.active_request_bias", "must be from 0 to 10"));
         }
         if self.strategy_params.ewma_decay == 0 {
             return Err(bad("strategy.decay", "must be longer than 0"));
@@ -984,6 +1006,21 @@ impl SimConfig {
             positive_time("balancer.load_refresh", t)?;
         }
         self.validate_balancers()?;
+        if let Some(p) = d.panic_threshold {
+            probability("balancer.panic_threshold", p)?;
+        }
+        if let Some(s) = &d.slow_start {
+            positive_time("slow_start.window", s.window)?;
+            if !(s.aggression.is_finite() && s.aggression > 0.0 && s.aggression <= 100.0) {
+                return Err(bad("slow_start.aggression", "must be above 0 and at most 100"));
+            }
+            if !(s.min_weight_percent.is_finite()
+                && s.min_weight_percent > 0.0
+                && s.min_weight_percent <= 100.0)
+            {
+                return Err(bad("slow_start.min_weight_percent", "must be above 0 and at most 100"));
+            }
+        }
         if let Some(a) = &d.autoscale {
             let n = self.workers.len() as u32;
             if a.min == 0 {

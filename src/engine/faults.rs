@@ -82,12 +82,14 @@ impl Sim {
         if requeue && !queued.is_empty() {
             // The balancer gets these back, so it does not send them to the same worker.
             self.views[w].up = false;
+            self.workers[w].available = false;
             self.cluster_changed();
             for attempt in queued {
                 self.requeue(attempt);
             }
             // Then it knows what it knew before (or, with instant detection, that it is down).
             self.views[w].up = self.available(w);
+            self.workers[w].available = self.views[w].up;
             self.cluster_changed();
         } else {
             for attempt in queued {
@@ -162,9 +164,43 @@ impl Sim {
     /// Brings a worker's `up` in the balancer's view in line with what it knows.
     pub(super) fn update_availability(&mut self, w: WorkerId) {
         let up = self.available(w);
-        if self.views[w].up != up {
+        let changed = match self.config.defences.panic_threshold {
+            None => self.views[w].up != up,
+            // The view may say up in panic: compare with what the balancer knew.
+            Some(_) => self.workers[w].available != up,
+        };
+        let joined = up && !self.workers[w].available;
+        self.workers[w].available = up;
+        if changed {
             self.views[w].up = up;
             self.cluster_changed();
+        }
+        if joined {
+            self.start_slow_start(w);
+        }
+    }
+
+    /// Envoy's panic threshold: below it, every active worker is offered to the strategies
+    /// (requests to dead ones fail); at or above it, the available ones only.
+    pub(super) fn apply_panic_threshold(&mut self) {
+        let Some(threshold) = self.config.defences.panic_threshold else { return };
+        let active = self.workers.iter().filter(|w| w.lifecycle == Lifecycle::Active).count();
+        let available =
+            self.workers.iter().filter(|w| w.lifecycle == Lifecycle::Active && w.available).count();
+        let panic = active > 0 && (available as f64) < threshold * active as f64;
+        for (view, worker) in self.views.iter_mut().zip(&self.workers) {
+            view.up = if panic { worker.lifecycle == Lifecycle::Active } else { worker.available };
+        }
+        if panic != self.panicking {
+            self.panicking = panic;
+            self.notice(if panic {
+                format!(
+                    "panic: {available} of {active} workers available, below {}%: balancing across all {active}",
+                    threshold * 100.0
+                )
+            } else {
+                format!("out of panic: {available} of {active} workers available")
+            });
         }
     }
 

@@ -28,8 +28,7 @@ impl Sim {
             generation: self.next_id as u32,
             waiting_retry: false,
             held: false,
-            replica: self.replicas.assign(key),
-            key,
+            replica: self.replicas.assign(key) as u16,
         };
         self.next_id += 1;
         if measured {
@@ -51,6 +50,12 @@ impl Sim {
             self.retry_tokens = (self.retry_tokens + budget).min(super::RETRY_TOKENS_MAX);
         }
         let slot = self.requests.insert(request);
+        if self.keys.is_some() {
+            if self.request_keys.len() <= slot as usize {
+                self.request_keys.resize(slot as usize + 1, 0);
+            }
+            self.request_keys[slot as usize] = key;
+        }
         self.check_in_flight();
         let r = RequestRef { slot, generation: request.generation };
         if let Some(timeout) = self.config.defences.timeout {
@@ -66,8 +71,8 @@ impl Sim {
     pub(super) fn dispatch(&mut self, r: RequestRef) -> Option<WorkerId> {
         let request = self.requests.get_mut(r.slot).expect("dispatching a live request");
         request.tries += 1;
-        let (try_no, demand, measured, replica, key) =
-            (request.tries, request.demand, request.measured, request.replica, request.key);
+        let (try_no, demand, measured, replica) =
+            (request.tries, request.demand, request.measured, request.replica);
         request.waiting_retry = false;
         let attempt = Attempt {
             id: self.next_attempt,
@@ -80,7 +85,6 @@ impl Sim {
             demand,
             measured,
             replica,
-            key,
         };
         self.next_attempt += 1;
         self.place(attempt)
@@ -89,7 +93,7 @@ impl Sim {
     /// Picks a worker for an attempt and sends it there, or rejects it, or holds it.
     fn place(&mut self, mut attempt: Attempt) -> Option<WorkerId> {
         let r = attempt.replica as usize;
-        let key = self.keys.is_some().then_some(attempt.key);
+        let key = self.keys.is_some().then(|| self.request_keys[attempt.request.slot as usize]);
         let choice = self.replica_pick(r, key);
         let block = self.config.defences.backpressure == Backpressure::Block;
         let Some(w) = choice else {
@@ -137,6 +141,7 @@ impl Sim {
 
     /// An attempt leaves the balancer for its worker: from now on every replica with the
     /// global view counts it.
+    #[inline]
     fn send(&mut self, w: WorkerId, attempt: Attempt) {
         self.workers[w].outstanding += 1;
         self.attempts_out += 1;
@@ -234,11 +239,19 @@ impl Sim {
     }
 
     fn start_service(&mut self, w: WorkerId, mut attempt: Attempt) {
+        // The key of a request that has ended meanwhile (an abandoned attempt) is gone: such
+        // an attempt neither finds nor leaves anything in the cache.
+        let key = match self.workers[w].cache {
+            Some(_) if self.is_live(attempt.request) => {
+                Some(self.request_keys[attempt.request.slot as usize])
+            }
+            _ => None,
+        };
         let worker = &mut self.workers[w];
         attempt.start = self.now;
         let mut time = service_time(attempt.demand, worker.speed);
-        if let Some(cache) = &mut worker.cache {
-            let hit = cache.access(attempt.key);
+        if let (Some(cache), Some(key)) = (&mut worker.cache, key) {
+            let hit = cache.access(key);
             if hit {
                 let speedup = self.config.keys.as_ref().and_then(|k| k.cache).map_or(1.0, |c| c.hit_speedup);
                 time = (time as f64 / speedup + 0.5) as Nanos;
@@ -513,6 +526,7 @@ impl Sim {
 
     /// The balancers' count for a worker changed: under the global view, update what
     /// strategies see (the other views count their own, or read periodic reports).
+    #[inline]
     pub(super) fn outstanding_changed(&mut self, w: WorkerId) {
         if self.replicas.view != super::View::Global {
             return;

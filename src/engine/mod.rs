@@ -19,6 +19,7 @@ mod flow;
 mod queue;
 mod replicas;
 mod slab;
+mod slow_start;
 mod timeline;
 
 use std::collections::VecDeque;
@@ -28,7 +29,7 @@ use smallvec::SmallVec;
 pub use config::{
     Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences,
     Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes,
-    RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, Slowdown, Stop, View, WorkerSpec,
+    RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, SlowStart, Slowdown, Stop, View, WorkerSpec,
 };
 
 use crate::metrics::{Metrics, WorkerStats};
@@ -66,10 +67,10 @@ struct Request {
     waiting_retry: bool,
     /// It has waited at the balancer at least once (counted once in `blocked`).
     held: bool,
-    /// The balancer replica it reached (all its attempts go through it).
-    replica: u32,
-    /// Its key (0 when requests are not keyed).
-    key: u64,
+    /// The balancer replica it reached (all its attempts go through it). (Its key, when
+    /// requests are keyed, is kept beside the slab, in `Sim::request_keys`, so that a request
+    /// stays 48 bytes.)
+    replica: u16,
 }
 
 /// A reference to a request that may have ended meanwhile.
@@ -97,10 +98,8 @@ struct Attempt {
     demand: Nanos,
     /// Whether its request counts (arrived after the warm-up).
     measured: bool,
-    /// The balancer replica that sent it.
-    replica: u32,
-    /// Its request's key (0 when requests are not keyed).
-    key: u64,
+    /// The balancer replica that sent it (u16 keeps an attempt in one 64-byte cache line).
+    replica: u16,
 }
 
 /// How an attempt ended, as the balancer hears it.
@@ -167,6 +166,12 @@ struct Worker {
     consecutive_errors: u32,
     /// Its cache of keys (keyed requests with a cache only).
     cache: Option<crate::keys::Lru>,
+    /// Whether the balancer may send to it by what it knows (kept for the panic threshold,
+    /// under which the view may say up when this does not).
+    available: bool,
+    /// Slow start: the latest ramp, and when it began.
+    ramp: u32,
+    ramp_since: Nanos,
 }
 
 impl Worker {
@@ -188,6 +193,9 @@ impl Worker {
             ejections: 0,
             consecutive_errors: 0,
             cache: None,
+            available: lifecycle == Lifecycle::Active,
+            ramp: 0,
+            ramp_since: 0,
             spec,
         }
     }
@@ -467,6 +475,8 @@ pub struct Sim {
     defences_rng: SimRng,
     /// Keyed requests: the key of each request, from its own stream.
     keys: Option<(crate::keys::KeySampler, SimRng)>,
+    /// Keyed requests: each live request's key, by its slot in `requests`.
+    request_keys: Vec<u64>,
     events: EventQueue,
     open_loop: Option<OpenLoop>,
     next_arrival: Option<Nanos>,
@@ -507,6 +517,8 @@ pub struct Sim {
     scale_quiet_until: Nanos,
     /// When the timeline's open interval ends (`Nanos::MAX` without a timeline).
     timeline_due: Nanos,
+    /// Below the panic threshold: balancing across every active worker.
+    panicking: bool,
 }
 
 impl Sim {
@@ -581,6 +593,7 @@ impl Sim {
                 .keys
                 .as_ref()
                 .map(|k| (crate::keys::KeySampler::new(k), SimRng::stream(config.seed, Stream::Keys))),
+            request_keys: Vec::new(),
             events: EventQueue::default(),
             open_loop: OpenLoop::new(&config.arrivals),
             next_arrival: None,
@@ -609,6 +622,7 @@ impl Sim {
             scale_above: 0,
             scale_below: 0,
             scale_quiet_until: 0,
+            panicking: false,
             attempts_out: 0,
             max_in_flight: config.max_in_flight(),
             stop_reason: None,
@@ -711,6 +725,8 @@ impl Sim {
             scale_below: self.scale_below,
             scale_quiet_until: self.scale_quiet_until,
             timeline_due: self.timeline_due,
+            panicking: self.panicking,
+            request_keys: self.request_keys.clone(),
         })
     }
 
@@ -954,6 +970,10 @@ impl Sim {
                 self.autoscale_tick();
                 StepKind::Internal
             }
+            Event::SlowStartStep { worker, ramp } => {
+                self.slow_start_step(worker as usize, ramp);
+                StepKind::Internal
+            }
             Event::WorkerReady { worker } => {
                 self.worker_ready(worker as usize);
                 StepKind::Internal
@@ -1142,12 +1162,20 @@ impl Sim {
         }
     }
 
+    /// Whether the balancer is in panic (too few workers available: it balances across all).
+    pub fn panicking(&self) -> bool {
+        self.panicking
+    }
+
     /// Requests in flight, measured or not (for memory checks).
     pub fn requests_in_system(&self) -> usize {
         self.requests.len()
     }
 
     fn cluster_changed(&mut self) {
+        if self.config.defences.panic_threshold.is_some() {
+            self.apply_panic_threshold();
+        }
         self.up = (0..self.views.len()).filter(|&i| self.views[i].up).collect();
         self.replicas_cluster_changed();
         // Requests waiting for a worker may now have one.

@@ -71,6 +71,11 @@ pub(crate) enum Event {
     WorkerReady {
         worker: u32,
     },
+    /// A step of a worker's slow-start ramp (`ramp` guards against a newer ramp).
+    SlowStartStep {
+        worker: u32,
+        ramp: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]

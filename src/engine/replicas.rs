@@ -133,6 +133,7 @@ impl Replicas {
 
     /// The replica a new request reaches. One replica draws nothing, so a single balancer's
     /// run is unchanged.
+    #[inline]
     pub(super) fn assign(&mut self, key: u64) -> u32 {
         let n = self.list.len() as u32;
         if n == 1 {
@@ -149,15 +150,19 @@ impl Replicas {
         }
     }
 
-    /// Statistics with one entry per replica (per-worker picks only with several).
+    /// Statistics with one entry per replica, with their picks per worker; none for a
+    /// single balancer, whose picks are the workers' (the report sums them).
     pub(super) fn stats(&self, workers: usize) -> Vec<BalancerStats> {
-        let by_worker = if self.list.len() > 1 { vec![0; workers] } else { Vec::new() };
-        vec![BalancerStats { picks: 0, by_worker }; self.list.len()]
+        match self.list.len() {
+            1 => Vec::new(),
+            n => vec![BalancerStats { picks: 0, by_worker: vec![0; workers] }; n],
+        }
     }
 }
 
 impl Sim {
     /// Replica `r` picks a worker for an attempt.
+    #[inline]
     pub(super) fn replica_pick(&mut self, r: usize, key: Option<u64>) -> Option<WorkerId> {
         self.replicas.last = r as u32;
         let now = self.now;
@@ -168,21 +173,23 @@ impl Sim {
     }
 
     /// The strategy of replica `r`.
+    #[inline]
     pub(super) fn replica_strategy(&self, r: usize) -> &dyn Strategy {
         self.replicas.list[r].strategy.as_ref()
     }
 
     /// Counts a measured pick of worker `w` by replica `r`.
+    #[inline]
     pub(super) fn count_pick(&mut self, r: usize, w: WorkerId) {
         self.metrics.workers[w].picks += 1;
-        let b = &mut self.metrics.balancers[r];
-        b.picks += 1;
-        if let Some(n) = b.by_worker.get_mut(w) {
-            *n += 1;
+        if let Some(b) = self.metrics.balancers.get_mut(r) {
+            b.picks += 1;
+            b.by_worker[w] += 1;
         }
     }
 
     /// Replica `r` sent an attempt to `w`: under the local views it counts it at once.
+    #[inline]
     pub(super) fn own_sent(&mut self, r: usize, w: WorkerId) {
         if matches!(self.replicas.view, View::Local | View::ReportLocal) {
             self.own_changed(r, w, |p| p + 1);
@@ -192,6 +199,7 @@ impl Sim {
     /// Replica `r` heard back about (or took back) an attempt sent at `sent`: under the local
     /// views it stops counting it (under `report+local`, only if it was sent after the latest
     /// report, which counted the others).
+    #[inline]
     pub(super) fn own_answered(&mut self, attempt: &Attempt) {
         let counts = match self.replicas.view {
             View::Local => true,
@@ -212,14 +220,21 @@ impl Sim {
     }
 
     /// The shared view of worker `w` changed: every replica that reads it hears of it.
+    #[inline]
     pub(super) fn shared_pending_changed(&mut self, w: WorkerId) {
         let cluster = Cluster::new(self.now, &self.views, &self.up);
+        if let [only] = &mut self.replicas.list[..] {
+            // The single balancer: straight to its strategy.
+            only.strategy.on_pending_change(w, &cluster);
+            return;
+        }
         for replica in self.replicas.list.iter_mut().filter(|r| r.own.is_empty()) {
             replica.strategy.on_pending_change(w, &cluster);
         }
     }
 
     /// Worker `w` answered replica `r` after `latency`.
+    #[inline]
     pub(super) fn replica_response(&mut self, r: usize, w: WorkerId, latency: Nanos, ok: bool) {
         let now = self.now;
         let replica = &mut self.replicas.list[r];

@@ -160,3 +160,11 @@ fn a_run_within_the_cap_has_no_stop_reason() {
     assert_eq!(s.stop_reason(), None);
     assert_eq!(s.snapshot().stop_reason, None);
 }
+
+#[test]
+fn requests_and_attempts_stay_small() {
+    // An attempt in one 64-byte cache line, a request in 48 bytes: replicas and keys must not
+    // cost the single balancer's hot path (keys live beside the slab).
+    assert!(std::mem::size_of::<Attempt>() <= 64, "{}", std::mem::size_of::<Attempt>());
+    assert!(std::mem::size_of::<Request>() <= 48, "{}", std::mem::size_of::<Request>());
+}

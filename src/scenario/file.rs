@@ -52,6 +52,7 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// ring_size = 1024               # ring-hash, bounded-hash: ring points per worker; default 1024
 /// table_size = 65537             # maglev: lookup table size (a prime at least this); default 65537
 /// balance_factor = 1.25          # bounded-hash: no worker over ceil(c x mean pending); default 1.25
+/// active_request_bias = 1.0      # least-request, unequal weights: weight / (active + 1)^bias; default 1
 ///
 /// [live]                         # only for --engine live (real tokio tasks in real time)
 /// work = "sleep"                 # sleep | spin | blocking: what serving is; default sleep
@@ -68,6 +69,11 @@ use crate::time::{MILLIS, Nanos, SECS, parse_duration};
 /// refresh = "500ms"              # the report's period (the same as balancer.load_refresh)
 /// dispatch_delay = "exp:1ms"     # from a replica's pick to the worker; default none
 /// aligned = false                # round-robin replicas all start at worker 0; default false
+///
+/// [slow_start]                   # a worker that joins or comes back ramps its weight up
+/// window = "30s"                 # the ramp's length (required)
+/// aggression = 1.0               # 1 = linear; higher ramps faster at first; default 1
+/// min_weight_percent = 10        # the weight it starts with; default 10
 ///
 /// [keys]                         # keyed requests, for hashing strategies and worker caches
 /// count = 10000                  # distinct keys (required)
@@ -97,6 +103,7 @@ pub struct ScenarioFile {
     #[serde(default)]
     balancers: BalancersTable,
     keys: Option<KeysTable>,
+    slow_start: Option<SlowStartTable>,
     autoscale: Option<AutoscaleTable>,
     #[serde(default)]
     live: LiveTable,
@@ -210,6 +217,16 @@ enum BackpressureMode {
 struct BalancerTable {
     load_refresh: Option<Duration>,
     backpressure: Option<BackpressureMode>,
+    panic_threshold: Option<Probability>,
+}
+
+/// `[slow_start]`: see [`crate::engine::SlowStart`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlowStartTable {
+    window: Duration,
+    aggression: Option<Positive>,
+    min_weight_percent: Option<Positive>,
 }
 
 /// `[keys]`: keyed requests (see [`crate::keys::Keys`]).
@@ -374,6 +391,7 @@ struct StrategyTable {
     ring_size: Option<NonZeroU32>,
     table_size: Option<NonZeroU64>,
     balance_factor: Option<Positive>,
+    active_request_bias: Option<NonNegative>,
 }
 
 /// A finite number > 0.
@@ -528,6 +546,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         ring_size: file.strategy.ring_size.map_or(defaults.ring_size, |n| n.get() as usize),
         table_size: file.strategy.table_size.map_or(defaults.table_size, NonZeroU64::get),
         balance_factor: file.strategy.balance_factor.map_or(defaults.balance_factor, |x| x.0),
+        active_request_bias: file.strategy.active_request_bias.map_or(defaults.active_request_bias, |x| x.0),
     };
     if strategy_params.ewma_decay == 0 {
         return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
@@ -664,6 +683,12 @@ fn defences(f: &ScenarioFile) -> Defences {
         }),
         max_in_flight: f.run.max_in_flight.map(NonZeroU64::get),
         balancers: balancers(&f.balancers),
+        panic_threshold: f.balancer.panic_threshold.map(|p| p.0),
+        slow_start: f.slow_start.as_ref().map(|s| crate::engine::SlowStart {
+            window: s.window.0,
+            aggression: s.aggression.map_or(1.0, |x| x.0),
+            min_weight_percent: s.min_weight_percent.map_or(10.0, |x| x.0),
+        }),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::time::{Nanos, SECS};
 
 mod bounded_hash;
 mod least_loaded;
+mod least_request;
 mod maglev;
 mod peak_ewma;
 mod power_of_two;
@@ -26,6 +27,7 @@ mod weighted_round_robin;
 
 pub use bounded_hash::BoundedHash;
 pub use least_loaded::LeastLoaded;
+pub use least_request::LeastRequest;
 pub use maglev::Maglev;
 pub use peak_ewma::PeakEwma;
 pub use power_of_two::PowerOfTwo;
@@ -69,6 +71,7 @@ impl<'a> Cluster<'a> {
     }
 
     /// The same view for a pick of a request with `key` (keyed requests).
+    #[inline]
     pub fn with_key(self, key: Option<u64>) -> Cluster<'a> {
         Cluster { key, ..self }
     }
@@ -219,6 +222,9 @@ pub struct StrategyParams {
     /// `bounded-hash`: no worker takes more than `ceil(balance_factor x mean pending)`.
     /// Default 1.25.
     pub balance_factor: f64,
+    /// `least-request` with unequal weights: effective weight = weight / (active + 1)^bias.
+    /// Default 1.0 (Envoy's `active_request_bias`).
+    pub active_request_bias: f64,
 }
 
 impl Default for StrategyParams {
@@ -230,6 +236,7 @@ impl Default for StrategyParams {
             ring_size: 1024,
             table_size: maglev::DEFAULT_TABLE_SIZE,
             balance_factor: 1.25,
+            active_request_bias: 1.0,
         }
     }
 }
@@ -275,6 +282,11 @@ pub const STRATEGIES: &[StrategyInfo] = &[
         name: "peak-ewma",
         about: "latency-aware: peak EWMA of latency x (pending + 1), best of two (Finagle, Linkerd)",
         build: |p| Box::new(PeakEwma::new(p.ewma_decay).with_error_penalty(p.error_penalty)),
+    },
+    StrategyInfo {
+        name: "least-request",
+        about: "Envoy least_request: power of d on active requests, or weight / (active + 1)^bias when weights differ",
+        build: |p| Box::new(LeastRequest::new(p.choices, p.active_request_bias)),
     },
     StrategyInfo {
         name: "ring-hash",

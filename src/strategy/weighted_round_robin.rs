@@ -136,6 +136,17 @@ mod tests {
     }
 
     #[test]
+    fn weights_4_2_1_1_get_their_shares_and_a_down_worker_none() {
+        let mut f = Fixture::new(&[0; 5]);
+        for (w, weight) in [4.0, 2.0, 1.0, 1.0, 3.0].into_iter().enumerate() {
+            f.workers[w].weight = weight;
+        }
+        f.set_up(4, false);
+        let counts = f.pick_counts(&mut WeightedRoundRobin::default(), 100_000, true);
+        assert_eq!(counts, [50_000, 25_000, 12_500, 12_500, 0]);
+    }
+
+    #[test]
     fn shares_follow_weights() {
         let mut f = Fixture::new(&[0, 0, 0]);
         for (w, weight) in [2.0, 1.0, 0.5].into_iter().enumerate() {

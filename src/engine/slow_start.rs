@@ -1,0 +1,76 @@
+//! Slow start (Envoy's `slow_start_config`): a worker that joins or comes back ramps its
+//! effective weight up over a window instead of taking its full share at once, so that a cold
+//! worker (an empty cache, a JIT still warming) is not flooded. While a worker is younger than
+//! the window its weight is `weight x max(min_weight_percent, time_factor^(1 / aggression))`
+//! with `time_factor = max(age, 1 s) / window`; the weight is updated in ten steps across the
+//! window. It applies to every strategy that reads weights (`weighted-round-robin`, and
+//! `least-request`, whose unequal weights then switch it to its weighted schedule).
+
+use super::queue::Event;
+use super::{Sim, SlowStart};
+use crate::strategy::WorkerId;
+use crate::time::{Nanos, SECS};
+
+/// Weight updates across a window.
+const STEPS: u32 = 10;
+
+impl SlowStart {
+    /// The share of its weight a worker has at `age` (1 from the end of the window on).
+    pub fn factor(&self, age: Nanos) -> f64 {
+        if age >= self.window {
+            return 1.0;
+        }
+        let time_factor = age.max(SECS) as f64 / self.window as f64;
+        libm::pow(time_factor.min(1.0), 1.0 / self.aggression).max(self.min_weight_percent / 100.0).min(1.0)
+    }
+}
+
+impl Sim {
+    /// Worker `w` became available again (or for the first time): it starts its ramp.
+    pub(super) fn start_slow_start(&mut self, w: WorkerId) {
+        let Some(s) = self.config.defences.slow_start else { return };
+        let worker = &mut self.workers[w];
+        worker.ramp = worker.ramp.wrapping_add(1);
+        worker.ramp_since = self.now;
+        let ramp = worker.ramp;
+        for step in 1..=STEPS {
+            let at = self.now.saturating_add(s.window / STEPS as u64 * step as u64);
+            self.events.push(at, Event::SlowStartStep { worker: w as u32, ramp });
+        }
+        self.set_ramp_weight(w);
+    }
+
+    /// A step of a ramp (ignored if the worker has started another since).
+    pub(super) fn slow_start_step(&mut self, w: WorkerId, ramp: u32) {
+        if self.workers[w].ramp == ramp {
+            self.set_ramp_weight(w);
+        }
+    }
+
+    fn set_ramp_weight(&mut self, w: WorkerId) {
+        let Some(s) = self.config.defences.slow_start else { return };
+        let worker = &self.workers[w];
+        let weight = worker.spec.weight * s.factor(self.now - worker.ramp_since);
+        if self.views[w].weight != weight {
+            self.views[w].weight = weight;
+            self.cluster_changed();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_factor_follows_envoys_formula() {
+        let s = SlowStart { window: 10 * SECS, aggression: 1.0, min_weight_percent: 10.0 };
+        assert_eq!(s.factor(0), 0.1, "max(age, 1s) / window, at least 10%");
+        assert!((s.factor(5 * SECS) - 0.5).abs() < 1e-12);
+        assert_eq!(s.factor(10 * SECS), 1.0);
+        let steep = SlowStart { aggression: 2.0, ..s };
+        assert!((steep.factor(4 * SECS) - 0.4f64.sqrt()).abs() < 1e-12, "aggression 2: square root");
+        let floor = SlowStart { min_weight_percent: 50.0, ..s };
+        assert_eq!(floor.factor(2 * SECS), 0.5);
+    }
+}
