@@ -1,8 +1,9 @@
 //! The course as an instructor gives it: each lesson's key moment (the header's Run and
 //! Press), drawn at 80x24 (a laptop, or a projector at a large font) and at 140x40, held by
 //! insta snapshots of whole frames, with a check that the words its See promises are on the
-//! 80x24 screen. The live lessons (14 to 18) run in real time and are driven in tmux by
-//! tests/tui_e2e.rs instead.
+//! 80x24 screen. Lesson 19's moment is the sweep's chart. The live lessons (14 to 18) run in
+//! real time, so their screens differ from run to run: tests/tui_e2e.rs drives lesson 14's
+//! live UI in tmux at 80x24 instead.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use lbsim::scenario::builtin;
@@ -241,4 +242,46 @@ fn lesson_22_real_traffic() {
     a.advance_to(5 * SECS, None);
     press(&mut a, " ");
     moment("22_real_traffic", &a, &["paused", "p99 leader", "/s answered"]);
+}
+
+/// Lesson 19's key moment is the sweep's chart (fewer loads and requests here, for time):
+/// every strategy's curve and the axes, at both sizes.
+#[test]
+fn lesson_19_hockey_stick() {
+    use lbsim::cli::{Cli, Command};
+    use ratatui::widgets::Widget;
+    let argv = [
+        "lbsim",
+        "sweep",
+        "--scenario",
+        "hockey-stick",
+        "--strategies",
+        "random,round-robin,power-of-two,least-loaded",
+        "--loads",
+        "0.1,0.5,0.9",
+        "--metric",
+        "mean",
+        "--replications",
+        "2",
+        "--requests",
+        "2000",
+    ];
+    let Command::Sweep { sweep, sim } = <Cli as clap::Parser>::parse_from(argv).command else { panic!() };
+    let (mut grid, jobs) = lbsim::sweep::build(&sweep, &sim).unwrap();
+    grid.fill(lbsim::sweep::execute(&jobs, 2, false, &mut |_| false).unwrap());
+    let draw = |w: u16, h: u16| {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| {
+            lbsim::tui::sweep::SweepView { grid: &grid, status: "done" }.render(f.area(), f.buffer_mut())
+        })
+        .unwrap();
+        t
+    };
+    let small = draw(80, 24);
+    let text = small.backend().to_string();
+    for words in ["random", "round-robin", "power-of-two", "least-loaded", "load", "mean latency (ms)"] {
+        assert!(text.contains(words), "`{words}` is not on the 80x24 chart:\n{text}");
+    }
+    insta::assert_snapshot!("19_hockey_stick_80x24", small.backend());
+    insta::assert_snapshot!("19_hockey_stick_140x40", draw(140, 40).backend());
 }

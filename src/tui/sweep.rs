@@ -112,11 +112,16 @@ impl Widget for SweepView<'_> {
         let done: usize = g.cells.iter().map(|c| c.samples.len()).sum();
         let total = g.cells.len() * g.replications as usize;
         Paragraph::new(vec![
-            Line::from(format!(
-                "lbsim sweep · {} · {} · {done}/{total} runs · mean and 95% interval over {} replications",
-                crate::text::escape(&g.scenario),
-                g.metric.label(),
-                g.replications
+            Line::from(super::fit::by_rank(
+                area.width as usize,
+                " · ",
+                &[
+                    (0, "lbsim sweep".to_string()),
+                    (0, crate::text::escape(&g.scenario).into_owned()),
+                    (0, g.metric.label().to_string()),
+                    (0, format!("{done}/{total} runs")),
+                    (1, format!("mean and 95% interval over {} replications", g.replications)),
+                ],
             )),
             Line::from(self.status.to_string()),
         ])
@@ -187,6 +192,9 @@ fn chart(g: &Grid, panel: Option<usize>, area: Rect, buf: &mut Buffer) {
     };
     Chart::new(datasets)
         .block(ratatui::widgets::Block::bordered().title(title))
+        // The legend names the curves: shown whenever it fits inside the chart at all (by
+        // default ratatui hides it below a quarter of the chart, which an 80x24 terminal is).
+        .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)))
         .x_axis(Axis::default().title("load").bounds([x_min, x_max]).labels([
             format!("{x_min:.2}"),
             format!("{:.2}", (x_min + x_max) / 2.0),
