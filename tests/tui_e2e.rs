@@ -251,3 +251,69 @@ fn term_dumb_prints_the_report_instead_of_the_ui() {
     assert!(screen.contains("TERM=dumb cannot show the terminal UI"), "{screen}");
     assert!(screen.contains("EXIT=0") && screen.contains("lbsim run · scenario default"), "{screen}");
 }
+
+/// The counter after `label` on screen, when it shows something other than 0 or none.
+fn counted(screen: &str, label: &str) -> bool {
+    let label: Vec<&str> = label.split(' ').collect();
+    screen.lines().any(|line| {
+        let line = line.replace('│', " ");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words
+            .windows(label.len() + 1)
+            .any(|w| w[..label.len()] == label[..] && !matches!(w[label.len()], "0" | "none"))
+    })
+}
+
+/// A live lesson as its header says, at 80x24: `words` on the screen and `counters` above 0
+/// while it runs; then `q`, a clean exit, and the report (with what scrolled off).
+fn live_lesson(name: &str, args: &str, words: &[&str], counters: &[&str]) -> String {
+    let s = Session::sized(name, &command(args), 80, 24);
+    s.wait_for(&format!("{name}: {words:?} and {counters:?} above 0"), |screen| {
+        words.iter().all(|w| screen.contains(w)) && counters.iter().all(|c| counted(screen, c))
+    });
+    s.keys(&["q"]);
+    let screen = s.wait_for("the exit and the report", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{name}: {screen}");
+    s.history()
+}
+
+/// Lesson 15: blocking holds requests at the balancer (the counter says how many).
+#[test]
+fn lesson_15_backpressure_at_80x24() {
+    if have_tmux() {
+        live_lesson(
+            "backpressure",
+            "run --engine live --scenario backpressure",
+            &["live tokio tasks"],
+            &["blocked"],
+        );
+    }
+}
+
+/// Lesson 16: the spinning run still shows its header and answers.
+#[test]
+fn lesson_16_blocking_the_runtime_at_80x24() {
+    if have_tmux() {
+        let args = "run --engine live --scenario blocking-the-runtime";
+        live_lesson("blocking", args, &["live tokio tasks", "p99 "], &[]);
+    }
+}
+
+/// Lesson 17: requests time out and their work is wasted, on screen.
+#[test]
+fn lesson_17_timeouts_at_80x24() {
+    if have_tmux() {
+        let args = "run --engine live --scenario timeouts-and-cancellation";
+        live_lesson("timeouts", args, &[], &["timed out", "wasted"]);
+    }
+}
+
+/// Lesson 18: quit mid-run; every request sent is accounted for, no task is left.
+#[test]
+fn lesson_18_graceful_shutdown_at_80x24() {
+    if have_tmux() {
+        let report =
+            live_lesson("shutdown", "run --engine live --scenario graceful-shutdown", &["p99 "], &[]);
+        assert!(report.contains("cancelled") && report.contains("0 tasks left at shutdown"), "{report}");
+    }
+}
