@@ -7,39 +7,13 @@
 //!   `effective weight = weight / (active + 1)^active_request_bias` (bias default 1.0) computed
 //!   at that moment: busy workers come round less often. O(log workers) per pick.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::power_of_two::sample_distinct;
+use super::weighted_round_robin::Due;
 use super::{Cluster, Strategy, WorkerId};
 use crate::rng::SimRng;
-
-/// A worker's next turn in the weighted schedule.
-#[derive(Clone, Copy, Debug)]
-struct Due {
-    at: f64,
-    id: WorkerId,
-}
-
-impl PartialEq for Due {
-    fn eq(&self, other: &Due) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Due {}
-
-impl PartialOrd for Due {
-    fn partial_cmp(&self, other: &Due) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Due {
-    fn cmp(&self, other: &Due) -> Ordering {
-        self.at.total_cmp(&other.at).then(self.id.cmp(&other.id))
-    }
-}
 
 /// Envoy's least-request balancer.
 #[derive(Clone, Debug)]

@@ -12,11 +12,12 @@ use std::collections::BinaryHeap;
 use super::{Cluster, Strategy, WorkerId};
 use crate::rng::SimRng;
 
-/// A worker's next turn.
+/// A worker's next turn in an earliest-deadline-first schedule (shared with
+/// `least-request`'s weighted schedule): ordered by time, ties to the lower id.
 #[derive(Clone, Copy, Debug)]
-struct Due {
-    at: f64,
-    id: WorkerId,
+pub(super) struct Due {
+    pub(super) at: f64,
+    pub(super) id: WorkerId,
 }
 
 impl PartialEq for Due {
