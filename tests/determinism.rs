@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
-use lbsim::engine::{Arrivals, Sim, StepKind, Stop};
+use lbsim::engine::{Arrivals, Stop};
 use lbsim::scenario::builtin::BUILTINS;
-use lbsim::strategy::{self, STRATEGIES};
+use lbsim::strategy::STRATEGIES;
 
 #[test]
 fn the_same_seed_gives_identical_reports_and_another_seed_does_not() {
@@ -49,19 +49,6 @@ fn results_are_pinned_across_machines_and_versions() {
 }
 const PINNED_LATENCY_SUM: u64 = 1_430_566_088_046;
 const PINNED_END_TIME: u64 = 143_598_491_234;
-
-/// (arrival time, demand) of every request, by stepping the engine.
-fn workload(config: &lbsim::engine::SimConfig, strategy: &str) -> Vec<(u64, u64)> {
-    let s = strategy::build(strategy, &config.strategy_params).unwrap();
-    let mut sim = Sim::new(config.clone(), s).unwrap();
-    let mut seen = Vec::new();
-    while let Some(step) = sim.step() {
-        if let StepKind::Arrival { demand, .. } = step.kind {
-            seen.push((step.time, demand));
-        }
-    }
-    seen
-}
 
 #[test]
 fn every_strategy_sees_the_same_arrivals_and_demands() {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use lbsim::engine::{ScheduledCrash, Sim, SimConfig, StepKind, Stop};
+use lbsim::engine::{ScheduledCrash, Sim, SimConfig, Stop};
 use lbsim::keys::{Cache, Keys, Popularity};
 use lbsim::report::Report;
 use lbsim::strategy::{self, STRATEGIES};
@@ -13,19 +13,6 @@ use lbsim::time::{MILLIS, SECS};
 
 fn keyed(config: &mut SimConfig, count: u64, popularity: Popularity, cache: Option<Cache>) {
     config.keys = Some(Keys { count, popularity, cache });
-}
-
-/// (arrival time, demand) of every request.
-fn workload(config: &SimConfig, strategy: &str) -> Vec<(u64, u64)> {
-    let s = strategy::build(strategy, &config.strategy_params).unwrap();
-    let mut sim = Sim::new(config.clone(), s).unwrap();
-    let mut seen = Vec::new();
-    while let Some(step) = sim.step() {
-        if let StepKind::Arrival { demand, .. } = step.kind {
-            seen.push((step.time, demand));
-        }
-    }
-    seen
 }
 
 #[test]

@@ -98,19 +98,6 @@ fn a_local_view_with_one_replica_is_the_global_view() {
     assert_eq!(global, local);
 }
 
-/// (arrival time, demand) of every request.
-fn workload(config: &SimConfig, strategy: &str) -> Vec<(u64, u64)> {
-    let s = strategy::build(strategy, &config.strategy_params).unwrap();
-    let mut sim = Sim::new(config.clone(), s).unwrap();
-    let mut seen = Vec::new();
-    while let Some(step) = sim.step() {
-        if let StepKind::Arrival { demand, .. } = step.kind {
-            seen.push((step.time, demand));
-        }
-    }
-    seen
-}
-
 fn replicated(count: u32, view: View) -> impl Fn(&mut SimConfig) {
     move |c| {
         c.defences.balancers.count = count;

@@ -37,6 +37,20 @@ pub fn run(config: &SimConfig, strategy: &str) -> Sim {
     sim
 }
 
+/// (arrival time, demand) of every request, by stepping the engine: the workload, which no
+/// strategy, replica or key may move.
+pub fn workload(config: &SimConfig, strategy: &str) -> Vec<(u64, u64)> {
+    let s = strategy::build(strategy, &config.strategy_params).unwrap();
+    let mut sim = Sim::new(config.clone(), s).unwrap();
+    let mut seen = Vec::new();
+    while let Some(step) = sim.step() {
+        if let lbsim::engine::StepKind::Arrival { demand, .. } = step.kind {
+            seen.push((step.time, demand));
+        }
+    }
+    seen
+}
+
 /// Runs and reports (wall time zeroed).
 pub fn report(config: &SimConfig, strategy: &str) -> Report {
     Report::new(&run(config, strategy), "test", 0.0)
