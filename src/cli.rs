@@ -603,14 +603,7 @@ fn simulate_and_report(
     } else {
         simulate_all(&scenario, strategies)?
     };
-    let text = match (args.format, mode) {
-        (Format::Table, Mode::Run) => report::run_table(&reports[0]),
-        (Format::Table, Mode::Compare) => report::compare_table(&reports),
-        (Format::Json, Mode::Run) => report::run_json(&reports[0]),
-        (Format::Json, Mode::Compare) => report::compare_json(&reports),
-        (Format::Csv, _) => report::csv(&reports),
-    };
-    deliver(&text, sink)?;
+    deliver(&render_reports(args.format, mode, &reports), sink)?;
     crate::timeline::deliver_csv(&reports, timeline_sink).map_err(CliError::runtime)?;
     if INTERRUPTED.load(Ordering::Relaxed) {
         crate::output::error_line("interrupted: the report covers what ran until then");
@@ -629,6 +622,17 @@ pub(crate) fn use_ui(args: &SimArgs) -> bool {
         return false;
     }
     true
+}
+
+/// The reports of a run (one) or a comparison in `format`.
+pub(crate) fn render_reports(format: Format, mode: Mode, reports: &[Report]) -> String {
+    match (format, mode) {
+        (Format::Table, Mode::Run) => report::run_table(&reports[0]),
+        (Format::Table, Mode::Compare) => report::compare_table(reports),
+        (Format::Json, Mode::Run) => report::run_json(&reports[0]),
+        (Format::Json, Mode::Compare) => report::compare_json(reports),
+        (Format::Csv, _) => report::csv(reports),
+    }
 }
 
 /// Loads `--scenario` and applies the flags that override it.

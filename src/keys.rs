@@ -253,12 +253,9 @@ pub fn hash_key(key: u64) -> u64 {
     mix(key ^ 0x6b65_7973_5f72_696e)
 }
 
-/// SplitMix64's finaliser.
-pub fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+/// SplitMix64's finaliser (the one the random streams are seeded with).
+pub fn mix(z: u64) -> u64 {
+    crate::rng::splitmix64(z)
 }
 
 #[cfg(test)]

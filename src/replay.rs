@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use crate::cli::{CliError, SimArgs};
 use crate::engines::EngineKind;
-use crate::report::{self, Format, Report};
+use crate::report::{Format, Report};
 use crate::scenario::Scenario;
 use crate::session::{Point, Recorded, Recorder, Seeker, Session, fingerprint};
 use crate::tui::Mode;
@@ -140,12 +140,5 @@ pub(crate) fn command(file: &Path, format: Option<Format>, output: Option<&Path>
     }
     let sink = crate::cli::prepare_sink(&args)?;
     let reports = crate::session::replay(&config, &session, &scenario.name).map_err(bad)?;
-    let text = match (args.format, mode) {
-        (Format::Table, Mode::Run) => report::run_table(&reports[0]),
-        (Format::Table, Mode::Compare) => report::compare_table(&reports),
-        (Format::Json, Mode::Run) => report::run_json(&reports[0]),
-        (Format::Json, Mode::Compare) => report::compare_json(&reports),
-        (Format::Csv, _) => report::csv(&reports),
-    };
-    crate::cli::deliver(&text, sink)
+    crate::cli::deliver(&crate::cli::render_reports(args.format, mode, &reports), sink)
 }

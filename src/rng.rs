@@ -188,7 +188,8 @@ fn ziggurat() -> &'static Ziggurat {
     })
 }
 
-fn splitmix64(mut z: u64) -> u64 {
+/// SplitMix64's finaliser: a fast, well-mixed hash of a 64-bit value (also the keys' hash).
+pub(crate) fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
