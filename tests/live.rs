@@ -175,6 +175,25 @@ fn graceful_shutdown_loses_nothing() {
     assert_eq!(report.live.unwrap().tasks_left_at_shutdown, 0);
 }
 
+/// Quitting while the watcher is behind (requests sent that it has not heard of yet) still
+/// lets every request in flight finish within the grace period: none is cancelled.
+#[test]
+fn an_early_quit_waits_for_requests_the_watcher_has_not_heard_of() {
+    let mut s = sized(8, 1.0, 0.8, 1, r#"grace = "5s""#);
+    s.stop = lbsim::engine::Stop::Duration(60 * lbsim::time::SECS);
+    s.warmup = 0;
+    let config = s.to_config().unwrap();
+    let mut run =
+        Live::new(config, strategy::build("least-loaded", &Default::default()).unwrap(), s.live).unwrap();
+    run.begin().unwrap();
+    // Nobody reads what the tasks report meanwhile: the UI between two frames.
+    std::thread::sleep(Duration::from_millis(100));
+    run.stop();
+    let c = run.metrics().counters;
+    assert!(c.sent > 0, "{c:?}");
+    assert_eq!((c.completed, c.cancelled, c.in_flight), (c.sent, 0, 0), "{c:?}");
+}
+
 /// `lbsim crosscheck` on the identical-workers lesson, through the real binary: the two
 /// engines agree within 10% on mean latency (fewer requests than its default, for time). Both
 /// engines serve the same requests, so the difference is timing alone, and it shrinks as the
@@ -383,6 +402,23 @@ fn commands_act_on_the_running_tasks() {
     .unwrap();
     assert!(run.retries_on());
     until(&mut run, "a retry", &|r| r.metrics().attempts.retries > 0);
+    // A command shows at once, so the next acts on its result (before the balancer has
+    // published anything): `k` then `r` repairs the worker `k` crashed.
+    run.apply(Command::SetWorkerUp { worker: 2, up: false }).unwrap();
+    assert!(run.worker(2).crashed);
+    run.apply(Command::SetWorkerUp { worker: 2, up: true }).unwrap();
+    assert!(!run.worker(2).crashed);
+    run.apply(Command::SetWorkerSlowdown { worker: 3, factor: 10.0 }).unwrap();
+    assert_eq!(run.worker(3).slowdown, 10.0);
+    // The balancer did both, in order, and its view agrees.
+    let (start, mut seen) = (std::time::Instant::now(), Vec::new());
+    while !seen.iter().any(|t| t == "worker 2 repaired") {
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for the repair: {seen:?}");
+        run.wait(Duration::from_millis(20));
+        seen.extend(run.take_notices().into_iter().map(|n| n.text));
+    }
+    assert!(seen.iter().any(|t| t == "worker 2 crashed"), "{seen:?}");
+    assert!(!run.worker(2).crashed && run.worker(3).slowdown == 10.0);
     assert!(run.apply(Command::SetWorkerUp { worker: 9, up: false }).is_err());
     run.stop();
     assert!(run.metrics().counters.is_conserved());

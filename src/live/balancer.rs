@@ -51,6 +51,9 @@ pub enum Control {
     Uneject(usize, u32),
     /// A worker added by the autoscaler has started up.
     Ready(usize),
+    /// Sent after the user's n-th command: the view says it was handled, so the UI stops
+    /// showing that command's effect on its own and reads the balancer's again.
+    Handled(u64),
 }
 
 /// What the balancer knows of one worker, published for the UI.
@@ -92,6 +95,8 @@ pub struct View {
     pub events: u64,
     /// When it was published (scenario time).
     pub at: Nanos,
+    /// How many of the user's commands it has handled.
+    pub handled: u64,
 }
 
 /// How to reach one worker, and what the balancer knows of it beyond its view.
@@ -223,6 +228,8 @@ pub struct Balancer {
     view: watch::Sender<View>,
     busy: Duration,
     events: u64,
+    /// How many of the user's commands it has handled (published in the view).
+    handled: u64,
 }
 
 /// What woke the balancer.
@@ -270,6 +277,7 @@ impl Balancer {
             view,
             busy: Duration::ZERO,
             events: 0,
+            handled: 0,
         };
         b.cluster_changed();
         b
@@ -315,6 +323,11 @@ impl Balancer {
             match event {
                 Event::Request(request) => self.dispatch(request),
                 Event::Done(worker) => self.completed(worker),
+                // The user's command is done: show its effect at once.
+                Event::Control(Control::Handled(n)) => {
+                    self.handled = n;
+                    self.publish(work.len());
+                }
                 Event::Control(c) => self.control(c),
                 Event::HealthCheck => self.health_check(),
                 Event::LoadRefresh => self.refresh_loads(),
@@ -455,6 +468,7 @@ impl Balancer {
                     self.update_availability(w);
                 }
             }
+            Control::Handled(n) => self.handled = n,
             Control::Ready(w) => {
                 if self.workers[w].lifecycle == Lifecycle::Starting {
                     self.workers[w].lifecycle = Lifecycle::Active;
@@ -499,6 +513,7 @@ impl Balancer {
             view.busy = self.busy;
             view.events = self.events;
             view.at = self.meter.clock.now();
+            view.handled = self.handled;
         });
     }
 }

@@ -70,6 +70,21 @@ pub struct Live {
     runtime_workers: usize,
     tasks_left: usize,
     wall: Duration,
+    /// The user's commands sent to the balancer so far.
+    commands: u64,
+    /// Changes to workers the user asked for that the balancer's view does not show yet
+    /// (with the command's number): the UI shows them at once, so that a second key press
+    /// acts on the first one's result (`k` then `r` repairs the worker it crashed).
+    asked: Vec<(u64, usize, Asked)>,
+}
+
+/// A change to one worker the user asked for.
+#[derive(Clone, Copy, Debug)]
+enum Asked {
+    Up(bool),
+    Slowdown(f64),
+    ErrorRate(f64),
+    Speed(f64),
 }
 
 impl Live {
@@ -114,6 +129,8 @@ impl Live {
             runtime_workers: 0,
             tasks_left: 0,
             wall: Duration::ZERO,
+            commands: 0,
+            asked: Vec::new(),
             config,
             options,
         })
@@ -254,6 +271,8 @@ impl Live {
         let now = run.clock.now();
         let records: Vec<Record> = run.records.try_iter().collect();
         self.view = run.view.borrow().clone();
+        let handled = self.view.handled;
+        self.asked.retain(|&(n, ..)| n > handled);
         let m = run.runtime.metrics();
         self.alive_max = self.alive_max.max(m.num_alive_tasks());
         self.global_queue_max = self.global_queue_max.max(m.global_queue_depth());
@@ -384,14 +403,24 @@ impl Live {
         }
     }
 
-    fn send(&self, control: Control) -> Result<(), CommandError> {
+    /// Sends the balancer one of the user's commands, then word that it was handled.
+    fn send(&mut self, control: Control) -> Result<(), CommandError> {
         match &self.running {
             Some(run) => {
+                self.commands += 1;
                 let _ = run.control.send(control);
+                let _ = run.control.send(Control::Handled(self.commands));
                 Ok(())
             }
             None => Err(CommandError::BadValue("the live run is not running".to_string())),
         }
+    }
+
+    /// Sends a change to `worker`, shown at once until the balancer's view shows it.
+    fn ask(&mut self, worker: usize, asked: Asked, control: Control) -> Result<(), CommandError> {
+        self.send(control)?;
+        self.asked.push((self.commands, worker, asked));
+        Ok(())
     }
 
     fn set_plan(&mut self, change: impl FnOnce(&mut Plan)) {
@@ -482,7 +511,7 @@ impl Engine for Live {
     fn worker(&self, id: usize) -> WorkerSnapshot {
         // Workers the autoscaler adds are like the first one.
         let spec = self.config.workers.get(id).unwrap_or(&self.config.workers[0]);
-        let seen = self.view.workers.get(id).cloned().unwrap_or(balancer::Seen {
+        let mut seen = self.view.workers.get(id).cloned().unwrap_or(balancer::Seen {
             pending: 0,
             up: true,
             crashed: false,
@@ -493,6 +522,17 @@ impl Engine for Live {
             error_rate: spec.error_rate,
             last_latency: 0,
         });
+        for &(_, _, asked) in self.asked.iter().filter(|(_, w, _)| *w == id) {
+            match asked {
+                Asked::Up(up) => seen.crashed = !up,
+                // The view's speed is the configured one over the slowdown.
+                Asked::Slowdown(factor) => {
+                    (seen.speed, seen.slowdown) = (seen.speed * seen.slowdown / factor, factor)
+                }
+                Asked::ErrorRate(rate) => seen.error_rate = rate,
+                Asked::Speed(speed) => seen.speed = speed / seen.slowdown,
+            }
+        }
         let busy = seen.pending.min(spec.concurrency);
         WorkerSnapshot {
             pending: seen.pending,
@@ -559,9 +599,11 @@ impl Engine for Live {
     fn stop(&mut self) {
         let Some(run) = self.running.as_ref() else { return };
         run.stop_sending.cancel();
-        // Let the requests in flight finish, for the grace period at most.
+        // Let the requests in flight finish, for the grace period at most. Which are in
+        // flight is known only once every requester has said it stopped (a request may be on
+        // its way meanwhile): `sync` ends the run then, as soon as none is left.
         let deadline = Instant::now() + self.options.grace;
-        while self.tally.alive > 0 && Instant::now() < deadline {
+        while Instant::now() < deadline {
             if self.wait(deadline.saturating_duration_since(Instant::now())) {
                 return;
             }
@@ -632,7 +674,7 @@ impl Live {
             }
             Command::SetWorkerSpeed { worker, speed } => {
                 check(worker)?;
-                self.send(Control::Speed(worker, speed))
+                self.ask(worker, Asked::Speed(speed), Control::Speed(worker, speed))
             }
             Command::SetWorkerSlowdown { worker, factor } => {
                 check(worker)?;
@@ -641,18 +683,19 @@ impl Live {
                         "slowdown must be in [1, 1e6], got {factor}"
                     )));
                 }
-                self.send(Control::Slowdown(worker, factor))
+                self.ask(worker, Asked::Slowdown(factor), Control::Slowdown(worker, factor))
             }
             Command::SetWorkerUp { worker, up } => {
                 check(worker)?;
-                self.send(if up { Control::Repair(worker) } else { Control::Crash(worker) })
+                let control = if up { Control::Repair(worker) } else { Control::Crash(worker) };
+                self.ask(worker, Asked::Up(up), control)
             }
             Command::SetWorkerErrorRate { worker, rate } => {
                 check(worker)?;
                 if !(0.0..=1.0).contains(&rate) {
                     return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
                 }
-                self.send(Control::ErrorRate(worker, rate))
+                self.ask(worker, Asked::ErrorRate(rate), Control::ErrorRate(worker, rate))
             }
             Command::SetRetry(policy) => {
                 self.set_plan(|p| p.retry = policy);
