@@ -141,16 +141,17 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let strategies: Vec<&str> = app.panes.iter().map(|p| p.sim.strategy_name()).collect();
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let badge = Span::styled(" lbsim ", bold.fg(Color::Black).bg(Color::Cyan));
-    let title = fitted_line(
-        area.width.saturating_sub(8),
-        " · ",
-        vec![
-            (0, Span::raw(crate::text::escape(&app.scenario.name).to_string())),
-            (0, Span::styled(strategies.join(" vs "), bold)),
-            (1, Span::raw(cluster_text(app))),
-            (3, Span::raw(format!("seed {}", app.config().seed))),
-        ],
-    );
+    let mut items = vec![
+        (0, Span::raw(crate::text::escape(&app.scenario.name).to_string())),
+        (0, Span::styled(strategies.join(" vs "), bold)),
+        (1, Span::raw(cluster_text(app))),
+        (3, Span::raw(format!("seed {}", app.config().seed))),
+    ];
+    // Which engine runs goes on the first line: the second fills up with warnings.
+    if app.engine == EngineKind::Live {
+        items.push((2, Span::styled("live tokio tasks", Style::new().fg(Color::Magenta))));
+    }
+    let title = fitted_line(area.width.saturating_sub(8), " · ", items);
     let mut first = vec![badge, Span::raw(" ")];
     first.extend(title.spans);
     let state_style = match app.state() {
@@ -274,7 +275,7 @@ fn plural(n: usize, word: &str) -> String {
 fn pace(app: &App) -> String {
     match app.engine {
         EngineKind::Sim => format!("speed {}", speed_text(app.speed)),
-        EngineKind::Live => format!("live tokio tasks, time scale {}", app.scenario.live.time_scale),
+        EngineKind::Live => format!("time scale {}", app.scenario.live.time_scale),
     }
 }
 
