@@ -32,6 +32,8 @@ pub enum Stream {
     Balancers,
     /// The key of each request (keyed requests only).
     Keys,
+    /// Which balancer replica an idle worker registers with (join-idle-queue).
+    Idle,
 }
 
 impl Stream {
@@ -44,6 +46,7 @@ impl Stream {
             Stream::Defences => "defences",
             Stream::Balancers => "balancers",
             Stream::Keys => "keys",
+            Stream::Idle => "idle",
         }
     }
 }

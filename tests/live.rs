@@ -108,6 +108,13 @@ fn least_loaded_at_80_percent_agrees_with_the_model() {
     crosscheck(&scenario(0.8, 4_000, ""), "least-loaded");
 }
 
+/// Join-idle-queue live: the balancer hears a worker is idle when its last request is done,
+/// as the model's worker says so when it finishes it; the two agree on the mean.
+#[test]
+fn join_idle_queue_at_80_percent_agrees_with_the_model() {
+    crosscheck(&scenario(0.8, 4_000, ""), "join-idle-queue");
+}
+
 /// Crashes and repairs (noticed by health checks, so requests are sent to the dead worker
 /// meanwhile), per-try timeouts, retries and a request deadline, then the user quits mid-run: every request sent is in exactly one count, and every task has ended.
 #[test]

@@ -83,6 +83,39 @@ fn least_loaded_sits_above_mmn_and_far_below_random() {
 }
 
 #[test]
+fn least_work_left_is_one_central_queue_mmn() {
+    // Each request goes to the worker that will be free soonest, so it starts exactly when it
+    // would in one FIFO queue feeding N servers: the oracle *is* M/M/N, not just above it.
+    for (workers, rho, requests) in [(4, 0.7, 600_000), (16, 0.9, 2_000_000)] {
+        let sim = run(&mm_config(workers, rho, requests, 9), "least-work-left");
+        let mean = mean_sojourn(&sim);
+        let expected = mmn_mean(workers, rho);
+        eprintln!("lwl N={workers} rho={rho} mean {mean} M/M/N {expected}");
+        assert!(close(mean, expected, 0.02), "N={workers} rho={rho}: mean {mean} vs M/M/N {expected}");
+        // The tail too: in M/M/N a request waits with probability C, then Exp(N mu - lambda),
+        // so P(sojourn > t) mixes two exponentials; p99 from the exact mixture.
+        let c = erlang_c(workers, rho);
+        let r = workers as f64 * (1.0 - rho);
+        let survival = |t: f64| {
+            // Service Exp(1) plus, with probability C, an independent wait Exp(r).
+            let wait = if (r - 1.0).abs() < 1e-9 {
+                (1.0 + t) * (-t).exp()
+            } else {
+                (r * (-t).exp() - (-r * t).exp()) / (r - 1.0)
+            };
+            (1.0 - c) * (-t).exp() + c * wait
+        };
+        let (mut lo, mut hi) = (0.0, 100.0);
+        for _ in 0..100 {
+            let mid = (lo + hi) / 2.0;
+            if survival(mid) > 0.01 { lo = mid } else { hi = mid }
+        }
+        let p99 = quantile(&sim, 0.99);
+        assert!(close(p99, lo, 0.04), "N={workers} rho={rho}: p99 {p99} vs M/M/N {lo}");
+    }
+}
+
+#[test]
 fn power_of_two_matches_the_supermarket_model() {
     for (rho, requests) in [(0.5, 1_000_000), (0.9, 2_000_000)] {
         let sim = run(&mm_config(100, rho, requests, 9), "power-of-two");

@@ -137,6 +137,10 @@ impl Sim {
         if self.config.defences.detection == Detection::Instant {
             self.update_availability(w);
         }
+        // It came back with nothing to do.
+        if self.workers[w].lifecycle == Lifecycle::Active {
+            self.worker_idle(w);
+        }
     }
 
     pub(super) fn set_slowdown(&mut self, w: WorkerId, factor: f64) {
@@ -371,6 +375,7 @@ impl Sim {
         self.workers[w].lifecycle = Lifecycle::Active;
         self.scaling_event(ScaleAction::Ready, w);
         self.update_availability(w);
+        self.worker_idle(w);
     }
 
     fn drain(&mut self, w: WorkerId) {

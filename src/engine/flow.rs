@@ -266,6 +266,7 @@ impl Sim {
             }
         }
         let t = self.now.saturating_add(time);
+        attempt.done = t;
         self.events.push(t, Event::Departure { worker: w as u32, epoch: worker.epoch, attempt: attempt.id });
         worker.serving.push(attempt);
     }
@@ -298,8 +299,12 @@ impl Sim {
                 a.wasted_work += now - attempt.start;
             }
         }
-        if self.workers[w].lifecycle == super::Lifecycle::Draining && self.workers[w].pending() == 0 {
-            self.retire(w);
+        if self.workers[w].pending() == 0 {
+            match self.workers[w].lifecycle {
+                super::Lifecycle::Draining => self.retire(w),
+                // Join-idle-queue: it says so to a balancer before its answer arrives.
+                _ => self.worker_idle(w),
+            }
         }
         self.answer(attempt, if failed { Answer::WorkerError } else { Answer::Ok })
     }

@@ -93,7 +93,8 @@ struct Attempt {
     sent: Nanos,
     /// When its service began (when it has).
     start: Nanos,
-    /// When its service ended (when it has).
+    /// When its service ends (set when it begins: the model draws the time then, and
+    /// least-work-left's oracle reads it).
     done: Nanos,
     demand: Nanos,
     /// Whether its request counts (arrived after the warm-up).
@@ -645,6 +646,7 @@ impl Sim {
             }
         }
         sim.offset_replicas(sim.config.defences.balancers.aligned);
+        sim.register_idle_workers();
         sim.schedule_faults();
         Ok(sim)
     }
@@ -1039,6 +1041,7 @@ impl Sim {
                 }
                 self.cluster_changed();
                 self.offset_replicas(self.config.defences.balancers.aligned);
+                self.register_idle_workers();
             }
             Command::SetWorkerSpeed { worker, speed } => {
                 check_worker(worker)?;

@@ -45,6 +45,10 @@ pub(super) struct Replicas {
     report_at: Nanos,
     /// The replica of the latest pick.
     pub(super) last: u32,
+    /// Which replica an idle worker registers with (join-idle-queue), from its own stream.
+    idle_rng: SimRng,
+    /// Whether a replica's strategy is an oracle: then picks see each worker's work left.
+    oracle: bool,
 }
 
 impl Replica {
@@ -66,6 +70,8 @@ impl Replicas {
             rng: self.rng.clone(),
             report_at: self.report_at,
             last: self.last,
+            idle_rng: self.idle_rng.clone(),
+            oracle: self.oracle,
         })
     }
 }
@@ -102,6 +108,7 @@ impl Replicas {
         views: &[WorkerView],
     ) -> Replicas {
         let own_views = matches!(view, View::Local | View::ReportLocal);
+        let oracle = strategies.iter().any(|s| s.is_oracle());
         let list = strategies
             .into_iter()
             .enumerate()
@@ -123,6 +130,8 @@ impl Replicas {
             rng: SimRng::stream(seed, Stream::Balancers),
             report_at: 0,
             last: 0,
+            idle_rng: SimRng::stream(seed, Stream::Idle),
+            oracle,
         }
     }
 
@@ -169,7 +178,34 @@ impl Sim {
         let replica = &mut self.replicas.list[r];
         let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
         let cluster = Cluster::new(now, views, &self.up).with_key(key);
+        if self.replicas.oracle {
+            let oracle = WorkLeft { workers: &self.workers, now };
+            return replica.strategy.pick(&cluster.with_oracle(&oracle), &mut replica.rng);
+        }
         replica.strategy.pick(&cluster, &mut replica.rng)
+    }
+
+    /// Worker `w` has nothing left to do: it registers as idle with one replica, chosen at
+    /// random from its own stream when there are several (join-idle-queue; other strategies
+    /// ignore it).
+    pub(super) fn worker_idle(&mut self, w: WorkerId) {
+        let n = self.replicas.count();
+        let r = if n == 1 { 0 } else { self.replicas.idle_rng.below(n as u64) as usize };
+        let now = self.now;
+        let replica = &mut self.replicas.list[r];
+        let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
+        replica.strategy.on_idle(w, &Cluster::new(now, views, &self.up));
+    }
+
+    /// Every worker that is serving nothing, up and active registers as idle (at the start,
+    /// and when the strategy changes, so that a new join-idle-queue knows them).
+    pub(super) fn register_idle_workers(&mut self) {
+        for w in 0..self.workers.len() {
+            let worker = &self.workers[w];
+            if worker.pending() == 0 && !worker.is_down() && worker.lifecycle == super::Lifecycle::Active {
+                self.worker_idle(w);
+            }
+        }
     }
 
     /// The strategy of replica `r`.
@@ -320,6 +356,23 @@ impl Sim {
             let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
             replica.strategy.start_as_replica(&Cluster::new(now, views, &self.up), &mut replica.rng);
         }
+    }
+}
+
+/// The oracle's knowledge: each worker's remaining work, which the model knows because it
+/// drew every service time when the service began (and knows the demands of the queue).
+struct WorkLeft<'a> {
+    workers: &'a [super::Worker],
+    now: Nanos,
+}
+
+impl strategy::Oracle for WorkLeft<'_> {
+    fn work_left(&self, w: WorkerId) -> Nanos {
+        let worker = &self.workers[w];
+        let serving: Nanos = worker.serving.iter().map(|a| a.done.saturating_sub(self.now)).sum();
+        let queued: Nanos =
+            worker.queue.iter().map(|a| super::flow::service_time(a.demand, worker.speed)).sum();
+        (serving + queued) / worker.spec.concurrency.max(1) as Nanos
     }
 }
 

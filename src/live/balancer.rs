@@ -280,6 +280,7 @@ impl Balancer {
             handled: 0,
         };
         b.cluster_changed();
+        b.register_idle_workers();
         b
     }
 
@@ -417,8 +418,12 @@ impl Balancer {
         }
         self.pending_changed(w);
         let slot = &self.workers[w];
-        if slot.lifecycle == Lifecycle::Draining && slot.pending == 0 {
-            self.retire(w);
+        if slot.pending == 0 {
+            match slot.lifecycle {
+                Lifecycle::Draining => self.retire(w),
+                // Join-idle-queue: a worker with nothing left to do is idle.
+                _ => self.idle(w),
+            }
         }
         // Room somewhere: try the held request again.
         self.retry_held();
@@ -459,6 +464,7 @@ impl Balancer {
             Control::Strategy(strategy) => {
                 self.strategy = strategy;
                 self.cluster_changed();
+                self.register_idle_workers();
             }
             Control::Uneject(w, ejection) => {
                 let slot = &mut self.workers[w];
@@ -474,6 +480,7 @@ impl Balancer {
                     self.workers[w].lifecycle = Lifecycle::Active;
                     self.scaled(ScaleAction::Ready, w);
                     self.update_availability(w);
+                    self.idle(w);
                 }
             }
         }
@@ -484,6 +491,24 @@ impl Balancer {
         let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
         self.strategy.on_cluster_change(&cluster);
         self.retry_held();
+    }
+
+    /// Worker `w` has nothing to do: the strategy hears of it (join-idle-queue keeps a list
+    /// of such workers; the others ignore it).
+    fn idle(&mut self, w: usize) {
+        let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
+        self.strategy.on_idle(w, &cluster);
+    }
+
+    /// Every worker with nothing to do, up and active, is idle (at the start, and for a new
+    /// strategy).
+    fn register_idle_workers(&mut self) {
+        for w in 0..self.workers.len() {
+            let slot = &self.workers[w];
+            if slot.pending == 0 && !slot.crashed && slot.lifecycle == Lifecycle::Active {
+                self.idle(w);
+            }
+        }
     }
 
     fn notice(&self, text: String) {

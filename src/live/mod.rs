@@ -137,6 +137,18 @@ pub struct LiveFigures {
     pub tasks_left_at_shutdown: usize,
 }
 
+/// Why a strategy cannot run live: an oracle reads what only the model knows.
+pub fn check_strategy(strategy: &dyn crate::strategy::Strategy) -> Result<(), String> {
+    if strategy.is_oracle() {
+        return Err(format!(
+            "strategy `{}` is an oracle: it reads each worker's remaining work, which only the model \
+             knows (no real balancer can); run it with --engine sim",
+            strategy.name()
+        ));
+    }
+    Ok(())
+}
+
 /// Why a configuration cannot run live.
 pub fn check_supported(config: &SimConfig) -> Result<(), String> {
     let unsupported = [

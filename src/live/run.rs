@@ -92,6 +92,7 @@ impl Live {
     pub fn new(config: SimConfig, strategy: Box<dyn Strategy>, options: LiveOptions) -> Result<Live, String> {
         config.validate().map_err(|e| e.to_string())?;
         check_supported(&config)?;
+        super::check_strategy(strategy.as_ref())?;
         if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
             return Err(format!("--time-scale must be a positive number, got {}", options.time_scale));
         }
@@ -669,6 +670,7 @@ impl Live {
                 Ok(())
             }
             Command::SetStrategy(s) => {
+                super::check_strategy(s.as_ref()).map_err(CommandError::BadValue)?;
                 self.strategy_name = s.name().to_string();
                 self.send(Control::Strategy(s))
             }

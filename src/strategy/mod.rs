@@ -15,8 +15,10 @@ use crate::rng::SimRng;
 use crate::time::{Nanos, SECS};
 
 mod bounded_hash;
+mod join_idle_queue;
 mod least_loaded;
 mod least_request;
+mod least_work_left;
 mod maglev;
 mod peak_ewma;
 mod power_of_two;
@@ -26,8 +28,10 @@ mod round_robin;
 mod weighted_round_robin;
 
 pub use bounded_hash::BoundedHash;
+pub use join_idle_queue::JoinIdleQueue;
 pub use least_loaded::LeastLoaded;
 pub use least_request::LeastRequest;
+pub use least_work_left::LeastWorkLeft;
 pub use maglev::Maglev;
 pub use peak_ewma::PeakEwma;
 pub use power_of_two::PowerOfTwo;
@@ -61,19 +65,47 @@ pub struct Cluster<'a> {
     workers: &'a [WorkerView],
     up: &'a [WorkerId],
     key: Option<u64>,
+    oracle: Option<&'a dyn Oracle>,
+}
+
+/// What only a simulation knows about the workers. A strategy that reads it is an oracle
+/// ([`Strategy::is_oracle`]): no real balancer can do what it does, which makes it the bound
+/// the others are measured against.
+pub trait Oracle {
+    /// The time `worker` needs to finish everything it holds (the rest of what it serves and
+    /// all of its queue, at its current speed, over all its slots), from now.
+    fn work_left(&self, worker: WorkerId) -> Nanos;
+}
+
+impl fmt::Debug for dyn Oracle + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Oracle")
+    }
 }
 
 impl<'a> Cluster<'a> {
     /// A view over `workers`; `up` must list exactly the ids of the workers that are up.
     pub fn new(now: Nanos, workers: &'a [WorkerView], up: &'a [WorkerId]) -> Cluster<'a> {
         debug_assert_eq!(up.len(), workers.iter().filter(|w| w.up).count());
-        Cluster { now, workers, up, key: None }
+        Cluster { now, workers, up, key: None, oracle: None }
     }
 
     /// The same view for a pick of a request with `key` (keyed requests).
     #[inline]
     pub fn with_key(self, key: Option<u64>) -> Cluster<'a> {
         Cluster { key, ..self }
+    }
+
+    /// The same view with an oracle's knowledge (the model gives it to oracle strategies).
+    #[inline]
+    pub fn with_oracle(self, oracle: &'a dyn Oracle) -> Cluster<'a> {
+        Cluster { oracle: Some(oracle), ..self }
+    }
+
+    /// The time `worker` needs to finish all it holds, when an oracle is at hand ([`Oracle`]);
+    /// `None` otherwise.
+    pub fn work_left(&self, worker: WorkerId) -> Option<Nanos> {
+        self.oracle.map(|o| o.work_left(worker))
     }
 
     /// The key of the request being placed, when requests are keyed (a `[keys]` table) and
@@ -177,6 +209,19 @@ pub trait Strategy: Send {
     /// Called when `worker` answers an attempt that took `latency` from the balancer and
     /// back; `ok` is false for an error (the worker failed it, crashed, or turned it away).
     fn on_response(&mut self, _worker: WorkerId, _latency: Nanos, _ok: bool, _cluster: &Cluster<'_>) {}
+
+    /// Called when `worker` has run out of work and registers with this balancer as idle
+    /// (join-idle-queue): when it finishes its last request, when it comes back from a crash,
+    /// when an autoscaled worker starts, and for every worker at the start. With several
+    /// balancer replicas, only one hears of it, chosen at random.
+    fn on_idle(&mut self, _worker: WorkerId, _cluster: &Cluster<'_>) {}
+
+    /// Whether the strategy reads [`Cluster::work_left`], which only the model can give:
+    /// such a strategy is an oracle (a bound to compare real strategies against), and the
+    /// live engine refuses it. Default: false.
+    fn is_oracle(&self) -> bool {
+        false
+    }
 
     /// Called when the cluster changed shape (a worker went up or down, was added or changed
     /// speed or weight), and once before the first pick. Strategies that keep per-worker state
@@ -287,6 +332,16 @@ pub const STRATEGIES: &[StrategyInfo] = &[
         name: "least-request",
         about: "Envoy least_request: power of d on active requests, or weight / (active + 1)^bias when weights differ",
         build: |p| Box::new(LeastRequest::new(p.choices, p.active_request_bias)),
+    },
+    StrategyInfo {
+        name: "join-idle-queue",
+        about: "an idle worker joins one balancer's idle list; send to one from it, else at random (Lu et al. 2011)",
+        build: |_| Box::new(JoinIdleQueue::default()),
+    },
+    StrategyInfo {
+        name: "least-work-left",
+        about: "an oracle: the least remaining work, which no real balancer knows (the lower bound, model only)",
+        build: |_| Box::new(LeastWorkLeft::default()),
     },
     StrategyInfo {
         name: "ring-hash",

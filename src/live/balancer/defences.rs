@@ -47,6 +47,7 @@ impl Balancer {
         (slot.queue, slot.task, slot.crashed) = (Some(queue), task, false);
         self.notice(format!("worker {w} repaired"));
         self.update_availability(w);
+        self.idle(w);
     }
 
     /// Asks every worker whether it is alive (its task is running): enough failures in a row
