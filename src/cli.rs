@@ -207,6 +207,11 @@ pub struct SimArgs {
     /// balance across all of them (0.5 is Envoy's default) [default: off].
     #[arg(long, value_name = "F", value_parser = parse_probability, allow_hyphen_values = true)]
     pub panic_threshold: Option<f64>,
+    /// Slow start (Envoy's slow_start_window): a worker that comes back or joins ramps its
+    /// weight up over this window, e.g. 30s; `off` removes the scenario's [default: the
+    /// scenario's, else off].
+    #[arg(long, value_name = "TIME|off", value_parser = parse_slow_start, allow_hyphen_values = true)]
+    pub slow_start: Option<SlowStartFlag>,
     /// Balancer replicas in front of the workers, 1 to 1000, each with its own strategy
     /// instance and random stream [default: the scenario's, else 1].
     #[arg(long, value_name = "N", value_parser = parse_balancers, allow_hyphen_values = true)]
@@ -367,6 +372,22 @@ pub(crate) fn parse_positive_duration(s: &str) -> Result<Nanos, String> {
     match parse_duration(s)? {
         0 => Err(format!("`{s}` must be longer than 0")),
         t => Ok(t),
+    }
+}
+
+/// `--slow-start`: a window, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlowStartFlag {
+    /// No slow start, whatever the scenario says.
+    Off,
+    /// Ramp over this window (the scenario's aggression and floor kept, else Envoy's defaults).
+    Window(Nanos),
+}
+
+fn parse_slow_start(s: &str) -> Result<SlowStartFlag, String> {
+    match s {
+        "off" => Ok(SlowStartFlag::Off),
+        _ => parse_positive_duration(s).map(SlowStartFlag::Window).map_err(|e| format!("{e} (or `off`)")),
     }
 }
 
@@ -750,6 +771,18 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     if let Some(p) = args.panic_threshold {
         d.panic_threshold = Some(p);
     }
+    match args.slow_start {
+        Some(SlowStartFlag::Off) => d.slow_start = None,
+        Some(SlowStartFlag::Window(window)) => {
+            let kept = d.slow_start.unwrap_or(crate::engine::SlowStart {
+                window,
+                aggression: 1.0,
+                min_weight_percent: 10.0,
+            });
+            d.slow_start = Some(crate::engine::SlowStart { window, ..kept });
+        }
+        None => {}
+    }
     if let Some(v) = args.balancer_view {
         d.balancers.view = Some(v);
         if !v.uses_report() && args.load_refresh.is_none() {
@@ -920,6 +953,7 @@ fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
         "retry.budget" => given(args.retry_budget.is_some(), "--retry-budget"),
         "balancer.load_refresh" => given(args.load_refresh.is_some(), "--load-refresh"),
         "balancers.count" => given(args.balancers.is_some(), "--balancers"),
+        f if f.starts_with("slow_start") => given(args.slow_start.is_some(), "--slow-start"),
         "balancers.view" => given(args.balancer_view.is_some(), "--balancer-view"),
         f if f.starts_with("health_check") => {
             given(args.failure_detection.is_some(), "--failure-detection health-checks")

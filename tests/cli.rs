@@ -68,6 +68,11 @@ fn unknown_strategies_list_the_valid_ones() {
     assert_input_error(&["run", "--strategy", "fastest"], &format!("unknown strategy `fastest` {valid}"));
     assert_input_error(&["compare", "--strategies", "random,fastest"], "unknown strategy `fastest`");
     assert_input_error(&["compare", "--strategies", "random,random"], "strategy `random` is listed twice");
+    assert_input_error(&["run", "--slow-start", "soon"], "invalid value 'soon' for '--slow-start");
+    assert_input_error(
+        &["run", "--engine", "live", "--scenario", "slow-start"],
+        "the live engine does not model slow start",
+    );
     // An oracle reads what only the model knows.
     assert_input_error(
         &["run", "--engine", "live", "--strategy", "least-work-left"],

@@ -33,8 +33,15 @@ impl Sim {
         worker.ramp = worker.ramp.wrapping_add(1);
         worker.ramp_since = self.now;
         let ramp = worker.ramp;
+        self.notice(format!(
+            "worker {w} slow start: {:.0}% of its weight, full after {}",
+            s.factor(0) * 100.0,
+            crate::time::seconds_text(s.window)
+        ));
         for step in 1..=STEPS {
-            let at = self.now.saturating_add(s.window / STEPS as u64 * step as u64);
+            // The last step at the window's end exactly, whatever it divides into.
+            let offset = if step == STEPS { s.window } else { s.window / STEPS as u64 * step as u64 };
+            let at = self.now.saturating_add(offset);
             self.events.push(at, Event::SlowStartStep { worker: w as u32, ramp });
         }
         self.set_ramp_weight(w);
@@ -44,6 +51,10 @@ impl Sim {
     pub(super) fn slow_start_step(&mut self, w: WorkerId, ramp: u32) {
         if self.workers[w].ramp == ramp {
             self.set_ramp_weight(w);
+            let s = self.config.defences.slow_start.expect("a ramp means slow start");
+            if self.now - self.workers[w].ramp_since >= s.window {
+                self.notice(format!("worker {w} at full weight: slow start over"));
+            }
         }
     }
 

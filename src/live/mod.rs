@@ -161,6 +161,8 @@ pub fn check_supported(config: &SimConfig) -> Result<(), String> {
         ),
         (config.defences.balancers.dispatch_delay.is_some(), "a dispatch delay (balancers.dispatch_delay)"),
         (config.keys.is_some(), "keyed requests ([keys])"),
+        (config.defences.slow_start.is_some(), "slow start ([slow_start], --slow-start)"),
+        (config.defences.panic_threshold.is_some(), "a panic threshold (panic_threshold, --panic-threshold)"),
     ];
     match unsupported.iter().find(|(used, _)| *used) {
         Some((_, what)) => {

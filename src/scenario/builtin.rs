@@ -44,6 +44,7 @@ builtins![
     "replica-herding",
     "hot-keys",
     "real-traffic",
+    "slow-start",
 ];
 
 /// Data files the built-in scenarios name (traces, service times), compiled in beside them.
