@@ -178,6 +178,20 @@ pub struct SimArgs {
     /// power-of-two: workers sampled per pick.
     #[arg(long, value_name = "D", value_parser = parse_count, allow_hyphen_values = true)]
     pub choices: Option<u32>,
+    /// ring-hash and bounded-hash: points per worker on the ring [default: 1024].
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_hyphen_values = true)]
+    pub ring_size: Option<u32>,
+    /// maglev: lookup table size, the smallest prime at least this [default: 65537].
+    #[arg(long, value_name = "N", value_parser = parse_count64, allow_hyphen_values = true)]
+    pub table_size: Option<u64>,
+    /// bounded-hash: no worker takes more than ceil(C x mean pending) (Envoy's
+    /// hash_balance_factor / 100) [default: 1.25].
+    #[arg(long, value_name = "C", value_parser = parse_positive, allow_hyphen_values = true)]
+    pub balance_factor: Option<f64>,
+    /// least-request with unequal weights: effective weight = weight / (active + 1)^B
+    /// (Envoy's active_request_bias) [default: 1].
+    #[arg(long, value_name = "B", value_parser = parse_non_negative, allow_hyphen_values = true)]
+    pub active_request_bias: Option<f64>,
     /// peak-ewma: time over which latency peaks are forgotten [default: 1s].
     #[arg(long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub ewma_decay: Option<Nanos>,
@@ -310,6 +324,14 @@ fn parse_positive(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
         Ok(x) => Err(format!("must be a positive number, got {x}")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+fn parse_non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(x) => Err(format!("must be a number of at least 0, got {x}")),
         Err(_) => Err(format!("`{s}` is not a number")),
     }
 }
@@ -715,6 +737,18 @@ pub fn resolve_scenario(args: &SimArgs) -> Result<Scenario, CliError> {
     if let Some(d) = args.ewma_decay {
         s.strategy_params.ewma_decay = d;
     }
+    if let Some(n) = args.ring_size {
+        s.strategy_params.ring_size = n as usize;
+    }
+    if let Some(n) = args.table_size {
+        s.strategy_params.table_size = n;
+    }
+    if let Some(c) = args.balance_factor {
+        s.strategy_params.balance_factor = c;
+    }
+    if let Some(b) = args.active_request_bias {
+        s.strategy_params.active_request_bias = b;
+    }
     if let Some(p) = args.error_penalty {
         s.strategy_params.error_penalty = p;
     }
@@ -946,6 +980,10 @@ fn blame_flag(args: &SimArgs, e: &crate::engine::ConfigError) -> String {
         "timeline" => given(args.timeline.is_some(), "--timeline").or(Some("--timeline-csv".to_string())),
         "strategy.choices" => given(args.choices.is_some(), "--choices"),
         "strategy.decay" => given(args.ewma_decay.is_some(), "--ewma-decay"),
+        "strategy.ring_size" => given(args.ring_size.is_some(), "--ring-size"),
+        "strategy.table_size" => given(args.table_size.is_some(), "--table-size"),
+        "strategy.balance_factor" => given(args.balance_factor.is_some(), "--balance-factor"),
+        "strategy.active_request_bias" => given(args.active_request_bias.is_some(), "--active-request-bias"),
         "strategy.error_penalty" => given(args.error_penalty.is_some(), "--error-penalty"),
         "timeout" => given(args.timeout.is_some(), "--timeout"),
         "retry.max" => given(args.retries.is_some(), "--retries"),

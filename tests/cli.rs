@@ -73,6 +73,13 @@ fn unknown_strategies_list_the_valid_ones() {
         &["run", "--engine", "live", "--scenario", "slow-start"],
         "the live engine does not model slow start",
     );
+    // The strategies' knobs, checked by the model and blamed on their flags.
+    assert_input_error(&["run", "--balance-factor", "0.9"], "--balance-factor: must be above 1");
+    assert_input_error(
+        &["run", "--active-request-bias", "11"],
+        "--active-request-bias: must be from 0 to 10",
+    );
+    assert_input_error(&["run", "--table-size", "1"], "--table-size: must be from 2");
     // An oracle reads what only the model knows.
     assert_input_error(
         &["run", "--engine", "live", "--strategy", "least-work-left"],
@@ -438,4 +445,30 @@ fn balancer_replicas_from_flags_with_their_errors() {
         &["run", "--workers", "100000", "--balancers", "1000"],
         "--balancers: 1000 replicas x 100000 workers is more than",
     );
+}
+
+/// Each strategy knob's flag reaches its strategy: the run changes with it.
+#[test]
+fn the_strategy_knobs_reach_their_strategies() {
+    let latency = |args: &[&str]| {
+        let mut all = vec!["run", "--format", "json", "--duration", "5s"];
+        all.extend_from_slice(args);
+        let o = lbsim(&all);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        json["latency_ms"].to_string()
+    };
+    for (scenario, strategy, flag, value) in [
+        ("hot-keys", "ring-hash", "--ring-size", "1"),
+        ("hot-keys", "maglev", "--table-size", "7"),
+        ("hot-keys", "bounded-hash", "--balance-factor", "3"),
+        ("slow-start", "least-request", "--active-request-bias", "0"),
+    ] {
+        let base = ["--scenario", scenario, "--strategy", strategy];
+        let default = latency(&base);
+        assert_eq!(default, latency(&base), "{strategy}: runs are reproducible");
+        let mut changed = base.to_vec();
+        changed.extend([flag, value]);
+        assert_ne!(default, latency(&changed), "{flag} {value} changed nothing for {strategy}");
+    }
 }
