@@ -112,8 +112,10 @@ impl SimRng {
         mean * self.standard_exp()
     }
 
-    /// An exponential variate with mean 1 (the ziggurat; see [`SimRng::exp`]).
-    #[inline]
+    /// An exponential variate with mean 1 (the ziggurat; see [`SimRng::exp`]). Inlined into
+    /// its two hot callers (arrivals and service demands): as a call it costs about 10% more
+    /// instructions per simulated request.
+    #[inline(always)]
     pub fn standard_exp(&mut self) -> f64 {
         let z = ziggurat();
         loop {

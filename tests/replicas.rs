@@ -294,3 +294,23 @@ fn a_dispatch_delay_is_a_window_in_which_replicas_race() {
     .collect();
     clearly_above(&delayed, &none, 0.3, "5 ms dispatch delay vs none");
 }
+
+/// A strategy switched in mid-run gets what it needs: least-work-left its oracle, and
+/// join-idle-queue the workers idle at that moment.
+#[test]
+fn a_strategy_switched_in_gets_its_oracle_and_the_idle_workers() {
+    use lbsim::engine::Command;
+    let mut c = mm_config(8, 0.3, 2_000, 5);
+    c.warmup = 0;
+    let mut sim = Sim::new(c, strategy::build("random", &Default::default()).unwrap()).unwrap();
+    for _ in 0..500 {
+        sim.step();
+    }
+    for (name, words) in [("least-work-left", "is free soonest"), ("join-idle-queue", "had joined")] {
+        sim.apply(Command::SetStrategy(strategy::build(name, &Default::default()).unwrap())).unwrap();
+        // The next arrival is placed by the new strategy.
+        while !matches!(sim.step().map(|s| s.kind), Some(StepKind::Arrival { .. }) | None) {}
+        let why = sim.explain_last_pick().unwrap_or_default();
+        assert!(why.contains(words), "{name}: {why}");
+    }
+}

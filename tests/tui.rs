@@ -603,3 +603,63 @@ fn replicas_show_in_the_header_the_log_and_each_step() {
         step.text
     );
 }
+
+/// `o` charts the recent p99 and p50 over virtual time, on a log axis with units, with the
+/// run's events (a crash, a repair, a slowdown) marked on the time axis; `o` again brings the
+/// histogram back.
+#[test]
+fn o_charts_latency_over_time_with_the_runs_events_marked() {
+    let mut a = app("slow-start", &["least-request"], Mode::Run);
+    a.advance_to(30 * SECS, None);
+    ch(&mut a, 'o');
+    let text = screen(&a, 100, 30);
+    for words in ["━ p99", "━ p50", "• events", "o: histogram", "100ms", "10.0ms", "30s"] {
+        assert!(text.contains(words), "{words:?} missing:\n{text}");
+    }
+    // Events at 10 s (crash), 15 s (back, slow start, slowdown) and 25 s (normal speed):
+    // three dotted columns, each crossing most of the plot's rows.
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains('•')).collect();
+    assert!(rows.len() >= 6, "{text}");
+    let columns = |row: &str| row.chars().filter(|&c| c == '•').count();
+    assert!(rows.iter().filter(|r| columns(r) == 3).count() >= 4, "{text}");
+    insta::assert_snapshot!("chart_run_100x30", draw(&a, 100, 30).backend());
+    ch(&mut a, 'o');
+    assert!(!screen(&a, 100, 30).contains("━ p99"));
+    // A run without events marks none.
+    let mut quiet = app("default", &["least-loaded"], Mode::Run);
+    quiet.advance_to(10 * SECS, None);
+    ch(&mut quiet, 'o');
+    let text = screen(&quiet, 100, 30);
+    let marked = text.lines().filter(|l| l.contains('•') && !l.contains("• events")).count();
+    assert!(text.contains("━ p99") && marked == 0, "{text}");
+}
+
+/// In compare, one p99 line per strategy on the same axes, named in the title in its colour;
+/// it fits a laptop's 80x24.
+#[test]
+fn o_in_compare_draws_one_line_per_strategy_at_80x24() {
+    let mut a = app("worker-crash", &["round-robin", "least-loaded"], Mode::Compare);
+    a.advance_to(30 * SECS, None);
+    ch(&mut a, 'o');
+    let text = screen(&a, 80, 24);
+    assert!(text.contains("━ round-robin p99 ━ least-loaded p99 • events"), "{text}");
+    assert!(text.contains("100ms") && text.contains("30s"), "{text}");
+    insta::assert_snapshot!("chart_compare_80x24", draw(&a, 80, 24).backend());
+}
+
+/// The sparklines say how much virtual time they span, however the speed changed meanwhile
+/// (samples are taken at the speed of the moment): never more than the clock.
+#[test]
+fn sparklines_span_no_more_than_the_run_after_speed_changes() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(2 * SECS, None);
+    for _ in 0..3 {
+        ch(&mut a, '+');
+    }
+    a.advance_to(20 * SECS, None);
+    let text = screen(&a, 100, 30);
+    let spans: Vec<f64> =
+        text.split("last ").skip(1).filter_map(|rest| rest.split('s').next()?.parse::<f64>().ok()).collect();
+    assert!(spans.len() >= 2, "{text}");
+    assert!(spans.iter().all(|&s| s <= 20.2), "spans {spans:?} beyond a 20 s run:\n{text}");
+}

@@ -141,7 +141,7 @@ impl Sim {
 
     /// An attempt leaves the balancer for its worker: from now on every replica with the
     /// global view counts it.
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, w: WorkerId, attempt: Attempt) {
         self.workers[w].outstanding += 1;
         self.attempts_out += 1;

@@ -1039,6 +1039,7 @@ impl Sim {
                 for (replica, s) in self.replicas.list.iter_mut().zip(strategies) {
                     replica.strategy = s;
                 }
+                self.replicas.strategies_changed();
                 self.cluster_changed();
                 self.offset_replicas(self.config.defences.balancers.aligned);
                 self.register_idle_workers();

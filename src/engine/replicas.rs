@@ -49,6 +49,8 @@ pub(super) struct Replicas {
     idle_rng: SimRng,
     /// Whether a replica's strategy is an oracle: then picks see each worker's work left.
     oracle: bool,
+    /// Whether a replica's strategy wants to hear of idle workers (join-idle-queue).
+    idle: bool,
 }
 
 impl Replica {
@@ -72,6 +74,7 @@ impl Replicas {
             last: self.last,
             idle_rng: self.idle_rng.clone(),
             oracle: self.oracle,
+            idle: self.idle,
         })
     }
 }
@@ -108,7 +111,6 @@ impl Replicas {
         views: &[WorkerView],
     ) -> Replicas {
         let own_views = matches!(view, View::Local | View::ReportLocal);
-        let oracle = strategies.iter().any(|s| s.is_oracle());
         let list = strategies
             .into_iter()
             .enumerate()
@@ -122,7 +124,7 @@ impl Replicas {
                 own: if own_views { views.to_vec() } else { Vec::new() },
             })
             .collect();
-        Replicas {
+        let mut replicas = Replicas {
             list,
             view,
             assignment: config.assignment,
@@ -131,8 +133,18 @@ impl Replicas {
             report_at: 0,
             last: 0,
             idle_rng: SimRng::stream(seed, Stream::Idle),
-            oracle,
-        }
+            oracle: false,
+            idle: false,
+        };
+        replicas.strategies_changed();
+        replicas
+    }
+
+    /// Reads what the replicas' strategies need (an oracle, news of idle workers): at the
+    /// start and after the strategy changes.
+    pub(super) fn strategies_changed(&mut self) {
+        self.oracle = self.list.iter().any(|r| r.strategy.is_oracle());
+        self.idle = self.list.iter().any(|r| r.strategy.wants_idle());
     }
 
     /// How many replicas.
@@ -188,7 +200,11 @@ impl Sim {
     /// Worker `w` has nothing left to do: it registers as idle with one replica, chosen at
     /// random from its own stream when there are several (join-idle-queue; other strategies
     /// ignore it).
+    #[inline]
     pub(super) fn worker_idle(&mut self, w: WorkerId) {
+        if !self.replicas.idle {
+            return;
+        }
         let n = self.replicas.count();
         let r = if n == 1 { 0 } else { self.replicas.idle_rng.below(n as u64) as usize };
         let now = self.now;

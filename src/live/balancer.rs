@@ -496,6 +496,9 @@ impl Balancer {
     /// Worker `w` has nothing to do: the strategy hears of it (join-idle-queue keeps a list
     /// of such workers; the others ignore it).
     fn idle(&mut self, w: usize) {
+        if !self.strategy.wants_idle() {
+            return;
+        }
         let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
         self.strategy.on_idle(w, &cluster);
     }

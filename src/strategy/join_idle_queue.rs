@@ -59,6 +59,10 @@ impl Strategy for JoinIdleQueue {
         Some(w)
     }
 
+    fn wants_idle(&self) -> bool {
+        true
+    }
+
     fn on_idle(&mut self, worker: WorkerId, _cluster: &Cluster<'_>) {
         if worker >= self.listed.len() {
             self.listed.resize(worker + 1, false);

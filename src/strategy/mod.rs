@@ -213,8 +213,15 @@ pub trait Strategy: Send {
     /// Called when `worker` has run out of work and registers with this balancer as idle
     /// (join-idle-queue): when it finishes its last request, when it comes back from a crash,
     /// when an autoscaled worker starts, and for every worker at the start. With several
-    /// balancer replicas, only one hears of it, chosen at random.
+    /// balancer replicas, only one hears of it, chosen at random. Only for a strategy whose
+    /// [`wants_idle`](Strategy::wants_idle) is true.
     fn on_idle(&mut self, _worker: WorkerId, _cluster: &Cluster<'_>) {}
+
+    /// Whether the strategy wants [`on_idle`](Strategy::on_idle) calls; the engines spare
+    /// the others the work of making them. Default: false.
+    fn wants_idle(&self) -> bool {
+        false
+    }
 
     /// Whether the strategy reads [`Cluster::work_left`], which only the model can give:
     /// such a strategy is an oracle (a bound to compare real strategies against), and the

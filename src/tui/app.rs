@@ -64,7 +64,25 @@ pub struct Pane {
     pub throughput: VecDeque<u64>,
     /// p99 of the recent window at each sample (µs).
     pub p99: VecDeque<u64>,
+    /// The same samples with their virtual times, for the chart over time.
+    pub history: VecDeque<Sample>,
     last_completions: u64,
+}
+
+/// One sample of a pane over time: when, the recent window's p50 and p99 (0 when nothing
+/// was answered in it), and the answers per second since the previous sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// Virtual time of the previous sample (or of the start): this one covers `from..at`.
+    pub from: Nanos,
+    /// Virtual time of the sample.
+    pub at: Nanos,
+    /// Median of the recent window (ns).
+    pub p50: Nanos,
+    /// 99th percentile of the recent window (ns).
+    pub p99: Nanos,
+    /// Answers per second since the previous sample.
+    pub throughput: f64,
 }
 
 impl Pane {
@@ -75,16 +93,25 @@ impl Pane {
         strategy: &str,
     ) -> Result<Pane, String> {
         let sim = engines::build(engine, config, live, strategy, Some(RECENT_WINDOW))?;
-        Ok(Pane { sim, throughput: VecDeque::new(), p99: VecDeque::new(), last_completions: 0 })
+        Ok(Pane {
+            sim,
+            throughput: VecDeque::new(),
+            p99: VecDeque::new(),
+            history: VecDeque::new(),
+            last_completions: 0,
+        })
     }
 
     fn sample(&mut self, period: Nanos) {
         let done = self.sim.completions();
         let rate = (done - self.last_completions) as f64 / (period as f64 / SECS as f64);
         self.last_completions = done;
-        let p99 = self.recent().map_or(0, |r| r.quantile(0.99) / 1_000);
+        let (p50, p99) = self.recent().map_or((0, 0), |r| (r.quantile(0.5), r.quantile(0.99)));
         push_capped(&mut self.throughput, rate.round() as u64, HISTORY);
-        push_capped(&mut self.p99, p99, HISTORY);
+        push_capped(&mut self.p99, p99 / 1_000, HISTORY);
+        let from = self.history.back().map_or(0, |s| s.at);
+        let sample = Sample { from, at: self.sim.now(), p50, p99, throughput: rate };
+        push_capped(&mut self.history, sample, HISTORY);
     }
 
     /// The latencies of the recent window.
@@ -144,6 +171,9 @@ pub struct LogLine {
     pub time: Nanos,
     /// What happened.
     pub text: String,
+    /// Whether it is an event of the run (a fault, a scaling step, a command's effect) that
+    /// the chart over time marks, rather than a word from the UI.
+    pub mark: bool,
 }
 
 /// The whole UI state.
@@ -169,6 +199,9 @@ pub struct App {
     pub show_help: bool,
     /// Whether the histograms show the recent window rather than the whole run.
     pub show_recent: bool,
+    /// Whether latency and throughput are charted over time (`o`) instead of the latency
+    /// histogram.
+    pub show_chart: bool,
     /// Newest last.
     pub log: VecDeque<LogLine>,
     /// How many lines up from the newest the event log is scrolled (0: following).
@@ -225,6 +258,7 @@ impl App {
             selected: 0,
             show_help: false,
             show_recent: false,
+            show_chart: false,
             log: VecDeque::new(),
             log_scroll: 0,
             stepping: false,
@@ -339,7 +373,7 @@ impl App {
     }
 
     fn log(&mut self, text: String) {
-        self.push_log(LogLine { time: self.clock, text });
+        self.push_log(LogLine { time: self.clock, text, mark: false });
     }
 
     /// Adds a line; a log scrolled back stays on the lines it shows.
@@ -495,6 +529,11 @@ impl App {
             KeyCode::Char(']') => self.scale_rate(1.1),
             KeyCode::Char('s') => self.cycle_strategy(),
             KeyCode::Char('R') => self.restart(),
+            KeyCode::Char('o') => {
+                self.show_chart = !self.show_chart;
+                let what = if self.show_chart { "latency and throughput over time" } else { "the histogram" };
+                self.log(format!("showing {what}"));
+            }
             KeyCode::Char('h') => {
                 self.show_recent = !self.show_recent;
                 let what = if self.show_recent { "the last 5s" } else { "the whole run" };
@@ -760,10 +799,10 @@ impl App {
         let shared: Vec<&Notice> =
             first.iter().filter(|n| per_pane.iter().all(|(_, ns)| ns.contains(n))).collect();
         let mut lines: Vec<LogLine> =
-            shared.iter().map(|n| LogLine { time: n.time, text: n.text.clone() }).collect();
+            shared.iter().map(|n| LogLine { time: n.time, text: n.text.clone(), mark: true }).collect();
         for (name, notices) in &per_pane {
             for n in notices.iter().filter(|n| !shared.contains(n)) {
-                lines.push(LogLine { time: n.time, text: format!("{name}: {}", n.text) });
+                lines.push(LogLine { time: n.time, text: format!("{name}: {}", n.text), mark: true });
             }
         }
         lines.sort_by_key(|l| l.time);

@@ -5,6 +5,7 @@
 //! which changes the engines only through their commands; drawing only reads.
 
 pub mod app;
+pub mod chart;
 pub mod fit;
 pub mod replicas;
 pub mod sweep;

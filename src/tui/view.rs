@@ -20,7 +20,7 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
 /// The footer's keys, most important first; as many as fit are shown, and always the last.
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 18] = [
     "space pause",
     "n step",
     "+/- speed",
@@ -35,6 +35,7 @@ const KEYS: [&str; 17] = [
     "[ ] rate",
     "s strategy",
     "h histogram",
+    "o over time",
     "R restart",
     "PgUp/PgDn log",
     "? help · q quit",
@@ -300,7 +301,7 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
         let [workers, latency] =
             top.layout(&Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]));
         render_workers(app, pane, workers, buf);
-        render_latency(app, pane, latency, buf);
+        render_latency_or_chart(app, pane, latency, buf);
         if middle.width >= COUNTERS_WIDTH + 20 {
             let [counters, sparks] =
                 middle.layout(&Layout::horizontal([Constraint::Length(COUNTERS_WIDTH), Constraint::Min(0)]));
@@ -322,7 +323,7 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
     let [workers, latency] =
         top.layout(&Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]));
     render_workers(app, pane, workers, buf);
-    render_latency(app, pane, latency, buf);
+    render_latency_or_chart(app, pane, latency, buf);
     let [throughput, p99] =
         sparks.layout(&Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
     render_throughput(app, pane, throughput, buf);
@@ -339,7 +340,7 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_throughput(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let recent: Vec<u64> = pane.throughput.iter().rev().take(10).copied().collect();
     let mean_tp = recent.iter().sum::<u64>() / recent.len().max(1) as u64;
-    let span = Human((app.speed * recent.len() as f64 / 10.0 * SECS as f64) as Nanos);
+    let span = Human(covered(app, pane, recent.len()));
     let (tp, per_column) = columns(&pane.throughput, area.width.saturating_sub(2), |s| {
         s.iter().sum::<u64>() / s.len().max(1) as u64
     });
@@ -348,7 +349,7 @@ fn render_throughput(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         area.width.saturating_sub(2) as usize,
         &[format!(" throughput {mean_tp}/s over {span} "), format!(" throughput {mean_tp}/s ")],
     );
-    let scale = spark_scale(app, tp.len() * per_column, format!("{tp_top}/s"), area.width);
+    let scale = spark_scale(app, pane, tp.len() * per_column, format!("{tp_top}/s"), area.width);
     Sparkline::default()
         .block(titled(title).title_bottom(scale))
         .data(&tp)
@@ -374,7 +375,7 @@ fn render_p99(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         area.width.saturating_sub(2) as usize,
         &[format!(" p99 of the last {window}s: {value} "), format!(" p99, last {window}s: {value} ")],
     );
-    let scale = spark_scale(app, p.len() * per_column, Human(p_top * 1_000).to_string(), area.width);
+    let scale = spark_scale(app, pane, p.len() * per_column, Human(p_top * 1_000).to_string(), area.width);
     Sparkline::default()
         .block(titled(title).title_bottom(scale))
         .data(&p)
@@ -407,9 +408,19 @@ pub fn sample_period(app: &App) -> Nanos {
     ((app.speed * SECS as f64 / 10.0) as Nanos).max(MILLIS / 10)
 }
 
-/// A sparkline's scale: what a full column means, and the virtual time its columns span.
-fn spark_scale(app: &App, samples: usize, top: String, width: u16) -> String {
-    let span = Human(sample_period(app).saturating_mul(samples as u64));
+/// The virtual time the newest `samples` samples cover, up to now: from the start of the
+/// oldest of them to the clock.
+fn covered(app: &App, pane: &Pane, samples: usize) -> Nanos {
+    let oldest = pane.history.len().saturating_sub(samples.max(1));
+    let since = pane.history.get(oldest).map_or(app.clock, |s| s.from).min(app.clock);
+    app.clock - since
+}
+
+/// A sparkline's scale: what a full column means, and the virtual time its columns span
+/// (from the oldest sample shown to now: samples are taken at the speed of the moment, so
+/// their number alone does not say).
+fn spark_scale(app: &App, pane: &Pane, samples: usize, top: String, width: u16) -> String {
+    let span = Human(covered(app, pane, samples));
     fit::first_fitting(
         width.saturating_sub(2) as usize,
         &[format!(" full = {top} · last {span} "), format!(" full {top} · {span} "), format!(" full {top} ")],
@@ -530,6 +541,15 @@ fn empty_text(app: &App) -> String {
         format!("warming up: latencies count from {:.1}s", as_secs_f64(warmup))
     } else {
         "no answers yet".to_string()
+    }
+}
+
+/// The latency histogram, or with `o` latency and throughput over time.
+fn render_latency_or_chart(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
+    if app.show_chart {
+        (&super::chart::TimeChart { app }).render(area, buf);
+    } else {
+        render_latency(app, pane, area, buf);
     }
 }
 
@@ -680,6 +700,12 @@ fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
     ]));
     Paragraph::new(lead_line(app, summary.width)).render(summary, buf);
     Paragraph::new(selected_line(app, worker.width)).render(worker, buf);
+    if app.show_chart {
+        // One chart, every strategy on the same axes.
+        (&super::chart::TimeChart { app }).render(panes_area, buf);
+        render_log(app, log, buf);
+        return;
+    }
     let n = app.panes.len() as u32;
     let side_by_side = panes_area.width / n as u16 >= 36 || panes_area.height / (n as u16) < 10;
     let constraints = (0..n).map(|_| Constraint::Ratio(1, n));
@@ -933,6 +959,7 @@ fn render_help(area: Rect, buf: &mut Buffer) {
         ("[ / ]", "arrival rate -10% / +10%"),
         ("s", "next strategy (run view)"),
         ("h", "histograms: whole run / last 5s"),
+        ("o", "latency and throughput over time / histogram"),
         ("R", "restart with the same seed"),
         ("?", "this help (any key closes it)"),
         ("q Esc ^C", "quit and print the report"),

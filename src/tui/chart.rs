@@ -1,0 +1,212 @@
+//! Latency and throughput over time (`o`, issue 13): ratatui charts whose x axis is virtual
+//! time. Above, the recent window's p99 and p50 on a log axis with units (one p99 line per
+//! strategy in compare, on shared axes, with a legend); below, answers per second. Faults,
+//! scaling steps and the user's commands are drawn as markers on the time axis, so that a
+//! jump in the tail can be read against what caused it.
+
+use ratatui::prelude::*;
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
+
+use super::app::{App, RECENT_WINDOW};
+use crate::time::{Human, Nanos, SECS, seconds_text};
+
+/// One colour per pane (strategy), the same in both charts.
+const COLORS: [Color; 4] = [Color::Yellow, Color::Cyan, Color::LightMagenta, Color::LightGreen];
+
+/// The chart panel for everything `app` shows (one pane in run, all of them in compare).
+pub struct TimeChart<'a> {
+    /// The app whose panes' histories are drawn.
+    pub app: &'a App,
+}
+
+/// What the charts plot, in chart coordinates: x in seconds of virtual time, latency as
+/// log10 of milliseconds.
+struct Series {
+    name: String,
+    color: Color,
+    p99: Vec<(f64, f64)>,
+    p50: Vec<(f64, f64)>,
+    throughput: Vec<(f64, f64)>,
+}
+
+fn log_ms(t: Nanos) -> f64 {
+    (t as f64 / 1e6).log10()
+}
+
+impl TimeChart<'_> {
+    fn series(&self) -> Vec<Series> {
+        self.app
+            .panes
+            .iter()
+            .enumerate()
+            .map(|(i, pane)| {
+                let secs = |t: Nanos| t as f64 / SECS as f64;
+                let answered = pane.history.iter().filter(|s| s.p99 > 0);
+                Series {
+                    name: pane.sim.strategy_name().to_string(),
+                    color: COLORS[i % COLORS.len()],
+                    p99: answered.clone().map(|s| (secs(s.at), log_ms(s.p99))).collect(),
+                    p50: answered.map(|s| (secs(s.at), log_ms(s.p50.max(1)))).collect(),
+                    throughput: pane.history.iter().map(|s| (secs(s.at), s.throughput)).collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// The times of the run's events (faults, scaling, commands) the log has kept.
+    fn marks(&self) -> Vec<f64> {
+        self.app.log.iter().filter(|l| l.mark).map(|l| l.time as f64 / SECS as f64).collect()
+    }
+}
+
+/// Labels for a time axis from `from` to `to` seconds: start, middle and end.
+fn time_labels(from: f64, to: f64) -> Vec<Line<'static>> {
+    [from, (from + to) / 2.0, to]
+        .into_iter()
+        .map(|s| Line::from(seconds_text((s * SECS as f64).round() as Nanos)))
+        .collect()
+}
+
+/// Decades from `lo` to `hi` (log10 of ms) as labels (`1.00ms`, `10.0ms`, `100ms`, `1.00s`):
+/// every decade when there are at most five, else the ends and the middle.
+fn latency_labels(lo: f64, hi: f64) -> Vec<Line<'static>> {
+    let decades = (hi - lo).round() as usize;
+    let marks: Vec<f64> = if decades <= 4 {
+        (0..=decades).map(|k| lo + k as f64).collect()
+    } else {
+        vec![lo, (lo + hi) / 2.0, hi]
+    };
+    marks.into_iter().map(|m| Line::from(Human((10f64.powf(m) * 1e6).round() as Nanos).to_string())).collect()
+}
+
+impl Widget for &TimeChart<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let series = self.series();
+        let compare = series.len() > 1;
+        let window = RECENT_WINDOW / SECS;
+        // The legend is the title, in the lines' colours: a legend box would cover the lines.
+        let mut keys: Vec<(String, Color)> = if compare {
+            series.iter().map(|s| (format!("━ {} p99", s.name), s.color)).collect()
+        } else {
+            vec![("━ p99".to_string(), series[0].color), ("━ p50".to_string(), Color::Cyan)]
+        };
+        keys.push(("• events".to_string(), Color::LightRed));
+        let room = area.width.saturating_sub(4) as usize;
+        let tail = super::fit::first_fitting(
+            room.saturating_sub(keys.iter().map(|(k, _)| super::fit::width(k) + 1).sum::<usize>()),
+            &[
+                format!("· last {window}s at each moment, log scale "),
+                "· last 5s, log ".into(),
+                String::new(),
+            ],
+        );
+        let mut title = vec![Span::raw(" ")];
+        for (key, color) in keys {
+            title.push(Span::styled(key, Style::new().fg(color)));
+            title.push(Span::raw(" "));
+        }
+        title.push(Span::styled(tail, Style::new().fg(Color::DarkGray)));
+        let block = Block::bordered()
+            .title(Line::from(title))
+            .title_bottom(" o: histogram · events are in the log ")
+            .border_style(Style::new().fg(Color::DarkGray));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        // The axes fit what is drawn: in compare, the p99 lines only.
+        let points: Vec<&(f64, f64)> = series
+            .iter()
+            .flat_map(|s| s.p99.iter().chain(if compare { &[][..] } else { &s.p50[..] }))
+            .collect();
+        if points.is_empty() {
+            Paragraph::new("no answers yet: the chart starts with the first").render(inner, buf);
+            return;
+        }
+        let first = series.iter().filter_map(|s| s.throughput.first()).map(|p| p.0).fold(f64::MAX, f64::min);
+        let now = self.app.clock as f64 / SECS as f64;
+        let (x0, x1) = (first.min(now), now.max(first + 1.0));
+        let lo = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).floor();
+        let hi = points.iter().map(|p| p.1).fold(f64::MIN, f64::max).ceil().max(lo + 1.0);
+        // Markers: a dotted vertical line per event in view.
+        let marks: Vec<(f64, f64)> = self
+            .marks()
+            .into_iter()
+            .filter(|t| (x0..=x1).contains(t))
+            .flat_map(|t| (0..=16).map(move |k| (t, lo + (hi - lo) * k as f64 / 16.0)))
+            .collect();
+        let (latency_area, throughput_area) = if inner.height >= 12 {
+            let [a, b] = inner.layout(&Layout::vertical([Constraint::Ratio(2, 3), Constraint::Ratio(1, 3)]));
+            (a, Some(b))
+        } else {
+            (inner, None)
+        };
+        let mut datasets = Vec::new();
+        for s in &series {
+            let name = if compare { s.name.clone() } else { "p99".to_string() };
+            datasets.push(
+                Dataset::default()
+                    .name(name)
+                    .marker(symbols::Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(Style::new().fg(s.color))
+                    .data(&s.p99),
+            );
+            if !compare {
+                datasets.push(
+                    Dataset::default()
+                        .name("p50")
+                        .marker(symbols::Marker::Braille)
+                        .graph_type(GraphType::Line)
+                        .style(Style::new().fg(Color::Cyan))
+                        .data(&s.p50),
+                );
+            }
+        }
+        if !marks.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .name("events")
+                    .marker(symbols::Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(Style::new().fg(Color::LightRed))
+                    .data(&marks),
+            );
+        }
+        let axis_style = Style::new().fg(Color::DarkGray);
+        Chart::new(datasets)
+            .x_axis(Axis::default().bounds([x0, x1]).labels(time_labels(x0, x1)).style(axis_style))
+            .y_axis(Axis::default().bounds([lo, hi]).labels(latency_labels(lo, hi)).style(axis_style))
+            .legend_position(None)
+            .render(latency_area, buf);
+        let Some(area) = throughput_area else { return };
+        let top = series.iter().flat_map(|s| s.throughput.iter().map(|p| p.1)).fold(1.0, f64::max);
+        let datasets = series
+            .iter()
+            .map(|s| {
+                Dataset::default()
+                    .marker(symbols::Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(Style::new().fg(s.color))
+                    .data(&s.throughput)
+            })
+            .collect();
+        let labels = vec![Line::from("0/s"), Line::from(format!("{top:.0}/s"))];
+        Chart::new(datasets)
+            .block(Block::new().title(Line::from(" answers per second ").style(axis_style)))
+            .x_axis(Axis::default().bounds([x0, x1]).style(axis_style))
+            .y_axis(Axis::default().bounds([0.0, top]).labels(labels).style(axis_style))
+            .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_labels_are_decades_with_units() {
+        let text = |lines: Vec<Line>| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        assert_eq!(text(latency_labels(0.0, 3.0)), ["1.00ms", "10.0ms", "100ms", "1.00s"]);
+        assert_eq!(text(latency_labels(-1.0, 5.0)), ["100µs", "100ms", "100s"]);
+        assert_eq!(text(time_labels(10.0, 20.0)), ["10s", "15s", "20s"]);
+    }
+}
