@@ -663,3 +663,34 @@ fn sparklines_span_no_more_than_the_run_after_speed_changes() {
     assert!(spans.len() >= 2, "{text}");
     assert!(spans.iter().all(|&s| s <= 20.2), "spans {spans:?} beyond a 20 s run:\n{text}");
 }
+
+/// `g` goes to a typed time: back, to exactly the state of running straight there (with the
+/// commands before it replayed), or forward; a bad time says so.
+#[test]
+fn g_goes_to_a_typed_time_back_or_forward() {
+    let typed = |a: &mut App, text: &str| {
+        ch(a, 'g');
+        for c in text.chars() {
+            ch(a, c);
+        }
+        key(a, KeyCode::Enter);
+    };
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(2 * SECS, None);
+    ch(&mut a, 'k'); // worker 0 crashes at 2 s
+    a.advance_to(8 * SECS, None);
+    typed(&mut a, "4s");
+    assert_eq!(a.clock, 4 * SECS);
+    let mut straight = app("default", &["least-loaded"], Mode::Run);
+    straight.advance_to(2 * SECS, None);
+    ch(&mut straight, 'k');
+    straight.advance_to(4 * SECS, None);
+    assert_eq!(a.panes[0].sim.metrics().counters, straight.panes[0].sim.metrics().counters);
+    assert!(a.panes[0].sim.worker(0).crashed, "the crash before 4 s was replayed");
+    typed(&mut a, "6.5");
+    assert_eq!(a.clock, 6_500 * MILLIS);
+    assert!(a.log.back().unwrap().text.contains("went to 6.5s"));
+    typed(&mut a, "soon");
+    assert!(a.log.back().unwrap().text.starts_with("cannot go to `soon`"), "{:?}", a.log.back());
+    assert_eq!(a.clock, 6_500 * MILLIS);
+}

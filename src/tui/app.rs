@@ -120,6 +120,14 @@ impl Pane {
     }
 }
 
+/// A virtual time typed at a prompt: seconds (`19.5`) or a duration (`19.5s`, `1m`).
+fn typed_time(text: &str) -> Result<Nanos, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok((s * SECS as f64).round() as Nanos),
+        _ => crate::time::parse_duration(text),
+    }
+}
+
 fn push_capped<T>(q: &mut VecDeque<T>, value: T, cap: usize) {
     if q.len() == cap {
         q.pop_front();
@@ -143,6 +151,8 @@ pub enum PromptKind {
     PauseAt,
     /// `x`: a speed, virtual seconds per real second (`50`, `0.25`).
     Speed,
+    /// `g`: a virtual time to go to, back or forward (`19.5s`, `1m`, or seconds).
+    GoTo,
 }
 
 /// A value being typed at the footer.
@@ -160,6 +170,7 @@ impl Prompt {
         match self.kind {
             PromptKind::PauseAt => "pause at (virtual time, e.g. 19.5s; empty: never)",
             PromptKind::Speed => "speed (virtual s per real s, 1/1024 to 100000)",
+            PromptKind::GoTo => "go to (virtual time, e.g. 12s: back or forward)",
         }
     }
 }
@@ -511,6 +522,7 @@ impl App {
             KeyCode::Left => self.seek_by(-5 * SECS as i64),
             KeyCode::Right => self.seek_by(5 * SECS as i64),
             KeyCode::Char('{') => self.seek_by(-(SECS as i64)),
+            KeyCode::Char('g') => self.prompt = Some(Prompt { kind: PromptKind::GoTo, text: String::new() }),
             KeyCode::Char('}') => self.seek_by(SECS as i64),
             KeyCode::Char('+') | KeyCode::Char('=') => self.step_speed(1),
             KeyCode::Char('-') | KeyCode::Char('_') => self.step_speed(-1),
@@ -577,6 +589,7 @@ impl App {
                 match prompt.kind {
                     PromptKind::PauseAt => self.set_pause_at(prompt.text.trim()),
                     PromptKind::Speed => self.type_speed(prompt.text.trim()),
+                    PromptKind::GoTo => self.go_to(prompt.text.trim()),
                 }
             }
             _ => {}
@@ -589,17 +602,27 @@ impl App {
             self.pause_at = None;
             return self.log("no pause set".to_string());
         }
-        let parsed = match text.parse::<f64>() {
-            Ok(s) if s.is_finite() && s >= 0.0 => Ok((s * SECS as f64).round() as Nanos),
-            _ => crate::time::parse_duration(text),
-        };
-        match parsed {
+        match typed_time(text) {
             Ok(t) if t <= self.clock => self.log(format!("cannot pause at {text}: the run is past it")),
             Ok(t) => {
                 self.pause_at = Some(t);
                 self.log(format!("will pause at {}", crate::time::seconds_text(t)));
             }
             Err(e) => self.log(format!("cannot pause at `{text}`: {e}")),
+        }
+    }
+
+    /// `g`: seeks to a typed virtual time, back (re-simulated exactly) or forward.
+    fn go_to(&mut self, text: &str) {
+        match typed_time(text) {
+            Ok(t) => {
+                let before = self.clock;
+                self.seek_to(t);
+                if self.clock == t && t >= before {
+                    self.log(format!("went to {}", crate::time::seconds_text(t)));
+                }
+            }
+            Err(e) => self.log(format!("cannot go to `{text}`: {e}")),
         }
     }
 

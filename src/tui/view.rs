@@ -20,12 +20,13 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
 /// The footer's keys, most important first; as many as fit are shown, and always the last.
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 19] = [
     "space pause",
     "n step",
     "+/- speed",
     "←→ seek",
     "p pause at",
+    "g go to",
     "x set speed",
     "↑↓ worker",
     "k/r crash/repair",
@@ -49,7 +50,7 @@ fn footer(app: &App, width: u16) -> String {
     let live = app.engine == EngineKind::Live;
     let applies = |key: &&&str| match **key {
         "s strategy" => app.mode == Mode::Run,
-        "n step" | "+/- speed" | "x set speed" | "←→ seek" => !live,
+        "n step" | "+/- speed" | "x set speed" | "←→ seek" | "g go to" => !live,
         _ => true,
     };
     for key in KEYS[..KEYS.len() - 1].iter().filter(applies) {
@@ -948,6 +949,7 @@ fn render_help(area: Rect, buf: &mut Buffer) {
         ("n", "step one event: which worker got it, and why"),
         ("+ / -", "faster / slower (virtual s per real s)"),
         ("← / →", "seek 5s back / forward ({ } 1s): re-simulated, exact"),
+        ("g", "go to a typed time (e.g. 12s), back or forward, exact"),
         ("x", "type a speed (e.g. 50, 0.25, 1/8)"),
         ("p", "type a time to pause at (e.g. 19.5s)"),
         ("PgUp PgDn", "scroll the event log (End: newest)"),
