@@ -694,3 +694,42 @@ fn g_goes_to_a_typed_time_back_or_forward() {
     assert!(a.log.back().unwrap().text.starts_with("cannot go to `soon`"), "{:?}", a.log.back());
     assert_eq!(a.clock, 6_500 * MILLIS);
 }
+
+/// `m` marks a window's start and end: the histogram and percentiles then show the answers
+/// within it, with its bounds in the title; `m` again goes back to the whole run, and seeking
+/// back before its end clears it.
+#[test]
+fn m_marks_a_window_the_histograms_show() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(5 * SECS, None);
+    let at_start = a.panes[0].sim.metrics().latency.count();
+    ch(&mut a, 'm');
+    a.advance_to(8 * SECS, None);
+    let (open, bounds) = a.window_latencies(0).unwrap();
+    assert_eq!(
+        (open.count(), bounds.as_str()),
+        (a.panes[0].sim.metrics().latency.count() - at_start, "since 5s")
+    );
+    a.advance_to(10 * SECS, None);
+    ch(&mut a, 'm');
+    let at_end = a.panes[0].sim.metrics().latency.count();
+    a.advance_to(12 * SECS, None);
+    let (within, _) = a.window_latencies(0).unwrap();
+    assert_eq!(within.count(), at_end - at_start, "the window stays closed at 10 s");
+    let text = screen(&a, 100, 30);
+    assert!(
+        text.contains("latency · window 5s to 10s") && text.contains("m: back to the whole run"),
+        "{text}"
+    );
+    ch(&mut a, 'm');
+    assert!(a.window.is_none() && screen(&a, 100, 30).contains("latency · whole run"));
+    // Compare panes say it too; a seek back before its end drops it.
+    let mut c = app("default", &["random", "least-loaded"], Mode::Compare);
+    c.advance_to(2 * SECS, None);
+    ch(&mut c, 'm');
+    c.advance_to(4 * SECS, None);
+    ch(&mut c, 'm');
+    assert!(screen(&c, 120, 40).matches("window 2s to 4s").count() >= 2);
+    key(&mut c, KeyCode::Char('{'));
+    assert!(c.window.is_none() && c.clock == 3 * SECS);
+}

@@ -15,7 +15,7 @@ use crate::live::LiveOptions;
 use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::strategy::{self, StrategyInfo};
-use crate::time::{Human, MILLIS, Nanos, SECS};
+use crate::time::{Human, MILLIS, Nanos, SECS, seconds_text};
 
 /// Width of the "recent" latency window (ns).
 pub const RECENT_WINDOW: Nanos = 5 * SECS;
@@ -155,6 +155,28 @@ pub enum PromptKind {
     GoTo,
 }
 
+/// A window of virtual time marked with `m` (issue 13): the histograms and percentiles show
+/// the answers that came within it.
+#[derive(Clone, Debug)]
+pub enum Window {
+    /// Started at `from`: each pane's whole-run latencies then, to subtract from what comes.
+    Open {
+        /// Where it starts.
+        from: Nanos,
+        /// Each pane's latencies at `from`.
+        before: Vec<crate::metrics::Recorder>,
+    },
+    /// From `from` to `to`: each pane's latencies of the answers in between.
+    Closed {
+        /// Where it starts.
+        from: Nanos,
+        /// Where it ends.
+        to: Nanos,
+        /// Each pane's latencies within it.
+        within: Vec<crate::metrics::Recorder>,
+    },
+}
+
 /// A value being typed at the footer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prompt {
@@ -213,6 +235,8 @@ pub struct App {
     /// Whether latency and throughput are charted over time (`o`) instead of the latency
     /// histogram.
     pub show_chart: bool,
+    /// A window marked with `m`, which the histograms show instead.
+    pub window: Option<Window>,
     /// Newest last.
     pub log: VecDeque<LogLine>,
     /// How many lines up from the newest the event log is scrolled (0: following).
@@ -270,6 +294,7 @@ impl App {
             show_help: false,
             show_recent: false,
             show_chart: false,
+            window: None,
             log: VecDeque::new(),
             log_scroll: 0,
             stepping: false,
@@ -541,6 +566,7 @@ impl App {
             KeyCode::Char(']') => self.scale_rate(1.1),
             KeyCode::Char('s') => self.cycle_strategy(),
             KeyCode::Char('R') => self.restart(),
+            KeyCode::Char('m') => self.mark(),
             KeyCode::Char('o') => {
                 self.show_chart = !self.show_chart;
                 let what = if self.show_chart { "latency and throughput over time" } else { "the histogram" };
@@ -609,6 +635,47 @@ impl App {
                 self.log(format!("will pause at {}", crate::time::seconds_text(t)));
             }
             Err(e) => self.log(format!("cannot pause at `{text}`: {e}")),
+        }
+    }
+
+    /// `m`: starts a window at the clock, ends it, or (once ended) goes back to the whole run.
+    fn mark(&mut self) {
+        let now = self.clock;
+        let latencies = |app: &App| -> Vec<crate::metrics::Recorder> {
+            app.panes.iter().map(|p| p.sim.metrics().latency.clone()).collect()
+        };
+        self.window = match self.window.take() {
+            None => {
+                self.log(format!("window from {}: m again ends it", seconds_text(now)));
+                Some(Window::Open { from: now, before: latencies(self) })
+            }
+            Some(Window::Open { from, before }) => {
+                let within = latencies(self).iter().zip(&before).map(|(now, then)| now.since(then)).collect();
+                self.log(format!(
+                    "window {} to {}: the histograms show it (m: whole run)",
+                    seconds_text(from),
+                    seconds_text(now)
+                ));
+                Some(Window::Closed { from, to: now, within })
+            }
+            Some(Window::Closed { .. }) => {
+                self.log("window cleared: the histograms show the whole run".to_string());
+                None
+            }
+        };
+    }
+
+    /// The latencies a pane's histogram shows in the marked window, and its bounds in words;
+    /// `None` without a window.
+    pub fn window_latencies(&self, pane: usize) -> Option<(crate::metrics::Recorder, String)> {
+        match self.window.as_ref()? {
+            Window::Open { from, before } => Some((
+                self.panes[pane].sim.metrics().latency.since(&before[pane]),
+                format!("since {}", seconds_text(*from)),
+            )),
+            Window::Closed { from, to, within } => {
+                Some((within[pane].clone(), format!("{} to {}", seconds_text(*from), seconds_text(*to))))
+            }
         }
     }
 
@@ -888,6 +955,7 @@ impl App {
         match App::make_panes(self.engine, &self.config, &self.scenario.live, &names) {
             Ok(panes) => {
                 self.panes = panes;
+                self.window = None;
                 self.recorder.restart(&names);
                 self.keep_selection_valid();
                 self.clock = 0;

@@ -161,6 +161,27 @@ impl Widget for &TimeChart<'_> {
                 );
             }
         }
+        // A window marked with `m`: its edges (the end is now while it is open).
+        let edges: Vec<(f64, f64)> = match &self.app.window {
+            Some(super::app::Window::Open { from, .. }) => vec![*from as f64 / SECS as f64, now],
+            Some(super::app::Window::Closed { from, to, .. }) => {
+                vec![*from as f64 / SECS as f64, *to as f64 / SECS as f64]
+            }
+            None => Vec::new(),
+        }
+        .into_iter()
+        .filter(|t| (x0..=x1).contains(t))
+        .flat_map(|t| (0..=32).map(move |k| (t, lo + (hi - lo) * k as f64 / 32.0)))
+        .collect();
+        if !edges.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .marker(symbols::Marker::Braille)
+                    .graph_type(GraphType::Scatter)
+                    .style(Style::new().fg(Color::LightBlue))
+                    .data(&edges),
+            );
+        }
         if !marks.is_empty() {
             datasets.push(
                 Dataset::default()

@@ -20,7 +20,7 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
 /// The footer's keys, most important first; as many as fit are shown, and always the last.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "space pause",
     "n step",
     "+/- speed",
@@ -37,6 +37,7 @@ const KEYS: [&str; 19] = [
     "s strategy",
     "h histogram",
     "o over time",
+    "m mark window",
     "R restart",
     "PgUp/PgDn log",
     "? help · q quit",
@@ -528,7 +529,10 @@ fn percentiles(rec: &Recorder, width: u16) -> Vec<Line<'static>> {
 
 /// The recorder a histogram shows: the whole run's or the recent window's.
 fn shown_recorder(app: &App, pane: &Pane) -> (Recorder, String) {
-    if app.show_recent {
+    let index = app.panes.iter().position(|p| std::ptr::eq(p, pane)).unwrap_or(0);
+    if let Some((rec, bounds)) = app.window_latencies(index) {
+        (rec, format!("window {bounds}"))
+    } else if app.show_recent {
         let w = RECENT_WINDOW / 1_000_000_000;
         (pane.recent().unwrap_or_default(), format!("last {w}s"))
     } else {
@@ -568,7 +572,17 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
         ],
     );
     let title = if title.ends_with(' ') { title } else { title + " " };
-    let hint = fit::first_fitting(room, &[" h: whole run / last 5s ".to_string(), " h: window ".to_string()]);
+    let hint = match &app.window {
+        Some(crate::tui::app::Window::Open { .. }) => {
+            fit::first_fitting(room, &[" m: end the window ".to_string(), " m: end ".to_string()])
+        }
+        Some(_) => {
+            fit::first_fitting(room, &[" m: back to the whole run ".to_string(), " m: all ".to_string()])
+        }
+        None => {
+            fit::first_fitting(room, &[" h: whole run / last 5s ".to_string(), " h: window ".to_string()])
+        }
+    };
     let block = titled(title).title_bottom(hint);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -841,8 +855,11 @@ fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, area: Rect, b
     let pane = &app.panes[i];
     let rec = &shared.recorders[i];
     let room = area.width.saturating_sub(2);
-    let window =
-        if app.show_recent { format!("last {}s", RECENT_WINDOW / SECS) } else { "whole run".to_string() };
+    let window = match &app.window {
+        Some(_) => shown_recorder(app, pane).1,
+        None if app.show_recent => format!("last {}s", RECENT_WINDOW / SECS),
+        None => "whole run".to_string(),
+    };
     let c = pane.sim.metrics().counters;
     let mut title = vec![(
         0,
@@ -962,6 +979,7 @@ fn render_help(area: Rect, buf: &mut Buffer) {
         ("s", "next strategy (run view)"),
         ("h", "histograms: whole run / last 5s"),
         ("o", "latency and throughput over time / histogram"),
+        ("m", "mark a window's start, its end (histograms show it), clear"),
         ("R", "restart with the same seed"),
         ("?", "this help (any key closes it)"),
         ("q Esc ^C", "quit and print the report"),

@@ -23,6 +23,16 @@ impl App {
             self.collect_notices();
             return;
         }
+        // A window that ends after the target belonged to the future being dropped.
+        let end = match &self.window {
+            Some(super::Window::Open { from, .. }) => Some(*from),
+            Some(super::Window::Closed { to, .. }) => Some(*to),
+            None => None,
+        };
+        if end.is_some_and(|end| target < end) {
+            self.window = None;
+            self.log("window cleared: it lay after the time sought".to_string());
+        }
         match self.run_again_to(target) {
             Ok(()) => self.log(format!("back to {} (commands after it dropped)", Human(target))),
             Err(e) => self.log(format!("cannot go back: {e}")),
