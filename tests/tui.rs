@@ -733,3 +733,21 @@ fn m_marks_a_window_the_histograms_show() {
     key(&mut c, KeyCode::Char('{'));
     assert!(c.window.is_none() && c.clock == 3 * SECS);
 }
+
+/// The header's timeline strip says where the clock is in a run of known length, and where a
+/// marked window lies.
+#[test]
+fn the_timeline_strip_shows_the_clock_and_the_window() {
+    let mut a = app("slow-start", &["least-request"], Mode::Run);
+    a.advance_to(10 * SECS, None);
+    ch(&mut a, 'm');
+    a.advance_to(20 * SECS, None);
+    ch(&mut a, 'm');
+    let text = screen(&a, 140, 40);
+    // 40 s in 16 cells: 2.5 s each; the window's edges at cells 4 and 8, the clock at 8.
+    assert!(text.contains("▕━━━━┃━━━┃───────▏"), "{text}");
+    // A run of a number of requests has no known end, so no strip.
+    let mut b = app("default", &["least-loaded"], Mode::Run);
+    b.advance_to(SECS, None);
+    assert!(!screen(&b, 140, 40).contains('▕'));
+}

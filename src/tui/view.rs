@@ -177,6 +177,10 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         status.push((2, Span::raw(done)));
         status.push((4, Span::styled(left, Style::new().fg(Color::DarkGray))));
     }
+    if let Some(strip) = timeline_strip(app, 16) {
+        // Dropped first when the line is full: the figures before it say the same.
+        status.push((5, strip));
+    }
     status.push((1, Span::raw(pace(app))));
     status.push((1, Span::raw(rate)));
     status.push((0, Span::styled(app.state(), state_style.add_modifier(Modifier::BOLD))));
@@ -209,6 +213,33 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let mut second = vec![Span::raw(" ")];
     second.extend(fitted_line(area.width.saturating_sub(1), " · ", status).spans);
     Paragraph::new(vec![Line::from(first), Line::from(second)]).render(area, buf);
+}
+
+/// Where the clock is in a run of known length, as a strip of `cells` (issue 13): `━` for
+/// what has run, `─` for what is to come, `┃` for the edges of a window marked with `m`
+/// (`None` for a run whose end is a number of requests).
+fn timeline_strip(app: &App, cells: usize) -> Option<Span<'static>> {
+    let c = app.config();
+    let end = match (c.trace_end(), c.stop) {
+        (Some(end), _) => end,
+        (None, Stop::Duration(d)) => c.warmup + d,
+        (None, Stop::Requests(_)) => return None,
+    }
+    .max(app.clock)
+    .max(1);
+    let cell = |t: Nanos| ((t as f64 / end as f64 * cells as f64) as usize).min(cells - 1);
+    let mut strip: Vec<char> =
+        (0..cells).map(|i| if i < cell(app.clock) || app.clock >= end { '━' } else { '─' }).collect();
+    let edges = match &app.window {
+        Some(crate::tui::app::Window::Open { from, .. }) => vec![*from],
+        Some(crate::tui::app::Window::Closed { from, to, .. }) => vec![*from, *to],
+        None => Vec::new(),
+    };
+    for t in edges {
+        strip[cell(t)] = '┃';
+    }
+    let strip: String = strip.into_iter().collect();
+    Some(Span::styled(format!("▕{strip}▏"), Style::new().fg(Color::Cyan)))
 }
 
 /// How far the run is (`of 65s`, or `40% of 40000 requests`), and about how long it has
