@@ -244,3 +244,46 @@ fn the_ui_seeks_back_to_exactly_what_was() {
         "the crash was dropped with its future"
     );
 }
+
+/// A long run keeps checkpoints as it goes, and seeking back resumes from the latest one
+/// before the target, to exactly the state of running straight there, commands included.
+#[test]
+fn seeking_back_in_a_long_run_resumes_from_a_checkpoint_exactly() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbsim::tui::{App, Mode};
+    let press = |app: &mut App, code: KeyCode| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    let strategies = vec!["least-loaded".to_string(), "power-of-two".to_string()];
+    let scenario = || {
+        let mut s = lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
+        s.stop = lbsim::engine::Stop::Duration(600 * SECS);
+        s
+    };
+    let snapshots = |app: &App| app.panes.iter().map(|p| p.sim.snapshot()).collect::<Vec<_>>();
+    let counters = |app: &App| app.panes.iter().map(|p| p.sim.metrics().counters).collect::<Vec<_>>();
+    // Worker 0 crashed at 60 s (by `k`), when the run got there.
+    let straight = |t: Nanos| {
+        let mut app = App::new(scenario(), &strategies, Mode::Compare).unwrap();
+        if t > 60 * SECS {
+            app.advance_to(60 * SECS, None);
+            press(&mut app, KeyCode::Char('k'));
+        }
+        app.advance_to(t, None);
+        app
+    };
+    // About 1,440 events per second: a checkpoint every 170 s or so.
+    let mut app = straight(500 * SECS);
+    assert!(app.checkpoint_count() >= 2, "{} checkpoints", app.checkpoint_count());
+    for t in [400, 200, 61, 30] {
+        app.seek_to(t * SECS);
+        let line = &app.log.back().unwrap().text;
+        assert!(line.contains("re-run from"), "{line}");
+        if t >= 200 {
+            assert!(line.contains("from the checkpoint at"), "{line}");
+        }
+        let reference = straight(t * SECS);
+        assert_eq!(app.clock, t * SECS);
+        assert_eq!(snapshots(&app), snapshots(&reference), "at {t}s");
+        assert_eq!(counters(&app), counters(&reference), "at {t}s");
+        assert_eq!(app.panes[0].history, reference.panes[0].history, "sparklines at {t}s");
+    }
+}

@@ -102,11 +102,14 @@ impl Pane {
         })
     }
 
-    fn sample(&mut self, period: Nanos) {
+    /// Takes a sample; `evicted` when more than [`HISTORY`] samples will follow before
+    /// anyone looks (re-simulating to a time far ahead), which spares the percentiles.
+    fn sample(&mut self, period: Nanos, evicted: bool) {
         let done = self.sim.completions();
         let rate = (done - self.last_completions) as f64 / (period as f64 / SECS as f64);
         self.last_completions = done;
-        let (p50, p99) = self.recent().map_or((0, 0), |r| (r.quantile(0.5), r.quantile(0.99)));
+        let recent = if evicted { None } else { self.recent() };
+        let (p50, p99) = recent.map_or((0, 0), |r| (r.quantile(0.5), r.quantile(0.99)));
         push_capped(&mut self.throughput, rate.round() as u64, HISTORY);
         push_capped(&mut self.p99, p99 / 1_000, HISTORY);
         let from = self.history.back().map_or(0, |s| s.at);
@@ -237,6 +240,9 @@ pub struct App {
     pub show_chart: bool,
     /// A window marked with `m`, which the histograms show instead.
     pub window: Option<Window>,
+    /// Copies of the model's runs taken as they go, so that seeking back resumes from the
+    /// latest one before the target instead of from the start (src/tui/app/seek.rs).
+    checkpoints: seek::Checkpoints,
     /// Newest last.
     pub log: VecDeque<LogLine>,
     /// How many lines up from the newest the event log is scrolled (0: following).
@@ -254,6 +260,9 @@ pub struct App {
     pub quit: bool,
     achieved: f64,
     next_sample: Nanos,
+    /// Samples before this time are dropped from the history before anyone sees them (while
+    /// seeking re-simulates to a time far ahead), so their percentiles are not worked out.
+    quiet_until: Nanos,
     /// The open-loop rate the user controls (for bursty arrivals, the burst rate).
     nominal_rate: Option<f64>,
     /// The commands of this session, for `--record` (issue 13).
@@ -295,6 +304,8 @@ impl App {
             show_recent: false,
             show_chart: false,
             window: None,
+            checkpoints: seek::Checkpoints::default(),
+            quiet_until: 0,
             log: VecDeque::new(),
             log_scroll: 0,
             stepping: false,
@@ -374,7 +385,7 @@ impl App {
         self.clock = self.panes[i].sim.now();
         let period = self.sample_period();
         while self.clock >= self.next_sample {
-            self.panes[i].sample(period);
+            self.panes[i].sample(period, false);
             self.next_sample += period;
         }
         if self.panes[i].sim.is_finished() {
@@ -479,11 +490,13 @@ impl App {
             }
             if stop == self.next_sample {
                 let period = self.sample_period();
+                let evicted = stop < self.quiet_until;
                 for pane in &mut self.panes {
-                    pane.sample(period);
+                    pane.sample(period, evicted);
                 }
                 self.next_sample += period;
                 self.collect_notices();
+                self.checkpoint_if_due();
             }
         }
         self.collect_notices();
@@ -956,6 +969,7 @@ impl App {
             Ok(panes) => {
                 self.panes = panes;
                 self.window = None;
+                self.checkpoints = seek::Checkpoints::default();
                 self.recorder.restart(&names);
                 self.keep_selection_valid();
                 self.clock = 0;

@@ -1,18 +1,24 @@
 //! Moving through time in the UI (issue 13): left / right seek 5 virtual seconds back or
-//! forward, `{` / `}` one second. Forward runs on; back runs again from the start with the
-//! commands recorded before the target replayed at their exact moments
-//! ([`crate::session::reach`]), so the state is what it was. Commands recorded after the
-//! target are dropped with the future they belonged to. The model only: a live run cannot go
-//! back.
+//! forward, `{` / `}` one second, `g` to a typed time. Forward runs on; back runs again from
+//! the latest checkpoint before the target (a copy of every pane taken every
+//! [`CHECKPOINT_EVENTS`] events as the run goes, as the engine's `Seeker` does, at most
+//! [`MAX_CHECKPOINTS`] thinned by halves; from the start when there is none) with the
+//! commands recorded since replayed at their exact moments ([`crate::session::reach`]), so
+//! the state is what it was. Commands recorded after the target are dropped with the future
+//! they belonged to. The model only: a live run cannot go back.
 
-use super::App;
+use std::collections::VecDeque;
+
+use super::{App, Pane, Sample};
+use crate::engine::Sim;
 use crate::engines::EngineKind;
-use crate::session::{Entry, reach};
+use crate::session::{CHECKPOINT_EVENTS, Entry, MAX_CHECKPOINTS, reach};
 use crate::time::{Human, Nanos};
 
 impl App {
-    /// Moves the run to virtual time `target`: forward runs on; back runs again from the start
-    /// with the commands recorded before `target` replayed exactly, and drops those after it.
+    /// Moves the run to virtual time `target`: forward runs on; back runs again from the latest
+    /// checkpoint before it (or the start) with the commands recorded before `target` replayed
+    /// exactly, and drops those after it.
     pub fn seek_to(&mut self, target: Nanos) {
         if self.engine != EngineKind::Sim {
             self.log("seeking needs the model: a live run cannot go back in time".to_string());
@@ -34,7 +40,13 @@ impl App {
             self.log("window cleared: it lay after the time sought".to_string());
         }
         match self.run_again_to(target) {
-            Ok(()) => self.log(format!("back to {} (commands after it dropped)", Human(target))),
+            Ok(resumed) => {
+                let from = match resumed {
+                    0 => "re-run from the start".to_string(),
+                    t => format!("re-run from the checkpoint at {}", Human(t)),
+                };
+                self.log(format!("back to {} ({from}; commands after it dropped)", Human(target)))
+            }
             Err(e) => self.log(format!("cannot go back: {e}")),
         }
     }
@@ -49,15 +61,35 @@ impl App {
         self.seek_to(target);
     }
 
-    fn run_again_to(&mut self, target: Nanos) -> Result<(), String> {
-        let names = self.recorder.strategies.clone();
-        self.panes = App::make_panes(self.engine, &self.config, &self.scenario.live, &names)?;
-        self.clock = 0;
-        self.next_sample = self.sample_period();
+    /// Returns the time it resumed from (0: the start).
+    fn run_again_to(&mut self, target: Nanos) -> Result<Nanos, String> {
         let first = |e: &Entry| e.at.iter().map(|p| p.time_ns).min().unwrap_or(0);
         let keep: Vec<Entry> =
             self.recorder.entries.iter().take_while(|e| first(e) <= target).cloned().collect();
-        for entry in &keep {
+        // The latest checkpoint before the target (none shares an instant with a command, whose
+        // events at that instant it might already hold); those after it belong to the future
+        // being dropped.
+        let usable = |c: &Checkpoint| c.at < target && !keep.iter().any(|e| first(e) == c.at);
+        let from = self.checkpoints.list.iter().rposition(usable);
+        self.checkpoints.list.truncate(from.map_or(0, |i| i + 1));
+        match self.checkpoints.list.last() {
+            Some(c) => {
+                self.panes = c.panes.iter().map(PaneCopy::restore).collect();
+                (self.clock, self.next_sample) = (c.at, c.next_sample);
+            }
+            None => {
+                let names = self.recorder.strategies.clone();
+                self.panes = App::make_panes(self.engine, &self.config, &self.scenario.live, &names)?;
+                self.clock = 0;
+                self.next_sample = self.sample_period();
+            }
+        }
+        let resumed = self.clock;
+        // Only the last HISTORY samples before the target stay in the sparklines (one more for
+        // the alignment of sampling times): those before are evicted unseen.
+        let shown = (super::HISTORY as u64 + 2).saturating_mul(self.sample_period());
+        self.quiet_until = target.saturating_sub(shown);
+        for entry in keep.iter().filter(|e| first(e) >= resumed) {
             // Every event before the entry's instant had been processed when it was applied;
             // of its instant, exactly as many as its points say.
             self.advance_to(first(entry).saturating_sub(1), None);
@@ -75,7 +107,90 @@ impl App {
         for pane in &mut self.panes {
             pane.sim.take_notices();
         }
+        self.quiet_until = 0;
         self.keep_selection_valid();
-        Ok(())
+        Ok(resumed)
+    }
+}
+
+/// Every pane as it was at `at`.
+pub(super) struct Checkpoint {
+    at: Nanos,
+    next_sample: Nanos,
+    /// Events of the first pane when it was taken.
+    events: u64,
+    panes: Vec<PaneCopy>,
+}
+
+/// A pane's run and sparkline history, copied.
+struct PaneCopy {
+    sim: Sim,
+    throughput: VecDeque<u64>,
+    p99: VecDeque<u64>,
+    history: VecDeque<Sample>,
+    last_completions: u64,
+}
+
+impl PaneCopy {
+    fn restore(&self) -> Pane {
+        let sim = self.sim.checkpoint().expect("a checkpoint copies again as it copied once");
+        Pane {
+            sim: Box::new(sim),
+            throughput: self.throughput.clone(),
+            p99: self.p99.clone(),
+            history: self.history.clone(),
+            last_completions: self.last_completions,
+        }
+    }
+}
+
+/// The checkpoints of a run, oldest first, and the events between two of them now.
+#[derive(Default)]
+pub(super) struct Checkpoints {
+    list: Vec<Checkpoint>,
+    /// [`CHECKPOINT_EVENTS`], doubled at each thinning.
+    spacing: u64,
+}
+
+impl App {
+    /// Takes a checkpoint when the first pane has processed enough events since the last one
+    /// (the model only, and only when every strategy can copy itself).
+    pub(super) fn checkpoint_if_due(&mut self) {
+        if self.engine != EngineKind::Sim {
+            return;
+        }
+        let ck = &mut self.checkpoints;
+        ck.spacing = ck.spacing.max(CHECKPOINT_EVENTS);
+        let Some(first) = self.panes.first_mut().and_then(|p| p.sim.as_sim_mut()) else { return };
+        let events = first.events_processed();
+        if events < ck.list.last().map_or(0, |c| c.events) + ck.spacing {
+            return;
+        }
+        let mut panes = Vec::with_capacity(self.panes.len());
+        for pane in &mut self.panes {
+            let Some(sim) = pane.sim.as_sim_mut().and_then(|s| s.checkpoint()) else { return };
+            panes.push(PaneCopy {
+                sim,
+                throughput: pane.throughput.clone(),
+                p99: pane.p99.clone(),
+                history: pane.history.clone(),
+                last_completions: pane.last_completions,
+            });
+        }
+        if ck.list.len() >= MAX_CHECKPOINTS {
+            // Keep every other one: the spacing doubles.
+            let mut i = 0;
+            ck.list.retain(|_| {
+                i += 1;
+                i % 2 == 0
+            });
+            ck.spacing *= 2;
+        }
+        ck.list.push(Checkpoint { at: self.clock, next_sample: self.next_sample, events, panes });
+    }
+
+    /// How many checkpoints the run keeps now.
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.list.len()
     }
 }
