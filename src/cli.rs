@@ -106,11 +106,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
-    /// Play a session saved with --record back, headless, and print its report: the same
-    /// report the session gave (but for the wall time).
+    /// Play a session saved with --record back: in the UI on a terminal (its commands at
+    /// their moments, the same screens at the same virtual times), else headless; then print
+    /// its report, the same report the session gave (but for the wall time).
     Replay {
         /// The session file.
         file: PathBuf,
+        /// Print the report without opening the UI.
+        #[arg(long)]
+        headless: bool,
         /// Report format [default: the session's].
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -615,7 +619,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             print_stdout(&String::from_utf8_lossy(&out))
         }
         Command::Check { files } => check_files(&files),
-        Command::Replay { file, format, output } => crate::replay::command(&file, format, output.as_deref()),
+        Command::Replay { file, headless, format, output } => {
+            crate::replay::command(&file, headless, format, output.as_deref())
+        }
         Command::Sweep { sweep, sim } => {
             timeline_unsupported(&sim, "sweep")?;
             crate::sweep::command(&sweep, &sim)

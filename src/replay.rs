@@ -93,8 +93,14 @@ pub(crate) fn record(
     Ok(reports)
 }
 
-/// `lbsim replay FILE`: plays a recorded session back headless and prints its report.
-pub(crate) fn command(file: &Path, format: Option<Format>, output: Option<&Path>) -> Result<(), CliError> {
+/// `lbsim replay FILE`: plays a recorded session back, in the UI on a terminal (unless
+/// `headless`), and prints its report.
+pub(crate) fn command(
+    file: &Path,
+    headless: bool,
+    format: Option<Format>,
+    output: Option<&Path>,
+) -> Result<(), CliError> {
     let shown = file.display();
     let bad = |problem: String| CliError::input(format!("{shown}: {problem}"));
     let meta = std::fs::metadata(file).map_err(|e| bad(format!("cannot read: {e}")))?;
@@ -139,6 +145,12 @@ pub(crate) fn command(file: &Path, format: Option<Format>, output: Option<&Path>
         args.format = f;
     }
     let sink = crate::cli::prepare_sink(&args)?;
-    let reports = crate::session::replay(&config, &session, &scenario.name).map_err(bad)?;
+    args.headless = headless;
+    let reports = if crate::cli::use_ui(&args) {
+        crate::tui::run_replay(scenario.clone(), &session.strategies, mode, session.commands.clone())
+            .map_err(CliError::runtime)?
+    } else {
+        crate::session::replay(&config, &session, &scenario.name).map_err(bad)?
+    };
     crate::cli::deliver(&crate::cli::render_reports(args.format, mode, &reports), sink)
 }

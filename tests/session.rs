@@ -287,3 +287,70 @@ fn seeking_back_in_a_long_run_resumes_from_a_checkpoint_exactly() {
         assert_eq!(app.panes[0].history, reference.panes[0].history, "sparklines at {t}s");
     }
 }
+
+/// A recorded session replayed in the UI shows the same screens at the same virtual times:
+/// its commands are applied at their moments (and the log says so), also after seeking back
+/// and after a restart.
+#[test]
+fn a_session_replayed_in_the_ui_shows_the_same_screens_at_the_same_times() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbsim::tui::{App, Mode};
+    use ratatui::{Terminal, backend::TestBackend};
+    let press = |app: &mut App, code: KeyCode| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    let strategies = vec!["round-robin".to_string(), "least-loaded".to_string()];
+    let scenario = || lbsim::scenario::builtin::find("slow-worker").unwrap().scenario().unwrap();
+    let screen = |app: &App| {
+        let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        t.draw(|f| f.render_widget(app, f.area())).unwrap();
+        // The event log differs by design ("replay: ..." lines), and which worker is selected
+        // is not part of a session: compare the rest.
+        let text = t.backend().to_string();
+        text.lines()
+            .take(22)
+            .enumerate()
+            .filter(|(i, _)| *i != 3)
+            .map(|(_, l)| l)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // The session: a crash at 3 s, a slowdown of worker 1 at 5 s, the rate up at 7 s; its
+    // screens at 4, 6 and 9 s.
+    let mut original = App::new(scenario(), &strategies, Mode::Compare).unwrap();
+    let mut screens = Vec::new();
+    original.advance_to(3 * SECS, None);
+    press(&mut original, KeyCode::Char('k'));
+    original.advance_to(4 * SECS, None);
+    screens.push(screen(&original));
+    original.advance_to(5 * SECS, None);
+    press(&mut original, KeyCode::Down);
+    press(&mut original, KeyCode::Char('w'));
+    original.advance_to(6 * SECS, None);
+    screens.push(screen(&original));
+    original.advance_to(7 * SECS, None);
+    press(&mut original, KeyCode::Char(']'));
+    original.advance_to(9 * SECS, None);
+    screens.push(screen(&original));
+    let entries = original.recorder.entries.clone();
+    assert_eq!(entries.len(), 3);
+    let mut replay = App::new(scenario(), &strategies, Mode::Compare).unwrap();
+    replay.play(entries.clone());
+    for (t, expected) in [4, 6, 9].into_iter().zip(&screens) {
+        replay.advance_to(t * SECS, None);
+        assert_eq!(&screen(&replay), expected, "at {t}s");
+    }
+    let said: Vec<&str> =
+        replay.log.iter().map(|l| l.text.as_str()).filter(|t| t.starts_with("replay: ")).collect();
+    assert_eq!(
+        said,
+        ["replay: worker 0 crashed", "replay: worker 1 slowed down 10x", "replay: arrival rate 616/s"]
+    );
+    // Back to 4 s: the later commands come again on the way forward.
+    replay.seek_to(4 * SECS);
+    replay.advance_to(9 * SECS, None);
+    assert_eq!(screen(&replay), screens[2]);
+    assert_eq!(replay.recorder.entries, entries);
+    // And from the start again.
+    press(&mut replay, KeyCode::Char('R'));
+    replay.advance_to(9 * SECS, None);
+    assert_eq!(replay.recorder.entries, entries);
+}

@@ -320,3 +320,27 @@ fn lesson_18_graceful_shutdown_at_80x24() {
         assert!(none_cancelled && report.contains("0 tasks left at shutdown"), "{report}");
     }
 }
+
+/// A session recorded in the UI (a crash by `k`) replays in the UI: the crash comes again at
+/// its moment, the log says it is a replay, and `q` prints the report.
+#[test]
+fn a_recorded_session_replays_in_the_ui() {
+    if !have_tmux() {
+        return;
+    }
+    let file = std::env::temp_dir().join(format!("lbsim-e2e-replay-{}.json", std::process::id()));
+    let path = file.display().to_string();
+    let s = Session::start("record", &command(&format!("run --scenario slow-worker --record {path}")));
+    s.wait_for("the UI", |screen| screen.contains("running"));
+    s.keys(&["k"]);
+    s.wait_for("the crash", |screen| screen.contains("worker 0 crashed"));
+    s.keys(&["q"]);
+    s.wait_for("the exit", |screen| screen.contains("EXIT=0"));
+    let r = Session::start("replay", &command(&format!("replay {path}")));
+    let screen = r.wait_for("the replayed crash", |screen| screen.contains("replay: worker 0 crashed"));
+    assert!(screen.contains("replaying a recorded session: 1 command"), "{screen}");
+    r.keys(&["q"]);
+    let screen = r.wait_for("the exit", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0") && screen.contains("lbsim run · scenario slow-worker"), "{screen}");
+    let _ = std::fs::remove_file(file);
+}

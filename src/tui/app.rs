@@ -260,6 +260,10 @@ pub struct App {
     pub quit: bool,
     achieved: f64,
     next_sample: Nanos,
+    /// A recorded session's commands still to apply, each at its moment (`lbsim replay`).
+    playback: VecDeque<crate::session::Entry>,
+    /// Whether this UI replays a recorded session (seeking back puts its later commands back).
+    replaying: bool,
     /// Samples before this time are dropped from the history before anyone sees them (while
     /// seeking re-simulates to a time far ahead), so their percentiles are not worked out.
     quiet_until: Nanos,
@@ -306,6 +310,8 @@ impl App {
             window: None,
             checkpoints: seek::Checkpoints::default(),
             quiet_until: 0,
+            playback: VecDeque::new(),
+            replaying: false,
             log: VecDeque::new(),
             log_scroll: 0,
             stepping: false,
@@ -474,6 +480,31 @@ impl App {
     /// Advances every pane to virtual time `target`, taking sparkline samples on the way.
     /// With a deadline, stops when it passes and returns false.
     pub fn advance_to(&mut self, target: Nanos, deadline: Option<Instant>) -> bool {
+        // A session being replayed: its commands at their moments on the way.
+        while let Some(at) = self.playback.front().map(seek::first).filter(|&at| at <= target) {
+            if !self.advance_plain(at.saturating_sub(1), deadline) {
+                return false;
+            }
+            let entry = self.playback.pop_front().expect("a command to replay");
+            if let Err(e) = self.replay_entry(&entry) {
+                self.log(format!("replay stopped: {e}"));
+                self.playback.clear();
+                break;
+            }
+        }
+        self.advance_plain(target, deadline)
+    }
+
+    /// Replays a recorded session's commands (`lbsim replay`): each is applied when the clock
+    /// reaches its moment, exactly as it was, and the log says so.
+    pub fn play(&mut self, entries: Vec<crate::session::Entry>) {
+        let n = entries.len();
+        self.log(format!("replaying a recorded session: {n} command{}", if n == 1 { "" } else { "s" }));
+        self.playback = entries.into();
+        self.replaying = true;
+    }
+
+    fn advance_plain(&mut self, target: Nanos, deadline: Option<Instant>) -> bool {
         while self.clock < target && !self.finished() {
             let stop = target.min(self.next_sample);
             for pane in &mut self.panes {
@@ -970,6 +1001,11 @@ impl App {
                 self.panes = panes;
                 self.window = None;
                 self.checkpoints = seek::Checkpoints::default();
+                if self.replaying {
+                    // The session's commands from the start again.
+                    let applied = std::mem::take(&mut self.recorder.entries);
+                    self.playback = applied.into_iter().chain(self.playback.drain(..)).collect();
+                }
                 self.recorder.restart(&names);
                 self.keep_selection_valid();
                 self.clock = 0;

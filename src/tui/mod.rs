@@ -50,6 +50,19 @@ pub fn run(
     run_recorded(scenario, strategies, mode, engine).map(|(reports, _)| reports)
 }
 
+/// Replays a recorded session's commands in the UI (`lbsim replay`) until the user quits;
+/// returns the reports of what was run.
+pub fn run_replay(
+    scenario: Scenario,
+    strategies: &[String],
+    mode: Mode,
+    commands: Vec<crate::session::Entry>,
+) -> Result<Vec<Report>, String> {
+    let mut app = App::with_engine(scenario, strategies, mode, EngineKind::Sim)?;
+    app.play(commands);
+    run_app(app).map(|(reports, _)| reports)
+}
+
 /// Runs the UI until the user quits; returns the reports of what was run, and the session's
 /// commands with where each run ended (for `--record`; the ends are `None` for a live run).
 pub fn run_recorded(
@@ -58,7 +71,10 @@ pub fn run_recorded(
     mode: Mode,
     engine: EngineKind,
 ) -> Result<(Vec<Report>, crate::session::Recorded), String> {
-    let app = App::with_engine(scenario, strategies, mode, engine)?;
+    run_app(App::with_engine(scenario, strategies, mode, engine)?)
+}
+
+fn run_app(app: App) -> Result<(Vec<Report>, crate::session::Recorded), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

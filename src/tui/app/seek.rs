@@ -63,9 +63,15 @@ impl App {
 
     /// Returns the time it resumed from (0: the start).
     fn run_again_to(&mut self, target: Nanos) -> Result<Nanos, String> {
-        let first = |e: &Entry| e.at.iter().map(|p| p.time_ns).min().unwrap_or(0);
         let keep: Vec<Entry> =
             self.recorder.entries.iter().take_while(|e| first(e) <= target).cloned().collect();
+        // Replaying a session, the commands after the target are still to come.
+        if !self.playback.is_empty() || self.replaying {
+            let later = self.recorder.entries[keep.len()..].iter().rev().cloned();
+            for entry in later {
+                self.playback.push_front(entry);
+            }
+        }
         // The latest checkpoint before the target (none shares an instant with a command, whose
         // events at that instant it might already hold); those after it belong to the future
         // being dropped.
@@ -92,14 +98,8 @@ impl App {
         for entry in keep.iter().filter(|e| first(e) >= resumed) {
             // Every event before the entry's instant had been processed when it was applied;
             // of its instant, exactly as many as its points say.
-            self.advance_to(first(entry).saturating_sub(1), None);
-            for (pane, &point) in self.panes.iter_mut().zip(&entry.at) {
-                let sim = pane.sim.as_sim_mut().ok_or("not the model")?;
-                reach(sim, point)?;
-                // Refused then (recorded as pressed), refused again now.
-                let _ = sim.apply(entry.action.command(&self.config.strategy_params)?);
-            }
-            self.clock = first(entry);
+            self.advance_plain(first(entry).saturating_sub(1), None);
+            self.apply_entry(entry)?;
         }
         self.recorder.entries = keep;
         self.advance_to(target, None);
@@ -192,5 +192,38 @@ impl App {
     /// How many checkpoints the run keeps now.
     pub fn checkpoint_count(&self) -> usize {
         self.checkpoints.list.len()
+    }
+}
+
+/// The earliest moment of a recorded command (of any pane).
+pub(super) fn first(e: &Entry) -> Nanos {
+    e.at.iter().map(|p| p.time_ns).min().unwrap_or(0)
+}
+
+impl App {
+    /// Applies a recorded command at exactly its moment in every pane (the clock is just
+    /// before it).
+    fn apply_entry(&mut self, entry: &Entry) -> Result<(), String> {
+        for (pane, &point) in self.panes.iter_mut().zip(&entry.at) {
+            let sim = pane.sim.as_sim_mut().ok_or("not the model")?;
+            reach(sim, point)?;
+            // Refused then (recorded as pressed), refused again now.
+            let _ = sim.apply(entry.action.command(&self.config.strategy_params)?);
+        }
+        self.clock = first(entry);
+        Ok(())
+    }
+
+    /// A command of the session being replayed: applied, recorded and logged.
+    pub(super) fn replay_entry(&mut self, entry: &Entry) -> Result<(), String> {
+        self.apply_entry(entry)?;
+        if let crate::session::Action::Rate { rate } = entry.action {
+            // `[` and `]` go on from the replayed rate.
+            self.nominal_rate = Some(rate);
+        }
+        self.recorder.entries.push(entry.clone());
+        self.log(format!("replay: {}", entry.action));
+        self.collect_notices();
+        Ok(())
     }
 }
