@@ -59,6 +59,15 @@ impl TimeChart<'_> {
     }
 }
 
+/// A line or scatter of `data` in Braille dots of `color`.
+fn plot(data: &[(f64, f64)], color: Color, graph: GraphType) -> Dataset<'_> {
+    Dataset::default()
+        .marker(symbols::Marker::Braille)
+        .graph_type(graph)
+        .style(Style::new().fg(color))
+        .data(data)
+}
+
 /// Labels for a time axis from `from` to `to` seconds: start, middle and end.
 fn time_labels(from: f64, to: f64) -> Vec<Line<'static>> {
     [from, (from + to) / 2.0, to]
@@ -126,13 +135,16 @@ impl Widget for &TimeChart<'_> {
         let (x0, x1) = (first.min(now), now.max(first + 1.0));
         let lo = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).floor();
         let hi = points.iter().map(|p| p.1).fold(f64::MIN, f64::max).ceil().max(lo + 1.0);
+        // A vertical line of `dots` points at each of `times` in view.
+        let upright = |times: Vec<f64>, dots: u32| -> Vec<(f64, f64)> {
+            times
+                .into_iter()
+                .filter(|t| (x0..=x1).contains(t))
+                .flat_map(|t| (0..=dots).map(move |k| (t, lo + (hi - lo) * k as f64 / dots as f64)))
+                .collect()
+        };
         // Markers: a dotted vertical line per event in view.
-        let marks: Vec<(f64, f64)> = self
-            .marks()
-            .into_iter()
-            .filter(|t| (x0..=x1).contains(t))
-            .flat_map(|t| (0..=16).map(move |k| (t, lo + (hi - lo) * k as f64 / 16.0)))
-            .collect();
+        let marks = upright(self.marks(), 16);
         let (latency_area, throughput_area) = if inner.height >= 12 {
             let [a, b] = inner.layout(&Layout::vertical([Constraint::Ratio(2, 3), Constraint::Ratio(1, 3)]));
             (a, Some(b))
@@ -142,55 +154,27 @@ impl Widget for &TimeChart<'_> {
         let mut datasets = Vec::new();
         for s in &series {
             let name = if compare { s.name.clone() } else { "p99".to_string() };
-            datasets.push(
-                Dataset::default()
-                    .name(name)
-                    .marker(symbols::Marker::Braille)
-                    .graph_type(GraphType::Line)
-                    .style(Style::new().fg(s.color))
-                    .data(&s.p99),
-            );
+            datasets.push(plot(&s.p99, s.color, GraphType::Line).name(name));
             if !compare {
-                datasets.push(
-                    Dataset::default()
-                        .name("p50")
-                        .marker(symbols::Marker::Braille)
-                        .graph_type(GraphType::Line)
-                        .style(Style::new().fg(Color::Cyan))
-                        .data(&s.p50),
-                );
+                datasets.push(plot(&s.p50, Color::Cyan, GraphType::Line).name("p50"));
             }
         }
         // A window marked with `m`: its edges (the end is now while it is open).
-        let edges: Vec<(f64, f64)> = match &self.app.window {
-            Some(super::app::Window::Open { from, .. }) => vec![*from as f64 / SECS as f64, now],
-            Some(super::app::Window::Closed { from, to, .. }) => {
-                vec![*from as f64 / SECS as f64, *to as f64 / SECS as f64]
-            }
-            None => Vec::new(),
-        }
-        .into_iter()
-        .filter(|t| (x0..=x1).contains(t))
-        .flat_map(|t| (0..=32).map(move |k| (t, lo + (hi - lo) * k as f64 / 32.0)))
-        .collect();
+        let edges = upright(
+            match &self.app.window {
+                Some(super::app::Window::Open { from, .. }) => vec![*from as f64 / SECS as f64, now],
+                Some(super::app::Window::Closed { from, to, .. }) => {
+                    vec![*from as f64 / SECS as f64, *to as f64 / SECS as f64]
+                }
+                None => Vec::new(),
+            },
+            32,
+        );
         if !edges.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .marker(symbols::Marker::Braille)
-                    .graph_type(GraphType::Scatter)
-                    .style(Style::new().fg(Color::LightBlue))
-                    .data(&edges),
-            );
+            datasets.push(plot(&edges, Color::LightBlue, GraphType::Scatter));
         }
         if !marks.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .name("events")
-                    .marker(symbols::Marker::Dot)
-                    .graph_type(GraphType::Scatter)
-                    .style(Style::new().fg(Color::LightRed))
-                    .data(&marks),
-            );
+            datasets.push(plot(&marks, Color::LightRed, GraphType::Scatter).marker(symbols::Marker::Dot));
         }
         let axis_style = Style::new().fg(Color::DarkGray);
         Chart::new(datasets)
@@ -200,16 +184,7 @@ impl Widget for &TimeChart<'_> {
             .render(latency_area, buf);
         let Some(area) = throughput_area else { return };
         let top = series.iter().flat_map(|s| s.throughput.iter().map(|p| p.1)).fold(1.0, f64::max);
-        let datasets = series
-            .iter()
-            .map(|s| {
-                Dataset::default()
-                    .marker(symbols::Marker::Braille)
-                    .graph_type(GraphType::Line)
-                    .style(Style::new().fg(s.color))
-                    .data(&s.throughput)
-            })
-            .collect();
+        let datasets = series.iter().map(|s| plot(&s.throughput, s.color, GraphType::Line)).collect();
         let labels = vec![Line::from("0/s"), Line::from(format!("{top:.0}/s"))];
         Chart::new(datasets)
             .block(Block::new().title(Line::from(" answers per second ").style(axis_style)))
