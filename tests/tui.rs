@@ -751,3 +751,36 @@ fn the_timeline_strip_shows_the_clock_and_the_window() {
     b.advance_to(SECS, None);
     assert!(!screen(&b, 140, 40).contains('▕'));
 }
+
+/// A mouse drag across the chart over time marks the window it spans, in the past: its
+/// latencies are re-simulated exactly (the same count as running straight to each end).
+#[test]
+fn a_mouse_drag_across_the_chart_marks_a_past_window() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut a = app("slow-start", &["least-request"], Mode::Run);
+    a.advance_to(20 * SECS, None);
+    ch(&mut a, 'o');
+    screen(&a, 100, 30);
+    let span = a.chart_span.get().expect("the chart was drawn");
+    let at = |share: f64| span.left + ((span.right - span.left) as f64 * share) as u16;
+    let mouse = |kind, column| MouseEvent {
+        kind,
+        column,
+        row: span.top + 1,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    };
+    a.handle_mouse(mouse(MouseEventKind::Down(MouseButton::Left), at(0.3)));
+    a.handle_mouse(mouse(MouseEventKind::Up(MouseButton::Left), at(0.6)));
+    let Some(lbsim::tui::app::Window::Closed { from, to, within }) = a.window.clone() else {
+        panic!("no window: {:?}", a.log.back())
+    };
+    assert!(from > 4 * SECS && to < 14 * SECS && to > from, "{from} {to}");
+    let count_at = |t| {
+        let mut s = app("slow-start", &["least-request"], Mode::Run);
+        s.advance_to(t, None);
+        s.panes[0].sim.metrics().latency.count()
+    };
+    assert_eq!(within[0].count(), count_at(to) - count_at(from));
+    assert_eq!(a.clock, 20 * SECS, "the run on screen did not move");
+    assert!(screen(&a, 100, 30).contains("window"), "{}", screen(&a, 100, 30));
+}

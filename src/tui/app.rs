@@ -180,6 +180,34 @@ pub enum Window {
     },
 }
 
+/// The columns of the chart's time axis and the virtual times at its two ends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChartSpan {
+    /// First column of the plot.
+    pub left: u16,
+    /// Last column of the plot.
+    pub right: u16,
+    /// First row of the plot.
+    pub top: u16,
+    /// Last row of the plot.
+    pub bottom: u16,
+    /// Virtual time at `left` (ns).
+    pub from: Nanos,
+    /// Virtual time at `right` (ns).
+    pub to: Nanos,
+}
+
+impl ChartSpan {
+    /// The virtual time under a column, or `None` outside the plot.
+    pub fn time_at(&self, column: u16, row: u16) -> Option<Nanos> {
+        if !(self.left..=self.right).contains(&column) || !(self.top..=self.bottom).contains(&row) {
+            return None;
+        }
+        let share = (column - self.left) as f64 / (self.right - self.left).max(1) as f64;
+        Some(self.from + ((self.to - self.from) as f64 * share) as Nanos)
+    }
+}
+
 /// A value being typed at the footer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prompt {
@@ -240,6 +268,11 @@ pub struct App {
     pub show_chart: bool,
     /// A window marked with `m`, which the histograms show instead.
     pub window: Option<Window>,
+    /// Where the chart over time was last drawn (columns and the times at its ends), so that
+    /// a mouse drag across it can mark a window.
+    pub chart_span: std::cell::Cell<Option<ChartSpan>>,
+    /// Where a mouse drag on the chart began (virtual time).
+    drag_from: Option<Nanos>,
     /// Copies of the model's runs taken as they go, so that seeking back resumes from the
     /// latest one before the target instead of from the start (src/tui/app/seek.rs).
     checkpoints: seek::Checkpoints,
@@ -308,6 +341,8 @@ impl App {
             show_recent: false,
             show_chart: false,
             window: None,
+            chart_span: std::cell::Cell::new(None),
+            drag_from: None,
             checkpoints: seek::Checkpoints::default(),
             quiet_until: 0,
             playback: VecDeque::new(),
@@ -707,6 +742,42 @@ impl App {
                 None
             }
         };
+    }
+
+    /// A mouse event: a drag across the chart over time marks the window it spans (the
+    /// histograms then show it, as with `m`).
+    pub fn handle_mouse(&mut self, mouse: crossterm::event::MouseEvent) {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let Some(span) = self.chart_span.get().filter(|_| self.show_chart) else { return };
+        let at = span.time_at(mouse.column, mouse.row);
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => self.drag_from = at,
+            MouseEventKind::Up(MouseButton::Left) => {
+                let (Some(a), Some(b)) = (self.drag_from.take(), at) else { return };
+                let (from, to) = (a.min(b), a.max(b).min(self.clock));
+                if to > from {
+                    self.mark_between(from, to);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks the window from `from` to `to` (both past): the latencies at each end are
+    /// re-simulated, exactly, from the nearest checkpoint.
+    pub fn mark_between(&mut self, from: Nanos, to: Nanos) {
+        match (self.latencies_at(from), self.latencies_at(to)) {
+            (Ok(before), Ok(after)) => {
+                let within = after.iter().zip(&before).map(|(a, b)| a.since(b)).collect();
+                self.window = Some(Window::Closed { from, to, within });
+                self.log(format!(
+                    "window {} to {}: the histograms show it (m: whole run)",
+                    seconds_text(from),
+                    seconds_text(to)
+                ));
+            }
+            (Err(e), _) | (_, Err(e)) => self.log(format!("cannot mark that window: {e}")),
+        }
     }
 
     /// The latencies a pane's histogram shows in the marked window, and its bounds in words;

@@ -177,6 +177,21 @@ impl Widget for &TimeChart<'_> {
             datasets.push(plot(&marks, Color::LightRed, GraphType::Scatter).marker(symbols::Marker::Dot));
         }
         let axis_style = Style::new().fg(Color::DarkGray);
+        // Where the plot lies (right of the y labels and their axis line, above the x labels
+        // and theirs), for a mouse drag across it.
+        let labels_width = latency_labels(lo, hi).iter().map(Line::width).max().unwrap_or(0) as u16;
+        let left = latency_area.x + labels_width + 1;
+        let bottom = latency_area.bottom().saturating_sub(3);
+        self.app.chart_span.set((left < latency_area.right() && bottom > latency_area.y).then(|| {
+            super::app::ChartSpan {
+                left,
+                right: latency_area.right() - 1,
+                top: latency_area.y,
+                bottom,
+                from: (x0 * SECS as f64) as Nanos,
+                to: (x1 * SECS as f64) as Nanos,
+            }
+        }));
         Chart::new(datasets)
             .x_axis(Axis::default().bounds([x0, x1]).labels(time_labels(x0, x1)).style(axis_style))
             .y_axis(Axis::default().bounds([lo, hi]).labels(latency_labels(lo, hi)).style(axis_style))

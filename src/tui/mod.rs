@@ -36,6 +36,7 @@ struct Restore;
 
 impl Drop for Restore {
     fn drop(&mut self) {
+        let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
         ratatui::restore();
     }
 }
@@ -81,6 +82,10 @@ fn run_app(app: App) -> Result<(Vec<Report>, crate::session::Recorded), String> 
         .map_err(|e| format!("cannot start the UI loop: {e}"))?;
     let terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal UI: {e}"))?;
     let restore = Restore;
+    // Mouse drags across the chart over time mark a window (shift-drag still selects text in
+    // most terminals).
+    crossterm::execute!(io::stdout(), crossterm::event::EnableMouseCapture)
+        .map_err(|e| format!("cannot open the terminal UI: {e}"))?;
     let started = Instant::now();
     let mut app = runtime.block_on(event_loop(terminal, app)).map_err(|e| format!("terminal error: {e}"))?;
     drop(restore);
@@ -135,6 +140,7 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
                         last = Instant::now();
                     }
                 }
+                Some(Ok(Event::Mouse(mouse))) => app.handle_mouse(mouse),
                 Some(Ok(_)) => {} // resize and others: the next draw adapts
                 Some(Err(e)) => return Err(e),
                 None => app.quit = true,
@@ -153,6 +159,7 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
 /// Gives the terminal back (cooked mode, main screen, cursor) and stops the process, as
 /// SIGTSTP would have; continues when the shell sends SIGCONT (`fg`).
 fn suspend(terminal: &mut DefaultTerminal) -> io::Result<()> {
+    let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
     // SAFETY: raise only sends a signal to this process; SIGSTOP cannot be caught, so this
     // returns once the process is continued.
@@ -165,6 +172,11 @@ fn suspend(terminal: &mut DefaultTerminal) -> io::Result<()> {
 /// Takes the terminal again after a stop: raw mode, the alternate screen, a full redraw.
 fn resume(terminal: &mut DefaultTerminal) -> io::Result<()> {
     crossterm::terminal::enable_raw_mode()?;
-    crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen, crossterm::cursor::Hide)?;
+    crossterm::execute!(
+        io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::cursor::Hide,
+        crossterm::event::EnableMouseCapture
+    )?;
     terminal.clear()
 }

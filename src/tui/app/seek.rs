@@ -227,3 +227,36 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// Each pane's whole-run latencies as they were at `t` (now or earlier), re-simulated
+    /// from the latest checkpoint before it with the recorded commands, without touching the
+    /// runs on screen.
+    pub(super) fn latencies_at(&self, t: Nanos) -> Result<Vec<crate::metrics::Recorder>, String> {
+        let now = || self.panes.iter().map(|p| p.sim.metrics().latency.clone()).collect();
+        if t >= self.clock {
+            return Ok(now());
+        }
+        let entries: Vec<&Entry> = self.recorder.entries.iter().take_while(|e| first(e) <= t).collect();
+        let usable = |c: &&Checkpoint| c.at < t && !entries.iter().any(|e| first(e) == c.at);
+        let (mut panes, from) = match self.checkpoints.list.iter().rev().find(usable) {
+            Some(c) => (c.panes.iter().map(PaneCopy::restore).collect::<Vec<_>>(), c.at),
+            None => {
+                let names = self.recorder.strategies.clone();
+                (App::make_panes(self.engine, &self.config, &self.scenario.live, &names)?, 0)
+            }
+        };
+        for entry in entries.into_iter().filter(|e| first(e) >= from) {
+            for (pane, &point) in panes.iter_mut().zip(&entry.at) {
+                let sim = pane.sim.as_sim_mut().ok_or("not the model")?;
+                crate::engines::Engine::advance_to(sim, first(entry).saturating_sub(1), None);
+                reach(sim, point)?;
+                let _ = sim.apply(entry.action.command(&self.config.strategy_params)?);
+            }
+        }
+        for pane in &mut panes {
+            pane.sim.advance_to(t, None);
+        }
+        Ok(panes.iter().map(|p| p.sim.metrics().latency.clone()).collect())
+    }
+}
