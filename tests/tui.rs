@@ -784,3 +784,16 @@ fn a_mouse_drag_across_the_chart_marks_a_past_window() {
     assert_eq!(a.clock, 20 * SECS, "the run on screen did not move");
     assert!(screen(&a, 100, 30).contains("window"), "{}", screen(&a, 100, 30));
 }
+
+/// Commands are events on the chart too: a rate change by `]` is marked where it happened.
+#[test]
+fn a_rate_change_is_marked_on_the_chart() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    a.advance_to(5 * SECS, None);
+    ch(&mut a, ']');
+    a.advance_to(10 * SECS, None);
+    ch(&mut a, 'o');
+    let text = screen(&a, 100, 30);
+    let marked = text.lines().filter(|l| l.contains('•') && !l.contains("• events")).count();
+    assert!(marked >= 4, "{text}");
+}

@@ -460,6 +460,11 @@ impl App {
         ((self.speed * SECS as f64 / 10.0) as Nanos).max(MILLIS / 10)
     }
 
+    /// A command's effect on the run: logged, and marked on the chart over time.
+    fn log_event(&mut self, text: String) {
+        self.push_log(LogLine { time: self.clock, text, mark: true });
+    }
+
     fn log(&mut self, text: String) {
         self.push_log(LogLine { time: self.clock, text, mark: false });
     }
@@ -958,7 +963,7 @@ impl App {
         let now = self.panes[0].sim.worker(worker).error_rate;
         let rate = ((now + delta) * 10.0).round().clamp(0.0, 10.0) / 10.0;
         match self.apply_all(|| Command::SetWorkerErrorRate { worker, rate }) {
-            Ok(()) => self.log(format!("worker {worker} now fails {:.0}% of requests", rate * 100.0)),
+            Ok(()) => self.log_event(format!("worker {worker} now fails {:.0}% of requests", rate * 100.0)),
             Err(e) => self.log(format!("cannot change worker {worker}: {e}")),
         }
     }
@@ -980,9 +985,9 @@ impl App {
         match self.apply_all(|| Command::SetRetry(policy.clone())) {
             Ok(()) if on => {
                 let p = self.retry_policy();
-                self.log(format!("retries on: up to {} per request", p.max));
+                self.log_event(format!("retries on: up to {} per request", p.max));
             }
-            Ok(()) => self.log("retries off".to_string()),
+            Ok(()) => self.log_event("retries off".to_string()),
             Err(e) => self.log(format!("cannot change retries: {e}")),
         }
     }
@@ -1042,7 +1047,7 @@ impl App {
             Ok(()) => {
                 self.nominal_rate = Some(rate);
                 let load = rate / self.config.capacity();
-                self.log(format!("arrival rate {rate:.0}/s (load {load:.2})"));
+                self.log_event(format!("arrival rate {rate:.0}/s (load {load:.2})"));
             }
             Err(e) => self.log(format!("cannot set the rate: {e}")),
         }
@@ -1060,7 +1065,7 @@ impl App {
         let s = (info.build)(&self.config.strategy_params);
         self.record(crate::session::Action::Strategy { name: info.name.to_string() });
         match self.panes[0].sim.apply(Command::SetStrategy(s)) {
-            Ok(()) => self.log(format!("strategy switched to {}", info.name)),
+            Ok(()) => self.log_event(format!("strategy switched to {}", info.name)),
             Err(e) => self.log(format!("cannot switch strategy: {e}")),
         }
     }

@@ -222,7 +222,7 @@ impl App {
             self.nominal_rate = Some(rate);
         }
         self.recorder.entries.push(entry.clone());
-        self.log(format!("replay: {}", entry.action));
+        self.log_event(format!("replay: {}", entry.action));
         self.collect_notices();
         Ok(())
     }
