@@ -771,6 +771,11 @@ impl App {
     /// Marks the window from `from` to `to` (both past): the latencies at each end are
     /// re-simulated, exactly, from the nearest checkpoint.
     pub fn mark_between(&mut self, from: Nanos, to: Nanos) {
+        if self.engine != EngineKind::Sim {
+            return self.log(
+                "a past window needs the model: a live run cannot go back (m marks one as it runs)".into(),
+            );
+        }
         match (self.latencies_at(from), self.latencies_at(to)) {
             (Ok(before), Ok(after)) => {
                 let within = after.iter().zip(&before).map(|(a, b)| a.since(b)).collect();
