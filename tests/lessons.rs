@@ -300,7 +300,9 @@ fn select_loop() {
 }
 
 /// Blocking rejects nothing and fills the balancer's inbox (1024) to its bound; rejecting
-/// turns requests away and keeps p99 under a tenth of blocking's.
+/// turns requests away and keeps p99 under a quarter of blocking's. (Quiet, rejecting's p99 is
+/// about 50 ms, five services, and blocking's over a second; on a loaded 2-core machine,
+/// beside the spinning lesson 16, rejecting's rose to 124 ms, so a tenth was too close.)
 fn backpressure() {
     let shorter = |s: &mut Scenario| {
         s.stop = Stop::Duration(2 * SECS);
@@ -315,7 +317,7 @@ fn backpressure() {
     });
     assert!(reject.requests.rejected > 0, "{:?}", reject.requests);
     assert!(
-        reject.latency_ms.p99 * 10.0 < block.latency_ms.p99,
+        reject.latency_ms.p99 * 4.0 < block.latency_ms.p99,
         "{} vs {}",
         reject.latency_ms.p99,
         block.latency_ms.p99
