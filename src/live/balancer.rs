@@ -324,12 +324,14 @@ impl Balancer {
             match event {
                 Event::Request(request) => self.dispatch(request),
                 Event::Done(worker) => self.completed(worker),
-                // The user's command is done: show its effect at once.
-                Event::Control(Control::Handled(n)) => {
-                    self.handled = n;
-                    self.publish(work.len());
+                Event::Control(c) => {
+                    let users = matches!(c, Control::Handled(_));
+                    self.control(c);
+                    // The user's command is done: show its effect at once.
+                    if users {
+                        self.publish(work.len());
+                    }
                 }
-                Event::Control(c) => self.control(c),
                 Event::HealthCheck => self.health_check(),
                 Event::LoadRefresh => self.refresh_loads(),
                 Event::ScaleTick => self.autoscale_tick(),

@@ -60,11 +60,8 @@ pub const SPEEDS: [f64; 26] = [
 pub struct Pane {
     /// The engine: the model or the live one; the UI reads both alike.
     pub sim: Box<dyn Engine>,
-    /// Completions per second, one sample per sampling period.
-    pub throughput: VecDeque<u64>,
-    /// p99 of the recent window at each sample (µs).
-    pub p99: VecDeque<u64>,
-    /// The same samples with their virtual times, for the chart over time.
+    /// One sample per sampling period, with its virtual time: the sparklines and the chart
+    /// over time draw them.
     pub history: VecDeque<Sample>,
     last_completions: u64,
 }
@@ -93,13 +90,7 @@ impl Pane {
         strategy: &str,
     ) -> Result<Pane, String> {
         let sim = engines::build(engine, config, live, strategy, Some(RECENT_WINDOW))?;
-        Ok(Pane {
-            sim,
-            throughput: VecDeque::new(),
-            p99: VecDeque::new(),
-            history: VecDeque::new(),
-            last_completions: 0,
-        })
+        Ok(Pane { sim, history: VecDeque::new(), last_completions: 0 })
     }
 
     /// Takes a sample; `evicted` when more than [`HISTORY`] samples will follow before
@@ -110,11 +101,27 @@ impl Pane {
         self.last_completions = done;
         let recent = if evicted { None } else { self.recent() };
         let (p50, p99) = recent.map_or((0, 0), |r| (r.quantile(0.5), r.quantile(0.99)));
-        push_capped(&mut self.throughput, rate.round() as u64, HISTORY);
-        push_capped(&mut self.p99, p99 / 1_000, HISTORY);
         let from = self.history.back().map_or(0, |s| s.at);
         let sample = Sample { from, at: self.sim.now(), p50, p99, throughput: rate };
         push_capped(&mut self.history, sample, HISTORY);
+    }
+
+    /// Answers per second at each sample, oldest first.
+    pub fn throughput(&self) -> Vec<u64> {
+        self.history.iter().map(|s| s.throughput.round() as u64).collect()
+    }
+
+    /// The recent window's p99 at each sample (µs), oldest first.
+    pub fn p99_us(&self) -> Vec<u64> {
+        self.history.iter().map(|s| s.p99 / 1_000).collect()
+    }
+
+    /// Answers per second over the last ten samples (a second of real time), and how many
+    /// samples that is.
+    pub fn smoothed_throughput(&self) -> (u64, usize) {
+        let recent: Vec<u64> =
+            self.history.iter().rev().take(10).map(|s| s.throughput.round() as u64).collect();
+        (recent.iter().sum::<u64>() / recent.len().max(1) as u64, recent.len())
     }
 
     /// The latencies of the recent window.
@@ -178,6 +185,16 @@ pub enum Window {
         /// Each pane's latencies within it.
         within: Vec<crate::metrics::Recorder>,
     },
+}
+
+impl Window {
+    /// Where it starts and, once it is closed, where it ends.
+    pub fn bounds(&self) -> (Nanos, Option<Nanos>) {
+        match self {
+            Window::Open { from, .. } => (*from, None),
+            Window::Closed { from, to, .. } => (*from, Some(*to)),
+        }
+    }
 }
 
 /// The columns of the chart's time axis and the virtual times at its two ends.
@@ -733,15 +750,7 @@ impl App {
                 self.log(format!("window from {}: m again ends it", seconds_text(now)));
                 Some(Window::Open { from: now, before: latencies(self) })
             }
-            Some(Window::Open { from, before }) => {
-                let within = latencies(self).iter().zip(&before).map(|(now, then)| now.since(then)).collect();
-                self.log(format!(
-                    "window {} to {}: the histograms show it (m: whole run)",
-                    seconds_text(from),
-                    seconds_text(now)
-                ));
-                Some(Window::Closed { from, to: now, within })
-            }
+            Some(Window::Open { from, before }) => Some(self.closed(from, now, &before, &latencies(self))),
             Some(Window::Closed { .. }) => {
                 self.log("window cleared: the histograms show the whole run".to_string());
                 None
@@ -777,17 +786,27 @@ impl App {
             );
         }
         match (self.latencies_at(from), self.latencies_at(to)) {
-            (Ok(before), Ok(after)) => {
-                let within = after.iter().zip(&before).map(|(a, b)| a.since(b)).collect();
-                self.window = Some(Window::Closed { from, to, within });
-                self.log(format!(
-                    "window {} to {}: the histograms show it (m: whole run)",
-                    seconds_text(from),
-                    seconds_text(to)
-                ));
-            }
+            (Ok(before), Ok(after)) => self.window = Some(self.closed(from, to, &before, &after)),
             (Err(e), _) | (_, Err(e)) => self.log(format!("cannot mark that window: {e}")),
         }
+    }
+
+    /// The window from `from` to `to`, each pane's latencies `after` less those `before`;
+    /// the log says so.
+    fn closed(
+        &mut self,
+        from: Nanos,
+        to: Nanos,
+        before: &[crate::metrics::Recorder],
+        after: &[crate::metrics::Recorder],
+    ) -> Window {
+        let within = after.iter().zip(before).map(|(a, b)| a.since(b)).collect();
+        self.log(format!(
+            "window {} to {}: the histograms show it (m: whole run)",
+            seconds_text(from),
+            seconds_text(to)
+        ));
+        Window::Closed { from, to, within }
     }
 
     /// The latencies a pane's histogram shows in the marked window, and its bounds in words;

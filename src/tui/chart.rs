@@ -160,16 +160,10 @@ impl Widget for &TimeChart<'_> {
             }
         }
         // A window marked with `m`: its edges (the end is now while it is open).
-        let edges = upright(
-            match &self.app.window {
-                Some(super::app::Window::Open { from, .. }) => vec![*from as f64 / SECS as f64, now],
-                Some(super::app::Window::Closed { from, to, .. }) => {
-                    vec![*from as f64 / SECS as f64, *to as f64 / SECS as f64]
-                }
-                None => Vec::new(),
-            },
-            32,
-        );
+        let secs = |t: Nanos| t as f64 / SECS as f64;
+        let edges = self.app.window.as_ref().map(|w| w.bounds());
+        let edges = edges.map(|(from, to)| vec![secs(from), to.map_or(now, secs)]).unwrap_or_default();
+        let edges = upright(edges, 32);
         if !edges.is_empty() {
             datasets.push(plot(&edges, Color::LightBlue, GraphType::Scatter));
         }

@@ -230,12 +230,8 @@ fn timeline_strip(app: &App, cells: usize) -> Option<Span<'static>> {
     let cell = |t: Nanos| ((t as f64 / end as f64 * cells as f64) as usize).min(cells - 1);
     let mut strip: Vec<char> =
         (0..cells).map(|i| if i < cell(app.clock) || app.clock >= end { '━' } else { '─' }).collect();
-    let edges = match &app.window {
-        Some(crate::tui::app::Window::Open { from, .. }) => vec![*from],
-        Some(crate::tui::app::Window::Closed { from, to, .. }) => vec![*from, *to],
-        None => Vec::new(),
-    };
-    for t in edges {
+    let edges = app.window.as_ref().map(|w| w.bounds());
+    for t in edges.into_iter().flat_map(|(from, to)| std::iter::once(from).chain(to)) {
         strip[cell(t)] = '┃';
     }
     let strip: String = strip.into_iter().collect();
@@ -371,10 +367,9 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
 /// ten samples (a second of real time), and says over how much virtual time, so that it
 /// does not jump from sample to sample.
 fn render_throughput(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
-    let recent: Vec<u64> = pane.throughput.iter().rev().take(10).copied().collect();
-    let mean_tp = recent.iter().sum::<u64>() / recent.len().max(1) as u64;
-    let span = Human(covered(app, pane, recent.len()));
-    let (tp, per_column) = columns(&pane.throughput, area.width.saturating_sub(2), |s| {
+    let (mean_tp, samples) = pane.smoothed_throughput();
+    let span = Human(covered(app, pane, samples));
+    let (tp, per_column) = columns(&pane.throughput(), area.width.saturating_sub(2), |s| {
         s.iter().sum::<u64>() / s.len().max(1) as u64
     });
     let tp_top = tp.iter().copied().max().unwrap_or(0).max(1);
@@ -393,9 +388,10 @@ fn render_throughput(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
 
 /// The sparkline of the recent window's p99.
 fn render_p99(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
-    let last_p99 = pane.p99.back().copied().unwrap_or(0);
+    let p99 = pane.p99_us();
+    let last_p99 = p99.last().copied().unwrap_or(0);
     let (p, per_column) =
-        columns(&pane.p99, area.width.saturating_sub(2), |s| s.iter().copied().max().unwrap_or(0));
+        columns(&p99, area.width.saturating_sub(2), |s| s.iter().copied().max().unwrap_or(0));
     let p_top = p.iter().copied().max().unwrap_or(0).max(1);
     let window = RECENT_WINDOW / SECS;
     let answers = pane.recent().map_or(0, |r| r.count());
@@ -421,14 +417,9 @@ fn render_p99(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
 /// each column stands for `per_column` consecutive samples, combined by `combine` (a mean for
 /// throughput, a maximum for p99 so that a spike is never averaged away), so that the
 /// sparkline shows all the history kept rather than its last few seconds.
-fn columns(
-    data: &std::collections::VecDeque<u64>,
-    width: u16,
-    combine: impl Fn(&[u64]) -> u64,
-) -> (Vec<u64>, usize) {
+fn columns(all: &[u64], width: u16, combine: impl Fn(&[u64]) -> u64) -> (Vec<u64>, usize) {
     let width = width.max(1) as usize;
-    let per_column = data.len().div_ceil(width).max(1);
-    let all: Vec<u64> = data.iter().copied().collect();
+    let per_column = all.len().div_ceil(width).max(1);
     // Whole columns, aligned on the newest sample.
     let skip = all.len() % per_column;
     let out = all[skip..].chunks(per_column).map(&combine).collect();
@@ -973,8 +964,7 @@ fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, area: Rect, b
 fn outcome(pane: &Pane, width: u16) -> Line<'static> {
     let c = pane.sim.metrics().counters;
     let a = pane.sim.metrics().attempts;
-    let recent: Vec<u64> = pane.throughput.iter().rev().take(10).copied().collect();
-    let goodput = recent.iter().sum::<u64>() / recent.len().max(1) as u64;
+    let (goodput, _) = pane.smoothed_throughput();
     let red = Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD);
     let mut parts = vec![(1, Span::styled(format!("{goodput}/s answered"), Style::new().fg(Color::Green)))];
     for (n, word) in [(c.failed, "failed"), (c.timed_out, "timed out"), (c.rejected, "rejected")] {

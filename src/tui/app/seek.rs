@@ -30,11 +30,10 @@ impl App {
             return;
         }
         // A window that ends after the target belonged to the future being dropped.
-        let end = match &self.window {
-            Some(super::Window::Open { from, .. }) => Some(*from),
-            Some(super::Window::Closed { to, .. }) => Some(*to),
-            None => None,
-        };
+        let end = self.window.as_ref().map(|w| match w.bounds() {
+            (from, None) => from,
+            (_, Some(to)) => to,
+        });
         if end.is_some_and(|end| target < end) {
             self.window = None;
             self.log("window cleared: it lay after the time sought".to_string());
@@ -66,30 +65,20 @@ impl App {
         let keep: Vec<Entry> =
             self.recorder.entries.iter().take_while(|e| first(e) <= target).cloned().collect();
         // Replaying a session, the commands after the target are still to come.
-        if !self.playback.is_empty() || self.replaying {
+        if self.replaying {
             let later = self.recorder.entries[keep.len()..].iter().rev().cloned();
             for entry in later {
                 self.playback.push_front(entry);
             }
         }
-        // The latest checkpoint before the target (none shares an instant with a command, whose
-        // events at that instant it might already hold); those after it belong to the future
-        // being dropped.
-        let usable = |c: &Checkpoint| c.at < target && !keep.iter().any(|e| first(e) == c.at);
-        let from = self.checkpoints.list.iter().rposition(usable);
+        // Checkpoints after the one resumed from belong to the future being dropped.
+        let from = self.resume_from(target, &keep);
         self.checkpoints.list.truncate(from.map_or(0, |i| i + 1));
-        match self.checkpoints.list.last() {
-            Some(c) => {
-                self.panes = c.panes.iter().map(PaneCopy::restore).collect();
-                (self.clock, self.next_sample) = (c.at, c.next_sample);
-            }
-            None => {
-                let names = self.recorder.strategies.clone();
-                self.panes = App::make_panes(self.engine, &self.config, &self.scenario.live, &names)?;
-                self.clock = 0;
-                self.next_sample = self.sample_period();
-            }
-        }
+        let (panes, at) = self.starting_panes(from)?;
+        self.panes = panes;
+        self.clock = at;
+        self.next_sample =
+            from.map_or_else(|| self.sample_period(), |i| self.checkpoints.list[i].next_sample);
         let resumed = self.clock;
         // Only the last HISTORY samples before the target stay in the sparklines (one more for
         // the alignment of sampling times): those before are evicted unseen.
@@ -125,8 +114,6 @@ pub(super) struct Checkpoint {
 /// A pane's run and sparkline history, copied.
 struct PaneCopy {
     sim: Sim,
-    throughput: VecDeque<u64>,
-    p99: VecDeque<u64>,
     history: VecDeque<Sample>,
     last_completions: u64,
 }
@@ -134,22 +121,21 @@ struct PaneCopy {
 impl PaneCopy {
     fn restore(&self) -> Pane {
         let sim = self.sim.checkpoint().expect("a checkpoint copies again as it copied once");
-        Pane {
-            sim: Box::new(sim),
-            throughput: self.throughput.clone(),
-            p99: self.p99.clone(),
-            history: self.history.clone(),
-            last_completions: self.last_completions,
-        }
+        Pane { sim: Box::new(sim), history: self.history.clone(), last_completions: self.last_completions }
     }
 }
 
 /// The checkpoints of a run, oldest first, and the events between two of them now.
-#[derive(Default)]
 pub(super) struct Checkpoints {
     list: Vec<Checkpoint>,
     /// [`CHECKPOINT_EVENTS`], doubled at each thinning.
     spacing: u64,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Checkpoints {
+        Checkpoints { list: Vec::new(), spacing: CHECKPOINT_EVENTS }
+    }
 }
 
 impl App {
@@ -160,7 +146,6 @@ impl App {
             return;
         }
         let ck = &mut self.checkpoints;
-        ck.spacing = ck.spacing.max(CHECKPOINT_EVENTS);
         let Some(first) = self.panes.first_mut().and_then(|p| p.sim.as_sim_mut()) else { return };
         let events = first.events_processed();
         if events < ck.list.last().map_or(0, |c| c.events) + ck.spacing {
@@ -171,8 +156,6 @@ impl App {
             let Some(sim) = pane.sim.as_sim_mut().and_then(|s| s.checkpoint()) else { return };
             panes.push(PaneCopy {
                 sim,
-                throughput: pane.throughput.clone(),
-                p99: pane.p99.clone(),
                 history: pane.history.clone(),
                 last_completions: pane.last_completions,
             });
@@ -200,16 +183,46 @@ pub(super) fn first(e: &Entry) -> Nanos {
     e.at.iter().map(|p| p.time_ns).min().unwrap_or(0)
 }
 
+/// Applies a recorded command to `panes` at exactly its moment (each is at most just before
+/// it).
+fn apply_to(
+    panes: &mut [Pane],
+    entry: &Entry,
+    params: &crate::strategy::StrategyParams,
+) -> Result<(), String> {
+    for (pane, &point) in panes.iter_mut().zip(&entry.at) {
+        let sim = pane.sim.as_sim_mut().ok_or("not the model")?;
+        reach(sim, point)?;
+        // Refused then (recorded as pressed), refused again now.
+        let _ = sim.apply(entry.action.command(params)?);
+    }
+    Ok(())
+}
+
 impl App {
+    /// The latest checkpoint from which `target` can be reached with `entries` (the commands
+    /// up to it): before the target, and at no command's instant (its events at that instant
+    /// might already be past the command's).
+    fn resume_from(&self, target: Nanos, entries: &[Entry]) -> Option<usize> {
+        let usable = |c: &Checkpoint| c.at < target && !entries.iter().any(|e| first(e) == c.at);
+        self.checkpoints.list.iter().rposition(usable)
+    }
+
+    /// Fresh panes at checkpoint `from` (or at the start), and their time.
+    fn starting_panes(&self, from: Option<usize>) -> Result<(Vec<Pane>, Nanos), String> {
+        match from.map(|i| &self.checkpoints.list[i]) {
+            Some(c) => Ok((c.panes.iter().map(PaneCopy::restore).collect(), c.at)),
+            None => {
+                let names = &self.recorder.strategies;
+                Ok((App::make_panes(self.engine, &self.config, &self.scenario.live, names)?, 0))
+            }
+        }
+    }
+
     /// Applies a recorded command at exactly its moment in every pane (the clock is just
     /// before it).
     fn apply_entry(&mut self, entry: &Entry) -> Result<(), String> {
-        for (pane, &point) in self.panes.iter_mut().zip(&entry.at) {
-            let sim = pane.sim.as_sim_mut().ok_or("not the model")?;
-            reach(sim, point)?;
-            // Refused then (recorded as pressed), refused again now.
-            let _ = sim.apply(entry.action.command(&self.config.strategy_params)?);
-        }
+        apply_to(&mut self.panes, entry, &self.config.strategy_params)?;
         self.clock = first(entry);
         Ok(())
     }
@@ -237,22 +250,14 @@ impl App {
         if t >= self.clock {
             return Ok(now());
         }
-        let entries: Vec<&Entry> = self.recorder.entries.iter().take_while(|e| first(e) <= t).collect();
-        let usable = |c: &&Checkpoint| c.at < t && !entries.iter().any(|e| first(e) == c.at);
-        let (mut panes, from) = match self.checkpoints.list.iter().rev().find(usable) {
-            Some(c) => (c.panes.iter().map(PaneCopy::restore).collect::<Vec<_>>(), c.at),
-            None => {
-                let names = self.recorder.strategies.clone();
-                (App::make_panes(self.engine, &self.config, &self.scenario.live, &names)?, 0)
+        let n = self.recorder.entries.iter().take_while(|e| first(e) <= t).count();
+        let entries = &self.recorder.entries[..n];
+        let (mut panes, from) = self.starting_panes(self.resume_from(t, entries))?;
+        for entry in entries.iter().filter(|e| first(e) >= from) {
+            for pane in &mut panes {
+                pane.sim.advance_to(first(entry).saturating_sub(1), None);
             }
-        };
-        for entry in entries.into_iter().filter(|e| first(e) >= from) {
-            for (pane, &point) in panes.iter_mut().zip(&entry.at) {
-                let sim = pane.sim.as_sim_mut().ok_or("not the model")?;
-                crate::engines::Engine::advance_to(sim, first(entry).saturating_sub(1), None);
-                reach(sim, point)?;
-                let _ = sim.apply(entry.action.command(&self.config.strategy_params)?);
-            }
+            apply_to(&mut panes, entry, &self.config.strategy_params)?;
         }
         for pane in &mut panes {
             pane.sim.advance_to(t, None);
