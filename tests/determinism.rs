@@ -3,9 +3,12 @@
 mod common;
 
 use common::*;
-use lbsim::engine::{Arrivals, Stop};
+use lbsim::engine::{Arrivals, Sim, Stop};
+use lbsim::report::Report;
+use lbsim::rng::SimRng;
 use lbsim::scenario::builtin::BUILTINS;
-use lbsim::strategy::STRATEGIES;
+use lbsim::strategy::{self, Cluster, STRATEGIES, Strategy, WorkerId};
+use lbsim::time::Nanos;
 
 #[test]
 fn the_same_seed_gives_identical_reports_and_another_seed_does_not() {
@@ -67,4 +70,70 @@ fn closed_loop_strategies_see_the_same_demands_in_order() {
     let demands = |s| workload(&config, s).into_iter().map(|(_, d)| d).collect::<Vec<_>>();
     let reference = demands("random");
     assert_eq!(demands("least-loaded")[..5_000], reference[..5_000]);
+}
+
+/// A strategy that forwards to another but asks for every call the engine can make: what the
+/// engine does for a strategy that declines none.
+struct HearsAll(Box<dyn Strategy>);
+
+impl Strategy for HearsAll {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
+        self.0.pick(cluster, rng)
+    }
+    fn on_pending_change(&mut self, worker: WorkerId, cluster: &Cluster<'_>) {
+        self.0.on_pending_change(worker, cluster)
+    }
+    fn on_response(&mut self, worker: WorkerId, latency: Nanos, ok: bool, cluster: &Cluster<'_>) {
+        self.0.on_response(worker, latency, ok, cluster)
+    }
+    fn on_idle(&mut self, worker: WorkerId, cluster: &Cluster<'_>) {
+        self.0.on_idle(worker, cluster)
+    }
+    fn wants_idle(&self) -> bool {
+        self.0.wants_idle()
+    }
+    fn is_oracle(&self) -> bool {
+        self.0.is_oracle()
+    }
+    fn on_cluster_change(&mut self, cluster: &Cluster<'_>) {
+        self.0.on_cluster_change(cluster)
+    }
+    fn start_as_replica(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) {
+        self.0.start_as_replica(cluster, rng)
+    }
+    fn keys_moved(&self) -> Option<f64> {
+        self.0.keys_moved()
+    }
+    fn explain_last_pick(&self) -> Option<String> {
+        self.0.explain_last_pick()
+    }
+}
+
+#[test]
+fn strategies_that_decline_pending_changes_or_responses_would_not_have_used_them() {
+    // A built-in strategy that says it does not want `on_pending_change` or `on_response`
+    // calls (so that the engine spares it the work) must behave exactly as if it had them.
+    for b in BUILTINS {
+        let mut config = b.scenario().unwrap().to_config().unwrap();
+        config.stop = match config.stop {
+            Stop::Requests(_) => Stop::Requests(10_000),
+            Stop::Duration(_) => Stop::Duration(10 * lbsim::time::SECS),
+        };
+        for info in STRATEGIES {
+            let declared = report(&config, info.name);
+            let all: Vec<Box<dyn Strategy>> = (0..config.defences.balancers.count)
+                .map(|_| {
+                    let s = strategy::build(info.name, &config.strategy_params).unwrap();
+                    Box::new(HearsAll(s)) as Box<dyn Strategy>
+                })
+                .collect();
+            let mut sim = Sim::with_replicas(config.clone(), all).unwrap();
+            sim.run();
+            let heard = Report::new(&sim, "test", 0.0);
+            assert!(heard == declared, "{} / {}: declining calls changed the run", b.name, info.name);
+        }
+    }
 }

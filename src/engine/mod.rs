@@ -573,6 +573,7 @@ impl Sim {
             config.defences.view(),
             strategies,
             &views,
+            config.keys.is_some(),
         );
         let timeline =
             config.timeline.map(|interval| crate::timeline::Timeline::new(interval, config.warmup));

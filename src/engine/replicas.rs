@@ -49,8 +49,20 @@ pub(super) struct Replicas {
     idle_rng: SimRng,
     /// Whether a replica's strategy is an oracle: then picks see each worker's work left.
     oracle: bool,
+    /// Whether requests are keyed: then picks see the request's key.
+    keyed: bool,
+    /// Whether a pick sees more than the loads (a key or an oracle): read on every pick, so
+    /// kept as one flag.
+    rich_picks: bool,
     /// Whether a replica's strategy wants to hear of idle workers (join-idle-queue).
     idle: bool,
+    /// Whether a replica's strategy wants to hear of pending changes, and of answers: the
+    /// engine spares the others a call per send and per answer.
+    pending_changes: bool,
+    responses: bool,
+    /// Whether the replicas keep their own views (`local`, `report+local`): read on every
+    /// send and answer, so kept as a flag beside `view`.
+    own_views: bool,
 }
 
 impl Replica {
@@ -74,7 +86,12 @@ impl Replicas {
             last: self.last,
             idle_rng: self.idle_rng.clone(),
             oracle: self.oracle,
+            keyed: self.keyed,
+            rich_picks: self.rich_picks,
             idle: self.idle,
+            pending_changes: self.pending_changes,
+            responses: self.responses,
+            own_views: self.own_views,
         })
     }
 }
@@ -102,13 +119,15 @@ pub(super) fn instances(
 }
 
 impl Replicas {
-    /// Replicas running `strategies` (one each), with views over `views`.
+    /// Replicas running `strategies` (one each), with views over `views`, for requests with
+    /// keys or without.
     pub(super) fn new(
         seed: u64,
         config: &super::Balancers,
         view: View,
         strategies: Vec<Box<dyn Strategy>>,
         views: &[WorkerView],
+        keyed: bool,
     ) -> Replicas {
         let own_views = matches!(view, View::Local | View::ReportLocal);
         let list = strategies
@@ -134,7 +153,12 @@ impl Replicas {
             last: 0,
             idle_rng: SimRng::stream(seed, Stream::Idle),
             oracle: false,
+            keyed,
+            rich_picks: keyed,
             idle: false,
+            pending_changes: true,
+            responses: true,
+            own_views,
         };
         replicas.strategies_changed();
         replicas
@@ -144,7 +168,10 @@ impl Replicas {
     /// start and after the strategy changes.
     pub(super) fn strategies_changed(&mut self) {
         self.oracle = self.list.iter().any(|r| r.strategy.is_oracle());
+        self.rich_picks = self.oracle || self.keyed;
         self.idle = self.list.iter().any(|r| r.strategy.wants_idle());
+        self.pending_changes = self.list.iter().any(|r| r.strategy.wants_pending_changes());
+        self.responses = self.list.iter().any(|r| r.strategy.wants_responses());
     }
 
     /// How many replicas.
@@ -182,14 +209,20 @@ impl Replicas {
 }
 
 impl Sim {
-    /// Replica `r` picks a worker for an attempt.
+    /// Replica `r` picks a worker for an attempt of the request in `slot`.
     #[inline]
-    pub(super) fn replica_pick(&mut self, r: usize, key: Option<u64>) -> Option<WorkerId> {
+    pub(super) fn replica_pick(&mut self, r: usize, slot: u32) -> Option<WorkerId> {
         self.replicas.last = r as u32;
         let now = self.now;
         let replica = &mut self.replicas.list[r];
         let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
-        let cluster = Cluster::new(now, views, &self.up).with_key(key);
+        let cluster = Cluster::new(now, views, &self.up);
+        if !self.replicas.rich_picks {
+            // The common case, kept as short as the single balancer's pick always was.
+            return replica.strategy.pick(&cluster, &mut replica.rng);
+        }
+        let key = self.keys.is_some().then(|| self.request_keys[slot as usize]);
+        let cluster = cluster.with_key(key);
         if self.replicas.oracle {
             let oracle = WorkLeft { workers: &self.workers, now };
             return replica.strategy.pick(&cluster.with_oracle(&oracle), &mut replica.rng);
@@ -243,7 +276,7 @@ impl Sim {
     /// Replica `r` sent an attempt to `w`: under the local views it counts it at once.
     #[inline]
     pub(super) fn own_sent(&mut self, r: usize, w: WorkerId) {
-        if matches!(self.replicas.view, View::Local | View::ReportLocal) {
+        if self.replicas.own_views {
             self.own_changed(r, w, |p| p + 1);
         }
     }
@@ -253,6 +286,9 @@ impl Sim {
     /// report, which counted the others).
     #[inline]
     pub(super) fn own_answered(&mut self, attempt: &Attempt) {
+        if !self.replicas.own_views {
+            return;
+        }
         let counts = match self.replicas.view {
             View::Local => true,
             View::ReportLocal => attempt.sent >= self.replicas.report_at,
@@ -268,12 +304,17 @@ impl Sim {
         let replica = &mut self.replicas.list[r];
         let view = &mut replica.own[w];
         view.pending = change(view.pending);
-        replica.strategy.on_pending_change(w, &Cluster::new(now, &replica.own, &self.up));
+        if self.replicas.pending_changes {
+            replica.strategy.on_pending_change(w, &Cluster::new(now, &replica.own, &self.up));
+        }
     }
 
     /// The shared view of worker `w` changed: every replica that reads it hears of it.
     #[inline]
     pub(super) fn shared_pending_changed(&mut self, w: WorkerId) {
+        if !self.replicas.pending_changes {
+            return;
+        }
         let cluster = Cluster::new(self.now, &self.views, &self.up);
         if let [only] = &mut self.replicas.list[..] {
             // The single balancer: straight to its strategy.
@@ -288,14 +329,15 @@ impl Sim {
     /// Worker `w` answered replica `r` after `latency`.
     #[inline]
     pub(super) fn replica_response(&mut self, r: usize, w: WorkerId, latency: Nanos, ok: bool) {
+        if self.replicas.own_views {
+            self.replicas.list[r].own[w].last_latency = latency;
+        }
+        if !self.replicas.responses {
+            return;
+        }
         let now = self.now;
         let replica = &mut self.replicas.list[r];
-        let views = if replica.own.is_empty() {
-            &self.views[..]
-        } else {
-            replica.own[w].last_latency = latency;
-            &replica.own[..]
-        };
+        let views = if replica.own.is_empty() { &self.views[..] } else { &replica.own[..] };
         replica.strategy.on_response(w, latency, ok, &Cluster::new(now, views, &self.up));
     }
 
@@ -355,7 +397,9 @@ impl Sim {
                 let pending = self.views[w].pending;
                 if replica.own[w].pending != pending {
                     replica.own[w].pending = pending;
-                    replica.strategy.on_pending_change(w, &Cluster::new(now, &replica.own, &self.up));
+                    if self.replicas.pending_changes {
+                        replica.strategy.on_pending_change(w, &Cluster::new(now, &replica.own, &self.up));
+                    }
                 }
             }
         }
@@ -500,7 +544,7 @@ mod tests {
     fn assignment_in_turn_and_at_random() {
         let mut c = config(View::Global);
         c.defences.balancers.assignment = Assignment::RoundRobin;
-        let mut r = Replicas::new(1, &c.defences.balancers, View::Global, Vec::new(), &[]);
+        let mut r = Replicas::new(1, &c.defences.balancers, View::Global, Vec::new(), &[], false);
         r.list = (0..3)
             .map(|_| Replica {
                 strategy: strategy::build("random", &Default::default()).unwrap(),

@@ -50,6 +50,10 @@ impl Strategy for BoundedHash {
         "bounded-hash"
     }
 
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         if cluster.up().is_empty() {
             return None;

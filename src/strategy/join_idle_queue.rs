@@ -40,6 +40,14 @@ impl Strategy for JoinIdleQueue {
         "join-idle-queue"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         // The first idle worker still up (one that went down since it joined is dropped).
         while let Some(w) = self.idle.pop_front() {

@@ -61,6 +61,10 @@ impl Strategy for LeastLoaded {
         "least-loaded"
     }
 
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, _cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         if self.listed == 0 {
             return None;

@@ -32,6 +32,14 @@ impl Strategy for LeastWorkLeft {
         "least-work-left"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn is_oracle(&self) -> bool {
         true
     }

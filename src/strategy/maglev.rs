@@ -98,6 +98,14 @@ impl Strategy for Maglev {
         "maglev"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         if cluster.up().is_empty() {
             return None;

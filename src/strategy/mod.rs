@@ -223,6 +223,21 @@ pub trait Strategy: Send {
         false
     }
 
+    /// Whether the strategy wants [`on_pending_change`](Strategy::on_pending_change) calls.
+    /// One that reads the loads only when it picks can say no, and the simulation spares it
+    /// a call per send and per answer (the live engine makes them anyway: they are cheap
+    /// beside a channel send). Default: true.
+    fn wants_pending_changes(&self) -> bool {
+        true
+    }
+
+    /// Whether the strategy wants [`on_response`](Strategy::on_response) calls (as
+    /// [`wants_pending_changes`](Strategy::wants_pending_changes), for answers). Default:
+    /// true.
+    fn wants_responses(&self) -> bool {
+        true
+    }
+
     /// Whether the strategy reads [`Cluster::work_left`], which only the model can give:
     /// such a strategy is an oracle (a bound to compare real strategies against), and the
     /// live engine refuses it. Default: false.

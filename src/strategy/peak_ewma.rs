@@ -60,6 +60,10 @@ impl Strategy for PeakEwma {
         "peak-ewma"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         let Some((a, b)) = cluster.two_up(rng) else {
             self.last = None;

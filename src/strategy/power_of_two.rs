@@ -43,6 +43,14 @@ impl Strategy for PowerOfTwo {
         "power-of-two"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         let up = cluster.up();
         let n = up.len();

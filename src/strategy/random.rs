@@ -18,6 +18,14 @@ impl Strategy for Random {
         "random"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         let up = cluster.up();
         if up.is_empty() {

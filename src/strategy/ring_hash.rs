@@ -137,6 +137,14 @@ impl Strategy for RingHash {
         "ring-hash"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
         if cluster.up().is_empty() {
             return None;

@@ -18,6 +18,14 @@ impl Strategy for RoundRobin {
         "round-robin"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, _rng: &mut SimRng) -> Option<WorkerId> {
         let n = cluster.len();
         if cluster.up().is_empty() {

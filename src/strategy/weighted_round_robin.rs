@@ -74,6 +74,14 @@ impl Strategy for WeightedRoundRobin {
         "weighted-round-robin"
     }
 
+    fn wants_pending_changes(&self) -> bool {
+        false
+    }
+
+    fn wants_responses(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cluster: &Cluster<'_>, _rng: &mut SimRng) -> Option<WorkerId> {
         if self.len != cluster.len() || self.schedule.len() != cluster.up().len() {
             self.rebuild(cluster);
