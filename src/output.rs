@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether standard output was open when the program started (see [`guard_standard_streams`]).
 static STDOUT_OPEN: OnceLock<bool> = OnceLock::new();
@@ -16,7 +17,7 @@ static STDOUT_OPEN: OnceLock<bool> = OnceLock::new();
 /// 2) with `/dev/null`, so that no file the program opens later lands on one of them and
 /// receives text meant for the terminal. Call first thing in `main`.
 pub fn guard_standard_streams() {
-    let open = fd_open(&io::stdout()) && !runtime_dev_null(1);
+    let open = stdout_was_open();
     let _ = STDOUT_OPEN.set(open);
     #[cfg(unix)]
     {
@@ -46,27 +47,40 @@ fn fd_open<T>(_: &T) -> bool {
 
 /// Whether standard output can be written to (it was not closed, as with `>&-`).
 pub fn stdout_open() -> bool {
-    *STDOUT_OPEN.get_or_init(|| fd_open(&io::stdout()) && !runtime_dev_null(1))
+    *STDOUT_OPEN.get_or_init(stdout_was_open)
 }
 
-/// Whether descriptor `fd` is the `/dev/null` that Rust's runtime opens, read-write, in place
-/// of a standard descriptor that was closed when the program started (`>&-`): a shell's
-/// `>/dev/null` opens it write-only. Linux only (it reads `/proc`); elsewhere, false.
-fn runtime_dev_null(fd: u32) -> bool {
-    if !cfg!(target_os = "linux") {
-        return false;
+/// Descriptor 1 as the process found it, before Rust's runtime started: 0 = not seen, 1 =
+/// open, 2 = closed. The runtime fills a closed standard descriptor with `/dev/null`, opened
+/// read-write, before `main`; after that, `>&-` cannot be told from a parent's own
+/// read-write `/dev/null` (Python's `subprocess.DEVNULL`, systemd's `null`), which must work.
+static STDOUT_AT_START: AtomicU8 = AtomicU8::new(0);
+
+/// Looks at descriptor 1 from the ELF `.init_array`, which the C library runs before `main`
+/// and so before the Rust runtime's set-up. Linux only; elsewhere nothing is seen and
+/// [`stdout_was_open`] asks the descriptor as it is.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static SEE_STDOUT_AT_START: extern "C" fn() = see_stdout_at_start;
+
+#[cfg(target_os = "linux")]
+extern "C" fn see_stdout_at_start() {
+    // SAFETY: F_GETFD only reads the descriptor's flags; it fails (EBADF) when it is closed.
+    let open = unsafe { libc::fcntl(1, libc::F_GETFD) } != -1;
+    STDOUT_AT_START.store(if open { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+/// Whether descriptor 1 was open when the process started.
+fn stdout_was_open() -> bool {
+    // Keeps the `.init_array` entry in the link (nothing else names it).
+    #[cfg(target_os = "linux")]
+    std::hint::black_box(&SEE_STDOUT_AT_START);
+    match STDOUT_AT_START.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => fd_open(&io::stdout()),
     }
-    let target = std::fs::read_link(format!("/proc/self/fd/{fd}"));
-    if !target.is_ok_and(|t| t == Path::new("/dev/null")) {
-        return false;
-    }
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap_or_default();
-    let flags = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
-    // O_ACCMODE is 3, O_RDWR 2.
-    flags.is_some_and(|f| f & 3 == 2)
 }
 
 /// Writes `text` to standard output and flushes it.
