@@ -799,3 +799,34 @@ fn a_rate_change_is_marked_on_the_chart() {
     let marked = text.lines().filter(|l| l.contains('•') && !l.contains("• events")).count();
     assert!(marked >= 4, "{text}");
 }
+
+/// The chart over time spans the whole run, however long, in at most 480 points that follow
+/// each other without a gap; merging points never hides a spike (the largest p99 the
+/// sparklines ever showed is still there); going back in time keeps the points drawn before
+/// the target.
+#[test]
+fn the_chart_over_time_spans_the_whole_run() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    let mut highest = 0;
+    for t in 1..=120 {
+        a.advance_to(t * SECS, None);
+        highest = highest.max(a.panes[0].history.iter().map(|s| s.p99).max().unwrap_or(0));
+    }
+    let trend = a.panes[0].trend.clone();
+    assert!((240..=480).contains(&trend.len()), "{} points", trend.len());
+    assert_eq!((trend[0].from, trend.last().unwrap().at), (0, 120 * SECS));
+    assert!(trend.windows(2).all(|w| w[0].at == w[1].from), "a gap between points");
+    assert_eq!(trend.iter().map(|s| s.p99).max().unwrap(), highest);
+    ch(&mut a, 'o');
+    let text = screen(&a, 100, 30);
+    let axis = text.lines().find(|l| l.contains(" 60s ")).expect("a time axis");
+    assert!(axis.contains(" 0s ") && axis.contains(" 120s"), "{text}");
+    // Back to 50 s: the points up to it are the ones drawn before.
+    a.seek_to(50 * SECS);
+    let kept = &a.panes[0].trend;
+    assert!(!kept.is_empty() && kept.iter().all(|s| s.at <= 50 * SECS));
+    assert_eq!(kept[..], trend[..kept.len()]);
+    a.advance_to(60 * SECS, None);
+    let last = a.panes[0].trend.last().unwrap();
+    assert_eq!(last.at, 60 * SECS);
+}

@@ -21,6 +21,9 @@ use crate::time::{Human, MILLIS, Nanos, SECS, seconds_text};
 pub const RECENT_WINDOW: Nanos = 5 * SECS;
 /// Samples kept for the sparklines.
 const HISTORY: usize = 240;
+/// Points kept for the chart over time ([`Pane::trend`]): the whole run, its resolution
+/// halved each time it fills.
+const TREND: usize = 480;
 /// Lines kept in the event log (PgUp / PgDn scroll through them).
 const LOG_LINES: usize = 2000;
 /// Slowest and fastest speeds (virtual s per real s).
@@ -60,14 +63,19 @@ pub const SPEEDS: [f64; 26] = [
 pub struct Pane {
     /// The engine: the model or the live one; the UI reads both alike.
     pub sim: Box<dyn Engine>,
-    /// One sample per sampling period, with its virtual time: the sparklines and the chart
-    /// over time draw them.
+    /// One sample per sampling period, with its virtual time: the sparklines draw the last
+    /// 240.
     pub history: VecDeque<Sample>,
+    /// The whole run in at most 480 points, for the chart over time: every sample until it
+    /// fills, then each pair merged into one (their span, the larger p99, the later p50, the
+    /// answers per second over both), and so on.
+    pub trend: Vec<Sample>,
     last_completions: u64,
 }
 
 /// One sample of a pane over time: when, the recent window's p50 and p99 (0 when nothing
-/// was answered in it), and the answers per second since the previous sample.
+/// was answered in it, or when they were not computed: samples taken while re-simulating
+/// far ahead), and the answers per second since the previous sample.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sample {
     /// Virtual time of the previous sample (or of the start): this one covers `from..at`.
@@ -82,6 +90,18 @@ pub struct Sample {
     pub throughput: f64,
 }
 
+impl Sample {
+    /// One point for two consecutive samples: their span, the larger p99 (a spike stays in
+    /// view), the later p50 that was computed, and the answers per second over both.
+    fn merge(self, next: Sample) -> Sample {
+        let (a, b) = ((self.at - self.from) as f64, (next.at - next.from) as f64);
+        let throughput =
+            if a + b > 0.0 { (self.throughput * a + next.throughput * b) / (a + b) } else { 0.0 };
+        let p50 = if next.p99 > 0 { next.p50 } else { self.p50 };
+        Sample { from: self.from, at: next.at, p50, p99: self.p99.max(next.p99), throughput }
+    }
+}
+
 impl Pane {
     fn new(
         engine: EngineKind,
@@ -90,7 +110,7 @@ impl Pane {
         strategy: &str,
     ) -> Result<Pane, String> {
         let sim = engines::build(engine, config, live, strategy, Some(RECENT_WINDOW))?;
-        Ok(Pane { sim, history: VecDeque::new(), last_completions: 0 })
+        Ok(Pane { sim, history: VecDeque::new(), trend: Vec::new(), last_completions: 0 })
     }
 
     /// Takes a sample; `evicted` when more than [`HISTORY`] samples will follow before
@@ -104,6 +124,14 @@ impl Pane {
         let from = self.history.back().map_or(0, |s| s.at);
         let sample = Sample { from, at: self.sim.now(), p50, p99, throughput: rate };
         push_capped(&mut self.history, sample, HISTORY);
+        if self.trend.len() == TREND {
+            self.trend = self
+                .trend
+                .chunks(2)
+                .map(|pair| pair.iter().copied().reduce(Sample::merge).unwrap())
+                .collect();
+        }
+        self.trend.push(sample);
     }
 
     /// Answers per second at each sample, oldest first.

@@ -2,7 +2,8 @@
 //! time. Above, the recent window's p99 and p50 on a log axis with units (one p99 line per
 //! strategy in compare, on shared axes, with a legend); below, answers per second. Faults,
 //! scaling steps and the user's commands are drawn as markers on the time axis, so that a
-//! jump in the tail can be read against what caused it.
+//! jump in the tail can be read against what caused it. The charts span the whole run
+//! ([`Pane::trend`](super::app::Pane::trend)), not just the sparklines' last samples.
 
 use ratatui::prelude::*;
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
@@ -23,6 +24,8 @@ pub struct TimeChart<'a> {
 /// log10 of milliseconds.
 struct Series {
     name: String,
+    /// Where its first point's span begins (the start of the run, unless it was cut).
+    start: Option<f64>,
     color: Color,
     p99: Vec<(f64, f64)>,
     p50: Vec<(f64, f64)>,
@@ -41,13 +44,14 @@ impl TimeChart<'_> {
             .enumerate()
             .map(|(i, pane)| {
                 let secs = |t: Nanos| t as f64 / SECS as f64;
-                let answered = pane.history.iter().filter(|s| s.p99 > 0);
+                let answered = pane.trend.iter().filter(|s| s.p99 > 0);
                 Series {
                     name: pane.sim.strategy_name().to_string(),
+                    start: pane.trend.first().map(|s| secs(s.from)),
                     color: COLORS[i % COLORS.len()],
                     p99: answered.clone().map(|s| (secs(s.at), log_ms(s.p99))).collect(),
                     p50: answered.map(|s| (secs(s.at), log_ms(s.p50.max(1)))).collect(),
-                    throughput: pane.history.iter().map(|s| (secs(s.at), s.throughput)).collect(),
+                    throughput: pane.trend.iter().map(|s| (secs(s.at), s.throughput)).collect(),
                 }
             })
             .collect()
@@ -130,7 +134,7 @@ impl Widget for &TimeChart<'_> {
             Paragraph::new("no answers yet: the chart starts with the first").render(inner, buf);
             return;
         }
-        let first = series.iter().filter_map(|s| s.throughput.first()).map(|p| p.0).fold(f64::MAX, f64::min);
+        let first = series.iter().filter_map(|s| s.start).fold(f64::MAX, f64::min);
         let now = self.app.clock as f64 / SECS as f64;
         let (x0, x1) = (first.min(now), now.max(first + 1.0));
         let lo = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).floor();

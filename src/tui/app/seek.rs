@@ -75,6 +75,13 @@ impl App {
         let from = self.resume_from(target, &keep);
         self.checkpoints.list.truncate(from.map_or(0, |i| i + 1));
         let (panes, at) = self.starting_panes(from)?;
+        // The chart's points up to the target are those drawn the first time (the run is
+        // the same): keep them rather than the coarser ones of a re-run.
+        let trends: Vec<Vec<Sample>> = self
+            .panes
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.trend).into_iter().take_while(|s| s.at <= target).collect())
+            .collect();
         self.panes = panes;
         self.clock = at;
         self.next_sample =
@@ -92,6 +99,9 @@ impl App {
         }
         self.recorder.entries = keep;
         self.advance_to(target, None);
+        for (pane, trend) in self.panes.iter_mut().zip(trends) {
+            pane.trend = trend;
+        }
         // What happened on the way was shown the first time.
         for pane in &mut self.panes {
             pane.sim.take_notices();
@@ -121,7 +131,8 @@ struct PaneCopy {
 impl PaneCopy {
     fn restore(&self) -> Pane {
         let sim = self.sim.checkpoint().expect("a checkpoint copies again as it copied once");
-        Pane { sim: Box::new(sim), history: self.history.clone(), last_completions: self.last_completions }
+        let (history, last_completions) = (self.history.clone(), self.last_completions);
+        Pane { sim: Box::new(sim), history, trend: Vec::new(), last_completions }
     }
 }
 
