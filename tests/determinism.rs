@@ -10,18 +10,26 @@ use lbsim::scenario::builtin::BUILTINS;
 use lbsim::strategy::{self, Cluster, STRATEGIES, Strategy, WorkerId};
 use lbsim::time::Nanos;
 
-#[test]
-fn the_same_seed_gives_identical_reports_and_another_seed_does_not() {
-    for b in BUILTINS {
+/// Every built-in scenario's name and configuration, cut to `thousands` thousand requests or
+/// seconds.
+fn shortened_builtins(thousands: u64) -> impl Iterator<Item = (&'static str, lbsim::engine::SimConfig)> {
+    BUILTINS.iter().map(move |b| {
         let mut config = b.scenario().unwrap().to_config().unwrap();
         config.stop = match config.stop {
-            Stop::Requests(_) => Stop::Requests(20_000),
-            Stop::Duration(_) => Stop::Duration(20 * lbsim::time::SECS),
+            Stop::Requests(_) => Stop::Requests(thousands * 1_000),
+            Stop::Duration(_) => Stop::Duration(thousands * lbsim::time::SECS),
         };
+        (b.name, config)
+    })
+}
+
+#[test]
+fn the_same_seed_gives_identical_reports_and_another_seed_does_not() {
+    for (name, config) in shortened_builtins(20) {
         for info in STRATEGIES {
             let a = report(&config, info.name);
             let b2 = report(&config, info.name);
-            assert_eq!(a, b2, "{} / {}: two runs with one seed differ", b.name, info.name);
+            assert_eq!(a, b2, "{name} / {}: two runs with one seed differ", info.name);
             // A trace with its demands leaves the seed only the strategy's choices (and
             // round-robin makes none): nothing random is left to differ.
             if matches!(&config.arrivals, Arrivals::Trace { trace, .. } if trace.demands.is_some()) {
@@ -30,11 +38,7 @@ fn the_same_seed_gives_identical_reports_and_another_seed_does_not() {
             let mut other = config.clone();
             other.seed += 1;
             let c = report(&other, info.name);
-            assert_ne!(
-                a.latency_ms, c.latency_ms,
-                "{} / {}: another seed, same latencies",
-                b.name, info.name
-            );
+            assert_ne!(a.latency_ms, c.latency_ms, "{name} / {}: another seed, same latencies", info.name);
         }
     }
 }
@@ -116,12 +120,7 @@ impl Strategy for HearsAll {
 fn strategies_that_decline_pending_changes_or_responses_would_not_have_used_them() {
     // A built-in strategy that says it does not want `on_pending_change` or `on_response`
     // calls (so that the engine spares it the work) must behave exactly as if it had them.
-    for b in BUILTINS {
-        let mut config = b.scenario().unwrap().to_config().unwrap();
-        config.stop = match config.stop {
-            Stop::Requests(_) => Stop::Requests(10_000),
-            Stop::Duration(_) => Stop::Duration(10 * lbsim::time::SECS),
-        };
+    for (name, config) in shortened_builtins(10) {
         for info in STRATEGIES {
             let declared = report(&config, info.name);
             let all: Vec<Box<dyn Strategy>> = (0..config.defences.balancers.count)
@@ -133,7 +132,7 @@ fn strategies_that_decline_pending_changes_or_responses_would_not_have_used_them
             let mut sim = Sim::with_replicas(config.clone(), all).unwrap();
             sim.run();
             let heard = Report::new(&sim, "test", 0.0);
-            assert!(heard == declared, "{} / {}: declining calls changed the run", b.name, info.name);
+            assert!(heard == declared, "{name} / {}: declining calls changed the run", info.name);
         }
     }
 }
