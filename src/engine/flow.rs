@@ -534,7 +534,6 @@ impl Sim {
 /// The worker of an attempt the balancer never sent.
 pub(super) const NOT_SENT: u32 = u32::MAX;
 
-/// Time to serve `demand` (work at speed 1) at `speed`.
 /// The service time of an attempt for `key` at a worker with a cache of keys, `time` on a
 /// miss: a hit serves faster. (Out of line: only keyed runs with caches come here.)
 #[cold]
@@ -563,6 +562,7 @@ fn cached_service_time(
     (time as f64 / speedup + 0.5) as Nanos
 }
 
+/// Time to serve `demand` (work at speed 1) at `speed`.
 pub(super) fn service_time(demand: Nanos, speed: f64) -> Nanos {
     if speed == 1.0 { demand } else { ((demand as f64 / speed + 0.5) as Nanos).min(crate::time::MAX_TIME) }
 }
