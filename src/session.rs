@@ -91,28 +91,6 @@ pub struct Retry {
     pub budget: Option<f64>,
 }
 
-impl std::fmt::Display for Action {
-    /// What it did, in the words of the event log (`worker 3 crashed`, `rate 700/s`).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Action::Rate { rate } => write!(f, "arrival rate {rate:.0}/s"),
-            Action::Strategy { name } => write!(f, "strategy {name}"),
-            Action::Speed { worker, speed } => write!(f, "worker {worker} speed {speed}"),
-            Action::Slowdown { worker, factor } if *factor == 1.0 => {
-                write!(f, "worker {worker} back to normal speed")
-            }
-            Action::Slowdown { worker, factor } => write!(f, "worker {worker} slowed down {factor}x"),
-            Action::Up { worker, up: true } => write!(f, "worker {worker} repaired"),
-            Action::Up { worker, up: false } => write!(f, "worker {worker} crashed"),
-            Action::ErrorRate { worker, rate } => {
-                write!(f, "worker {worker} fails {:.0}% of requests", rate * 100.0)
-            }
-            Action::Retry { policy: Some(p) } => write!(f, "retries on: up to {} per request", p.max),
-            Action::Retry { policy: None } => write!(f, "retries off"),
-        }
-    }
-}
-
 impl Action {
     /// What `command` does, to be saved.
     pub fn of(command: &Command) -> Action {

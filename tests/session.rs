@@ -342,7 +342,7 @@ fn a_session_replayed_in_the_ui_shows_the_same_screens_at_the_same_times() {
         replay.log.iter().map(|l| l.text.as_str()).filter(|t| t.starts_with("replay: ")).collect();
     assert_eq!(
         said,
-        ["replay: worker 0 crashed", "replay: worker 1 slowed down 10x", "replay: arrival rate 616/s"]
+        ["replay: worker 0 crashed", "replay: worker 1 slowed down 10x", "replay: arrival rate set to 616/s"]
     );
     // Back to 4 s: the later commands come again on the way forward.
     replay.seek_to(4 * SECS);

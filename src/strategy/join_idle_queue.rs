@@ -57,12 +57,8 @@ impl Strategy for JoinIdleQueue {
                 return Some(w);
             }
         }
-        let up = cluster.up();
-        if up.is_empty() {
-            return None;
-        }
-        self.up = up.len();
-        let w = up[rng.below(up.len() as u64) as usize];
+        self.up = cluster.up().len();
+        let w = cluster.random_up(rng)?;
         self.last = Some((w, false));
         Some(w)
     }

@@ -145,6 +145,14 @@ impl<'a> Cluster<'a> {
         self.up
     }
 
+    /// A worker that is up, uniformly at random; `None` when none is.
+    pub fn random_up(&self, rng: &mut SimRng) -> Option<WorkerId> {
+        if self.up.is_empty() {
+            return None;
+        }
+        Some(self.up[rng.below(self.up.len() as u64) as usize])
+    }
+
     /// Two distinct workers that are up, uniformly at random (the first pair of the power of
     /// two choices); `None` with fewer than two up.
     pub fn two_up(&self, rng: &mut SimRng) -> Option<(WorkerId, WorkerId)> {

@@ -27,12 +27,8 @@ impl Strategy for Random {
     }
 
     fn pick(&mut self, cluster: &Cluster<'_>, rng: &mut SimRng) -> Option<WorkerId> {
-        let up = cluster.up();
-        if up.is_empty() {
-            return None;
-        }
-        self.up = up.len();
-        Some(up[rng.below(up.len() as u64) as usize])
+        self.up = cluster.up().len();
+        cluster.random_up(rng)
     }
 
     fn explain_last_pick(&self) -> Option<String> {

@@ -770,20 +770,22 @@ impl App {
     /// `m`: starts a window at the clock, ends it, or (once ended) goes back to the whole run.
     fn mark(&mut self) {
         let now = self.clock;
-        let latencies = |app: &App| -> Vec<crate::metrics::Recorder> {
-            app.panes.iter().map(|p| p.sim.metrics().latency.clone()).collect()
-        };
         self.window = match self.window.take() {
             None => {
                 self.log(format!("window from {}: m again ends it", seconds_text(now)));
-                Some(Window::Open { from: now, before: latencies(self) })
+                Some(Window::Open { from: now, before: self.latencies() })
             }
-            Some(Window::Open { from, before }) => Some(self.closed(from, now, &before, &latencies(self))),
+            Some(Window::Open { from, before }) => Some(self.closed(from, now, &before, &self.latencies())),
             Some(Window::Closed { .. }) => {
                 self.log("window cleared: the histograms show the whole run".to_string());
                 None
             }
         };
+    }
+
+    /// Each pane's whole-run latencies now.
+    fn latencies(&self) -> Vec<crate::metrics::Recorder> {
+        self.panes.iter().map(|p| p.sim.metrics().latency.clone()).collect()
     }
 
     /// A mouse event: a drag across the chart over time marks the window it spans (the
@@ -858,7 +860,7 @@ impl App {
                 let before = self.clock;
                 self.seek_to(t);
                 if self.clock == t && t >= before {
-                    self.log(format!("went to {}", crate::time::seconds_text(t)));
+                    self.log(format!("went to {}", seconds_text(t)));
                 }
             }
             Err(e) => self.log(format!("cannot go to `{text}`: {e}")),

@@ -240,13 +240,14 @@ impl App {
 
     /// A command of the session being replayed: applied, recorded and logged.
     pub(super) fn replay_entry(&mut self, entry: &Entry) -> Result<(), String> {
+        let what = entry.action.command(&self.config.strategy_params)?.describe();
         self.apply_entry(entry)?;
         if let crate::session::Action::Rate { rate } = entry.action {
             // `[` and `]` go on from the replayed rate.
             self.nominal_rate = Some(rate);
         }
         self.recorder.entries.push(entry.clone());
-        self.log_event(format!("replay: {}", entry.action));
+        self.log_event(format!("replay: {what}"));
         self.collect_notices();
         Ok(())
     }
@@ -257,9 +258,8 @@ impl App {
     /// from the latest checkpoint before it with the recorded commands, without touching the
     /// runs on screen.
     pub(super) fn latencies_at(&self, t: Nanos) -> Result<Vec<crate::metrics::Recorder>, String> {
-        let now = || self.panes.iter().map(|p| p.sim.metrics().latency.clone()).collect();
         if t >= self.clock {
-            return Ok(now());
+            return Ok(self.latencies());
         }
         let n = self.recorder.entries.iter().take_while(|e| first(e) <= t).count();
         let entries = &self.recorder.entries[..n];
