@@ -1,13 +1,15 @@
 //! Seeking back in a run (`cargo bench --bench seek`): a 10-minute virtual run at 1,000
 //! requests/s, then back to near its end, which re-simulates from the latest checkpoint with
-//! the commands replayed; in the engine's `Seeker` and in the UI (`App::seek_to`), each against
-//! re-running from the start in the same run. The issue asks for under 100 ms.
+//! the commands replayed; in a headless run controller (`Playground`) and in the UI
+//! (`App::seek_to`, the same controller with its sparklines), each against re-running from the
+//! start in the same run. The issue asks for under 100 ms.
 
 use std::time::Instant;
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, SimConfig, Stop, WorkerSpec};
-use lbsim::session::{Action, Seeker};
+use lbsim::playground::Playground;
+use lbsim::session::Action;
 use lbsim::time::{MILLIS, SECS};
 
 fn main() {
@@ -18,25 +20,22 @@ fn main() {
     );
     config.stop = Stop::Duration(600 * SECS);
     let strategies = ["least-loaded".to_string()];
-    let mut s = Seeker::new(config, &strategies).unwrap();
+    let mut s = Playground::headless(config, &strategies).unwrap();
     for k in 1..=10 {
-        s.seek(k * 50 * SECS).unwrap();
-        s.apply(
-            Action::Slowdown { worker: (k % 16) as usize, factor: if k % 2 == 0 { 1.0 } else { 4.0 } },
-            None,
-        )
-        .unwrap();
+        s.seek_to(k * 50 * SECS).unwrap();
+        s.command(Action::Slowdown { worker: (k % 16) as usize, factor: if k % 2 == 0 { 1.0 } else { 4.0 } })
+            .unwrap();
     }
-    s.seek(600 * SECS).unwrap();
+    s.seek_to(600 * SECS).unwrap();
     let mut times = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        s.seek(595 * SECS).unwrap();
+        s.seek_to(595 * SECS).unwrap();
         times.push(started.elapsed().as_secs_f64() * 1e3);
-        s.seek(600 * SECS).unwrap();
+        s.seek_to(600 * SECS).unwrap();
     }
     times.sort_by(f64::total_cmp);
-    let events = s.sims()[0].events_processed();
+    let events = s.positions().unwrap()[0].events;
     println!(
         "seek back to 595 s of a 600 s run ({events} events, 10 commands): best {:.1} ms, median {:.1} ms",
         times[0], times[2]
@@ -80,7 +79,7 @@ fn ui() {
     fresh.sort_by(f64::total_cmp);
     println!(
         "UI: back to 595 s ({} checkpoints): median {:.1} ms; from the start: median {:.1} ms ({:.2}x)",
-        app.checkpoint_count(),
+        app.play.checkpoint_count(),
         seek[2],
         fresh[2],
         seek[2] / fresh[2]

@@ -6,7 +6,9 @@
 
 use std::time::Instant;
 
-use crate::engine::{Command, CommandError, Notice, Sim, SimConfig, Snapshot, StopReason, WorkerSnapshot};
+use crate::engine::{
+    Command, CommandError, Notice, Sim, SimConfig, Snapshot, Step, StopReason, WorkerSnapshot,
+};
 use crate::metrics::Metrics;
 use crate::time::Nanos;
 
@@ -31,13 +33,74 @@ impl EngineKind {
     }
 }
 
+/// What an engine can do. Callers ask for an ability, never for an engine kind: the run
+/// controller and the UI read these and nothing else to decide what a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    /// It runs in virtual time, as fast or as slow as it is driven: its speed against the
+    /// wall clock is the caller's to choose (the model). Otherwise it runs in real time at
+    /// its configured time scale, and pausing only stops new requests (its tasks drain).
+    pub paced: bool,
+    /// It can process one event at a time and say what happened ([`Engine::step_event`]).
+    pub steppable: bool,
+    /// It can be copied as it is ([`Engine::checkpoint`]) and brought to an exact recorded
+    /// moment ([`Engine::reach`]): going back in time, recording and replaying sessions.
+    pub seekable: bool,
+    /// Several runs of it may go on at once sharing one clock; otherwise a comparison runs
+    /// them one after another (they would share the CPU).
+    pub concurrent: bool,
+}
+
+/// Where one run was: its virtual time and the events it had processed. Both are needed to
+/// find an exact moment again: a run advanced in bounded slices may stop between two events
+/// of the same instant, and the event count says which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Point {
+    /// Virtual time (ns).
+    pub time_ns: Nanos,
+    /// Events processed.
+    pub events: u64,
+}
+
+impl Point {
+    /// Where `sim` is now.
+    pub fn of(sim: &Sim) -> Point {
+        Point { time_ns: sim.now(), events: sim.events_processed() }
+    }
+}
+
+/// Brings `sim` to `point`: exactly `point.events` events, then the clock to its time. A
+/// point the run has passed is an error (the caller goes back by starting afresh).
+pub fn reach(sim: &mut Sim, point: Point) -> Result<(), String> {
+    if sim.events_processed() > point.events || sim.now() > point.time_ns {
+        return Err(format!(
+            "the run is past the recorded moment ({} events at {} ns; it is at {} events, {} ns)",
+            point.events,
+            point.time_ns,
+            sim.events_processed(),
+            sim.now()
+        ));
+    }
+    while sim.events_processed() < point.events {
+        if sim.step().is_none() {
+            break;
+        }
+    }
+    if sim.now() < point.time_ns {
+        sim.step_until(point.time_ns);
+    }
+    Ok(())
+}
+
 /// A run of one strategy on one scenario, as the UI and the reports see it.
 ///
 /// Times are scenario times in nanoseconds: virtual time for the model, real time divided by
 /// the time scale for the live engine.
 pub trait Engine: Send {
-    /// Which engine this is.
+    /// Which engine this is (for reports; callers that decide what to do ask [`caps`](Engine::caps)).
     fn kind(&self) -> EngineKind;
+    /// What this engine can do.
+    fn caps(&self) -> Caps;
     /// The configuration being run.
     fn config(&self) -> &SimConfig;
     /// The strategy's name.
@@ -103,8 +166,29 @@ pub trait Engine: Send {
     fn live_figures(&self) -> Option<crate::live::LiveFigures> {
         None
     }
-    /// The model itself, for what only it can do (stepping one event at a time).
-    fn as_sim_mut(&mut self) -> Option<&mut Sim> {
+    /// When the next event is due, if the engine is [steppable](Caps::steppable) and has one.
+    fn next_event_time(&self) -> Option<Nanos> {
+        None
+    }
+    /// Processes the next event and says what it was (steppable engines only).
+    fn step_event(&mut self) -> Option<Step> {
+        None
+    }
+    /// Why the strategy chose as it did at the last pick, in words, if it can say.
+    fn explain_last_pick(&self) -> Option<String> {
+        None
+    }
+    /// Where the run is now, exactly ([seekable](Caps::seekable) engines only).
+    fn position(&self) -> Option<Point> {
+        None
+    }
+    /// Brings the run to `point`, which must not be behind it (seekable engines only).
+    fn reach(&mut self, _point: Point) -> Result<(), String> {
+        Err("this engine cannot be brought to a recorded moment".to_string())
+    }
+    /// A copy of the run as it is, to resume from later (seekable engines whose strategy
+    /// can copy itself).
+    fn checkpoint(&self) -> Option<Box<dyn Engine>> {
         None
     }
 }
@@ -112,6 +196,9 @@ pub trait Engine: Send {
 impl Engine for Sim {
     fn kind(&self) -> EngineKind {
         EngineKind::Sim
+    }
+    fn caps(&self) -> Caps {
+        Caps { paced: true, steppable: true, seekable: true, concurrent: true }
     }
     fn config(&self) -> &SimConfig {
         Sim::config(self)
@@ -175,8 +262,23 @@ impl Engine for Sim {
     fn in_flight(&self) -> u64 {
         self.in_flight_load()
     }
-    fn as_sim_mut(&mut self) -> Option<&mut Sim> {
-        Some(self)
+    fn next_event_time(&self) -> Option<Nanos> {
+        Sim::next_event_time(self)
+    }
+    fn step_event(&mut self) -> Option<Step> {
+        Sim::step(self)
+    }
+    fn explain_last_pick(&self) -> Option<String> {
+        Sim::explain_last_pick(self)
+    }
+    fn position(&self) -> Option<Point> {
+        Some(Point::of(self))
+    }
+    fn reach(&mut self, point: Point) -> Result<(), String> {
+        reach(self, point)
+    }
+    fn checkpoint(&self) -> Option<Box<dyn Engine>> {
+        Sim::checkpoint(self).map(|s| Box::new(s) as Box<dyn Engine>)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod live;
 pub mod metrics;
 pub mod output;
+pub mod playground;
 pub mod replay;
 pub mod report;
 pub mod rng;

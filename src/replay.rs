@@ -12,9 +12,10 @@ use std::sync::OnceLock;
 
 use crate::cli::{CliError, SimArgs};
 use crate::engines::EngineKind;
+use crate::playground::Playground;
 use crate::report::{Format, Report};
 use crate::scenario::Scenario;
-use crate::session::{Point, Recorded, Recorder, Seeker, Session, fingerprint};
+use crate::session::{Recorded, Recorder, Session, fingerprint};
 use crate::tui::Mode;
 
 /// The program's arguments, kept by [`crate::cli::main_with_args`] for `--record`.
@@ -67,13 +68,13 @@ pub(crate) fn record(
             .map_err(CliError::runtime)?
     } else {
         let started = std::time::Instant::now();
-        let mut seeker = Seeker::new(config.clone(), strategies).map_err(CliError::input)?;
-        seeker.set_checkpoint_spacing(u64::MAX);
-        seeker.seek(crate::time::MAX_TIME).map_err(CliError::runtime)?;
+        let mut play =
+            Playground::headless(config.clone(), strategies).map_err(CliError::input)?.named(&scenario.name);
+        play.set_checkpoint_spacing(u64::MAX);
+        play.seek_to(crate::time::MAX_TIME).map_err(CliError::runtime)?;
         let wall = started.elapsed().as_secs_f64();
-        let reports = seeker.sims().iter().map(|s| Report::new(s, &scenario.name, wall)).collect();
-        let end = Some(seeker.sims().iter().map(Point::of).collect());
-        (reports, Recorded { recorder: Recorder::new(strategies), end })
+        let reports = play.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect();
+        (reports, Recorded { recorder: Recorder::new(strategies), end: play.positions() })
     };
     let (command, options) = recorded_args();
     let session = Session {
@@ -150,7 +151,7 @@ pub(crate) fn command(
         crate::tui::run_replay(scenario.clone(), &session.strategies, mode, session.commands.clone())
             .map_err(CliError::runtime)?
     } else {
-        crate::session::replay(&config, &session, &scenario.name).map_err(bad)?
+        crate::playground::replay(&config, &session, &scenario.name).map_err(bad)?
     };
     crate::cli::deliver(&crate::cli::render_reports(args.format, mode, &reports), sink)
 }

@@ -1,29 +1,21 @@
-//! Recorded sessions and seeking: the user's commands at their moments of virtual time, played
-//! back exactly.
+//! Recorded sessions: the user's commands at their moments of virtual time, in a form that
+//! can be saved (`--record FILE`) and played back exactly.
 //!
 //! A command is recorded with the *moment* it was applied at: for each pane (one run per
-//! strategy), the virtual time and the number of events processed. Both are needed: the UI
-//! advances the model in bounded slices, and a slice may stop between two events of the same
-//! instant; the event count says which. Played back ([`reach`] then apply), every command finds
-//! the model exactly as it was, so the run is the same bits ([`Seeker`], [`replay`]).
+//! strategy), the virtual time and the number of events processed ([`Point`]). Both are
+//! needed: a run advanced in bounded slices may stop between two events of the same instant,
+//! and the event count says which. Played back (reach the point, then apply), every command
+//! finds the model exactly as it was, so the run is the same bits. The run controller
+//! (`crate::playground`) records and plays them, and seeks with them.
 //!
-//! Going back in time resumes from the latest checkpoint before the target (a copy of the
-//! runs kept every [`CHECKPOINT_EVENTS`] events or more, at most [`MAX_CHECKPOINTS`] of them:
-//! when full, every other one is dropped and the spacing doubles) and re-simulates from there
-//! with the commands replayed. Re-running from the start alone took 128 to 166 ms to go back
-//! near the end of a 10-minute run at 1,000 requests/s (1.2 million events); with checkpoints
-//! it is a few milliseconds (`cargo bench --bench seek`). A strategy that cannot copy itself
-//! ([`Strategy::clone_box`](crate::strategy::Strategy::clone_box)) is re-run from the start.
-
-/// Events (over all runs) between checkpoints, at first.
-pub const CHECKPOINT_EVENTS: u64 = 200_000;
-/// Checkpoints kept at most.
-pub const MAX_CHECKPOINTS: usize = 32;
+//! Layering: the file format only; it imports the engine's commands and the strategy
+//! registry, and the run controller and the command line import it.
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Command, RetryPolicy, Sim, SimConfig, Snapshot};
-use crate::report::Report;
+pub use crate::engines::Point;
+
+use crate::engine::{Command, RetryPolicy, SimConfig};
 use crate::strategy::{self, StrategyParams};
 use crate::time::Nanos;
 
@@ -143,22 +135,6 @@ impl Action {
     }
 }
 
-/// Where one run was: its virtual time and the events it had processed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Point {
-    /// Virtual time (ns).
-    pub time_ns: Nanos,
-    /// Events processed.
-    pub events: u64,
-}
-
-impl Point {
-    /// Where `sim` is now.
-    pub fn of(sim: &Sim) -> Point {
-        Point { time_ns: sim.now(), events: sim.events_processed() }
-    }
-}
-
 /// One recorded command: where every pane was, and what it did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -208,213 +184,6 @@ pub struct Recorded {
     pub end: Option<Vec<Point>>,
 }
 
-impl Recorded {
-    /// Takes what `app` recorded.
-    pub fn of(app: &mut crate::tui::App) -> Recorded {
-        let end = app.panes.iter_mut().map(|p| p.sim.as_sim_mut().map(|s| Point::of(s))).collect();
-        Recorded { recorder: std::mem::take(&mut app.recorder), end }
-    }
-}
-
-/// Brings `sim` to `point`: exactly `point.events` events, then the clock to its time. A
-/// point the run has passed is an error (the caller goes back by starting afresh).
-pub fn reach(sim: &mut Sim, point: Point) -> Result<(), String> {
-    if sim.events_processed() > point.events || sim.now() > point.time_ns {
-        return Err(format!(
-            "the run is past the recorded moment ({} events at {} ns; it is at {} events, {} ns)",
-            point.events,
-            point.time_ns,
-            sim.events_processed(),
-            sim.now()
-        ));
-    }
-    while sim.events_processed() < point.events {
-        if sim.step().is_none() {
-            break;
-        }
-    }
-    if sim.now() < point.time_ns {
-        sim.step_until(point.time_ns);
-    }
-    Ok(())
-}
-
-/// A run of one or more strategies (sharing the clock, as in `compare`) whose commands are
-/// recorded, and which can be moved to any virtual time, back as well as forward.
-pub struct Seeker {
-    config: SimConfig,
-    strategies: Vec<String>,
-    sims: Vec<Sim>,
-    entries: Vec<Entry>,
-    /// Entries applied to the runs as they are now.
-    applied: usize,
-    /// Copies of the runs along the way, oldest first.
-    checkpoints: Vec<Checkpoint>,
-    /// Events between checkpoints.
-    spacing: u64,
-    /// Whether every strategy can copy itself.
-    can_checkpoint: bool,
-}
-
-/// The runs at one moment, with how many entries they had applied.
-struct Checkpoint {
-    sims: Vec<Sim>,
-    applied: usize,
-}
-
-impl Checkpoint {
-    fn events(&self) -> u64 {
-        self.sims.iter().map(Sim::events_processed).sum()
-    }
-
-    /// Whether every run is at or before `t`.
-    fn before(&self, t: Nanos) -> bool {
-        self.sims.iter().all(|s| s.now() <= t)
-    }
-}
-
-fn copy(sims: &[Sim]) -> Option<Vec<Sim>> {
-    sims.iter().map(Sim::checkpoint).collect()
-}
-
-impl Seeker {
-    /// Runs of `strategies` on `config`, at virtual time 0.
-    pub fn new(config: SimConfig, strategies: &[String]) -> Result<Seeker, String> {
-        let sims = start(&config, strategies)?;
-        let can_checkpoint = copy(&sims).is_some();
-        Ok(Seeker {
-            config,
-            strategies: strategies.to_vec(),
-            sims,
-            entries: Vec::new(),
-            applied: 0,
-            checkpoints: Vec::new(),
-            spacing: CHECKPOINT_EVENTS,
-            can_checkpoint,
-        })
-    }
-
-    /// Keeps checkpoints every `events` events (over all runs) from now on; `u64::MAX` keeps
-    /// none, so that going back re-runs from the start.
-    pub fn set_checkpoint_spacing(&mut self, events: u64) {
-        self.spacing = events.max(1);
-    }
-
-    /// Checkpoints kept now.
-    pub fn checkpoints(&self) -> usize {
-        self.checkpoints.len()
-    }
-
-    /// Keeps a copy of the runs if the latest is far enough behind.
-    fn maybe_checkpoint(&mut self) {
-        if !self.can_checkpoint {
-            return;
-        }
-        let events: u64 = self.sims.iter().map(Sim::events_processed).sum();
-        if events < self.checkpoints.last().map_or(0, Checkpoint::events) + self.spacing {
-            return;
-        }
-        let Some(sims) = copy(&self.sims) else { return };
-        self.checkpoints.push(Checkpoint { sims, applied: self.applied });
-        if self.checkpoints.len() > MAX_CHECKPOINTS {
-            let mut keep = false;
-            self.checkpoints.retain(|_| {
-                keep = !keep;
-                keep
-            });
-            self.spacing *= 2;
-        }
-    }
-
-    /// The runs.
-    pub fn sims(&self) -> &[Sim] {
-        &self.sims
-    }
-
-    /// Each run's state.
-    pub fn snapshots(&self) -> Vec<Snapshot> {
-        self.sims.iter().map(Sim::snapshot).collect()
-    }
-
-    /// The commands recorded so far.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
-    }
-
-    /// The shared virtual time.
-    pub fn now(&self) -> Nanos {
-        self.sims.iter().map(Sim::now).min().unwrap_or(0)
-    }
-
-    /// Applies `action` to every run now and records it. Commands recorded after now (the
-    /// user went back in time) are forgotten: this one starts a new future.
-    pub fn apply(&mut self, action: Action, key: Option<String>) -> Result<(), String> {
-        for sim in &mut self.sims {
-            sim.apply(action.command(&self.config.strategy_params)?).map_err(|e| e.to_string())?;
-        }
-        self.entries.truncate(self.applied);
-        // Checkpoints of the future left behind are of no use any more.
-        let (applied, events): (usize, Vec<u64>) =
-            (self.applied, self.sims.iter().map(Sim::events_processed).collect());
-        self.checkpoints.retain(|c| {
-            c.applied <= applied && c.sims.iter().zip(&events).all(|(s, &e)| s.events_processed() <= e)
-        });
-        self.entries.push(Entry { at: self.sims.iter().map(Point::of).collect(), key, action });
-        self.applied = self.entries.len();
-        Ok(())
-    }
-
-    /// Moves every run to virtual time `t` (or the end of the run, if sooner). Forward, the
-    /// recorded commands met on the way are applied at their moments; back, the runs start
-    /// afresh and go forward so.
-    pub fn seek(&mut self, t: Nanos) -> Result<(), String> {
-        if t < self.now() {
-            let resume = self.checkpoints.iter().rev().find(|c| c.before(t));
-            match resume.and_then(|c| Some((copy(&c.sims)?, c.applied))) {
-                Some((sims, applied)) => {
-                    self.sims = sims;
-                    self.applied = applied;
-                }
-                None => {
-                    self.sims = start(&self.config, &self.strategies)?;
-                    self.applied = 0;
-                }
-            }
-        }
-        while let Some(entry) = self.entries.get(self.applied) {
-            if entry.at.iter().map(|p| p.time_ns).min().unwrap_or(0) > t {
-                break;
-            }
-            for (sim, &point) in self.sims.iter_mut().zip(&entry.at) {
-                reach(sim, point)?;
-                sim.apply(entry.action.command(&self.config.strategy_params)?).map_err(|e| e.to_string())?;
-            }
-            self.applied += 1;
-            self.maybe_checkpoint();
-        }
-        loop {
-            let mut there = true;
-            for sim in &mut self.sims {
-                there &= sim.step_until_bounded(t, (self.spacing / 4).clamp(1, CHECKPOINT_EVENTS));
-            }
-            self.maybe_checkpoint();
-            if there {
-                return Ok(());
-            }
-        }
-    }
-}
-
-fn start(config: &SimConfig, strategies: &[String]) -> Result<Vec<Sim>, String> {
-    strategies
-        .iter()
-        .map(|name| {
-            let s = strategy::build(name, &config.strategy_params).map_err(|e| e.to_string())?;
-            Sim::new(config.clone(), s).map_err(|e| e.to_string())
-        })
-        .collect()
-}
-
 /// A session as saved by `--record FILE` (JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -447,29 +216,6 @@ pub fn fingerprint(config: &SimConfig) -> String {
         h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
-}
-
-/// Plays a session's commands back on `config` headless, to where it ended; the reports are
-/// those the session gave (but for the wall time).
-pub fn replay(config: &SimConfig, session: &Session, scenario: &str) -> Result<Vec<Report>, String> {
-    let mut sims = start(config, &session.strategies)?;
-    if session.end.len() != sims.len() || session.commands.iter().any(|e| e.at.len() != sims.len()) {
-        return Err(format!("the session has moments for other than its {} strategies", sims.len()));
-    }
-    for entry in &session.commands {
-        for (sim, &point) in sims.iter_mut().zip(&entry.at) {
-            reach(sim, point)?;
-            // A command the session's run refused (the UI recorded it as pressed) is refused
-            // again and changes nothing, as then.
-            let _ = sim.apply(entry.action.command(&config.strategy_params)?);
-        }
-    }
-    let started = std::time::Instant::now();
-    for (sim, &point) in sims.iter_mut().zip(&session.end) {
-        reach(sim, point)?;
-    }
-    let wall = started.elapsed().as_secs_f64();
-    Ok(sims.iter().map(|sim| Report::new(sim, scenario, wall)).collect())
 }
 
 #[cfg(test)]

@@ -44,6 +44,26 @@ pub fn number(x: f64) -> String {
     if x == 0.0 || !x.is_finite() || (1e-4..1e9).contains(&a) { format!("{x}") } else { format!("{x:e}") }
 }
 
+/// `950`, `12.3k`, `10.0M`: a count that fits a header.
+pub fn count_text(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// `2x`, `0.5x`, `1/1024x`: a speed (virtual seconds per real second).
+pub fn speed_text(speed: f64) -> String {
+    if speed >= 1.0 {
+        format!("{speed:.0}x")
+    } else if speed >= 1.0 / 64.0 {
+        format!("{speed}x")
+    } else {
+        format!("1/{:.0}x", 1.0 / speed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,9 @@
 //! straight there (commands included), and a recorded session plays back to the same report.
 
 use lbsim::engine::{Arrivals, SimConfig, Stop};
+use lbsim::playground::{Playground, replay};
 use lbsim::scenario::builtin::BUILTINS;
-use lbsim::session::{Action, Seeker, Session, fingerprint, replay};
+use lbsim::session::{Action, Session, fingerprint};
 use lbsim::time::{MILLIS, Nanos, SECS};
 
 /// The commands of the test: a slowdown, a crash, a rate change where the arrivals have a rate
@@ -27,22 +28,22 @@ fn commands(config: &SimConfig) -> Vec<(Nanos, Action)> {
 
 /// Runs straight to `t`, applying the commands at their times on the way, keeping
 /// checkpoints every `spacing` events.
-fn straight_with(config: &SimConfig, strategies: &[String], t: Nanos, spacing: u64) -> Seeker {
-    let mut s = Seeker::new(config.clone(), strategies).unwrap();
+fn straight_with(config: &SimConfig, strategies: &[String], t: Nanos, spacing: u64) -> Playground {
+    let mut s = Playground::headless(config.clone(), strategies).unwrap();
     s.set_checkpoint_spacing(spacing);
     for (at, action) in commands(config) {
         if at > t {
             break;
         }
-        s.seek(at).unwrap();
-        s.apply(action, None).unwrap();
+        s.seek_to(at).unwrap();
+        s.command(action).unwrap();
     }
-    s.seek(t).unwrap();
+    s.seek_to(t).unwrap();
     s
 }
 
 /// Runs straight to `t`, keeping no checkpoints.
-fn straight(config: &SimConfig, strategies: &[String], t: Nanos) -> Seeker {
+fn straight(config: &SimConfig, strategies: &[String], t: Nanos) -> Playground {
     straight_with(config, strategies, t, u64::MAX)
 }
 
@@ -59,10 +60,10 @@ fn seeking_back_gives_the_state_of_running_straight_there() {
             let s = straight_with(&config, &strategies, 5 * SECS, spacing);
             assert_eq!(
                 spacing == u64::MAX,
-                s.checkpoints() == 0,
+                s.checkpoint_count() == 0,
                 "{}: {} checkpoints",
                 b.name,
-                s.checkpoints()
+                s.checkpoint_count()
             );
             seek_around(&config, &strategies, s, b.name);
         }
@@ -70,15 +71,15 @@ fn seeking_back_gives_the_state_of_running_straight_there() {
 }
 
 /// Seeks `s` (at 5 s) back and forth, each time against a run straight there.
-fn seek_around(config: &SimConfig, strategies: &[String], mut s: Seeker, name: &str) {
+fn seek_around(config: &SimConfig, strategies: &[String], mut s: Playground, name: &str) {
     for t in [4_200 * MILLIS, 2 * SECS, 0, 3_100 * MILLIS] {
-        s.seek(t).unwrap();
+        s.seek_to(t).unwrap();
         let direct = straight(config, strategies, t);
         assert_eq!(s.snapshots(), direct.snapshots(), "{name}: back to {t} ns");
-        assert_eq!(s.sims()[0].metrics().latency.mean(), direct.sims()[0].metrics().latency.mean());
+        assert_eq!(s.latencies()[0].mean(), direct.latencies()[0].mean());
     }
     // Forward again: the commands are replayed at their times.
-    s.seek(5 * SECS).unwrap();
+    s.seek_to(5 * SECS).unwrap();
     assert_eq!(s.snapshots(), straight(config, strategies, 5 * SECS).snapshots(), "{name}: forward");
 }
 
@@ -86,14 +87,14 @@ fn seek_around(config: &SimConfig, strategies: &[String], mut s: Seeker, name: &
 fn a_command_after_seeking_back_starts_a_new_future() {
     let config = BUILTINS[0].scenario().unwrap().to_config().unwrap();
     let strategies = vec!["least-loaded".to_string()];
-    let mut s = Seeker::new(config.clone(), &strategies).unwrap();
-    s.seek(2 * SECS).unwrap();
-    s.apply(Action::Up { worker: 1, up: false }, None).unwrap();
-    s.seek(4 * SECS).unwrap();
-    s.seek(SECS).unwrap();
-    s.apply(Action::Slowdown { worker: 2, factor: 5.0 }, None).unwrap();
-    assert_eq!(s.entries().len(), 1, "the crash at 2 s belonged to the future left behind");
-    s.seek(3 * SECS).unwrap();
+    let mut s = Playground::headless(config.clone(), &strategies).unwrap();
+    s.seek_to(2 * SECS).unwrap();
+    s.command(Action::Up { worker: 1, up: false }).unwrap();
+    s.seek_to(4 * SECS).unwrap();
+    s.seek_to(SECS).unwrap();
+    s.command(Action::Slowdown { worker: 2, factor: 5.0 }).unwrap();
+    assert_eq!(s.recorder().entries.len(), 1, "the crash at 2 s belonged to the future left behind");
+    s.seek_to(3 * SECS).unwrap();
     assert!(!s.snapshots()[0].workers[1].crashed);
     assert_eq!(s.snapshots()[0].workers[2].slowdown, 5.0);
 }
@@ -104,8 +105,8 @@ fn a_recorded_session_replays_to_the_same_report() {
     config.stop = Stop::Duration(8 * SECS);
     let strategies = vec!["round-robin".to_string(), "least-loaded".to_string()];
     let mut s = straight(&config, &strategies, 7 * SECS);
-    s.apply(Action::Up { worker: 0, up: true }, Some("r".into())).unwrap();
-    s.seek(7_500 * MILLIS).unwrap();
+    s.command(Action::Up { worker: 0, up: true }).unwrap();
+    s.seek_to(7_500 * MILLIS).unwrap();
     let session = Session {
         version: 1,
         command: "compare".into(),
@@ -114,14 +115,13 @@ fn a_recorded_session_replays_to_the_same_report() {
         scenario: "default".into(),
         seed: config.seed,
         fingerprint: fingerprint(&config),
-        end: s.sims().iter().map(lbsim::session::Point::of).collect(),
-        commands: s.entries().to_vec(),
+        end: s.positions().unwrap(),
+        commands: s.recorder().entries.clone(),
     };
     let json = serde_json::to_string(&session).unwrap();
     let back: Session = serde_json::from_str(&json).unwrap();
     let replayed = replay(&config, &back, "default").unwrap();
-    for (sim, r) in s.sims().iter().zip(replayed) {
-        let original = lbsim::report::Report::new(sim, "default", 0.0);
+    for (original, r) in s.named("default").reports().into_iter().zip(replayed) {
         assert_eq!(lbsim::report::Report { wall_time_s: 0.0, ..r }, original);
     }
 }
@@ -153,7 +153,7 @@ fn a_ui_session_replays_to_the_reports_it_gave() {
         press(&mut app, ' ');
         app.advance_to(9 * SECS, None);
         let reports = app.reports();
-        let recorded = lbsim::session::Recorded::of(&mut app);
+        let recorded = app.play.recorded();
         assert!(recorded.recorder.entries.len() >= 4, "{:?}", recorded.recorder.entries);
         let session = Session {
             version: 1,
@@ -217,7 +217,7 @@ fn the_ui_seeks_back_to_exactly_what_was() {
     let press = |app: &mut App, code: KeyCode| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
     let strategies = vec!["round-robin".to_string(), "least-loaded".to_string()];
     let scenario = || lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
-    let snapshots = |app: &App| app.panes.iter().map(|p| p.sim.snapshot()).collect::<Vec<_>>();
+    let snapshots = |app: &App| app.play.panes().iter().map(|p| p.sim.snapshot()).collect::<Vec<_>>();
     let straight = |crash: bool, t: Nanos| {
         let mut app = App::new(scenario(), &strategies, Mode::Compare).unwrap();
         if crash {
@@ -229,15 +229,15 @@ fn the_ui_seeks_back_to_exactly_what_was() {
     };
     let mut app = straight(true, 9 * SECS);
     press(&mut app, KeyCode::Char('{'));
-    assert_eq!(app.clock, 8 * SECS);
+    assert_eq!(app.play.clock(), 8 * SECS);
     assert_eq!(snapshots(&app), snapshots(&straight(true, 8 * SECS)));
     assert!(snapshots(&app)[0].workers[0].crashed);
     press(&mut app, KeyCode::Left);
-    assert_eq!(app.clock, 3 * SECS);
+    assert_eq!(app.play.clock(), 3 * SECS);
     assert_eq!(snapshots(&app), snapshots(&straight(false, 3 * SECS)));
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Char('}'));
-    assert_eq!(app.clock, 9 * SECS);
+    assert_eq!(app.play.clock(), 9 * SECS);
     assert_eq!(
         snapshots(&app),
         snapshots(&straight(false, 9 * SECS)),
@@ -258,8 +258,8 @@ fn seeking_back_in_a_long_run_resumes_from_a_checkpoint_exactly() {
         s.stop = lbsim::engine::Stop::Duration(600 * SECS);
         s
     };
-    let snapshots = |app: &App| app.panes.iter().map(|p| p.sim.snapshot()).collect::<Vec<_>>();
-    let counters = |app: &App| app.panes.iter().map(|p| p.sim.metrics().counters).collect::<Vec<_>>();
+    let snapshots = |app: &App| app.play.panes().iter().map(|p| p.sim.snapshot()).collect::<Vec<_>>();
+    let counters = |app: &App| app.play.panes().iter().map(|p| p.sim.metrics().counters).collect::<Vec<_>>();
     // Worker 0 crashed at 60 s (by `k`), when the run got there.
     let straight = |t: Nanos| {
         let mut app = App::new(scenario(), &strategies, Mode::Compare).unwrap();
@@ -272,19 +272,19 @@ fn seeking_back_in_a_long_run_resumes_from_a_checkpoint_exactly() {
     };
     // About 1,440 events per second: a checkpoint every 170 s or so.
     let mut app = straight(500 * SECS);
-    assert!(app.checkpoint_count() >= 2, "{} checkpoints", app.checkpoint_count());
+    assert!(app.play.checkpoint_count() >= 2, "{} checkpoints", app.play.checkpoint_count());
     for t in [400, 200, 61, 30] {
         app.seek_to(t * SECS);
-        let line = &app.log.back().unwrap().text;
+        let line = &app.play.log_lines().back().unwrap().text;
         assert!(line.contains("re-run from"), "{line}");
         if t >= 200 {
             assert!(line.contains("from the checkpoint at"), "{line}");
         }
         let reference = straight(t * SECS);
-        assert_eq!(app.clock, t * SECS);
+        assert_eq!(app.play.clock(), t * SECS);
         assert_eq!(snapshots(&app), snapshots(&reference), "at {t}s");
         assert_eq!(counters(&app), counters(&reference), "at {t}s");
-        assert_eq!(app.panes[0].history, reference.panes[0].history, "sparklines at {t}s");
+        assert_eq!(app.play.panes()[0].history, reference.play.panes()[0].history, "sparklines at {t}s");
     }
 }
 
@@ -330,16 +330,21 @@ fn a_session_replayed_in_the_ui_shows_the_same_screens_at_the_same_times() {
     press(&mut original, KeyCode::Char(']'));
     original.advance_to(9 * SECS, None);
     screens.push(screen(&original));
-    let entries = original.recorder.entries.clone();
+    let entries = original.play.recorder().entries.clone();
     assert_eq!(entries.len(), 3);
     let mut replay = App::new(scenario(), &strategies, Mode::Compare).unwrap();
-    replay.play(entries.clone());
+    replay.play.play(entries.clone());
     for (t, expected) in [4, 6, 9].into_iter().zip(&screens) {
         replay.advance_to(t * SECS, None);
         assert_eq!(&screen(&replay), expected, "at {t}s");
     }
-    let said: Vec<&str> =
-        replay.log.iter().map(|l| l.text.as_str()).filter(|t| t.starts_with("replay: ")).collect();
+    let said: Vec<&str> = replay
+        .play
+        .log_lines()
+        .iter()
+        .map(|l| l.text.as_str())
+        .filter(|t| t.starts_with("replay: "))
+        .collect();
     assert_eq!(
         said,
         ["replay: worker 0 crashed", "replay: worker 1 slowed down 10x", "replay: arrival rate set to 616/s"]
@@ -348,9 +353,9 @@ fn a_session_replayed_in_the_ui_shows_the_same_screens_at_the_same_times() {
     replay.seek_to(4 * SECS);
     replay.advance_to(9 * SECS, None);
     assert_eq!(screen(&replay), screens[2]);
-    assert_eq!(replay.recorder.entries, entries);
+    assert_eq!(replay.play.recorder().entries, entries);
     // And from the start again.
     press(&mut replay, KeyCode::Char('R'));
     replay.advance_to(9 * SECS, None);
-    assert_eq!(replay.recorder.entries, entries);
+    assert_eq!(replay.play.recorder().entries, entries);
 }

@@ -116,14 +116,16 @@ fn lesson_05_power_of_two() {
     let mut a = app("power-of-two", &["random", "power-of-two", "least-loaded"], Mode::Compare);
     a.advance_to(6 * SECS, None);
     let mut presses = 0;
-    while count(&a.log.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n"), "sampled") < 3 {
+    while count(&a.play.log_lines().iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n"), "sampled")
+        < 3
+    {
         press(&mut a, "n");
         presses += 1;
         assert!(presses < 100, "no power-of-two pick in 100 steps");
     }
     // The last five reasons, each in full (wrapped, not cut).
     let text = words(&a, 80, 24);
-    for line in a.log.iter().rev().take(5) {
+    for line in a.play.log_lines().iter().rev().take(5) {
         let reason = line.text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
             text.contains(&reason),
@@ -193,8 +195,8 @@ fn lesson_11_retry_storm() {
     // `lbsim run --scenario retry-storm` runs the file's strategy, round-robin.
     let mut a = app("retry-storm", &["round-robin"], Mode::Run);
     a.advance_to(45 * SECS, None);
-    let per_req =
-        a.panes[0].sim.metrics().attempts.attempts as f64 / a.panes[0].sim.metrics().counters.sent as f64;
+    let per_req = a.play.panes()[0].sim.metrics().attempts.attempts as f64
+        / a.play.panes()[0].sim.metrics().counters.sent as f64;
     assert!(per_req > 1.5, "the storm has started: {per_req} attempts per request");
     moment("11_retry_storm", &a, &["per req", "wasted", "attempts", "retries", "throughput"]);
 }
@@ -220,7 +222,7 @@ fn lesson_20_replica_herding() {
     let mut a = app("replica-herding", &["least-loaded", "random", "power-of-two"], Mode::Compare);
     a.advance_to(8 * SECS, None);
     let mut presses = 0;
-    while !a.log.iter().any(|l| l.text.contains(": balancer ")) {
+    while !a.play.log_lines().iter().any(|l| l.text.contains(": balancer ")) {
         press(&mut a, "n");
         presses += 1;
         assert!(presses < 100, "no pick in 100 steps");

@@ -42,33 +42,33 @@ fn space_pauses_and_resumes_the_clock() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     a.advance_to(SECS, None);
     ch(&mut a, ' ');
-    assert!(a.paused && !a.running());
+    assert!(a.play.paused() && !a.play.running());
     a.advance(std::time::Duration::from_millis(500), std::time::Duration::from_secs(1));
-    assert_eq!(a.clock, SECS, "a paused clock moved");
+    assert_eq!(a.play.clock(), SECS, "a paused clock moved");
     ch(&mut a, ' ');
-    assert!(!a.paused);
+    assert!(!a.play.paused());
     a.advance(std::time::Duration::from_millis(500), std::time::Duration::from_secs(5));
-    assert_eq!(a.clock, SECS + 500 * MILLIS);
+    assert_eq!(a.play.clock(), SECS + 500 * MILLIS);
 }
 
 #[test]
 fn n_steps_one_event_and_says_where_the_request_went_and_why() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     a.advance_to(SECS, None);
-    let before = a.panes[0].sim.as_sim_mut().unwrap().events_processed();
+    let before = a.play.panes()[0].sim.position().unwrap().events;
     ch(&mut a, 'n');
-    assert!(a.paused, "stepping pauses");
-    assert_eq!(a.panes[0].sim.as_sim_mut().unwrap().events_processed(), before + 1);
+    assert!(a.play.paused(), "stepping pauses");
+    assert_eq!(a.play.panes()[0].sim.position().unwrap().events, before + 1);
     // Step until an arrival shows up in the log.
     for _ in 0..20 {
-        if a.log.back().unwrap().text.contains("-> worker") {
+        if a.play.log_lines().back().unwrap().text.contains("-> worker") {
             break;
         }
         ch(&mut a, 'n');
     }
-    let line = &a.log.back().unwrap().text;
+    let line = &a.play.log_lines().back().unwrap().text;
     assert!(line.contains("-> worker") && line.contains("fewest pending"), "{line}");
-    assert!(a.clock > SECS);
+    assert!(a.play.clock() > SECS);
 }
 
 #[test]
@@ -76,25 +76,25 @@ fn speed_keys_climb_a_fixed_ladder_that_always_passes_1x_and_log_only_changes() 
     let mut a = app("default", &["least-loaded"], Mode::Run);
     ch(&mut a, '+');
     ch(&mut a, '+');
-    assert_eq!(a.speed, 5.0);
+    assert_eq!(a.play.speed(), 5.0);
     ch(&mut a, '-');
-    assert_eq!(a.speed, 2.0);
+    assert_eq!(a.play.speed(), 2.0);
     for _ in 0..40 {
         ch(&mut a, '-');
     }
-    assert_eq!(a.speed, 1.0 / 1024.0);
+    assert_eq!(a.play.speed(), 1.0 / 1024.0);
     // From the top back down, 1x is on the way (halving from 100000x never reached it).
     for _ in 0..40 {
         ch(&mut a, '+');
     }
-    assert_eq!(a.speed, 100_000.0);
-    let logged = a.log.len();
+    assert_eq!(a.play.speed(), 100_000.0);
+    let logged = a.play.log_lines().len();
     ch(&mut a, '+');
-    assert_eq!(a.log.len(), logged, "a press at the limit changes nothing and logs nothing");
+    assert_eq!(a.play.log_lines().len(), logged, "a press at the limit changes nothing and logs nothing");
     let mut seen_one = false;
-    while a.speed > 1.0 {
+    while a.play.speed() > 1.0 {
         ch(&mut a, '-');
-        seen_one |= a.speed == 1.0;
+        seen_one |= a.play.speed() == 1.0;
     }
     assert!(seen_one);
     // A restart runs at 1x again, so it can be watched.
@@ -102,17 +102,17 @@ fn speed_keys_climb_a_fixed_ladder_that_always_passes_1x_and_log_only_changes() 
         ch(&mut a, '+');
     }
     ch(&mut a, 'R');
-    assert_eq!(a.speed, 1.0);
+    assert_eq!(a.play.speed(), 1.0);
 }
 
 #[test]
 fn rate_keys_change_the_rate_by_the_ten_percent_help_promises() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
-    let rate = a.rate().unwrap();
+    let rate = a.play.rate().unwrap();
     ch(&mut a, ']');
-    assert!((a.rate().unwrap() / rate - 1.1).abs() < 1e-9, "{} -> {}", rate, a.rate().unwrap());
+    assert!((a.play.rate().unwrap() / rate - 1.1).abs() < 1e-9, "{} -> {}", rate, a.play.rate().unwrap());
     ch(&mut a, '[');
-    assert!((a.rate().unwrap() / rate - 0.99).abs() < 1e-9);
+    assert!((a.play.rate().unwrap() / rate - 0.99).abs() < 1e-9);
 }
 
 #[test]
@@ -120,13 +120,13 @@ fn s_cycles_the_strategy_live() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     a.advance_to(SECS, None);
     ch(&mut a, 's');
-    assert_eq!(a.panes[0].sim.strategy_name(), "power-of-two");
+    assert_eq!(a.play.panes()[0].sim.strategy_name(), "power-of-two");
     a.advance_to(2 * SECS, None);
-    assert_eq!(a.panes[0].sim.strategy_name(), "power-of-two");
+    assert_eq!(a.play.panes()[0].sim.strategy_name(), "power-of-two");
     // In compare, strategies are fixed.
     let mut c = app("default", &["random", "least-loaded"], Mode::Compare);
     ch(&mut c, 's');
-    assert_eq!(c.panes[0].sim.strategy_name(), "random");
+    assert_eq!(c.play.panes()[0].sim.strategy_name(), "random");
 }
 
 #[test]
@@ -136,20 +136,20 @@ fn k_and_r_kill_and_revive_the_selected_worker_in_every_pane() {
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Down);
     assert_eq!(a.selected, 2);
-    let held: Vec<u64> = a.panes.iter().map(|p| p.sim.snapshot().workers[2].pending as u64).collect();
-    let failed: Vec<u64> = a.panes.iter().map(|p| p.sim.metrics().counters.failed).collect();
+    let held: Vec<u64> = a.play.panes().iter().map(|p| p.sim.snapshot().workers[2].pending as u64).collect();
+    let failed: Vec<u64> = a.play.panes().iter().map(|p| p.sim.metrics().counters.failed).collect();
     ch(&mut a, 'k');
-    for (i, p) in a.panes.iter().enumerate() {
+    for (i, p) in a.play.panes().iter().enumerate() {
         let s = p.sim.snapshot();
         assert!(!s.workers[2].up);
         assert_eq!(s.counters.failed - failed[i], held[i]);
     }
     a.advance_to(8 * SECS, None);
-    assert!(a.panes.iter().all(|p| p.sim.worker(2).pending == 0), "the balancer avoids it");
-    let done_while_down: Vec<u64> = a.panes.iter().map(|p| p.sim.worker(2).completed).collect();
+    assert!(a.play.panes().iter().all(|p| p.sim.worker(2).pending == 0), "the balancer avoids it");
+    let done_while_down: Vec<u64> = a.play.panes().iter().map(|p| p.sim.worker(2).completed).collect();
     ch(&mut a, 'r');
     a.advance_to(10 * SECS, None);
-    for (p, before) in a.panes.iter().zip(done_while_down) {
+    for (p, before) in a.play.panes().iter().zip(done_while_down) {
         let w = p.sim.worker(2);
         assert!(w.up);
         assert!(w.completed > before, "{}: the repaired worker serves again", p.sim.strategy_name());
@@ -162,44 +162,47 @@ fn w_e_and_t_slow_a_worker_make_it_fail_and_toggle_retries() {
     a.advance_to(6 * SECS, None);
     key(&mut a, KeyCode::Down);
     ch(&mut a, 'w');
-    assert!(a.panes.iter().all(|p| p.sim.snapshot().workers[1].slowdown == 10.0));
-    assert!(a.log.iter().any(|l| l.text == "worker 1 slowed down 10x"), "one shared line for both panes");
+    assert!(a.play.panes().iter().all(|p| p.sim.snapshot().workers[1].slowdown == 10.0));
+    assert!(
+        a.play.log_lines().iter().any(|l| l.text == "worker 1 slowed down 10x"),
+        "one shared line for both panes"
+    );
     ch(&mut a, 'w');
-    assert!(a.panes.iter().all(|p| p.sim.snapshot().workers[1].slowdown == 1.0));
+    assert!(a.play.panes().iter().all(|p| p.sim.snapshot().workers[1].slowdown == 1.0));
     ch(&mut a, 'e');
     ch(&mut a, 'e');
     ch(&mut a, 'E');
-    assert!(a.panes.iter().all(|p| (p.sim.snapshot().workers[1].error_rate - 0.1).abs() < 1e-9));
-    let failed = a.panes[0].sim.metrics().counters.failed;
+    assert!(a.play.panes().iter().all(|p| (p.sim.snapshot().workers[1].error_rate - 0.1).abs() < 1e-9));
+    let failed = a.play.panes()[0].sim.metrics().counters.failed;
     a.advance_to(16 * SECS, None);
-    assert!(a.panes[0].sim.metrics().counters.failed > failed, "errors now fail requests");
-    assert!(!a.retries_on());
+    assert!(a.play.panes()[0].sim.metrics().counters.failed > failed, "errors now fail requests");
+    assert!(!a.play.retries_on());
     ch(&mut a, 't');
-    assert!(a.retries_on());
-    let retries = a.panes[0].sim.metrics().attempts.retries;
+    assert!(a.play.retries_on());
+    let retries = a.play.panes()[0].sim.metrics().attempts.retries;
     a.advance_to(26 * SECS, None);
-    assert!(a.panes[0].sim.metrics().attempts.retries > retries, "failed attempts are retried");
+    assert!(a.play.panes()[0].sim.metrics().attempts.retries > retries, "failed attempts are retried");
     ch(&mut a, 't');
-    assert!(!a.retries_on());
+    assert!(!a.play.retries_on());
 }
 
 #[test]
 fn brackets_change_the_rate_and_r_restarts() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
-    let rate = a.rate().unwrap();
+    let rate = a.play.rate().unwrap();
     ch(&mut a, ']');
     ch(&mut a, '[');
     ch(&mut a, '[');
-    assert!((a.rate().unwrap() / rate - 1.1 * 0.81).abs() < 1e-9);
+    assert!((a.play.rate().unwrap() / rate - 1.1 * 0.81).abs() < 1e-9);
     a.advance_to(3 * SECS, None);
     ch(&mut a, 'R');
-    assert_eq!(a.clock, 0);
-    assert_eq!(a.rate().unwrap(), rate);
-    assert_eq!(a.panes[0].sim.metrics().counters.sent, 0);
+    assert_eq!(a.play.clock(), 0);
+    assert_eq!(a.play.rate().unwrap(), rate);
+    assert_eq!(a.play.panes()[0].sim.metrics().counters.sent, 0);
     // Closed loops have no rate to change.
     let mut c = app("closed-loop", &["least-loaded"], Mode::Run);
     ch(&mut c, ']');
-    assert!(c.log.back().unwrap().text.contains("closed loop"));
+    assert!(c.play.log_lines().back().unwrap().text.contains("closed loop"));
 }
 
 #[test]
@@ -227,8 +230,8 @@ fn finished_runs_stop_and_report() {
     s.warmup = 0;
     let mut a = App::new(s, &["least-loaded".to_string()], Mode::Run).unwrap();
     a.advance_to(3_600 * SECS, None);
-    assert!(a.finished() && !a.running());
-    assert_eq!(a.state(), "finished");
+    assert!(a.play.finished() && !a.play.running());
+    assert_eq!(a.play.state().word(), "finished");
     let reports = a.reports();
     assert_eq!(reports[0].requests.completed, 500);
 }
@@ -318,7 +321,7 @@ fn every_size_renders_without_panicking() {
 fn the_selection_stays_valid_when_the_pool_shrinks_on_restart() {
     let mut a = app("autoscale", &["least-loaded"], Mode::Run);
     let mut t = 0;
-    while a.panes[0].sim.worker_count() < 9 {
+    while a.play.panes()[0].sim.worker_count() < 9 {
         t += SECS;
         assert!(t < 200 * SECS, "the pool never grew past 8");
         a.advance_to(t, None);
@@ -329,8 +332,8 @@ fn the_selection_stays_valid_when_the_pool_shrinks_on_restart() {
     assert_eq!(a.selected, 8);
     ch(&mut a, 'R');
     ch(&mut a, 'k');
-    assert!(a.selected < a.panes[0].sim.worker_count(), "selected {}", a.selected);
-    assert!(a.panes[0].sim.worker(a.selected).crashed, "the selected worker was crashed");
+    assert!(a.selected < a.play.panes()[0].sim.worker_count(), "selected {}", a.selected);
+    assert!(a.play.panes()[0].sim.worker(a.selected).crashed, "the selected worker was crashed");
     draw(&a, 120, 40);
 }
 
@@ -341,14 +344,14 @@ fn the_header_warns_of_unbounded_queues_and_says_when_the_cap_stopped_the_run() 
     let mut s = scenario("one-worker");
     s.defences.max_in_flight = Some(2_000);
     let mut a = App::new(s, &["least-loaded".to_string()], Mode::Run).unwrap();
-    assert_eq!(a.overload(), None);
+    assert_eq!(a.play.overload(), None);
     for _ in 0..8 {
         ch(&mut a, ']');
     }
-    let text = a.overload().expect("a warning at twice the capacity");
+    let text = a.play.overload().expect("a warning at twice the capacity");
     assert!(text.contains("queues grow without bound") && text.contains("stops at 2.0k"), "{text}");
     a.advance_to(600 * SECS, None);
-    assert_eq!(a.state(), "stopped");
+    assert_eq!(a.play.state().word(), "stopped");
     let header = format!("{:?}", draw(&a, 160, 40).backend().buffer());
     assert!(header.contains("stopped: over 2.0k in flight"), "the header says why it stopped");
 }
@@ -362,7 +365,7 @@ fn compare_panes_share_their_scales_and_say_so() {
     a.advance_to(10 * SECS, None);
     let text = screen(&a, 120, 40);
     assert_eq!(text.matches("same scales: bar 256 pending").count(), 2, "{text}");
-    let shared = lbsim::tui::view::shared_scales(&a, 58);
+    let shared = lbsim::tui::compare::shared_scales(&a, 58);
     assert_eq!(shared.bar, 256);
     let h = shared.histogram.expect("answers by now");
     let rr = &shared.recorders[0];
@@ -410,8 +413,8 @@ fn words_on_screen_say_what_is_true() {
     s.stop = Stop::Requests(200);
     s.warmup = 0;
     let mut draining = App::new(s, &["least-loaded".to_string()], Mode::Run).unwrap();
-    while draining.rate() != Some(0.0) {
-        draining.advance_to(draining.clock + MILLIS, None);
+    while draining.play.rate() != Some(0.0) {
+        draining.advance_to(draining.play.clock() + MILLIS, None);
     }
     let text = screen(&draining, 140, 40);
     assert!(text.contains("no new requests · draining"), "{text}");
@@ -438,7 +441,7 @@ fn a_p99_leader_that_answers_fewer_requests_is_named_with_the_trade_off() {
 fn the_autoscale_header_says_how_many_workers_serve_start_and_drain() {
     let mut a = app("autoscale", &["least-loaded"], Mode::Run);
     let mut t = 0;
-    while a.panes[0].sim.worker_count() < 8 {
+    while a.play.panes()[0].sim.worker_count() < 8 {
         t += SECS;
         a.advance_to(t, None);
     }
@@ -457,7 +460,7 @@ fn compare_keeps_the_last_five_step_reasons_on_screen() {
         ch(&mut a, 'n');
     }
     let text = screen(&a, 140, 40);
-    let last: Vec<&str> = a.log.iter().rev().take(5).map(|l| l.text.as_str()).collect();
+    let last: Vec<&str> = a.play.log_lines().iter().rev().take(5).map(|l| l.text.as_str()).collect();
     for line in last {
         let start: String = line.chars().take(40).collect();
         assert!(text.contains(&start), "{start:?} is not on screen:\n{text}");
@@ -543,13 +546,13 @@ fn p_pauses_exactly_at_a_typed_time_and_x_sets_a_typed_speed() {
         ch(&mut a, c);
     }
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.speed, 0.125);
+    assert_eq!(a.play.speed(), 0.125);
     ch(&mut a, 'x');
     for c in "20".chars() {
         ch(&mut a, c);
     }
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.speed, 20.0);
+    assert_eq!(a.play.speed(), 20.0);
     ch(&mut a, 'p');
     for c in "2.5s".chars() {
         ch(&mut a, c);
@@ -561,14 +564,14 @@ fn p_pauses_exactly_at_a_typed_time_and_x_sets_a_typed_speed() {
     for _ in 0..100 {
         a.advance(Duration::from_millis(50), Duration::from_secs(1));
     }
-    assert_eq!(a.clock, 2500 * MILLIS);
-    assert!(a.paused && a.log.iter().any(|l| l.text.contains("paused at 2.5s")));
+    assert_eq!(a.play.clock(), 2500 * MILLIS);
+    assert!(a.play.paused() && a.play.log_lines().iter().any(|l| l.text.contains("paused at 2.5s")));
     // A bad value is said in the log and changes nothing; Esc drops a prompt.
     ch(&mut a, 'x');
     ch(&mut a, 'z');
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.speed, 20.0);
-    assert!(a.log.back().unwrap().text.contains("give a number"));
+    assert_eq!(a.play.speed(), 20.0);
+    assert!(a.play.log_lines().back().unwrap().text.contains("give a number"));
     ch(&mut a, 'p');
     key(&mut a, KeyCode::Esc);
     assert!(a.prompt.is_none() && !a.quit, "Esc in a prompt does not quit");
@@ -579,7 +582,7 @@ fn p_pauses_exactly_at_a_typed_time_and_x_sets_a_typed_speed() {
     for _ in 0..100 {
         b.advance(Duration::from_millis(100), Duration::from_secs(1));
     }
-    assert_eq!((b.clock, b.paused), (SECS, true));
+    assert_eq!((b.play.clock(), b.play.paused()), (SECS, true));
 }
 
 /// Replicas on screen: the header says how many and what they see, the event log's bottom
@@ -589,14 +592,14 @@ fn replicas_show_in_the_header_the_log_and_each_step() {
     let mut a = app("replica-herding", &["least-loaded"], Mode::Run);
     a.advance_to(6 * SECS, None); // past the warm-up, so that picks count
     ch(&mut a, 'n');
-    while !a.log.iter().any(|l| l.text.contains("-> worker")) {
+    while !a.play.log_lines().iter().any(|l| l.text.contains("-> worker")) {
         ch(&mut a, 'n');
     }
     let text = screen(&a, 160, 40);
     let header = text.lines().next().unwrap();
     assert!(header.contains("20 workers, 10 balancers (report view)"), "{header}");
     assert!(text.contains("balancers' picks 0:") && text.contains("· Jain 0."), "{text}");
-    let step = a.log.iter().rev().find(|l| l.text.contains("-> worker")).unwrap();
+    let step = a.play.log_lines().iter().rev().find(|l| l.text.contains("-> worker")).unwrap();
     assert!(
         step.text.contains(": balancer ") && step.text.contains(" of 10: fewest pending"),
         "{}",
@@ -680,19 +683,23 @@ fn g_goes_to_a_typed_time_back_or_forward() {
     ch(&mut a, 'k'); // worker 0 crashes at 2 s
     a.advance_to(8 * SECS, None);
     typed(&mut a, "4s");
-    assert_eq!(a.clock, 4 * SECS);
+    assert_eq!(a.play.clock(), 4 * SECS);
     let mut straight = app("default", &["least-loaded"], Mode::Run);
     straight.advance_to(2 * SECS, None);
     ch(&mut straight, 'k');
     straight.advance_to(4 * SECS, None);
-    assert_eq!(a.panes[0].sim.metrics().counters, straight.panes[0].sim.metrics().counters);
-    assert!(a.panes[0].sim.worker(0).crashed, "the crash before 4 s was replayed");
+    assert_eq!(a.play.panes()[0].sim.metrics().counters, straight.play.panes()[0].sim.metrics().counters);
+    assert!(a.play.panes()[0].sim.worker(0).crashed, "the crash before 4 s was replayed");
     typed(&mut a, "6.5");
-    assert_eq!(a.clock, 6_500 * MILLIS);
-    assert!(a.log.back().unwrap().text.contains("went to 6.5s"));
+    assert_eq!(a.play.clock(), 6_500 * MILLIS);
+    assert!(a.play.log_lines().back().unwrap().text.contains("went to 6.5s"));
     typed(&mut a, "soon");
-    assert!(a.log.back().unwrap().text.starts_with("cannot go to `soon`"), "{:?}", a.log.back());
-    assert_eq!(a.clock, 6_500 * MILLIS);
+    assert!(
+        a.play.log_lines().back().unwrap().text.starts_with("cannot go to `soon`"),
+        "{:?}",
+        a.play.log_lines().back()
+    );
+    assert_eq!(a.play.clock(), 6_500 * MILLIS);
 }
 
 /// `m` marks a window's start and end: the histogram and percentiles then show the answers
@@ -702,17 +709,17 @@ fn g_goes_to_a_typed_time_back_or_forward() {
 fn m_marks_a_window_the_histograms_show() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
     a.advance_to(5 * SECS, None);
-    let at_start = a.panes[0].sim.metrics().latency.count();
+    let at_start = a.play.panes()[0].sim.metrics().latency.count();
     ch(&mut a, 'm');
     a.advance_to(8 * SECS, None);
     let (open, bounds) = a.window_latencies(0).unwrap();
     assert_eq!(
         (open.count(), bounds.as_str()),
-        (a.panes[0].sim.metrics().latency.count() - at_start, "since 5s")
+        (a.play.panes()[0].sim.metrics().latency.count() - at_start, "since 5s")
     );
     a.advance_to(10 * SECS, None);
     ch(&mut a, 'm');
-    let at_end = a.panes[0].sim.metrics().latency.count();
+    let at_end = a.play.panes()[0].sim.metrics().latency.count();
     a.advance_to(12 * SECS, None);
     let (within, _) = a.window_latencies(0).unwrap();
     assert_eq!(within.count(), at_end - at_start, "the window stays closed at 10 s");
@@ -731,7 +738,7 @@ fn m_marks_a_window_the_histograms_show() {
     ch(&mut c, 'm');
     assert!(screen(&c, 120, 40).matches("window 2s to 4s").count() >= 2);
     key(&mut c, KeyCode::Char('{'));
-    assert!(c.window.is_none() && c.clock == 3 * SECS);
+    assert!(c.window.is_none() && c.play.clock() == 3 * SECS);
 }
 
 /// The header's timeline strip says where the clock is in a run of known length, and where a
@@ -772,16 +779,16 @@ fn a_mouse_drag_across_the_chart_marks_a_past_window() {
     a.handle_mouse(mouse(MouseEventKind::Down(MouseButton::Left), at(0.3)));
     a.handle_mouse(mouse(MouseEventKind::Up(MouseButton::Left), at(0.6)));
     let Some(lbsim::tui::app::Window::Closed { from, to, within }) = a.window.clone() else {
-        panic!("no window: {:?}", a.log.back())
+        panic!("no window: {:?}", a.play.log_lines().back())
     };
     assert!(from > 4 * SECS && to < 14 * SECS && to > from, "{from} {to}");
     let count_at = |t| {
         let mut s = app("slow-start", &["least-request"], Mode::Run);
         s.advance_to(t, None);
-        s.panes[0].sim.metrics().latency.count()
+        s.play.panes()[0].sim.metrics().latency.count()
     };
     assert_eq!(within[0].count(), count_at(to) - count_at(from));
-    assert_eq!(a.clock, 20 * SECS, "the run on screen did not move");
+    assert_eq!(a.play.clock(), 20 * SECS, "the run on screen did not move");
     ch(&mut a, 'o');
     let text = screen(&a, 100, 30);
     assert!(text.contains("latency · window "), "the histogram shows the window:\n{text}");
@@ -810,9 +817,9 @@ fn the_chart_over_time_spans_the_whole_run() {
     let mut highest = 0;
     for t in 1..=120 {
         a.advance_to(t * SECS, None);
-        highest = highest.max(a.panes[0].history.iter().map(|s| s.p99).max().unwrap_or(0));
+        highest = highest.max(a.play.panes()[0].history.iter().map(|s| s.p99).max().unwrap_or(0));
     }
-    let trend = a.panes[0].trend.clone();
+    let trend = a.play.panes()[0].trend.clone();
     assert!((240..=480).contains(&trend.len()), "{} points", trend.len());
     assert_eq!((trend[0].from, trend.last().unwrap().at), (0, 120 * SECS));
     assert!(trend.windows(2).all(|w| w[0].at == w[1].from), "a gap between points");
@@ -823,10 +830,10 @@ fn the_chart_over_time_spans_the_whole_run() {
     assert!(axis.contains(" 0s ") && axis.contains(" 120s"), "{text}");
     // Back to 50 s: the points up to it are the ones drawn before.
     a.seek_to(50 * SECS);
-    let kept = &a.panes[0].trend;
+    let kept = &a.play.panes()[0].trend;
     assert!(!kept.is_empty() && kept.iter().all(|s| s.at <= 50 * SECS));
     assert_eq!(kept[..], trend[..kept.len()]);
     a.advance_to(60 * SECS, None);
-    let last = a.panes[0].trend.last().unwrap();
+    let last = a.play.panes()[0].trend.last().unwrap();
     assert_eq!(last.at, 60 * SECS);
 }

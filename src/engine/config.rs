@@ -212,6 +212,20 @@ pub struct RetryPolicy {
     pub budget: Option<f64>,
 }
 
+impl Default for RetryPolicy {
+    /// Three retries, backoff from 10 ms doubling up to 1 s, no per-try timeout, no budget:
+    /// what `t` in the UI and `--retries N` (with its own count) start from.
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max: 3,
+            backoff: 10 * crate::time::MILLIS,
+            max_backoff: crate::time::SECS,
+            per_try_timeout: None,
+            budget: None,
+        }
+    }
+}
+
 /// How the balancer learns that a worker is down.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Detection {

@@ -463,6 +463,9 @@ impl Engine for Live {
     fn kind(&self) -> EngineKind {
         EngineKind::Live
     }
+    fn caps(&self) -> crate::engines::Caps {
+        crate::engines::Caps { paced: false, steppable: false, seekable: false, concurrent: false }
+    }
     fn config(&self) -> &SimConfig {
         &self.config
     }

@@ -200,7 +200,7 @@ pub trait Strategy: Send {
 
     /// A copy of the strategy in its current state, if it can make one: the engine then
     /// keeps checkpoints of a run, so that going back in time
-    /// ([`Seeker`](crate::session::Seeker)) resumes from one instead of from the start. The
+    /// (the run controller's seeking) resumes from one instead of from the start. The
     /// default, `None`, is always correct, only slower to seek: a strategy that derives
     /// `Clone` returns `Some(Box::new(self.clone()))`.
     fn clone_box(&self) -> Option<Box<dyn Strategy>> {

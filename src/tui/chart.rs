@@ -3,12 +3,13 @@
 //! strategy in compare, on shared axes, with a legend); below, answers per second. Faults,
 //! scaling steps and the user's commands are drawn as markers on the time axis, so that a
 //! jump in the tail can be read against what caused it. The charts span the whole run
-//! ([`Pane::trend`](super::app::Pane::trend)), not just the sparklines' last samples.
+//! ([`Pane::trend`](crate::playground::Pane::trend)), not just the sparklines' last samples.
 
 use ratatui::prelude::*;
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 
-use super::app::{App, RECENT_WINDOW};
+use super::app::App;
+use crate::playground::RECENT_WINDOW;
 use crate::time::{Human, Nanos, SECS, seconds_text};
 
 /// One colour per pane (strategy), the same in both charts.
@@ -39,7 +40,8 @@ fn log_ms(t: Nanos) -> f64 {
 impl TimeChart<'_> {
     fn series(&self) -> Vec<Series> {
         self.app
-            .panes
+            .play
+            .panes()
             .iter()
             .enumerate()
             .map(|(i, pane)| {
@@ -59,7 +61,7 @@ impl TimeChart<'_> {
 
     /// The times of the run's events (faults, scaling, commands) the log has kept.
     fn marks(&self) -> Vec<f64> {
-        self.app.log.iter().filter(|l| l.mark).map(|l| l.time as f64 / SECS as f64).collect()
+        self.app.play.log_lines().iter().filter(|l| l.mark).map(|l| l.time as f64 / SECS as f64).collect()
     }
 }
 
@@ -96,33 +98,7 @@ impl Widget for &TimeChart<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let series = self.series();
         let compare = series.len() > 1;
-        let window = RECENT_WINDOW / SECS;
-        // The legend is the title, in the lines' colours: a legend box would cover the lines.
-        let mut keys: Vec<(String, Color)> = if compare {
-            series.iter().map(|s| (format!("━ {} p99", s.name), s.color)).collect()
-        } else {
-            vec![("━ p99".to_string(), series[0].color), ("━ p50".to_string(), Color::Cyan)]
-        };
-        keys.push(("• events".to_string(), Color::LightRed));
-        let room = area.width.saturating_sub(4) as usize;
-        let tail = super::fit::first_fitting(
-            room.saturating_sub(keys.iter().map(|(k, _)| super::fit::width(k) + 1).sum::<usize>()),
-            &[
-                format!("· last {window}s at each moment, log scale "),
-                "· last 5s, log ".into(),
-                String::new(),
-            ],
-        );
-        let mut title = vec![Span::raw(" ")];
-        for (key, color) in keys {
-            title.push(Span::styled(key, Style::new().fg(color)));
-            title.push(Span::raw(" "));
-        }
-        title.push(Span::styled(tail, Style::new().fg(Color::DarkGray)));
-        let block = Block::bordered()
-            .title(Line::from(title))
-            .title_bottom(" o: histogram · events are in the log ")
-            .border_style(Style::new().fg(Color::DarkGray));
+        let block = legend_block(&series, area.width);
         let inner = block.inner(area);
         block.render(area, buf);
         // The axes fit what is drawn: in compare, the p99 lines only.
@@ -135,7 +111,7 @@ impl Widget for &TimeChart<'_> {
             return;
         }
         let first = series.iter().filter_map(|s| s.start).fold(f64::MAX, f64::min);
-        let now = self.app.clock as f64 / SECS as f64;
+        let now = self.app.play.clock() as f64 / SECS as f64;
         let (x0, x1) = (first.min(now), now.max(first + 1.0));
         let lo = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).floor();
         let hi = points.iter().map(|p| p.1).fold(f64::MIN, f64::max).ceil().max(lo + 1.0);
@@ -195,16 +171,51 @@ impl Widget for &TimeChart<'_> {
             .y_axis(Axis::default().bounds([lo, hi]).labels(latency_labels(lo, hi)).style(axis_style))
             .legend_position(None)
             .render(latency_area, buf);
-        let Some(area) = throughput_area else { return };
-        let top = series.iter().flat_map(|s| s.throughput.iter().map(|p| p.1)).fold(1.0, f64::max);
-        let datasets = series.iter().map(|s| plot(&s.throughput, s.color, GraphType::Line)).collect();
-        let labels = vec![Line::from("0/s"), Line::from(format!("{top:.0}/s"))];
-        Chart::new(datasets)
-            .block(Block::new().title(Line::from(" answers per second ").style(axis_style)))
-            .x_axis(Axis::default().bounds([x0, x1]).style(axis_style))
-            .y_axis(Axis::default().bounds([0.0, top]).labels(labels).style(axis_style))
-            .render(area, buf);
+        if let Some(area) = throughput_area {
+            render_throughput(&series, x0, x1, area, buf);
+        }
     }
+}
+
+/// The chart's frame: the legend is the title, in the lines' colours (a legend box would
+/// cover the lines).
+fn legend_block(series: &[Series], width: u16) -> Block<'static> {
+    let compare = series.len() > 1;
+    let window = RECENT_WINDOW / SECS;
+    let mut keys: Vec<(String, Color)> = if compare {
+        series.iter().map(|s| (format!("━ {} p99", s.name), s.color)).collect()
+    } else {
+        vec![("━ p99".to_string(), series[0].color), ("━ p50".to_string(), Color::Cyan)]
+    };
+    keys.push(("• events".to_string(), Color::LightRed));
+    let room = width.saturating_sub(4) as usize;
+    let tail = super::fit::first_fitting(
+        room.saturating_sub(keys.iter().map(|(k, _)| super::fit::width(k) + 1).sum::<usize>()),
+        &[format!("· last {window}s at each moment, log scale "), "· last 5s, log ".into(), String::new()],
+    );
+    let mut title = vec![Span::raw(" ")];
+    for (key, color) in keys {
+        title.push(Span::styled(key, Style::new().fg(color)));
+        title.push(Span::raw(" "));
+    }
+    title.push(Span::styled(tail, Style::new().fg(Color::DarkGray)));
+    Block::bordered()
+        .title(Line::from(title))
+        .title_bottom(" o: histogram · events are in the log ")
+        .border_style(Style::new().fg(Color::DarkGray))
+}
+
+/// Answers per second over time, below the latency chart.
+fn render_throughput(series: &[Series], x0: f64, x1: f64, area: Rect, buf: &mut Buffer) {
+    let axis_style = Style::new().fg(Color::DarkGray);
+    let top = series.iter().flat_map(|s| s.throughput.iter().map(|p| p.1)).fold(1.0, f64::max);
+    let datasets = series.iter().map(|s| plot(&s.throughput, s.color, GraphType::Line)).collect();
+    let labels = vec![Line::from("0/s"), Line::from(format!("{top:.0}/s"))];
+    Chart::new(datasets)
+        .block(Block::new().title(Line::from(" answers per second ").style(axis_style)))
+        .x_axis(Axis::default().bounds([x0, x1]).style(axis_style))
+        .y_axis(Axis::default().bounds([0.0, top]).labels(labels).style(axis_style))
+        .render(area, buf);
 }
 
 #[cfg(test)]

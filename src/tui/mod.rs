@@ -1,12 +1,22 @@
-//! The live terminal UI: ratatui widgets drawn from engine snapshots, a tokio loop that ticks
-//! the engines in bounded slices and reads keys.
+//! The live terminal UI: ratatui widgets drawn from the run controller's panes, a tokio loop
+//! that ticks the controller in bounded slices and reads keys.
 //!
-//! State ([`app`]) and drawing ([`view`], [`widgets`]) are apart: keys change the [`App`],
-//! which changes the engines only through their commands; drawing only reads.
+//! The runs, their clock and commands belong to the run controller
+//! ([`crate::playground::Playground`]); [`app`] keeps only the view's state, [`keymap`] is the
+//! one table of keys, and drawing ([`view`], [`chart`], [`widgets`], [`replicas`]) only reads.
+//! [`sweep`] is the live chart of `lbsim sweep`.
+//!
+//! Layering: the top of the house but for the command line, which alone imports it; it
+//! imports the controller, the engines' vocabulary, metrics and reports, never the command
+//! line.
 
 pub mod app;
 pub mod chart;
+pub mod compare;
 pub mod fit;
+mod help;
+pub mod keymap;
+pub mod panes;
 pub mod replicas;
 pub mod sweep;
 pub mod view;
@@ -60,7 +70,7 @@ pub fn run_replay(
     commands: Vec<crate::session::Entry>,
 ) -> Result<Vec<Report>, String> {
     let mut app = App::with_engine(scenario, strategies, mode, EngineKind::Sim)?;
-    app.play(commands);
+    app.play.play(commands);
     run_app(app).map(|(reports, _)| reports)
 }
 
@@ -91,9 +101,9 @@ fn run_app(app: App) -> Result<(Vec<Report>, crate::session::Recorded), String> 
     drop(restore);
     // Outside the UI's runtime: a live run now stops its requesters, lets requests in flight
     // finish for its grace period, cancels the rest and waits for every task to end.
-    app.stop();
+    app.play.stop();
     let wall = started.elapsed().as_secs_f64();
-    let recorded = crate::session::Recorded::of(&mut app);
+    let recorded = app.play.recorded();
     Ok((app.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect(), recorded))
 }
 
@@ -113,7 +123,7 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
     let mut last = Instant::now();
     while !app.quit {
         terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
-        let running = app.running();
+        let running = app.play.running();
         tokio::select! {
             _ = frames.tick(), if running => {
                 let now = Instant::now();
@@ -136,7 +146,7 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
                 }
                 Some(Ok(Event::Key(key))) => {
                     app.handle_key(key);
-                    if !app.running() {
+                    if !app.play.running() {
                         last = Instant::now();
                     }
                 }

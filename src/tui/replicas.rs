@@ -16,7 +16,7 @@ pub fn cluster_suffix(config: &SimConfig) -> String {
 /// ` balancers' picks 0:512 1:498 ... · Jain 0.981 ` for the first pane, cut to `width`;
 /// `None` with one balancer.
 pub fn picks_row(app: &App, width: u16) -> Option<String> {
-    let engine = &app.panes.first()?.sim;
+    let engine = &app.play.panes().first()?.sim;
     let m = engine.metrics();
     if m.balancers.len() < 2 {
         return None;
