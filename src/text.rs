@@ -77,21 +77,56 @@ mod tests {
     }
 }
 
-/// Display width of `s` (lbsim's own text uses single-width characters).
-fn text_width(s: &str) -> usize {
-    s.chars().count()
+/// Display width of `s` in terminal columns: East Asian wide characters take two, combining
+/// marks none (by the `unicode-width` crate, which ratatui measures with too, so that what
+/// lbsim lays out and what ratatui draws agree).
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
-/// `text` in lines of at most `width` columns, broken at spaces (a word longer than a line
+/// `s` cut to at most `max` columns, ending in `…` when cut (a wide character that would
+/// straddle the end is left out whole).
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let Some(room) = max.checked_sub(1) else { return String::new() };
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out + "…"
+}
+
+/// The longest start of `s` that fits in `columns` (at least one character, so that the
+/// caller always moves on), and the rest.
+fn split_at_width(s: &str, columns: usize) -> (&str, &str) {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used > columns && i > 0 {
+            return s.split_at(i);
+        }
+    }
+    (s, "")
+}
+
+/// `text` in lines of at most `columns` columns, broken at spaces (a word longer than a line
 /// is split).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
+pub fn wrap(text: &str, columns: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split(' ') {
         let mut word = word.to_string();
         loop {
             let line = lines.last_mut().expect("one line at least");
-            let need = text_width(line) + usize::from(!line.is_empty()) + text_width(&word);
-            if need <= width {
+            let need = width(line) + usize::from(!line.is_empty()) + width(&word);
+            if need <= columns {
                 if !line.is_empty() {
                     line.push(' ');
                 }
@@ -100,9 +135,9 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             }
             if line.is_empty() {
                 // Longer than a whole line: split it.
-                let head: String = word.chars().take(width).collect();
-                word = word.chars().skip(width).collect();
-                line.push_str(&head);
+                let (head, rest) = split_at_width(&word, columns);
+                line.push_str(head);
+                word = rest.to_string();
                 lines.push(String::new());
                 if word.is_empty() {
                     break;
@@ -121,6 +156,17 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod wrap_tests {
     use super::wrap;
+
+    #[test]
+    fn measures_and_cuts_in_terminal_columns() {
+        use super::{ellipsis, width};
+        assert_eq!(width("负载均衡"), 8);
+        assert_eq!(width("least-loaded"), 12);
+        assert_eq!(ellipsis("负载均衡", 6), "负载…");
+        assert_eq!(ellipsis("负载均衡", 4), "负…");
+        assert_eq!(ellipsis("abc", 3), "abc");
+        assert_eq!(wrap("负载均衡器", 4), ["负载", "均衡", "器"]);
+    }
 
     #[test]
     fn wraps_at_spaces_and_splits_only_words_longer_than_a_line() {

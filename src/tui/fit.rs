@@ -2,21 +2,7 @@
 //! important first, and never cut a number. When even the most important part is too wide,
 //! it is cut with `…`, so that the screen shows that something was shortened.
 
-/// Display width of `s` (lbsim's text uses single-width characters only).
-pub fn width(s: &str) -> usize {
-    s.chars().count()
-}
-
-/// `s` cut to `max` columns, ending in `…` when cut.
-pub fn ellipsis(s: &str, max: usize) -> String {
-    if width(s) <= max {
-        return s.to_string();
-    }
-    match max {
-        0 => String::new(),
-        _ => s.chars().take(max - 1).chain(std::iter::once('…')).collect(),
-    }
-}
+pub use crate::text::{ellipsis, width};
 
 /// The first of `variants` (longest and fullest first) that fits in `max` columns; when
 /// none does, the last cut with `…`.

@@ -324,7 +324,9 @@ pub fn footer(caps: Caps, run: bool, width: u16) -> String {
     let Some((_, last)) = shown.pop() else { return String::new() };
     let mut text = String::from(" ");
     for (_, words) in shown {
-        if text.chars().count() + words.chars().count() + 3 + last.chars().count() > width as usize {
+        if crate::text::width(&text) + crate::text::width(words) + 3 + crate::text::width(last)
+            > width as usize
+        {
             break;
         }
         text += words;

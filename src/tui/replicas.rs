@@ -29,11 +29,11 @@ pub fn picks_row(app: &App, width: u16) -> Option<String> {
             .map(|(stats, w)| stats.picks as f64 / (w.speed * w.slowdown * w.concurrency as f64)),
     );
     let tail = jain.map(|j| format!(" · Jain {j:.3} ")).unwrap_or_else(|| " ".to_string());
-    let room = (width as usize).saturating_sub(tail.chars().count() + 4);
+    let room = (width as usize).saturating_sub(crate::text::width(&tail) + 4);
     let mut row = String::from(" balancers' picks");
     for (i, b) in m.balancers.iter().enumerate() {
         let item = format!(" {i}:{}", b.picks);
-        if row.chars().count() + item.chars().count() > room {
+        if crate::text::width(&row) + crate::text::width(&item) > room {
             row += " …";
             break;
         }

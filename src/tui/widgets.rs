@@ -381,8 +381,8 @@ impl Widget for PendingBars<'_> {
             }
             let bar_x = x + label_width as u16;
             buf.set_stringn(bar_x, y, &text, bar_width, style);
-            let count_x = bar_x + text.chars().count() as u16 + 1;
-            buf.set_stringn(count_x, y, &count, count.chars().count(), state.label_style());
+            let count_x = bar_x + crate::text::width(&text) as u16 + 1;
+            buf.set_stringn(count_x, y, &count, crate::text::width(&count), state.label_style());
         }
         // A legend for the colours on screen that no word explains, in a spare row.
         let used_rows = bars.len().min(height);
@@ -395,11 +395,11 @@ impl Widget for PendingBars<'_> {
             let y = area.y + area.height - 1;
             for state in shown {
                 let word = format!("■ {}  ", state.name());
-                if (x - area.x) as usize + word.chars().count() > area.width as usize {
+                if (x - area.x) as usize + crate::text::width(&word) > area.width as usize {
                     break;
                 }
                 buf.set_string(x, y, &word, Style::new().fg(state.color()));
-                x += word.chars().count() as u16;
+                x += crate::text::width(&word) as u16;
             }
         }
     }
@@ -568,7 +568,7 @@ impl Widget for LatencyHistogram<'_> {
         let middle = Human(((first * last).sqrt() * MICROS as f64) as Nanos).to_string();
         buf.set_string(area.x, y, &left, dim);
         buf.set_string(area.x + area.width / 2 - middle.len() as u16 / 2, y, &middle, dim);
-        buf.set_string(area.right() - right.chars().count() as u16, y, &right, dim);
+        buf.set_string(area.right() - crate::text::width(&right) as u16, y, &right, dim);
     }
 }
 
