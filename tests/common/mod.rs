@@ -1,5 +1,20 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: each test binary compiles this folder with
+//! `mod common;` and uses what it needs (the rest is unused there, hence the `allow`).
+//!
+//! - here: the model's helpers for the statistical tests (the M/M/n setting, runs, quantiles);
+//! - [`binary`]: running the real binary, the one-line-error check, scratch folders;
+//! - [`real_time`]: one real-time test at a time, and the programs (tmux, GNU parallel) the
+//!   end-to-end tests drive.
+#![allow(dead_code, unused_imports)]
+
+pub mod binary;
+pub mod real_time;
+
+pub use binary::{
+    BIN, Ran, Scratch, assert_input_error, assert_refused, lbsim, lbsim_in, ok, ok_in, scratch, stderr,
+    stdout,
+};
+pub use real_time::{have, have_tmux, one_at_a_time};
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, Sim, SimConfig, Stop, WorkerSpec};
