@@ -19,6 +19,7 @@ pub use real_time::{have, have_tmux, one_at_a_time};
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, Sim, SimConfig, Stop, WorkerSpec};
 use lbsim::report::Report;
+use lbsim::scenario::builtin::{self, BUILTINS};
 use lbsim::strategy::{self, StrategyParams};
 use lbsim::time::MILLIS;
 
@@ -79,4 +80,15 @@ pub fn mean_sojourn(sim: &Sim) -> f64 {
 /// A latency quantile in units of the mean service time.
 pub fn quantile(sim: &Sim, q: f64) -> f64 {
     sim.metrics().latency.quantile(q) as f64 / UNIT
+}
+
+/// The lessons, in course order, that run on the live engine (`live`: their first line says
+/// "(live engine)") or on the model (`!live`).
+pub fn lessons(live: bool) -> Vec<&'static str> {
+    let on_live = |text: &str| text.lines().next().is_some_and(|l| l.contains("(live engine)"));
+    BUILTINS
+        .iter()
+        .filter(|b| builtin::lesson(b.name).is_some() && on_live(b.text) == live)
+        .map(|b| b.name)
+        .collect()
 }
