@@ -425,10 +425,7 @@ fn error_lines_name_the_option_and_what_is_allowed() {
     let inline = dir.file("crash.toml", "[faults]\nrandom_crashes = { mtbf = \"0s\", mttr = \"1s\" }\n");
     assert_refused(&run(&["check", &inline]), &["crash.toml:2:27: field `faults.random_crashes.mtbf`"]);
     let missing = dir.file("missing.toml", "[faults.random_crashes]\nmtbf = \"1s\"\n");
-    assert_refused(
-        &run(&["check", &missing]),
-        &["missing.toml:1:1: field `faults.random_crashes`", "mttr"],
-    );
+    assert_refused(&run(&["check", &missing]), &["missing.toml:1:1: field `faults.random_crashes`", "mttr"]);
 }
 
 #[test]

@@ -144,7 +144,10 @@ fn bad_trace_files_get_one_line_each() {
         dir.file(name, bytes);
         assert_input_error(&["check", &scenario(name)], words);
     }
-    assert_input_error(&["check", &scenario("missing.csv")], &format!("{}: cannot read", path("missing.csv")));
+    assert_input_error(
+        &["check", &scenario("missing.csv")],
+        &format!("{}: cannot read", path("missing.csv")),
+    );
     // A directory is not a trace.
     std::fs::create_dir_all(dir.0.join("folder.csv")).unwrap();
     assert_input_error(&["check", &scenario("folder.csv")], "is not a regular file");
@@ -194,7 +197,10 @@ fn the_command_line_and_traces() {
             ),
         );
     }
-    assert_input_error(&["run", "--headless", "--trace-scale", "0.5"], "--trace-scale applies to trace arrivals");
+    assert_input_error(
+        &["run", "--headless", "--trace-scale", "0.5"],
+        "--trace-scale applies to trace arrivals",
+    );
     assert_input_error(
         &["run", "--headless", "--scenario", "real-traffic", "--trace-scale", "0"],
         "--trace-scale",
