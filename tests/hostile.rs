@@ -173,7 +173,7 @@ fn limits_are_checked_before_allocating() {
         assert_memory_below(&ran, 64);
     }
     for n in ["4000000000", "50000000"] {
-        let file = dir.file(&format!("w{n}.toml"), &format!("[[workers]]\ncount = {n}\n"));
+        let file = dir.file(&format!("w{n}.toml"), format!("[[workers]]\ncount = {n}\n"));
         let ran = run(&["check", &file]);
         assert_refused(&ran, &[":2:9: field `workers.count`", "at most 1000000"]);
         assert_memory_below(&ran, 64);
@@ -190,7 +190,7 @@ fn only_regular_files_of_sane_size_are_read() {
     assert_refused(&ran, &["is a directory"]);
     let ran = run(&["run", "--headless", "--scenario", dir.to_str().unwrap()]);
     assert_refused(&ran, &["--scenario", "is a directory"]);
-    let big = dir.file("big.toml", &format!("# {}\n", "x".repeat(2 << 20)));
+    let big = dir.file("big.toml", format!("# {}\n", "x".repeat(2 << 20)));
     let ran = run(&["check", &big]);
     assert_refused(&ran, &["at most 1048576 bytes"]);
     assert_memory_below(&ran, 64);

@@ -161,7 +161,7 @@ fn gzip_traces_play_like_plain_ones() {
     let text = b"time,demand\n0,4ms\n1ms,4ms\n0.002,4ms\n";
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(text).unwrap();
-    dir.file("t.csv.gz", &gz.finish().unwrap());
+    dir.file("t.csv.gz", gz.finish().unwrap());
     dir.file("t.csv", text);
     let load = |file: &str| {
         let s = dir.file(
