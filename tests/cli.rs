@@ -1,31 +1,11 @@
 //! The real binary: exit codes, one-line errors, every scenario, the JSON contract.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn lbsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().expect("lbsim runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Asserts exit status 2 and exactly one line on stderr containing `words`.
-fn assert_input_error(args: &[&str], words: &str) {
-    let o = lbsim(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err}");
-    assert!(err.starts_with("lbsim: "), "{args:?}: {err}");
-    assert!(err.contains(words), "{args:?}: {err:?} lacks {words:?}");
-    assert!(!err.contains("panicked"), "{args:?}: {err}");
-    assert!(stdout(&o).is_empty(), "{args:?} printed a report");
-}
+use common::{assert_input_error, lbsim, stderr, stdout};
 
 #[test]
 fn bad_scenario_files_name_file_line_and_field() {

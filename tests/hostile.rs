@@ -3,22 +3,14 @@
 //! and, on Linux, a bound on its peak memory (VmHWM from /proc, read while it runs); none may
 //! end in a panic (101) or an abort (134).
 
+mod common;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lbsim");
-
-/// How a run ended.
-#[derive(Debug)]
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    /// Peak resident memory (KiB), where the platform tells.
-    peak_kib: Option<u64>,
-}
+use common::{BIN, Ran, assert_refused, scratch};
 
 /// Where the child's standard output goes.
 enum Out {
@@ -120,45 +112,6 @@ fn run(args: &[&str]) -> Ran {
     run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, Out::Piped, Duration::from_secs(20))
 }
 
-/// A fresh directory for files a test writes, removed when the test ends.
-struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch(name: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("lbsim-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-/// Exit 2, one line on stderr naming `words`, nothing on stdout.
-fn assert_input_error(ran: &Ran, words: &[&str]) {
-    assert_eq!(ran.code, Some(2), "{ran:?}");
-    assert_eq!(ran.stderr.lines().count(), 1, "not one line: {}", ran.stderr);
-    for w in words {
-        assert!(ran.stderr.contains(w), "{:?} lacks {w:?}", ran.stderr);
-    }
-    assert!(ran.stdout.is_empty(), "{ran:?}");
-}
-
 fn assert_memory_below(ran: &Ran, mib: u64) {
     if let Some(kib) = ran.peak_kib {
         assert!(kib < mib * 1024, "peak memory {} MiB, over {mib} MiB", kib / 1024);
@@ -216,13 +169,13 @@ fn limits_are_checked_before_allocating() {
     let dir = scratch("limits");
     for n in ["4000000000", "4294967296", "1000001"] {
         let ran = run(&["run", "--headless", "--workers", n]);
-        assert_input_error(&ran, &["--workers", "from 1 to 1000000", n]);
+        assert_refused(&ran, &["--workers", "from 1 to 1000000", n]);
         assert_memory_below(&ran, 64);
     }
     for n in ["4000000000", "50000000"] {
-        let file = write(&dir, &format!("w{n}.toml"), &format!("[[workers]]\ncount = {n}\n"));
+        let file = dir.file(&format!("w{n}.toml"), format!("[[workers]]\ncount = {n}\n"));
         let ran = run(&["check", &file]);
-        assert_input_error(&ran, &[":2:9: field `workers.count`", "at most 1000000"]);
+        assert_refused(&ran, &[":2:9: field `workers.count`", "at most 1000000"]);
         assert_memory_below(&ran, 64);
     }
 }
@@ -231,15 +184,15 @@ fn limits_are_checked_before_allocating() {
 fn only_regular_files_of_sane_size_are_read() {
     let dir = scratch("files");
     let ran = run_in(&dir, &["check", "/dev/zero"], Out::Piped, Duration::from_secs(5));
-    assert_input_error(&ran, &["/dev/zero", "not a regular file"]);
+    assert_refused(&ran, &["/dev/zero", "not a regular file"]);
     assert_memory_below(&ran, 64);
     let ran = run(&["check", dir.to_str().unwrap()]);
-    assert_input_error(&ran, &["is a directory"]);
+    assert_refused(&ran, &["is a directory"]);
     let ran = run(&["run", "--headless", "--scenario", dir.to_str().unwrap()]);
-    assert_input_error(&ran, &["--scenario", "is a directory"]);
-    let big = write(&dir, "big.toml", &format!("# {}\n", "x".repeat(2 << 20)));
+    assert_refused(&ran, &["--scenario", "is a directory"]);
+    let big = dir.file("big.toml", format!("# {}\n", "x".repeat(2 << 20)));
     let ran = run(&["check", &big]);
-    assert_input_error(&ran, &["at most 1048576 bytes"]);
+    assert_refused(&ran, &["at most 1048576 bytes"]);
     assert_memory_below(&ran, 64);
 }
 
@@ -254,7 +207,7 @@ fn overload_stops_at_the_in_flight_cap_with_the_partial_report() {
     // The scenario field does the same, and JSON says why.
     let dir = scratch("cap");
     let file =
-        write(&dir, "cap.toml", "[arrivals]\nload = 4\n[run]\nduration = \"1h\"\nmax_in_flight = 20000\n");
+        dir.file("cap.toml", "[arrivals]\nload = 4\n[run]\nduration = \"1h\"\nmax_in_flight = 20000\n");
     let ran = run(&["compare", "--headless", "--scenario", &file, "--format", "json"]);
     assert_eq!(ran.code, Some(3), "{ran:?}");
     let json: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
@@ -290,7 +243,7 @@ fn abandoned_attempts_cannot_pile_up_without_bound() {
 fn periods_too_short_for_the_run_are_refused() {
     let dir = scratch("periods");
     let ran = run(&["run", "--headless", "--load-refresh", "1ns"]);
-    assert_input_error(&ran, &["--load-refresh", "too short", "use at least"]);
+    assert_refused(&ran, &["--load-refresh", "too short", "use at least"]);
     for (text, field) in [
         ("[health_check]\nmode = \"active\"\ninterval = \"1ns\"\n", "health_check.interval"),
         ("[faults.random_crashes]\nmtbf = \"1ns\"\nmttr = \"1ns\"\n", "faults.random_crashes.mtbf"),
@@ -301,12 +254,12 @@ fn periods_too_short_for_the_run_are_refused() {
             "arrivals.burst",
         ),
     ] {
-        let file = write(&dir, "p.toml", text);
+        let file = dir.file("p.toml", text);
         let ran = run(&["check", &file]);
-        assert_input_error(&ran, &[&format!("field `{field}`"), "too short"]);
+        assert_refused(&ran, &[&format!("field `{field}`"), "too short"]);
     }
     // The same period is fine for a short run.
-    let file = write(&dir, "short.toml", "[balancer]\nload_refresh = \"10us\"\n[run]\nrequests = 1000\n");
+    let file = dir.file("short.toml", "[balancer]\nload_refresh = \"10us\"\n[run]\nrequests = 1000\n");
     assert_eq!(run(&["check", &file]).code, Some(0));
 }
 
@@ -314,14 +267,14 @@ fn periods_too_short_for_the_run_are_refused() {
 fn runs_that_cannot_fit_in_virtual_time_are_refused() {
     let dir = scratch("time");
     let ran = run(&["run", "--headless", "--rate", "1e-15"]);
-    assert_input_error(&ran, &["--rate", "virtual time"]);
+    assert_refused(&ran, &["--rate", "virtual time"]);
     let ran = run(&["run", "--headless", "--service", "const:5124095h"]);
-    assert_input_error(&ran, &["--service", "5124095h", "longest virtual time"]);
-    let file = write(&dir, "slow.toml", "[[workers]]\nspeed = 1e-300\n");
+    assert_refused(&ran, &["--service", "5124095h", "longest virtual time"]);
+    let file = dir.file("slow.toml", "[[workers]]\nspeed = 1e-300\n");
     let ran = run(&["check", &file]);
-    assert_input_error(&ran, &["field `workers.speed`", "1e-300", "between 1e-6 and 1e6"]);
+    assert_refused(&ran, &["field `workers.speed`", "1e-300", "between 1e-6 and 1e6"]);
     let ran = run(&["run", "--headless", "--duration", "5124095h"]);
-    assert_input_error(&ran, &["--duration", "longest virtual time"]);
+    assert_refused(&ran, &["--duration", "longest virtual time"]);
 }
 
 #[test]
@@ -387,8 +340,7 @@ fn percentiles_never_exceed_the_maximum() {
     let dir = scratch("percentiles");
     // Constant arrivals far apart and a constant service: every latency is 4.534271 ms, in a
     // histogram bucket whose top is above it.
-    let file = write(
-        &dir,
+    let file = dir.file(
         "const.toml",
         "service = \"const:4534271ns\"\n[arrivals]\nkind = \"constant\"\nrate = 10\n[run]\nrequests = 200\n",
     );
@@ -405,8 +357,7 @@ fn percentiles_never_exceed_the_maximum() {
 #[test]
 fn control_characters_in_scenarios_are_escaped_everywhere() {
     let dir = scratch("escapes");
-    let file = write(
-        &dir,
+    let file = dir.file(
         "evil.toml",
         "name = \"x\\u001b[2J\\u001b]0;owned\\u0007\"\ndescription = \"d\\u001b[31m\"\n[run]\nrequests = 200\n",
     );
@@ -428,7 +379,7 @@ fn control_characters_in_scenarios_are_escaped_everywhere() {
     assert_eq!(json["scenario"], "x\u{1b}[2J\u{1b}]0;owned\u{7}");
     // Error lines too: a file name with an escape in it.
     let ran = run(&["check", "no-such-\u{1b}[2J.toml"]);
-    assert_input_error(&ran, &["no-such-\\u{1b}[2J.toml"]);
+    assert_refused(&ran, &["no-such-\\u{1b}[2J.toml"]);
 }
 
 #[test]
@@ -469,23 +420,20 @@ fn error_lines_name_the_option_and_what_is_allowed() {
         (&["run", "--headless", "--max-in-flight", "0"], &["--max-in-flight", "at least 1", "got 0"]),
     ];
     for (args, words) in cases {
-        assert_input_error(&run(args), words);
+        assert_refused(&run(args), words);
     }
-    let inline = write(&dir, "crash.toml", "[faults]\nrandom_crashes = { mtbf = \"0s\", mttr = \"1s\" }\n");
-    assert_input_error(&run(&["check", &inline]), &["crash.toml:2:27: field `faults.random_crashes.mtbf`"]);
-    let missing = write(&dir, "missing.toml", "[faults.random_crashes]\nmtbf = \"1s\"\n");
-    assert_input_error(
-        &run(&["check", &missing]),
-        &["missing.toml:1:1: field `faults.random_crashes`", "mttr"],
-    );
+    let inline = dir.file("crash.toml", "[faults]\nrandom_crashes = { mtbf = \"0s\", mttr = \"1s\" }\n");
+    assert_refused(&run(&["check", &inline]), &["crash.toml:2:27: field `faults.random_crashes.mtbf`"]);
+    let missing = dir.file("missing.toml", "[faults.random_crashes]\nmtbf = \"1s\"\n");
+    assert_refused(&run(&["check", &missing]), &["missing.toml:1:1: field `faults.random_crashes`", "mttr"]);
 }
 
 #[test]
 fn check_reports_every_file() {
     let dir = scratch("check-all");
     let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/default.toml");
-    let bad1 = write(&dir, "bad1.toml", "[arrivals]\nrate = -1\n");
-    let bad2 = write(&dir, "bad2.toml", "[[workers]]\ncount = 0\n");
+    let bad1 = dir.file("bad1.toml", "[arrivals]\nrate = -1\n");
+    let bad2 = dir.file("bad2.toml", "[[workers]]\ncount = 0\n");
     let ran = run(&["check", &bad1, good.to_str().unwrap(), &bad2]);
     assert_eq!(ran.code, Some(2), "{ran:?}");
     assert!(ran.stdout.contains("default.toml: ok"), "{}", ran.stdout);

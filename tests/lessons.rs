@@ -1,18 +1,15 @@
 //! Every lesson's claim (the `# Claim:` line of its scenario) checked against lbsim, so the
-//! course can never silently stop being true.
+//! course can never silently stop being true. The lessons on the live engine (14 to 18) are
+//! measured in real time: they are in tests/lessons_live.rs.
 
 mod common;
 
 use common::report;
-use std::time::Duration;
 
-use lbsim::engine::{Arrivals, Backpressure, Detection, OutlierEjection, SimConfig, Stop};
-use lbsim::engines::Engine;
-use lbsim::live::{Live, Work};
+use lbsim::engine::{Arrivals, Detection, OutlierEjection, SimConfig};
 use lbsim::metrics::ScaleAction;
 use lbsim::report::Report;
-use lbsim::scenario::Scenario;
-use lbsim::scenario::builtin::{self, BUILTINS};
+use lbsim::scenario::builtin;
 use lbsim::time::{MILLIS, SECS};
 
 fn config(name: &str) -> SimConfig {
@@ -23,7 +20,8 @@ fn run(name: &str, strategy: &str) -> Report {
     report(&config(name), strategy)
 }
 
-/// Each lesson with the test of its claim.
+/// Each lesson on the model with the test of its claim. The live engine's lessons run in real
+/// time: tests/lessons_live.rs checks them, one at a time.
 const LESSONS: &[(&str, fn())] = &[
     ("one-worker", one_worker),
     ("identical-workers", identical_workers),
@@ -38,11 +36,6 @@ const LESSONS: &[(&str, fn())] = &[
     ("retry-storm", retry_storm),
     ("stale-herding", stale_herding),
     ("autoscale", autoscale),
-    ("select-loop", select_loop),
-    ("backpressure", backpressure),
-    ("blocking-the-runtime", blocking_the_runtime),
-    ("timeouts-and-cancellation", timeouts_and_cancellation),
-    ("graceful-shutdown", graceful_shutdown),
     ("hockey-stick", hockey_stick),
     ("replica-herding", replica_herding),
     ("hot-keys", hot_keys),
@@ -51,11 +44,9 @@ const LESSONS: &[(&str, fn())] = &[
 ];
 
 #[test]
-fn every_lesson_has_a_checked_claim_in_course_order() {
-    let lessons: Vec<&str> =
-        BUILTINS.iter().filter(|b| builtin::lesson(b.name).is_some()).map(|b| b.name).collect();
+fn every_lesson_on_the_model_has_a_checked_claim_in_course_order() {
     let checked: Vec<&str> = LESSONS.iter().map(|(name, _)| *name).collect();
-    assert_eq!(lessons, checked);
+    assert_eq!(common::lessons(false), checked);
 }
 
 /// The mean latency is service / (1 - load): 20 ms at 50% load, 100 ms at 90%.
@@ -267,101 +258,6 @@ fn autoscale() {
     assert!(r.scaling.iter().all(|s| (2..=16).contains(&s.workers)));
 }
 
-// The concurrency track: the same scenarios run live, as tokio tasks in real time.
-
-/// A lesson scenario run live, as its file says, after `change`; started, not waited for.
-fn start_live(name: &str, change: impl FnOnce(&mut Scenario)) -> Live {
-    let mut s = builtin::find(name).unwrap().scenario().unwrap();
-    change(&mut s);
-    let config = s.to_config().unwrap();
-    let strategy = lbsim::strategy::build(&s.strategy, &config.strategy_params).unwrap();
-    let mut live = Live::new(config, strategy, s.live.clone()).unwrap();
-    live.begin().unwrap();
-    live
-}
-
-/// Runs a lesson live to its end.
-fn live(name: &str, change: impl FnOnce(&mut Scenario)) -> Report {
-    let mut run = start_live(name, change);
-    while !run.wait(Duration::from_secs(1)) {}
-    Report::new(&run, name, 0.0)
-}
-
-/// At 60% load, the live run's mean latency is within 10% of the model's (the same
-/// requests; 3,000 of them here to keep the suite short).
-fn select_loop() {
-    let fewer = |s: &mut Scenario| s.stop = Stop::Requests(3_000);
-    let mut s = builtin::find("select-loop").unwrap().scenario().unwrap();
-    fewer(&mut s);
-    let model = report(&s.to_config().unwrap(), "least-loaded");
-    let live = live("select-loop", fewer);
-    let (m, l) = (model.latency_ms.mean, live.latency_ms.mean);
-    assert!((l / m - 1.0).abs() < 0.10, "live mean {l:.2} ms, model {m:.2} ms");
-}
-
-/// Blocking rejects nothing and fills the balancer's inbox (1024) to its bound; rejecting
-/// turns requests away and keeps p99 under a quarter of blocking's. (Quiet, rejecting's p99 is
-/// about 50 ms, five services, and blocking's over a second; on a loaded 2-core machine,
-/// beside the spinning lesson 16, rejecting's rose to 124 ms, so a tenth was too close.)
-fn backpressure() {
-    let shorter = |s: &mut Scenario| {
-        s.stop = Stop::Duration(2 * SECS);
-        s.live.grace = Duration::from_millis(500);
-    };
-    let block = live("backpressure", shorter);
-    assert_eq!(block.requests.rejected, 0, "{:?}", block.requests);
-    assert_eq!(block.live.as_ref().unwrap().balancer_queue_max, 1024);
-    let reject = live("backpressure", |s| {
-        shorter(s);
-        s.defences.backpressure = Backpressure::Reject;
-    });
-    assert!(reject.requests.rejected > 0, "{:?}", reject.requests);
-    assert!(
-        reject.latency_ms.p99 * 4.0 < block.latency_ms.p99,
-        "{} vs {}",
-        reject.latency_ms.p99,
-        block.latency_ms.p99
-    );
-}
-
-/// On 2 threads, spin's mean latency is at least 5x blocking's, and its goodput (answers
-/// per second of the run) is lower: the same requests take longer to answer.
-fn blocking_the_runtime() {
-    let spin = live("blocking-the-runtime", |_| {});
-    let blocking = live("blocking-the-runtime", |s| s.live.work = Work::Blocking);
-    let (s, b) = (spin.latency_ms.mean, blocking.latency_ms.mean);
-    assert!(s > 5.0 * b, "spin {s:.1} ms, blocking {b:.1} ms");
-    assert!(spin.goodput_rps < blocking.goodput_rps, "{} vs {}", spin.goodput_rps, blocking.goodput_rps);
-}
-
-/// Cancelling abandoned work cuts the wasted work by at least half. (Over the whole 5 s:
-/// the queues behind abandoned work build up over the run, and that is the lesson.)
-fn timeouts_and_cancellation() {
-    let waste = live("timeouts-and-cancellation", |_| {}).attempts.wasted_work_s;
-    let cancelled = live("timeouts-and-cancellation", |s| s.live.cancel_abandoned = true);
-    let kept = cancelled.attempts.wasted_work_s;
-    assert!(waste > 0.0 && kept < waste / 2.0, "wasted {waste:.2}s without cancelling, {kept:.2}s with");
-}
-
-/// Stopping mid-run with a 2 s grace completes every request sent and leaves no task behind;
-/// with no grace, every request is still either completed or cancelled.
-fn graceful_shutdown() {
-    for grace in [Duration::from_secs(2), Duration::ZERO] {
-        let mut run = start_live("graceful-shutdown", |s| s.live.grace = grace);
-        while run.now() < SECS {
-            run.wait(Duration::from_millis(50));
-        }
-        run.stop();
-        let c = run.metrics().counters;
-        assert!(c.sent > 0 && c.in_flight == 0 && c.is_conserved(), "{c:?}");
-        assert_eq!(c.completed + c.cancelled, c.sent, "{c:?}");
-        if !grace.is_zero() {
-            assert_eq!(c.cancelled, 0, "{c:?}");
-        }
-        assert_eq!(run.live_figures().unwrap().tasks_left_at_shutdown, 0);
-    }
-}
-
 /// From 10% to 95% load random's mean latency grows over 10x, least-loaded's under 5x; at 95%
 /// least-loaded's mean is under a third of random's (means over 4 seeds, through the sweep).
 fn hockey_stick() {
@@ -483,26 +379,6 @@ fn lesson_12_stale_herding() {
 #[test]
 fn lesson_13_autoscale() {
     autoscale()
-}
-#[test]
-fn lesson_14_select_loop() {
-    select_loop()
-}
-#[test]
-fn lesson_15_backpressure() {
-    backpressure()
-}
-#[test]
-fn lesson_16_blocking_the_runtime() {
-    blocking_the_runtime()
-}
-#[test]
-fn lesson_17_timeouts_and_cancellation() {
-    timeouts_and_cancellation()
-}
-#[test]
-fn lesson_18_graceful_shutdown() {
-    graceful_shutdown()
 }
 #[test]
 fn lesson_19_hockey_stick() {

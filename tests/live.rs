@@ -4,7 +4,8 @@
 //! These runs take real time. Workloads are scaled so that the mean service time is 20 to 40
 //! ms of real time (`time_scale` 2 or 4 on `exp:10ms`): tokio's timers fire on millisecond
 //! ticks, so a worker's answer comes about 1 ms late; at 20 ms that is 5% of the service time
-//! (and less of the latency), inside the 10% the claims allow, even on a busy machine.
+//! (and less of the latency), inside the 10% the claims allow, even on a busy machine. And
+//! they run one at a time ([`common::one_at_a_time`]), in a test binary of their own.
 
 use std::time::Duration;
 
@@ -90,21 +91,25 @@ fn random(load: f64) {
 
 #[test]
 fn random_at_half_load_agrees_with_the_model_and_mm1() {
+    let _serial = common::one_at_a_time();
     random(0.5);
 }
 
 #[test]
 fn random_at_80_percent_agrees_with_the_model() {
+    let _serial = common::one_at_a_time();
     random(0.8);
 }
 
 #[test]
 fn least_loaded_at_half_load_agrees_with_the_model() {
+    let _serial = common::one_at_a_time();
     crosscheck(&scenario(0.5, 4_000, ""), "least-loaded");
 }
 
 #[test]
 fn least_loaded_at_80_percent_agrees_with_the_model() {
+    let _serial = common::one_at_a_time();
     crosscheck(&scenario(0.8, 4_000, ""), "least-loaded");
 }
 
@@ -112,6 +117,7 @@ fn least_loaded_at_80_percent_agrees_with_the_model() {
 /// as the model's worker says so when it finishes it; the two agree on the mean.
 #[test]
 fn join_idle_queue_at_80_percent_agrees_with_the_model() {
+    let _serial = common::one_at_a_time();
     crosscheck(&scenario(0.8, 4_000, ""), "join-idle-queue");
 }
 
@@ -119,6 +125,7 @@ fn join_idle_queue_at_80_percent_agrees_with_the_model() {
 /// meanwhile), per-try timeouts, retries and a request deadline, then the user quits mid-run: every request sent is in exactly one count, and every task has ended.
 #[test]
 fn every_request_is_accounted_for_under_faults_and_an_early_quit() {
+    let _serial = common::one_at_a_time();
     let s = scenario(
         0.5,
         1_000_000,
@@ -173,6 +180,7 @@ fn every_request_is_accounted_for_under_faults_and_an_early_quit() {
 /// grace period and ends with nothing lost.
 #[test]
 fn graceful_shutdown_loses_nothing() {
+    let _serial = common::one_at_a_time();
     let mut s = scenario(0.7, 1, r#"grace = "5s""#);
     s.stop = lbsim::engine::Stop::Duration(lbsim::time::SECS);
     let report = live_report(&s, "power-of-two");
@@ -186,6 +194,7 @@ fn graceful_shutdown_loses_nothing() {
 /// lets every request in flight finish within the grace period: none is cancelled.
 #[test]
 fn an_early_quit_waits_for_requests_the_watcher_has_not_heard_of() {
+    let _serial = common::one_at_a_time();
     let mut s = sized(8, 1.0, 0.8, 1, r#"grace = "5s""#);
     s.stop = lbsim::engine::Stop::Duration(60 * lbsim::time::SECS);
     s.warmup = 0;
@@ -209,6 +218,7 @@ fn an_early_quit_waits_for_requests_the_watcher_has_not_heard_of() {
 /// running beside the tests), with a 1 s warm-up to keep the real time near 25 s.
 #[test]
 fn crosscheck_agrees_on_identical_workers() {
+    let _serial = common::one_at_a_time();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
         .args(["crosscheck", "--scenario", "identical-workers", "--requests", "3000", "--format", "json"])
         .args(["--time-scale", "4", "--warmup", "1s"])
@@ -229,6 +239,7 @@ fn crosscheck_agrees_on_identical_workers() {
 /// still queued when the run ends are not served in either engine.
 #[test]
 fn a_retry_storm_wastes_what_the_model_wastes() {
+    let _serial = common::one_at_a_time();
     let s = sized(
         16,
         1.0,
@@ -262,6 +273,7 @@ fn builtin_live(name: &str, change: impl FnOnce(&mut Scenario)) -> Report {
 /// Outlier ejection live: the worker that fails fast is ejected, and serves almost nothing.
 #[test]
 fn outlier_ejection_ejects_the_failing_worker() {
+    let _serial = common::one_at_a_time();
     let r = builtin_live("fast-failure", |s| {
         s.stop = lbsim::engine::Stop::Duration(3 * lbsim::time::SECS);
         s.warmup = 0;
@@ -282,6 +294,7 @@ fn outlier_ejection_ejects_the_failing_worker() {
 /// evaluations, in real time: the mechanism is under test, not the latencies.)
 #[test]
 fn autoscaling_hires_and_retires_worker_tasks() {
+    let _serial = common::one_at_a_time();
     let text = r#"
         name = "autoscale-live"
         service = "exp:10ms"
@@ -325,6 +338,7 @@ fn autoscaling_hires_and_retires_worker_tasks() {
 /// every request ends, no task is left.
 #[test]
 fn closed_loop_clients_match_the_models_throughput() {
+    let _serial = common::one_at_a_time();
     let r = builtin_live("closed-loop", |s| {
         s.stop = lbsim::engine::Stop::Duration(4 * lbsim::time::SECS);
         s.warmup = lbsim::time::SECS;
@@ -355,6 +369,7 @@ fn closed_loop_clients_match_the_models_throughput() {
 /// reason, as in the model; the default cap is lower than the model's (tasks are larger).
 #[test]
 fn overload_stops_at_the_in_flight_cap() {
+    let _serial = common::one_at_a_time();
     let mut s = sized(8, 1.0, 4.0, 1, "");
     s.stop = lbsim::engine::Stop::Duration(60 * lbsim::time::SECS);
     s.defences.max_in_flight = Some(300);
@@ -375,6 +390,7 @@ fn overload_stops_at_the_in_flight_cap() {
 /// strategy, a lower rate, retries; the balancer's next publication shows them.
 #[test]
 fn commands_act_on_the_running_tasks() {
+    let _serial = common::one_at_a_time();
     let mut s = sized(4, 1.0, 0.5, 1, "");
     s.stop = lbsim::engine::Stop::Duration(30 * lbsim::time::SECS);
     s.warmup = 0;
@@ -434,6 +450,7 @@ fn commands_act_on_the_running_tasks() {
 /// `compare --engine live` runs the strategies one after another and says so.
 #[test]
 fn a_live_comparison_says_its_strategies_ran_one_after_another() {
+    let _serial = common::one_at_a_time();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
         .args(["compare", "--engine", "live", "--headless", "--strategies", "random,least-loaded"])
         .args(["--scenario", "identical-workers", "--requests", "300", "--warmup", "0s"])
@@ -452,6 +469,7 @@ fn a_live_comparison_says_its_strategies_ran_one_after_another() {
 /// report of what ran, every request accounted for, rather than dying without one.
 #[test]
 fn a_signal_stops_a_headless_live_run_gracefully_with_its_report() {
+    let _serial = common::one_at_a_time();
     for sig in ["-INT", "-TERM"] {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
             .args([

@@ -3,31 +3,12 @@
 //! script), from another folder, then merged into exactly the report the in-process sweep
 //! prints.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn lbsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().expect("lbsim runs")
-}
-
-fn ok(args: &[&str]) -> Vec<u8> {
-    ok_in(Path::new("."), args)
-}
-
-fn ok_in(cwd: &Path, args: &[&str]) -> Vec<u8> {
-    let o =
-        Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).current_dir(cwd).output().expect("lbsim runs");
-    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    o.stdout
-}
-
-/// A fresh, empty folder for one test.
-fn folder(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lbsim-plan-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{BIN, lbsim, ok, ok_in, scratch};
 
 /// The repository's `deploy/` folder.
 fn deploy(file: &str) -> PathBuf {
@@ -36,7 +17,7 @@ fn deploy(file: &str) -> PathBuf {
 
 /// A command run from `/` with lbsim on the PATH, as on a batch system's node.
 fn on_a_node(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let bin = Path::new(env!("CARGO_BIN_EXE_lbsim")).parent().unwrap();
+    let bin = Path::new(BIN).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let mut c = Command::new(program);
     c.env("PATH", path).current_dir("/");
@@ -84,7 +65,10 @@ const GRID: &[&str] = &[
 
 #[test]
 fn a_planned_sweep_run_by_gnu_parallel_merges_into_the_in_process_report() {
-    let dir = folder("round-trip");
+    if !common::have("parallel", "apt-get install parallel") {
+        return;
+    }
+    let dir = scratch("round-trip");
     let file = scenario(&dir);
     let plan = dir.join("plan");
     let mut args = vec!["sweep", "--scenario", file.to_str().unwrap(), "--error-rate", "0.01"];
@@ -136,7 +120,7 @@ fn fails(args: &[&str], code: i32, needle: &str) {
 
 #[test]
 fn merging_what_is_missing_stale_or_not_a_plan_says_so_in_one_line() {
-    let dir = folder("errors");
+    let dir = scratch("errors");
     let plan = dir.join("plan");
     let p = plan.to_str().unwrap();
     let grid =

@@ -1,18 +1,13 @@
 //! `lbsim sweep` through the real binary: confidence intervals that cover the theory and
 //! shrink as 1/sqrt(R), results independent of the number of threads, and bad input.
 
-use std::process::{Command, Output};
+mod common;
 
+use common::{lbsim, ok};
 use serde_json::Value;
 
-fn lbsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().expect("lbsim runs")
-}
-
 fn json(args: &[&str]) -> Value {
-    let o = lbsim(args);
-    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).expect("sweep prints JSON")
+    serde_json::from_slice(&ok(args)).expect("sweep prints JSON")
 }
 
 fn figure(cell: &Value, key: &str) -> (f64, f64, f64) {

@@ -1,8 +1,11 @@
 //! `--timeline`: the run over time. A case worked out by hand, the intervals adding up to the
 //! run's totals in both engines, a timeline that changes nothing else, and the command line.
 
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
+
+use common::lbsim;
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, Sim, SimConfig, Stop, WorkerSpec};
@@ -189,10 +192,6 @@ fn the_live_engine_keeps_a_timeline_too() {
         assert!(i.completed > 0 && i.mean_pending.iter().sum::<f64>() > 0.0, "{i:?}");
     }
     assert_eq!(run.metrics().counters.unanswered(), 0);
-}
-
-fn lbsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().unwrap()
 }
 
 #[test]

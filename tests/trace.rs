@@ -2,10 +2,14 @@
 //! out by hand, empirical samples match their data, bad files get one line naming file, line
 //! and column, and the example trace is what its script makes.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
+
+use common::{assert_input_error, lbsim, scratch};
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, Sim, SimConfig, StepKind, Stop, WorkerSpec};
@@ -17,29 +21,6 @@ use lbsim::scenario::Scenario;
 use lbsim::strategy;
 use lbsim::time::{MILLIS, Nanos};
 use lbsim::trace::{Samples, Trace};
-
-/// A folder of its own for a test's files, removed when dropped.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("lbsim-trace-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path.to_str().unwrap().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn trace(csv: &str) -> Arc<Trace> {
     Arc::new(Trace::parse(csv.as_bytes(), "hand.csv").unwrap())
@@ -118,24 +99,11 @@ fn empirical_samples_match_their_data() {
     assert_eq!(first, (0..5).map(|_| dist.sample(&mut rng)).collect::<Vec<_>>());
 }
 
-fn lbsim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lbsim")).args(args).output().unwrap()
-}
-
-fn one_line_error(args: &[&str], words: &str) {
-    let o = lbsim(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-    assert!(err.contains(words), "{args:?}: {err:?} lacks {words:?}");
-    assert!(!err.contains("panicked"));
-}
-
 /// Scenarios name traces relative to themselves; bad trace files get one line each, naming the
 /// trace file, the line and the column.
 #[test]
 fn bad_trace_files_get_one_line_each() {
-    let dir = Dir::new("bad");
+    let dir = scratch("bad");
     let scenario = |trace: &str| {
         dir.file(
             &format!("{trace}.toml"),
@@ -174,23 +142,26 @@ fn bad_trace_files_get_one_line_each() {
     ];
     for (name, bytes, words) in cases {
         dir.file(name, bytes);
-        one_line_error(&["check", &scenario(name)], words);
+        assert_input_error(&["check", &scenario(name)], words);
     }
-    one_line_error(&["check", &scenario("missing.csv")], &format!("{}: cannot read", path("missing.csv")));
+    assert_input_error(
+        &["check", &scenario("missing.csv")],
+        &format!("{}: cannot read", path("missing.csv")),
+    );
     // A directory is not a trace.
     std::fs::create_dir_all(dir.0.join("folder.csv")).unwrap();
-    one_line_error(&["check", &scenario("folder.csv")], "is not a regular file");
+    assert_input_error(&["check", &scenario("folder.csv")], "is not a regular file");
 }
 
 /// A gzip trace is read directly, through a scenario, and plays like the plain one.
 #[test]
 fn gzip_traces_play_like_plain_ones() {
     use std::io::Write;
-    let dir = Dir::new("gzip");
+    let dir = scratch("gzip");
     let text = b"time,demand\n0,4ms\n1ms,4ms\n0.002,4ms\n";
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(text).unwrap();
-    dir.file("t.csv.gz", &gz.finish().unwrap());
+    dir.file("t.csv.gz", gz.finish().unwrap());
     dir.file("t.csv", text);
     let load = |file: &str| {
         let s = dir.file(
@@ -218,7 +189,7 @@ fn gzip_traces_play_like_plain_ones() {
 #[test]
 fn the_command_line_and_traces() {
     for flag in [["--rate", "100"], ["--load", "0.5"]] {
-        one_line_error(
+        assert_input_error(
             &["run", "--headless", "--scenario", "real-traffic", flag[0], flag[1]],
             &format!(
                 "{}: the arrivals come from the trace example-trace.csv, whose times set the rate; replay it faster or slower with --trace-scale",
@@ -226,8 +197,11 @@ fn the_command_line_and_traces() {
             ),
         );
     }
-    one_line_error(&["run", "--headless", "--trace-scale", "0.5"], "--trace-scale applies to trace arrivals");
-    one_line_error(
+    assert_input_error(
+        &["run", "--headless", "--trace-scale", "0.5"],
+        "--trace-scale applies to trace arrivals",
+    );
+    assert_input_error(
         &["run", "--headless", "--scenario", "real-traffic", "--trace-scale", "0"],
         "--trace-scale",
     );
@@ -258,7 +232,7 @@ fn the_command_line_and_traces() {
 /// `service = "empirical:FILE"` in a scenario (relative to the scenario).
 #[test]
 fn empirical_service_from_the_command_line_and_scenarios() {
-    let dir = Dir::new("empirical");
+    let dir = scratch("empirical");
     dir.file("lat.csv", b"latency\n2ms\n2ms\n2ms\n");
     let scenario = dir
         .file("s.toml", b"service = \"empirical:lat.csv\"\n[arrivals]\nload = 0.5\n[run]\nrequests = 2000\n");
@@ -286,20 +260,20 @@ fn empirical_service_from_the_command_line_and_scenarios() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["service_ms"]["p99"], 2.0);
-    one_line_error(
+    assert_input_error(
         &["run", "--service", "empirical:/nonexistent/lat.csv"],
         "/nonexistent/lat.csv: cannot read",
     );
     dir.file("bad.csv", b"latency\n2ms\nfast\n");
-    one_line_error(
+    assert_input_error(
         &["run", "--service", &format!("empirical:{}", dir.0.join("bad.csv").display())],
         "bad.csv:3:1: `latency`: `fast` is not a time",
     );
-    one_line_error(&["run", "--service", "empirical:"], "names no file");
+    assert_input_error(&["run", "--service", "empirical:"], "names no file");
     // Only service times are empirical: a think time is not.
     let bad = dir
         .file("think.toml", b"[arrivals]\nkind = \"closed\"\nclients = 2\nthink = \"empirical:lat.csv\"\n");
-    one_line_error(&["check", &bad], "for service times only");
+    assert_input_error(&["check", &bad], "for service times only");
 }
 
 /// The live engine replays a trace too: every request of it, with its demands.

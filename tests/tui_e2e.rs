@@ -1,20 +1,21 @@
 //! The real binary in a real terminal: tmux runs `lbsim`, we read the screen as a person
 //! would, press keys, and check that it quits cleanly and prints its report.
+//!
+//! Real time: one test at a time ([`common::one_at_a_time`]). Without tmux a test skips with
+//! a note, unless `LBSIM_REQUIRE_TOOLS` is set (`.ci/run` sets it): then it fails.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().expect("tmux runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::have_tmux;
 
-fn have_tmux() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
-}
-
-/// A tmux session running `command` in a 120x40 terminal; killed when dropped.
+/// A tmux session running `command` in a 120x40 terminal; killed when dropped. Each has a
+/// tmux server of its own (`tmux -L NAME`): none is shared with the user's sessions, and none
+/// is shared between tests (a server exits with its last session, and a test starting a session
+/// on the same socket at that moment would fail).
 struct Session(String);
 
 impl Session {
@@ -26,28 +27,34 @@ impl Session {
     fn sized(name: &str, command: &str, width: u16, height: u16) -> Session {
         let name = format!("lbsim-e2e-{name}-{}", std::process::id());
         let (w, h) = (width.to_string(), height.to_string());
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &name, "-x", &w, "-y", &h, command])
+        let out = Command::new("tmux")
+            .args(["-L", &name, "new-session", "-d", "-s", &name, "-x", &w, "-y", &h, command])
             .env("TERM", "xterm-256color")
-            .status()
+            .output()
             .expect("tmux starts");
-        assert!(status.success());
+        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
         Session(name)
     }
 
+    /// Runs a tmux command on this session's server; returns what it printed.
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").args(["-L", &self.0]).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn screen(&self) -> String {
-        tmux(&["capture-pane", "-p", "-t", &self.0])
+        self.tmux(&["capture-pane", "-p", "-t", &self.0])
     }
 
     /// The screen and what scrolled off it, lines wrapped by the terminal joined again.
     fn history(&self) -> String {
-        tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", &self.0])
+        self.tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", &self.0])
     }
 
     fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", self.0.as_str()];
         args.extend_from_slice(keys);
-        tmux(&args);
+        self.tmux(&args);
     }
 
     /// Waits until the screen satisfies `done`, up to 20 s; returns the screen.
@@ -68,13 +75,13 @@ impl Session {
 
     /// The pid of the shell tmux started.
     fn shell_pid(&self) -> u32 {
-        tmux(&["list-panes", "-t", &self.0, "-F", "#{pane_pid}"]).trim().parse().expect("pane pid")
+        self.tmux(&["list-panes", "-t", &self.0, "-F", "#{pane_pid}"]).trim().parse().expect("pane pid")
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        tmux(&["kill-session", "-t", &self.0]);
+        self.tmux(&["kill-server"]);
     }
 }
 
@@ -101,8 +108,8 @@ fn children(pid: u32) -> Vec<u32> {
 
 #[test]
 fn run_shows_bars_and_histogram_then_quits_with_a_report() {
+    let _serial = common::one_at_a_time();
     if !have_tmux() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
         return;
     }
     let s = Session::start("run", &command("run --scenario default --warmup 0s"));
@@ -129,8 +136,8 @@ fn run_shows_bars_and_histogram_then_quits_with_a_report() {
 
 #[test]
 fn compare_shows_every_strategy_and_sigterm_restores_the_terminal() {
+    let _serial = common::one_at_a_time();
     if !have_tmux() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
         return;
     }
     let s = Session::start("compare", &command("compare --strategies round-robin,random,least-loaded"));
@@ -154,8 +161,8 @@ fn compare_shows_every_strategy_and_sigterm_restores_the_terminal() {
 /// live run's header, bars and answers, then a worker task crashed and repaired.
 #[test]
 fn the_live_engine_opens_in_the_same_ui_crashes_a_worker_task_and_quits_with_its_report() {
+    let _serial = common::one_at_a_time();
     if !have_tmux() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
         return;
     }
     let s = Session::sized(
@@ -198,8 +205,8 @@ fn lbsim_pid(s: &Session) -> u32 {
 
 #[test]
 fn sighup_and_sigquit_restore_the_terminal_and_print_the_report() {
+    let _serial = common::one_at_a_time();
     if !have_tmux() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
         return;
     }
     for sig in ["HUP", "QUIT"] {
@@ -215,8 +222,8 @@ fn sighup_and_sigquit_restore_the_terminal_and_print_the_report() {
 
 #[test]
 fn ctrl_z_suspends_with_the_terminal_restored_and_sigcont_resumes_in_raw_mode() {
+    let _serial = common::one_at_a_time();
     if !have_tmux() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
         return;
     }
     let s = Session::start("suspend", &command("run --scenario default --warmup 0s"));
@@ -239,8 +246,8 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_sigcont_resumes_in_raw_mode() 
 
 #[test]
 fn term_dumb_prints_the_report_instead_of_the_ui() {
+    let _serial = common::one_at_a_time();
     if !have_tmux() {
-        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it)");
         return;
     }
     let s = Session::start(
@@ -280,6 +287,7 @@ fn live_lesson(name: &str, args: &str, words: &[&str], counters: &[&str]) -> Str
 /// Lesson 15: blocking holds requests at the balancer (the counter says how many).
 #[test]
 fn lesson_15_backpressure_at_80x24() {
+    let _serial = common::one_at_a_time();
     if have_tmux() {
         live_lesson(
             "backpressure",
@@ -293,6 +301,7 @@ fn lesson_15_backpressure_at_80x24() {
 /// Lesson 16: the spinning run still shows its header and answers.
 #[test]
 fn lesson_16_blocking_the_runtime_at_80x24() {
+    let _serial = common::one_at_a_time();
     if have_tmux() {
         let args = "run --engine live --scenario blocking-the-runtime";
         live_lesson("blocking", args, &["live tokio tasks", "p99 "], &[]);
@@ -302,6 +311,7 @@ fn lesson_16_blocking_the_runtime_at_80x24() {
 /// Lesson 17: requests time out and their work is wasted, on screen.
 #[test]
 fn lesson_17_timeouts_at_80x24() {
+    let _serial = common::one_at_a_time();
     if have_tmux() {
         let args = "run --engine live --scenario timeouts-and-cancellation";
         live_lesson("timeouts", args, &[], &["timed out", "wasted"]);
@@ -311,6 +321,7 @@ fn lesson_17_timeouts_at_80x24() {
 /// Lesson 18: quit mid-run; with the grace period no request is cancelled, and no task is left.
 #[test]
 fn lesson_18_graceful_shutdown_at_80x24() {
+    let _serial = common::one_at_a_time();
     if have_tmux() {
         let report =
             live_lesson("shutdown", "run --engine live --scenario graceful-shutdown", &["p99 "], &[]);
@@ -325,6 +336,7 @@ fn lesson_18_graceful_shutdown_at_80x24() {
 /// its moment, the log says it is a replay, and `q` prints the report.
 #[test]
 fn a_recorded_session_replays_in_the_ui() {
+    let _serial = common::one_at_a_time();
     if !have_tmux() {
         return;
     }

@@ -1,9 +1,25 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: each test binary compiles this folder with
+//! `mod common;` and uses what it needs (the rest is unused there, hence the `allow`).
+//!
+//! - here: the model's helpers for the statistical tests (the M/M/n setting, runs, quantiles);
+//! - [`binary`]: running the real binary, the one-line-error check, scratch folders;
+//! - [`real_time`]: one real-time test at a time, and the programs (tmux, GNU parallel) the
+//!   end-to-end tests drive.
+#![allow(dead_code, unused_imports)]
+
+pub mod binary;
+pub mod real_time;
+
+pub use binary::{
+    BIN, Ran, Scratch, assert_input_error, assert_refused, lbsim, lbsim_in, ok, ok_in, scratch, stderr,
+    stdout,
+};
+pub use real_time::{have, have_tmux, one_at_a_time};
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, Sim, SimConfig, Stop, WorkerSpec};
 use lbsim::report::Report;
+use lbsim::scenario::builtin::{self, BUILTINS};
 use lbsim::strategy::{self, StrategyParams};
 use lbsim::time::MILLIS;
 
@@ -64,4 +80,15 @@ pub fn mean_sojourn(sim: &Sim) -> f64 {
 /// A latency quantile in units of the mean service time.
 pub fn quantile(sim: &Sim, q: f64) -> f64 {
     sim.metrics().latency.quantile(q) as f64 / UNIT
+}
+
+/// The lessons, in course order, that run on the live engine (`live`: their first line says
+/// "(live engine)") or on the model (`!live`).
+pub fn lessons(live: bool) -> Vec<&'static str> {
+    let on_live = |text: &str| text.lines().next().is_some_and(|l| l.contains("(live engine)"));
+    BUILTINS
+        .iter()
+        .filter(|b| builtin::lesson(b.name).is_some() && on_live(b.text) == live)
+        .map(|b| b.name)
+        .collect()
 }
