@@ -125,84 +125,51 @@ impl Dist {
                  lognormal:10ms,sigma=1, pareto:10ms,alpha=2.5 or mix:1ms,50ms,p=0.05"
             )
         })?;
-        let mut parts = args.split(',').map(str::trim);
-        let first = parts.next().unwrap_or("");
-        let mut positional = Vec::new();
-        let mut named = Vec::new();
-        for p in parts {
-            match p.split_once('=') {
-                Some((k, v)) => named.push((k.trim(), v.trim())),
-                None => positional.push(p),
-            }
-        }
-        let ctx = |e: String| format!("in `{text}`: {e}");
-        let number = |key: &str, default: Option<f64>| -> Result<f64, String> {
-            match named.iter().find(|(k, _)| *k == key) {
-                Some((_, v)) => v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| ctx(format!("`{key}` must be a number, got `{v}`"))),
-                None => default.ok_or_else(|| ctx(format!("`{key}=` is required"))),
-            }
-        };
-        let allow = |keys: &[&str], positional_extra: usize| -> Result<(), String> {
-            if let Some((k, _)) = named.iter().find(|(k, _)| !keys.contains(k)) {
-                return Err(ctx(format!("unknown parameter `{k}`")));
-            }
-            if positional.len() != positional_extra {
-                return Err(ctx("wrong number of values".to_string()));
-            }
-            Ok(())
-        };
-        let dur = |t: &str| parse_duration(t).map_err(ctx);
-        let positive = |t: &str| -> Result<Nanos, String> {
-            let v = dur(t)?;
-            if v == 0 { Err(ctx("the mean must be positive".to_string())) } else { Ok(v) }
-        };
+        let a = Args::new(text, args);
         let dist = match kind.trim() {
             "const" | "constant" => {
-                allow(&[], 0)?;
-                Dist::Const(dur(first)?)
+                a.allow(&[], 0)?;
+                Dist::Const(a.duration(a.first)?)
             }
             "uniform" => {
-                allow(&[], 0)?;
-                let (lo, hi) = first
+                a.allow(&[], 0)?;
+                let (lo, hi) = a
+                    .first
                     .split_once("..")
-                    .ok_or_else(|| ctx("uniform needs LOW..HIGH, e.g. uniform:5ms..15ms".into()))?;
-                let (low, high) = (dur(lo)?, dur(hi)?);
+                    .ok_or_else(|| a.ctx("uniform needs LOW..HIGH, e.g. uniform:5ms..15ms".into()))?;
+                let (low, high) = (a.duration(lo)?, a.duration(hi)?);
                 if low > high {
-                    return Err(ctx("the low bound exceeds the high bound".into()));
+                    return Err(a.ctx("the low bound exceeds the high bound".into()));
                 }
                 Dist::Uniform { low, high }
             }
             "exp" | "exponential" => {
-                allow(&[], 0)?;
-                Dist::Exp { mean: positive(first)? }
+                a.allow(&[], 0)?;
+                Dist::Exp { mean: a.positive(a.first)? }
             }
             "lognormal" => {
-                allow(&["sigma"], 0)?;
-                let sigma = number("sigma", Some(1.0))?;
+                a.allow(&["sigma"], 0)?;
+                let sigma = a.number("sigma", Some(1.0))?;
                 if !(sigma > 0.0 && sigma <= 5.0) {
-                    return Err(ctx("`sigma` must be in (0, 5]".into()));
+                    return Err(a.ctx("`sigma` must be in (0, 5]".into()));
                 }
-                Dist::LogNormal { mean: positive(first)?, sigma }
+                Dist::LogNormal { mean: a.positive(a.first)?, sigma }
             }
             "pareto" => {
-                allow(&["alpha"], 0)?;
-                let alpha = number("alpha", Some(2.5))?;
+                a.allow(&["alpha"], 0)?;
+                let alpha = a.number("alpha", Some(2.5))?;
                 if !(alpha > 1.0 && alpha <= 100.0) {
-                    return Err(ctx("`alpha` must be in (1, 100] for the mean to exist".into()));
+                    return Err(a.ctx("`alpha` must be in (1, 100] for the mean to exist".into()));
                 }
-                Dist::Pareto { mean: positive(first)?, alpha }
+                Dist::Pareto { mean: a.positive(a.first)?, alpha }
             }
             "mix" | "mixture" => {
-                allow(&["p"], 1)?;
-                let p_slow = number("p", None)?;
+                a.allow(&["p"], 1)?;
+                let p_slow = a.number("p", None)?;
                 if !(0.0..=1.0).contains(&p_slow) {
-                    return Err(ctx("`p` must be a probability in [0, 1]".into()));
+                    return Err(a.ctx("`p` must be a probability in [0, 1]".into()));
                 }
-                Dist::Mix { fast: dur(first)?, slow: dur(positional[0])?, p_slow }
+                Dist::Mix { fast: a.duration(a.first)?, slow: a.duration(a.positional[0])?, p_slow }
             }
             "empirical" => {
                 return Err(format!(
@@ -218,6 +185,69 @@ impl Dist {
             }
         };
         Ok(dist)
+    }
+}
+
+/// The values after a distribution's kind: the first, further positional ones and `key=value`
+/// pairs, with the checks every kind shares.
+struct Args<'a> {
+    text: &'a str,
+    first: &'a str,
+    positional: Vec<&'a str>,
+    named: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Args<'a> {
+    fn new(text: &'a str, args: &'a str) -> Args<'a> {
+        let mut parts = args.split(',').map(str::trim);
+        let first = parts.next().unwrap_or("");
+        let (mut positional, mut named) = (Vec::new(), Vec::new());
+        for p in parts {
+            match p.split_once('=') {
+                Some((k, v)) => named.push((k.trim(), v.trim())),
+                None => positional.push(p),
+            }
+        }
+        Args { text, first, positional, named }
+    }
+
+    fn ctx(&self, e: String) -> String {
+        format!("in `{}`: {e}", self.text)
+    }
+
+    /// The number given as `key=`, or `default` (required when `None`).
+    fn number(&self, key: &str, default: Option<f64>) -> Result<f64, String> {
+        match self.named.iter().find(|(k, _)| *k == key) {
+            Some((_, v)) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| self.ctx(format!("`{key}` must be a number, got `{v}`"))),
+            None => default.ok_or_else(|| self.ctx(format!("`{key}=` is required"))),
+        }
+    }
+
+    /// Only `keys` may be named, and exactly `extra` positional values follow the first.
+    fn allow(&self, keys: &[&str], extra: usize) -> Result<(), String> {
+        if let Some((k, _)) = self.named.iter().find(|(k, _)| !keys.contains(k)) {
+            return Err(self.ctx(format!("unknown parameter `{k}`")));
+        }
+        if self.positional.len() != extra {
+            return Err(self.ctx("wrong number of values".to_string()));
+        }
+        Ok(())
+    }
+
+    fn duration(&self, t: &str) -> Result<Nanos, String> {
+        parse_duration(t).map_err(|e| self.ctx(e))
+    }
+
+    /// A duration that is a mean, so positive.
+    fn positive(&self, t: &str) -> Result<Nanos, String> {
+        match self.duration(t)? {
+            0 => Err(self.ctx("the mean must be positive".to_string())),
+            v => Ok(v),
+        }
     }
 }
 
