@@ -494,7 +494,7 @@ fn labels_do_not_shorten_bars() {
     let workers = [worker(1437, true), worker(1384, false)];
     let area = Rect::new(0, 0, 60, 2);
     let mut buf = Buffer::empty(area);
-    PendingBars { workers: &workers, selected: 9, scale: 1500 }.render(area, &mut buf);
+    PendingBars { workers: &workers, selected: 9, scale: 1500, layout: None }.render(area, &mut buf);
     let row = |y: u16| (0..60).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
     let blocks = |y: u16| row(y).chars().filter(|c| "█▉▊▋▌▍▎▏".contains(*c)).count();
     assert!(row(0).contains("1437"), "{}", row(0));
@@ -836,4 +836,52 @@ fn the_chart_over_time_spans_the_whole_run() {
     a.advance_to(60 * SECS, None);
     let last = a.play.panes()[0].trend.last().unwrap();
     assert_eq!(last.at, 60 * SECS);
+}
+
+/// The bar labels (`0`, `1-2`, ...) of each compare pane on a screen, left to right.
+fn bar_labels(screen: &str) -> Vec<Vec<String>> {
+    let mut panes: Vec<Vec<String>> = Vec::new();
+    for line in screen.lines() {
+        for (i, part) in line.split('│').skip(1).step_by(2).enumerate() {
+            // A bar's label starts its row: digits, or a range of them.
+            let label = part.split(' ').next().unwrap_or("");
+            if label.starts_with(|c: char| c.is_ascii_digit())
+                && label.chars().all(|c| c.is_ascii_digit() || c == '-')
+            {
+                panes.resize(panes.len().max(i + 1), Vec::new());
+                panes[i].push(label.to_string());
+            }
+        }
+    }
+    panes
+}
+
+/// At 80x24 a comparison groups workers into few bars; every pane groups them alike, and the
+/// selected and the troubled workers keep bars of their own (issue 20: `2-3 ≤259` while worker
+/// 2 was selected, and panes laid out differently).
+#[test]
+fn compare_panes_lay_out_their_bars_alike_and_keep_notable_workers_apart() {
+    for (scenario, crash) in [("slow-worker", false), ("default", true)] {
+        let mut a = app(scenario, &["round-robin", "least-loaded"], Mode::Compare);
+        a.advance_to(4 * SECS, None);
+        for _ in 0..2 {
+            key(&mut a, KeyCode::Down);
+        }
+        if crash {
+            ch(&mut a, 'k'); // worker 2 down
+            key(&mut a, KeyCode::Down);
+        }
+        a.advance_to(6 * SECS, None);
+        let panes = bar_labels(&screen(&a, 80, 24));
+        assert_eq!(panes.len(), 2, "{panes:?}");
+        assert_eq!(panes[0], panes[1], "{scenario}: the panes group workers differently");
+        let selected = a.selected.to_string();
+        assert!(
+            panes[0].contains(&selected),
+            "{scenario}: worker {selected} has no bar of its own: {panes:?}"
+        );
+        if crash {
+            assert!(panes[0].contains(&"2".to_string()), "the crashed worker was grouped: {panes:?}");
+        }
+    }
 }

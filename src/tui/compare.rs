@@ -9,7 +9,10 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::App;
 use super::fit;
 use super::panes::{empty_text, fitted_line, outcome, percentiles, render_log, shown_recorder, titled};
-use super::widgets::{HistScale, LatencyHistogram, PendingBars, WorkerState, bar_scale, bars_height};
+use super::widgets::{
+    BarRow, HistScale, LatencyHistogram, PendingBars, WorkerState, bar_room, bar_rows, bar_scale,
+    bars_height, merged_workers,
+};
 use crate::engine::Snapshot;
 use crate::metrics::Recorder;
 use crate::playground::RECENT_WINDOW;
@@ -65,6 +68,9 @@ pub struct SharedScales {
     /// Rows of percentiles under each histogram: the most any pane needs, so that the
     /// histograms are all as tall.
     pub legend_rows: u16,
+    /// The workers of every pane in one list (see [`merged_workers`]), from which every pane
+    /// lays its bars out alike; `None` when the panes have different workers.
+    pub workers: Option<Vec<crate::engine::WorkerSnapshot>>,
 }
 
 /// The scales shared by the compare panes, for histograms `width` columns wide.
@@ -74,7 +80,9 @@ pub fn shared_scales(app: &App, width: u16) -> SharedScales {
     let most = snapshots.iter().flat_map(|s| s.workers.iter().map(|w| w.pending)).max().unwrap_or(0);
     let histogram = HistScale::shared(recorders.iter(), width as usize);
     let legend_rows = recorders.iter().map(|r| percentiles(r, width).len() as u16).max().unwrap_or(1);
-    SharedScales { snapshots, recorders, bar: bar_scale(most), histogram, legend_rows }
+    let runs: Vec<&[crate::engine::WorkerSnapshot]> = snapshots.iter().map(|s| &s.workers[..]).collect();
+    let workers = merged_workers(&runs);
+    SharedScales { snapshots, recorders, bar: bar_scale(most), histogram, legend_rows, workers }
 }
 
 /// Who leads on p99 (of the histograms shown), and by how much. p99 counts answered
@@ -221,7 +229,9 @@ pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, ar
     } else {
         (inner.height.saturating_sub(1) / 2).max(1)
     };
-    let bar_rows = bars_height(&snapshot.workers, app.selected, inner.width, max_bars);
+    // Every pane lays its bars out alike, from the workers of all of them.
+    let workers = shared.workers.as_deref().unwrap_or(&snapshot.workers);
+    let bar_rows = bars_height(workers, app.selected, inner.width, max_bars);
     let left = inner.height.saturating_sub(bar_rows + 1);
     let (legend_h, scale_h, hist_h) = if left >= legend_rows + 1 + 2 {
         (legend_rows, 1, left - legend_rows - 1)
@@ -237,7 +247,10 @@ pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, ar
         Constraint::Length(hist_h),
         Constraint::Length(legend_h),
     ]));
-    PendingBars { workers: &snapshot.workers, selected: app.selected, scale: shared.bar }.render(bars, buf);
+    let layout = shared.workers.as_ref().map(|w| bar_rows_for(w, app.selected, bars));
+    let layout = layout.as_deref();
+    PendingBars { workers: &snapshot.workers, selected: app.selected, scale: shared.bar, layout }
+        .render(bars, buf);
     Paragraph::new(outcome(pane, inner.width)).render(outcome_line, buf);
     // The scales, the same in every pane, said once per pane where the eye is.
     let top = shared.histogram.map(|h| format!("{:.0}%", h.top_share * 100.0));
@@ -256,4 +269,9 @@ pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, ar
             .render(hist, buf);
     }
     Paragraph::new(legend).render(legend_area, buf);
+}
+
+/// The bars of `workers` in `area`.
+fn bar_rows_for(workers: &[crate::engine::WorkerSnapshot], selected: usize, area: Rect) -> Vec<BarRow> {
+    bar_rows(workers, selected, bar_room(area.width, area.height))
 }

@@ -177,12 +177,40 @@ enum Item {
     Run(usize, usize),
 }
 
-/// Whether a worker needs a bar of its own so that its state is seen: the selected one, the
-/// busiest (`longest`: the hot worker a lesson points at), and any that is slow, down, dead,
-/// ejected, starting or draining. Grouping it would hide that (or mark healthy neighbours
-/// with it).
-fn notable(w: &WorkerSnapshot, id: usize, selected: usize, longest: Option<usize>) -> bool {
-    id == selected || Some(id) == longest || WorkerState::of(w) >= WorkerState::Starting
+/// How much a worker needs a bar of its own so that its state is seen: 3 the selected one,
+/// 2 any that is slow, down, dead, ejected, starting or draining (grouping it would hide that,
+/// or mark healthy neighbours with it), 1 the busiest (`longest`: the hot worker a lesson
+/// points at), 0 the others. When not all fit, the least needed give way first.
+fn notability(w: &WorkerSnapshot, id: usize, selected: usize, longest: Option<usize>) -> u8 {
+    if id == selected {
+        3
+    } else if WorkerState::of(w) >= WorkerState::Starting {
+        2
+    } else {
+        u8::from(Some(id) == longest)
+    }
+}
+
+/// One worker list for several runs of the same cluster (a comparison), so that every pane
+/// lays its bars out alike: each worker in its worst state and with its most pending over the
+/// runs. `None` when the runs have different workers (autoscaling).
+pub fn merged_workers(runs: &[&[WorkerSnapshot]]) -> Option<Vec<WorkerSnapshot>> {
+    let first = runs.first()?;
+    if runs.iter().any(|r| r.len() != first.len()) {
+        return None;
+    }
+    let worst = |i: usize| {
+        runs.iter().map(|r| &r[i]).max_by_key(|w| (WorkerState::of(w), w.pending)).expect("a run").clone()
+    };
+    Some(
+        (0..first.len())
+            .map(|i| {
+                let mut w = worst(i);
+                w.pending = runs.iter().map(|r| r[i].pending).max().unwrap_or(0);
+                w
+            })
+            .collect(),
+    )
 }
 
 /// The bars for `workers` when at most `room` fit: one per worker when they all fit;
@@ -204,14 +232,14 @@ pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec
         .filter(|&i| workers[i].pending > 0)
         .max_by_key(|&i| (workers[i].pending, std::cmp::Reverse(i)));
     // Runs of consecutive shown workers that may be grouped, split at notable ones.
-    // Bars of their own for notable workers (`apart`), and groups only of consecutive workers
-    // (`gaps` false), when the room allows.
-    let plan = |apart: bool, gaps: bool| -> (Vec<Item>, usize) {
+    // Bars of their own for workers at least this notable (`apart`; 4: none), and groups only
+    // of consecutive workers (`gaps` false), when the room allows.
+    let plan = |apart: u8, gaps: bool| -> (Vec<Item>, usize) {
         let mut items = Vec::new();
         let mut singles = 0;
         let mut run: Option<(usize, usize)> = None;
         for &i in &shown {
-            let alone = apart && notable(&workers[i], i, selected, longest);
+            let alone = notability(&workers[i], i, selected, longest) >= apart;
             let extends = run.is_some_and(|(_, last)| gaps || last + 1 == i);
             if (alone || !extends)
                 && let Some(r) = run.take()
@@ -231,12 +259,14 @@ pub fn bar_rows(workers: &[WorkerSnapshot], selected: usize, room: usize) -> Vec
         (items, singles)
     };
     let bars = |items: &[Item]| items.len();
-    let (mut items, mut singles) = plan(true, false);
-    if bars(&items) > room {
-        (items, singles) = plan(false, false);
-    }
-    if bars(&items) > room {
-        (items, singles) = plan(false, true);
+    // The notable workers apart, the least notable giving way first; then none apart, and
+    // at last groups across the gaps.
+    let (mut items, mut singles) = plan(1, false);
+    for (apart, gaps) in [(2, false), (3, false), (4, false), (4, true)] {
+        if bars(&items) <= room {
+            break;
+        }
+        (items, singles) = plan(apart, gaps);
     }
     let groups_room = room - singles.min(room);
     let bars_for = |per: usize| -> usize {
@@ -296,12 +326,18 @@ pub struct PendingBars<'a> {
     pub selected: usize,
     /// Pending count of a full bar.
     pub scale: u32,
+    /// The bars to draw, when they are chosen for several panes at once (a comparison lays
+    /// every pane out alike); otherwise they are chosen for `workers` and the area.
+    pub layout: Option<&'a [BarRow]>,
 }
 
 impl PendingBars<'_> {
     /// The bars this widget draws in `area`.
     pub fn rows(&self, area: Rect) -> Vec<BarRow> {
-        bar_rows(self.workers, self.selected, bar_room(area.width, area.height))
+        match self.layout {
+            Some(rows) => rows.to_vec(),
+            None => bar_rows(self.workers, self.selected, bar_room(area.width, area.height)),
+        }
     }
 }
 
@@ -661,7 +697,7 @@ mod tests {
         w[4].up = false;
         let area = Rect::new(0, 0, 30, 2);
         let mut buf = Buffer::empty(area);
-        PendingBars { workers: &w, selected: 9, scale: 8 }.render(area, &mut buf);
+        PendingBars { workers: &w, selected: 9, scale: 8, layout: None }.render(area, &mut buf);
         let row = |y: u16| (0..30).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
         // Two bars for six workers, none notable enough to fit alone: each says 1 of them is down.
         assert!(row(0).starts_with("0-2 ") && row(0).contains("≤2 1 down"), "{:?}", row(0));
