@@ -12,12 +12,15 @@
 pub mod builtin;
 mod data;
 mod file;
+pub mod overrides;
+pub mod values;
 
 use std::fmt;
 use std::path::Path;
 
 pub use data::trace_flags;
 pub use file::ScenarioFile;
+pub use overrides::{BackpressureFlag, FailureDetection, Overrides, SlowStartFlag, Warmup};
 
 use crate::dist::Dist;
 use crate::engine::{Arrivals, ConfigError, Defences, Faults, SimConfig, Stop, WorkerSpec};
