@@ -11,7 +11,9 @@
 
 pub mod builtin;
 mod data;
+mod fields;
 mod file;
+mod locate;
 pub mod overrides;
 pub mod values;
 
