@@ -225,12 +225,12 @@ pub fn json(r: &Replicated) -> String {
 /// A header line and one line per strategy: `strategy,replications`, then mean, ci95_low and
 /// ci95_high of each metric.
 pub fn csv(r: &Replicated) -> String {
-    let mut out = super::render::csv_header("strategy,replications");
-    for c in &r.cells {
-        let _ = write!(out, "{},{}", escape(&c.strategy), c.samples.len());
-        super::render::csv_figures(&mut out, c);
-    }
-    out
+    let rows = r.cells.iter().map(|c| {
+        let mut row = vec![escape(&c.strategy).into_owned(), c.samples.len().to_string()];
+        row.extend(super::render::csv_figures(c));
+        row
+    });
+    super::render::csv_text(&super::render::csv_header(&["strategy", "replications"]), rows)
 }
 
 /// `lbsim compare --replications R` with R > 1: headless (the UI shows one seed). `scenario`
