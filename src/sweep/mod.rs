@@ -9,6 +9,17 @@
 //!
 //! The same grid can be written out as shell commands (`--plan DIR`), run anywhere, and
 //! read back (`--merge DIR`) into exactly the report an in-process sweep prints.
+//!
+//! What lives here: the grid ([`Spec`], [`Grid`], [`build`]), the thread [`pool`] that
+//! `compare` uses too, `compare --replications` ([`compare`]), `--warmup auto` ([`warmup`]),
+//! `--plan`/`--merge` ([`plan`]), the SVG chart ([`plot`]) and the reports.
+//!
+//! A feature (layer 5): it takes a loaded [`Scenario`] and typed
+//! [`Overrides`](crate::scenario::Overrides), never the command line's flags, and imports
+//! `output`, `scenario`, `engine`, `report` and the foundations. It never imports `cli` or
+//! `tui`: the terminal chart (`tui::sweep`) drives [`execute`] as its monitor, and the command
+//! layer (`cli::sweep`) chooses the chart or a headless progress bar. `cli` and `tui` import
+//! it.
 
 pub mod compare;
 pub mod plan;
