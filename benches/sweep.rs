@@ -31,7 +31,7 @@ fn sweep_jobs(requests: &str) -> (lbsim::sweep::Grid, Vec<lbsim::sweep::Job>) {
         "--headless",
     ];
     let Command::Sweep { sweep, sim } = Cli::parse_from(args).command else { unreachable!("a sweep") };
-    lbsim::sweep::build(&sweep, &sim).map_err(|e| e.message).expect("the sweep builds")
+    lbsim::cli::sweep::build(&sweep, &sim).map_err(|e| e.message).expect("the sweep builds")
 }
 
 fn time(jobs: &[lbsim::sweep::Job], threads: usize) -> f64 {

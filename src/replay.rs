@@ -10,16 +10,18 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::cli::{CliError, SimArgs};
+use crate::engine::SimConfig;
 use crate::engines::EngineKind;
+use crate::output::Error;
 use crate::playground::Playground;
-use crate::report::{Format, Report};
+use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::session::{Recorded, Recorder, Session, fingerprint};
 use crate::tui::Mode;
 
-/// The program's arguments, kept by [`crate::cli::main_with_args`] for `--record`.
-pub(crate) static RAW_ARGS: OnceLock<Vec<String>> = OnceLock::new();
+/// The program's arguments, kept by the command line (`lbsim::cli::main_with_args`) for
+/// `--record`.
+pub static RAW_ARGS: OnceLock<Vec<String>> = OnceLock::new();
 
 /// The largest session file read.
 const MAX_SESSION_BYTES: u64 = 64 << 20;
@@ -46,32 +48,32 @@ fn recorded_args() -> (String, Vec<String>) {
 }
 
 /// Runs the strategies as `lbsim run` or `compare` would (in the UI, or headless when it is
-/// not open), saving the session to `--record FILE`; returns the reports.
-pub(crate) fn record(
+/// not open), saving the session to `path` (`--record FILE`); returns the reports.
+pub fn record(
     scenario: &Scenario,
     strategies: &[String],
     mode: Mode,
-    args: &SimArgs,
+    path: &Path,
+    engine: Option<EngineKind>,
     ui: bool,
-) -> Result<Vec<Report>, CliError> {
-    let path = args.record.as_deref().expect("--record was given");
-    if args.engine == Some(EngineKind::Live) {
-        return Err(CliError::input(
+) -> Result<Vec<Report>, Error> {
+    if engine == Some(EngineKind::Live) {
+        return Err(Error::input(
             "--record: a live run cannot be replayed exactly (real time); record with --engine sim",
         ));
     }
     let sink = crate::output::OutputFile::prepare(path)
-        .map_err(|e| CliError::runtime(format!("cannot write --record {}: {e}", path.display())))?;
-    let config = scenario.to_config().map_err(CliError::input)?;
+        .map_err(|e| Error::runtime(format!("cannot write --record {}: {e}", path.display())))?;
+    let config = scenario.to_config().map_err(Error::input)?;
     let (reports, recorded) = if ui {
         crate::tui::run_recorded(scenario.clone(), strategies, mode, EngineKind::Sim)
-            .map_err(CliError::runtime)?
+            .map_err(Error::runtime)?
     } else {
         let started = std::time::Instant::now();
         let mut play =
-            Playground::headless(config.clone(), strategies).map_err(CliError::input)?.named(&scenario.name);
+            Playground::headless(config.clone(), strategies).map_err(Error::input)?.named(&scenario.name);
         play.set_checkpoint_spacing(u64::MAX);
-        play.seek_to(crate::time::MAX_TIME).map_err(CliError::runtime)?;
+        play.seek_to(crate::time::MAX_TIME).map_err(Error::runtime)?;
         let wall = started.elapsed().as_secs_f64();
         let reports = play.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect();
         (reports, Recorded { recorder: Recorder::new(strategies), end: play.positions() })
@@ -85,25 +87,19 @@ pub(crate) fn record(
         scenario: scenario.name.clone(),
         seed: config.seed,
         fingerprint: fingerprint(&config),
-        end: recorded.end.ok_or_else(|| CliError::runtime("--record: the session was not the model's"))?,
+        end: recorded.end.ok_or_else(|| Error::runtime("--record: the session was not the model's"))?,
         commands: recorded.recorder.entries,
     };
     let text = serde_json::to_string_pretty(&session).expect("sessions serialise") + "\n";
     let shown = path.display().to_string();
-    sink.commit(&text).map_err(|e| CliError::runtime(format!("cannot write --record {shown}: {e}")))?;
+    sink.commit(&text).map_err(|e| Error::runtime(format!("cannot write --record {shown}: {e}")))?;
     Ok(reports)
 }
 
-/// `lbsim replay FILE`: plays a recorded session back, in the UI on a terminal (unless
-/// `headless`), and prints its report.
-pub(crate) fn command(
-    file: &Path,
-    headless: bool,
-    format: Option<Format>,
-    output: Option<&Path>,
-) -> Result<(), CliError> {
+/// Reads a session file saved with `--record`, and which command it recorded.
+pub fn read(file: &Path) -> Result<(Session, Mode), Error> {
     let shown = file.display();
-    let bad = |problem: String| CliError::input(format!("{shown}: {problem}"));
+    let bad = |problem: String| Error::input(format!("{shown}: {problem}"));
     let meta = std::fs::metadata(file).map_err(|e| bad(format!("cannot read: {e}")))?;
     if !meta.is_file() || meta.len() > MAX_SESSION_BYTES {
         return Err(bad(format!(
@@ -121,37 +117,39 @@ pub(crate) fn command(
         "compare" => Mode::Compare,
         other => return Err(bad(format!("recorded command `{other}` is not run or compare"))),
     };
-    let argv = ["lbsim".to_string(), session.command.clone()].into_iter().chain(session.args.iter().cloned());
     if session.strategies.is_empty() {
         return Err(bad("the session has no strategies".to_string()));
     }
-    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(argv)
-        .map_err(|e| bad(format!("its options: {}", crate::cli::clap_error_line(&e))))?;
-    let mut args = match cli.command {
-        crate::cli::Command::Run { sim, .. } | crate::cli::Command::Compare { sim, .. } => sim,
-        _ => return Err(bad("its options are not those of run or compare".to_string())),
-    };
-    let mut scenario = crate::cli::resolve_scenario(&args)?;
-    crate::sweep::warmup::apply(args.warmup, args.engine, &mut scenario, &session.strategies)
-        .map_err(CliError::input)?;
-    let config = scenario.to_config().map_err(CliError::input)?;
+    Ok((session, mode))
+}
+
+/// The configuration of `scenario` (resolved again from the session's options, warm-up
+/// applied), checked to be the one recorded. `file` names the session in errors.
+pub fn unchanged(file: &Path, session: &Session, scenario: &Scenario) -> Result<SimConfig, Error> {
+    let config = scenario.to_config().map_err(Error::input)?;
     if fingerprint(&config) != session.fingerprint {
-        return Err(bad(
-            "the scenario (or a file it names) has changed since the session was recorded: the replay would differ"
-                .to_string(),
-        ));
+        return Err(Error::input(format!(
+            "{}: the scenario (or a file it names) has changed since the session was recorded: the replay would differ",
+            file.display()
+        )));
     }
-    args.output = output.map(Path::to_path_buf);
-    if let Some(f) = format {
-        args.format = f;
-    }
-    let sink = crate::cli::prepare_sink(&args)?;
-    args.headless = headless;
-    let reports = if crate::cli::use_ui(&args) {
+    Ok(config)
+}
+
+/// Plays a session back on `scenario` (whose configuration [`unchanged`] gave), in the UI
+/// when `ui`, else headless; returns the reports. `file` names the session in errors.
+pub fn play(
+    file: &Path,
+    session: &Session,
+    mode: Mode,
+    (scenario, config): (&Scenario, &SimConfig),
+    ui: bool,
+) -> Result<Vec<Report>, Error> {
+    if ui {
         crate::tui::run_replay(scenario.clone(), &session.strategies, mode, session.commands.clone())
-            .map_err(CliError::runtime)?
+            .map_err(Error::runtime)
     } else {
-        crate::playground::replay(&config, &session, &scenario.name).map_err(bad)?
-    };
-    crate::cli::deliver(&crate::cli::render_reports(args.format, mode, &reports), sink)
+        crate::playground::replay(config, session, &scenario.name)
+            .map_err(|problem| Error::input(format!("{}: {problem}", file.display())))
+    }
 }

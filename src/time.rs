@@ -26,10 +26,68 @@ pub fn as_millis_f64(t: Nanos) -> f64 {
     t as f64 / MILLIS as f64
 }
 
-/// Parses a duration such as `250us`, `10ms`, `1.5s`, `2m` or `1h` into nanoseconds.
+/// Why [`parse_nanos`] refused a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimeError {
+    /// It starts with `-`.
+    Negative,
+    /// A number without a unit where one is required.
+    NoUnit,
+    /// A unit that is not one of `ns`, `us` (`µs`), `ms`, `s`, `m` (`min`), `h`.
+    UnknownUnit(String),
+    /// Not a non-negative decimal number (nothing, or two points).
+    Malformed,
+    /// More nanoseconds than a [`Nanos`] holds.
+    TooLarge,
+}
+
+/// The one parser of lbsim's time syntax: a non-negative decimal number and a unit (`ns`,
+/// `us` or `µs`, `ms`, `s`, `m` or `min`, `h`), into nanoseconds. A bare number is in the
+/// unit `bare` (traces: seconds), or refused when `bare` is `None`. Decimals are exact (no
+/// floating point); anything finer than a nanosecond is truncated; every step is checked, so
+/// a time too large for a [`Nanos`] is refused, never wrapped.
 ///
-/// Units: `ns`, `us` (or `µs`), `ms`, `s`, `m`, `h`. A unit is required; decimals are exact
-/// (no floating point), anything finer than a nanosecond is truncated.
+/// `humantime` is not used: it knows neither decimals (`1.5s`) nor bare seconds, and spells
+/// units differently; lbsim's syntax is this small parser.
+pub fn parse_nanos(s: &str, bare: Option<Nanos>) -> Result<Nanos, TimeError> {
+    if s.starts_with('-') {
+        return Err(TimeError::Negative);
+    }
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let scale: Nanos = match unit.trim() {
+        "" if number.is_empty() => return Err(TimeError::Malformed),
+        "" => bare.ok_or(TimeError::NoUnit)?,
+        "ns" => 1,
+        "us" | "µs" => MICROS,
+        "ms" => MILLIS,
+        "s" => SECS,
+        "m" | "min" => 60 * SECS,
+        "h" => 3600 * SECS,
+        other => return Err(TimeError::UnknownUnit(other.to_string())),
+    };
+    let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
+    if (int_part.is_empty() && frac_part.is_empty()) || frac_part.contains('.') {
+        return Err(TimeError::Malformed);
+    }
+    let int: Nanos =
+        if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| TimeError::TooLarge)? };
+    let mut total = int.checked_mul(scale).ok_or(TimeError::TooLarge)?;
+    // Exact decimal fraction: digit k (1-based) contributes d * scale / 10^k.
+    let mut place = scale;
+    for c in frac_part.chars() {
+        place /= 10;
+        if place == 0 {
+            break;
+        }
+        let d = c.to_digit(10).ok_or(TimeError::Malformed)? as Nanos;
+        total = total.checked_add(d * place).ok_or(TimeError::TooLarge)?;
+    }
+    Ok(total)
+}
+
+/// Parses a duration such as `250us`, `10ms`, `1.5s`, `2m` or `1h` into nanoseconds (see
+/// [`parse_nanos`]; a unit is required).
 pub fn parse_duration(text: &str) -> Result<Nanos, String> {
     let s = text.trim();
     if s.starts_with('-') {
@@ -38,43 +96,15 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
     if !s.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         return Err(format!("`{text}` is not a duration (expected a number and a unit, e.g. 10ms)"));
     }
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("duration `{text}` has no unit (use ns, us, ms, s, m or h)"))?;
-    let (number, unit) = s.split_at(split);
-    let scale: Nanos = match unit.trim() {
-        "ns" => 1,
-        "us" | "µs" => MICROS,
-        "ms" => MILLIS,
-        "s" => SECS,
-        "m" | "min" => 60 * SECS,
-        "h" => 3600 * SECS,
-        other => {
-            return Err(format!("duration `{text}` has unknown unit `{other}` (use ns, us, ms, s, m or h)"));
+    parse_nanos(s, None).map_err(|e| match e {
+        TimeError::Negative => format!("duration `{text}` is negative"),
+        TimeError::NoUnit => format!("duration `{text}` has no unit (use ns, us, ms, s, m or h)"),
+        TimeError::UnknownUnit(other) => {
+            format!("duration `{text}` has unknown unit `{other}` (use ns, us, ms, s, m or h)")
         }
-    };
-    let bad = || format!("duration `{text}` is not a non-negative number with a unit");
-    let (int_part, frac_part) = match number.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (number, ""),
-    };
-    if (int_part.is_empty() && frac_part.is_empty()) || frac_part.contains('.') {
-        return Err(bad());
-    }
-    let too_big = || format!("duration `{text}` is too large");
-    let int: Nanos = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| too_big())? };
-    let mut total = int.checked_mul(scale).ok_or_else(too_big)?;
-    // Exact decimal fraction: digit k (1-based) contributes d * scale / 10^k.
-    let mut place = scale;
-    for c in frac_part.chars() {
-        place /= 10;
-        if place == 0 {
-            break;
-        }
-        let d = c.to_digit(10).ok_or_else(bad)? as Nanos;
-        total = total.checked_add(d * place).ok_or_else(too_big)?;
-    }
-    Ok(total)
+        TimeError::Malformed => format!("duration `{text}` is not a non-negative number with a unit"),
+        TimeError::TooLarge => format!("duration `{text}` is too large"),
+    })
 }
 
 /// Displays a duration compactly with three significant digits: `812ns`, `12.3µs`, `4.56ms`,
@@ -123,6 +153,17 @@ pub fn canonical(t: Nanos) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overflow_is_refused_not_wrapped() {
+        for big in ["18446744073.9s", "5124095.9h", "18446744074s", "99999999999999999999ns"] {
+            assert!(parse_duration(big).unwrap_err().contains("too large"), "{big}");
+        }
+        assert_eq!(parse_nanos("18446744073.9", Some(SECS)), Err(TimeError::TooLarge));
+        assert_eq!(parse_nanos("5124095.9h", Some(SECS)), Err(TimeError::TooLarge));
+        assert_eq!(parse_nanos("18446744073.5", Some(SECS)), Ok(18_446_744_073_500_000_000));
+        assert_eq!(parse_nanos("12", None), Err(TimeError::NoUnit));
+    }
 
     #[test]
     fn parses_units_and_exact_decimals() {

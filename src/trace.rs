@@ -12,7 +12,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-use crate::time::{MAX_TIME, MICROS, MILLIS, Nanos, SECS};
+use crate::time::{MAX_TIME, Nanos, SECS};
 
 /// The most lines of data a file may have (a trace keeps about 20 bytes per request).
 pub const MAX_LINES: usize = 20_000_000;
@@ -458,37 +458,12 @@ pub fn parse_time(text: &str) -> Result<Nanos, String> {
     if text.is_empty() {
         return Err("empty value".to_string());
     }
-    if text.starts_with('-') {
-        return Err(format!("`{text}` is negative"));
-    }
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale = match unit.trim() {
-        "" | "s" => SECS,
-        "ns" => 1,
-        "us" | "µs" => MICROS,
-        "ms" => MILLIS,
-        "m" | "min" => 60 * SECS,
-        "h" => 3600 * SECS,
-        _ => {
-            return Err(format!("`{text}` is not a time (seconds such as 0.004, or a duration such as 4ms)"));
-        }
-    };
-    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
-    if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
-        return Err(format!("`{text}` is not a time (seconds such as 0.004, or a duration such as 4ms)"));
-    }
     let too_big = || format!("`{text}` is longer than lbsim's virtual time can hold");
-    let whole: Nanos = if int.is_empty() { 0 } else { int.parse().map_err(|_| too_big())? };
-    let mut total = whole.checked_mul(scale).ok_or_else(too_big)?;
-    let mut place = scale;
-    for d in frac.bytes() {
-        place /= 10;
-        if place == 0 {
-            break;
-        }
-        total += (d - b'0') as Nanos * place;
-    }
+    let total = crate::time::parse_nanos(text, Some(SECS)).map_err(|e| match e {
+        crate::time::TimeError::Negative => format!("`{text}` is negative"),
+        crate::time::TimeError::TooLarge => too_big(),
+        _ => format!("`{text}` is not a time (seconds such as 0.004, or a duration such as 4ms)"),
+    })?;
     if total > MAX_TIME {
         return Err(too_big());
     }
@@ -498,6 +473,7 @@ pub fn parse_time(text: &str) -> Result<Nanos, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::MILLIS;
 
     fn err(text: &str) -> String {
         Trace::parse(text.as_bytes(), "t.csv").unwrap_err().to_string()

@@ -283,7 +283,7 @@ fn the_live_chart_draws_every_strategy_and_its_axes() {
         "2000",
     ];
     let Command::Sweep { sweep, sim } = <Cli as clap::Parser>::parse_from(argv).command else { panic!() };
-    let (mut grid, jobs) = lbsim::sweep::build(&sweep, &sim).unwrap();
+    let (mut grid, jobs) = lbsim::cli::sweep::build(&sweep, &sim).unwrap();
     // Half the runs done: the chart shows what there is.
     let samples = lbsim::sweep::execute(&jobs[..4], 2, false, &mut |_| false).unwrap();
     let mut all = samples;

@@ -269,7 +269,7 @@ fn lesson_19_hockey_stick() {
         "2000",
     ];
     let Command::Sweep { sweep, sim } = <Cli as clap::Parser>::parse_from(argv).command else { panic!() };
-    let (mut grid, jobs) = lbsim::sweep::build(&sweep, &sim).unwrap();
+    let (mut grid, jobs) = lbsim::cli::sweep::build(&sweep, &sim).unwrap();
     grid.fill(lbsim::sweep::execute(&jobs, 2, false, &mut |_| false).unwrap());
     let draw = |w: u16, h: u16| {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();

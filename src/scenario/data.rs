@@ -33,7 +33,7 @@ fn data_error(e: DataError) -> ScenarioError {
 pub(super) fn trace(text: &str, origin: &str, file: &Spanned<String>) -> Result<Arc<Trace>, ScenarioError> {
     let name = file.get_ref().trim();
     if name.is_empty() {
-        return Err(super::file::field_error(text, origin, file.span(), "arrivals.file", "names no file"));
+        return Err(super::locate::field_error(text, origin, file.span(), "arrivals.file", "names no file"));
     }
     let (bytes, shown) = bytes(origin, name).map_err(data_error)?;
     let trace = Trace::parse(&bytes, &shown).map_err(data_error)?;
@@ -43,7 +43,7 @@ pub(super) fn trace(text: &str, origin: &str, file: &Spanned<String>) -> Result<
 /// The `service` distribution: the syntax of `--service`, or `empirical:FILE`.
 pub(super) fn service(text: &str, origin: &str, service: &Spanned<String>) -> Result<Dist, ScenarioError> {
     let spec = service.get_ref().trim();
-    let at = |message: String| super::file::field_error(text, origin, service.span(), "service", &message);
+    let at = |message: String| super::locate::field_error(text, origin, service.span(), "service", &message);
     let Some(file) = spec.strip_prefix("empirical:").map(str::trim) else {
         return Dist::parse(spec).map_err(at);
     };

@@ -6,16 +6,18 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::fields::{Duration, NonNegative, PopularityName, Positive, Probability, StrategyName, ViewName};
+use super::locate::{error_at, field_error, locate, qualify, table_at, unknown_field};
 use super::{ArrivalSpec, Level, Scenario, ScenarioError};
 use crate::dist::Dist;
 use crate::engine::{
     Assignment, Autoscale, Backpressure, Balancers, Defences, Detection, ErrorKind, Faults, MAX_WORKERS,
     OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop,
-    View, WorkerSpec,
+    WorkerSpec,
 };
 use crate::live::{LiveOptions, Work};
-use crate::strategy::{self, StrategyParams};
-use crate::time::{MILLIS, Nanos, SECS, parse_duration};
+use crate::strategy::StrategyParams;
+use crate::time::{MILLIS, Nanos, SECS};
 
 /// The layout of a scenario file. Every field is optional; defaults are given per field.
 ///
@@ -245,17 +247,6 @@ struct CacheTable {
     hit_speedup: Option<Positive>,
 }
 
-/// `uniform` or `zipf:S`.
-#[derive(Debug)]
-struct PopularityName(crate::keys::Popularity);
-
-impl<'de> Deserialize<'de> for PopularityName {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PopularityName, D::Error> {
-        let s = String::deserialize(d)?;
-        crate::keys::Popularity::parse(&s).map(PopularityName).map_err(serde::de::Error::custom)
-    }
-}
-
 /// `[balancers]`: several balancer replicas (see [`Balancers`]).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -274,17 +265,6 @@ enum AssignmentName {
     Random,
     RoundRobin,
     Hash,
-}
-
-/// A balancer view's name: global, local, report or report+local.
-#[derive(Debug)]
-struct ViewName(View);
-
-impl<'de> Deserialize<'de> for ViewName {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ViewName, D::Error> {
-        let s = String::deserialize(d)?;
-        View::parse(&s).map(ViewName).map_err(serde::de::Error::custom)
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,21 +286,6 @@ struct AutoscaleTable {
     sustain: Option<NonZeroU32>,
     startup: Option<Duration>,
     cooldown: Option<Duration>,
-}
-
-/// A probability, 0 to 1.
-#[derive(Clone, Copy, Debug)]
-struct Probability(f64);
-
-impl<'de> Deserialize<'de> for Probability {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Probability, D::Error> {
-        let x = f64::deserialize(d)?;
-        if (0.0..=1.0).contains(&x) {
-            Ok(Probability(x))
-        } else {
-            Err(serde::de::Error::custom(format!("must be a probability between 0 and 1, got {x}")))
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -394,59 +359,6 @@ struct StrategyTable {
     active_request_bias: Option<NonNegative>,
 }
 
-/// A finite number > 0.
-#[derive(Clone, Copy, Debug)]
-struct Positive(f64);
-
-impl<'de> Deserialize<'de> for Positive {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Positive, D::Error> {
-        let x = f64::deserialize(d)?;
-        if x.is_finite() && x > 0.0 {
-            Ok(Positive(x))
-        } else {
-            Err(serde::de::Error::custom(format!("must be a positive number, got {x}")))
-        }
-    }
-}
-
-/// A finite number >= 0.
-#[derive(Clone, Copy, Debug)]
-struct NonNegative(f64);
-
-impl<'de> Deserialize<'de> for NonNegative {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NonNegative, D::Error> {
-        let x = f64::deserialize(d)?;
-        if x.is_finite() && x >= 0.0 {
-            Ok(NonNegative(x))
-        } else {
-            Err(serde::de::Error::custom(format!("must be zero or a positive number, got {x}")))
-        }
-    }
-}
-
-/// A duration string such as `"1.5s"`.
-#[derive(Clone, Copy, Debug)]
-struct Duration(Nanos);
-
-impl<'de> Deserialize<'de> for Duration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_duration(&s).map(Duration).map_err(serde::de::Error::custom)
-    }
-}
-
-/// A registered strategy's name.
-#[derive(Clone, Debug)]
-struct StrategyName(String);
-
-impl<'de> Deserialize<'de> for StrategyName {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StrategyName, D::Error> {
-        let s = String::deserialize(d)?;
-        strategy::find(&s).map_err(serde::de::Error::custom)?;
-        Ok(StrategyName(s))
-    }
-}
-
 /// Default number of workers when a file has no `[[workers]]`.
 const DEFAULT_WORKERS: usize = 4;
 /// Default offered load.
@@ -456,8 +368,9 @@ const DEFAULT_HIT_SPEEDUP: f64 = 10.0;
 /// Default number of measured requests.
 const DEFAULT_REQUESTS: u64 = 100_000;
 
-pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-    let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+/// The TOML text as the file's tables, an error placed and named as precisely as serde says.
+fn read_toml(text: &str, origin: &str) -> Result<ScenarioFile, ScenarioError> {
+    toml::from_str(text).map_err(|e| {
         let span = e.span();
         let mut err = error_at(text, origin, span.clone(), e.message().trim());
         if let Some(field) = unknown_field(e.message()) {
@@ -468,7 +381,11 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
             err.field = span.and_then(|s| table_at(text, s.start));
         }
         err
-    })?;
+    })
+}
+
+pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let mut file = read_toml(text, origin)?;
     let default_name = std::path::Path::new(origin)
         .file_stem()
         .map(|s| s.to_string_lossy().trim_start_matches("built-in ").to_string())
@@ -483,8 +400,70 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         ));
     }
     let defences = defences(&file);
+    let workers = workers(text, origin, file.workers.as_deref())?;
+    let arrivals = arrival_spec(text, origin, file.arrivals.take())?;
+    let run = &file.run;
+    let stop = stop(text, origin, run)?;
+    let strategy_params = strategy_params(&file.strategy);
+    if strategy_params.ewma_decay == 0 {
+        return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
+    }
+    let faults = faults(&file.faults);
+    let scenario = Scenario {
+        name: file.name.clone().unwrap_or(default_name),
+        description: file.description.clone().unwrap_or_default(),
+        service: match &file.service {
+            Some(service) => super::data::service(text, origin, service)?,
+            None => Dist::Exp { mean: 10 * MILLIS },
+        },
+        arrivals,
+        workers,
+        stop,
+        warmup: run.warmup.map_or(0, |d| d.0),
+        pause_at: run.pause_at.map(|d| d.0),
+        seed: run.seed.unwrap_or(1),
+        strategy: file.strategy.name.clone().map_or_else(|| "least-loaded".to_string(), |n| n.0),
+        strategy_params,
+        faults,
+        defences,
+        live: live_options(&file.live),
+        keys: keys(file.keys.as_ref()),
+        timeline: None,
+    };
+    check_together(text, origin, &file, &scenario)?;
+    Ok(scenario)
+}
+
+/// Settings that are wrong only together (a crash of a worker that does not exist, min
+/// above max, ...): the engine's validation names the field; find it in the text.
+fn check_together(
+    text: &str,
+    origin: &str,
+    file: &ScenarioFile,
+    scenario: &Scenario,
+) -> Result<(), ScenarioError> {
+    if scenario.live.threads.is_some_and(|n| n > 1024) {
+        return Err(locate(text, origin, "live.threads", "must be from 1 to 1024"));
+    }
+    if let Err(e) = scenario.to_config() {
+        // The refresh period may have been given under either of its names.
+        let field = match e.field.as_str() {
+            "balancer.load_refresh" if file.balancers.refresh.is_some() => "balancers.refresh",
+            f => f,
+        };
+        return Err(locate(text, origin, field, &e.problem));
+    }
+    Ok(())
+}
+
+/// The workers: each group repeated `count` times (four plain workers without any).
+fn workers(
+    text: &str,
+    origin: &str,
+    groups: Option<&[WorkerGroup]>,
+) -> Result<Vec<WorkerSpec>, ScenarioError> {
     // Limits are checked before anything is allocated for the workers.
-    if let Some(groups) = &file.workers {
+    if let Some(groups) = groups {
         let total: u64 = groups.iter().map(|g| g.count.map_or(1, |c| c.get() as u64)).sum();
         if total > MAX_WORKERS as u64 {
             return Err(locate(
@@ -495,7 +474,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
             ));
         }
     }
-    let workers: Vec<WorkerSpec> = match file.workers {
+    let workers: Vec<WorkerSpec> = match groups {
         None => vec![WorkerSpec::default(); DEFAULT_WORKERS],
         Some(groups) => groups
             .iter()
@@ -519,9 +498,12 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
     if workers.is_empty() {
         return Err(error_at(text, origin, None, "`workers` is empty: at least one worker is needed"));
     }
-    let arrivals = arrival_spec(text, origin, file.arrivals)?;
-    let run = &file.run;
-    let stop = match (&run.requests, &run.duration) {
+    Ok(workers)
+}
+
+/// When the run ends: `requests` or `duration` (100,000 requests without either).
+fn stop(text: &str, origin: &str, run: &RunTable) -> Result<Stop, ScenarioError> {
+    Ok(match (&run.requests, &run.duration) {
         (Some(_), Some(d)) => {
             return Err(field_error(
                 text,
@@ -537,63 +519,33 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         }
         (None, Some(d)) => Stop::Duration(d.get_ref().0),
         (None, None) => Stop::Requests(DEFAULT_REQUESTS),
-    };
+    })
+}
+
+/// The `[strategy]` table's parameters, defaults where not given.
+fn strategy_params(t: &StrategyTable) -> StrategyParams {
     let defaults = StrategyParams::default();
-    let strategy_params = StrategyParams {
-        choices: file.strategy.choices.map_or(defaults.choices, |c| c.get() as usize),
-        ewma_decay: file.strategy.decay.map_or(defaults.ewma_decay, |d| d.0),
-        error_penalty: file.strategy.error_penalty.map_or(defaults.error_penalty, |d| d.0),
-        ring_size: file.strategy.ring_size.map_or(defaults.ring_size, |n| n.get() as usize),
-        table_size: file.strategy.table_size.map_or(defaults.table_size, NonZeroU64::get),
-        balance_factor: file.strategy.balance_factor.map_or(defaults.balance_factor, |x| x.0),
-        active_request_bias: file.strategy.active_request_bias.map_or(defaults.active_request_bias, |x| x.0),
-    };
-    if strategy_params.ewma_decay == 0 {
-        return Err(error_at(text, origin, None, "`strategy.decay` must be longer than 0"));
+    StrategyParams {
+        choices: t.choices.map_or(defaults.choices, |c| c.get() as usize),
+        ewma_decay: t.decay.map_or(defaults.ewma_decay, |d| d.0),
+        error_penalty: t.error_penalty.map_or(defaults.error_penalty, |d| d.0),
+        ring_size: t.ring_size.map_or(defaults.ring_size, |n| n.get() as usize),
+        table_size: t.table_size.map_or(defaults.table_size, NonZeroU64::get),
+        balance_factor: t.balance_factor.map_or(defaults.balance_factor, |x| x.0),
+        active_request_bias: t.active_request_bias.map_or(defaults.active_request_bias, |x| x.0),
     }
-    let faults = faults(&file.faults);
-    let scenario = Scenario {
-        name: file.name.clone().unwrap_or(default_name),
-        description: file.description.clone().unwrap_or_default(),
-        service: match &file.service {
-            Some(service) => super::data::service(text, origin, service)?,
-            None => Dist::Exp { mean: 10 * MILLIS },
-        },
-        arrivals,
-        workers,
-        stop,
-        warmup: run.warmup.map_or(0, |d| d.0),
-        pause_at: run.pause_at.map(|d| d.0),
-        seed: run.seed.unwrap_or(1),
-        strategy: file.strategy.name.clone().map_or_else(|| "least-loaded".to_string(), |n| n.0),
-        strategy_params,
-        faults,
-        defences,
-        live: live_options(&file.live),
-        keys: file.keys.as_ref().map(|k| crate::keys::Keys {
-            count: k.count.get(),
-            popularity: k.popularity.as_ref().map_or(crate::keys::Popularity::Uniform, |p| p.0),
-            cache: k.cache.as_ref().map(|c| crate::keys::Cache {
-                size: c.size.get(),
-                hit_speedup: c.hit_speedup.map_or(DEFAULT_HIT_SPEEDUP, |x| x.0),
-            }),
+}
+
+/// The `[keys]` table.
+fn keys(k: Option<&KeysTable>) -> Option<crate::keys::Keys> {
+    k.map(|k| crate::keys::Keys {
+        count: k.count.get(),
+        popularity: k.popularity.as_ref().map_or(crate::keys::Popularity::Uniform, |p| p.0),
+        cache: k.cache.as_ref().map(|c| crate::keys::Cache {
+            size: c.size.get(),
+            hit_speedup: c.hit_speedup.map_or(DEFAULT_HIT_SPEEDUP, |x| x.0),
         }),
-        timeline: None,
-    };
-    if scenario.live.threads.is_some_and(|n| n > 1024) {
-        return Err(locate(text, origin, "live.threads", "must be from 1 to 1024"));
-    }
-    // Settings that are wrong only together (a crash of a worker that does not exist, min
-    // above max, ...): the engine's validation names the field; find it in the text.
-    if let Err(e) = scenario.to_config() {
-        // The refresh period may have been given under either of its names.
-        let field = match e.field.as_str() {
-            "balancer.load_refresh" if file.balancers.refresh.is_some() => "balancers.refresh",
-            f => f,
-        };
-        return Err(locate(text, origin, field, &e.problem));
-    }
-    Ok(scenario)
+    })
 }
 
 /// Defaults of the live engine's options, documented on [`ScenarioFile`].
@@ -708,59 +660,64 @@ fn balancers(t: &BalancersTable) -> Balancers {
     }
 }
 
-/// An error about `field` (a dotted path such as `faults.slowdown.factor`), placed at the
-/// first line that sets it under its table, or at the table's header.
-fn locate(text: &str, origin: &str, field: &str, problem: &str) -> ScenarioError {
-    let (table, key) = field.rsplit_once('.').unwrap_or(("", field));
-    let mut header = String::new();
-    let mut header_line = None;
-    let mut offset = 0;
-    let mut found = None;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            header = trimmed.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-            if header == field && header_line.is_none() {
-                header_line = Some(offset + line.find('[').unwrap_or(0));
-            }
-        } else if header == table
-            && let Some((k, _)) = trimmed.split_once('=')
-            && k.trim() == key
-        {
-            let value = line.find('=').map_or(0, |i| i + 1);
-            let skip = line[value..].len() - line[value..].trim_start().len();
-            found = Some(offset + value + skip);
-            break;
-        }
-        offset += line.len();
+/// What the errors about an `[arrivals]` table need: the text, the table's kind and span.
+struct ArrivalsContext<'a> {
+    text: &'a str,
+    origin: &'a str,
+    kind: &'static str,
+    table_span: Range<usize>,
+}
+
+/// The fields of `[arrivals]` that only some kinds take, and where they were set.
+type Only<'a> = [(&'a str, Option<Range<usize>>)];
+
+impl ArrivalsContext<'_> {
+    fn not_for(&self, span: Range<usize>, field: &str) -> ScenarioError {
+        let problem = format!("does not apply to {} arrivals", self.kind);
+        field_error(self.text, self.origin, span, &format!("arrivals.{field}"), &problem)
     }
-    // An inline table (`random_crashes = { mtbf = "0s", ... }`): the key after the table's
-    // own name.
-    let inline = || {
-        let parent = table.rsplit('.').next().filter(|p| !p.is_empty())?;
-        let from = text.find(parent)?;
-        let rest = &text[from..];
-        let mut search = 0;
-        while let Some(i) = rest[search..].find(key) {
-            let after = &rest[search + i + key.len()..];
-            let gap = after.len() - after.trim_start().len();
-            if after.trim_start().starts_with('=') {
-                let value = &after[gap + 1..];
-                return Some(
-                    from + search + i + key.len() + gap + 1 + (value.len() - value.trim_start().len()),
-                );
-            }
-            search += i + key.len();
-        }
-        None
-    };
-    let at = found.or(header_line).or_else(inline);
-    ScenarioError {
-        file: origin.to_string(),
-        position: at.map(|o| line_col(text, o)),
-        field: Some(field.to_string()),
-        message: problem.to_string(),
+
+    fn missing(&self, what: &str) -> ScenarioError {
+        let problem = format!("{} arrivals need {what}", self.kind);
+        field_error(self.text, self.origin, self.table_span.clone(), "arrivals", &problem)
     }
+
+    /// An error at the first of `fields` that was set.
+    fn forbid(&self, fields: &Only) -> Result<(), ScenarioError> {
+        match fields.iter().find_map(|(name, span)| span.clone().map(|s| (name, s))) {
+            Some((name, span)) => Err(self.not_for(span, name)),
+            None => Ok(()),
+        }
+    }
+
+    /// A level given as a rate or as a load (not both), if given.
+    fn level(
+        &self,
+        rate: Option<Spanned<f64>>,
+        load: Option<Spanned<f64>>,
+        names: (&str, &str),
+    ) -> Result<Option<Level>, ScenarioError> {
+        match (rate, load) {
+            (Some(_), Some(l)) => Err(field_error(
+                self.text,
+                self.origin,
+                l.span(),
+                &format!("arrivals.{}", names.1),
+                &format!("give `{}` or `{}`, not both", names.0, names.1),
+            )),
+            (Some(r), None) => Ok(Some(Level::Rate(*r.get_ref()))),
+            (None, Some(l)) => Ok(Some(Level::Load(*l.get_ref()))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+fn respan(s: &Spanned<Positive>) -> Spanned<f64> {
+    Spanned::new(s.span(), s.get_ref().0)
+}
+
+fn respan0(s: &Spanned<NonNegative>) -> Spanned<f64> {
+    Spanned::new(s.span(), s.get_ref().0)
 }
 
 fn arrival_spec(
@@ -780,18 +737,7 @@ fn arrival_spec(
         ArrivalKind::Closed => "closed",
         ArrivalKind::Trace => "trace",
     };
-    let not_for = |span: Range<usize>, field: &str| {
-        field_error(
-            text,
-            origin,
-            span,
-            &format!("arrivals.{field}"),
-            &format!("does not apply to {kind} arrivals"),
-        )
-    };
-    let missing = |what: &str| {
-        field_error(text, origin, table_span.clone(), "arrivals", &format!("{kind} arrivals need {what}"))
-    };
+    let cx = ArrivalsContext { text, origin, kind, table_span };
     // Fields that only some kinds take.
     let open_only =
         [("rate", a.rate.as_ref().map(Spanned::span)), ("load", a.load.as_ref().map(Spanned::span))];
@@ -807,33 +753,12 @@ fn arrival_spec(
         ("file", a.file.as_ref().map(Spanned::span)),
         ("time_scale", a.time_scale.as_ref().map(Spanned::span)),
     ];
-    let forbid = |fields: &[(&str, Option<Range<usize>>)]| -> Result<(), ScenarioError> {
-        match fields.iter().find_map(|(name, span)| span.clone().map(|s| (name, s))) {
-            Some((name, span)) => Err(not_for(span, name)),
-            None => Ok(()),
-        }
-    };
-    let level =
-        |rate: Option<Spanned<f64>>, load: Option<Spanned<f64>>, names: (&str, &str)| match (rate, load) {
-            (Some(_), Some(l)) => Err(field_error(
-                text,
-                origin,
-                l.span(),
-                &format!("arrivals.{}", names.1),
-                &format!("give `{}` or `{}`, not both", names.0, names.1),
-            )),
-            (Some(r), None) => Ok(Some(Level::Rate(*r.get_ref()))),
-            (None, Some(l)) => Ok(Some(Level::Load(*l.get_ref()))),
-            (None, None) => Ok(None),
-        };
-    let respan = |s: &Spanned<Positive>| Spanned::new(s.span(), s.get_ref().0);
-    let respan0 = |s: &Spanned<NonNegative>| Spanned::new(s.span(), s.get_ref().0);
-    let main_level = level(a.rate.as_ref().map(respan), a.load.as_ref().map(respan), ("rate", "load"))?;
+    let main_level = cx.level(a.rate.as_ref().map(respan), a.load.as_ref().map(respan), ("rate", "load"))?;
     Ok(match a.kind {
         ArrivalKind::Poisson | ArrivalKind::Constant => {
-            forbid(&bursty_only)?;
-            forbid(&closed_only)?;
-            forbid(&trace_only)?;
+            cx.forbid(&bursty_only)?;
+            cx.forbid(&closed_only)?;
+            cx.forbid(&trace_only)?;
             let level = main_level.unwrap_or(Level::Load(DEFAULT_LOAD));
             if a.kind == ArrivalKind::Poisson {
                 ArrivalSpec::Poisson(level)
@@ -842,41 +767,21 @@ fn arrival_spec(
             }
         }
         ArrivalKind::Bursty => {
-            forbid(&closed_only)?;
-            forbid(&trace_only)?;
-            let rate = main_level.ok_or_else(|| missing("`rate` or `load` (the level during a burst)"))?;
-            let base = level(
-                a.base_rate.as_ref().map(respan0),
-                a.base_load.as_ref().map(respan0),
-                ("base_rate", "base_load"),
-            )?
-            .ok_or_else(|| missing("`base_rate` or `base_load` (the level between bursts)"))?;
-            let burst = a.burst.ok_or_else(|| missing("`burst` (how long a burst lasts)"))?;
-            let gap = a.gap.ok_or_else(|| missing("`gap` (the time between bursts)"))?;
-            for (name, d) in [("burst", &burst), ("gap", &gap)] {
-                if d.get_ref().0 == 0 {
-                    return Err(field_error(
-                        text,
-                        origin,
-                        d.span(),
-                        &format!("arrivals.{name}"),
-                        "must be longer than 0",
-                    ));
-                }
-            }
-            ArrivalSpec::Bursty { rate, base, burst: burst.get_ref().0, gap: gap.get_ref().0 }
+            cx.forbid(&closed_only)?;
+            cx.forbid(&trace_only)?;
+            bursty(&cx, a, main_level)?
         }
         ArrivalKind::Closed => {
-            forbid(&open_only)?;
-            forbid(&bursty_only)?;
-            forbid(&trace_only)?;
-            let clients = a.clients.ok_or_else(|| missing("`clients` (how many requesters)"))?;
-            let think = a.think.ok_or_else(|| missing("`think` (a distribution, e.g. \"exp:100ms\")"))?;
+            cx.forbid(&open_only)?;
+            cx.forbid(&bursty_only)?;
+            cx.forbid(&trace_only)?;
+            let clients = a.clients.ok_or_else(|| cx.missing("`clients` (how many requesters)"))?;
+            let think = a.think.ok_or_else(|| cx.missing("`think` (a distribution, e.g. \"exp:100ms\")"))?;
             ArrivalSpec::Closed { clients: clients.get_ref().get(), think: think.into_inner() }
         }
         ArrivalKind::Trace => {
-            forbid(&bursty_only)?;
-            forbid(&closed_only)?;
+            cx.forbid(&bursty_only)?;
+            cx.forbid(&closed_only)?;
             if let Some(span) = open_only.iter().find_map(|(_, span)| span.clone()) {
                 return Err(field_error(
                     text,
@@ -886,322 +791,42 @@ fn arrival_spec(
                     "a trace's times set the rate: drop `rate` and `load` (`time_scale` replays it faster or slower)",
                 ));
             }
-            let file = a.file.ok_or_else(|| missing("`file` (a CSV file with a `time` column)"))?;
+            let file = a.file.ok_or_else(|| cx.missing("`file` (a CSV file with a `time` column)"))?;
             let trace = super::data::trace(text, origin, &file)?;
             ArrivalSpec::Trace { trace, scale: a.time_scale.map_or(1.0, |s| s.get_ref().0) }
         }
     })
 }
 
-/// An error at a byte span, with the field found from the text there.
-fn error_at(text: &str, origin: &str, span: Option<Range<usize>>, message: &str) -> ScenarioError {
-    let position = span.as_ref().map(|s| line_col(text, s.start));
-    let field = span.and_then(|s| field_at(text, s.start));
-    ScenarioError { file: origin.to_string(), position, field, message: message.to_string() }
-}
-
-pub(super) fn field_error(
-    text: &str,
-    origin: &str,
-    span: Range<usize>,
-    field: &str,
-    message: &str,
-) -> ScenarioError {
-    ScenarioError {
-        file: origin.to_string(),
-        position: Some(line_col(text, span.start)),
-        field: Some(field.to_string()),
-        message: message.to_string(),
+/// Bursty arrivals: a level during bursts, another between them, and their lengths.
+fn bursty(
+    cx: &ArrivalsContext,
+    a: ArrivalsTable,
+    main_level: Option<Level>,
+) -> Result<ArrivalSpec, ScenarioError> {
+    let rate = main_level.ok_or_else(|| cx.missing("`rate` or `load` (the level during a burst)"))?;
+    let base = cx
+        .level(
+            a.base_rate.as_ref().map(respan0),
+            a.base_load.as_ref().map(respan0),
+            ("base_rate", "base_load"),
+        )?
+        .ok_or_else(|| cx.missing("`base_rate` or `base_load` (the level between bursts)"))?;
+    let burst = a.burst.ok_or_else(|| cx.missing("`burst` (how long a burst lasts)"))?;
+    let gap = a.gap.ok_or_else(|| cx.missing("`gap` (the time between bursts)"))?;
+    for (name, d) in [("burst", &burst), ("gap", &gap)] {
+        if d.get_ref().0 == 0 {
+            return Err(field_error(
+                cx.text,
+                cx.origin,
+                d.span(),
+                &format!("arrivals.{name}"),
+                "must be longer than 0",
+            ));
+        }
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// The dotted field name at a byte offset: the key on that line, inside the nearest table
-/// header above it.
-fn field_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    let line = &text[line_start..line_end];
-    let (key, _) = line.split_once('=')?;
-    let key = key.trim().trim_matches('"');
-    if key.is_empty() || key.starts_with('#') || key.starts_with('[') {
-        return None;
-    }
-    Some(qualify(text, line_start, key))
-}
-
-/// The table a header at `offset` opens (`[faults.random_crashes]`), if there is one there.
-fn table_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next()?.trim();
-    let name = line.strip_prefix('[')?.trim_matches(|c| c == '[' || c == ']').trim();
-    (!name.is_empty()).then(|| name.to_string())
-}
-
-/// Prefixes `key` with the table header in force at `offset`.
-fn qualify(text: &str, offset: usize, key: &str) -> String {
-    let header = text[..offset.min(text.len())]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    match header {
-        Some(h) if !h.is_empty() => format!("{h}.{key}"),
-        _ => key.to_string(),
-    }
-}
-
-/// The key named by serde's "unknown field `x`" message.
-fn unknown_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    Some(rest[..rest.find('`')?].to_string())
+    Ok(ArrivalSpec::Bursty { rate, base, burst: burst.get_ref().0, gap: gap.get_ref().0 })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::time::{MILLIS, SECS};
-
-    fn err(text: &str) -> String {
-        parse(text, "x.toml").unwrap_err().to_string()
-    }
-
-    #[test]
-    fn empty_file_gets_documented_defaults() {
-        let s = parse("", "scenarios/empty.toml").unwrap();
-        assert_eq!(s.name, "empty");
-        assert_eq!(s.workers, vec![WorkerSpec::default(); 4]);
-        assert_eq!(s.arrivals, ArrivalSpec::Poisson(Level::Load(0.8)));
-        assert_eq!(s.service, Dist::Exp { mean: 10 * MILLIS });
-        assert_eq!(s.stop, Stop::Requests(100_000));
-        assert_eq!((s.seed, s.warmup, s.strategy.as_str()), (1, 0, "least-loaded"));
-        assert_eq!(s.strategy_params, StrategyParams::default());
-        let config = s.to_config().unwrap();
-        assert!((config.load().unwrap() - 0.8).abs() < 1e-12);
-    }
-
-    #[test]
-    fn full_file() {
-        let s = parse(
-            r#"
-name = "full"
-description = "all fields"
-service = "const:2ms"
-[arrivals]
-kind = "bursty"
-rate = 900
-base_load = 0.1
-burst = "1s"
-gap = "4s"
-[[workers]]
-count = 2
-speed = 2.0
-[[workers]]
-weight = 3
-concurrency = 4
-queue_capacity = 10
-[run]
-duration = "30s"
-warmup = "2s"
-seed = 9
-[strategy]
-name = "power-of-two"
-choices = 3
-decay = "1s"
-"#,
-            "f.toml",
-        )
-        .unwrap();
-        assert_eq!(s.workers.len(), 3);
-        assert_eq!(
-            s.workers[0],
-            WorkerSpec {
-                speed: 2.0,
-                weight: 2.0,
-                concurrency: 1,
-                queue_capacity: None,
-                ..WorkerSpec::default()
-            }
-        );
-        assert_eq!(
-            s.workers[2],
-            WorkerSpec {
-                speed: 1.0,
-                weight: 3.0,
-                concurrency: 4,
-                queue_capacity: Some(10),
-                ..WorkerSpec::default()
-            }
-        );
-        assert_eq!(
-            s.arrivals,
-            ArrivalSpec::Bursty {
-                rate: Level::Rate(900.0),
-                base: Level::Load(0.1),
-                burst: SECS,
-                gap: 4 * SECS
-            }
-        );
-        assert_eq!((s.stop, s.warmup, s.seed), (Stop::Duration(30 * SECS), 2 * SECS, 9));
-        assert_eq!(
-            s.strategy_params,
-            StrategyParams { choices: 3, ewma_decay: SECS, error_penalty: SECS, ..StrategyParams::default() }
-        );
-    }
-
-    #[test]
-    fn errors_name_file_line_and_field() {
-        assert_eq!(
-            err("[arrivals]\nrate = 10\nrat = 5\n"),
-            "x.toml:3:1: field `arrivals.rat`: unknown field `rat`, expected one of `kind`, `rate`, `load`, \
-             `base_rate`, `base_load`, `burst`, `gap`, `clients`, `think`, `file`, `time_scale`"
-        );
-        assert_eq!(
-            err("[arrivals]\nrate = -3\n"),
-            "x.toml:2:8: field `arrivals.rate`: must be a positive number, got -3"
-        );
-        assert_eq!(
-            err("service = \"exp:soon\"\n"),
-            "x.toml:1:11: field `service`: in `exp:soon`: `soon` is not a duration (expected a number and a unit, e.g. 10ms)"
-        );
-        assert!(err("[[workers]]\ncount = 0\n").starts_with("x.toml:2:9: field `workers.count`: "));
-        assert!(err("[strategy]\nname = \"fastest\"\n").starts_with(
-            "x.toml:2:8: field `strategy.name`: unknown strategy `fastest` (valid: round-robin"
-        ));
-        assert_eq!(
-            err("[arrivals]\nkind = \"closed\"\nclients = 3\nrate = 5\n"),
-            "x.toml:4:8: field `arrivals.rate`: does not apply to closed arrivals"
-        );
-        assert!(
-            err("[arrivals]\nkind = \"closed\"\nclients = 3\n")
-                .contains("field `arrivals`: closed arrivals need `think`")
-        );
-        assert!(
-            err("[arrivals]\nkind = \"warp\"\n").contains("field `arrivals.kind`: unknown variant `warp`")
-        );
-        assert_eq!(
-            err("[run]\nrequests = 5\nduration = \"1s\"\n"),
-            "x.toml:3:12: field `run.duration`: give `requests` or `duration`, not both"
-        );
-        assert!(err("[arrivals]\nrate = 1\nload = 0.5\n").contains("give `rate` or `load`, not both"));
-        assert!(err("workers = 3\n").starts_with("x.toml:1:11: field `workers`: invalid type"));
-        assert!(err("seed = 3\n").contains("unknown field `seed`"));
-        assert!(err("[run\n").starts_with("x.toml:1:"));
-    }
-
-    #[test]
-    fn balancers_table() {
-        let s = parse(
-            "[balancers]\ncount = 10\nassignment = \"round-robin\"\nview = \"report+local\"\n\
-             refresh = \"50ms\"\ndispatch_delay = \"exp:1ms\"\naligned = true\n",
-            "b.toml",
-        )
-        .unwrap();
-        let b = &s.defences.balancers;
-        assert_eq!(
-            (b.count, b.assignment, b.view, b.aligned),
-            (10, Assignment::RoundRobin, Some(View::ReportLocal), true)
-        );
-        assert_eq!(b.dispatch_delay, Some(Dist::Exp { mean: MILLIS }));
-        assert_eq!(s.defences.load_refresh, Some(50 * MILLIS));
-        // Without the table: one balancer; today's load_refresh is the report view.
-        let s = parse("[balancer]\nload_refresh = \"1s\"\n", "b.toml").unwrap();
-        assert_eq!(s.defences.balancers, Balancers::default());
-        assert_eq!(s.defences.view(), View::Report);
-        assert_eq!(parse("", "b.toml").unwrap().defences.view(), View::Global);
-    }
-
-    #[test]
-    fn keys_table() {
-        use crate::keys::{Cache, Keys, Popularity};
-        let s = parse(
-            "[keys]\ncount = 500\npopularity = \"zipf:1.1\"\ncache = { size = 20, hit_speedup = 4 }\n\
-             [balancers]\ncount = 2\nassignment = \"hash\"\n",
-            "k.toml",
-        )
-        .unwrap();
-        let cache = Some(Cache { size: 20, hit_speedup: 4.0 });
-        assert_eq!(s.keys, Some(Keys { count: 500, popularity: Popularity::Zipf(1.1), cache }));
-        assert_eq!(s.defences.balancers.assignment, Assignment::Hash);
-        let s = parse("[keys]\ncount = 9\ncache = { size = 3 }\n", "k.toml").unwrap();
-        let keys = s.keys.unwrap();
-        assert_eq!((keys.popularity, keys.cache.unwrap().hit_speedup), (Popularity::Uniform, 10.0));
-        assert!(parse("", "k.toml").unwrap().keys.is_none());
-        assert_eq!(
-            err("[keys]\ncount = 5\npopularity = \"zipf:-1\"\n"),
-            "x.toml:3:14: field `keys.popularity`: the Zipf exponent must be above 0 and at most 10, got -1"
-        );
-        assert!(err("[keys]\npopularity = \"uniform\"\n").contains("missing field `count`"));
-        assert_eq!(
-            err("[keys]\ncount = 2000000\npopularity = \"zipf:1\"\n"),
-            "x.toml:2:9: field `keys.count`: at most 1000000 keys with Zipf popularity, got 2000000"
-        );
-        assert!(
-            err("[keys]\ncount = 5\ncache = { size = 3, hit_speedup = 0.5 }\n")
-                .contains("field `keys.cache.hit_speedup`: must be between 1 and 1e6, got 0.5")
-        );
-        assert!(
-            err("[strategy]\nbalance_factor = 1\n")
-                .contains("field `strategy.balance_factor`: must be above 1")
-        );
-    }
-
-    #[test]
-    fn bad_balancers_are_named() {
-        assert_eq!(
-            err("[balancers]\ncount = 0\n"),
-            "x.toml:2:9: field `balancers.count`: invalid value: integer `0`, expected a nonzero u32"
-        );
-        assert_eq!(
-            err("[balancers]\ncount = 1001\n"),
-            "x.toml:2:9: field `balancers.count`: must be from 1 to 1000, got 1001"
-        );
-        assert_eq!(
-            err("[balancers]\nview = \"psychic\"\n"),
-            "x.toml:2:8: field `balancers.view`: unknown balancer view `psychic` (valid: global, local, report, report+local)"
-        );
-        assert!(
-            err("[balancers]\nassignment = \"sticky\"\n")
-                .starts_with("x.toml:2:14: field `balancers.assignment`: unknown variant `sticky`")
-        );
-        assert_eq!(
-            err("[balancers]\ncount = 3\nassignment = \"hash\"\n"),
-            "x.toml:3:14: field `balancers.assignment`: `hash` needs keyed requests: add a [keys] table"
-        );
-        assert_eq!(
-            err("[balancers]\nview = \"report\"\n"),
-            "x.toml:2:8: field `balancers.view`: `report` needs a refresh period: balancers.refresh (or --load-refresh)"
-        );
-        assert!(err("[balancer]\nload_refresh = \"1s\"\n[balancers]\nview = \"local\"\n").starts_with(
-            "x.toml:2:16: field `balancer.load_refresh`: a load refresh applies to the report views, but \
-             balancers.view is `local`"
-        ));
-        assert_eq!(
-            err("[balancer]\nload_refresh = \"1s\"\n[balancers]\nrefresh = \"2s\"\n"),
-            "x.toml:4:11: field `balancers.refresh`: give balancers.refresh or balancer.load_refresh (the same \
-             setting), not both"
-        );
-        assert!(
-            err("[balancers]\naligned = \"yes\"\n")
-                .starts_with("x.toml:2:11: field `balancers.aligned`: invalid type")
-        );
-        assert!(
-            err("[balancers]\nreplicas = 3\n")
-                .starts_with("x.toml:2:1: field `balancers.replicas`: unknown field")
-        );
-        assert!(
-            err("[[workers]]\ncount = 100000\n[balancers]\ncount = 1000\n").starts_with(
-                "x.toml:4:9: field `balancers.count`: 1000 replicas x 100000 workers is more than"
-            )
-        );
-    }
-}
+mod tests;

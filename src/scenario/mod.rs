@@ -7,17 +7,31 @@
 //!
 //! Loading goes in two steps so that command-line flags can override a scenario before its
 //! relative settings (a load given as a fraction of capacity) are resolved:
-//! [`Scenario::parse`] gives a [`Scenario`], [`Scenario::to_config`] an engine configuration.
+//! [`Scenario::parse`] gives a [`Scenario`], [`Overrides::apply`] applies the typed overrides
+//! (the command line's flags, a sweep cell's values) in one place, [`Scenario::to_config`]
+//! gives an engine configuration.
+//!
+//! Files: `file` (the TOML tables and their reading), `fields` (checked field values),
+//! `locate` (line, column and field of an error), `data` (trace and empirical files),
+//! `builtin`, `overrides`, `values` (the flags' value parsers).
+//!
+//! Layer 4: it imports the engines' configuration (`engine`, `live`, `engines`), `strategy`
+//! and the foundations; features (`sweep`, `replay`), `tui` and `cli` import it.
 
 pub mod builtin;
 mod data;
+mod fields;
 mod file;
+mod locate;
+pub mod overrides;
+pub mod values;
 
 use std::fmt;
 use std::path::Path;
 
 pub use data::trace_flags;
 pub use file::ScenarioFile;
+pub use overrides::{BackpressureFlag, FailureDetection, Overrides, SlowStartFlag, Warmup};
 
 use crate::dist::Dist;
 use crate::engine::{Arrivals, ConfigError, Defences, Faults, SimConfig, Stop, WorkerSpec};

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::render::{FigureOut, cell_text};
 use super::{Cell, Job, Metric, Sample};
-use crate::cli::{CliError, SimArgs};
+use crate::output::{Error, OutputFile};
 use crate::report::Format;
 use crate::stats::{self, Paired};
 use crate::text::escape;
@@ -43,7 +43,7 @@ pub fn replicate(
             jobs.push(Job { cell, strategy: name.clone(), scenario: s });
         }
     }
-    let mut bar = crate::cli::ProgressBar::new();
+    let mut bar = crate::output::Progress::new("compare");
     let samples = super::execute(&jobs, threads, auto, &mut |p| {
         bar.update(p.fraction);
         false
@@ -225,30 +225,32 @@ pub fn json(r: &Replicated) -> String {
 /// A header line and one line per strategy: `strategy,replications`, then mean, ci95_low and
 /// ci95_high of each metric.
 pub fn csv(r: &Replicated) -> String {
-    let mut out = super::render::csv_header("strategy,replications");
-    for c in &r.cells {
-        let _ = write!(out, "{},{}", escape(&c.strategy), c.samples.len());
-        super::render::csv_figures(&mut out, c);
-    }
-    out
+    let rows = r.cells.iter().map(|c| {
+        let mut row = vec![escape(&c.strategy).into_owned(), c.samples.len().to_string()];
+        row.extend(super::render::csv_figures(c));
+        row
+    });
+    super::render::csv_text(&super::render::csv_header(&["strategy", "replications"]), rows)
 }
 
-/// `lbsim compare --replications R` with R > 1: headless (the UI shows one seed).
-pub fn command(strategies: &[String], sim: &SimArgs, replications: u32) -> Result<(), CliError> {
-    if sim.engine == Some(crate::engines::EngineKind::Live) {
-        return Err(CliError::input("--replications above 1 runs the model only: drop --engine live"));
-    }
-    let scenario = crate::cli::resolve_scenario(sim)?;
-    let sink = crate::cli::prepare_sink(sim)?;
-    let seed = sim.seed.unwrap_or(scenario.seed);
-    let auto = sim.warmup == Some(super::warmup::Warmup::Auto);
-    let r = replicate(&scenario, strategies, replications, seed, super::cores(), auto)
-        .map_err(CliError::input)?;
-    let text = match sim.format {
+/// `lbsim compare --replications R` with R > 1: headless (the UI shows one seed). `scenario`
+/// is resolved (overrides applied); replication r runs with seed `scenario.seed + r`;
+/// `auto`: `--warmup auto` per run.
+pub fn command(
+    scenario: &crate::scenario::Scenario,
+    strategies: &[String],
+    replications: u32,
+    auto: bool,
+    format: Format,
+    sink: Option<OutputFile>,
+) -> Result<(), Error> {
+    let r = replicate(scenario, strategies, replications, scenario.seed, super::cores(), auto)
+        .map_err(Error::input)?;
+    let text = match format {
         Format::Table => table(&r),
         Format::Json => json(&r),
         Format::Csv => csv(&r),
     };
-    crate::cli::deliver(&text, sink)?;
+    crate::output::deliver(&text, sink)?;
     super::stopped_runs(r.cells.iter().flat_map(|c| &c.samples).filter(|s: &&Sample| s.stopped).count())
 }

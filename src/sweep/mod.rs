@@ -9,70 +9,52 @@
 //!
 //! The same grid can be written out as shell commands (`--plan DIR`), run anywhere, and
 //! read back (`--merge DIR`) into exactly the report an in-process sweep prints.
+//!
+//! What lives here: the grid ([`Spec`], [`Grid`], [`build`]), the thread [`pool`] that
+//! `compare` uses too, `compare --replications` ([`compare`]), `--warmup auto` ([`warmup`]),
+//! `--plan`/`--merge` ([`plan`]), the SVG chart ([`plot`]) and the reports.
+//!
+//! A feature (layer 5): it takes a loaded [`Scenario`] and typed
+//! [`Overrides`](crate::scenario::Overrides), never the command line's flags, and imports
+//! `output`, `scenario`, `engine`, `report` and the foundations. It never imports `cli` or
+//! `tui`: the terminal chart (`tui::sweep`) drives [`execute`] as its monitor, and the command
+//! layer (`cli::sweep`) chooses the chart or a headless progress bar. `cli` and `tui` import
+//! it.
 
 pub mod compare;
 pub mod plan;
 pub mod plot;
+pub mod pool;
 mod render;
 pub mod warmup;
 
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cli::{CliError, SimArgs};
 use crate::engine::Sim;
+use crate::output::{Error, OutputFile};
 use crate::report::{Format, Report};
-use crate::scenario::Scenario;
+use crate::scenario::values as v;
+use crate::scenario::{Overrides, Scenario};
 use crate::stats::{self, Interval};
 use crate::strategy;
 
+pub use pool::cores;
 pub(crate) use render::number as render_number;
 pub use render::{sweep_csv, sweep_json, sweep_table};
 
-/// The options of `lbsim sweep` besides those it shares with `run`.
-#[derive(Clone, Debug, clap::Args)]
-pub struct SweepArgs {
-    /// Comma-separated strategies, one curve each.
-    #[arg(long, value_delimiter = ',', value_parser = crate::cli::parse_strategy,
-          default_value = "round-robin,random,least-loaded")]
+/// What a sweep varies and shows, besides the options it shares with `run`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    /// One curve each.
     pub strategies: Vec<String>,
-    /// The loads (fractions of capacity): a list, 0.1,0.5,0.9, or a range with a step,
-    /// 0.1..0.95:0.05 (both ends included when the step lands on them).
-    #[arg(long, value_name = "LIST|FROM..TO:STEP", value_parser = Loads::parse, allow_hyphen_values = true)]
-    pub loads: Option<Loads>,
-    /// The figure the table and the charts show (JSON and CSV have them all).
-    #[arg(long, value_enum, default_value_t = Metric::P99)]
+    /// The loads (fractions of capacity), in the order given.
+    pub loads: Vec<f64>,
+    /// The figure the table and the charts show.
     pub metric: Metric,
-    /// One more axis: NAME=V1,V2,... with NAME one of workers, choices, refresh,
-    /// error-rate, retries, timeout, requests (e.g. workers=4,8,16 or refresh=10ms,100ms).
-    #[arg(long, value_name = "NAME=V1,V2,...", value_parser = Vary::parse)]
+    /// One more axis.
     pub vary: Option<Vary>,
-    /// Runs at once [default: the machine's cores].
-    #[arg(long, value_name = "N", value_parser = parse_jobs, allow_hyphen_values = true)]
-    pub jobs: Option<usize>,
-    /// Also draw the chart into this SVG file (x load, y the metric on a log axis, 95%
-    /// whiskers).
-    #[arg(long, value_name = "FILE")]
-    pub plot: Option<PathBuf>,
-    /// Write the grid as shell commands to DIR/jobs.txt (and DIR/sweep.json) instead of
-    /// running it; `--merge DIR` reads the results back.
-    #[arg(long, value_name = "DIR", conflicts_with = "merge")]
-    pub plan: Option<PathBuf>,
-    /// Read the results of a `--plan DIR` whose jobs have run, and report as the sweep would.
-    #[arg(long, value_name = "DIR")]
-    pub merge: Option<PathBuf>,
-    /// The options given on the command line, as `--name=value` by clap id (filled by
-    /// [`crate::cli::main_with_args`]): what `--plan` passes on to each job.
-    #[arg(skip)]
-    pub passed: Vec<(String, std::ffi::OsString)>,
-}
-
-fn parse_jobs(s: &str) -> Result<usize, String> {
-    crate::cli::parse_whole(s, 1, 1024).map(|n| n as usize)
 }
 
 /// Replications per cell unless `--replications` says otherwise.
@@ -259,46 +241,45 @@ impl Vary {
     }
 
     /// A value as JSON: a number, or for times the canonical duration (`500ms`).
-    pub fn json(&self, v: &str) -> Result<serde_json::Value, String> {
-        use crate::cli as c;
+    pub fn json(&self, value: &str) -> Result<serde_json::Value, String> {
         Ok(match self.name {
-            VaryName::Workers => c::parse_workers(v)?.into(),
-            VaryName::Choices => c::parse_count(v)?.into(),
-            VaryName::Retries => c::parse_retries(v)?.into(),
-            VaryName::Requests => c::parse_count64(v)?.into(),
-            VaryName::ErrorRate => c::parse_probability(v)?.into(),
+            VaryName::Workers => v::parse_workers(value)?.into(),
+            VaryName::Choices => v::parse_count(value)?.into(),
+            VaryName::Retries => v::parse_retries(value)?.into(),
+            VaryName::Requests => v::parse_count64(value)?.into(),
+            VaryName::ErrorRate => v::parse_probability(value)?.into(),
             VaryName::Refresh | VaryName::Timeout => {
-                crate::time::canonical(c::parse_positive_duration(v)?).into()
+                crate::time::canonical(v::parse_positive_duration(value)?).into()
             }
         })
     }
 
-    /// Whether `args` sets this option itself (then `--vary` would silently override it).
-    fn given(&self, args: &SimArgs) -> bool {
+    /// Whether `o` sets this option itself (then `--vary` would silently override it).
+    fn given(&self, o: &Overrides) -> bool {
         match self.name {
-            VaryName::Workers => args.workers.is_some(),
-            VaryName::Choices => args.choices.is_some(),
-            VaryName::Refresh => args.load_refresh.is_some(),
-            VaryName::ErrorRate => args.error_rate.is_some(),
-            VaryName::Retries => args.retries.is_some(),
-            VaryName::Timeout => args.timeout.is_some(),
-            VaryName::Requests => args.requests.is_some() || args.duration.is_some(),
+            VaryName::Workers => o.workers.is_some(),
+            VaryName::Choices => o.choices.is_some(),
+            VaryName::Refresh => o.load_refresh.is_some(),
+            VaryName::ErrorRate => o.error_rate.is_some(),
+            VaryName::Retries => o.retries.is_some(),
+            VaryName::Timeout => o.timeout.is_some(),
+            VaryName::Requests => o.requests.is_some() || o.duration.is_some(),
         }
     }
 
-    /// Sets value `v` in `args`.
-    fn apply(&self, v: &str, args: &mut SimArgs) -> Result<(), String> {
-        use crate::cli as c;
+    /// Value `value` as a typed override of the option it varies.
+    pub fn overrides(&self, value: &str) -> Result<Overrides, String> {
+        let mut o = Overrides::default();
         match self.name {
-            VaryName::Workers => args.workers = Some(c::parse_workers(v)?),
-            VaryName::Choices => args.choices = Some(c::parse_count(v)?),
-            VaryName::Refresh => args.load_refresh = Some(c::parse_positive_duration(v)?),
-            VaryName::ErrorRate => args.error_rate = Some(c::parse_probability(v)?),
-            VaryName::Retries => args.retries = Some(c::parse_retries(v)?),
-            VaryName::Timeout => args.timeout = Some(c::parse_positive_duration(v)?),
-            VaryName::Requests => args.requests = Some(c::parse_count64(v)?),
+            VaryName::Workers => o.workers = Some(v::parse_workers(value)?),
+            VaryName::Choices => o.choices = Some(v::parse_count(value)?),
+            VaryName::Refresh => o.load_refresh = Some(v::parse_positive_duration(value)?),
+            VaryName::ErrorRate => o.error_rate = Some(v::parse_probability(value)?),
+            VaryName::Retries => o.retries = Some(v::parse_retries(value)?),
+            VaryName::Timeout => o.timeout = Some(v::parse_positive_duration(value)?),
+            VaryName::Requests => o.requests = Some(v::parse_count64(value)?),
         }
-        Ok(())
+        Ok(o)
     }
 }
 
@@ -419,21 +400,15 @@ impl Grid {
     }
 
     /// A new grid with empty cells.
-    pub(crate) fn new(
-        scenario: String,
-        sweep: &SweepArgs,
-        loads: Vec<f64>,
-        seed: u64,
-        replications: u32,
-    ) -> Grid {
+    pub fn new(scenario: String, spec: &Spec, seed: u64, replications: u32) -> Grid {
         let mut grid = Grid {
             scenario,
-            strategies: sweep.strategies.clone(),
-            loads,
-            vary: sweep.vary.clone(),
+            strategies: spec.strategies.clone(),
+            loads: spec.loads.clone(),
+            vary: spec.vary.clone(),
             replications,
             seed,
-            metric: sweep.metric,
+            metric: spec.metric,
             cells: Vec::new(),
         };
         for vary in grid.vary_values() {
@@ -478,16 +453,11 @@ pub struct Job {
     pub scenario: Scenario,
 }
 
-/// Runs one job to the end; `None` if `stop` was raised first.
-pub fn run_job(
-    job: &Job,
-    auto_warmup: bool,
-    stop: &AtomicBool,
-    progress: &AtomicU64,
-) -> Result<Option<Sample>, String> {
+/// Runs one job to the end; `None` if the pool stopped first.
+pub fn run_job(job: &Job, auto_warmup: bool, slot: &pool::Slot) -> Result<Option<Sample>, String> {
     let mut config = job.scenario.to_config().map_err(|e| e.to_string())?;
     if auto_warmup {
-        match warmup::find_cut(&config, &job.strategy, stop)? {
+        match warmup::find_cut(&config, &job.strategy, slot.stop)? {
             Some(cut) => config.warmup = cut.time,
             None => return Ok(None),
         }
@@ -495,127 +465,55 @@ pub fn run_job(
     let s = strategy::build(&job.strategy, &config.strategy_params).map_err(|e| e.to_string())?;
     let mut sim = Sim::new(config, s).map_err(|e| e.to_string())?;
     while !sim.run_events(100_000) {
-        if stop.load(Ordering::Relaxed) {
+        if slot.stopping() {
             return Ok(None);
         }
-        progress.store((sim.progress() * 1e6) as u64, Ordering::Relaxed);
+        slot.set_progress(sim.progress());
     }
-    progress.store(1_000_000, Ordering::Relaxed);
     Ok(Some(Sample::from_report(&Report::new(&sim, &job.scenario.name, 0.0))))
 }
 
-/// What the caller of [`execute`] sees while the jobs run.
-pub struct Progress<'a> {
-    /// Fraction done, 0 to 1.
-    pub fraction: f64,
-    results: &'a [Mutex<Option<Sample>>],
-}
+/// What the caller of [`execute`] sees while the jobs run: the fraction done, and
+/// [`pool::Status::results`], the samples so far.
+pub type Progress<'a> = pool::Status<'a, Sample>;
 
-impl Progress<'_> {
-    /// The samples of the jobs finished so far (by job index).
-    pub fn results(&self) -> Vec<Option<Sample>> {
-        self.results.iter().map(|r| r.lock().expect("result lock").clone()).collect()
-    }
-}
-
-/// Runs `jobs` on `threads` threads. `monitor` is called about every 10 ms on the calling
-/// thread with the progress; when it returns true, the jobs still running are abandoned and
-/// those not started never start. Returns each job's sample by index (`None`: not run).
+/// Runs `jobs` on `threads` threads of the [`pool`]. `monitor` is called about every 10 ms
+/// on the calling thread with the progress; when it returns true, the jobs still running are
+/// abandoned and those not started never start. Returns each job's sample by index (`None`:
+/// not run).
 pub fn execute(
     jobs: &[Job],
     threads: usize,
     auto_warmup: bool,
     monitor: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<Vec<Option<Sample>>, String> {
-    let progress: Vec<AtomicU64> = jobs.iter().map(|_| AtomicU64::new(0)).collect();
-    let results: Vec<Mutex<Option<Sample>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
-    let error: Mutex<Option<String>> = Mutex::new(None);
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let threads = threads.clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    while !stop.load(Ordering::Relaxed) {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(job) = jobs.get(index) else { break };
-                        match run_job(job, auto_warmup, &stop, &progress[index]) {
-                            Ok(sample) => *results[index].lock().expect("result lock") = sample,
-                            Err(e) => {
-                                error.lock().expect("error lock").get_or_insert(e);
-                                stop.store(true, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        loop {
-            let running = workers.iter().any(|w| !w.is_finished());
-            let total: u64 = progress.iter().map(|p| p.load(Ordering::Relaxed)).sum();
-            let fraction = total as f64 / (1e6 * jobs.len().max(1) as f64);
-            if monitor(&Progress { fraction, results: &results }) {
-                stop.store(true, Ordering::Relaxed);
-            }
-            if !running {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    });
-    if let Some(e) = error.into_inner().expect("error lock") {
-        return Err(e);
-    }
-    Ok(results.into_iter().map(|r| r.into_inner().expect("result lock")).collect())
+    pool::run(jobs, threads, |job, slot| run_job(job, auto_warmup, slot), monitor)
 }
 
-/// The machine's cores: the default for `--jobs`.
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The grid of a sweep and its jobs, every cell's scenario resolved (and checked) up front.
-pub fn build(sweep: &SweepArgs, sim: &SimArgs) -> Result<(Grid, Vec<Job>), CliError> {
-    if sim.load.is_some() || sim.rate.is_some() {
-        return Err(CliError::input("--load and --rate: a sweep takes its loads from --loads (drop them)"));
-    }
-    if sim.engine == Some(crate::engines::EngineKind::Live) {
-        return Err(CliError::input("--engine live: a sweep runs the model (--engine sim) only"));
-    }
-    if let Some(dup) = sweep.strategies.iter().enumerate().find(|(i, s)| sweep.strategies[..*i].contains(s)) {
-        return Err(CliError::input(format!("--strategies: `{}` is listed twice", dup.1)));
-    }
-    let loads = match &sweep.loads {
-        Some(l) => l.0.clone(),
-        None => {
-            return Err(CliError::input(
-                "--loads is required: a list (0.1,0.5,0.9) or a range with a step (0.1..0.95:0.05)",
-            ));
-        }
+/// The grid of a sweep and its jobs, every cell's scenario resolved (and checked) up front:
+/// `scenario` as loaded, with `overrides` (the command line's) and each cell's load and
+/// `--vary` value applied.
+pub fn build(
+    scenario: &Scenario,
+    overrides: &Overrides,
+    spec: &Spec,
+    replications: Option<u32>,
+) -> Result<(Grid, Vec<Job>), Error> {
+    check(overrides, spec, replications)?;
+    let replications = replications.unwrap_or(DEFAULT_REPLICATIONS);
+    let resolve = |o: &Overrides| -> Result<Scenario, Error> {
+        let mut s = scenario.clone();
+        o.apply(&mut s).map_err(Error::input)?;
+        Ok(s)
     };
-    if let Some(v) = &sweep.vary
-        && v.given(sim)
-    {
-        return Err(CliError::input(format!("--vary {}= and {} both set it: give one", v.key(), v.flag())));
-    }
-    let replications = sim.replications.unwrap_or(DEFAULT_REPLICATIONS);
-    if replications < 2 {
-        return Err(CliError::input(
-            "--replications: a sweep needs from 2 to 10000 (a spread cannot be estimated from one run)",
-        ));
-    }
-    let base = crate::cli::resolve_scenario(sim)?;
-    let seed = sim.seed.unwrap_or(base.seed);
-    let mut grid = Grid::new(base.name.clone(), sweep, loads, seed, replications);
+    let base = resolve(overrides)?;
+    let mut grid = Grid::new(base.name.clone(), spec, base.seed, replications);
     // One scenario per (vary value, load), checked before anything runs.
     let mut resolved: Vec<Vec<Scenario>> = Vec::new();
     for vary in grid.vary_values() {
         let mut row = Vec::new();
         for &load in &grid.loads {
-            let args = cell_args(sim, &grid, vary, load);
-            let scenario = crate::cli::resolve_scenario(&args)?;
-            row.push(scenario);
+            row.push(resolve(&cell_overrides(overrides, &grid, vary, load))?);
         }
         resolved.push(row);
     }
@@ -632,10 +530,10 @@ pub fn build(sweep: &SweepArgs, sim: &SimArgs) -> Result<(Grid, Vec<Job>), CliEr
     // Strategies are checked by the parser; a configuration the engine refuses is found here.
     for row in &resolved {
         for s in row {
-            let config = s.to_config().map_err(CliError::input)?;
+            let config = s.to_config().map_err(Error::input)?;
             for name in &grid.strategies {
-                let st = strategy::build(name, &config.strategy_params).map_err(CliError::input)?;
-                Sim::new(config.clone(), st).map_err(CliError::input)?;
+                let st = strategy::build(name, &config.strategy_params).map_err(Error::input)?;
+                Sim::new(config.clone(), st).map_err(Error::input)?;
             }
         }
     }
@@ -643,77 +541,73 @@ pub fn build(sweep: &SweepArgs, sim: &SimArgs) -> Result<(Grid, Vec<Job>), CliEr
     Ok((grid, jobs))
 }
 
-/// The arguments of `run` for one cell (seed not set: it is per replication).
-fn cell_args(sim: &SimArgs, grid: &Grid, vary: Option<usize>, load: f64) -> SimArgs {
-    let mut args = sim.clone();
-    args.load = Some(load);
+/// What a sweep refuses before building anything (before its scenario is even read).
+pub fn check(overrides: &Overrides, spec: &Spec, replications: Option<u32>) -> Result<(), Error> {
+    if overrides.load.is_some() || overrides.rate.is_some() {
+        return Err(Error::input("--load and --rate: a sweep takes its loads from --loads (drop them)"));
+    }
+    if overrides.engine == Some(crate::engines::EngineKind::Live) {
+        return Err(Error::input("--engine live: a sweep runs the model (--engine sim) only"));
+    }
+    if let Some(dup) = spec.strategies.iter().enumerate().find(|(i, s)| spec.strategies[..*i].contains(s)) {
+        return Err(Error::input(format!("--strategies: `{}` is listed twice", dup.1)));
+    }
+    if spec.loads.is_empty() {
+        return Err(Error::input(
+            "--loads is required: a list (0.1,0.5,0.9) or a range with a step (0.1..0.95:0.05)",
+        ));
+    }
+    if let Some(v) = &spec.vary
+        && v.given(overrides)
+    {
+        return Err(Error::input(format!("--vary {}= and {} both set it: give one", v.key(), v.flag())));
+    }
+    if replications.unwrap_or(DEFAULT_REPLICATIONS) < 2 {
+        return Err(Error::input(
+            "--replications: a sweep needs from 2 to 10000 (a spread cannot be estimated from one run)",
+        ));
+    }
+    Ok(())
+}
+
+/// The overrides of one cell (seed not set: it is per replication).
+fn cell_overrides(overrides: &Overrides, grid: &Grid, vary: Option<usize>, load: f64) -> Overrides {
+    let mut cell = Overrides { load: Some(load), ..Overrides::default() };
     if let (Some(v), Some(i)) = (&grid.vary, vary) {
         // Checked when parsed.
-        let _ = v.apply(&v.values[i], &mut args);
+        if let Ok(o) = v.overrides(&v.values[i]) {
+            cell = cell.merged(&o);
+        }
     }
-    args
+    overrides.merged(&cell)
 }
 
-/// `lbsim sweep`.
-pub fn command(sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
-    if let Some(dir) = &sweep.merge {
-        return plan::merge(dir, sweep, sim);
-    }
-    if let Some(dir) = &sweep.plan {
-        return plan::plan(dir, sweep, sim);
-    }
-    if let Some(path) = &sweep.plot {
-        plot::check(path).map_err(CliError::input)?;
-    }
-    let (mut grid, jobs) = build(sweep, sim)?;
-    let sink = crate::cli::prepare_sink(sim)?;
-    let auto = sim.warmup == Some(warmup::Warmup::Auto);
-    let threads = sweep.jobs.unwrap_or_else(cores);
-    let samples = if crate::cli::use_ui(sim) {
-        crate::tui::sweep::run(&grid, &jobs, threads, auto).map_err(CliError::runtime)?
-    } else {
-        let mut bar = crate::cli::ProgressBar::new();
-        let samples = execute(&jobs, threads, auto, &mut |p| {
-            bar.update(p.fraction);
-            false
-        })
-        .map_err(CliError::runtime)?;
-        bar.clear();
-        samples
-    };
-    grid.fill(samples);
-    finish(&grid, sweep, sim, sink)
-}
-
-/// Prints (and plots) a filled grid.
-fn finish(
+/// Prints (and plots) a filled grid: the report in `format` to `sink`, the chart to `plot`.
+pub fn finish(
     grid: &Grid,
-    sweep: &SweepArgs,
-    sim: &SimArgs,
-    sink: Option<crate::output::OutputFile>,
-) -> Result<(), CliError> {
-    let text = match sim.format {
+    format: Format,
+    plot: Option<&Path>,
+    sink: Option<OutputFile>,
+) -> Result<(), Error> {
+    let text = match format {
         Format::Table => sweep_table(grid),
         Format::Json => sweep_json(grid),
         Format::Csv => sweep_csv(grid),
     };
-    if let Some(path) = &sweep.plot {
-        plot::write(path, grid).map_err(CliError::runtime)?;
+    if let Some(path) = plot {
+        plot::write(path, grid).map_err(Error::runtime)?;
     }
-    crate::cli::deliver(&text, sink)?;
+    crate::output::deliver(&text, sink)?;
     stopped_runs(grid.stopped())
 }
 
 /// Exit status 3 and its warning when `n` runs stopped early at the in-flight cap.
-pub(crate) fn stopped_runs(n: usize) -> Result<(), CliError> {
+pub(crate) fn stopped_runs(n: usize) -> Result<(), Error> {
     match n {
         0 => Ok(()),
-        n => Err(CliError {
-            code: 3,
-            message: format!(
-                "warning: {n} runs stopped early at the in-flight cap (queues growing without bound); \
-                 their figures cover the run until then (raise it with --max-in-flight)"
-            ),
-        }),
+        n => Err(Error::stopped_early(format!(
+            "warning: {n} runs stopped early at the in-flight cap (queues growing without bound); \
+             their figures cover the run until then (raise it with --max-in-flight)"
+        ))),
     }
 }

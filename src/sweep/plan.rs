@@ -17,15 +17,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Grid, Metric, Sample, SweepArgs, Vary};
-use crate::cli::{CliError, SimArgs};
+use super::{Grid, Job, Metric, Sample, Spec, Vary};
+use crate::output::Error;
+use crate::report::Format;
 
 /// The version of `sweep.json` this build writes and reads.
 const VERSION: u32 = 1;
 
 /// The options of the command line that do not go into each job's `lbsim run`: the sweep's
 /// own, and those each job sets itself.
-const NOT_PASSED_ON: &[&str] = &[
+pub const NOT_PASSED_ON: &[&str] = &[
     "strategies",
     "loads",
     "metric",
@@ -42,7 +43,7 @@ const NOT_PASSED_ON: &[&str] = &[
 ];
 
 /// The options `--merge` takes besides DIR: how to show the results.
-const MERGE_OPTIONS: &[&str] = &["merge", "metric", "plot", "format", "output", "headless"];
+pub const MERGE_OPTIONS: &[&str] = &["merge", "metric", "plot", "format", "output", "headless"];
 
 /// `DIR/sweep.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -82,35 +83,6 @@ struct PlanJob {
     output: String,
 }
 
-/// The long options given on the command line (not defaults), as `--name=value` (or
-/// `--name` for switches), in the order the command defines them, with the ids of those
-/// given. Reads clap's matches, so `--name value` and `--name=value` come out the same.
-pub(crate) fn passed_options(cmd: &clap::Command, matches: &clap::ArgMatches) -> Vec<(String, OsString)> {
-    use clap::parser::ValueSource;
-    let mut out = Vec::new();
-    for arg in cmd.get_arguments() {
-        let id = arg.get_id().as_str();
-        if matches.value_source(id) != Some(ValueSource::CommandLine) {
-            continue;
-        }
-        let Some(long) = arg.get_long() else { continue };
-        let mut token = OsString::from(format!("--{long}"));
-        if arg.get_action().takes_values()
-            && let Some(values) = matches.get_raw(id)
-        {
-            token.push("=");
-            for (i, v) in values.enumerate() {
-                if i > 0 {
-                    token.push(",");
-                }
-                token.push(v);
-            }
-        }
-        out.push((id.to_string(), token));
-    }
-    out
-}
-
 /// Quotes `s` for a POSIX shell when it needs it.
 fn shell_quote(s: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
@@ -126,55 +98,59 @@ fn result_name(cell: usize, replication: u32) -> String {
     format!("results/cell-{cell}-r{replication}.json")
 }
 
-/// `lbsim sweep ... --plan DIR`.
-pub fn plan(dir: &Path, sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
-    if sweep.jobs.is_some() {
-        return Err(CliError::input(
-            "--jobs: a plan runs nothing; the batch system decides how many jobs run at once",
-        ));
-    }
-    if sweep.plot.is_some() {
-        return Err(CliError::input(
-            "--plot: a plan runs nothing yet; give --plot to `lbsim sweep --merge DIR`",
-        ));
-    }
-    if sim.output.is_some() || sim.format != crate::report::Format::Table {
-        return Err(CliError::input(
-            "--format and --output: a plan's jobs write JSON into DIR/results; give them to `lbsim sweep --merge DIR`",
-        ));
-    }
-    let (grid, jobs) = super::build(sweep, sim)?;
+/// What `--plan` writes into each job's command line besides the cell's own options.
+pub struct PlanRequest<'a> {
+    /// `--scenario` as given: a built-in's name, or a file (made absolute).
+    pub scenario: &'a str,
+    /// The options given on the command line, as `--name=value` by clap id.
+    pub passed: &'a [(String, OsString)],
+}
+
+/// `lbsim sweep ... --plan DIR`: writes the grid's `jobs` as command lines.
+pub fn plan(dir: &Path, grid: &Grid, jobs: &[Job], request: &PlanRequest) -> Result<(), Error> {
     let results = dir.join("results");
     if results.read_dir().is_ok_and(|mut d| d.next().is_some()) {
-        return Err(CliError::input(format!(
+        return Err(Error::input(format!(
             "--plan {}: its results folder already has files; plan into a new folder",
             dir.display()
         )));
     }
-    let io =
-        |what: &Path, e: std::io::Error| CliError::runtime(format!("cannot write {}: {e}", what.display()));
+    let io = |what: &Path, e: std::io::Error| Error::runtime(format!("cannot write {}: {e}", what.display()));
     std::fs::create_dir_all(&results).map_err(|e| io(&results, e))?;
     // Absolute paths, so that a line runs from any folder of a machine that shares DIR.
     let dir = std::fs::canonicalize(dir).map_err(|e| io(dir, e))?;
-    let scenario = Path::new(&sim.scenario);
+    let scenario = Path::new(request.scenario);
     let scenario = if scenario.is_file() {
         std::fs::canonicalize(scenario).map_err(|e| io(scenario, e))?.display().to_string()
     } else {
-        sim.scenario.clone()
+        request.scenario.to_string()
     };
+    let common = common_options(request.passed, &scenario)?;
+    write_plan(&dir, grid, jobs, &common)
+}
+
+/// The options every job line carries: those given, but the sweep's own and those each job
+/// sets itself; `--scenario` made absolute.
+fn common_options(passed: &[(String, OsString)], scenario: &str) -> Result<Vec<String>, Error> {
     let mut common: Vec<String> = Vec::new();
-    for (id, token) in &sweep.passed {
+    for (id, token) in passed {
         if NOT_PASSED_ON.contains(&id.as_str()) {
             continue;
         }
         let token = token.to_str().ok_or_else(|| {
-            CliError::input(format!(
+            Error::input(format!(
                 "{}: not valid UTF-8, which a job line cannot carry",
                 token.to_string_lossy()
             ))
         })?;
         common.push(if id == "scenario" { format!("--scenario={scenario}") } else { token.to_string() });
     }
+    Ok(common)
+}
+
+/// Writes DIR/jobs.txt and DIR/sweep.json, and says so.
+fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Result<(), Error> {
+    let io = |what: &Path, e: std::io::Error| Error::runtime(format!("cannot write {}: {e}", what.display()));
     let mut lines = String::new();
     let mut plan_jobs = Vec::new();
     let r = grid.replications as usize;
@@ -217,7 +193,7 @@ pub fn plan(dir: &Path, sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError
     let (jobs_txt, sweep_json) = (dir.join("jobs.txt"), dir.join("sweep.json"));
     std::fs::write(&jobs_txt, lines).map_err(|e| io(&jobs_txt, e))?;
     std::fs::write(&sweep_json, json).map_err(|e| io(&sweep_json, e))?;
-    crate::cli::print_stdout(&format!(
+    crate::output::print_stdout(&format!(
         "wrote {} jobs to {} and the grid to {}\n\
          run them, e.g. `parallel < {}` (or see deploy/ for Slurm and Kubernetes),\n\
          then report with `lbsim sweep --merge {}`\n",
@@ -229,41 +205,42 @@ pub fn plan(dir: &Path, sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError
     ))
 }
 
-/// `lbsim sweep --merge DIR`.
-pub fn merge(dir: &Path, sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
-    if let Some((_, token)) = sweep.passed.iter().find(|(id, _)| !MERGE_OPTIONS.contains(&id.as_str())) {
-        let name = token.to_string_lossy();
-        let name = name.split('=').next().unwrap_or_default();
-        return Err(CliError::input(format!(
-            "{name}: --merge reads the grid from DIR/sweep.json; it takes only --metric, --plot, --format and --output"
-        )));
-    }
-    if let Some(path) = &sweep.plot {
-        super::plot::check(path).map_err(CliError::input)?;
+/// `lbsim sweep --merge DIR`: `metric` (given on the merge's command line) wins over the
+/// plan's; the report goes in `format` to `output` (else standard output), the chart to
+/// `plot`.
+pub fn merge(
+    dir: &Path,
+    metric: Option<Metric>,
+    plot: Option<&Path>,
+    format: Format,
+    output: Option<&Path>,
+) -> Result<(), Error> {
+    if let Some(path) = plot {
+        super::plot::check(path).map_err(Error::input)?;
     }
     let plan_path = dir.join("sweep.json");
     let text = std::fs::read_to_string(&plan_path).map_err(|e| {
-        CliError::input(format!(
+        Error::input(format!(
             "--merge: cannot read {} ({e}); is it a folder written by --plan?",
             plan_path.display()
         ))
     })?;
     let file: PlanFile = serde_json::from_str(&text)
-        .map_err(|e| CliError::input(format!("{}: not a sweep plan: {e}", plan_path.display())))?;
+        .map_err(|e| Error::input(format!("{}: not a sweep plan: {e}", plan_path.display())))?;
     if file.version != VERSION {
-        return Err(CliError::input(format!(
+        return Err(Error::input(format!(
             "{}: plan format {} (this lbsim reads {VERSION}); plan again with this version",
             plan_path.display(),
             file.version
         )));
     }
     let mut grid =
-        grid_of(&file, sweep).map_err(|e| CliError::input(format!("{}: {e}", plan_path.display())))?;
-    let sink = crate::cli::prepare_sink(sim)?;
+        grid_of(&file, metric).map_err(|e| Error::input(format!("{}: {e}", plan_path.display())))?;
+    let sink = crate::output::prepare_sink(output)?;
     let mut samples = Vec::with_capacity(file.jobs.len());
     let missing: Vec<&PlanJob> = file.jobs.iter().filter(|j| !dir.join(&j.output).is_file()).collect();
     if let Some(first) = missing.first() {
-        return Err(CliError::runtime(format!(
+        return Err(Error::runtime(format!(
             "{} of {} results are missing (the first: {}); run their lines of {} and merge again",
             missing.len(),
             file.jobs.len(),
@@ -275,28 +252,22 @@ pub fn merge(dir: &Path, sweep: &SweepArgs, sim: &SimArgs) -> Result<(), CliErro
         samples.push(Some(read_result(dir, job)?));
     }
     grid.fill(samples);
-    super::finish(&grid, sweep, sim, sink)
+    super::finish(&grid, format, plot, sink)
 }
 
 /// The grid a plan describes, cells empty; `--metric` on the merge's command line wins.
-fn grid_of(file: &PlanFile, sweep: &SweepArgs) -> Result<Grid, String> {
+fn grid_of(file: &PlanFile, metric: Option<Metric>) -> Result<Grid, String> {
     let vary = match &file.vary {
         Some(v) => Some(Vary::parse(&format!("{}={}", v.name, v.values.join(",")))?),
         None => None,
     };
-    let metric = if sweep.passed.iter().any(|(id, _)| id == "metric") { sweep.metric } else { file.metric };
-    let args = SweepArgs {
+    let spec = Spec {
         strategies: file.strategies.clone(),
+        loads: file.loads.clone(),
+        metric: metric.unwrap_or(file.metric),
         vary,
-        metric,
-        loads: None,
-        jobs: None,
-        plot: None,
-        plan: None,
-        merge: None,
-        passed: Vec::new(),
     };
-    let grid = Grid::new(file.scenario.clone(), &args, file.loads.clone(), file.seed, file.replications);
+    let grid = Grid::new(file.scenario.clone(), &spec, file.seed, file.replications);
     let r = file.replications.max(1) as usize;
     if file.jobs.len() != grid.cells.len() * r {
         return Err(format!("{} jobs for {} cells of {r} replications", file.jobs.len(), grid.cells.len()));
@@ -311,9 +282,9 @@ fn grid_of(file: &PlanFile, sweep: &SweepArgs) -> Result<Grid, String> {
 }
 
 /// A job's report, checked to be the run the plan asked for.
-fn read_result(dir: &Path, job: &PlanJob) -> Result<Sample, CliError> {
+fn read_result(dir: &Path, job: &PlanJob) -> Result<Sample, Error> {
     let path: PathBuf = dir.join(&job.output);
-    let bad = |what: String| CliError::runtime(format!("{}: {what}", path.display()));
+    let bad = |what: String| Error::runtime(format!("{}: {what}", path.display()));
     let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it ({e})")))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| bad(format!("not a JSON report ({e}); run its line again")))?;

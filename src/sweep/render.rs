@@ -106,37 +106,52 @@ pub fn sweep_json(grid: &Grid) -> String {
 /// A header line and one line per cell: strategy, load, the varied option and its value,
 /// replications, then mean, ci95_low and ci95_high of each metric (empty when n/a).
 pub fn sweep_csv(grid: &Grid) -> String {
-    let mut out = csv_header("strategy,load,vary,vary_value,replications");
-    for c in &grid.cells {
+    let rows = grid.cells.iter().map(|c| {
         let (name, value) = match vary_of(grid, c) {
             Some((k, serde_json::Value::String(s))) => (k.to_string(), s),
             Some((k, v)) => (k.to_string(), v.to_string()),
             None => (String::new(), String::new()),
         };
-        let _ = write!(out, "{},{},{name},{value},{}", escape(&c.strategy), c.load, c.samples.len());
-        csv_figures(&mut out, c);
+        let mut row = vec![escape(&c.strategy).into_owned(), c.load.to_string(), name, value];
+        row.push(c.samples.len().to_string());
+        row.extend(csv_figures(c));
+        row
+    });
+    csv_text(&csv_header(&["strategy", "load", "vary", "vary_value", "replications"]), rows)
+}
+
+/// CSV text (by the `csv` crate: fields quoted where they need it, `\n` line ends): the
+/// header, then the rows.
+pub(crate) fn csv_text(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("CSV is written to memory");
+    for row in rows {
+        w.write_record(&row).expect("CSV is written to memory");
+    }
+    let bytes = w.into_inner().expect("CSV is written to memory");
+    String::from_utf8(bytes).expect("the fields are text")
+}
+
+/// A CSV header: the leading columns, then mean, ci95_low and ci95_high of each metric.
+pub(crate) fn csv_header(leading: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = leading.iter().map(|c| c.to_string()).collect();
+    for m in Metric::ALL {
+        let k = m.key();
+        out.extend([format!("{k}_mean"), format!("{k}_ci95_low"), format!("{k}_ci95_high")]);
     }
     out
 }
 
-/// A CSV header: the leading columns, then mean, ci95_low and ci95_high of each metric.
-pub(crate) fn csv_header(leading: &str) -> String {
-    let mut out = String::from(leading);
-    for m in Metric::ALL {
-        let k = m.key();
-        let _ = write!(out, ",{k}_mean,{k}_ci95_low,{k}_ci95_high");
-    }
-    out + "\n"
-}
-
-/// A cell's figures for a CSV line (empty when n/a), and the line's end.
-pub(crate) fn csv_figures(out: &mut String, cell: &super::Cell) {
+/// A cell's figures for a CSV line: mean, ci95_low and ci95_high of each metric (empty when
+/// n/a).
+pub(crate) fn csv_figures(cell: &super::Cell) -> Vec<String> {
     let opt = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    let mut out = Vec::new();
     for m in Metric::ALL {
         let f = cell.figure(m);
-        let _ = write!(out, ",{},{},{}", opt(f.mean), opt(f.ci.map(|c| c.low)), opt(f.ci.map(|c| c.high)));
+        out.extend([opt(f.mean), opt(f.ci.map(|c| c.low)), opt(f.ci.map(|c| c.high))]);
     }
-    out.push('\n');
+    out
 }
 
 /// A figure with about four significant digits.

@@ -14,21 +14,7 @@ use crate::engine::{Sim, SimConfig, StepKind};
 use crate::strategy;
 use crate::time::Nanos;
 
-/// `--warmup`: a fixed time, or `auto` (MSER-5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Warmup {
-    /// Exclude this much virtual time at the start.
-    Fixed(Nanos),
-    /// Find the transient with MSER-5 on a pilot run and exclude it.
-    Auto,
-}
-
-impl Warmup {
-    /// Parses `--warmup`: `auto` or a duration (`5s`).
-    pub fn parse(s: &str) -> Result<Warmup, String> {
-        if s == "auto" { Ok(Warmup::Auto) } else { crate::time::parse_duration(s).map(Warmup::Fixed) }
-    }
-}
+pub use crate::scenario::Warmup;
 
 /// Where MSER-5 cut a run.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,8 +1,22 @@
-//! Where the command line's text goes, and what happens when it cannot go there: standard
-//! output closed, a closed pipe, a full disk, an unwritable `--output`.
+//! Shared output plumbing for the commands and the features (`sweep`, `replay`): where text
+//! goes, and what happens when it cannot go there (standard output closed, a closed pipe, a
+//! full disk, an unwritable `--output`); the error a command ends with and its exit status
+//! ([`Error`]); report sinks written atomically ([`sink`]); progress bars on a terminal's
+//! standard error ([`progress`]).
+//!
+//! Layer 5 (beside the features): it imports only foundations (`text`). Features and the
+//! command line (`cli/`) import it; it imports neither.
 //!
 //! Nothing here panics: `print!` and `eprintln!` do when a write fails, so the command line
 //! writes through these functions instead.
+
+mod error;
+pub mod progress;
+pub mod sink;
+
+pub use error::Error;
+pub use progress::Progress;
+pub use sink::{deliver, prepare_sink, print_stdout, use_ui};
 
 use std::fs::File;
 use std::io::{self, Write};

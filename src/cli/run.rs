@@ -1,0 +1,285 @@
+//! `lbsim run`, `compare` and `crosscheck`: one run per strategy, in the UI or headless, and
+//! their reports.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{CliError, SimArgs, resolve_scenario};
+use crate::engine::Sim;
+use crate::engines::{Engine, EngineKind};
+use crate::output::{Progress, deliver, prepare_sink, use_ui};
+use crate::report::{self, Format, Report};
+use crate::scenario::{Scenario, Warmup};
+use crate::strategy;
+use crate::tui::Mode;
+
+/// Requests a crosscheck runs unless told otherwise.
+const CROSSCHECK_REQUESTS: u64 = 10_000;
+
+/// `lbsim run`.
+pub fn run(strategy: Option<String>, sim: &SimArgs) -> Result<(), CliError> {
+    let mut scenario = resolve_scenario(sim)?;
+    let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
+    if let Some(r) = sim.replications.filter(|&r| r > 1) {
+        return replicated(&[name], sim, r);
+    }
+    crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&name))
+        .map_err(CliError::input)?;
+    simulate_and_report(scenario, &[name], Mode::Run, sim)
+}
+
+/// `lbsim compare`.
+pub fn compare(strategies: &[String], sim: &SimArgs) -> Result<(), CliError> {
+    if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
+        return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
+    }
+    if let Some(r) = sim.replications.filter(|&r| r > 1) {
+        return replicated(strategies, sim, r);
+    }
+    let mut scenario = resolve_scenario(sim)?;
+    crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, strategies)
+        .map_err(CliError::input)?;
+    simulate_and_report(scenario, strategies, Mode::Compare, sim)
+}
+
+/// `run` or `compare` with `--replications R`, R > 1: headless, every figure with its
+/// interval.
+fn replicated(strategies: &[String], sim: &SimArgs, replications: u32) -> Result<(), CliError> {
+    timeline_unsupported(sim, "--replications")?;
+    if sim.engine == Some(EngineKind::Live) {
+        return Err(CliError::input("--replications above 1 runs the model only: drop --engine live"));
+    }
+    let scenario = resolve_scenario(sim)?;
+    let sink = prepare_sink(sim.output.as_deref())?;
+    let auto = sim.warmup == Some(Warmup::Auto);
+    crate::sweep::compare::command(&scenario, strategies, replications, auto, sim.format, sink)
+}
+
+/// `lbsim crosscheck`: one strategy in both engines.
+pub fn crosscheck(strategy: Option<String>, mut sim: SimArgs) -> Result<(), CliError> {
+    if sim.engine.is_some() {
+        return Err(CliError::input("crosscheck runs both engines: drop --engine"));
+    }
+    if sim.replications.is_some() {
+        return Err(CliError::input("--replications applies to run, compare and sweep, not crosscheck"));
+    }
+    if sim.warmup == Some(Warmup::Auto) {
+        return Err(CliError::input(
+            "--warmup auto: crosscheck runs the live engine too; give a fixed --warmup TIME",
+        ));
+    }
+    if sim.record.is_some() {
+        return Err(CliError::input("--record records run and compare sessions, not crosscheck"));
+    }
+    if sim.timeline_csv.is_some() {
+        return Err(CliError::input(
+            "--timeline-csv applies to run and compare; crosscheck --format json has the timelines",
+        ));
+    }
+    if sim.requests.is_none() && sim.duration.is_none() {
+        sim.requests = Some(CROSSCHECK_REQUESTS);
+    }
+    sim.engine = Some(EngineKind::Live);
+    let scenario = resolve_scenario(&sim)?;
+    let sink = prepare_sink(sim.output.as_deref())?;
+    let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
+    let model = simulate_all(&scenario, std::slice::from_ref(&name))?.remove(0);
+    let live = run_live(&scenario, &[name])?.remove(0);
+    let text = match sim.format {
+        Format::Table => report::crosscheck_table(&model, &live),
+        Format::Json => report::crosscheck_json(&model, &live),
+        Format::Csv => report::csv(&[model.clone(), live.clone()]),
+    };
+    deliver(&text, sink)?;
+    stopped_early(&[model, live])
+}
+
+/// Runs the strategies in the UI or headless, then prints the report in the chosen format.
+fn simulate_and_report(
+    scenario: Scenario,
+    strategies: &[String],
+    mode: Mode,
+    args: &SimArgs,
+) -> Result<(), CliError> {
+    let engine = args.engine.unwrap_or_default();
+    let sink = prepare_sink(args.output.as_deref())?;
+    let timeline_sink =
+        crate::timeline::prepare_csv(args.timeline_csv.as_deref()).map_err(CliError::runtime)?;
+    for w in choice_warnings(&scenario, strategies, args.choices) {
+        crate::output::error_line(&format!("warning: {w}"));
+    }
+    let reports = if let Some(path) = &args.record {
+        crate::replay::record(&scenario, strategies, mode, path, args.engine, use_ui(args.headless))?
+    } else if use_ui(args.headless) {
+        crate::tui::run(scenario, strategies, mode, engine).map_err(CliError::runtime)?
+    } else if engine == EngineKind::Live {
+        run_live(&scenario, strategies)?
+    } else {
+        simulate_all(&scenario, strategies)?
+    };
+    deliver(&render_reports(args.format, mode, &reports), sink)?;
+    crate::timeline::deliver_csv(&reports, timeline_sink).map_err(CliError::runtime)?;
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        crate::output::error_line("interrupted: the report covers what ran until then");
+    }
+    stopped_early(&reports)
+}
+
+/// The reports of a run (one) or a comparison in `format`.
+pub(crate) fn render_reports(format: Format, mode: Mode, reports: &[Report]) -> String {
+    match (format, mode) {
+        (Format::Table, Mode::Run) => report::run_table(&reports[0]),
+        (Format::Table, Mode::Compare) => report::compare_table(reports),
+        (Format::Json, Mode::Run) => report::run_json(&reports[0]),
+        (Format::Json, Mode::Compare) => report::compare_json(reports),
+        (Format::Csv, _) => report::csv(reports),
+    }
+}
+
+/// `--timeline` and `--timeline-csv` report one run per strategy: not replications or sweeps.
+pub(crate) fn timeline_unsupported(args: &SimArgs, what: &str) -> Result<(), CliError> {
+    if args.timeline.is_some() || args.timeline_csv.is_some() {
+        return Err(CliError::input(format!(
+            "--timeline and --timeline-csv report single runs (run, compare, crosscheck), not {what}"
+        )));
+    }
+    if args.record.is_some() {
+        return Err(CliError::input(format!("--record records run and compare sessions, not {what}")));
+    }
+    Ok(())
+}
+
+/// Runs each strategy live, one after another (at once they would share the CPU and spoil
+/// each other's timings), drawing a progress bar on a terminal's stderr.
+pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report>, CliError> {
+    let config = scenario.to_config().map_err(CliError::input)?;
+    let interrupted = &INTERRUPTED;
+    let mut bar = Progress::new("live");
+    let mut reports = Vec::new();
+    for (i, name) in strategies.iter().enumerate() {
+        if interrupted.load(Ordering::Relaxed) {
+            break; // the strategies not run yet are left out of the report
+        }
+        let mut engine = crate::live::Live::new(
+            config.clone(),
+            strategy::build(name, &config.strategy_params).map_err(CliError::input)?,
+            scenario.live.clone(),
+        )
+        .map_err(CliError::input)?;
+        engine.set_sequential(strategies.len() > 1);
+        engine.begin().map_err(CliError::runtime)?;
+        while !engine.wait(Duration::from_millis(100)) {
+            bar.update((i as f64 + engine.progress()) / strategies.len() as f64);
+            if interrupted.load(Ordering::Relaxed) {
+                // As in the UI: stop sending, let requests in flight finish within the grace
+                // period, cancel the rest, and report on what ran.
+                bar.clear();
+                crate::output::error_line(
+                    "stopping: requests in flight get the grace period, then the report",
+                );
+                engine.stop();
+            }
+        }
+        reports.push(Report::new(&engine, &scenario.name, engine.wall_time().as_secs_f64()));
+    }
+    bar.clear();
+    Ok(reports)
+}
+
+/// Raised by Ctrl-C, SIGTERM or SIGHUP once [`watch_stop_signals`] watches for them: headless
+/// runs then stop where they are and print the report of what ran.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, a first Ctrl-C, SIGTERM or SIGHUP raises [`INTERRUPTED`] rather than ending the
+/// process at once, and a second one ends it (exit status 130). Only the program's `main`
+/// calls this: a library caller keeps the default behaviour of signals.
+pub(crate) fn watch_stop_signals() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_io().build() else { return };
+    let signals: Result<Vec<_>, _> = {
+        let _entered = runtime.enter();
+        [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()]
+            .into_iter()
+            .map(signal)
+            .collect()
+    };
+    let Ok(mut signals) = signals else { return };
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            for _ in 0..2 {
+                let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
+                futures_util::future::select_all(waits).await;
+                if INTERRUPTED.swap(true, Ordering::Relaxed) {
+                    std::process::exit(130);
+                }
+            }
+        });
+    });
+}
+
+/// Runs one simulation per strategy, in parallel on the available cores (the sweep's
+/// [`pool`](crate::sweep::pool)), drawing a progress bar on a terminal's stderr when it
+/// takes more than a moment.
+pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report>, CliError> {
+    let config = scenario.to_config().map_err(CliError::input)?;
+    let mut sims = Vec::with_capacity(strategies.len());
+    for name in strategies {
+        let s = strategy::build(name, &config.strategy_params).map_err(CliError::input)?;
+        sims.push(Mutex::new(Some(Sim::new(config.clone(), s).map_err(CliError::input)?)));
+    }
+    let mut bar = Progress::new(if strategies.len() > 1 { "compare" } else { "run" });
+    // Ctrl-C, SIGTERM or SIGHUP (when the program watches for them) stop the simulations
+    // where they are: every one still reports, covering what was simulated so far, as in the
+    // UI; so the pool itself is never stopped.
+    let work = |job: &Mutex<Option<Sim>>, slot: &crate::sweep::pool::Slot| {
+        let mut sim = job.lock().expect("job lock").take().expect("each job runs once");
+        let started = Instant::now();
+        while !sim.run_events(200_000) && !INTERRUPTED.load(Ordering::Relaxed) {
+            slot.set_progress(sim.progress());
+        }
+        Ok(Some(Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64())))
+    };
+    let reports = crate::sweep::pool::run(&sims, crate::sweep::cores(), work, &mut |status| {
+        bar.update(status.fraction);
+        false
+    })
+    .map_err(CliError::runtime)?;
+    bar.clear();
+    Ok(reports.into_iter().map(|r| r.expect("every job reported")).collect())
+}
+
+/// The exit status 3 and its warning when a run stopped early at the in-flight cap.
+fn stopped_early(reports: &[Report]) -> Result<(), CliError> {
+    let stopped: Vec<String> = reports
+        .iter()
+        .filter(|r| r.stop_reason.is_some())
+        .map(|r| format!("{} at {:.3}s", r.strategy, r.sim_time_s))
+        .collect();
+    if stopped.is_empty() {
+        return Ok(());
+    }
+    let cap = reports[0].max_in_flight;
+    Err(CliError::stopped_early(format!(
+        "warning: stopped early ({}): more than {cap} requests (or attempts at workers) were in \
+         flight, the queues growing without bound; the report covers the run until then (raise the cap with \
+         --max-in-flight or run.max_in_flight)",
+        stopped.join(", ")
+    )))
+}
+
+/// Settings that work but probably do not do what was meant: more choices than workers.
+pub(crate) fn choice_warnings(s: &Scenario, strategies: &[String], flag: Option<u32>) -> Vec<String> {
+    let d = s.strategy_params.choices;
+    let n = s.workers.len();
+    if d <= n || !strategies.iter().any(|st| st == "power-of-two") {
+        return Vec::new();
+    }
+    let given = match flag {
+        Some(_) => format!("--choices {d}"),
+        None => format!("strategy.choices = {d}"),
+    };
+    vec![format!(
+        "{given} is more than the {n} workers: power-of-two samples all {n}, which makes it least-loaded"
+    )]
+}

@@ -1,0 +1,128 @@
+//! `lbsim sweep`: flags -> a typed [`Spec`](crate::sweep::Spec), then the grid run under the
+//! terminal chart or headless with a progress bar, planned (`--plan`) or merged (`--merge`).
+
+use std::ffi::OsString;
+
+use super::{CliError, SimArgs, SweepArgs};
+use crate::output::{Progress, prepare_sink, use_ui};
+use crate::report::Format;
+use crate::scenario::Warmup;
+use crate::sweep::{self, Spec, plan};
+
+/// `lbsim sweep`.
+pub fn command(args: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
+    super::run::timeline_unsupported(sim, "sweep")?;
+    if let Some(dir) = &args.merge {
+        return merge(dir, args, sim);
+    }
+    if let Some(dir) = &args.plan {
+        return plan(dir, args, sim);
+    }
+    if let Some(path) = &args.plot {
+        sweep::plot::check(path).map_err(CliError::input)?;
+    }
+    let (mut grid, jobs) = build(args, sim)?;
+    let sink = prepare_sink(sim.output.as_deref())?;
+    let auto = sim.warmup == Some(Warmup::Auto);
+    let threads = args.jobs.unwrap_or_else(sweep::cores);
+    let samples = if use_ui(sim.headless) {
+        crate::tui::sweep::run(&grid, &jobs, threads, auto).map_err(CliError::runtime)?
+    } else {
+        let mut bar = Progress::new("sweep");
+        let samples = sweep::execute(&jobs, threads, auto, &mut |p| {
+            bar.update(p.fraction);
+            false
+        })
+        .map_err(CliError::runtime)?;
+        bar.clear();
+        samples
+    };
+    grid.fill(samples);
+    sweep::finish(&grid, sim.format, args.plot.as_deref(), sink)
+}
+
+/// The typed sweep of the flags.
+pub fn spec(args: &SweepArgs) -> Spec {
+    Spec {
+        strategies: args.strategies.clone(),
+        loads: args.loads.as_ref().map(|l| l.0.clone()).unwrap_or_default(),
+        metric: args.metric,
+        vary: args.vary.clone(),
+    }
+}
+
+/// The grid of a sweep and its jobs, from the flags: `--scenario` loaded, the flags'
+/// overrides and each cell's applied.
+pub fn build(args: &SweepArgs, sim: &SimArgs) -> Result<(sweep::Grid, Vec<sweep::Job>), CliError> {
+    let overrides = sim.overrides();
+    let spec = spec(args);
+    // The sweep's own refusals come before any file is read.
+    sweep::check(&overrides, &spec, sim.replications)?;
+    let scenario = super::overrides::load_scenario(&sim.scenario)?;
+    sweep::build(&scenario, &overrides, &spec, sim.replications)
+}
+
+/// `lbsim sweep ... --plan DIR`.
+fn plan(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
+    if args.jobs.is_some() {
+        return Err(CliError::input(
+            "--jobs: a plan runs nothing; the batch system decides how many jobs run at once",
+        ));
+    }
+    if args.plot.is_some() {
+        return Err(CliError::input(
+            "--plot: a plan runs nothing yet; give --plot to `lbsim sweep --merge DIR`",
+        ));
+    }
+    if sim.output.is_some() || sim.format != Format::Table {
+        return Err(CliError::input(
+            "--format and --output: a plan's jobs write JSON into DIR/results; give them to `lbsim sweep --merge DIR`",
+        ));
+    }
+    let (grid, jobs) = build(args, sim)?;
+    let request = plan::PlanRequest { scenario: &sim.scenario, passed: &args.passed };
+    plan::plan(dir, &grid, &jobs, &request)
+}
+
+/// `lbsim sweep --merge DIR`.
+fn merge(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
+    let passed = &args.passed;
+    if let Some((_, token)) = passed.iter().find(|(id, _)| !plan::MERGE_OPTIONS.contains(&id.as_str())) {
+        let name = token.to_string_lossy();
+        let name = name.split('=').next().unwrap_or_default();
+        return Err(CliError::input(format!(
+            "{name}: --merge reads the grid from DIR/sweep.json; it takes only --metric, --plot, --format and --output"
+        )));
+    }
+    let metric = passed.iter().any(|(id, _)| id == "metric").then_some(args.metric);
+    plan::merge(dir, metric, args.plot.as_deref(), sim.format, sim.output.as_deref())
+}
+
+/// The long options given on the command line (not defaults), as `--name=value` (or
+/// `--name` for switches), in the order the command defines them, with the ids of those
+/// given. Reads clap's matches, so `--name value` and `--name=value` come out the same.
+pub(crate) fn passed_options(cmd: &clap::Command, matches: &clap::ArgMatches) -> Vec<(String, OsString)> {
+    use clap::parser::ValueSource;
+    let mut out = Vec::new();
+    for arg in cmd.get_arguments() {
+        let id = arg.get_id().as_str();
+        if matches.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let Some(long) = arg.get_long() else { continue };
+        let mut token = OsString::from(format!("--{long}"));
+        if arg.get_action().takes_values()
+            && let Some(values) = matches.get_raw(id)
+        {
+            token.push("=");
+            for (i, v) in values.enumerate() {
+                if i > 0 {
+                    token.push(",");
+                }
+                token.push(v);
+            }
+        }
+        out.push((id.to_string(), token));
+    }
+    out
+}
