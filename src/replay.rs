@@ -13,11 +13,11 @@ use std::sync::OnceLock;
 use crate::engine::SimConfig;
 use crate::engines::EngineKind;
 use crate::output::Error;
+use crate::playground::Mode;
 use crate::playground::Playground;
 use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::session::{Recorded, Recorder, Session, fingerprint};
-use crate::tui::Mode;
 
 /// The program's arguments, kept by the command line (`lbsim::cli::main_with_args`) for
 /// `--record`.
@@ -47,37 +47,44 @@ fn recorded_args() -> (String, Vec<String>) {
     (raw[at].clone(), args)
 }
 
-/// Runs the strategies as `lbsim run` or `compare` would (in the UI, or headless when it is
-/// not open), saving the session to `path` (`--record FILE`); returns the reports.
-pub fn record(
-    scenario: &Scenario,
-    strategies: &[String],
-    mode: Mode,
-    path: &Path,
-    engine: Option<EngineKind>,
-    ui: bool,
-) -> Result<Vec<Report>, Error> {
+/// Where `--record FILE` will be written, checked before anything runs: a live run cannot
+/// be recorded (real time cannot be replayed exactly).
+pub fn prepare(path: &Path, engine: Option<EngineKind>) -> Result<crate::output::OutputFile, Error> {
     if engine == Some(EngineKind::Live) {
         return Err(Error::input(
             "--record: a live run cannot be replayed exactly (real time); record with --engine sim",
         ));
     }
-    let sink = crate::output::OutputFile::prepare(path)
-        .map_err(|e| Error::runtime(format!("cannot write --record {}: {e}", path.display())))?;
-    let config = scenario.to_config().map_err(Error::input)?;
-    let (reports, recorded) = if ui {
-        crate::tui::run_recorded(scenario.clone(), strategies, mode, EngineKind::Sim)
-            .map_err(Error::runtime)?
-    } else {
-        let started = std::time::Instant::now();
-        let mut play =
-            Playground::headless(config.clone(), strategies).map_err(Error::input)?.named(&scenario.name);
-        play.set_checkpoint_spacing(u64::MAX);
-        play.seek_to(crate::time::MAX_TIME).map_err(Error::runtime)?;
-        let wall = started.elapsed().as_secs_f64();
-        let reports = play.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect();
-        (reports, Recorded { recorder: Recorder::new(strategies), end: play.positions() })
-    };
+    crate::output::OutputFile::prepare(path)
+        .map_err(|e| Error::runtime(format!("cannot write --record {}: {e}", path.display())))
+}
+
+/// Runs the strategies headless to their end, as `lbsim run` or `compare` would, for
+/// `--record`: the reports, and where each run ended.
+pub fn run_headless(
+    scenario: &Scenario,
+    config: &SimConfig,
+    strategies: &[String],
+) -> Result<(Vec<Report>, Recorded), Error> {
+    let started = std::time::Instant::now();
+    let mut play =
+        Playground::headless(config.clone(), strategies).map_err(Error::input)?.named(&scenario.name);
+    play.set_checkpoint_spacing(u64::MAX);
+    play.seek_to(crate::time::MAX_TIME).map_err(Error::runtime)?;
+    let wall = started.elapsed().as_secs_f64();
+    let reports = play.reports().into_iter().map(|r| Report { wall_time_s: wall, ..r }).collect();
+    Ok((reports, Recorded { recorder: Recorder::new(strategies), end: play.positions() }))
+}
+
+/// Saves what a run `recorded` to `sink` (from [`prepare`]), with the command line it was
+/// run with.
+pub fn save(
+    sink: crate::output::OutputFile,
+    path: &Path,
+    scenario: &Scenario,
+    config: &SimConfig,
+    recorded: Recorded,
+) -> Result<(), Error> {
     let (command, options) = recorded_args();
     let session = Session {
         version: 1,
@@ -86,14 +93,13 @@ pub fn record(
         strategies: recorded.recorder.strategies,
         scenario: scenario.name.clone(),
         seed: config.seed,
-        fingerprint: fingerprint(&config),
+        fingerprint: fingerprint(config),
         end: recorded.end.ok_or_else(|| Error::runtime("--record: the session was not the model's"))?,
         commands: recorded.recorder.entries,
     };
     let text = serde_json::to_string_pretty(&session).expect("sessions serialise") + "\n";
     let shown = path.display().to_string();
-    sink.commit(&text).map_err(|e| Error::runtime(format!("cannot write --record {shown}: {e}")))?;
-    Ok(reports)
+    sink.commit(&text).map_err(|e| Error::runtime(format!("cannot write --record {shown}: {e}")))
 }
 
 /// Reads a session file saved with `--record`, and which command it recorded.
@@ -136,20 +142,14 @@ pub fn unchanged(file: &Path, session: &Session, scenario: &Scenario) -> Result<
     Ok(config)
 }
 
-/// Plays a session back on `scenario` (whose configuration [`unchanged`] gave), in the UI
-/// when `ui`, else headless; returns the reports. `file` names the session in errors.
-pub fn play(
+/// Plays a session back headless on the configuration [`unchanged`] gave; returns the
+/// reports. `file` names the session in errors.
+pub fn play_headless(
     file: &Path,
     session: &Session,
-    mode: Mode,
-    (scenario, config): (&Scenario, &SimConfig),
-    ui: bool,
+    scenario: &Scenario,
+    config: &SimConfig,
 ) -> Result<Vec<Report>, Error> {
-    if ui {
-        crate::tui::run_replay(scenario.clone(), &session.strategies, mode, session.commands.clone())
-            .map_err(Error::runtime)
-    } else {
-        crate::playground::replay(config, session, &scenario.name)
-            .map_err(|problem| Error::input(format!("{}: {problem}", file.display())))
-    }
+    crate::playground::replay(config, session, &scenario.name)
+        .map_err(|problem| Error::input(format!("{}: {problem}", file.display())))
 }

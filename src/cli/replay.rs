@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{Cli, CliError, Command, resolve_scenario};
 use crate::output::{deliver, prepare_sink, use_ui};
+use crate::playground::Playground;
 use crate::report::Format;
 
 /// `lbsim replay FILE`: plays a recorded session back, in the UI on a terminal (unless
@@ -30,6 +31,12 @@ pub fn command(
     let config = crate::replay::unchanged(file, &session, &scenario)?;
     let format = format.unwrap_or(args.format);
     let sink = prepare_sink(output)?;
-    let reports = crate::replay::play(file, &session, mode, (&scenario, &config), use_ui(headless))?;
+    let reports = if use_ui(headless) {
+        let mut play = Playground::model(&scenario, &session.strategies).map_err(CliError::input)?;
+        play.play(session.commands.clone());
+        crate::tui::run(play, mode).map_err(CliError::runtime)?.0
+    } else {
+        crate::replay::play_headless(file, &session, &scenario, &config)?
+    };
     deliver(&super::run::render_reports(format, mode, &reports), sink)
 }

@@ -9,10 +9,10 @@ use super::{CliError, SimArgs, resolve_scenario};
 use crate::engine::Sim;
 use crate::engines::{Engine, EngineKind};
 use crate::output::{Progress, deliver, prepare_sink, use_ui};
+use crate::playground::{Mode, Playground};
 use crate::report::{self, Format, Report};
 use crate::scenario::{Scenario, Warmup};
 use crate::strategy;
-use crate::tui::Mode;
 
 /// Requests a crosscheck runs unless told otherwise.
 const CROSSCHECK_REQUESTS: u64 = 10_000;
@@ -110,9 +110,10 @@ fn simulate_and_report(
         crate::output::error_line(&format!("warning: {w}"));
     }
     let reports = if let Some(path) = &args.record {
-        crate::replay::record(&scenario, strategies, mode, path, args.engine, use_ui(args.headless))?
+        record(&scenario, strategies, mode, path, args)?
     } else if use_ui(args.headless) {
-        crate::tui::run(scenario, strategies, mode, engine).map_err(CliError::runtime)?
+        let play = Playground::new(&scenario, strategies, engine).map_err(CliError::input)?;
+        crate::tui::run(play, mode).map_err(CliError::runtime)?.0
     } else if engine == EngineKind::Live {
         run_live(&scenario, strategies)?
     } else {
@@ -124,6 +125,27 @@ fn simulate_and_report(
         crate::output::error_line("interrupted: the report covers what ran until then");
     }
     stopped_early(&reports)
+}
+
+/// Runs the strategies in the UI or headless and saves the session to `path` (`--record
+/// FILE`); returns the reports.
+fn record(
+    scenario: &Scenario,
+    strategies: &[String],
+    mode: Mode,
+    path: &std::path::Path,
+    args: &SimArgs,
+) -> Result<Vec<Report>, CliError> {
+    let sink = crate::replay::prepare(path, args.engine)?;
+    let config = scenario.to_config().map_err(CliError::input)?;
+    let (reports, recorded) = if use_ui(args.headless) {
+        let play = Playground::model(scenario, strategies).map_err(CliError::input)?;
+        crate::tui::run(play, mode).map_err(CliError::runtime)?
+    } else {
+        crate::replay::run_headless(scenario, &config, strategies)?
+    };
+    crate::replay::save(sink, path, scenario, &config, recorded)?;
+    Ok(reports)
 }
 
 /// The reports of a run (one) or a comparison in `format`.

@@ -68,6 +68,16 @@ pub const SPEEDS: [f64; 26] = [
     100_000.0,
 ];
 
+/// Run one strategy, or compare several: the command a session is, which the UI lays out
+/// and the reports print after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `lbsim run`.
+    Run,
+    /// `lbsim compare`.
+    Compare,
+}
+
 /// Where the run as a whole is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunState {
@@ -175,6 +185,11 @@ impl Playground {
             );
         }
         Ok(play)
+    }
+
+    /// [`Playground::new`] run by the model.
+    pub fn model(scenario: &Scenario, strategies: &[String]) -> Result<Playground, String> {
+        Playground::new(scenario, strategies, EngineKind::Sim)
     }
 
     /// Runs of `config` by the model with no display: no recent window, no percentiles in

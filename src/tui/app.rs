@@ -9,21 +9,11 @@ use std::time::Duration;
 use crossterm::event::{KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::{self, Act, Key};
-use crate::engines::EngineKind;
 use crate::metrics::Recorder;
-use crate::playground::Playground;
+use crate::playground::{Mode, Playground};
 use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::time::{Nanos, SECS, seconds_text};
-
-/// Run one strategy, or compare several.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// `lbsim run`.
-    Run,
-    /// `lbsim compare`.
-    Compare,
-}
 
 /// What a typed value is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,17 +152,7 @@ pub struct App {
 impl App {
     /// A UI for `scenario` run by the model, one pane per strategy.
     pub fn new(scenario: Scenario, strategies: &[String], mode: Mode) -> Result<App, String> {
-        App::with_engine(scenario, strategies, mode, EngineKind::Sim)
-    }
-
-    /// A UI for `scenario` run by `engine`, one pane per strategy.
-    pub fn with_engine(
-        scenario: Scenario,
-        strategies: &[String],
-        mode: Mode,
-        engine: EngineKind,
-    ) -> Result<App, String> {
-        Ok(App::over(Playground::new(&scenario, strategies, engine)?, mode))
+        Ok(App::over(Playground::model(&scenario, strategies)?, mode))
     }
 
     /// A UI over a run controller.

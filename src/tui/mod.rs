@@ -29,11 +29,12 @@ use crossterm::event::{Event, EventStream, KeyCode, KeyModifiers};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 
-pub use app::{App, Mode};
+pub use crate::playground::Mode;
+pub use app::App;
 
-use crate::engines::EngineKind;
+use crate::playground::Playground;
 use crate::report::Report;
-use crate::scenario::Scenario;
+use crate::session::Recorded;
 
 /// Frames per second while running.
 const FPS: f64 = 30.0;
@@ -51,41 +52,14 @@ impl Drop for Restore {
     }
 }
 
-/// Runs the UI until the user quits; returns the reports of what was run.
-pub fn run(
-    scenario: Scenario,
-    strategies: &[String],
-    mode: Mode,
-    engine: EngineKind,
-) -> Result<Vec<Report>, String> {
-    run_recorded(scenario, strategies, mode, engine).map(|(reports, _)| reports)
+/// Runs the UI over `play` until the user quits; returns the reports of what was run, and
+/// the session's commands with where each run ended (for `--record`; the ends are `None`
+/// unless every run is seekable).
+pub fn run(play: Playground, mode: Mode) -> Result<(Vec<Report>, Recorded), String> {
+    run_app(App::over(play, mode))
 }
 
-/// Replays a recorded session's commands in the UI (`lbsim replay`) until the user quits;
-/// returns the reports of what was run.
-pub fn run_replay(
-    scenario: Scenario,
-    strategies: &[String],
-    mode: Mode,
-    commands: Vec<crate::session::Entry>,
-) -> Result<Vec<Report>, String> {
-    let mut app = App::with_engine(scenario, strategies, mode, EngineKind::Sim)?;
-    app.play.play(commands);
-    run_app(app).map(|(reports, _)| reports)
-}
-
-/// Runs the UI until the user quits; returns the reports of what was run, and the session's
-/// commands with where each run ended (for `--record`; the ends are `None` for a live run).
-pub fn run_recorded(
-    scenario: Scenario,
-    strategies: &[String],
-    mode: Mode,
-    engine: EngineKind,
-) -> Result<(Vec<Report>, crate::session::Recorded), String> {
-    run_app(App::with_engine(scenario, strategies, mode, engine)?)
-}
-
-fn run_app(app: App) -> Result<(Vec<Report>, crate::session::Recorded), String> {
+fn run_app(app: App) -> Result<(Vec<Report>, Recorded), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

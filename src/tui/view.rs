@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::app::{App, Mode};
+use super::app::App;
 use super::compare::render_compare;
 use super::help::render_help;
 use super::panes::{
@@ -14,6 +14,7 @@ use super::panes::{
     render_throughput, render_workers,
 };
 use crate::engine::Stop;
+use crate::playground::Mode;
 use crate::playground::Pace;
 use crate::text::speed_text;
 use crate::time::{Human, Nanos, SECS, as_secs_f64};
