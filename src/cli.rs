@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::dist::Dist;
 use crate::engine::{Backpressure, Detection, OutlierEjection, RetryPolicy, Sim, Stop};
-use crate::engines::{Engine, EngineKind};
+use crate::engines::EngineKind;
 use crate::live::Work;
 use crate::output::OutputFile;
 use crate::report::{self, Format, Report};

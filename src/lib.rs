@@ -14,6 +14,7 @@ pub mod engines;
 pub mod keys;
 pub mod live;
 pub mod metrics;
+pub mod model;
 pub mod output;
 pub mod replay;
 pub mod report;

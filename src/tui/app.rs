@@ -1200,11 +1200,7 @@ impl App {
 }
 
 fn outcome_text(outcome: crate::engine::Outcome) -> &'static str {
-    match outcome {
-        crate::engine::Outcome::Rejected => "rejected",
-        crate::engine::Outcome::Failed => "failed",
-        crate::engine::Outcome::TimedOut => "timed out",
-    }
+    outcome.words()
 }
 
 /// `950`, `12.3k`, `10.0M`: a count that fits a header.
