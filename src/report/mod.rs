@@ -566,6 +566,9 @@ pub const CSV_COLUMNS: &[&str] = &[
     "wasted_work_s",
     "sim_time_s",
     "wall_time_s",
+    // Added after the others (so that their positions stay): with it, the request columns
+    // add up, sent = completed + rejected + failed + timed_out + cancelled + in_flight.
+    "cancelled",
 ];
 
 /// CSV with a header line and one line per run (per-worker figures are in the JSON). Numbers
@@ -609,6 +612,7 @@ pub fn csv(reports: &[Report]) -> String {
             r.attempts.wasted_work_s.to_string(),
             r.sim_time_s.to_string(),
             r.wall_time_s.to_string(),
+            c.cancelled.to_string(),
         ];
         out.row(fields);
     }

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::engines::EngineKind;
 use crate::text::escape;
 
 /// What a table shows for a latency when nothing completed.
@@ -41,9 +42,15 @@ pub fn run_table(r: &Report) -> String {
     let mut out = format!("lbsim run · scenario {} · {strategy} · seed {}\n", escape(&r.scenario), r.seed);
     out += &header(r);
     let c = &r.requests;
+    // A live run cancels what is still in flight at shutdown; the model never does (its runs
+    // end with such requests in flight), so only a live run's line names them.
+    let cancelled = match r.engine {
+        EngineKind::Live => format!("  cancelled {}", c.cancelled),
+        EngineKind::Sim => String::new(),
+    };
     let _ = writeln!(
         out,
-        "\nrequests    sent {}  completed {}  rejected {}  failed {}  timed out {}  in flight {}",
+        "\nrequests    sent {}  completed {}  rejected {}  failed {}  timed out {}{cancelled}  in flight {}",
         c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.in_flight
     );
     let a = &r.attempts;
@@ -251,7 +258,7 @@ pub fn compare_table(reports: &[Report]) -> String {
     }
     // (title, value (None: n/a), lower is better)
     type Column = (&'static str, fn(&Report) -> Option<f64>, bool);
-    let all: [Column; 11] = [
+    let all: [Column; 12] = [
         ("mean", |r| latency(r, r.latency_ms.mean), true),
         ("p50", |r| latency(r, r.latency_ms.p50), true),
         ("p90", |r| latency(r, r.latency_ms.p90), true),
@@ -263,6 +270,7 @@ pub fn compare_table(reports: &[Report]) -> String {
         ("failed", |r| Some(r.requests.failed as f64), true),
         ("timed out", |r| Some(r.requests.timed_out as f64), true),
         ("attempts/req", |r| Some(r.attempts.retry_amplification), true),
+        ("cancelled", |r| Some(r.requests.cancelled as f64), true),
     ];
     let name_width = reports.iter().map(|r| escape(&r.strategy).chars().count()).max().unwrap_or(8).max(8);
     // The fault columns only when something happened in them.
