@@ -4,6 +4,7 @@
 use super::queue::Event;
 use super::{Answer, Arrivals, Attempt, Backpressure, Request, RequestRef, Sim, StepKind, Stop, Transit};
 use crate::metrics::Ending;
+use crate::model::config::RetryPolicy;
 use crate::strategy::WorkerId;
 use crate::time::Nanos;
 
@@ -41,7 +42,7 @@ impl Sim {
         if let Some(p) = &self.retry
             && let Some(budget) = p.budget
         {
-            self.retry_tokens = (self.retry_tokens + budget).min(super::RETRY_TOKENS_MAX);
+            self.retry_tokens = (self.retry_tokens + budget).min(RetryPolicy::BUDGET_TOKENS_MAX);
         }
         let slot = self.requests.insert(request);
         if self.keys.is_some() {

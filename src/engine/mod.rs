@@ -18,11 +18,10 @@ mod queue;
 mod replicas;
 mod slab;
 mod slow_start;
+mod state;
 mod timeline;
 
 use std::collections::VecDeque;
-
-use smallvec::SmallVec;
 
 // The model's vocabulary at its old paths (`engine::SimConfig`, `engine::config::MAX_RATE`,
 // `engine::Command`, ...), for the callers that still use them.
@@ -47,168 +46,12 @@ use crate::strategy::{Cluster, Strategy, WorkerId, WorkerView};
 use crate::time::Nanos;
 use queue::{Event, EventQueue};
 use slab::Slab;
+use state::{Answer, Attempt, Request, RequestRef, Transit, Worker};
 
 /// Marks a request that no closed-loop client waits for.
 const NO_CLIENT: u32 = u32::MAX;
 /// Notices kept for a UI to read.
 const NOTICES: usize = 256;
-
-/// A request sent by a requester, until it ends.
-#[derive(Clone, Copy, Debug)]
-struct Request {
-    id: u64,
-    /// When the requester sent it.
-    created: Nanos,
-    /// Work to do, in time at speed 1 (the same for every attempt).
-    demand: Nanos,
-    /// The closed-loop client waiting for it, or `NO_CLIENT`.
-    client: u32,
-    /// Whether it arrived after the warm-up and so counts.
-    measured: bool,
-    /// Dispatches so far; only the latest dispatch's attempt may answer for the request.
-    tries: u32,
-    /// Attempts actually made (sent to a worker or turned away), for the retry limit.
-    attempts: u32,
-    /// Distinguishes this request from later ones in the same slab slot.
-    generation: u32,
-    /// A retry is scheduled: no earlier attempt's answer counts any more.
-    waiting_retry: bool,
-    /// It has waited at the balancer at least once (counted once in `blocked`).
-    held: bool,
-    /// The balancer replica it reached (all its attempts go through it). (Its key, when
-    /// requests are keyed, is kept beside the slab, in `Sim::request_keys`, so that a request
-    /// stays 48 bytes.)
-    replica: u16,
-}
-
-/// A reference to a request that may have ended meanwhile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct RequestRef {
-    slot: u32,
-    generation: u32,
-}
-
-/// One try at serving a request.
-#[derive(Clone, Copy, Debug)]
-struct Attempt {
-    id: u64,
-    request: RequestRef,
-    /// Which try (1 for the first).
-    try_no: u32,
-    /// The worker it was sent to.
-    worker: u32,
-    /// When the balancer sent it.
-    sent: Nanos,
-    /// When its service began (when it has).
-    start: Nanos,
-    /// When its service ends (set when it begins: the model draws the time then, and
-    /// least-work-left's oracle reads it).
-    done: Nanos,
-    demand: Nanos,
-    /// Whether its request counts (arrived after the warm-up).
-    measured: bool,
-    /// The balancer replica that sent it (u16 keeps an attempt in one 64-byte cache line).
-    replica: u16,
-}
-
-/// How an attempt ended, as the balancer hears it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Answer {
-    Ok,
-    /// The worker failed it (its error rate).
-    WorkerError,
-    /// Lost to a crash, or refused by a dead worker.
-    Crash,
-    /// Turned away: queue full, or no worker available.
-    Rejected,
-}
-
-/// Something travelling between the balancer and a worker.
-#[derive(Clone, Copy, Debug)]
-enum Transit {
-    /// Picked by a replica, not yet on its way (the dispatch delay).
-    Dispatch(Attempt),
-    ToWorker(Attempt),
-    ToBalancer(Attempt, Answer),
-}
-
-/// A worker's engine-side state: the truth, of which the balancer sees only its view.
-#[derive(Clone, Debug)]
-struct Worker {
-    spec: WorkerSpec,
-    /// The speed in force (the configured speed, divided by any slowdown).
-    speed: f64,
-    /// The slowdown in force (1 = none).
-    slowdown: f64,
-    queue: VecDeque<Attempt>,
-    /// In service; inline for the usual single slot, to spare a pointer chase per event.
-    serving: SmallVec<[Attempt; 1]>,
-    /// Bumped at each crash, so departures scheduled before it are ignored.
-    epoch: u32,
-    /// Nested crash windows in force; down while positive.
-    crashes: u32,
-    down_since: Nanos,
-    lifecycle: Lifecycle,
-    /// Attempts the balancer sent it and has not heard back about.
-    outstanding: u32,
-    /// The balancer's belief from health checks.
-    healthy: bool,
-    checks_failed: u32,
-    checks_passed: u32,
-    /// Ejected as an outlier until this time.
-    ejected_until: Option<Nanos>,
-    /// Ejections so far (the n-th lasts n base ejection times).
-    ejections: u32,
-    consecutive_errors: u32,
-    /// Its cache of keys (keyed requests with a cache only).
-    cache: Option<crate::keys::Lru>,
-    /// Whether the balancer may send to it by what it knows (kept for the panic threshold,
-    /// under which the view may say up when this does not).
-    available: bool,
-    /// Slow start: the latest ramp, and when it began.
-    ramp: u32,
-    ramp_since: Nanos,
-}
-
-impl Worker {
-    fn new(spec: WorkerSpec, lifecycle: Lifecycle) -> Worker {
-        Worker {
-            speed: spec.speed,
-            slowdown: 1.0,
-            queue: VecDeque::new(),
-            serving: SmallVec::new(),
-            epoch: 0,
-            crashes: 0,
-            down_since: 0,
-            lifecycle,
-            outstanding: 0,
-            healthy: true,
-            checks_failed: 0,
-            checks_passed: 0,
-            ejected_until: None,
-            ejections: 0,
-            consecutive_errors: 0,
-            cache: None,
-            available: lifecycle == Lifecycle::Active,
-            ramp: 0,
-            ramp_since: 0,
-            spec,
-        }
-    }
-
-    fn with_cache(mut self, cache: Option<crate::keys::Cache>) -> Worker {
-        self.cache = cache.map(|c| crate::keys::Lru::new(c.size));
-        self
-    }
-
-    fn pending(&self) -> u32 {
-        (self.queue.len() + self.serving.len()) as u32
-    }
-
-    fn is_down(&self) -> bool {
-        self.crashes > 0
-    }
-}
 
 /// What one call of [`Sim::step`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -361,11 +204,7 @@ impl Sim {
             .iter()
             .map(|spec| Worker::new(spec.clone(), Lifecycle::Active).with_cache(cache))
             .collect();
-        let views: Vec<WorkerView> = config
-            .workers
-            .iter()
-            .map(|s| WorkerView { pending: 0, speed: s.speed, weight: s.weight, up: true, last_latency: 0 })
-            .collect();
+        let views: Vec<WorkerView> = config.workers.iter().map(fresh_view).collect();
         let up: Vec<WorkerId> = (0..workers.len()).collect();
         for s in &mut strategies {
             s.on_cluster_change(&Cluster::new(0, &views, &up));
@@ -410,7 +249,7 @@ impl Sim {
             blocked: VecDeque::new(),
             releasing: false,
             retry: config.defences.retry.clone(),
-            retry_tokens: RETRY_TOKENS_MAX,
+            retry_tokens: RetryPolicy::BUDGET_TOKENS_MAX,
             next_id: 0,
             next_attempt: 0,
             metrics,
@@ -433,25 +272,30 @@ impl Sim {
             timeline_due,
             config,
         };
-        if sim.config.warmup > 0 {
-            sim.events.push(sim.config.warmup, Event::WarmupEnd);
+        sim.schedule_start();
+        Ok(sim)
+    }
+
+    /// Schedules what happens first: the warm-up's end, the first requests, the faults.
+    fn schedule_start(&mut self) {
+        if self.config.warmup > 0 {
+            self.events.push(self.config.warmup, Event::WarmupEnd);
         }
-        match &sim.config.arrivals {
+        match &self.config.arrivals {
             Arrivals::Closed { clients, think } => {
                 for client in 0..*clients {
-                    let t = think.sample(&mut sim.arrivals_rng);
-                    sim.events.push(t, Event::ClientSend { client });
+                    let t = think.sample(&mut self.arrivals_rng);
+                    self.events.push(t, Event::ClientSend { client });
                 }
             }
             _ => {
-                let open = sim.open_loop.as_mut().expect("open loop");
-                sim.next_arrival = open.next_after(0, &mut sim.arrivals_rng);
+                let open = self.open_loop.as_mut().expect("open loop");
+                self.next_arrival = open.next_after(0, &mut self.arrivals_rng);
             }
         }
-        sim.offset_replicas(sim.config.defences.balancers.aligned);
-        sim.register_idle_workers();
-        sim.schedule_faults();
-        Ok(sim)
+        self.offset_replicas(self.config.defences.balancers.aligned);
+        self.register_idle_workers();
+        self.schedule_faults();
     }
 
     /// The configuration being run.
@@ -964,8 +808,10 @@ impl Sim {
     }
 }
 
-/// Retry tokens banked at most (see [`RetryPolicy::budget`]).
-const RETRY_TOKENS_MAX: f64 = 10.0;
+/// What the balancer sees of a worker of `spec` at the start: idle and up.
+fn fresh_view(spec: &WorkerSpec) -> WorkerView {
+    WorkerView { pending: 0, speed: spec.speed, weight: spec.weight, up: true, last_latency: 0 }
+}
 
 #[cfg(test)]
 mod tests;

@@ -65,9 +65,6 @@ pub struct Requesters {
     next_id: AtomicU64,
 }
 
-/// Retry tokens banked at most (as in the model).
-const RETRY_TOKENS_MAX: f64 = 10.0;
-
 impl Requesters {
     /// The shared part of the requesters of `config`.
     pub fn new(
@@ -90,7 +87,7 @@ impl Requesters {
             stop_sending: shutdown.child_token(),
             shutdown,
             tracker,
-            retry_tokens: Mutex::new(RETRY_TOKENS_MAX),
+            retry_tokens: Mutex::new(RetryPolicy::BUDGET_TOKENS_MAX),
             tickets: AtomicU64::new(match config.stop {
                 Stop::Requests(n) => n,
                 Stop::Duration(_) => u64::MAX,
@@ -217,7 +214,7 @@ impl Requesters {
     fn earn_retry_token(&self) {
         if let Some(budget) = self.plan.borrow().retry.as_ref().and_then(|p| p.budget) {
             let mut tokens = self.retry_tokens.lock().expect("never poisoned: no panics under it");
-            *tokens = (*tokens + budget).min(RETRY_TOKENS_MAX);
+            *tokens = (*tokens + budget).min(RetryPolicy::BUDGET_TOKENS_MAX);
         }
     }
 

@@ -7,7 +7,7 @@ mod validate;
 
 use crate::dist::Dist;
 use crate::strategy::StrategyParams;
-use crate::time::{Nanos, SECS};
+use crate::time::{MILLIS, Nanos, SECS};
 
 /// How requests arrive at the balancer.
 #[derive(Clone, Debug, PartialEq)]
@@ -212,6 +212,31 @@ pub struct RetryPolicy {
     /// Retries at most this fraction of requests (a token bucket: each request adds this
     /// many tokens, up to 10, and a retry spends one). Default none: unlimited.
     pub budget: Option<f64>,
+}
+
+impl RetryPolicy {
+    /// Retries per request of the default policy.
+    pub const DEFAULT_MAX: u32 = 3;
+    /// The default backoff before the first retry (ns).
+    pub const DEFAULT_BACKOFF: Nanos = 10 * MILLIS;
+    /// The default longest backoff (ns).
+    pub const DEFAULT_MAX_BACKOFF: Nanos = SECS;
+    /// Retry tokens a budget banks at most ([`RetryPolicy::budget`]).
+    pub const BUDGET_TOKENS_MAX: f64 = 10.0;
+}
+
+/// The default policy: 3 retries, 10 ms backoff doubling up to 1 s, no per-try timeout, no
+/// budget. What `retries on` and a scenario's `[retry]` table start from.
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max: RetryPolicy::DEFAULT_MAX,
+            backoff: RetryPolicy::DEFAULT_BACKOFF,
+            max_backoff: RetryPolicy::DEFAULT_MAX_BACKOFF,
+            per_try_timeout: None,
+            budget: None,
+        }
+    }
 }
 
 /// How the balancer learns that a worker is down.
