@@ -10,7 +10,14 @@
 //! failed or timed out. Each try at serving it is an *attempt*: the first, then one per retry.
 //! Attempts travel to a worker (after a network delay, if any), wait and are served there,
 //! and their answer travels back to the balancer, which completes the request or retries it.
-//! The flow lives in `flow.rs`, faults and defences in `faults.rs`.
+//! The flow lives in `flow.rs`, faults and defences in `faults.rs`, the state of requests,
+//! attempts and workers in `state.rs`.
+//!
+//! Layer 3 of the house: this folder imports the model's vocabulary ([`crate::model`]),
+//! [`crate::metrics`], [`crate::strategy`] and the foundations; never [`crate::live`] nor
+//! anything above (engines, reports, UI). Its old paths for the model's types
+//! (`engine::SimConfig`, `engine::Command`, ...) are re-exports. Anything from layer 4 up may
+//! import it.
 
 mod faults;
 mod flow;

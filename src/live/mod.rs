@@ -11,6 +11,13 @@
 //! [`Live`] (in `run.rs`) is the handle the UI and the reports hold: it starts the tasks on a
 //! runtime of its own, reads what they report, passes the user's commands on, and shuts
 //! everything down so that no task outlives the run.
+//!
+//! Layer 3 of the house: this folder imports the model's vocabulary ([`crate::model`]: the
+//! configuration, commands, snapshots, the arrival processes), [`crate::metrics`] (the one
+//! accounting path the model uses too), [`crate::strategy`] and the foundations; never
+//! [`crate::engine`] nor anything above. The [`Engine`](crate::engines::Engine) trait's impl for
+//! [`Live`] is in `engines.rs`, over inherent methods here. Anything from layer 4 up may
+//! import it.
 
 pub mod balancer;
 pub mod meter;

@@ -2,6 +2,16 @@
 //!
 //! The JSON form is the contract for scripts; its keys are documented in the README and
 //! checked by the tests. New keys may be added, existing ones never change meaning.
+//!
+//! - `mod.rs`: the [`Report`] of one run, read from any [`Engine`], its JSON and CSV;
+//! - `table.rs`: the tables for people; `crosscheck.rs`: the model against a live run;
+//! - [`timeline`]: the run over time as reports give it, and `--timeline-csv`.
+//!
+//! Layer 4 of the house: imports [`crate::engines`] (the `Engine` trait), the model's
+//! vocabulary, [`crate::metrics`] and the foundations; never an engine directly. The timeline's
+//! CSV file is written through [`crate::output`]'s atomic files (a layer above: the one
+//! exception, kept here for now as the brief of issue 19 placed it). The command line and
+//! the UI import it.
 
 mod crosscheck;
 mod table;

@@ -41,6 +41,19 @@ pub fn run_table(r: &Report) -> String {
     };
     let mut out = format!("lbsim run · scenario {} · {strategy} · seed {}\n", escape(&r.scenario), r.seed);
     out += &header(r);
+    out += &request_lines(r);
+    out.push('\n');
+    out += &latency_lines(r);
+    out += &balancer_lines(r);
+    out += &worker_lines(r);
+    out += &live_lines(r);
+    out += &interventions(r);
+    out
+}
+
+/// What became of the requests and their attempts, the goodput and the scaling actions.
+fn request_lines(r: &Report) -> String {
+    let mut out = String::new();
     let c = &r.requests;
     // A live run cancels what is still in flight at shutdown; the model never does (its runs
     // end with such requests in flight), so only a live run's line names them.
@@ -82,7 +95,12 @@ pub fn run_table(r: &Report) -> String {
             s.time_s, s.worker, s.action, s.workers
         );
     }
-    out.push('\n');
+    out
+}
+
+/// The latency table: end to end, queue wait and service.
+fn latency_lines(r: &Report) -> String {
+    let mut out = String::new();
     let l = &r.latency_ms;
     let titles = ["mean", "p50", "p90", "p99", "p99.9", "max"];
     let _ = writeln!(out, "{:<12}{}", "(ms)", titles.map(|t| format!("{t:>11}")).concat());
@@ -102,7 +120,12 @@ pub fn run_table(r: &Report) -> String {
     for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
         out += &row(name, s.count, [Some(s.mean), None, None, Some(s.p99), None, None]);
     }
-    out += &balancer_lines(r);
+    out
+}
+
+/// One line per worker (the first [`MAX_WORKER_ROWS`]).
+fn worker_lines(r: &Report) -> String {
+    let mut out = String::new();
     let faulty = r.workers.iter().any(|w| w.errors > 0 || w.ejections > 0 || w.downtime_s > 0.0);
     let _ = write!(
         out,
@@ -129,8 +152,6 @@ pub fn run_table(r: &Report) -> String {
             r.workers.len() - MAX_WORKER_ROWS
         );
     }
-    out += &live_lines(r);
-    out += &interventions(r);
     out
 }
 
