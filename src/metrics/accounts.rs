@@ -46,7 +46,9 @@ impl Ending {
 
 impl Metrics {
     /// A measured request was sent (one after the warm-up).
-    #[inline]
+    // Always inlined: on the model's hot path, where each call site knows the ending, so that
+    // the match folds away (an outlined call cost 2% more instructions per request).
+    #[inline(always)]
     pub fn sent(&mut self) {
         if let Some(timeline) = &mut self.timeline {
             timeline.sent();
@@ -58,7 +60,7 @@ impl Metrics {
 
     /// A measured request ended, at `now` (scenario time, for the recent window). A
     /// completion's latencies are recorded, and its worker's count.
-    #[inline]
+    #[inline(always)]
     pub fn ended(&mut self, ending: &Ending, now: Nanos) {
         let c = &mut self.counters;
         c.in_flight -= 1;

@@ -158,14 +158,14 @@ impl Timeline {
         (self.closed.len() + 1) * self.area_at_start.len().max(1) >= HARD_CAP_CELLS
     }
 
-    /// A measured request was sent.
-    #[inline]
+    /// A measured request was sent. (Always inlined, as [`Metrics::ended`](super::Metrics::ended).)
+    #[inline(always)]
     pub fn sent(&mut self) {
         self.counts.sent += 1;
     }
 
     /// A measured request ended.
-    #[inline]
+    #[inline(always)]
     pub fn ended(&mut self, ending: &Ending) {
         let c = &mut self.counts;
         match *ending {
