@@ -258,6 +258,13 @@ pub enum Detection {
     Never,
 }
 
+impl Detection {
+    /// Health checks as `--health-check` and a scenario's `[health_check]` start: every
+    /// second, down after 2 failed checks, up again after 1 passed.
+    pub const DEFAULT_HEALTH_CHECKS: Detection =
+        Detection::HealthChecks { interval: SECS, unhealthy: 2, healthy: 1 };
+}
+
 /// Envoy-style outlier ejection.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OutlierEjection {
@@ -267,6 +274,14 @@ pub struct OutlierEjection {
     pub base_ejection: Nanos,
     /// At most this fraction of the cluster ejected at once (at least one worker may be).
     pub max_ejected: f64,
+}
+
+/// Envoy's defaults: 5 consecutive errors eject a worker for 30 s (times its ejections), at
+/// most 10% of the cluster at once.
+impl Default for OutlierEjection {
+    fn default() -> OutlierEjection {
+        OutlierEjection { consecutive_errors: 5, base_ejection: 30 * SECS, max_ejected: 0.1 }
+    }
 }
 
 /// When requests cannot be placed.
@@ -309,6 +324,37 @@ pub struct Autoscale {
     pub startup: Nanos,
     /// No scaling for this long after a scaling action.
     pub cooldown: Nanos,
+}
+
+impl Autoscale {
+    /// The default scale-up threshold (mean pending per worker).
+    pub const DEFAULT_SCALE_UP: f64 = 4.0;
+    /// The default scale-down threshold.
+    pub const DEFAULT_SCALE_DOWN: f64 = 0.5;
+    /// The default time between evaluations (ns).
+    pub const DEFAULT_INTERVAL: Nanos = SECS;
+    /// The default evaluations in a row before acting.
+    pub const DEFAULT_SUSTAIN: u32 = 3;
+    /// The default start-up time of a new worker (ns).
+    pub const DEFAULT_STARTUP: Nanos = 5 * SECS;
+    /// The default quiet time after an action (ns).
+    pub const DEFAULT_COOLDOWN: Nanos = 10 * SECS;
+
+    /// A pool of `min` to `max` workers watched on their pending requests, with the defaults
+    /// above.
+    pub fn new(min: u32, max: u32) -> Autoscale {
+        Autoscale {
+            min,
+            max,
+            metric: ScaleMetric::Pending,
+            scale_up: Autoscale::DEFAULT_SCALE_UP,
+            scale_down: Autoscale::DEFAULT_SCALE_DOWN,
+            interval: Autoscale::DEFAULT_INTERVAL,
+            sustain: Autoscale::DEFAULT_SUSTAIN,
+            startup: Autoscale::DEFAULT_STARTUP,
+            cooldown: Autoscale::DEFAULT_COOLDOWN,
+        }
+    }
 }
 
 /// Defences against faults and overload. The default has none, and an omniscient balancer.
@@ -354,6 +400,22 @@ pub struct SlowStart {
     pub aggression: f64,
     /// The least share of its weight a worker starts with, in percent. Default 10.
     pub min_weight_percent: f64,
+}
+
+impl SlowStart {
+    /// Envoy's default aggression (a linear ramp).
+    pub const DEFAULT_AGGRESSION: f64 = 1.0;
+    /// Envoy's default floor, in percent of the weight.
+    pub const DEFAULT_MIN_WEIGHT_PERCENT: f64 = 10.0;
+
+    /// A ramp over `window` with Envoy's defaults.
+    pub fn new(window: Nanos) -> SlowStart {
+        SlowStart {
+            window,
+            aggression: SlowStart::DEFAULT_AGGRESSION,
+            min_weight_percent: SlowStart::DEFAULT_MIN_WEIGHT_PERCENT,
+        }
+    }
 }
 
 /// How a request reaches one of several balancer replicas.
@@ -522,6 +584,12 @@ fn bad(field: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError { field: field.to_string(), problem: problem.into() }
 }
 
+/// The master seed of a run that names none.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// Requests measured by a run that sets neither a count nor a duration.
+pub const DEFAULT_REQUESTS: u64 = 100_000;
+
 /// The largest rate accepted (requests/s): one request per nanosecond.
 pub const MAX_RATE: f64 = 1e9;
 
@@ -554,11 +622,11 @@ impl SimConfig {
     /// The default run: the `default` scenario's settings without a file.
     pub fn new(workers: Vec<WorkerSpec>, arrivals: Arrivals, service: Dist) -> SimConfig {
         SimConfig {
-            seed: 1,
+            seed: DEFAULT_SEED,
             arrivals,
             service,
             workers,
-            stop: Stop::Requests(100_000),
+            stop: Stop::Requests(DEFAULT_REQUESTS),
             warmup: 0,
             strategy_params: StrategyParams::default(),
             faults: Faults::default(),
