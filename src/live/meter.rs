@@ -8,6 +8,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Ending, Metrics};
+
+/// How a request ended: the one [`Ending`] both engines use (its old name here).
+pub use crate::metrics::Ending as End;
 use crate::time::Nanos;
 
 /// Real time and scenario time. A live run can be slowed down or sped up: `scale` real
