@@ -5,7 +5,7 @@
 //! - [`command`]: the changes made while a run goes on ([`Command`]) and their one check;
 //! - [`snapshot`]: what a run looks like at one moment ([`Snapshot`], [`Notice`],
 //!   [`StopReason`]);
-//! - [`arrivals`]: the open-loop arrival processes both engines draw from;
+//! - `arrivals`: the open-loop arrival processes both engines draw from;
 //! - [`figures`]: what only a live run measures, for the reports.
 //!
 //! How a request ended ([`Ending`]) and the one accounting path live in [`crate::metrics`],
