@@ -3,13 +3,18 @@
 //!
 //! Widgets and reports only ever see a `dyn Engine`: they draw the same snapshot, the same
 //! metrics and the same notices, and change a run only through the same [`Command`]s.
+//!
+//! Layer 4 of the house: this file imports both engines (layer 3) and the model below them;
+//! neither engine imports it (each has inherent methods, which the impls here delegate to).
 
 use std::time::Instant;
 
-use crate::engine::{
-    Command, CommandError, Notice, Sim, SimConfig, Snapshot, Step, StopReason, WorkerSnapshot,
-};
+use crate::engine::{Sim, Step};
+use crate::live::{Live, LiveOptions};
 use crate::metrics::Metrics;
+use crate::model::{
+    Command, CommandError, LiveFigures, Notice, SimConfig, Snapshot, StopReason, WorkerSnapshot,
+};
 use crate::time::Nanos;
 
 /// Which engine runs a scenario.
@@ -163,7 +168,7 @@ pub trait Engine: Send {
         self.config().max_in_flight()
     }
     /// What only the live engine measures, for the report.
-    fn live_figures(&self) -> Option<crate::live::LiveFigures> {
+    fn live_figures(&self) -> Option<LiveFigures> {
         None
     }
     /// When the next event is due, if the engine is [steppable](Caps::steppable) and has one.
@@ -282,13 +287,101 @@ impl Engine for Sim {
     }
 }
 
+impl Engine for Live {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Live
+    }
+    fn caps(&self) -> Caps {
+        Caps { paced: false, steppable: false, seekable: false, concurrent: false }
+    }
+    fn config(&self) -> &SimConfig {
+        Live::config(self)
+    }
+    fn strategy_name(&self) -> &str {
+        Live::strategy_name(self)
+    }
+    fn now(&self) -> Nanos {
+        Live::now(self)
+    }
+    fn window_start(&self) -> Nanos {
+        Live::window_start(self)
+    }
+    fn is_finished(&self) -> bool {
+        Live::is_finished(self)
+    }
+    fn progress(&self) -> f64 {
+        Live::progress(self)
+    }
+    fn metrics(&self) -> &Metrics {
+        Live::metrics(self)
+    }
+    fn snapshot(&self) -> Snapshot {
+        Live::snapshot(self)
+    }
+    fn worker(&self, id: usize) -> WorkerSnapshot {
+        Live::worker(self, id)
+    }
+    fn worker_count(&self) -> usize {
+        Live::worker_count(self)
+    }
+    fn arrival_rate(&self) -> Option<f64> {
+        Live::arrival_rate(self)
+    }
+    fn retries_on(&self) -> bool {
+        Live::retries_on(self)
+    }
+    fn blocked(&self) -> usize {
+        Live::blocked(self)
+    }
+    fn completions(&self) -> u64 {
+        Live::completions(self)
+    }
+    fn take_notices(&mut self) -> Vec<Notice> {
+        Live::take_notices(self)
+    }
+    fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        Live::apply(self, command)
+    }
+    fn advance_to(&mut self, _t: Nanos, _deadline: Option<Instant>) -> bool {
+        self.poll();
+        true
+    }
+    fn set_sending(&mut self, on: bool) {
+        Live::set_sending(self, on)
+    }
+    fn started(&self) -> bool {
+        Live::started(self)
+    }
+    fn start(&mut self) {
+        Live::start(self)
+    }
+    fn set_sequential(&mut self, on: bool) {
+        Live::set_sequential(self, on)
+    }
+    fn stop(&mut self) {
+        Live::stop(self)
+    }
+    fn stop_reason(&self) -> Option<StopReason> {
+        Live::stop_reason(self)
+    }
+    fn in_flight(&self) -> u64 {
+        Live::in_flight(self)
+    }
+    fn in_flight_cap(&self) -> u64 {
+        Live::in_flight_cap(self)
+    }
+    fn live_figures(&self) -> Option<LiveFigures> {
+        Live::live_figures(self)
+    }
+}
+
 /// Builds a run of `strategy` on `config` by `engine`. With `recent`, it also keeps the
 /// latencies of about that much recent scenario time (for a live display). A live run is not
 /// started: call [`Engine::start`].
 pub fn build(
     engine: EngineKind,
     config: &SimConfig,
-    live: &crate::live::LiveOptions,
+    live: &LiveOptions,
     strategy: &str,
     recent: Option<Nanos>,
 ) -> Result<Box<dyn Engine>, String> {
@@ -302,7 +395,7 @@ pub fn build(
             Box::new(sim)
         }
         EngineKind::Live => {
-            let mut run = crate::live::Live::new(config.clone(), s, live.clone())?;
+            let mut run = Live::new(config.clone(), s, live.clone())?;
             if let Some(width) = recent {
                 run.enable_recent_window(width);
             }

@@ -50,11 +50,23 @@ pub enum TimeError {
 /// `humantime` is not used: it knows neither decimals (`1.5s`) nor bare seconds, and spells
 /// units differently; lbsim's syntax is this small parser.
 pub fn parse_nanos(s: &str, bare: Option<Nanos>) -> Result<Nanos, TimeError> {
+    parse_time_text(s, bare, false)
+}
+
+/// [`parse_nanos`] that also reads scientific notation (`1e-05`, `2.5E3ms`), as spreadsheets
+/// and Python write numbers in data files (traces, empirical samples). Durations people type
+/// (flags, scenarios) keep to plain decimals.
+pub fn parse_nanos_scientific(s: &str, bare: Option<Nanos>) -> Result<Nanos, TimeError> {
+    parse_time_text(s, bare, true)
+}
+
+fn parse_time_text(s: &str, bare: Option<Nanos>, scientific: bool) -> Result<Nanos, TimeError> {
     if s.starts_with('-') {
         return Err(TimeError::Negative);
     }
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
+    let (number, rest) = s.split_at(split);
+    let (exponent, unit) = if scientific { exponent(rest).ok_or(TimeError::Malformed)? } else { (0, rest) };
     let scale: Nanos = match unit.trim() {
         "" if number.is_empty() => return Err(TimeError::Malformed),
         "" => bare.ok_or(TimeError::NoUnit)?,
@@ -70,6 +82,8 @@ pub fn parse_nanos(s: &str, bare: Option<Nanos>) -> Result<Nanos, TimeError> {
     if (int_part.is_empty() && frac_part.is_empty()) || frac_part.contains('.') {
         return Err(TimeError::Malformed);
     }
+    let (int_part, frac_part) = shift_point(int_part, frac_part, exponent).ok_or(TimeError::TooLarge)?;
+    let (int_part, frac_part) = (int_part.as_str(), frac_part.as_str());
     let int: Nanos =
         if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| TimeError::TooLarge)? };
     let mut total = int.checked_mul(scale).ok_or(TimeError::TooLarge)?;
@@ -84,6 +98,41 @@ pub fn parse_nanos(s: &str, bare: Option<Nanos>) -> Result<Nanos, TimeError> {
         total = total.checked_add(d * place).ok_or(TimeError::TooLarge)?;
     }
     Ok(total)
+}
+
+/// A decimal exponent (`e-05`, `E3`) at the start of `rest`, and what follows it; 0 and all
+/// of `rest` when there is none. `None` for an `e` without digits.
+fn exponent(rest: &str) -> Option<(i32, &str)> {
+    let Some(after) = rest.strip_prefix(['e', 'E']) else { return Some((0, rest)) };
+    let digits_at = usize::from(after.starts_with(['+', '-']));
+    let end = after[digits_at..].find(|c: char| !c.is_ascii_digit()).map_or(after.len(), |e| e + digits_at);
+    if end == digits_at {
+        return None;
+    }
+    // Beyond a few dozen places every time is 0 or too long: clamp rather than overflow.
+    let e = after[..end].parse::<i64>().unwrap_or(if after.starts_with('-') { -99 } else { 99 });
+    Some((e.clamp(-99, 99) as i32, &after[end..]))
+}
+
+/// `int.frac` times ten to the `exponent`, as the digits before and after the point; `None`
+/// when the whole part would be longer than any time.
+fn shift_point(int: &str, frac: &str, exponent: i32) -> Option<(String, String)> {
+    if exponent == 0 {
+        return Some((int.to_string(), frac.to_string()));
+    }
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exponent as i64;
+    if point <= 0 {
+        return Some((String::new(), "0".repeat((-point) as usize) + &digits));
+    }
+    let point = point as usize;
+    if point >= digits.len() {
+        let int = digits.clone() + &"0".repeat(point - digits.len());
+        let significant = int.trim_start_matches('0');
+        return (significant.len() <= 20).then(|| (significant.to_string(), String::new()));
+    }
+    let int = digits[..point].trim_start_matches('0');
+    (int.len() <= 20).then(|| (int.to_string(), digits[point..].to_string()))
 }
 
 /// Parses a duration such as `250us`, `10ms`, `1.5s`, `2m` or `1h` into nanoseconds (see

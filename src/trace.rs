@@ -102,7 +102,7 @@ impl Trace {
         let (time, demand, client) = (col("time"), col("demand"), col("client"));
         for (i, n) in names.iter().enumerate() {
             let known = ["time", "demand", "client"];
-            if !known.contains(n) {
+            if !known.contains(&n.as_str()) {
                 let hint = if *n == "key" { " (keyed requests do not exist in lbsim yet)" } else { "" };
                 return Err(csv.error_at(
                     header_line,
@@ -192,7 +192,7 @@ impl Samples {
         let column = if names.len() == 1 {
             0
         } else {
-            names.iter().position(|n| ["demand", "latency", "service"].contains(n)).ok_or_else(|| {
+            names.iter().position(|n| ["demand", "latency", "service"].contains(&n.as_str())).ok_or_else(|| {
                 csv.error_at(
                     header_line,
                     1,
@@ -305,25 +305,26 @@ fn decompress<'a>(bytes: &'a [u8], shown: &str) -> Result<std::borrow::Cow<'a, [
     Ok(std::borrow::Cow::Owned(out))
 }
 
-/// A minimal CSV reader over bytes: comma-separated cells, no quoting (none of the columns
-/// needs it), surrounding spaces trimmed, `\r\n` accepted.
+/// The CSV reader of data files: the `csv` crate splits the records (quoted fields, `\r\n`
+/// or `\n`); this adds what the files need on top: blank lines and `#` comments skipped,
+/// spaces around cells trimmed, and the line and column of every cell for error messages.
 struct Csv<'a> {
     text: &'a str,
     shown: &'a str,
-    pos: usize,
-    line: usize,
+    reader: csv::Reader<&'a [u8]>,
     header: Vec<usize>,
     rows: usize,
-    /// The cells of the latest row, kept to spare an allocation per line.
-    cells: Vec<(usize, &'a str)>,
+    /// The storage of the latest row, kept to spare an allocation per line.
+    spare: (csv::StringRecord, Vec<usize>),
 }
 
-/// One line of data.
+/// One line of data: its cells and the byte offset of each in the line.
 struct Row<'a> {
     shown: &'a str,
     line: usize,
     text: &'a str,
-    cells: Vec<(usize, &'a str)>,
+    record: csv::StringRecord,
+    offsets: Vec<usize>,
 }
 
 impl<'a> Csv<'a> {
@@ -336,7 +337,13 @@ impl<'a> Csv<'a> {
                 message: "is not UTF-8 text".to_string(),
             }
         })?;
-        Ok(Csv { text, shown, pos: 0, line: 0, header: Vec::new(), rows: 0, cells: Vec::new() })
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
+        let spare = (csv::StringRecord::new(), Vec::new());
+        Ok(Csv { text, shown, reader, header: Vec::new(), rows: 0, spare })
     }
 
     fn error_at(&self, line: usize, col: usize, message: impl Into<String>) -> DataError {
@@ -347,30 +354,32 @@ impl<'a> Csv<'a> {
         self.header.get(i).copied().unwrap_or(1)
     }
 
-    /// The next line that is not blank or a comment, with its number.
-    fn next_line(&mut self) -> Option<(usize, &'a str)> {
-        while self.pos < self.text.len() {
-            let rest = &self.text[self.pos..];
-            let end = rest.find('\n').unwrap_or(rest.len());
-            let line = rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]);
-            self.pos += end + 1;
-            self.line += 1;
-            let trimmed = line.trim();
-            if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Some((self.line, line));
+    /// The next record that is not blank or a comment: its line number, the line's text, and
+    /// its cells (untrimmed) with their byte offsets in the line.
+    fn next_record(
+        &mut self,
+        record: &mut csv::StringRecord,
+        offsets: &mut Vec<usize>,
+    ) -> Result<Option<(usize, &'a str)>, DataError> {
+        loop {
+            let more = self.reader.read_record(record).map_err(|e| {
+                let line = e.position().map_or(1, |p| p.line() as usize);
+                self.error_at(line, 1, format!("cannot be read as CSV: {e}"))
+            })?;
+            if !more {
+                return Ok(None);
             }
-        }
-        None
-    }
-
-    /// The cells of a line, each with its byte offset in the line.
-    fn split(line: &'a str, cells: &mut Vec<(usize, &'a str)>) {
-        cells.clear();
-        let mut start = 0;
-        for part in line.split(',') {
-            let lead = part.len() - part.trim_start().len();
-            cells.push((start + lead, part.trim()));
-            start += part.len() + 1;
+            let first = record.get(0).unwrap_or("").trim();
+            if (record.len() == 1 && first.is_empty()) || first.starts_with('#') {
+                continue;
+            }
+            let position = record.position().expect("a record read has a position");
+            let start = (position.byte() as usize).min(self.text.len());
+            let rest = &self.text[start..];
+            let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            cell_offsets(line, record, offsets);
+            return Ok(Some((position.line() as usize, line)));
         }
     }
 
@@ -379,17 +388,16 @@ impl<'a> Csv<'a> {
         line.get(..offset).map_or(offset, |before| before.chars().count()) + 1
     }
 
-    /// The header's column names, lower-cased, with the line they are on.
-    fn header(&mut self) -> Result<(usize, Vec<&'a str>), DataError> {
-        let (line, text) = self.next_line().ok_or_else(|| DataError {
+    /// The header's column names, with the line they are on.
+    fn header(&mut self) -> Result<(usize, Vec<String>), DataError> {
+        let (mut record, mut offsets) = (csv::StringRecord::new(), Vec::new());
+        let (line, text) = self.next_record(&mut record, &mut offsets)?.ok_or_else(|| DataError {
             file: self.shown.to_string(),
             position: None,
             message: "is empty: expected a header line (e.g. `time,demand`), then the data".to_string(),
         })?;
-        let mut cells = Vec::new();
-        Csv::split(text, &mut cells);
-        self.header = cells.iter().map(|c| Csv::column(text, c.0)).collect();
-        let names: Vec<&str> = cells.iter().map(|c| c.1).collect();
+        self.header = offsets.iter().map(|&o| Csv::column(text, o)).collect();
+        let names: Vec<String> = record.iter().map(|n| n.trim().to_string()).collect();
         if let Some((i, _)) = names.iter().enumerate().find(|(_, n)| n.is_empty()) {
             return Err(self.error_at(line, self.header_col(i), "empty column name in the header line"));
         }
@@ -405,12 +413,13 @@ impl<'a> Csv<'a> {
 
     /// Takes a row's storage back for the next.
     fn recycle(&mut self, row: Row<'a>) {
-        self.cells = row.cells;
+        self.spare = (row.record, row.offsets);
     }
 
     /// The next line of data, with exactly `width` cells.
     fn row(&mut self, width: usize) -> Result<Option<Row<'a>>, DataError> {
-        let Some((line, text)) = self.next_line() else { return Ok(None) };
+        let (mut record, mut offsets) = std::mem::take(&mut self.spare);
+        let Some((line, text)) = self.next_record(&mut record, &mut offsets)? else { return Ok(None) };
         self.rows += 1;
         if self.rows > MAX_LINES {
             return Err(self.error_at(
@@ -419,47 +428,71 @@ impl<'a> Csv<'a> {
                 format!("more than {MAX_LINES} lines of data, the most read"),
             ));
         }
-        let mut cells = std::mem::take(&mut self.cells);
-        Csv::split(text, &mut cells);
-        if cells.len() != width {
-            let col = cells.get(width).map_or(text.chars().count() + 1, |c| Csv::column(text, c.0));
+        if record.len() != width {
+            let col = offsets.get(width).map_or(text.chars().count() + 1, |&o| Csv::column(text, o));
             return Err(self.error_at(
                 line,
                 col,
-                format!("{} values where the header has {width} columns", cells.len()),
+                format!("{} values where the header has {width} columns", record.len()),
             ));
         }
-        Ok(Some(Row { shown: self.shown, line, text, cells }))
+        Ok(Some(Row { shown: self.shown, line, text, record, offsets }))
+    }
+}
+
+/// The byte offset in `line` of each of the record's cells (after its leading spaces). Exact
+/// when the line has no quotes; with quotes, the offsets count each quoted cell's quotes
+/// once, close enough to point at the cell.
+fn cell_offsets(line: &str, record: &csv::StringRecord, offsets: &mut Vec<usize>) {
+    offsets.clear();
+    if !line.contains('"') {
+        let mut start = 0;
+        for part in line.split(',') {
+            offsets.push(start + part.len() - part.trim_start().len());
+            start += part.len() + 1;
+        }
+        return;
+    }
+    let mut start = 0;
+    for cell in record.iter() {
+        let quoted = line.get(start..).is_some_and(|r| r.trim_start().starts_with('"'));
+        offsets.push(start + cell.len() - cell.trim_start().len() + quoted as usize);
+        start += cell.len() + 1 + 2 * quoted as usize;
     }
 }
 
 impl Row<'_> {
+    fn cell(&self, cell: usize) -> &str {
+        self.record.get(cell).unwrap_or("").trim()
+    }
+
     fn error(&self, cell: usize, message: String) -> DataError {
-        let col = Csv::column(self.text, self.cells[cell].0);
+        let col = Csv::column(self.text, self.offsets[cell]);
         DataError { file: self.shown.to_string(), position: Some((self.line, col)), message }
     }
 
     fn time(&self, cell: usize, column: &str) -> Result<Nanos, DataError> {
-        parse_time(self.cells[cell].1).map_err(|e| self.error(cell, format!("`{column}`: {e}")))
+        parse_time(self.cell(cell)).map_err(|e| self.error(cell, format!("`{column}`: {e}")))
     }
 
     fn whole(&self, cell: usize, column: &str) -> Result<u32, DataError> {
-        let text = self.cells[cell].1;
+        let text = self.cell(cell);
         text.parse::<u32>().map_err(|_| {
             self.error(cell, format!("`{column}`: `{text}` is not a whole number from 0 to {}", u32::MAX))
         })
     }
 }
 
-/// A time in a data file: decimal seconds (`0.004`, `12`) or a duration with a unit (`4ms`).
-/// Exact to the nanosecond (no floating point); negative values and values beyond lbsim's
-/// virtual time are refused.
+/// A time in a data file: decimal seconds (`0.004`, `12`, `1e-05`, as spreadsheets and
+/// Python write them) or a duration with a unit (`4ms`). Exact to the nanosecond (decimal
+/// digits, no floating point, so that a trace reads the same on every platform); negative
+/// values and values beyond lbsim's virtual time are refused.
 pub fn parse_time(text: &str) -> Result<Nanos, String> {
     if text.is_empty() {
         return Err("empty value".to_string());
     }
     let too_big = || format!("`{text}` is longer than lbsim's virtual time can hold");
-    let total = crate::time::parse_nanos(text, Some(SECS)).map_err(|e| match e {
+    let total = crate::time::parse_nanos_scientific(text, Some(SECS)).map_err(|e| match e {
         crate::time::TimeError::Negative => format!("`{text}` is negative"),
         crate::time::TimeError::TooLarge => too_big(),
         _ => format!("`{text}` is not a time (seconds such as 0.004, or a duration such as 4ms)"),
@@ -473,7 +506,7 @@ pub fn parse_time(text: &str) -> Result<Nanos, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::MILLIS;
+    use crate::time::{MICROS, MILLIS};
 
     fn err(text: &str) -> String {
         Trace::parse(text.as_bytes(), "t.csv").unwrap_err().to_string()
@@ -488,7 +521,14 @@ mod tests {
         assert_eq!(parse_time("1.5us"), Ok(1_500));
         assert!(parse_time("-1").unwrap_err().contains("negative"));
         assert!(parse_time("4 parsecs").is_err());
-        assert!(parse_time("1e3").is_err());
+        // Scientific notation, as spreadsheets and Python's csv write small numbers.
+        assert_eq!(parse_time("1e-05"), Ok(10 * MICROS));
+        assert_eq!(parse_time("1e3"), Ok(1_000 * SECS));
+        assert_eq!(parse_time("2.5E-3"), Ok(2_500 * MICROS));
+        assert_eq!(parse_time("1.5e+2ms"), Ok(150 * MILLIS));
+        assert_eq!(parse_time("1e-12"), Ok(0));
+        assert!(parse_time("1e").is_err());
+        assert!(parse_time("1e99").unwrap_err().contains("longer"));
     }
 
     #[test]
@@ -503,6 +543,20 @@ mod tests {
         assert_eq!(t.client_count(), Some(2));
         let only_times = Trace::parse(b"time\r\n1\r\n2\r\n", "t.csv").unwrap();
         assert_eq!((&only_times.demands, &only_times.clients, only_times.span()), (&None, &None, 2 * SECS));
+    }
+
+    #[test]
+    fn quoted_cells_and_crlf_are_read() {
+        let t =
+            Trace::parse(b"time,demand\r\n\"0.5\",\"1e-03\"\r\n# note\r\n  1 , 2ms\r\n", "t.csv").unwrap();
+        assert_eq!(t.times, vec![SECS / 2, SECS]);
+        assert_eq!(t.demands, Some(vec![MILLIS, 2 * MILLIS]));
+        assert_eq!(
+            err("time\n# a comment, \"quoted\n1\nsoon\n"),
+            format!(
+                "t.csv:4:1: `time`: `soon` is not a time (seconds such as 0.004, or a duration such as 4ms)"
+            )
+        );
     }
 
     #[test]

@@ -376,7 +376,7 @@ fn man_writes_a_page_per_command_with_options_keys_and_exit_statuses() {
     let run = std::fs::read_to_string(dir.join("lbsim-run.1")).unwrap();
     assert!(run.contains("engine") && run.contains("time\\-scale"), "lbsim-run.1 lacks options");
     let main = stdout(&lbsim(&["man"]));
-    assert!(main.contains("Exit status") && main.contains("crash/repair"), "{main}");
+    assert!(main.contains("Exit status") && main.contains("crash / repair it"), "{main}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -451,4 +451,17 @@ fn the_strategy_knobs_reach_their_strategies() {
         changed.extend([flag, value]);
         assert_ne!(default, latency(&changed), "{flag} {value} changed nothing for {strategy}");
     }
+}
+
+/// `--help` and the manual pages list the UI's keys from the one key table, so every key the
+/// UI answers to is named there (issue 19: `g`, `o`, `m` and the mouse were missing).
+#[test]
+fn help_lists_every_key_of_the_ui() {
+    let help = stdout(&lbsim(&["--help"]));
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for b in lbsim::tui::keymap::KEYMAP {
+        let line = format!("{} {}", b.label, b.help);
+        assert!(flat.contains(&line), "--help does not say `{line}`");
+    }
+    assert!(flat.contains(lbsim::tui::keymap::MOUSE), "{flat}");
 }

@@ -210,6 +210,35 @@ fn an_early_quit_waits_for_requests_the_watcher_has_not_heard_of() {
     assert_eq!((c.completed, c.cancelled, c.in_flight), (c.sent, 0, 0), "{c:?}");
 }
 
+/// An overloaded live run cut short with a short grace period cancels what is still in
+/// flight, and its counters still add up, in the JSON and on the table's request line:
+/// sent = completed + rejected + failed + timed out + cancelled + in flight.
+#[test]
+fn cancelled_requests_add_up_in_the_table_and_the_json() {
+    let mut s = sized(4, 1.0, 1.5, 1, r#"grace = "50ms""#);
+    s.stop = lbsim::engine::Stop::Duration(lbsim::time::SECS);
+    s.warmup = 0;
+    let report = live_report(&s, "least-loaded");
+    let c = report.requests;
+    assert!(c.cancelled > 0, "an overloaded run cut short cancels requests: {c:?}");
+    assert!(c.is_conserved(), "{c:?}");
+    let json: serde_json::Value = serde_json::from_str(&lbsim::report::run_json(&report)).unwrap();
+    let r = &json["requests"];
+    let n = |k: &str| r[k].as_u64().unwrap();
+    let ended = ["completed", "rejected", "failed", "timed_out", "cancelled", "in_flight"];
+    assert_eq!(n("sent"), ended.iter().map(|k| n(k)).sum::<u64>(), "{r}");
+    let table = lbsim::report::run_table(&report);
+    let line = table.lines().find(|l| l.starts_with("requests ")).unwrap();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let count = |name: &str| {
+        let at = words.iter().position(|w| *w == name).unwrap_or_else(|| panic!("no {name} in {line}"));
+        words[at + 1].parse::<u64>().unwrap()
+    };
+    assert_eq!(count("cancelled"), c.cancelled, "{line}");
+    let parts = ["completed", "rejected", "failed", "out", "cancelled", "flight"];
+    assert_eq!(count("sent"), parts.iter().map(|p| count(p)).sum::<u64>(), "{line}");
+}
+
 /// `lbsim crosscheck` on the identical-workers lesson, through the real binary: the two
 /// engines agree within 10% on mean latency (fewer requests than its default, for time). Both
 /// engines serve the same requests, so the difference is timing alone, and it shrinks as the

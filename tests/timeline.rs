@@ -12,11 +12,11 @@ use lbsim::engine::{Arrivals, Sim, SimConfig, Stop, WorkerSpec};
 use lbsim::engines::Engine;
 use lbsim::live::Live;
 use lbsim::report::Report;
+use lbsim::report::timeline::TimelineReport;
 use lbsim::scenario::Scenario;
 use lbsim::scenario::builtin::BUILTINS;
 use lbsim::strategy;
 use lbsim::time::{MILLIS, SECS};
-use lbsim::timeline::TimelineReport;
 
 fn simulate(config: &SimConfig, strategy: &str) -> Report {
     let s = strategy::build(strategy, &config.strategy_params).unwrap();
@@ -29,7 +29,7 @@ fn simulate(config: &SimConfig, strategy: &str) -> Report {
 /// their pending counts average to the per-worker figures of the report.
 fn assert_adds_up(r: &Report) {
     let t = r.timeline.as_ref().expect("a timeline");
-    let sum = |f: fn(&lbsim::timeline::IntervalReport) -> u64| t.intervals.iter().map(f).sum::<u64>();
+    let sum = |f: fn(&lbsim::report::timeline::IntervalReport) -> u64| t.intervals.iter().map(f).sum::<u64>();
     let c = &r.requests;
     assert_eq!(sum(|i| i.sent), c.sent, "sent");
     assert_eq!(sum(|i| i.completed), c.completed, "completed");

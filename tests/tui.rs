@@ -885,3 +885,25 @@ fn compare_panes_lay_out_their_bars_alike_and_keep_notable_workers_apart() {
         }
     }
 }
+
+/// The help at 80x24 wraps its lines at words and scrolls to its end, where the quit key and
+/// the colour legend are (issue 20: lines cut mid-word, `q` and the legend lost).
+#[test]
+fn the_help_wraps_and_scrolls_to_its_end_at_80x24() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    ch(&mut a, '?');
+    let first = screen(&a, 80, 24);
+    assert!(first.contains("pause / resume") && first.contains("↑↓ scroll"), "{first}");
+    // Every line of the overlay ends in a whole word: no help text runs into its border.
+    for line in first.lines().filter(|l| l.contains("│ ") && l.contains("  ")) {
+        assert!(!line.contains("exa│") && !line.contains("ex│"), "{line}");
+    }
+    for _ in 0..40 {
+        key(&mut a, KeyCode::Down);
+    }
+    let last = screen(&a, 80, 24);
+    assert!(a.show_help, "scrolling keeps the help open");
+    assert!(last.contains("quit and print the report") && last.contains("retired"), "{last}");
+    ch(&mut a, 'x');
+    assert!(!a.show_help, "any other key closes it");
+}

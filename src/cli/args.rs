@@ -14,25 +14,26 @@ use crate::scenario::{BackpressureFlag, FailureDetection, SlowStartFlag, Warmup}
 use crate::sweep::{Loads, Metric, Vary};
 use crate::time::{Nanos, parse_duration};
 
-/// Exit statuses and the UI's keys, for `--help` and the manual pages.
-const AFTER_HELP: &str = "\
+/// Exit statuses, for `--help` and the manual pages.
+const EXIT_STATUS: &str = "\
 Exit status: 0 on success; 2 for bad input (one line naming the flag, or the file, line,
 column and field of a scenario); 3 when a run stopped early at the in-flight cap (the report
-is printed, then a warning); 1 for anything else, such as an unwritable --output.
+is printed, then a warning); 1 for anything else, such as an unwritable --output.";
 
-Keys in the terminal UI of run and compare: space pause/resume; n step one event (the model);
-+/- speed; x type a speed; p type a time to pause at (or [run] pause_at in the scenario);
-left/right seek 5s back/forward, { } 1s (the model); up/down select a worker; k/r
-crash/repair it; w slow it 10x; e/E its error rate up/down 10%; t retries on/off; [ ] arrival
-rate -/+10%; s next strategy (run); h histograms: whole run or last 5s; PgUp/PgDn scroll the
-event log (End: newest); R restart; ? help; q, Esc or Ctrl-C quit and print the report
-(which lists every change made with keys).
-
-lbsim man --dir DIR writes a page for every command (lbsim-run.1, lbsim-compare.1, ...).";
+/// What `--help` and the manual pages say after the options: the exit statuses and the UI's
+/// keys, the keys from the one key table (`tui::keymap`), so that they cannot disagree with
+/// the UI.
+fn after_help() -> String {
+    let keys = crate::text::wrap(&crate::tui::keymap::help_text(), 92).join("\n");
+    format!(
+        "{EXIT_STATUS}\n\n{keys}\n\nlbsim man --dir DIR writes a page for every command (lbsim-run.1, \
+         lbsim-compare.1, ...)."
+    )
+}
 
 /// lbsim: a load-balancer simulator.
 #[derive(Debug, Parser)]
-#[command(name = "lbsim", version, about, arg_required_else_help = true, after_long_help = AFTER_HELP)]
+#[command(name = "lbsim", version, about, arg_required_else_help = true, after_long_help = after_help())]
 pub struct Cli {
     #[command(subcommand)]
     /// What to do.

@@ -1,5 +1,5 @@
 //! Flags -> typed scenario overrides: the low-level [`SimArgs`] become an
-//! [`Overrides`](crate::scenario::Overrides), which the scenario layer applies in one place.
+//! [`Overrides`], which the scenario layer applies in one place.
 
 use std::path::Path;
 

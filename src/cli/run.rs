@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{CliError, SimArgs, resolve_scenario};
 use crate::engine::Sim;
-use crate::engines::{Engine, EngineKind};
+use crate::engines::EngineKind;
 use crate::output::{Progress, deliver, prepare_sink, use_ui};
 use crate::playground::{Mode, Playground};
 use crate::report::{self, Format, Report};
@@ -104,8 +104,7 @@ fn simulate_and_report(
 ) -> Result<(), CliError> {
     let engine = args.engine.unwrap_or_default();
     let sink = prepare_sink(args.output.as_deref())?;
-    let timeline_sink =
-        crate::timeline::prepare_csv(args.timeline_csv.as_deref()).map_err(CliError::runtime)?;
+    let timeline_sink = prepare_csv(args.timeline_csv.as_deref()).map_err(CliError::runtime)?;
     for w in choice_warnings(&scenario, strategies, args.choices) {
         crate::output::error_line(&format!("warning: {w}"));
     }
@@ -120,7 +119,7 @@ fn simulate_and_report(
         simulate_all(&scenario, strategies)?
     };
     deliver(&render_reports(args.format, mode, &reports), sink)?;
-    crate::timeline::deliver_csv(&reports, timeline_sink).map_err(CliError::runtime)?;
+    deliver_csv(&reports, timeline_sink).map_err(CliError::runtime)?;
     if INTERRUPTED.load(Ordering::Relaxed) {
         crate::output::error_line("interrupted: the report covers what ran until then");
     }
@@ -304,4 +303,23 @@ pub(crate) fn choice_warnings(s: &Scenario, strategies: &[String], flag: Option<
     vec![format!(
         "{given} is more than the {n} workers: power-of-two samples all {n}, which makes it least-loaded"
     )]
+}
+
+/// `--timeline-csv FILE`: made sure of before the run (as `--output` is).
+fn prepare_csv(path: Option<&std::path::Path>) -> Result<Option<crate::output::OutputFile>, String> {
+    path.map(|p| {
+        crate::output::OutputFile::prepare(p)
+            .map_err(|e| format!("cannot write --timeline-csv {}: {e}", p.display()))
+    })
+    .transpose()
+}
+
+/// Writes the reports' timelines where [`prepare_csv`] said.
+fn deliver_csv(reports: &[Report], sink: Option<crate::output::OutputFile>) -> Result<(), String> {
+    let Some(file) = sink else { return Ok(()) };
+    let runs: Vec<(&str, &crate::report::timeline::TimelineReport)> =
+        reports.iter().filter_map(|r| Some((r.strategy.as_str(), r.timeline.as_ref()?))).collect();
+    let path = file.path().display().to_string();
+    file.commit(&crate::report::timeline::csv(&runs))
+        .map_err(|e| format!("cannot write --timeline-csv {path}: {e}"))
 }

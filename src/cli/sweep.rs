@@ -1,4 +1,4 @@
-//! `lbsim sweep`: flags -> a typed [`Spec`](crate::sweep::Spec), then the grid run under the
+//! `lbsim sweep`: flags -> a typed [`Spec`], then the grid run under the
 //! terminal chart or headless with a progress bar, planned (`--plan`) or merged (`--merge`).
 
 use std::ffi::OsString;

@@ -2,9 +2,9 @@
 //! completion, retry or failure.
 
 use super::queue::Event;
-use super::{
-    Answer, Arrivals, Attempt, Backpressure, Outcome, Request, RequestRef, Sim, StepKind, Stop, Transit,
-};
+use super::{Answer, Arrivals, Attempt, Backpressure, Request, RequestRef, Sim, StepKind, Stop, Transit};
+use crate::metrics::Ending;
+use crate::model::config::RetryPolicy;
 use crate::strategy::WorkerId;
 use crate::time::Nanos;
 
@@ -32,14 +32,9 @@ impl Sim {
         };
         self.next_id += 1;
         if measured {
-            if let Some(timeline) = &mut self.metrics.timeline {
-                timeline.sent();
-            }
-            let c = &mut self.metrics.counters;
-            c.sent += 1;
-            c.in_flight += 1;
+            self.metrics.sent();
             if let Stop::Requests(n) = self.config.stop
-                && c.sent >= n
+                && self.metrics.counters.sent >= n
             {
                 self.sending = false;
             }
@@ -47,7 +42,7 @@ impl Sim {
         if let Some(p) = &self.retry
             && let Some(budget) = p.budget
         {
-            self.retry_tokens = (self.retry_tokens + budget).min(super::RETRY_TOKENS_MAX);
+            self.retry_tokens = (self.retry_tokens + budget).min(RetryPolicy::BUDGET_TOKENS_MAX);
         }
         let slot = self.requests.insert(request);
         if self.keys.is_some() {
@@ -376,10 +371,8 @@ impl Sim {
         let step = match (current, answer) {
             (false, _) => StepKind::Internal, // abandoned: nobody waits for it
             (true, Answer::Ok) => self.complete(attempt),
-            (true, Answer::WorkerError | Answer::Crash) => {
-                self.retry_or_end(attempt.request, Outcome::Failed)
-            }
-            (true, Answer::Rejected) => self.retry_or_end(attempt.request, Outcome::Rejected),
+            (true, Answer::WorkerError | Answer::Crash) => self.retry_or_end(attempt.request, Ending::Failed),
+            (true, Answer::Rejected) => self.retry_or_end(attempt.request, Ending::Rejected),
         };
         // The worker has room again: requests waiting at the balancer may go (after this
         // request is settled, so that releasing cannot interleave with it).
@@ -394,22 +387,10 @@ impl Sim {
         let w = attempt.worker as usize;
         let latency = self.now - request.created;
         self.completions += 1;
-        // The recent window counts the same requests as the totals (not the warm-up's), so
-        // that a window's p99 can never exceed the whole run's max.
         if request.measured {
-            let m = &mut self.metrics;
-            if let Some(recent) = &mut m.recent {
-                recent.record(self.now, latency);
-            }
-            m.latency.record(latency);
-            m.queue_wait.record(attempt.start - attempt.sent);
-            m.service.record(attempt.done - attempt.start);
-            m.workers[w].completed += 1;
-            m.counters.completed += 1;
-            m.counters.in_flight -= 1;
-            if let Some(timeline) = &mut m.timeline {
-                timeline.completed(latency);
-            }
+            let wait = attempt.start - attempt.sent;
+            let service = attempt.done - attempt.start;
+            self.metrics.ended(&Ending::Completed { worker: w, latency, wait, service }, self.now);
         }
         self.client_returns(request.client);
         StepKind::Completion { request: request.id, worker: w, latency }
@@ -417,7 +398,7 @@ impl Sim {
 
     /// After a failed attempt: retries if the policy, the budget and the deadline allow,
     /// else ends the request with `outcome`.
-    fn retry_or_end(&mut self, r: RequestRef, outcome: Outcome) -> StepKind {
+    fn retry_or_end(&mut self, r: RequestRef, outcome: Ending) -> StepKind {
         let request = *self.requests.get(r.slot).expect("live request");
         if let Some(p) = &self.retry
             && request.attempts <= p.max
@@ -466,7 +447,7 @@ impl Sim {
         if self.requests.get(r.slot).is_some_and(|q| q.measured) {
             self.metrics.attempts.timeouts += 1;
         }
-        self.end(r, Outcome::TimedOut)
+        self.end(r, Ending::TimedOut)
     }
 
     /// A per-try timeout: the attempt is abandoned (it goes on running on its worker).
@@ -482,28 +463,14 @@ impl Sim {
         }
         // The abandoned attempt stops counting: the request is retried (while it waits for
         // the retry, `waiting_retry` makes any late answer stale) or ends here.
-        self.retry_or_end(r, Outcome::TimedOut)
+        self.retry_or_end(r, Ending::TimedOut)
     }
 
     /// Ends a request without success.
-    pub(super) fn end(&mut self, r: RequestRef, outcome: Outcome) -> StepKind {
+    pub(super) fn end(&mut self, r: RequestRef, outcome: Ending) -> StepKind {
         let request = self.requests.remove(r.slot).expect("ending a live request");
         if request.measured {
-            let c = &mut self.metrics.counters;
-            c.in_flight -= 1;
-            match outcome {
-                Outcome::Rejected => c.rejected += 1,
-                Outcome::Failed => c.failed += 1,
-                Outcome::TimedOut => c.timed_out += 1,
-            }
-            if let Some(timeline) = &mut self.metrics.timeline {
-                use crate::timeline::Unanswered;
-                timeline.ended(match outcome {
-                    Outcome::Rejected => Unanswered::Rejected,
-                    Outcome::Failed => Unanswered::Failed,
-                    Outcome::TimedOut => Unanswered::TimedOut,
-                });
-            }
+            self.metrics.ended(&outcome, self.now);
         }
         self.client_returns(request.client);
         StepKind::Failure { request: request.id, outcome }

@@ -10,221 +10,55 @@
 //! failed or timed out. Each try at serving it is an *attempt*: the first, then one per retry.
 //! Attempts travel to a worker (after a network delay, if any), wait and are served there,
 //! and their answer travels back to the balancer, which completes the request or retries it.
-//! The flow lives in `flow.rs`, faults and defences in `faults.rs`.
+//! The flow lives in `flow.rs`, faults and defences in `faults.rs`, the state of requests,
+//! attempts and workers in `state.rs`.
+//!
+//! Layer 3 of the house: this folder imports the model's vocabulary ([`crate::model`]),
+//! [`crate::metrics`], [`crate::strategy`] and the foundations; never [`crate::live`] nor
+//! anything above (engines, reports, UI). Its old paths for the model's types
+//! (`engine::SimConfig`, `engine::Command`, ...) are re-exports. Anything from layer 4 up may
+//! import it.
 
-pub(crate) mod arrivals;
-pub mod config;
 mod faults;
 mod flow;
 mod queue;
 mod replicas;
 mod slab;
 mod slow_start;
+mod state;
 mod timeline;
 
 use std::collections::VecDeque;
 
-use smallvec::SmallVec;
-
-pub use config::{
-    Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError, DEFAULT_MAX_IN_FLIGHT, Defences,
-    Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes,
-    RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig, SlowStart, Slowdown, Stop, View, WorkerSpec,
+// The model's vocabulary at its old paths (`engine::SimConfig`, `engine::config::MAX_RATE`,
+// `engine::Command`, ...), for the callers that still use them.
+pub use crate::model::config::{
+    self as config, Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError,
+    DEFAULT_MAX_IN_FLIGHT, Defences, Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS,
+    OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig,
+    SlowStart, Slowdown, Stop, View, WorkerSpec,
+};
+pub use crate::model::{
+    Command, CommandError, Ending, Lifecycle, Notice, Snapshot, StopReason, WorkerSnapshot,
 };
 
+/// How a request ended: the model's [`Ending`] (its old name here).
+pub type Outcome = Ending;
+
+use crate::metrics::timeline::Timeline;
 use crate::metrics::{Metrics, WorkerStats};
+use crate::model::arrivals::OpenLoop;
 use crate::rng::{SimRng, Stream};
 use crate::strategy::{Cluster, Strategy, WorkerId, WorkerView};
 use crate::time::Nanos;
-use arrivals::OpenLoop;
 use queue::{Event, EventQueue};
 use slab::Slab;
+use state::{Answer, Attempt, Request, RequestRef, Transit, Worker};
 
 /// Marks a request that no closed-loop client waits for.
 const NO_CLIENT: u32 = u32::MAX;
 /// Notices kept for a UI to read.
 const NOTICES: usize = 256;
-
-/// A request sent by a requester, until it ends.
-#[derive(Clone, Copy, Debug)]
-struct Request {
-    id: u64,
-    /// When the requester sent it.
-    created: Nanos,
-    /// Work to do, in time at speed 1 (the same for every attempt).
-    demand: Nanos,
-    /// The closed-loop client waiting for it, or `NO_CLIENT`.
-    client: u32,
-    /// Whether it arrived after the warm-up and so counts.
-    measured: bool,
-    /// Dispatches so far; only the latest dispatch's attempt may answer for the request.
-    tries: u32,
-    /// Attempts actually made (sent to a worker or turned away), for the retry limit.
-    attempts: u32,
-    /// Distinguishes this request from later ones in the same slab slot.
-    generation: u32,
-    /// A retry is scheduled: no earlier attempt's answer counts any more.
-    waiting_retry: bool,
-    /// It has waited at the balancer at least once (counted once in `blocked`).
-    held: bool,
-    /// The balancer replica it reached (all its attempts go through it). (Its key, when
-    /// requests are keyed, is kept beside the slab, in `Sim::request_keys`, so that a request
-    /// stays 48 bytes.)
-    replica: u16,
-}
-
-/// A reference to a request that may have ended meanwhile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct RequestRef {
-    slot: u32,
-    generation: u32,
-}
-
-/// One try at serving a request.
-#[derive(Clone, Copy, Debug)]
-struct Attempt {
-    id: u64,
-    request: RequestRef,
-    /// Which try (1 for the first).
-    try_no: u32,
-    /// The worker it was sent to.
-    worker: u32,
-    /// When the balancer sent it.
-    sent: Nanos,
-    /// When its service began (when it has).
-    start: Nanos,
-    /// When its service ends (set when it begins: the model draws the time then, and
-    /// least-work-left's oracle reads it).
-    done: Nanos,
-    demand: Nanos,
-    /// Whether its request counts (arrived after the warm-up).
-    measured: bool,
-    /// The balancer replica that sent it (u16 keeps an attempt in one 64-byte cache line).
-    replica: u16,
-}
-
-/// How an attempt ended, as the balancer hears it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Answer {
-    Ok,
-    /// The worker failed it (its error rate).
-    WorkerError,
-    /// Lost to a crash, or refused by a dead worker.
-    Crash,
-    /// Turned away: queue full, or no worker available.
-    Rejected,
-}
-
-/// Something travelling between the balancer and a worker.
-#[derive(Clone, Copy, Debug)]
-enum Transit {
-    /// Picked by a replica, not yet on its way (the dispatch delay).
-    Dispatch(Attempt),
-    ToWorker(Attempt),
-    ToBalancer(Attempt, Answer),
-}
-
-/// Where a worker is in its life (autoscaled pools add and remove workers).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lifecycle {
-    /// Serving.
-    Active,
-    /// Added by the autoscaler, not serving yet.
-    Starting,
-    /// Being removed: takes no new requests, finishes its queue.
-    Draining,
-    /// Removed.
-    Retired,
-}
-
-/// A worker's engine-side state: the truth, of which the balancer sees only its view.
-#[derive(Clone, Debug)]
-struct Worker {
-    spec: WorkerSpec,
-    /// The speed in force (the configured speed, divided by any slowdown).
-    speed: f64,
-    /// The slowdown in force (1 = none).
-    slowdown: f64,
-    queue: VecDeque<Attempt>,
-    /// In service; inline for the usual single slot, to spare a pointer chase per event.
-    serving: SmallVec<[Attempt; 1]>,
-    /// Bumped at each crash, so departures scheduled before it are ignored.
-    epoch: u32,
-    /// Nested crash windows in force; down while positive.
-    crashes: u32,
-    down_since: Nanos,
-    lifecycle: Lifecycle,
-    /// Attempts the balancer sent it and has not heard back about.
-    outstanding: u32,
-    /// The balancer's belief from health checks.
-    healthy: bool,
-    checks_failed: u32,
-    checks_passed: u32,
-    /// Ejected as an outlier until this time.
-    ejected_until: Option<Nanos>,
-    /// Ejections so far (the n-th lasts n base ejection times).
-    ejections: u32,
-    consecutive_errors: u32,
-    /// Its cache of keys (keyed requests with a cache only).
-    cache: Option<crate::keys::Lru>,
-    /// Whether the balancer may send to it by what it knows (kept for the panic threshold,
-    /// under which the view may say up when this does not).
-    available: bool,
-    /// Slow start: the latest ramp, and when it began.
-    ramp: u32,
-    ramp_since: Nanos,
-}
-
-impl Worker {
-    fn new(spec: WorkerSpec, lifecycle: Lifecycle) -> Worker {
-        Worker {
-            speed: spec.speed,
-            slowdown: 1.0,
-            queue: VecDeque::new(),
-            serving: SmallVec::new(),
-            epoch: 0,
-            crashes: 0,
-            down_since: 0,
-            lifecycle,
-            outstanding: 0,
-            healthy: true,
-            checks_failed: 0,
-            checks_passed: 0,
-            ejected_until: None,
-            ejections: 0,
-            consecutive_errors: 0,
-            cache: None,
-            available: lifecycle == Lifecycle::Active,
-            ramp: 0,
-            ramp_since: 0,
-            spec,
-        }
-    }
-
-    fn with_cache(mut self, cache: Option<crate::keys::Cache>) -> Worker {
-        self.cache = cache.map(|c| crate::keys::Lru::new(c.size));
-        self
-    }
-
-    fn pending(&self) -> u32 {
-        (self.queue.len() + self.serving.len()) as u32
-    }
-
-    fn is_down(&self) -> bool {
-        self.crashes > 0
-    }
-}
-
-/// How a request ended, other than completed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Its last attempt was turned away.
-    Rejected,
-    /// Its last attempt failed (worker error or crash).
-    Failed,
-    /// The requester gave up on it.
-    TimedOut,
-}
 
 /// What one call of [`Sim::step`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,8 +94,8 @@ pub enum StepKind {
     Failure {
         /// The request's id.
         request: u64,
-        /// How it ended.
-        outcome: Outcome,
+        /// How it ended (never completed).
+        outcome: Ending,
     },
     /// A closed-loop client that has nothing more to send retired.
     ClientRetired {
@@ -281,187 +115,6 @@ pub struct Step {
     pub time: Nanos,
     /// What happened.
     pub kind: StepKind,
-}
-
-/// A change applied between steps.
-pub enum Command {
-    /// Sets the open-loop arrival rate (requests/s) (for bursty arrivals, the burst rate; the
-    /// base rate keeps its ratio). Zero pauses arrivals.
-    SetRate(f64),
-    /// Replaces the balancing strategy.
-    SetStrategy(Box<dyn Strategy>),
-    /// Changes a worker's configured speed (the balancer is told); requests already in
-    /// service keep their finish time.
-    SetWorkerSpeed {
-        /// The worker.
-        worker: WorkerId,
-        /// Its new speed.
-        speed: f64,
-    },
-    /// Slows a worker down by `factor` (1 = back to normal) without telling the balancer.
-    SetWorkerSlowdown {
-        /// The worker.
-        worker: WorkerId,
-        /// How many times slower.
-        factor: f64,
-    },
-    /// Crashes (`false`) or repairs (`true`) a worker. A crash loses the requests in service
-    /// and fails or requeues the queue; the balancer learns of it as configured.
-    SetWorkerUp {
-        /// The worker.
-        worker: WorkerId,
-        /// `false` crashes it, `true` repairs it.
-        up: bool,
-    },
-    /// Sets the probability that a worker fails a request.
-    SetWorkerErrorRate {
-        /// The worker.
-        worker: WorkerId,
-        /// Probability of failing a request.
-        rate: f64,
-    },
-    /// Turns retries on (with the given policy) or off.
-    SetRetry(Option<RetryPolicy>),
-}
-
-impl Command {
-    /// What it does, in words, for the event log and the report (`worker 3 crashed`).
-    pub fn describe(&self) -> String {
-        match self {
-            Command::SetRate(r) if *r == 0.0 => "arrivals paused (rate 0/s)".to_string(),
-            Command::SetRate(r) => format!("arrival rate set to {r:.0}/s"),
-            Command::SetStrategy(s) => format!("strategy switched to {}", s.name()),
-            Command::SetWorkerSpeed { worker, speed } => format!("worker {worker} speed set to {speed}"),
-            Command::SetWorkerSlowdown { worker, factor } if *factor == 1.0 => {
-                format!("worker {worker} back to normal speed")
-            }
-            Command::SetWorkerSlowdown { worker, factor } => format!("worker {worker} slowed down {factor}x"),
-            Command::SetWorkerUp { worker, up: false } => format!("worker {worker} crashed"),
-            Command::SetWorkerUp { worker, up: true } => format!("worker {worker} repaired"),
-            Command::SetWorkerErrorRate { worker, rate } => {
-                format!("worker {worker} fails {:.0}% of requests", rate * 100.0)
-            }
-            Command::SetRetry(Some(p)) => format!("retries on: up to {} per request", p.max),
-            Command::SetRetry(None) => "retries off".to_string(),
-        }
-    }
-}
-
-/// A command that cannot be applied.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CommandError {
-    /// The rate of a closed loop is set by its clients.
-    #[error("a closed-loop run has no arrival rate to set")]
-    ClosedLoop,
-    /// No such worker.
-    #[error("there is no worker {0}")]
-    NoWorker(WorkerId),
-    /// A nonsense number.
-    #[error("{0}")]
-    BadValue(String),
-}
-
-/// One worker in a [`Snapshot`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct WorkerSnapshot {
-    /// Queued plus in service.
-    pub pending: u32,
-    /// Waiting in the queue.
-    pub queued: u32,
-    /// In service.
-    pub busy: u32,
-    /// Service slots.
-    pub concurrency: u32,
-    /// Speed in force (after any slowdown).
-    pub speed: f64,
-    /// Slowdown factor in force (1 = none).
-    pub slowdown: f64,
-    /// Whether the balancer may send to it (it believes the worker up and it is not ejected).
-    pub up: bool,
-    /// Whether the worker has crashed (whatever the balancer believes).
-    pub crashed: bool,
-    /// Whether it is ejected as an outlier.
-    pub ejected: bool,
-    /// Where it is in its life.
-    pub lifecycle: Lifecycle,
-    /// Its error rate.
-    pub error_rate: f64,
-    /// Measured requests completed.
-    pub completed: u64,
-    /// Latency of its most recent answer.
-    pub last_latency: Nanos,
-}
-
-/// The engine's state at one moment, for a UI or a test.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot {
-    /// Virtual time.
-    pub now: Nanos,
-    /// Start of the measurement window (end of the warm-up).
-    pub window_start: Nanos,
-    /// The strategy's name.
-    pub strategy: String,
-    /// Request outcomes so far.
-    pub counters: crate::metrics::Counters,
-    /// Attempts and errors so far.
-    pub attempts: crate::metrics::Attempts,
-    /// One entry per worker (retired ones included, so ids stay put).
-    pub workers: Vec<WorkerSnapshot>,
-    /// The open-loop arrival rate in force (requests/s), `None` for a closed loop.
-    pub arrival_rate: Option<f64>,
-    /// Whether retries are on.
-    pub retries_on: bool,
-    /// Requests waiting at the balancer (blocking backpressure).
-    pub blocked: usize,
-    /// Whether the run is over.
-    pub finished: bool,
-    /// Why the run stopped early, if it did (then `finished` is true too).
-    pub stop_reason: Option<StopReason>,
-}
-
-/// Why a run stopped before the end its configuration asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StopReason {
-    /// Requests in flight, or attempts at workers, went beyond the cap
-    /// ([`SimConfig::max_in_flight`]): the queues were growing without bound.
-    InFlightCap {
-        /// The cap.
-        limit: u64,
-        /// When it was reached (virtual time).
-        at: Nanos,
-    },
-}
-
-impl StopReason {
-    /// A short machine-readable name (`in_flight_cap`), as in the JSON report.
-    pub fn key(&self) -> &'static str {
-        match self {
-            StopReason::InFlightCap { .. } => "in_flight_cap",
-        }
-    }
-}
-
-impl std::fmt::Display for StopReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StopReason::InFlightCap { limit, at } => write!(
-                f,
-                "stopped at {:.3}s of virtual time: more than {limit} requests (or attempts at workers) \
-                 in flight, the queues growing without bound (raise the cap with --max-in-flight or \
-                 run.max_in_flight)",
-                crate::time::as_secs_f64(*at)
-            ),
-        }
-    }
-}
-
-/// A line for a UI's event log: a fault, a detection, an ejection, a scaling action.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notice {
-    /// When.
-    pub time: Nanos,
-    /// What, in words.
-    pub text: String,
 }
 
 /// A simulation run.
@@ -558,11 +211,7 @@ impl Sim {
             .iter()
             .map(|spec| Worker::new(spec.clone(), Lifecycle::Active).with_cache(cache))
             .collect();
-        let views: Vec<WorkerView> = config
-            .workers
-            .iter()
-            .map(|s| WorkerView { pending: 0, speed: s.speed, weight: s.weight, up: true, last_latency: 0 })
-            .collect();
+        let views: Vec<WorkerView> = config.workers.iter().map(fresh_view).collect();
         let up: Vec<WorkerId> = (0..workers.len()).collect();
         for s in &mut strategies {
             s.on_cluster_change(&Cluster::new(0, &views, &up));
@@ -575,8 +224,7 @@ impl Sim {
             &views,
             config.keys.is_some(),
         );
-        let timeline =
-            config.timeline.map(|interval| crate::timeline::Timeline::new(interval, config.warmup));
+        let timeline = config.timeline.map(|interval| Timeline::new(interval, config.warmup));
         let timeline_due = timeline.as_ref().map_or(Nanos::MAX, |t| t.due());
         let metrics = Metrics {
             workers: vec![WorkerStats::default(); workers.len()],
@@ -608,7 +256,7 @@ impl Sim {
             blocked: VecDeque::new(),
             releasing: false,
             retry: config.defences.retry.clone(),
-            retry_tokens: RETRY_TOKENS_MAX,
+            retry_tokens: RetryPolicy::BUDGET_TOKENS_MAX,
             next_id: 0,
             next_attempt: 0,
             metrics,
@@ -631,25 +279,30 @@ impl Sim {
             timeline_due,
             config,
         };
-        if sim.config.warmup > 0 {
-            sim.events.push(sim.config.warmup, Event::WarmupEnd);
+        sim.schedule_start();
+        Ok(sim)
+    }
+
+    /// Schedules what happens first: the warm-up's end, the first requests, the faults.
+    fn schedule_start(&mut self) {
+        if self.config.warmup > 0 {
+            self.events.push(self.config.warmup, Event::WarmupEnd);
         }
-        match &sim.config.arrivals {
+        match &self.config.arrivals {
             Arrivals::Closed { clients, think } => {
                 for client in 0..*clients {
-                    let t = think.sample(&mut sim.arrivals_rng);
-                    sim.events.push(t, Event::ClientSend { client });
+                    let t = think.sample(&mut self.arrivals_rng);
+                    self.events.push(t, Event::ClientSend { client });
                 }
             }
             _ => {
-                let open = sim.open_loop.as_mut().expect("open loop");
-                sim.next_arrival = open.next_after(0, &mut sim.arrivals_rng);
+                let open = self.open_loop.as_mut().expect("open loop");
+                self.next_arrival = open.next_after(0, &mut self.arrivals_rng);
             }
         }
-        sim.offset_replicas(sim.config.defences.balancers.aligned);
-        sim.register_idle_workers();
-        sim.schedule_faults();
-        Ok(sim)
+        self.offset_replicas(self.config.defences.balancers.aligned);
+        self.register_idle_workers();
+        self.schedule_faults();
     }
 
     /// The configuration being run.
@@ -1006,28 +659,26 @@ impl Sim {
 
     /// Applies a command at the current virtual time.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        let what = command.describe();
+        command.check(&self.config, self.workers.len())?;
+        let (what, kind) = (command.describe(), command.kind());
         let before = self.strategy_name().to_string();
         let switched = matches!(command, Command::SetStrategy(_));
         self.apply_command(command)?;
         let after = self.strategy_name().to_string();
-        self.metrics.note_command(self.now, what, switched.then_some((before.as_str(), after.as_str())));
+        self.metrics.note_command(
+            self.now,
+            kind,
+            what,
+            switched.then_some((before.as_str(), after.as_str())),
+        );
         Ok(())
     }
 
+    /// Applies a command that [`Command::check`] accepted.
     fn apply_command(&mut self, command: Command) -> Result<(), CommandError> {
-        let n = self.workers.len();
-        let check_worker = |w: WorkerId| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
         match command {
             Command::SetRate(rate) => {
-                config::check_rate("rate", rate, true).map_err(|e| CommandError::BadValue(e.to_string()))?;
                 let open = self.open_loop.as_mut().ok_or(CommandError::ClosedLoop)?;
-                if open.is_trace() {
-                    return Err(CommandError::BadValue(
-                        "the arrivals come from a trace, whose times are fixed (its time scale sets how fast it plays)"
-                            .to_string(),
-                    ));
-                }
                 open.set_rate(rate);
                 if self.sending && !self.finished {
                     self.next_arrival = open.next_after(self.now, &mut self.arrivals_rng);
@@ -1046,48 +697,22 @@ impl Sim {
                 self.register_idle_workers();
             }
             Command::SetWorkerSpeed { worker, speed } => {
-                check_worker(worker)?;
-                if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
-                    return Err(CommandError::BadValue(format!("speed must be in (0, 1e6], got {speed}")));
-                }
                 let w = &mut self.workers[worker];
                 w.spec.speed = speed;
                 w.speed = speed / w.slowdown;
                 self.views[worker].speed = speed;
                 self.cluster_changed();
             }
-            Command::SetWorkerSlowdown { worker, factor } => {
-                check_worker(worker)?;
-                if !(factor.is_finite() && (1.0..=1e6).contains(&factor)) {
-                    return Err(CommandError::BadValue(format!(
-                        "slowdown must be in [1, 1e6], got {factor}"
-                    )));
-                }
-                self.set_slowdown(worker, factor);
-            }
+            Command::SetWorkerSlowdown { worker, factor } => self.set_slowdown(worker, factor),
             Command::SetWorkerUp { worker, up } => {
-                check_worker(worker)?;
                 if up {
                     self.repair(worker, true);
                 } else if !self.workers[worker].is_down() {
                     self.crash(worker);
                 }
             }
-            Command::SetWorkerErrorRate { worker, rate } => {
-                check_worker(worker)?;
-                if !(0.0..=1.0).contains(&rate) {
-                    return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
-                }
-                self.workers[worker].spec.error_rate = rate;
-            }
-            Command::SetRetry(policy) => {
-                if let Some(p) = &policy {
-                    let mut probe = self.config.clone();
-                    probe.defences.retry = Some(p.clone());
-                    probe.validate().map_err(|e| CommandError::BadValue(e.to_string()))?;
-                }
-                self.retry = policy;
-            }
+            Command::SetWorkerErrorRate { worker, rate } => self.workers[worker].spec.error_rate = rate,
+            Command::SetRetry(policy) => self.retry = policy,
         }
         Ok(())
     }
@@ -1190,8 +815,10 @@ impl Sim {
     }
 }
 
-/// Retry tokens banked at most (see [`RetryPolicy::budget`]).
-const RETRY_TOKENS_MAX: f64 = 10.0;
+/// What the balancer sees of a worker of `spec` at the start: idle and up.
+fn fresh_view(spec: &WorkerSpec) -> WorkerView {
+    WorkerView { pending: 0, speed: spec.speed, weight: spec.weight, up: true, last_latency: 0 }
+}
 
 #[cfg(test)]
 mod tests;

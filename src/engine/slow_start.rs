@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn the_factor_follows_envoys_formula() {
-        let s = SlowStart { window: 10 * SECS, aggression: 1.0, min_weight_percent: 10.0 };
+        let s = SlowStart::new(10 * SECS);
         assert_eq!(s.factor(0), 0.1, "max(age, 1s) / window, at least 10%");
         assert!((s.factor(5 * SECS) - 0.5).abs() < 1e-12);
         assert_eq!(s.factor(10 * SECS), 1.0);

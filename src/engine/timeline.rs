@@ -1,4 +1,4 @@
-//! Closing the timeline's intervals ([`crate::timeline`]) as virtual time passes them.
+//! Closing the timeline's intervals ([`crate::metrics::timeline`]) as virtual time passes them.
 
 use super::Sim;
 use crate::time::Nanos;

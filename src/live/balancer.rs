@@ -27,8 +27,9 @@ use super::request::{Done, Reply, Request};
 use super::worker::{self, Settings, Worker};
 
 mod defences;
-use crate::engine::{Backpressure, Defences, Detection, Lifecycle, SimConfig, WorkerSpec};
 use crate::metrics::ScaleAction;
+use crate::model::Lifecycle;
+use crate::model::config::{Backpressure, Defences, Detection, SimConfig, WorkerSpec};
 use crate::rng::{SimRng, Stream};
 use crate::strategy::{Cluster, Strategy, WorkerView};
 use crate::time::Nanos;

@@ -7,7 +7,10 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Ending, Metrics};
+
+/// How a request ended: the one [`Ending`] both engines use (its old name here).
+pub use crate::metrics::Ending as End;
 use crate::time::Nanos;
 
 /// Real time and scenario time. A live run can be slowed down or sped up: `scale` real
@@ -40,30 +43,6 @@ impl Clock {
     pub fn now(&self) -> Nanos {
         self.scenario(self.start.elapsed())
     }
-}
-
-/// How a request ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum End {
-    /// Answered well; times in scenario nanoseconds.
-    Completed {
-        /// The worker that served it.
-        worker: usize,
-        /// From sending to the answer.
-        latency: Nanos,
-        /// Queued at the worker.
-        wait: Nanos,
-        /// In service.
-        service: Nanos,
-    },
-    /// Its last attempt was turned away.
-    Rejected,
-    /// Its last attempt failed (worker error or crash).
-    Failed,
-    /// The requester gave up (its deadline, or the last per-try timeout).
-    TimedOut,
-    /// The run shut down first.
-    Cancelled,
 }
 
 /// Why an attempt went wrong.
@@ -129,7 +108,7 @@ pub enum Record {
         /// After the warm-up.
         measured: bool,
         /// How.
-        end: End,
+        end: Ending,
         /// When (scenario time).
         at: Nanos,
     },
@@ -200,16 +179,12 @@ pub struct Tally {
 impl Tally {
     /// Adds one record to the metrics; `now` is scenario time, for the recent window.
     pub fn add(&mut self, metrics: &mut Metrics, record: Record, now: Nanos) -> Option<String> {
-        let (c, a) = (&mut metrics.counters, &mut metrics.attempts);
+        let a = &mut metrics.attempts;
         match record {
             Record::Sent { measured } => {
                 self.alive += 1;
                 if measured {
-                    c.sent += 1;
-                    c.in_flight += 1;
-                    if let Some(timeline) = metrics.timeline.as_mut() {
-                        timeline.sent();
-                    }
+                    metrics.sent();
                 }
             }
             Record::Attempt { measured, retry } => {
@@ -248,40 +223,11 @@ impl Tally {
             Record::Ended { measured, end, at } => {
                 self.last_event = self.last_event.max(at);
                 self.alive = self.alive.saturating_sub(1);
-                if let End::Completed { worker, latency, wait, service } = end {
+                if let Ending::Completed { .. } = end {
                     self.completions += 1;
-                    if measured && let Some(recent) = metrics.recent.as_mut() {
-                        recent.record(now, latency);
-                    }
-                    if measured {
-                        metrics.latency.record(latency);
-                        metrics.queue_wait.record(wait);
-                        metrics.service.record(service);
-                        if let Some(stats) = metrics.workers.get_mut(worker) {
-                            stats.completed += 1;
-                        }
-                    }
                 }
                 if measured {
-                    let c = &mut metrics.counters;
-                    c.in_flight -= 1;
-                    match end {
-                        End::Completed { .. } => c.completed += 1,
-                        End::Rejected => c.rejected += 1,
-                        End::Failed => c.failed += 1,
-                        End::TimedOut => c.timed_out += 1,
-                        End::Cancelled => c.cancelled += 1,
-                    }
-                    if let Some(timeline) = metrics.timeline.as_mut() {
-                        use crate::timeline::Unanswered;
-                        match end {
-                            End::Completed { latency, .. } => timeline.completed(latency),
-                            End::Rejected => timeline.ended(Unanswered::Rejected),
-                            End::Failed => timeline.ended(Unanswered::Failed),
-                            End::TimedOut => timeline.ended(Unanswered::TimedOut),
-                            End::Cancelled => timeline.ended(Unanswered::Cancelled),
-                        }
-                    }
+                    metrics.ended(&end, now);
                 }
             }
             Record::Late(ns) => self.lateness.record(ns),
@@ -320,11 +266,11 @@ mod tests {
         let mut m = Metrics { workers: vec![Default::default(); 2], ..Metrics::default() };
         let mut t = Tally::default();
         let ends = [
-            End::Completed { worker: 1, latency: 5, wait: 1, service: 4 },
-            End::Rejected,
-            End::Failed,
-            End::TimedOut,
-            End::Cancelled,
+            Ending::Completed { worker: 1, latency: 5, wait: 1, service: 4 },
+            Ending::Rejected,
+            Ending::Failed,
+            Ending::TimedOut,
+            Ending::Cancelled,
         ];
         for end in ends {
             t.add(&mut m, Record::Sent { measured: true }, 0);

@@ -11,6 +11,13 @@
 //! [`Live`] (in `run.rs`) is the handle the UI and the reports hold: it starts the tasks on a
 //! runtime of its own, reads what they report, passes the user's commands on, and shuts
 //! everything down so that no task outlives the run.
+//!
+//! Layer 3 of the house: this folder imports the model's vocabulary ([`crate::model`]: the
+//! configuration, commands, snapshots, the arrival processes), [`crate::metrics`] (the one
+//! accounting path the model uses too), [`crate::strategy`] and the foundations; never
+//! [`crate::engine`] nor anything above. The [`Engine`](crate::engines::Engine) trait's impl for
+//! [`Live`] is in `engines.rs`, over inherent methods here. Anything from layer 4 up may
+//! import it.
 
 pub mod balancer;
 pub mod meter;
@@ -21,9 +28,9 @@ pub mod worker;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use crate::model::config::{QueueFate, SimConfig, View};
 
-use crate::engine::{QueueFate, SimConfig};
+pub use crate::model::figures::{LiveFigures, Work};
 
 pub use run::Live;
 
@@ -31,30 +38,6 @@ pub use run::Live;
 /// waiting for its answer, so a million is about 2 GB (the model's default, ten million,
 /// would be twenty). `--max-in-flight` or `[run] max_in_flight` set another.
 pub const LIVE_MAX_IN_FLIGHT: u64 = 1_000_000;
-
-/// What serving a request is, for a live worker.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Work {
-    /// Waiting (I/O-bound): `tokio::time::sleep`. The thread is free meanwhile.
-    #[default]
-    Sleep,
-    /// Computing inside the async task (CPU-bound): it holds its runtime thread throughout.
-    Spin,
-    /// The same computing moved to tokio's blocking pool with `spawn_blocking`.
-    Blocking,
-}
-
-impl Work {
-    /// The name used in scenarios and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Work::Sleep => "sleep",
-            Work::Spin => "spin",
-            Work::Blocking => "blocking",
-        }
-    }
-}
 
 /// How a live run runs (the scenario's `[live]` table and the `--work`, `--threads`,
 /// `--time-scale`, `--grace` flags).
@@ -93,50 +76,6 @@ impl LiveOptions {
     }
 }
 
-/// What a live run measured that the model has no notion of.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LiveFigures {
-    /// Real time per scenario time.
-    pub time_scale: f64,
-    /// What serving was.
-    pub work: Work,
-    /// Runtime worker threads.
-    pub threads: usize,
-    /// Grace period at shutdown (s, real time).
-    pub grace_s: f64,
-    /// Whether workers stopped work nobody waited for.
-    pub cancel_abandoned: bool,
-    /// Whether this run was one of several run one after another (a live comparison).
-    pub sequential: bool,
-    /// Timers and hand-offs measured.
-    pub lateness_samples: u64,
-    /// How late timers and hand-offs ran against when they should have (ms of scenario time):
-    /// mean, p50, p99, max.
-    pub lateness_mean_ms: f64,
-    /// Median lateness (ms).
-    pub lateness_p50_ms: f64,
-    /// 99th percentile lateness (ms).
-    pub lateness_p99_ms: f64,
-    /// Largest lateness (ms).
-    pub lateness_max_ms: f64,
-    /// Fraction of the wall time the balancer task spent handling events.
-    pub balancer_utilization: f64,
-    /// Events the balancer handled.
-    pub balancer_events: u64,
-    /// Requests waiting in the balancer's channel: the largest and the mean seen.
-    pub balancer_queue_max: usize,
-    /// Mean of the balancer's channel length, sampled.
-    pub balancer_queue_mean: f64,
-    /// Runtime worker threads, as tokio reports them.
-    pub runtime_workers: usize,
-    /// Most tasks alive at once (sampled).
-    pub runtime_alive_tasks_max: usize,
-    /// Longest global (injection) queue of the runtime seen (sampled).
-    pub runtime_global_queue_max: usize,
-    /// Tasks still alive when the runtime was shut down: 0 when every task ended with the run.
-    pub tasks_left_at_shutdown: usize,
-}
-
 /// Why a strategy cannot run live: an oracle reads what only the model knows.
 pub fn check_strategy(strategy: &dyn crate::strategy::Strategy) -> Result<(), String> {
     if strategy.is_oracle() {
@@ -156,7 +95,7 @@ pub fn check_supported(config: &SimConfig) -> Result<(), String> {
         (config.faults.on_crash == QueueFate::Requeue, "on_crash = \"requeue\""),
         (config.defences.balancers.count > 1, "several balancer replicas (balancers.count, --balancers)"),
         (
-            config.defences.view() == crate::engine::View::ReportLocal,
+            config.defences.view() == View::ReportLocal,
             "the report+local view (balancers.view, --balancer-view)",
         ),
         (config.defences.balancers.dispatch_delay.is_some(), "a dispatch delay (balancers.dispatch_delay)"),

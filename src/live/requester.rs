@@ -13,11 +13,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::meter::{Cause, End, Meter, Record};
+use super::meter::{Cause, Meter, Record};
 use super::request::{Reply, Request};
 use crate::dist::Dist;
-use crate::engine::arrivals::OpenLoop;
-use crate::engine::{RetryPolicy, SimConfig, Stop};
+use crate::metrics::Ending;
+use crate::model::arrivals::OpenLoop;
+use crate::model::config::{RetryPolicy, SimConfig, Stop};
 use crate::rng::{SimRng, Stream};
 use crate::time::Nanos;
 
@@ -64,9 +65,6 @@ pub struct Requesters {
     next_id: AtomicU64,
 }
 
-/// Retry tokens banked at most (as in the model).
-const RETRY_TOKENS_MAX: f64 = 10.0;
-
 impl Requesters {
     /// The shared part of the requesters of `config`.
     pub fn new(
@@ -89,7 +87,7 @@ impl Requesters {
             stop_sending: shutdown.child_token(),
             shutdown,
             tracker,
-            retry_tokens: Mutex::new(RETRY_TOKENS_MAX),
+            retry_tokens: Mutex::new(RetryPolicy::BUDGET_TOKENS_MAX),
             tickets: AtomicU64::new(match config.stop {
                 Stop::Requests(n) => n,
                 Stop::Duration(_) => u64::MAX,
@@ -140,7 +138,7 @@ impl Requesters {
         let end = tokio::select! {
             // Shutdown first: a request cut off by it is cancelled, whatever else it sees.
             biased;
-            _ = self.shutdown.cancelled() => End::Cancelled,
+            _ = self.shutdown.cancelled() => Ending::Cancelled,
             end = async {
                 match deadline {
                     // The requester gives up at its deadline: dropping `tries` drops the reply
@@ -151,7 +149,7 @@ impl Requesters {
                         Err(_) => {
                             let cause = Cause::TimedOut;
                             self.meter.record(Record::AttemptFailed { measured, worker: None, cause });
-                            End::TimedOut
+                            Ending::TimedOut
                         }
                     },
                     None => tries.await,
@@ -162,7 +160,7 @@ impl Requesters {
     }
 
     /// Tries, and retries as the plan allows, until an answer or the last failure.
-    async fn tries(&self, id: u64, demand: Nanos, measured: bool, sent: Instant) -> End {
+    async fn tries(&self, id: u64, demand: Nanos, measured: bool, sent: Instant) -> Ending {
         let mut jitter = SimRng::substream(self.seed, Stream::Defences, id);
         let mut attempt = 0;
         loop {
@@ -171,7 +169,7 @@ impl Requesters {
             let (reply, answer) = oneshot::channel();
             let request = Request { id, demand, measured, dispatched: None, reply };
             if self.balancer.send(request).await.is_err() {
-                return End::Cancelled; // the balancer has gone: the run is shutting down
+                return Ending::Cancelled; // the balancer has gone: the run is shutting down
             }
             let policy = self.plan.borrow().retry.clone();
             let per_try = policy.as_ref().and_then(|p| p.per_try_timeout).map(|t| self.meter.clock.real(t));
@@ -182,7 +180,7 @@ impl Requesters {
             let (cause, worker) = match answer {
                 Some(Ok(Reply::Done { worker, wait, service })) => {
                     let clock = &self.meter.clock;
-                    return End::Completed {
+                    return Ending::Completed {
                         worker,
                         latency: clock.scenario(sent.elapsed()),
                         wait: clock.scenario(wait),
@@ -197,9 +195,9 @@ impl Requesters {
             };
             self.meter.record(Record::AttemptFailed { measured, worker, cause });
             let ended = match cause {
-                Cause::Rejected => End::Rejected,
-                Cause::TimedOut => End::TimedOut,
-                Cause::WorkerError | Cause::Crash => End::Failed,
+                Cause::Rejected => Ending::Rejected,
+                Cause::TimedOut => Ending::TimedOut,
+                Cause::WorkerError | Cause::Crash => Ending::Failed,
             };
             let Some(p) = policy.filter(|p| attempt <= p.max) else { return ended };
             if !self.spend_retry_token(&p) {
@@ -216,7 +214,7 @@ impl Requesters {
     fn earn_retry_token(&self) {
         if let Some(budget) = self.plan.borrow().retry.as_ref().and_then(|p| p.budget) {
             let mut tokens = self.retry_tokens.lock().expect("never poisoned: no panics under it");
-            *tokens = (*tokens + budget).min(RETRY_TOKENS_MAX);
+            *tokens = (*tokens + budget).min(RetryPolicy::BUDGET_TOKENS_MAX);
         }
     }
 

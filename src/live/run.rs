@@ -14,12 +14,11 @@ use super::balancer::{self, Balancer, Control, Hiring, View};
 use super::meter::{Clock, Meter, Record, Tally};
 use super::requester::{self, Plan, Requesters};
 use super::{LiveFigures, LiveOptions, check_supported};
-use crate::engine::arrivals::OpenLoop;
-use crate::engine::{
-    Arrivals, Command, CommandError, Lifecycle, Notice, SimConfig, Snapshot, StopReason, WorkerSnapshot,
-};
-use crate::engines::{Engine, EngineKind};
+use crate::metrics::timeline::Timeline;
 use crate::metrics::{Metrics, WorkerStats};
+use crate::model::arrivals::OpenLoop;
+use crate::model::config::{Arrivals, SimConfig, Stop};
+use crate::model::{Command, CommandError, Lifecycle, Notice, Snapshot, StopReason, WorkerSnapshot};
 use crate::rng::{SimRng, Stream};
 use crate::strategy::Strategy;
 use crate::time::{MILLIS, Nanos};
@@ -108,7 +107,7 @@ impl Live {
         Ok(Live {
             metrics: Metrics {
                 workers: vec![WorkerStats::default(); n],
-                timeline: config.timeline.map(|i| crate::timeline::Timeline::new(i, config.warmup)),
+                timeline: config.timeline.map(|i| Timeline::new(i, config.warmup)),
                 ..Metrics::default()
             },
             strategy_name: strategy.name().to_string(),
@@ -459,45 +458,49 @@ impl Drop for Live {
     }
 }
 
-impl Engine for Live {
-    fn kind(&self) -> EngineKind {
-        EngineKind::Live
-    }
-    fn caps(&self) -> crate::engines::Caps {
-        crate::engines::Caps { paced: false, steppable: false, seekable: false, concurrent: false }
-    }
-    fn config(&self) -> &SimConfig {
+// What the `Engine` trait (`crate::engines`) reads and does, as inherent methods that its
+// impl delegates to (this module may not import the trait: it is a layer above).
+impl Live {
+    /// The configuration being run.
+    pub(crate) fn config(&self) -> &SimConfig {
         &self.config
     }
-    fn strategy_name(&self) -> &str {
+    /// The strategy's name (the latest switched to).
+    pub(crate) fn strategy_name(&self) -> &str {
         &self.strategy_name
     }
-    fn now(&self) -> Nanos {
+    /// Scenario time now (real time over the time scale); at the end once finished.
+    pub(crate) fn now(&self) -> Nanos {
         match (&self.running, self.ended_at) {
             (_, Some(t)) => t,
             (Some(run), None) => run.clock.now(),
             (None, None) => 0,
         }
     }
-    fn window_start(&self) -> Nanos {
+    /// Start of the measurement window (the end of the warm-up).
+    pub(crate) fn window_start(&self) -> Nanos {
         self.config.warmup.min(self.now())
     }
-    fn is_finished(&self) -> bool {
+    /// Whether the run is over.
+    pub(crate) fn is_finished(&self) -> bool {
         self.ended_at.is_some()
     }
-    fn progress(&self) -> f64 {
+    /// How far the run is, from 0 to 1.
+    pub(crate) fn progress(&self) -> f64 {
         if self.is_finished() {
             return 1.0;
         }
         match self.config.stop {
-            crate::engine::Stop::Requests(n) => self.metrics.counters.sent as f64 / n as f64,
-            crate::engine::Stop::Duration(d) => self.now() as f64 / (self.config.warmup + d).max(1) as f64,
+            Stop::Requests(n) => self.metrics.counters.sent as f64 / n as f64,
+            Stop::Duration(d) => self.now() as f64 / (self.config.warmup + d).max(1) as f64,
         }
     }
-    fn metrics(&self) -> &Metrics {
+    /// Everything measured so far.
+    pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
     }
-    fn snapshot(&self) -> Snapshot {
+    /// The whole state now, as the balancer last published it.
+    pub(crate) fn snapshot(&self) -> Snapshot {
         Snapshot {
             now: self.now(),
             window_start: self.window_start(),
@@ -512,7 +515,8 @@ impl Engine for Live {
             stop_reason: self.stop_reason,
         }
     }
-    fn worker(&self, id: usize) -> WorkerSnapshot {
+    /// One worker's state now, with the changes asked for that the balancer has not shown yet.
+    pub(crate) fn worker(&self, id: usize) -> WorkerSnapshot {
         // Workers the autoscaler adds are like the first one.
         let spec = self.config.workers.get(id).unwrap_or(&self.config.workers[0]);
         let mut seen = self.view.workers.get(id).cloned().unwrap_or(balancer::Seen {
@@ -554,53 +558,67 @@ impl Engine for Live {
             last_latency: seen.last_latency,
         }
     }
-    fn worker_count(&self) -> usize {
+    /// Workers, retired ones included.
+    pub(crate) fn worker_count(&self) -> usize {
         self.view.workers.len().max(self.config.workers.len())
     }
-    fn arrival_rate(&self) -> Option<f64> {
+    /// The open-loop arrival rate in force (requests/s), `None` for a closed loop.
+    pub(crate) fn arrival_rate(&self) -> Option<f64> {
         self.plan.rate.map(|r| if self.plan.sending && !self.is_finished() { r } else { 0.0 })
     }
-    fn retries_on(&self) -> bool {
+    /// Whether retries are on.
+    pub(crate) fn retries_on(&self) -> bool {
         self.plan.retry.is_some()
     }
-    fn blocked(&self) -> usize {
+    /// Requests waiting at the balancer (blocking backpressure).
+    pub(crate) fn blocked(&self) -> usize {
         self.view.blocked
     }
-    fn completions(&self) -> u64 {
+    /// Requests completed so far, warm-up included.
+    pub(crate) fn completions(&self) -> u64 {
         self.tally.completions
     }
-    fn take_notices(&mut self) -> Vec<Notice> {
+    /// The notices recorded since the last call.
+    pub(crate) fn take_notices(&mut self) -> Vec<Notice> {
         std::mem::take(&mut self.notices)
     }
-    fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        let what = command.describe();
+    /// Applies a command now (checked by [`Command::check`] first).
+    pub(crate) fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        command.check(&self.config, self.worker_count())?;
+        let (what, kind) = (command.describe(), command.kind());
         let before = self.strategy_name.clone();
         let switched = matches!(command, Command::SetStrategy(_));
         self.apply_command(command)?;
         let (now, after) = (self.now(), self.strategy_name.clone());
-        self.metrics.note_command(now, what, switched.then_some((before.as_str(), after.as_str())));
+        self.metrics.note_command(now, kind, what, switched.then_some((before.as_str(), after.as_str())));
         Ok(())
     }
 
-    fn advance_to(&mut self, _t: Nanos, _deadline: Option<Instant>) -> bool {
+    /// Takes in what the tasks did so far (a live run cannot be hurried).
+    pub(crate) fn poll(&mut self) {
         self.sync();
-        true
     }
-    fn set_sequential(&mut self, on: bool) {
+    /// Marks this run as one of several run one after another (a live comparison).
+    pub(crate) fn set_sequential(&mut self, on: bool) {
         self.sequential = on;
     }
-    fn set_sending(&mut self, on: bool) {
+    /// Stops or resumes sending new requests (the tasks keep draining).
+    pub(crate) fn set_sending(&mut self, on: bool) {
         self.set_plan(|p| p.sending = on);
     }
-    fn started(&self) -> bool {
+    /// Whether the run has begun.
+    pub(crate) fn started(&self) -> bool {
         self.strategy.is_none()
     }
-    fn start(&mut self) {
+    /// Begins the run; a failure to start is reported as a notice.
+    pub(crate) fn start(&mut self) {
         if let Err(e) = self.begin() {
             self.notices.push(Notice { time: 0, text: e });
         }
     }
-    fn stop(&mut self) {
+    /// Stops the run: stops the requesters, lets requests in flight finish for the grace period
+    /// and cancels the rest.
+    pub(crate) fn stop(&mut self) {
         let Some(run) = self.running.as_ref() else { return };
         run.stop_sending.cancel();
         // Let the requests in flight finish, for the grace period at most. Which are in
@@ -614,16 +632,20 @@ impl Engine for Live {
         }
         self.finish();
     }
-    fn stop_reason(&self) -> Option<StopReason> {
+    /// Why the run stopped early (the in-flight cap), if it did.
+    pub(crate) fn stop_reason(&self) -> Option<StopReason> {
         self.stop_reason
     }
-    fn in_flight(&self) -> u64 {
+    /// Requests in flight, warm-up included.
+    pub(crate) fn in_flight(&self) -> u64 {
         self.tally.alive
     }
-    fn in_flight_cap(&self) -> u64 {
+    /// The cap on requests in flight: past it, the run stops.
+    pub(crate) fn in_flight_cap(&self) -> u64 {
         self.config.defences.max_in_flight.unwrap_or(super::LIVE_MAX_IN_FLIGHT)
     }
-    fn live_figures(&self) -> Option<LiveFigures> {
+    /// What only a live run measures, for the report.
+    pub(crate) fn live_figures(&self) -> Option<LiveFigures> {
         let l = &self.tally.lateness;
         let ms = |ns: f64| ns / MILLIS as f64;
         let wall = self.wall_time().as_secs_f64();
@@ -652,23 +674,10 @@ impl Engine for Live {
 }
 
 impl Live {
-    /// Applies a command to the running tasks.
+    /// Applies a command that [`Command::check`] accepted to the running tasks.
     fn apply_command(&mut self, command: Command) -> Result<(), CommandError> {
-        let n = self.worker_count();
-        let check = |w: usize| if w < n { Ok(()) } else { Err(CommandError::NoWorker(w)) };
         match command {
             Command::SetRate(rate) => {
-                crate::engine::config::check_rate("rate", rate, true)
-                    .map_err(|e| CommandError::BadValue(e.to_string()))?;
-                if self.plan.rate.is_none() {
-                    return Err(CommandError::ClosedLoop);
-                }
-                if matches!(self.config.arrivals, Arrivals::Trace { .. }) {
-                    return Err(CommandError::BadValue(
-                        "the arrivals come from a trace, whose times are fixed (its time scale sets how fast it plays)"
-                            .to_string(),
-                    ));
-                }
                 self.set_plan(|p| p.rate = Some(rate));
                 Ok(())
             }
@@ -678,28 +687,16 @@ impl Live {
                 self.send(Control::Strategy(s))
             }
             Command::SetWorkerSpeed { worker, speed } => {
-                check(worker)?;
                 self.ask(worker, Asked::Speed(speed), Control::Speed(worker, speed))
             }
             Command::SetWorkerSlowdown { worker, factor } => {
-                check(worker)?;
-                if !(factor.is_finite() && (1.0..=1e6).contains(&factor)) {
-                    return Err(CommandError::BadValue(format!(
-                        "slowdown must be in [1, 1e6], got {factor}"
-                    )));
-                }
                 self.ask(worker, Asked::Slowdown(factor), Control::Slowdown(worker, factor))
             }
             Command::SetWorkerUp { worker, up } => {
-                check(worker)?;
                 let control = if up { Control::Repair(worker) } else { Control::Crash(worker) };
                 self.ask(worker, Asked::Up(up), control)
             }
             Command::SetWorkerErrorRate { worker, rate } => {
-                check(worker)?;
-                if !(0.0..=1.0).contains(&rate) {
-                    return Err(CommandError::BadValue(format!("error rate must be in [0, 1], got {rate}")));
-                }
                 self.ask(worker, Asked::ErrorRate(rate), Control::ErrorRate(worker, rate))
             }
             Command::SetRetry(policy) => {

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::Work;
 use super::meter::{Meter, Record};
 use super::request::{Done, Reply, Request};
-use crate::engine::ErrorKind;
+use crate::model::config::ErrorKind;
 use crate::rng::{SimRng, Stream};
 
 /// What can change about a worker while it runs (set by the balancer, read at each request).

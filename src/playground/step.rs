@@ -2,7 +2,7 @@
 //! got a request and why, who answered, what ended.
 
 use super::Playground;
-use crate::engine::{Outcome, StepKind};
+use crate::engine::StepKind;
 use crate::time::Human;
 
 impl Playground {
@@ -61,18 +61,10 @@ fn describe(kind: StepKind, why: impl Fn() -> String) -> String {
             format!("request {request} retry {attempt} could not be placed")
         }
         StepKind::Failure { request, outcome } => {
-            format!("request {request} ended: {}", outcome_text(outcome))
+            format!("request {request} ended: {}", outcome.words())
         }
         StepKind::Internal => "an attempt was served, lost or checked".to_string(),
         StepKind::ClientRetired { client } => format!("client {client} has nothing more to send"),
         StepKind::WarmupEnded => "warm-up over: statistics start".to_string(),
-    }
-}
-
-fn outcome_text(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Rejected => "rejected",
-        Outcome::Failed => "failed",
-        Outcome::TimedOut => "timed out",
     }
 }

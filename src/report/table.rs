@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::engines::EngineKind;
 use crate::text::escape;
 
 /// What a table shows for a latency when nothing completed.
@@ -40,10 +41,29 @@ pub fn run_table(r: &Report) -> String {
     };
     let mut out = format!("lbsim run · scenario {} · {strategy} · seed {}\n", escape(&r.scenario), r.seed);
     out += &header(r);
+    out += &request_lines(r);
+    out.push('\n');
+    out += &latency_lines(r);
+    out += &balancer_lines(r);
+    out += &worker_lines(r);
+    out += &live_lines(r);
+    out += &interventions(r);
+    out
+}
+
+/// What became of the requests and their attempts, the goodput and the scaling actions.
+fn request_lines(r: &Report) -> String {
+    let mut out = String::new();
     let c = &r.requests;
+    // A live run cancels what is still in flight at shutdown; the model never does (its runs
+    // end with such requests in flight), so only a live run's line names them.
+    let cancelled = match r.engine {
+        EngineKind::Live => format!("  cancelled {}", c.cancelled),
+        EngineKind::Sim => String::new(),
+    };
     let _ = writeln!(
         out,
-        "\nrequests    sent {}  completed {}  rejected {}  failed {}  timed out {}  in flight {}",
+        "\nrequests    sent {}  completed {}  rejected {}  failed {}  timed out {}{cancelled}  in flight {}",
         c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.in_flight
     );
     let a = &r.attempts;
@@ -75,7 +95,12 @@ pub fn run_table(r: &Report) -> String {
             s.time_s, s.worker, s.action, s.workers
         );
     }
-    out.push('\n');
+    out
+}
+
+/// The latency table: end to end, queue wait and service.
+fn latency_lines(r: &Report) -> String {
+    let mut out = String::new();
     let l = &r.latency_ms;
     let titles = ["mean", "p50", "p90", "p99", "p99.9", "max"];
     let _ = writeln!(out, "{:<12}{}", "(ms)", titles.map(|t| format!("{t:>11}")).concat());
@@ -95,7 +120,12 @@ pub fn run_table(r: &Report) -> String {
     for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
         out += &row(name, s.count, [Some(s.mean), None, None, Some(s.p99), None, None]);
     }
-    out += &balancer_lines(r);
+    out
+}
+
+/// One line per worker (the first [`MAX_WORKER_ROWS`]).
+fn worker_lines(r: &Report) -> String {
+    let mut out = String::new();
     let faulty = r.workers.iter().any(|w| w.errors > 0 || w.ejections > 0 || w.downtime_s > 0.0);
     let _ = write!(
         out,
@@ -122,8 +152,6 @@ pub fn run_table(r: &Report) -> String {
             r.workers.len() - MAX_WORKER_ROWS
         );
     }
-    out += &live_lines(r);
-    out += &interventions(r);
     out
 }
 
@@ -251,7 +279,7 @@ pub fn compare_table(reports: &[Report]) -> String {
     }
     // (title, value (None: n/a), lower is better)
     type Column = (&'static str, fn(&Report) -> Option<f64>, bool);
-    let all: [Column; 11] = [
+    let all: [Column; 12] = [
         ("mean", |r| latency(r, r.latency_ms.mean), true),
         ("p50", |r| latency(r, r.latency_ms.p50), true),
         ("p90", |r| latency(r, r.latency_ms.p90), true),
@@ -263,6 +291,7 @@ pub fn compare_table(reports: &[Report]) -> String {
         ("failed", |r| Some(r.requests.failed as f64), true),
         ("timed out", |r| Some(r.requests.timed_out as f64), true),
         ("attempts/req", |r| Some(r.attempts.retry_amplification), true),
+        ("cancelled", |r| Some(r.requests.cancelled as f64), true),
     ];
     let name_width = reports.iter().map(|r| escape(&r.strategy).chars().count()).max().unwrap_or(8).max(8);
     // The fault columns only when something happened in them.

@@ -1,5 +1,6 @@
 //! The TOML schema and its strict parsing.
 
+use crate::model::config::DEFAULT_REQUESTS;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::ops::Range;
 
@@ -17,7 +18,7 @@ use crate::engine::{
 };
 use crate::live::{LiveOptions, Work};
 use crate::strategy::StrategyParams;
-use crate::time::{MILLIS, Nanos, SECS};
+use crate::time::{MILLIS, Nanos};
 
 /// The layout of a scenario file. Every field is optional; defaults are given per field.
 ///
@@ -365,8 +366,6 @@ const DEFAULT_WORKERS: usize = 4;
 const DEFAULT_LOAD: f64 = 0.8;
 /// Default speed-up of a cache hit.
 const DEFAULT_HIT_SPEEDUP: f64 = 10.0;
-/// Default number of measured requests.
-const DEFAULT_REQUESTS: u64 = 100_000;
 
 /// The TOML text as the file's tables, an error placed and named as precisely as serde says.
 fn read_toml(text: &str, origin: &str) -> Result<ScenarioFile, ScenarioError> {
@@ -421,7 +420,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         stop,
         warmup: run.warmup.map_or(0, |d| d.0),
         pause_at: run.pause_at.map(|d| d.0),
-        seed: run.seed.unwrap_or(1),
+        seed: run.seed.unwrap_or(crate::model::config::DEFAULT_SEED),
         strategy: file.strategy.name.clone().map_or_else(|| "least-loaded".to_string(), |n| n.0),
         strategy_params,
         faults,
@@ -592,8 +591,8 @@ fn defences(f: &ScenarioFile) -> Defences {
         timeout: f.timeout.map(|t| t.0),
         retry: f.retry.as_ref().map(|r| RetryPolicy {
             max: r.max,
-            backoff: d(&r.backoff, 10 * MILLIS),
-            max_backoff: d(&r.max_backoff, SECS),
+            backoff: d(&r.backoff, RetryPolicy::DEFAULT_BACKOFF),
+            max_backoff: d(&r.max_backoff, RetryPolicy::DEFAULT_MAX_BACKOFF),
             per_try_timeout: r.per_try_timeout.map(|t| t.0),
             budget: r.budget.map(|b| b.0),
         }),
@@ -603,16 +602,19 @@ fn defences(f: &ScenarioFile) -> Defences {
                 DetectionMode::Instant => Detection::Instant,
                 DetectionMode::None => Detection::Never,
                 DetectionMode::Active => Detection::HealthChecks {
-                    interval: d(&h.interval, SECS),
-                    unhealthy: h.unhealthy.map_or(2, NonZeroU32::get),
-                    healthy: h.healthy.map_or(1, NonZeroU32::get),
+                    interval: d(&h.interval, Detection::DEFAULT_CHECK_INTERVAL),
+                    unhealthy: h.unhealthy.map_or(Detection::DEFAULT_UNHEALTHY, NonZeroU32::get),
+                    healthy: h.healthy.map_or(Detection::DEFAULT_HEALTHY, NonZeroU32::get),
                 },
             },
         },
-        outlier: f.outlier_ejection.as_ref().map(|o| OutlierEjection {
-            consecutive_errors: o.consecutive_errors.map_or(5, NonZeroU32::get),
-            base_ejection: d(&o.base_ejection, 30 * SECS),
-            max_ejected: o.max_ejected.map_or(0.1, |p| p.0),
+        outlier: f.outlier_ejection.as_ref().map(|o| {
+            let default = OutlierEjection::default();
+            OutlierEjection {
+                consecutive_errors: o.consecutive_errors.map_or(default.consecutive_errors, NonZeroU32::get),
+                base_ejection: d(&o.base_ejection, default.base_ejection),
+                max_ejected: o.max_ejected.map_or(default.max_ejected, |p| p.0),
+            }
         }),
         load_refresh: f.balancer.load_refresh.or(f.balancers.refresh).map(|t| t.0),
         backpressure: match f.balancer.backpressure {
@@ -626,20 +628,22 @@ fn defences(f: &ScenarioFile) -> Defences {
                 Some(Metric::Utilization) => ScaleMetric::Utilization,
                 _ => ScaleMetric::Pending,
             },
-            scale_up: a.scale_up.map_or(4.0, |x| x.0),
-            scale_down: a.scale_down.map_or(0.5, |x| x.0),
-            interval: d(&a.interval, SECS),
-            sustain: a.sustain.map_or(3, NonZeroU32::get),
-            startup: d(&a.startup, 5 * SECS),
-            cooldown: d(&a.cooldown, 10 * SECS),
+            scale_up: a.scale_up.map_or(Autoscale::DEFAULT_SCALE_UP, |x| x.0),
+            scale_down: a.scale_down.map_or(Autoscale::DEFAULT_SCALE_DOWN, |x| x.0),
+            interval: d(&a.interval, Autoscale::DEFAULT_INTERVAL),
+            sustain: a.sustain.map_or(Autoscale::DEFAULT_SUSTAIN, NonZeroU32::get),
+            startup: d(&a.startup, Autoscale::DEFAULT_STARTUP),
+            cooldown: d(&a.cooldown, Autoscale::DEFAULT_COOLDOWN),
         }),
         max_in_flight: f.run.max_in_flight.map(NonZeroU64::get),
         balancers: balancers(&f.balancers),
         panic_threshold: f.balancer.panic_threshold.map(|p| p.0),
         slow_start: f.slow_start.as_ref().map(|s| crate::engine::SlowStart {
             window: s.window.0,
-            aggression: s.aggression.map_or(1.0, |x| x.0),
-            min_weight_percent: s.min_weight_percent.map_or(10.0, |x| x.0),
+            aggression: s.aggression.map_or(crate::engine::SlowStart::DEFAULT_AGGRESSION, |x| x.0),
+            min_weight_percent: s
+                .min_weight_percent
+                .map_or(crate::engine::SlowStart::DEFAULT_MIN_WEIGHT_PERCENT, |x| x.0),
         }),
     }
 }

@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use super::{ArrivalSpec, Level, Scenario};
 use crate::dist::Dist;
-use crate::engine::{
-    Backpressure, ConfigError, Detection, OutlierEjection, RetryPolicy, SlowStart, Stop, View,
-};
+use crate::engine::{Backpressure, ConfigError, Detection, OutlierEjection, SlowStart, Stop, View};
 use crate::engines::EngineKind;
 use crate::live::Work;
-use crate::time::{MILLIS, Nanos, SECS};
+use crate::time::{Nanos, SECS};
 
 /// `--warmup`: a fixed time, or `auto` (MSER-5 on a pilot run, see `sweep::warmup`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,13 +256,7 @@ impl Overrides {
             d.timeout = Some(t);
         }
         if let Some(max) = self.retries {
-            let mut policy = d.retry.clone().unwrap_or(RetryPolicy {
-                max,
-                backoff: 10 * MILLIS,
-                max_backoff: SECS,
-                per_try_timeout: None,
-                budget: None,
-            });
+            let mut policy = d.retry.clone().unwrap_or_default();
             policy.max = max;
             d.retry = Some(policy);
         }
@@ -285,13 +277,12 @@ impl Overrides {
             Some(FailureDetection::HealthChecks)
                 if !matches!(d.detection, Detection::HealthChecks { .. }) =>
             {
-                d.detection = Detection::HealthChecks { interval: SECS, unhealthy: 2, healthy: 1 };
+                d.detection = Detection::DEFAULT_HEALTH_CHECKS;
             }
             _ => {}
         }
         if on(self.outlier_ejection) && d.outlier.is_none() {
-            d.outlier =
-                Some(OutlierEjection { consecutive_errors: 5, base_ejection: 30 * SECS, max_ejected: 0.1 });
+            d.outlier = Some(OutlierEjection::default());
         }
         if let Some(p) = self.panic_threshold {
             d.panic_threshold = Some(p);
@@ -299,8 +290,7 @@ impl Overrides {
         match self.slow_start {
             Some(SlowStartFlag::Off) => d.slow_start = None,
             Some(SlowStartFlag::Window(window)) => {
-                let kept =
-                    d.slow_start.unwrap_or(SlowStart { window, aggression: 1.0, min_weight_percent: 10.0 });
+                let kept = d.slow_start.unwrap_or(SlowStart::new(window));
                 d.slow_start = Some(SlowStart { window, ..kept });
             }
             None => {}

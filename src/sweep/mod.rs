@@ -15,7 +15,7 @@
 //! `--plan`/`--merge` ([`plan`]), the SVG chart ([`plot`]) and the reports.
 //!
 //! A feature (layer 5): it takes a loaded [`Scenario`] and typed
-//! [`Overrides`](crate::scenario::Overrides), never the command line's flags, and imports
+//! [`Overrides`], never the command line's flags, and imports
 //! `output`, `scenario`, `engine`, `report` and the foundations. It never imports `cli` or
 //! `tui`: the terminal chart (`tui::sweep`) drives [`execute`] as its monitor, and the command
 //! layer (`cli::sweep`) chooses the chart or a headless progress bar. `cli` and `tui` import

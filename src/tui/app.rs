@@ -124,6 +124,8 @@ pub struct App {
     pub selected: usize,
     /// Whether the help overlay is open.
     pub show_help: bool,
+    /// How many lines the help overlay is scrolled down.
+    pub help_scroll: usize,
     /// Whether the histograms show the recent window rather than the whole run.
     pub show_recent: bool,
     /// Whether latency and throughput are charted over time (`o`) instead of the latency
@@ -163,6 +165,7 @@ impl App {
             mode,
             selected: 0,
             show_help: false,
+            help_scroll: 0,
             show_recent: false,
             show_chart: false,
             window: None,
@@ -216,14 +219,28 @@ impl App {
         if self.prompt.is_some() {
             self.prompt_key(key);
         } else if self.show_help {
-            match keymap::act(key) {
-                Some(Act::Quit) if key.code != crossterm::event::KeyCode::Esc => self.quit = true,
-                _ => self.show_help = false,
-            }
+            self.help_key(key);
         } else if let Some(act) = keymap::act(key) {
             self.act(act);
         }
         self.settle();
+    }
+
+    /// A key while the help is open: the arrows and pages scroll it, `q` and Ctrl-C quit,
+    /// any other key closes it.
+    fn help_key(&mut self, key: Key) {
+        use crossterm::event::KeyCode;
+        match key.code {
+            KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+            KeyCode::Down => self.help_scroll += 1,
+            KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+            KeyCode::PageDown => self.help_scroll += 10,
+            KeyCode::Home => self.help_scroll = 0,
+            _ if keymap::act(key) == Some(Act::Quit) && key.code != KeyCode::Esc => self.quit = true,
+            _ => self.show_help = false,
+        }
+        // Past the end is the end: the view shows the last page.
+        self.help_scroll = self.help_scroll.min(super::help::help_lines(54).len());
     }
 
     /// Does what a key of the [`keymap`] says.
@@ -232,7 +249,10 @@ impl App {
         let prompt = |kind| Some(Prompt { kind, text: String::new() });
         match act {
             Act::Quit => self.quit = true,
-            Act::Help => self.show_help = true,
+            Act::Help => {
+                self.show_help = true;
+                self.help_scroll = 0;
+            }
             Act::LogBack => self.scroll_log(5),
             Act::LogForward => self.scroll_log(-5),
             Act::LogNewest => self.log_scroll = 0,
@@ -410,6 +430,20 @@ impl App {
     /// histograms then show it, as with `m`).
     pub fn handle_mouse(&mut self, mouse: crossterm::event::MouseEvent) {
         use crossterm::event::{MouseButton, MouseEventKind};
+        // The wheel scrolls the help when it is open, else the event log.
+        let wheel = match mouse.kind {
+            MouseEventKind::ScrollUp => -1,
+            MouseEventKind::ScrollDown => 1,
+            _ => 0,
+        };
+        if wheel != 0 {
+            if self.show_help {
+                self.help_scroll = self.help_scroll.saturating_add_signed(wheel);
+            } else {
+                self.scroll_log(-wheel);
+            }
+            return self.settle();
+        }
         let Some(span) = self.chart_span.get().filter(|_| self.show_chart) else { return };
         let at = span.time_at(mouse.column, mouse.row);
         match mouse.kind {

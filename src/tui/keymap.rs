@@ -289,7 +289,7 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: "?",
-        help: "this help (any key closes it)",
+        help: "this help (↑↓ scroll it, any other key closes it)",
         footer: Some((LAST, "? help · q quit")),
         needs: Needs::Always,
         keys: &[(key('?'), Act::Help)],
@@ -306,6 +306,9 @@ pub const KEYMAP: &[Binding] = &[
         ],
     },
 ];
+
+/// What the mouse does, for the help overlay and `--help`.
+pub const MOUSE: &str = "mouse: drag across the chart over time (o) to mark the window it spans; the wheel scrolls the log or this help";
 
 /// The footer rank of the entry always shown last.
 const LAST: u8 = u8::MAX;
@@ -340,7 +343,7 @@ pub fn help_text() -> String {
     let rows: Vec<String> = KEYMAP.iter().map(|b| format!("{} {}", b.label, b.help)).collect();
     format!(
         "Keys in the terminal UI of run and compare (the live engine can be neither stepped, sped \
-         up nor sought): {}. The report lists every change made with keys.",
+         up nor sought): {}; {MOUSE}. The report lists every change made with keys.",
         rows.join("; ")
     )
 }

@@ -14,7 +14,7 @@ pub mod app;
 pub mod chart;
 pub mod compare;
 pub mod fit;
-mod help;
+pub mod help;
 pub mod keymap;
 pub mod panes;
 pub mod replicas;

@@ -58,7 +58,7 @@ impl Widget for &App {
                 .render(footer_area, buf),
         }
         if self.show_help {
-            render_help(area, buf);
+            render_help(self.help_scroll, area, buf);
         }
     }
 }

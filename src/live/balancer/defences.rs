@@ -5,9 +5,10 @@
 use std::time::Instant;
 
 use super::{Balancer, Control, hire};
-use crate::engine::{Detection, Lifecycle, ScaleMetric};
 use crate::live::meter::Record;
 use crate::metrics::ScaleAction;
+use crate::model::Lifecycle;
+use crate::model::config::{Detection, ScaleMetric};
 use crate::strategy::WorkerView;
 use crate::time::{Human, Nanos};
 

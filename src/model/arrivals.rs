@@ -46,11 +46,6 @@ impl OpenLoop {
         Some(OpenLoop { kind, rate, base_rate, burst, gap, in_burst: false, phase_end: gap, trace, next: 0 })
     }
 
-    /// Whether the times come from a trace (then the rate cannot be changed).
-    pub fn is_trace(&self) -> bool {
-        self.kind == Kind::Trace
-    }
-
     /// Trace only: the demand the trace gives the request most recently returned by
     /// [`next_after`](OpenLoop::next_after), if the trace has demands.
     pub fn trace_demand(&self) -> Option<Nanos> {

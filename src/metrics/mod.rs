@@ -1,6 +1,16 @@
-//! Measurement: HdrHistogram latency recorders, request counters and per-worker accumulators.
+//! Measurement: HdrHistogram latency recorders, request counters and per-worker accumulators;
+//! the one accounting path both engines call ([`accounts`]: [`Metrics::sent`],
+//! [`Metrics::ended`] with an [`Ending`]); the run over time ([`timeline`]).
 //!
 //! Memory is fixed per recorder and per worker: nothing grows with the number of requests.
+//!
+//! Layer 2 of the house: imports only the foundations (`time`, ...), never the model, the
+//! engines or the reports; everything above may import it.
+
+pub mod accounts;
+pub mod timeline;
+
+pub use accounts::Ending;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -338,7 +348,7 @@ pub struct Metrics {
     pub recent: Option<RecentWindow>,
     /// The run over time, per interval, when the configuration asks for it
     /// ([`SimConfig::timeline`](crate::engine::SimConfig::timeline)).
-    pub timeline: Option<crate::timeline::Timeline>,
+    pub timeline: Option<timeline::Timeline>,
 }
 
 /// A command applied during a run.
@@ -346,8 +356,32 @@ pub struct Metrics {
 pub struct Intervention {
     /// Virtual time it was applied (ns).
     pub at: Nanos,
-    /// What it did, in words (`worker 3 crashed`).
+    /// What kind of change it was.
+    pub kind: InterventionKind,
+    /// What it did, in words (`worker 3 crashed`), for display.
     pub what: String,
+}
+
+/// The kinds of change a command makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterventionKind {
+    /// The open-loop arrival rate was set (or arrivals paused).
+    ArrivalRate,
+    /// The balancing strategy was switched.
+    Strategy,
+    /// A worker's configured speed was changed.
+    Speed,
+    /// A worker was slowed down (or back to normal) without the balancer being told.
+    Slowdown,
+    /// A worker was crashed.
+    Crash,
+    /// A worker was repaired.
+    Repair,
+    /// A worker's error rate was set.
+    ErrorRate,
+    /// Retries were turned on or off.
+    Retries,
 }
 
 /// A strategy taking over a run, and the measurements so far (to tell what each strategy
@@ -365,10 +399,16 @@ pub struct Switch {
 }
 
 impl Metrics {
-    /// Notes a command applied at `at`; `switched` names the strategies before and after a
-    /// strategy switch.
-    pub fn note_command(&mut self, at: Nanos, what: String, switched: Option<(&str, &str)>) {
-        self.interventions.push(Intervention { at, what });
+    /// Notes a command of `kind` applied at `at`, `what` it did in words; `switched` names the
+    /// strategies before and after a strategy switch.
+    pub fn note_command(
+        &mut self,
+        at: Nanos,
+        kind: InterventionKind,
+        what: String,
+        switched: Option<(&str, &str)>,
+    ) {
+        self.interventions.push(Intervention { at, kind, what });
         if let Some((before, after)) = switched {
             if self.switches.is_empty() {
                 let start = Switch {

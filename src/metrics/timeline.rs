@@ -2,7 +2,11 @@
 //! ended, their latency (p50, p99, mean) and each worker's time-averaged pending count
 //! (`--timeline 1s`).
 //!
-//! Both engines fill a [`Timeline`] held in [`Metrics::timeline`](crate::metrics::Metrics):
+//! This is the measurement; the report's form of it and its CSV are in `report/timeline.rs`.
+//!
+//! Both engines fill a [`Timeline`] held in [`Metrics::timeline`](super::Metrics), through
+//! the one accounting path ([`Metrics::sent`](super::Metrics::sent),
+//! [`Metrics::ended`](super::Metrics::ended)):
 //! requests are counted in the interval that is open when they are sent or end. Intervals
 //! run from the end of the warm-up and include their end, not their start (the first includes
 //! both): `(start, end]`, so that something at the very end of a run is in its last interval.
@@ -18,8 +22,8 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::metrics::SIGFIG;
-use crate::time::{MICROS, MILLIS, Nanos, as_secs_f64};
+use super::{Ending, SIGFIG};
+use crate::time::{MICROS, Nanos};
 
 /// Most numbers (intervals x workers) a timeline may be expected to store; [`check`] refuses
 /// settings beyond it.
@@ -45,19 +49,6 @@ pub struct Counts {
     pub timed_out: u64,
     /// Requests cut off when a live run shut down.
     pub cancelled: u64,
-}
-
-/// How a request ended without success, for [`Timeline::ended`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unanswered {
-    /// Failed (worker error or crash).
-    Failed,
-    /// Turned away.
-    Rejected,
-    /// Given up on.
-    TimedOut,
-    /// Cut off at shutdown (live).
-    Cancelled,
 }
 
 /// One closed interval.
@@ -167,28 +158,25 @@ impl Timeline {
         (self.closed.len() + 1) * self.area_at_start.len().max(1) >= HARD_CAP_CELLS
     }
 
-    /// A measured request was sent.
-    #[inline]
+    /// A measured request was sent. (Always inlined, as [`Metrics::ended`](super::Metrics::ended).)
+    #[inline(always)]
     pub fn sent(&mut self) {
         self.counts.sent += 1;
     }
 
-    /// A measured request completed after `latency`.
-    #[inline]
-    pub fn completed(&mut self, latency: Nanos) {
-        self.counts.completed += 1;
-        self.latency.record(latency);
-    }
-
-    /// A measured request ended without an answer.
-    #[inline]
-    pub fn ended(&mut self, how: Unanswered) {
+    /// A measured request ended.
+    #[inline(always)]
+    pub fn ended(&mut self, ending: &Ending) {
         let c = &mut self.counts;
-        match how {
-            Unanswered::Failed => c.failed += 1,
-            Unanswered::Rejected => c.rejected += 1,
-            Unanswered::TimedOut => c.timed_out += 1,
-            Unanswered::Cancelled => c.cancelled += 1,
+        match *ending {
+            Ending::Completed { latency, .. } => {
+                c.completed += 1;
+                self.latency.record(latency);
+            }
+            Ending::Failed => c.failed += 1,
+            Ending::Rejected => c.rejected += 1,
+            Ending::TimedOut => c.timed_out += 1,
+            Ending::Cancelled => c.cancelled += 1,
         }
     }
 
@@ -275,155 +263,6 @@ pub fn check(interval: Nanos, span: f64, workers: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// One interval as reports give it (JSON `timeline.intervals[]`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct IntervalReport {
-    /// Start (s of virtual time).
-    pub start_s: f64,
-    /// End (s).
-    pub end_s: f64,
-    /// Requests sent in the interval.
-    pub sent: u64,
-    /// Requests completed in it.
-    pub completed: u64,
-    /// Requests that failed in it.
-    pub failed: u64,
-    /// Requests turned away in it.
-    pub rejected: u64,
-    /// Requests given up on in it.
-    pub timed_out: u64,
-    /// Requests cancelled at shutdown in it (live).
-    pub cancelled: u64,
-    /// Median latency of the requests completed in it (ms), `null` when none did.
-    pub p50_ms: Option<f64>,
-    /// 99th percentile (ms), `null` when none completed.
-    pub p99_ms: Option<f64>,
-    /// Mean latency (ms), `null` when none completed.
-    pub mean_ms: Option<f64>,
-    /// Each worker's time-averaged pending count (queued + in service) over the interval.
-    pub mean_pending: Vec<f64>,
-}
-
-/// The timeline as reports give it (JSON `timeline`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TimelineReport {
-    /// The intervals' length (s).
-    pub interval_s: f64,
-    /// The intervals, in order.
-    pub intervals: Vec<IntervalReport>,
-}
-
-impl TimelineReport {
-    /// The report of `timeline` at `now`, with `area_at` as for [`Timeline::close_until`].
-    pub fn new(
-        timeline: &Timeline,
-        now: Nanos,
-        workers: usize,
-        area_at: impl Fn(usize, Nanos) -> u128,
-    ) -> TimelineReport {
-        let ms = |ns: f64| ns / MILLIS as f64;
-        let intervals = timeline
-            .intervals(now, workers, area_at)
-            .into_iter()
-            .map(|i| IntervalReport {
-                start_s: as_secs_f64(i.start),
-                end_s: as_secs_f64(i.end),
-                sent: i.counts.sent,
-                completed: i.counts.completed,
-                failed: i.counts.failed,
-                rejected: i.counts.rejected,
-                timed_out: i.counts.timed_out,
-                cancelled: i.counts.cancelled,
-                p50_ms: i.latency.map(|l| ms(l.p50 as f64)),
-                p99_ms: i.latency.map(|l| ms(l.p99 as f64)),
-                mean_ms: i.latency.map(|l| ms(l.mean)),
-                mean_pending: i.mean_pending,
-            })
-            .collect();
-        TimelineReport { interval_s: as_secs_f64(timeline.interval), intervals }
-    }
-}
-
-/// The CSV columns before the per-worker ones (`pending_w0`, `pending_w1`, ...).
-pub const CSV_COLUMNS: &[&str] = &[
-    "strategy",
-    "start_s",
-    "end_s",
-    "sent",
-    "completed",
-    "failed",
-    "rejected",
-    "timed_out",
-    "cancelled",
-    "latency_p50_ms",
-    "latency_p99_ms",
-    "latency_mean_ms",
-    "mean_pending",
-];
-
-/// The timelines of several runs (one per strategy) as CSV: a header, then one line per
-/// interval and strategy; `mean_pending` is the mean over the workers, then one column per
-/// worker (empty where a worker did not exist yet).
-pub fn csv(runs: &[(&str, &TimelineReport)]) -> String {
-    let workers =
-        runs.iter().flat_map(|(_, t)| &t.intervals).map(|i| i.mean_pending.len()).max().unwrap_or(0);
-    let mut header: Vec<String> = CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
-    header.extend((0..workers).map(|w| format!("pending_w{w}")));
-    let mut out = header.join(",") + "\n";
-    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
-    for (strategy, t) in runs {
-        for i in &t.intervals {
-            let mean = if i.mean_pending.is_empty() {
-                0.0
-            } else {
-                i.mean_pending.iter().sum::<f64>() / i.mean_pending.len() as f64
-            };
-            let mut cells = vec![
-                crate::report::csv_text(strategy),
-                i.start_s.to_string(),
-                i.end_s.to_string(),
-                i.sent.to_string(),
-                i.completed.to_string(),
-                i.failed.to_string(),
-                i.rejected.to_string(),
-                i.timed_out.to_string(),
-                i.cancelled.to_string(),
-                opt(i.p50_ms),
-                opt(i.p99_ms),
-                opt(i.mean_ms),
-                mean.to_string(),
-            ];
-            cells.extend(
-                (0..workers).map(|w| i.mean_pending.get(w).map_or_else(String::new, |p| p.to_string())),
-            );
-            out += &cells.join(",");
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// `--timeline-csv FILE`: made sure of before the run (as `--output` is).
-pub fn prepare_csv(path: Option<&std::path::Path>) -> Result<Option<crate::output::OutputFile>, String> {
-    path.map(|p| {
-        crate::output::OutputFile::prepare(p)
-            .map_err(|e| format!("cannot write --timeline-csv {}: {e}", p.display()))
-    })
-    .transpose()
-}
-
-/// Writes the reports' timelines where [`prepare_csv`] said.
-pub fn deliver_csv(
-    reports: &[crate::report::Report],
-    sink: Option<crate::output::OutputFile>,
-) -> Result<(), String> {
-    let Some(file) = sink else { return Ok(()) };
-    let runs: Vec<(&str, &TimelineReport)> =
-        reports.iter().filter_map(|r| Some((r.strategy.as_str(), r.timeline.as_ref()?))).collect();
-    let path = file.path().display().to_string();
-    file.commit(&csv(&runs)).map_err(|e| format!("cannot write --timeline-csv {path}: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,12 +271,12 @@ mod tests {
     fn intervals_close_in_order_and_split_the_counts() {
         let mut t = Timeline::new(100, 1_000);
         t.sent();
-        t.completed(40);
+        t.ended(&Ending::Completed { worker: 0, latency: 40, wait: 0, service: 40 });
         // Worker 0 had 1 pending throughout; worker 1 none.
         let area = |w: usize, at: Nanos| if w == 0 { (at - 1_000) as u128 } else { 0 };
         t.close_until(1_250, 2, area);
         t.sent();
-        t.ended(Unanswered::Rejected);
+        t.ended(&Ending::Rejected);
         let all = t.intervals(1_250, 2, area);
         assert_eq!(all.len(), 3);
         assert_eq!(
@@ -457,17 +296,5 @@ mod tests {
         let e = check(1_000, 600e9, 8).unwrap_err();
         assert!(e.contains("use at least"), "{e}");
         assert!(check(0, 1e9, 1).is_err());
-    }
-
-    #[test]
-    fn csv_has_a_column_per_worker() {
-        let mut t = Timeline::new(10, 0);
-        t.sent();
-        t.completed(5_000_000);
-        let r = TimelineReport::new(&t, 10, 2, |w, _| [5, 10][w]);
-        let text = csv(&[("random", &r)]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].ends_with("mean_pending,pending_w0,pending_w1"), "{}", lines[0]);
-        assert_eq!(lines[1], "random,0,0.00000001,1,1,0,0,0,0,5,5,5,0.75,0.5,1");
     }
 }
