@@ -29,3 +29,12 @@ pub mod text;
 pub mod time;
 pub mod trace;
 pub mod tui;
+
+// The book's pages that hold Rust code, compiled and run by `cargo test --doc` so that they
+// cannot rot (tests/docs.rs checks that every such page is listed here).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/src/guide/keys.md")]
+pub struct BookKeys;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/src/guide/own-strategy.md")]
+pub struct BookOwnStrategy;
