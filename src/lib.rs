@@ -2,8 +2,23 @@
 //!
 //! Requesters send requests to a balancer, which picks a worker for each by a pluggable
 //! [`strategy::Strategy`]; workers serve them after random delays. The [`engine`] is a pure,
-//! deterministic discrete-event simulation; [`scenario`] reads TOML scenarios into its
-//! configuration, [`metrics`] measures and [`report`] prints the results.
+//! deterministic discrete-event simulation and [`live`] the same model as tokio tasks; both
+//! speak the [`model`]'s vocabulary and account through [`metrics`]; [`scenario`] reads TOML
+//! into a configuration, [`report`] prints results, the [`playground`] runs and seeks them
+//! for the [`tui`] and for replay, and [`cli`] is the thin command line.
+//!
+//! Imports run one way, down these layers (a module imports only from its own layer or
+//! below; there is no import circle between files):
+//!
+//! 1. foundations: [`time`], [`rng`], [`text`], [`stats`], [`dist`], [`trace`], [`keys`]
+//! 2. the vocabulary: [`model`] (config, commands, snapshots, endings), [`metrics`],
+//!    [`strategy`]
+//! 3. the two engines: [`engine`] and [`live`], neither importing the other
+//! 4. [`engines`] (the `Engine` trait over both), [`scenario`], [`report`], [`session`]
+//! 5. features: [`playground`] (the run controller), [`sweep`], [`replay`]; [`output`], the
+//!    plumbing they share
+//! 6. [`tui`]
+//! 7. [`cli`], called by `main.rs`
 
 #![warn(missing_docs)]
 

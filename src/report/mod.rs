@@ -1,6 +1,6 @@
 //! Reports of finished (or stopped) runs: the data, and its table, JSON and CSV renderings.
 //!
-//! The JSON form is the contract for scripts; its keys are documented in the README and
+//! The JSON form is the contract for scripts; its keys are documented in the book (docs/src/reference/json.md) and
 //! checked by the tests. New keys may be added, existing ones never change meaning.
 //!
 //! - `mod.rs`: the [`Report`] of one run, read from any [`Engine`], its JSON and CSV;

@@ -2,7 +2,7 @@
 //!
 //! A scenario describes a workload and a cluster. Parsing is strict (unknown fields are
 //! errors) and every error names the file, line, column and field. The schema, with every
-//! default, is documented in the README and on [`ScenarioFile`]; `scenarios/*.toml` are
+//! default, is documented in the book (docs/src/reference/scenario-schema.md) and on [`ScenarioFile`]; `scenarios/*.toml` are
 //! compiled into the binary ([`builtin`]).
 //!
 //! Loading goes in two steps so that command-line flags can override a scenario before its

@@ -8,6 +8,10 @@
 //! It is then available as `--strategy my-strategy`, in `lbsim compare` and in `lbsim
 //! strategies`. A strategy outside the crate (see `examples/`) implements the same trait and is
 //! handed to [`crate::engine::Sim::new`] directly.
+//!
+//! Layering: beside the model's vocabulary (layer 2); a strategy imports only the
+//! foundations (`rng`, `time`, `keys`) and sees workers through [`WorkerView`]; both engines,
+//! the configuration and everything above import it.
 
 use std::fmt;
 

@@ -87,7 +87,7 @@ fn vary_of(grid: &Grid, cell: &Cell) -> Option<(&'static str, serde_json::Value)
     Some((v.key(), v.json(&v.values[i]).unwrap_or(serde_json::Value::Null)))
 }
 
-/// `{"sweep": {...}, "cells": [...]}`: the contract documented in the README.
+/// `{"sweep": {...}, "cells": [...]}`: the contract documented in the book (docs/src/reference/json.md).
 pub fn sweep_json(grid: &Grid) -> String {
     let cells = grid
         .cells

@@ -1,7 +1,10 @@
 //! The engine's input: a fully resolved, validated description of one run.
 //!
 //! Scenario files and command-line flags are turned into a [`SimConfig`]; the engine knows
-//! nothing about either.
+//! nothing about either. Every default lives here, as a `Default` impl or a named constant
+//! (`RetryPolicy::default`, `Detection::DEFAULT_HEALTH_CHECKS`, `DEFAULT_SEED`, ...), and the
+//! scenario layer and the flags take them from here. Imports only the foundations and the
+//! strategy parameters; `validate` checks a configuration before anything is allocated.
 
 mod validate;
 
