@@ -907,3 +907,84 @@ fn the_help_wraps_and_scrolls_to_its_end_at_80x24() {
     ch(&mut a, 'x');
     assert!(!a.show_help, "any other key closes it");
 }
+
+/// The first screen says why there are no latencies in whole words, and shows no mean of
+/// nothing (issue 20: `warming up: latencies cou` cut without an ellipsis, `mean 0ns`).
+#[test]
+fn the_first_screen_says_why_there_is_nothing_yet_in_whole_words() {
+    for (mode, names) in
+        [(Mode::Run, &["least-loaded"][..]), (Mode::Compare, &["round-robin", "least-loaded"][..])]
+    {
+        let a = app("slow-worker", names, mode);
+        let text = screen(&a, 80, 24);
+        let flat: String =
+            text.lines().map(|l| l.trim_matches('"').replace('│', " ")).collect::<Vec<_>>().join(" ");
+        let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("warming up: latencies count from 5.0s"), "{text}");
+        assert!(!text.contains("mean 0ns"), "{text}");
+    }
+}
+
+/// A speed the engine cannot meet is always said, at 80 columns too (issue 20: the warning
+/// was the first thing dropped, and the header claimed `speed 100000x · running`).
+#[test]
+fn falling_behind_is_said_at_80_columns() {
+    let mut a = app("default", &["least-loaded"], Mode::Run);
+    ch(&mut a, 'x');
+    for c in "100000".chars() {
+        ch(&mut a, c);
+    }
+    key(&mut a, KeyCode::Enter);
+    for _ in 0..10 {
+        a.advance(std::time::Duration::from_millis(100), std::time::Duration::from_micros(50));
+    }
+    assert!(a.play.behind().is_some(), "the engine kept up with 100000x in 50 µs a frame");
+    for width in [80, 100] {
+        let text = screen(&a, width, 24);
+        assert!(text.contains("falling behind"), "{text}");
+    }
+}
+
+/// Paging the event log with PgUp shows every line once the pane is full, whatever its
+/// height, and never leaves it blank (issue 20: PgUp moved 5 lines in a 3-row pane, some lines
+/// were never shown, rows came up blank).
+#[test]
+fn paging_the_log_reaches_every_line() {
+    for (mode, names) in [(Mode::Compare, &["round-robin", "least-loaded"][..]), (Mode::Run, &["random"][..])]
+    {
+        let mut a = app("default", names, mode);
+        for i in 0..40 {
+            // Some long enough to wrap.
+            let text = if i % 7 == 0 {
+                format!("line {i} {}", "and more words ".repeat(8))
+            } else {
+                format!("line {i}")
+            };
+            a.play.log(text);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..60 {
+            let text = screen(&a, 80, 24);
+            let log: Vec<&str> = text
+                .lines()
+                .skip_while(|l| !l.contains("events"))
+                .skip(1)
+                .take_while(|l| !l.contains('└'))
+                .collect();
+            assert!(!log.is_empty(), "{text}");
+            assert!(
+                log.iter().all(|l| !l.trim_matches(|c| c == '"' || c == '│' || c == ' ').is_empty()),
+                "a blank row:\n{text}"
+            );
+            for l in &log {
+                if let Some(n) = l.split("line ").nth(1).and_then(|r| r.split_whitespace().next()) {
+                    seen.insert(n.trim_matches(|c: char| !c.is_ascii_digit()).to_string());
+                }
+            }
+            key(&mut a, KeyCode::PageUp);
+        }
+        for i in 0..40 {
+            assert!(seen.contains(&i.to_string()), "{mode:?}: line {i} was never shown ({seen:?})");
+        }
+    }
+}

@@ -85,6 +85,8 @@ pub enum RunState {
     Running,
     /// Paused by the user (a live run's tasks still drain).
     Paused,
+    /// Past its end, its requests in flight finishing (a live run's grace period).
+    Draining,
     /// Every run reached its end.
     Finished,
     /// A run stopped early at the in-flight cap.
@@ -97,6 +99,7 @@ impl RunState {
         match self {
             RunState::Running => "running",
             RunState::Paused => "paused",
+            RunState::Draining => "draining",
             RunState::Finished => "finished",
             RunState::Stopped => "stopped",
         }
@@ -341,6 +344,8 @@ impl Playground {
             RunState::Stopped
         } else if self.finished() {
             RunState::Finished
+        } else if self.panes.iter().filter(|p| p.sim.started()).all(|p| p.sim.progress() >= 1.0) {
+            RunState::Draining
         } else if self.paused {
             RunState::Paused
         } else {

@@ -140,6 +140,10 @@ pub struct App {
     drag_from: Option<Nanos>,
     /// How many lines up from the newest the event log is scrolled (0: following).
     pub log_scroll: usize,
+    /// How many log entries the last drawing showed whole: what PgUp and PgDn move by.
+    pub log_page: Cell<usize>,
+    /// How far back the last drawing showed the log (at most the oldest full page).
+    pub log_shown: Cell<Option<usize>>,
     /// The controller's [`logged`](Playground::logged) count when the scroll was last kept
     /// in place.
     log_seen: u64,
@@ -172,6 +176,8 @@ impl App {
             chart_span: Cell::new(None),
             drag_from: None,
             log_scroll: 0,
+            log_page: Cell::new(1),
+            log_shown: Cell::new(None),
             log_seen,
             stepping: false,
             prompt: None,
@@ -253,8 +259,8 @@ impl App {
                 self.show_help = true;
                 self.help_scroll = 0;
             }
-            Act::LogBack => self.scroll_log(5),
-            Act::LogForward => self.scroll_log(-5),
+            Act::LogBack => self.scroll_log(self.log_page.get().max(1) as isize),
+            Act::LogForward => self.scroll_log(-(self.log_page.get().max(1) as isize)),
             Act::LogNewest => self.log_scroll = 0,
             Act::Pause => {
                 self.stepping = false;
@@ -313,7 +319,9 @@ impl App {
     /// Scrolls the event log `by` lines back (negative: forward, towards the newest).
     fn scroll_log(&mut self, by: isize) {
         let most = self.play.log_lines().len().saturating_sub(1);
-        self.log_scroll = self.log_scroll.saturating_add_signed(by).min(most);
+        // From what the screen shows: scrolled past the oldest page, it shows that page.
+        let from = self.log_shown.get().map_or(self.log_scroll, |shown| shown.min(self.log_scroll));
+        self.log_scroll = from.saturating_add_signed(by).min(most);
     }
 
     /// A key while a value is typed: Enter sets it, Esc (or Ctrl-C) drops it.

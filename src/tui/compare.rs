@@ -8,7 +8,9 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::App;
 use super::fit;
-use super::panes::{empty_text, fitted_line, outcome, percentiles, render_log, shown_recorder, titled};
+use super::panes::{
+    empty_text, fitted_line, mean_text, outcome, percentiles, render_log, shown_recorder, titled,
+};
 use super::widgets::{
     BarRow, HistScale, LatencyHistogram, PendingBars, WorkerState, bar_room, bar_rows, bar_scale,
     bars_height, merged_workers,
@@ -208,11 +210,7 @@ pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, ar
     let bottom = fit::by_rank(
         room as usize,
         " · ",
-        &[
-            (0, format!(" {window}")),
-            (1, format!("mean {}", Human(rec.mean() as u64))),
-            (2, format!("{} done ", c.completed)),
-        ],
+        &[(0, format!(" {window}")), (1, mean_text(rec)), (2, format!("{} done ", c.completed))],
     );
     let bottom = format!(" {} ", bottom.trim());
     let block = titled(title).title_bottom(bottom);

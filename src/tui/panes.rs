@@ -243,6 +243,11 @@ pub(super) fn shown_recorder(app: &App, pane: &Pane) -> (Recorder, String) {
     }
 }
 
+/// `mean 12.3ms`, or `no answers yet` rather than a mean of nothing.
+pub(super) fn mean_text(rec: &Recorder) -> String {
+    if rec.count() == 0 { "no answers yet".to_string() } else { format!("mean {}", Human(rec.mean() as u64)) }
+}
+
 pub(super) fn empty_text(app: &App) -> String {
     let warmup = app.play.config().warmup;
     if app.play.clock() < warmup {
@@ -264,16 +269,11 @@ pub(super) fn render_latency_or_chart(app: &App, pane: &Pane, area: Rect, buf: &
 fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let (rec, window) = shown_recorder(app, pane);
     let room = area.width.saturating_sub(2) as usize;
-    let title = fit::by_rank(
-        room,
-        " · ",
-        &[
-            (0, " latency".to_string()),
-            (1, window),
-            (1, format!("mean {}", Human(rec.mean() as u64))),
-            (2, format!("{} answers ", rec.count())),
-        ],
-    );
+    let mut parts = vec![(0, " latency".to_string()), (1, window), (1, mean_text(&rec))];
+    if rec.count() > 0 {
+        parts.push((2, format!("{} answers ", rec.count())));
+    }
+    let title = fit::by_rank(room, " · ", &parts);
     let title = if title.ends_with(' ') { title } else { title + " " };
     let hint = match &app.window {
         Some(crate::tui::app::Window::Open { .. }) => {
@@ -364,30 +364,46 @@ pub(super) fn render_counters(pane: &Pane, area: Rect, buf: &mut Buffer) {
 /// The event log, newest at the bottom. A line too long for the width wraps under itself
 /// (never cut: a step's reason is the lesson); PgUp / PgDn scroll back through the history.
 pub(super) fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
-    let title = match app.log_scroll {
+    let inner_of = |title: &str| {
+        let mut block = titled(fit::ellipsis(title, area.width.saturating_sub(2) as usize));
+        if let Some(row) = super::replicas::picks_row(app, area.width) {
+            block = block.title_bottom(row);
+        }
+        block
+    };
+    let inner = inner_of("").inner(area);
+    // Scrolled back past the oldest full page, the pane shows that page: never blank rows.
+    let mut scroll = app.log_scroll;
+    let (mut rows, mut whole) = log_rows(app, inner, scroll);
+    while rows.len() < inner.height as usize && scroll > 0 {
+        scroll -= 1;
+        (rows, whole) = log_rows(app, inner, scroll);
+    }
+    app.log_page.set(whole.max(1));
+    app.log_shown.set(Some(scroll));
+    let title = match scroll {
         0 => " events ".to_string(),
         n => format!(" events · {n} lines back · End: newest "),
     };
-    let mut block = titled(fit::ellipsis(&title, area.width.saturating_sub(2) as usize));
-    if let Some(row) = super::replicas::picks_row(app, area.width) {
-        block = block.title_bottom(row);
-    }
-    let inner = block.inner(area);
+    let block = inner_of(&title);
     block.render(area, buf);
-    let newest = app.play.log_lines().len().saturating_sub(app.log_scroll);
-    let time_width = app
-        .play
-        .log_lines()
-        .get(newest.saturating_sub(1))
-        .map_or(0, |l| format!("{:.3}s", as_secs_f64(l.time)).len());
+    Paragraph::new(rows).render(inner, buf);
+}
+
+/// The event log's rows in `inner`, `scroll` entries back from the newest, filled from the
+/// bottom up, and how many entries they show whole (a page for PgUp and PgDn).
+fn log_rows(app: &App, inner: Rect, scroll: usize) -> (Vec<Line<'static>>, usize) {
+    let log = app.play.log_lines();
+    let newest = log.len().saturating_sub(scroll);
+    let time_width =
+        log.get(newest.saturating_sub(1)).map_or(0, |l| format!("{:.3}s", as_secs_f64(l.time)).len());
+    let height = inner.height as usize;
     let mut rows: Vec<Line> = Vec::new();
-    for line in app.play.log_lines().iter().take(newest).rev() {
+    let mut whole = 0;
+    for line in log.iter().take(newest).rev() {
         let time = format!("{:>time_width$} ", format!("{:.3}s", as_secs_f64(line.time)));
         let wrapped =
             crate::text::wrap(&line.text, (inner.width as usize).saturating_sub(time_width + 1).max(8));
-        if rows.len() + wrapped.len() > inner.height as usize {
-            break;
-        }
         let mut these: Vec<Line> = wrapped
             .into_iter()
             .enumerate()
@@ -396,11 +412,28 @@ pub(super) fn render_log(app: &App, area: Rect, buf: &mut Buffer) {
                 Line::from(vec![Span::styled(lead, Style::new().fg(Color::DarkGray)), Span::raw(text)])
             })
             .collect();
+        let room = height - rows.len();
+        if these.len() > room {
+            // The pane is filled: the newest entry's start when even it does not fit, else
+            // the end of the oldest one.
+            if rows.is_empty() {
+                these.truncate(room);
+            } else {
+                these.drain(..these.len() - room);
+            }
+            these.reverse();
+            rows.extend(these);
+            break;
+        }
+        whole += 1;
         these.reverse();
         rows.extend(these);
+        if rows.len() == height {
+            break;
+        }
     }
     rows.reverse();
-    Paragraph::new(rows).render(inner, buf);
+    (rows, whole)
 }
 
 /// What became of a pane's requests, in the report's words: answers per second (the goodput:

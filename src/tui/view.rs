@@ -139,10 +139,15 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         status.push((0, Span::styled(warning, red)));
     }
     if let Some(achieved) = app.play.behind().filter(|_| app.play.running()) {
-        status.push((
+        // A speed that is not being met is always said (rank 0): the header's speed alone
+        // would claim it is.
+        status.insert(
             1,
-            Span::styled(format!("falling behind: {:.0}% of the requested speed", achieved * 100.0), red),
-        ));
+            (
+                0,
+                Span::styled(format!("falling behind: {:.0}% of the requested speed", achieved * 100.0), red),
+            ),
+        );
     }
     let mut second = vec![Span::raw(" ")];
     second.extend(fitted_line(area.width.saturating_sub(1), " · ", status).spans);
@@ -204,6 +209,10 @@ fn progress_text(app: &App) -> Option<(String, String)> {
         Pace::Speed(speed) => speed,
         Pace::TimeScale(scale) => 1.0 / scale,
     };
+    if virtual_left <= 0.0 {
+        // Past its end and not finished: a live run lets its requests in flight finish.
+        return Some((text, "past the end: requests in flight finish".to_string()));
+    }
     let left = if app.play.running() && per_real > 0.0 {
         let real = (virtual_left / per_real) as Nanos;
         if real > 100 * 3600 * SECS { "hours left".to_string() } else { format!("~{} left", Human(real)) }

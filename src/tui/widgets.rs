@@ -550,13 +550,11 @@ impl Widget for LatencyHistogram<'_> {
             None => log_buckets(self.recorder, area.width as usize),
         };
         if buckets.is_empty() {
-            buf.set_stringn(
-                area.x,
-                area.y,
-                self.empty_text,
-                area.width as usize,
-                Style::new().fg(Color::DarkGray),
-            );
+            // Wrapped at words, never cut: the first screen says why there is nothing yet.
+            let lines = crate::text::wrap(self.empty_text, area.width as usize);
+            for (row, line) in lines.iter().take(plot_height as usize).enumerate() {
+                buf.set_string(area.x, area.y + row as u16, line, Style::new().fg(Color::DarkGray));
+            }
             return;
         }
         let p90 = self.recorder.quantile(0.9) as f64 / MICROS as f64;
