@@ -347,7 +347,11 @@ fn a_session_replayed_in_the_ui_shows_the_same_screens_at_the_same_times() {
         .collect();
     assert_eq!(
         said,
-        ["replay: worker 0 crashed", "replay: worker 1 slowed down 10x", "replay: arrival rate set to 616/s"]
+        [
+            "replay: worker 0 crashed: 1 in service and 0 queued failed",
+            "replay: worker 1 slowed down 10x",
+            "replay: arrival rate set to 616/s"
+        ]
     );
     // Back to 4 s: the later commands come again on the way forward.
     replay.seek_to(4 * SECS);
@@ -358,4 +362,28 @@ fn a_session_replayed_in_the_ui_shows_the_same_screens_at_the_same_times() {
     press(&mut replay, KeyCode::Char('R'));
     replay.advance_to(9 * SECS, None);
     assert_eq!(replay.play.recorder().entries, entries);
+}
+
+/// A replayed command is said once in the log (issue 20: replay logged each command twice),
+/// with the engine's own account of what it did.
+#[test]
+fn a_replayed_command_is_logged_once() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbsim::tui::{App, Mode};
+    let press = |app: &mut App, code: KeyCode| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    let scenario = || lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
+    let strategies = vec!["round-robin".to_string()];
+    let mut original = App::new(scenario(), &strategies, Mode::Run).unwrap();
+    original.advance_to(2 * SECS, None);
+    press(&mut original, KeyCode::Char('k'));
+    press(&mut original, KeyCode::Char(']'));
+    original.advance_to(3 * SECS, None);
+    let mut replay = App::new(scenario(), &strategies, Mode::Run).unwrap();
+    replay.play.play(original.play.recorder().entries.clone());
+    replay.advance_to(3 * SECS, None);
+    let lines: Vec<&str> = replay.play.log_lines().iter().map(|l| l.text.as_str()).collect();
+    for word in ["crashed", "arrival rate"] {
+        let n = lines.iter().filter(|l| l.contains(word)).count();
+        assert_eq!(n, 1, "`{word}` logged {n} times: {lines:#?}");
+    }
 }

@@ -988,3 +988,20 @@ fn paging_the_log_reaches_every_line() {
         }
     }
 }
+
+/// The p99 leader says when it judges a marked window (issue 20: it said so for `h` only),
+/// and a window of no width is not taken.
+#[test]
+fn the_leader_line_names_the_marked_window_and_an_empty_window_is_refused() {
+    let mut a = app("slow-worker", &["round-robin", "least-loaded"], Mode::Compare);
+    a.advance_to(8 * SECS, None);
+    ch(&mut a, 'm');
+    ch(&mut a, 'm');
+    assert!(matches!(a.window, Some(lbsim::tui::app::Window::Open { .. })), "a zero-width window was closed");
+    assert!(a.play.log_lines().back().unwrap().text.contains("empty"), "{:?}", a.play.log_lines().back());
+    a.advance_to(12 * SECS, None);
+    ch(&mut a, 'm');
+    let text = screen(&a, 120, 40);
+    let lead = text.lines().find(|l| l.contains("p99 leader")).unwrap();
+    assert!(lead.contains("p99 leader, window 8s to 12s:"), "{lead}");
+}

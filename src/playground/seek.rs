@@ -234,8 +234,15 @@ impl Playground {
             self.nominal_rate = Some(rate);
         }
         self.recorder.entries.push(entry.clone());
-        self.log_event(format!("replay: {what}"));
+        // Said once: the engines' own account of the command, marked as replayed, or the
+        // command in words when they gave none.
+        let before = self.logged;
         self.collect_notices();
+        let new = (self.logged - before) as usize;
+        match self.log.len().checked_sub(new).filter(|_| new > 0) {
+            Some(first) => self.log[first].text.insert_str(0, "replay: "),
+            None => self.log_event(format!("replay: {what}")),
+        }
         Ok(())
     }
 

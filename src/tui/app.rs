@@ -424,6 +424,10 @@ impl App {
                 self.play.log(format!("window from {}: m again ends it", seconds_text(now)));
                 Some(Window::Open { from: now, before: self.play.latencies() })
             }
+            Some(Window::Open { from, before }) if now == from => {
+                self.play.log("the window is still empty: let the clock run, then m ends it".to_string());
+                Some(Window::Open { from, before })
+            }
             Some(Window::Open { from, before }) => {
                 Some(self.closed(from, now, &before, &self.play.latencies()))
             }

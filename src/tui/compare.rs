@@ -108,10 +108,12 @@ pub(super) fn lead_line(app: &App, width: u16) -> Line<'static> {
     };
     let (worst, worst_p99) = p99s.iter().max_by_key(|(_, v)| *v).cloned().unwrap_or_default();
     let green = Style::new().fg(Color::Green).add_modifier(Modifier::BOLD);
-    let label = if app.show_recent {
-        format!(" p99 leader, last {}s:", RECENT_WINDOW / SECS)
-    } else {
-        " p99 leader:".to_string()
+    // What the p99s cover, as the histograms below them: a marked window, the last 5 s, or
+    // the whole run.
+    let label = match app.window_latencies(0) {
+        Some((_, bounds)) => format!(" p99 leader, window {bounds}:"),
+        None if app.show_recent => format!(" p99 leader, last {}s:", RECENT_WINDOW / SECS),
+        None => " p99 leader:".to_string(),
     };
     let mut parts = vec![
         (0, Span::raw(label)),
