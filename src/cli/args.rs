@@ -170,7 +170,8 @@ pub struct SimArgs {
     #[arg(help_heading = "Scenario and workload", long, value_name = "N", allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Virtual time at the start excluded from statistics, e.g. 5s; `auto` finds the initial
-    /// transient with MSER-5 on a pilot run and cuts it (the cut is reported on stderr).
+    /// transient with MSER-5 on pilot runs of their own seeds (never the measured run's data)
+    /// and cuts it (the cut is reported on stderr).
     #[arg(help_heading = "Scenario and workload", long, value_name = "TIME|auto", value_parser = Warmup::parse, allow_hyphen_values = true)]
     pub warmup: Option<Warmup>,
     /// power-of-two: workers sampled per pick.

@@ -16,12 +16,12 @@ use crate::engines::EngineKind;
 use crate::live::Work;
 use crate::time::{Nanos, SECS};
 
-/// `--warmup`: a fixed time, or `auto` (MSER-5 on a pilot run, see `sweep::warmup`).
+/// `--warmup`: a fixed time, or `auto` (MSER-5 on pilot runs whose data is not reused, see `sweep::warmup`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Warmup {
     /// Exclude this much virtual time at the start.
     Fixed(Nanos),
-    /// Find the transient with MSER-5 on a pilot run and exclude it.
+    /// Find the transient with MSER-5 on pilot runs (not the measured one) and exclude it.
     Auto,
 }
 
