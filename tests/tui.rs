@@ -494,7 +494,8 @@ fn labels_do_not_shorten_bars() {
     let workers = [worker(1437, true), worker(1384, false)];
     let area = Rect::new(0, 0, 60, 2);
     let mut buf = Buffer::empty(area);
-    PendingBars { workers: &workers, selected: 9, scale: 1500, layout: None }.render(area, &mut buf);
+    PendingBars { workers: &workers, selected: 9, scale: 1500, layout: None, hits: None }
+        .render(area, &mut buf);
     let row = |y: u16| (0..60).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
     let blocks = |y: u16| row(y).chars().filter(|c| "█▉▊▋▌▍▎▏".contains(*c)).count();
     assert!(row(0).contains("1437"), "{}", row(0));
@@ -1004,4 +1005,30 @@ fn the_leader_line_names_the_marked_window_and_an_empty_window_is_refused() {
     let text = screen(&a, 120, 40);
     let lead = text.lines().find(|l| l.contains("p99 leader")).unwrap();
     assert!(lead.contains("p99 leader, window 8s to 12s:"), "{lead}");
+}
+
+/// A click on a worker's bar selects it, and a click on the header's timeline strip goes to
+/// that time (issue 20: the mouse as users of tokio-console, bottom and k9s expect).
+#[test]
+fn clicks_select_a_worker_and_go_to_a_time() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let click = |a: &mut App, column: u16, row: u16| {
+        let at = |kind| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+        a.handle_mouse(at(MouseEventKind::Down(MouseButton::Left)));
+        a.handle_mouse(at(MouseEventKind::Up(MouseButton::Left)));
+    };
+    let mut a = app("slow-worker", &["least-loaded"], Mode::Run);
+    a.advance_to(6 * SECS, None);
+    draw(&a, 140, 40);
+    let bar = a.bar_hits.borrow().iter().find(|(_, w)| *w == 3).map(|(r, _)| *r).expect("worker 3 has a bar");
+    click(&mut a, bar.x + 2, bar.y);
+    assert_eq!(a.selected, 3);
+    let (x0, x1, y, end) = a.strip_span.get().expect("the header shows the timeline strip at 140 columns");
+    click(&mut a, (x0 + x1) / 2, y);
+    let half = end / 2;
+    let clock = a.play.clock();
+    assert!(
+        clock.abs_diff(half) <= end / (x1 - x0) as u64,
+        "clicked the middle of {end} ns, went to {clock}"
+    );
 }

@@ -136,6 +136,12 @@ pub struct App {
     /// Where the chart over time was last drawn (columns and the times at its ends), so that
     /// a mouse drag across it can mark a window.
     pub chart_span: Cell<Option<ChartSpan>>,
+    /// Where each worker's bar was last drawn (a group's bar under its first worker), so that
+    /// a click selects the worker.
+    pub bar_hits: std::cell::RefCell<Vec<(ratatui::layout::Rect, usize)>>,
+    /// Where the header's timeline strip was last drawn (its first and last column, its row)
+    /// and the virtual time at its right end, so that a click goes to that time.
+    pub strip_span: Cell<Option<(u16, u16, u16, Nanos)>>,
     /// Where a mouse drag on the chart began (virtual time).
     drag_from: Option<Nanos>,
     /// How many lines up from the newest the event log is scrolled (0: following).
@@ -174,6 +180,8 @@ impl App {
             show_chart: false,
             window: None,
             chart_span: Cell::new(None),
+            bar_hits: Default::default(),
+            strip_span: Cell::new(None),
             drag_from: None,
             log_scroll: 0,
             log_page: Cell::new(1),
@@ -456,6 +464,9 @@ impl App {
             }
             return self.settle();
         }
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left) && self.click(mouse.column, mouse.row) {
+            return self.settle();
+        }
         let Some(span) = self.chart_span.get().filter(|_| self.show_chart) else { return };
         let at = span.time_at(mouse.column, mouse.row);
         match mouse.kind {
@@ -470,6 +481,26 @@ impl App {
             _ => {}
         }
         self.settle();
+    }
+
+    /// A left click: on a worker's bar selects it; on the header's timeline strip goes to the
+    /// time under it. Returns whether it hit one.
+    fn click(&mut self, column: u16, row: u16) -> bool {
+        let inside = |r: &ratatui::layout::Rect| r.contains(ratatui::layout::Position { x: column, y: row });
+        let hit = self.bar_hits.borrow().iter().find(|(r, _)| inside(r)).map(|&(_, w)| w);
+        if let Some(worker) = hit {
+            self.selected = worker;
+            return true;
+        }
+        if let Some((x0, x1, y, end)) = self.strip_span.get()
+            && row == y
+            && (x0..=x1).contains(&column)
+        {
+            let share = (column - x0) as f64 / (x1 - x0).max(1) as f64;
+            self.seek_to((end as f64 * share) as Nanos);
+            return true;
+        }
+        false
     }
 
     /// Marks the window from `from` to `to` (both past): the latencies at each end are

@@ -249,8 +249,14 @@ pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, ar
     ]));
     let layout = shared.workers.as_ref().map(|w| bar_rows_for(w, app.selected, bars));
     let layout = layout.as_deref();
-    PendingBars { workers: &snapshot.workers, selected: app.selected, scale: shared.bar, layout }
-        .render(bars, buf);
+    PendingBars {
+        workers: &snapshot.workers,
+        selected: app.selected,
+        scale: shared.bar,
+        layout,
+        hits: Some(&app.bar_hits),
+    }
+    .render(bars, buf);
     Paragraph::new(outcome(pane, inner.width)).render(outcome_line, buf);
     // The scales, the same in every pane, said once per pane where the eye is.
     let top = shared.histogram.map(|h| format!("{:.0}%", h.top_share * 100.0));

@@ -308,7 +308,9 @@ pub const KEYMAP: &[Binding] = &[
 ];
 
 /// What the mouse does, for the help overlay and `--help`.
-pub const MOUSE: &str = "mouse: drag across the chart over time (o) to mark the window it spans; the wheel scrolls the log or this help";
+pub const MOUSE: &str = "mouse: click a worker's bar to select it, the timeline strip in the header to go to \
+                         that time; drag across the chart over time (o) to mark the window it spans; the \
+                         wheel scrolls the log or this help";
 
 /// The footer rank of the entry always shown last.
 const LAST: u8 = u8::MAX;

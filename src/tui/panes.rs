@@ -137,7 +137,8 @@ pub(super) fn render_workers(app: &App, pane: &Pane, area: Rect, buf: &mut Buffe
     let workers = &snapshot.workers;
     let scale = bar_scale(workers.iter().map(|w| w.pending).max().unwrap_or(0));
     let room = area.width.saturating_sub(2) as usize;
-    let bars = PendingBars { workers, selected: app.selected, scale, layout: None };
+    let bars =
+        PendingBars { workers, selected: app.selected, scale, layout: None, hits: Some(&app.bar_hits) };
     let inner = Block::bordered().inner(area);
     let grouped = bars.rows(inner).iter().any(|r| r.is_group());
     let title = if grouped {

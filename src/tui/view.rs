@@ -36,6 +36,7 @@ impl Widget for &App {
             render_too_small(area, buf);
             return;
         }
+        self.bar_hits.borrow_mut().clear();
         let [header, body, footer_area] = area.layout(&Layout::vertical([
             Constraint::Length(2),
             Constraint::Min(0),
@@ -152,20 +153,30 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let mut second = vec![Span::raw(" ")];
     second.extend(fitted_line(area.width.saturating_sub(1), " · ", status).spans);
     Paragraph::new(vec![Line::from(first), Line::from(second)]).render(area, buf);
+    // Where the timeline strip landed, if it was kept, for a click on it.
+    let y = area.y + 1;
+    let column = |symbol: &str| (area.x..area.right()).find(|&x| buf[(x, y)].symbol() == symbol);
+    let strip = column("▕").zip(column("▏")).zip(run_end(app));
+    app.strip_span.set(strip.map(|((x0, x1), end)| (x0 + 1, x1.saturating_sub(1), y, end)));
+}
+
+/// The virtual time at the end of a run of known length (or now, if later): the right end of
+/// the timeline strip.
+fn run_end(app: &App) -> Option<Nanos> {
+    let c = app.play.config();
+    let end = match (c.trace_end(), c.stop) {
+        (Some(end), _) => end,
+        (None, Stop::Duration(d)) => c.warmup + d,
+        (None, Stop::Requests(_)) => return None,
+    };
+    Some(end.max(app.play.clock()).max(1))
 }
 
 /// Where the clock is in a run of known length, as a strip of `cells` (issue 13): `━` for
 /// what has run, `─` for what is to come, `┃` for the edges of a window marked with `m`
 /// (`None` for a run whose end is a number of requests).
 fn timeline_strip(app: &App, cells: usize) -> Option<Span<'static>> {
-    let c = app.play.config();
-    let end = match (c.trace_end(), c.stop) {
-        (Some(end), _) => end,
-        (None, Stop::Duration(d)) => c.warmup + d,
-        (None, Stop::Requests(_)) => return None,
-    }
-    .max(app.play.clock())
-    .max(1);
+    let end = run_end(app)?;
     let cell = |t: Nanos| ((t as f64 / end as f64 * cells as f64) as usize).min(cells - 1);
     let mut strip: Vec<char> = (0..cells)
         .map(|i| if i < cell(app.play.clock()) || app.play.clock() >= end { '━' } else { '─' })

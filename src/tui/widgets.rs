@@ -329,6 +329,8 @@ pub struct PendingBars<'a> {
     /// The bars to draw, when they are chosen for several panes at once (a comparison lays
     /// every pane out alike); otherwise they are chosen for `workers` and the area.
     pub layout: Option<&'a [BarRow]>,
+    /// Where each bar is drawn, with its first worker, for mouse clicks.
+    pub hits: Option<&'a std::cell::RefCell<Vec<(Rect, usize)>>>,
 }
 
 impl PendingBars<'_> {
@@ -414,6 +416,9 @@ impl Widget for PendingBars<'_> {
             let mut text: String = "█".repeat(eighths / 8);
             if !eighths.is_multiple_of(8) {
                 text.push(EIGHTHS[eighths % 8]);
+            }
+            if let Some(hits) = self.hits {
+                hits.borrow_mut().push((Rect { x, y, width: col_width, height: 1 }, row.first));
             }
             let bar_x = x + label_width as u16;
             buf.set_stringn(bar_x, y, &text, bar_width, style);
@@ -695,7 +700,7 @@ mod tests {
         w[4].up = false;
         let area = Rect::new(0, 0, 30, 2);
         let mut buf = Buffer::empty(area);
-        PendingBars { workers: &w, selected: 9, scale: 8, layout: None }.render(area, &mut buf);
+        PendingBars { workers: &w, selected: 9, scale: 8, layout: None, hits: None }.render(area, &mut buf);
         let row = |y: u16| (0..30).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>();
         // Two bars for six workers, none notable enough to fit alone: each says 1 of them is down.
         assert!(row(0).starts_with("0-2 ") && row(0).contains("≤2 1 down"), "{:?}", row(0));
