@@ -1032,3 +1032,35 @@ fn clicks_select_a_worker_and_go_to_a_time() {
         "clicked the middle of {end} ns, went to {clock}"
     );
 }
+
+/// Five strategies at 80x24: every histogram axis label stands apart (issue 20: the axis read
+/// `74.05.50m408ms`, labels written over each other).
+#[test]
+fn five_strategies_fit_80x24_with_readable_axes() {
+    let names = ["round-robin", "random", "least-loaded", "power-of-two", "peak-ewma"];
+    let mut a = app("default", &names, Mode::Compare);
+    a.advance_to(6 * SECS, None);
+    let text = screen(&a, 80, 24);
+    let is_time = |t: &str| {
+        let t = t.trim_start_matches('≤');
+        let digits = t.trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ');
+        !digits.is_empty()
+            && digits.parse::<f64>().is_ok()
+            && ["ns", "µs", "ms", "s"].iter().any(|u| t.ends_with(u))
+    };
+    let mut axes = 0;
+    for line in text.lines().take_while(|l| !l.contains("events")) {
+        for cell in line.split('│').skip(1).step_by(2) {
+            let tokens: Vec<&str> = cell.split_whitespace().collect();
+            if tokens.first().is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit() || c == '≤'))
+                && tokens.iter().any(|t| t.ends_with('s'))
+                && !tokens[0].contains('/')
+                && !cell.contains("p50")
+            {
+                axes += 1;
+                assert!(tokens.iter().all(|t| is_time(t)), "an axis label run together: `{cell}`\n{text}");
+            }
+        }
+    }
+    assert!(axes >= 5, "no histogram axes found:\n{text}");
+}

@@ -579,9 +579,11 @@ impl Widget for LatencyHistogram<'_> {
             }
         };
         for (i, b) in buckets.iter().enumerate() {
-            let color = if b.low >= p99 {
+            // A bucket reaching past the p99 is the tail, whatever its lower edge: the worst
+            // spike is never drawn in the calm colour.
+            let color = if b.high > p99 {
                 Color::LightRed
-            } else if b.low >= p90 {
+            } else if b.high > p90 {
                 Color::Yellow
             } else {
                 Color::Cyan
@@ -605,9 +607,20 @@ impl Widget for LatencyHistogram<'_> {
         let left = Human((first * MICROS as f64) as Nanos).to_string();
         let right = Human((last * MICROS as f64) as Nanos).to_string();
         let middle = Human(((first * last).sqrt() * MICROS as f64) as Nanos).to_string();
-        buf.set_string(area.x, y, &left, dim);
-        buf.set_string(area.x + area.width / 2 - middle.len() as u16 / 2, y, &middle, dim);
-        buf.set_string(area.right() - crate::text::width(&right) as u16, y, &right, dim);
+        // As many of the three labels as fit with a space between them: the ends first.
+        let w = crate::text::width;
+        let room = area.width as usize;
+        if w(&left) + w(&right) < room {
+            buf.set_string(area.x, y, &left, dim);
+            buf.set_string(area.right() - w(&right) as u16, y, &right, dim);
+            let mid_x = (room / 2).saturating_sub(w(&middle) / 2);
+            if mid_x > w(&left) && mid_x + w(&middle) < room - w(&right) {
+                buf.set_string(area.x + mid_x as u16, y, &middle, dim);
+            }
+        } else if w(&right) < room {
+            // Too narrow for both ends: the top of the range, which the tail reaches.
+            buf.set_string(area.x, y, format!("≤{right}"), dim);
+        }
     }
 }
 
