@@ -295,7 +295,7 @@ fn the_live_chart_draws_every_strategy_and_its_axes() {
     let text: String = (0..area.height)
         .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
         .collect();
-    for words in ["4/8 runs", "random", "least-loaded", "load", "p99 latency (ms) (log)", "50% done"] {
+    for words in ["4/8 runs", "random", "least-loaded", "load", "p99 latency (ms)", "50% done"] {
         assert!(text.contains(words), "{words} missing from\n{text}");
     }
 }
@@ -461,4 +461,59 @@ fn the_svgs_y_ticks_are_round_unique_and_of_one_precision() {
     assert_eq!(across, y.len(), "horizontal grid lines for the y labels {y:?}");
     assert_eq!(up, numbers.len() - y.len(), "vertical grid lines for the x labels {numbers:?}");
     assert!(!svg.contains("(log scale)"), "10..177 ms is drawn on a linear axis");
+}
+
+/// The chart of [`grid_10_to_177`] on a `w`x`h` terminal, as text, and its y labels.
+fn terminal_chart(w: u16, h: u16) -> (String, Vec<String>) {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::widgets::Widget;
+    let grid = grid_10_to_177();
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| lbsim::tui::sweep::SweepView { grid: &grid, status: "done" }.render(f.area(), f.buffer_mut()))
+        .unwrap();
+    let buf = t.backend().buffer().clone();
+    let rows: Vec<String> =
+        (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>()).collect();
+    // The y labels: the numbers between the chart's left border and the y axis line.
+    let labels = rows
+        .iter()
+        .filter_map(|r| r.strip_prefix('│'))
+        .filter_map(|r| r.split('│').next())
+        .map(|l| l.trim().to_string())
+        .filter(|l| l.parse::<f64>().is_ok())
+        .collect();
+    (rows.join("\n"), labels)
+}
+
+#[test]
+fn the_terminal_chart_fits_10_to_177_ms_and_shows_its_whiskers() {
+    for (w, h) in [(80, 24), (140, 40)] {
+        let (text, labels) = terminal_chart(w, h);
+        assert!(labels.len() >= 3, "{w}x{h}: y labels {labels:?}\n{text}");
+        assert_ne!(labels, ["1000", "100.0", "10.00", "1.000"], "{w}x{h}: whole decades\n{text}");
+        assert!(
+            !labels.iter().any(|l| l == "1000" || l == "1" || l == "1.000"),
+            "{w}x{h}: {labels:?}\n{text}"
+        );
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), labels.len(), "{w}x{h}: {labels:?}");
+        assert!(labels.iter().all(|l| !l.contains('.')), "{w}x{h}: one precision {labels:?}");
+        assert!(text.contains("p99 latency (ms)") && !text.contains("(log)"), "{w}x{h}\n{text}");
+        // The whiskers: at 177 ms, ±4% over 3 replications is an interval of about ±17 ms,
+        // a vertical run of braille over several rows in the rightmost load's column, with
+        // caps; count the rows with braille in the top whisker's column range.
+        let rows: Vec<Vec<char>> = text.lines().map(|r| r.chars().collect()).collect();
+        let col = (0..w as usize)
+            .rev()
+            .find(|&x| rows.iter().any(|r| ('\u{2801}'..='\u{28ff}').contains(&r[x])))
+            .unwrap();
+        let tall = rows
+            .iter()
+            .filter(|r| (col - 2..=col).any(|x| ('\u{2801}'..='\u{28ff}').contains(&r[x])))
+            .count();
+        assert!(tall >= 3, "{w}x{h}: the whisker at 0.9 spans {tall} rows\n{text}");
+    }
 }
