@@ -41,7 +41,6 @@ use crate::stats::{self, Interval};
 use crate::strategy;
 
 pub use pool::cores;
-pub(crate) use render::number as render_number;
 pub use render::{sweep_csv, sweep_json, sweep_table};
 
 /// What a sweep varies and shows, besides the options it shares with `run`.

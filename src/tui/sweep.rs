@@ -1,6 +1,7 @@
-//! The live chart of `lbsim sweep` on a terminal: x the load, y the metric on a log axis,
-//! one line per strategy, whiskers for the 95% intervals, points filling in as cells
-//! finish. `q` stops early and keeps what is done.
+//! The live chart of `lbsim sweep` on a terminal: x the load, y the metric on an axis fitted
+//! to the data (the SVG's, [`plot::y_ticks`]: linear unless the data spans more than about a
+//! decade and a half), one line per strategy, capped whiskers for the 95% intervals, points
+//! filling in as cells finish. `q` stops early and keeps what is done.
 //!
 //! The runs go on the sweep's thread pool; this loop is the pool's monitor: it reads keys
 //! without waiting and redraws a few times a second from the results so far.
@@ -13,8 +14,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::Line;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Widget};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph, Widget};
 
+use crate::sweep::plot::{self, Point};
 use crate::sweep::{Grid, Job, Sample};
 
 /// Colours of the strategies' lines, in order.
@@ -134,72 +136,68 @@ impl Widget for SweepView<'_> {
 }
 
 fn chart(g: &Grid, panel: Option<usize>, area: Rect, buf: &mut Buffer) {
-    let metric = g.metric;
-    let cells: Vec<_> = g.cells.iter().filter(|c| c.vary == panel).collect();
-    // Log axis: values are plotted as log10.
-    let mut lines: Vec<Vec<(f64, f64)>> = vec![Vec::new(); g.strategies.len()];
-    let mut whiskers: Vec<(usize, [(f64, f64); 2])> = Vec::new();
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for c in &cells {
-        let f = c.figure(metric);
-        let Some(m) = f.mean.filter(|m| *m > 0.0) else { continue };
-        let s = g.strategies.iter().position(|s| *s == c.strategy).unwrap_or(0);
-        lines[s].push((c.load, m.log10()));
-        lo = lo.min(m);
-        hi = hi.max(m);
-        if let Some(ci) = f.ci {
-            let low = ci.low.max(m / 10.0);
-            whiskers.push((s, [(c.load, low.log10()), (c.load, ci.high.log10())]));
-            lo = lo.min(low);
-            hi = hi.max(ci.high);
-        }
-    }
-    for l in &mut lines {
-        l.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-    let (lo, hi) = if lo.is_finite() {
-        (lo.log10().floor(), hi.log10().ceil().max(lo.log10().floor() + 1.0))
-    } else {
-        (0.0, 1.0)
-    };
+    let curves = plot::curves(g, panel);
+    // Rows and columns of the plot inside the border, less the x axis's line and labels.
+    let rows = area.height.saturating_sub(4) as usize;
+    let y = plot::y_ticks(&curves, (rows / 3 + 1).max(2));
+    let y_labels_width = y.labels.iter().map(|l| l.len()).max().unwrap_or(1);
+    let columns = (area.width as usize).saturating_sub(3 + y_labels_width).max(1);
     let x_min = g.loads.iter().copied().fold(f64::INFINITY, f64::min);
-    let x_max = g.loads.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(x_min + 0.01);
-    let mut datasets = Vec::new();
-    for (s, ends) in &whiskers {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(Style::default().fg(COLOURS[s % COLOURS.len()]))
-                .data(ends),
-        );
-    }
-    for (s, points) in lines.iter().enumerate() {
-        datasets.push(
+    let x_max = g.loads.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // At most 3 x ticks: ratatui centres the labels between the ends in equal slots, which
+    // puts them where their values are only when there is one such label.
+    let x = plot::linear_ticks(x_min, x_max, 3);
+    let [x_lo, x_hi] = x.bounds();
+    // A whisker's caps reach two braille dots (one character) either side of it.
+    let cap = (x_hi - x_lo) / (columns * 2) as f64 * 2.0;
+    let paths: Vec<Vec<(f64, f64)>> = curves.iter().map(|points| path(points, &y, cap)).collect();
+    let datasets: Vec<Dataset> = paths
+        .iter()
+        .enumerate()
+        .map(|(s, path)| {
             Dataset::default()
                 .name(g.strategies[s].clone())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::default().fg(COLOURS[s % COLOURS.len()]))
-                .data(points),
-        );
-    }
-    let decades: Vec<String> =
-        (lo as i32..=hi as i32).map(|k| crate::sweep::render_number(10f64.powi(k))).collect();
+                .data(path)
+        })
+        .collect();
     let title = match (&g.vary, panel) {
         (Some(v), Some(i)) => format!("{} = {}", v.key(), v.values[i]),
         _ => String::new(),
     };
+    let y_title = if y.log { format!("{} (log)", g.metric.label()) } else { g.metric.label().to_string() };
     Chart::new(datasets)
         .block(ratatui::widgets::Block::bordered().title(title))
         // The legend names the curves: shown whenever it fits inside the chart at all (by
         // default ratatui hides it below a quarter of the chart, which an 80x24 terminal is).
         .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)))
-        .x_axis(Axis::default().title("load").bounds([x_min, x_max]).labels([
-            format!("{x_min:.2}"),
-            format!("{:.2}", (x_min + x_max) / 2.0),
-            format!("{x_max:.2}"),
-        ]))
-        .y_axis(Axis::default().title(format!("{} (log)", metric.label())).bounds([lo, hi]).labels(decades))
+        // Top left, where no curve goes: the curves rise with the load (latency steeply at the
+        // right, where the whiskers are longest), and goodput starts low.
+        .legend_position(Some(LegendPosition::TopLeft))
+        .x_axis(Axis::default().title("load").bounds(x.bounds()).labels(x.labels))
+        .y_axis(Axis::default().title(y_title).bounds(y.bounds()).labels(y.labels.clone()))
         .render(area, buf);
+}
+
+/// One strategy's curve as a single path through its points, with a whisker at each: up to
+/// the interval's high end and down to its low end, each end capped `cap` wide either side.
+/// One path per strategy keeps whisker and curve in one layer of the chart, so that neither
+/// hides the other's dots where they meet.
+fn path(points: &[Point], y: &plot::Ticks, cap: f64) -> Vec<(f64, f64)> {
+    let [lo, hi] = y.bounds();
+    let at = |v: f64| if y.log && v <= 0.0 { lo } else { y.position(v).clamp(lo, hi) };
+    let mut path = Vec::new();
+    for &(x, m, ci) in points {
+        let mean = (x, at(m));
+        path.push(mean);
+        if let Some((low, high)) = ci {
+            for end in [at(high), at(low)] {
+                path.extend([(x, end), (x - cap, end), (x + cap, end), (x, end)]);
+            }
+            path.push(mean);
+        }
+    }
+    path
 }
