@@ -327,8 +327,8 @@ pub struct SweepArgs {
     /// Runs at once [default: the machine's cores].
     #[arg(long, value_name = "N", value_parser = parse_jobs, allow_hyphen_values = true)]
     pub jobs: Option<usize>,
-    /// Also draw the chart into this SVG file (x load, y the metric on a log axis, 95%
-    /// whiskers).
+    /// Also draw the chart into this SVG file (x load, y the metric on an axis fitted to the
+    /// data with round ticks, log only when it spans over a decade and a half; 95% whiskers).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Write the grid as shell commands to DIR/jobs.txt (and DIR/sweep.json) instead of
