@@ -349,6 +349,10 @@ pub struct Metrics {
     /// The run over time, per interval, when the configuration asks for it
     /// ([`SimConfig::timeline`](crate::engine::SimConfig::timeline)).
     pub timeline: Option<timeline::Timeline>,
+    /// When the last measured request was sent (scenario time; 0 before any): the end of the
+    /// window the arrivals define for a run stopped by a request count (the report's
+    /// `throughput_rps` counts answers per second of that window, not of the drain after it).
+    pub last_sent: Nanos,
 }
 
 /// A command applied during a run.

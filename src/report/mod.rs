@@ -25,6 +25,7 @@ pub use timeline::{IntervalReport, TimelineReport};
 
 use crate::engines::{Engine, EngineKind};
 use crate::metrics::{Counters, InterventionKind, Metrics, Recorder};
+use crate::model::config::Stop;
 use crate::model::{LiveFigures, SimConfig, WorkerSnapshot};
 use crate::time::{MILLIS, Nanos, as_secs_f64};
 
@@ -185,13 +186,20 @@ pub struct Report {
     pub queue_wait_ms: ShortSummary,
     /// Time in service (ms).
     pub service_ms: ShortSummary,
-    /// Completed requests per second of measured virtual time (the goodput).
+    /// Completed requests per second of the measured window the arrivals define
+    /// (`arrivals_window_s`: from the end of the warm-up to the end of sending), not of the
+    /// drain after the last arrival (the goodput).
     pub throughput_rps: f64,
     /// Successful requests per second (the same as `throughput_rps`, named for comparison
     /// with `served_rps`).
     pub goodput_rps: f64,
-    /// Attempts workers served per second, failed and abandoned ones included.
+    /// Attempts workers served per second of the same window, failed and abandoned ones
+    /// included.
     pub served_rps: f64,
+    /// The time base of the rates above (s): from the end of the warm-up to the end of the
+    /// arrivals (the configured duration, a trace's end, or the last measured request of a
+    /// run stopped by a request count), or to the end of the run if that came first.
+    pub arrivals_window_s: f64,
     /// Autoscaling actions.
     pub scaling: Vec<ScalingReport>,
     /// Virtual time simulated, warm-up included (s).
@@ -348,6 +356,23 @@ fn per_second(count: u64, window: Nanos) -> f64 {
     if window == 0 { 0.0 } else { count as f64 / as_secs_f64(window) }
 }
 
+/// The measured window the arrivals define (ns): from the end of the warm-up to the end of
+/// sending (the configured duration's end, a trace's end, or when the last measured request
+/// of a request-count run was sent), cut at the end of the run so far. The drain after the
+/// last arrival (the model's remaining events, the live run's grace) is not in it.
+fn arrivals_window(sim: &dyn Engine) -> Nanos {
+    let config = sim.config();
+    let now = sim.now();
+    let by_stop = match config.stop {
+        Stop::Duration(d) => config.warmup.saturating_add(d),
+        // Still sending, the window runs to now; done, to the last measured request.
+        Stop::Requests(n) if sim.metrics().counters.sent >= n => sim.metrics().last_sent,
+        Stop::Requests(_) => now,
+    };
+    let end = config.trace_end().map_or(by_stop, |t| by_stop.min(t.max(sim.window_start())));
+    end.min(now).saturating_sub(sim.window_start())
+}
+
 impl Report {
     /// Reports on a run as it is now, whichever engine runs it. `scenario` names the workload;
     /// `wall_time_s` is how long it took in real time.
@@ -355,6 +380,7 @@ impl Report {
         let m = sim.metrics();
         let config = sim.config();
         let window = sim.now().saturating_sub(sim.window_start());
+        let arrivals_window = arrivals_window(sim);
         let snapshot = sim.snapshot();
         let workers = workers_report(m, &snapshot.workers, sim.now(), window);
         let balancers = if m.balancers.is_empty() {
@@ -379,9 +405,10 @@ impl Report {
             latency_ms: summary(&m.latency),
             queue_wait_ms: short(&m.queue_wait),
             service_ms: short(&m.service),
-            throughput_rps: per_second(m.counters.completed, window),
-            goodput_rps: per_second(m.counters.completed, window),
-            served_rps: per_second(m.attempts.served, window),
+            throughput_rps: per_second(m.counters.completed, arrivals_window),
+            goodput_rps: per_second(m.counters.completed, arrivals_window),
+            served_rps: per_second(m.attempts.served, arrivals_window),
+            arrivals_window_s: as_secs_f64(arrivals_window),
             scaling: m
                 .scaling
                 .iter()
