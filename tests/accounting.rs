@@ -39,3 +39,39 @@ fn a_timed_run_measures_over_its_duration() {
     let r = report(&c, "round-robin");
     assert!((r.arrivals_window_s - 2.0).abs() < 1e-9, "{}", r.arrivals_window_s);
 }
+
+/// Reports of the model's slow-worker lesson cut at 17 s, when round-robin has more than 1%
+/// of its requests stuck behind the slow worker.
+fn slow_worker_at_17s(strategies: &[&str]) -> Vec<lbsim::report::Report> {
+    let scenario = lbsim::scenario::builtin::find("slow-worker").unwrap().scenario().unwrap();
+    let mut c = scenario.to_config().unwrap();
+    c.stop = Stop::Duration(17_000 * MILLIS);
+    strategies.iter().map(|s| report(&c, s)).collect()
+}
+
+/// The compare table counts the requests still in flight at the end: a column, a verdict
+/// that says the p99 leaves them out when they are a meaningful share, and one line per
+/// strategy whose counts visibly add up to those sent.
+#[test]
+fn the_compare_table_counts_requests_in_flight_at_the_end() {
+    let reports = slow_worker_at_17s(&["round-robin", "least-loaded"]);
+    let stuck = &reports[0].requests;
+    assert!(stuck.in_flight * 100 > stuck.sent, "the setting has stuck requests: {stuck:?}");
+    let table = lbsim::report::compare_table(&reports);
+    let header = table.lines().find(|l| l.starts_with("strategy")).unwrap();
+    assert!(header.ends_with("in flight"), "{table}");
+    let verdict: String = table.lines().skip_while(|l| !l.contains("leads on p99")).collect::<Vec<_>>().join(" ");
+    assert!(
+        verdict.contains("still in flight at the end")
+            && verdict.contains(&format!("round-robin {}", stuck.in_flight)),
+        "{table}"
+    );
+    for r in &reports {
+        let c = &r.requests;
+        let line = format!(
+            "{} = {} + {} + {} + {} + {} + {}",
+            c.sent, c.completed, c.rejected, c.failed, c.timed_out, c.cancelled, c.in_flight
+        );
+        assert!(c.is_conserved() && table.contains(&line), "{line} missing:\n{table}");
+    }
+}
