@@ -60,7 +60,8 @@ fn the_compare_table_counts_requests_in_flight_at_the_end() {
     let table = lbsim::report::compare_table(&reports);
     let header = table.lines().find(|l| l.starts_with("strategy")).unwrap();
     assert!(header.ends_with("in flight"), "{table}");
-    let verdict: String = table.lines().skip_while(|l| !l.contains("leads on p99")).collect::<Vec<_>>().join(" ");
+    let verdict: String =
+        table.lines().skip_while(|l| !l.contains("leads on p99")).collect::<Vec<_>>().join(" ");
     assert!(
         verdict.contains("still in flight at the end")
             && verdict.contains(&format!("round-robin {}", stuck.in_flight)),
@@ -74,4 +75,25 @@ fn the_compare_table_counts_requests_in_flight_at_the_end() {
         );
         assert!(c.is_conserved() && table.contains(&line), "{line} missing:\n{table}");
     }
+}
+
+/// Lesson 17 (timeouts and cancellation): retries without a per-try timeout could never fire
+/// (nothing fails short of the request's deadline, which ends the request): the flag is
+/// refused with the reason, and so is the UI's `t` (the command), in either engine.
+#[test]
+fn retries_that_could_never_fire_are_refused_with_the_reason() {
+    for engine in ["sim", "live"] {
+        common::assert_input_error(
+            &["run", "--scenario", "timeouts-and-cancellation", "--engine", engine, "--retries", "3"],
+            "retries would never fire",
+        );
+    }
+    let scenario = lbsim::scenario::builtin::find("timeouts-and-cancellation").unwrap().scenario().unwrap();
+    let config = scenario.to_config().unwrap();
+    let on = lbsim::engine::Command::SetRetry(Some(Default::default()));
+    let err = on.check(&config, 8).unwrap_err().to_string();
+    assert!(err.contains("per-try timeout"), "{err}");
+    // With a per-try timeout they can fire, and are accepted.
+    let policy = lbsim::engine::RetryPolicy { per_try_timeout: Some(15 * MILLIS), ..Default::default() };
+    assert!(lbsim::engine::Command::SetRetry(Some(policy)).check(&config, 8).is_ok());
 }
