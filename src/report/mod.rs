@@ -109,7 +109,7 @@ pub struct WorkerReport {
     pub speed: f64,
     /// Whether the balancer may send to it at the end.
     pub up: bool,
-    /// Measured requests it completed.
+    /// Measured requests it answered (one per request; never more than `picks`).
     pub completed: u64,
     /// Attempts it failed or lost to a crash.
     pub errors: u64,
@@ -123,7 +123,8 @@ pub struct WorkerReport {
     pub mean_pending: f64,
     /// Largest pending count.
     pub max_pending: u32,
-    /// Measured attempts the balancers sent it.
+    /// Measured attempts the balancers sent it: first tries and retries, answered, failed,
+    /// abandoned or still there at the end (so at least `completed`).
     pub picks: u64,
     /// Its picks by balancer replica (only with more than one).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,7 +181,8 @@ pub struct Report {
     pub requests: Counters,
     /// Attempts, retries and errors by cause.
     pub attempts: AttemptsReport,
-    /// End-to-end latency (ms).
+    /// End-to-end latency (ms) of the answered requests only; those still waiting at the
+    /// end are counted in `requests.in_flight`.
     pub latency_ms: LatencySummary,
     /// Time queued at the worker (ms).
     pub queue_wait_ms: ShortSummary,
