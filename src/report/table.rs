@@ -371,8 +371,7 @@ pub fn compare_table(reports: &[Report]) -> String {
 
 /// What became of each strategy's requests, as a sum that visibly adds up.
 fn accounting_lines(reports: &[Report], name_width: usize) -> String {
-    let mut out =
-        String::from("requests: sent = completed + rejected + failed + timed out + cancelled + in flight\n");
+    let mut out = String::from("sent = completed + rejected + failed + timed out + cancelled + in flight:\n");
     for r in reports {
         let c = &r.requests;
         let _ = writeln!(
