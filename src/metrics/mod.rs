@@ -58,6 +58,11 @@ impl Recorder {
         self.hist.len()
     }
 
+    /// Standard deviation (ns), from the histogram (to its precision); 0 when empty.
+    pub fn stdev(&self) -> f64 {
+        if self.count() == 0 { 0.0 } else { self.hist.stdev() * MICROS as f64 }
+    }
+
     /// Exact mean (ns), 0 when empty.
     pub fn mean(&self) -> f64 {
         match self.count() {

@@ -47,6 +47,8 @@ pub struct LatencySummary {
     pub max: f64,
     /// Values recorded (not in the JSON: `requests.completed` says it).
     pub count: u64,
+    /// Standard deviation (not in the JSON; for the standard error of the mean).
+    pub stdev: f64,
 }
 
 /// Mean and p99 (ms); n/a as for [`LatencySummary`] when `count` is 0.
@@ -324,6 +326,7 @@ fn summary(r: &Recorder) -> LatencySummary {
         p999: ms(r.quantile(0.999) as f64),
         max: ms(r.max() as f64),
         count: r.count(),
+        stdev: ms(r.stdev()),
     }
 }
 
@@ -683,5 +686,66 @@ impl CsvOut {
     pub(crate) fn finish(self) -> String {
         let bytes = self.writer.into_inner().expect("writing CSV to memory cannot fail");
         String::from_utf8(bytes).expect("the fields are text")
+    }
+}
+
+/// Reports made by hand, for the unit tests of the renderings.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A report of nothing: every count 0, every figure n/a.
+    pub(crate) fn blank() -> Report {
+        let none = LatencySummary {
+            mean: 0.0,
+            p50: 0.0,
+            p90: 0.0,
+            p99: 0.0,
+            p999: 0.0,
+            max: 0.0,
+            count: 0,
+            stdev: 0.0,
+        };
+        let short = ShortSummary { mean: 0.0, p99: 0.0, count: 0 };
+        Report {
+            strategy: "s".into(),
+            seed: 1,
+            scenario: "t".into(),
+            arrivals: String::new(),
+            service: String::new(),
+            cluster: String::new(),
+            offered_load: None,
+            requests: Counters::default(),
+            attempts: AttemptsReport {
+                total: 0,
+                retries: 0,
+                retry_amplification: 0.0,
+                errors: ErrorsReport { worker_error: 0, crash: 0, rejected: 0, timed_out: 0 },
+                blocked: 0,
+                wasted_work_s: 0.0,
+            },
+            latency_ms: none,
+            queue_wait_ms: short.clone(),
+            service_ms: short,
+            throughput_rps: 0.0,
+            goodput_rps: 0.0,
+            served_rps: 0.0,
+            arrivals_window_s: 0.0,
+            scaling: Vec::new(),
+            sim_time_s: 0.0,
+            measured_time_s: 0.0,
+            wall_time_s: 0.0,
+            workers: Vec::new(),
+            balancers: Vec::new(),
+            keys: None,
+            fairness_jain: None,
+            engine: EngineKind::Sim,
+            live: None,
+            stop_reason: None,
+            max_in_flight: 0,
+            interventions: Vec::new(),
+            timeline: None,
+            strategy_spans: Vec::new(),
+        }
     }
 }
