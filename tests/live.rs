@@ -266,6 +266,8 @@ fn a_finished_live_run_has_nothing_pending_and_picks_never_trail_completions() {
     for w in &report.workers {
         assert!(w.picks >= w.completed, "{w:?}");
     }
+    let by_worker: u64 = report.workers.iter().map(|w| w.completed).sum();
+    assert_eq!(by_worker, c.completed, "the workers' completions add up to the run's");
 }
 
 /// `lbsim crosscheck` on the identical-workers lesson, through the real binary: the two

@@ -372,7 +372,7 @@ impl Live {
             // The warm-up is over: per-worker statistics start now, as in the model.
             self.window_started = true;
             for ((stats, seen), _) in workers {
-                stats.restart(at, seen.pending);
+                stats.restart_times(at, seen.pending);
             }
             return;
         }

@@ -250,6 +250,16 @@ impl WorkerStats {
         *self = WorkerStats { since: now, max_pending: pending, ..WorkerStats::default() };
     }
 
+    /// Starts the time integrals afresh at `now` (the end of the warm-up, as a live run first
+    /// sees it), keeping the counts of measured requests (`picks`, `completed`, `errors`):
+    /// those are counted only for requests sent after the warm-up already, and one picked
+    /// before this call may be answered after it.
+    pub fn restart_times(&mut self, now: Nanos, pending: u32) {
+        let (picks, completed, errors) = (self.picks, self.completed, self.errors);
+        self.restart(now, pending);
+        (self.picks, self.completed, self.errors) = (picks, completed, errors);
+    }
+
     /// A fresh accumulator starting at `now` (a worker added by the autoscaler).
     pub fn starting_at(now: Nanos) -> WorkerStats {
         WorkerStats { since: now, ..WorkerStats::default() }
