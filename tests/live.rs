@@ -239,6 +239,37 @@ fn cancelled_requests_add_up_in_the_table_and_the_json() {
     assert_eq!(count("sent"), parts.iter().map(|p| count(p)).sum::<u64>(), "{line}");
 }
 
+/// A live run cut short with requests at every worker: the final snapshot has nothing
+/// pending, as the counters have nothing in flight (the balancer's last published counts
+/// were from before it stopped). And all along, a worker's picks (attempts sent to it) are
+/// never fewer than its completions: the pick is heard of before the answer.
+#[test]
+fn a_finished_live_run_has_nothing_pending_and_picks_never_trail_completions() {
+    let _serial = common::one_at_a_time();
+    let mut s = sized(4, 1.0, 1.5, 1, r#"grace = "50ms""#);
+    s.stop = lbsim::engine::Stop::Duration(lbsim::time::SECS);
+    s.warmup = 0;
+    let config = s.to_config().unwrap();
+    let st = strategy::build("least-loaded", &config.strategy_params).unwrap();
+    let mut run = Live::new(config, st, s.live.clone()).unwrap();
+    run.begin().unwrap();
+    while !run.wait(Duration::from_millis(2)) {
+        for (id, w) in run.metrics().workers.iter().enumerate() {
+            assert!(w.picks >= w.completed, "worker {id}: {} picks, {} completed", w.picks, w.completed);
+        }
+    }
+    let c = run.metrics().counters;
+    assert!(c.cancelled > 0 && c.in_flight == 0 && c.is_conserved(), "{c:?}");
+    let pending: Vec<u32> = run.snapshot().workers.iter().map(|w| w.pending).collect();
+    assert!(pending.iter().all(|p| *p == 0), "in flight 0, yet pending {pending:?}");
+    let report = Report::new(&run, "live-test", 0.0);
+    for w in &report.workers {
+        assert!(w.picks >= w.completed, "{w:?}");
+    }
+    let by_worker: u64 = report.workers.iter().map(|w| w.completed).sum();
+    assert_eq!(by_worker, c.completed, "the workers' completions add up to the run's");
+}
+
 /// `lbsim crosscheck` on the identical-workers lesson, through the real binary: the two
 /// engines agree within 10% on mean latency (fewer requests than its default, for time). Both
 /// engines serve the same requests, so the difference is timing alone, and it shrinks as the

@@ -146,7 +146,10 @@ fn littles_law_holds_on_lbsims_own_numbers() {
     for (config, strategy) in configs {
         let r = report(&config, strategy);
         let in_system: f64 = r.workers.iter().map(|w| w.mean_pending).sum();
-        let little = r.throughput_rps * r.latency_ms.mean / 1000.0;
+        // Over the whole measured time, drain included, as `mean_pending` is averaged (the
+        // system is empty at its end); `throughput_rps` is per second of the arrivals' window.
+        let rate = r.requests.completed as f64 / r.measured_time_s;
+        let little = rate * r.latency_ms.mean / 1000.0;
         eprintln!("little {strategy} {in_system} {little}");
         assert!(
             close(in_system, little, 0.002),

@@ -33,6 +33,7 @@ impl Sim {
         self.next_id += 1;
         if measured {
             self.metrics.sent();
+            self.metrics.last_sent = self.now;
             if let Stop::Requests(n) = self.config.stop
                 && self.metrics.counters.sent >= n
             {

@@ -370,21 +370,25 @@ impl Balancer {
         request.dispatched = Some(Instant::now());
         let Some(queue) = &self.workers[w].queue else { return Some(request) };
         let measured = request.measured;
-        match queue.try_send(request) {
-            Ok(()) => {
+        // The pick is recorded before the worker can have the request (a place in its queue
+        // is reserved first), so that the watcher always hears of a pick before the answer:
+        // a worker's `picks` never falls behind its `completed`, even mid-run.
+        match queue.try_reserve() {
+            Ok(place) => {
                 self.meter.record(Record::Picked { measured, worker: w });
-                self.workers[w].pending += 1;
-                self.pending_changed(w);
-                None
+                place.send(request);
             }
-            Err(TrySendError::Full(request)) => Some(request),
+            Err(TrySendError::Full(())) => return Some(request),
             // A dead worker nobody noticed: dropping the request drops its reply channel,
             // and the requester hears of the crash.
-            Err(TrySendError::Closed(_)) => {
+            Err(TrySendError::Closed(())) => {
                 self.meter.record(Record::Picked { measured, worker: w });
-                None
+                return None;
             }
         }
+        self.workers[w].pending += 1;
+        self.pending_changed(w);
+        None
     }
 
     /// No worker can take the request: turn it away, or hold it and stop reading new

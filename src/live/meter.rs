@@ -185,6 +185,7 @@ impl Tally {
                 self.alive += 1;
                 if measured {
                     metrics.sent();
+                    metrics.last_sent = metrics.last_sent.max(now);
                 }
             }
             Record::Attempt { measured, retry } => {

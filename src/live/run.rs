@@ -341,6 +341,14 @@ impl Live {
         self.wall = run.clock.start.elapsed();
         run.runtime.shutdown_background();
         self.sample_workers();
+        // The balancer's last published counts are from before it stopped: answers and
+        // cancellations it never heard of still count as pending there. Every request has
+        // ended now (answered, or cancelled with its task), so none waits at any worker or at
+        // the balancer: the final snapshot agrees with the counters' `in_flight` of 0.
+        for seen in &mut self.view.workers {
+            seen.pending = 0;
+        }
+        (self.view.blocked, self.view.queue) = (0, 0);
         self.ended_at = Some(end);
     }
 
@@ -364,7 +372,7 @@ impl Live {
             // The warm-up is over: per-worker statistics start now, as in the model.
             self.window_started = true;
             for ((stats, seen), _) in workers {
-                stats.restart(at, seen.pending);
+                stats.restart_times(at, seen.pending);
             }
             return;
         }

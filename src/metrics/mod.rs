@@ -58,6 +58,11 @@ impl Recorder {
         self.hist.len()
     }
 
+    /// Standard deviation (ns), from the histogram (to its precision); 0 when empty.
+    pub fn stdev(&self) -> f64 {
+        if self.count() == 0 { 0.0 } else { self.hist.stdev() * MICROS as f64 }
+    }
+
     /// Exact mean (ns), 0 when empty.
     pub fn mean(&self) -> f64 {
         match self.count() {
@@ -245,6 +250,16 @@ impl WorkerStats {
         *self = WorkerStats { since: now, max_pending: pending, ..WorkerStats::default() };
     }
 
+    /// Starts the time integrals afresh at `now` (the end of the warm-up, as a live run first
+    /// sees it), keeping the counts of measured requests (`picks`, `completed`, `errors`):
+    /// those are counted only for requests sent after the warm-up already, and one picked
+    /// before this call may be answered after it.
+    pub fn restart_times(&mut self, now: Nanos, pending: u32) {
+        let (picks, completed, errors) = (self.picks, self.completed, self.errors);
+        self.restart(now, pending);
+        (self.picks, self.completed, self.errors) = (picks, completed, errors);
+    }
+
     /// A fresh accumulator starting at `now` (a worker added by the autoscaler).
     pub fn starting_at(now: Nanos) -> WorkerStats {
         WorkerStats { since: now, ..WorkerStats::default() }
@@ -349,6 +364,10 @@ pub struct Metrics {
     /// The run over time, per interval, when the configuration asks for it
     /// ([`SimConfig::timeline`](crate::engine::SimConfig::timeline)).
     pub timeline: Option<timeline::Timeline>,
+    /// When the last measured request was sent (scenario time; 0 before any): the end of the
+    /// window the arrivals define for a run stopped by a request count (the report's
+    /// `throughput_rps` counts answers per second of that window, not of the drain after it).
+    pub last_sent: Nanos,
 }
 
 /// A command applied during a run.

@@ -28,7 +28,7 @@ impl Work {
 }
 
 /// What a live run measured that the model has no notion of.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LiveFigures {
     /// Real time per scenario time.
     pub time_scale: f64,

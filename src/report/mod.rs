@@ -25,6 +25,7 @@ pub use timeline::{IntervalReport, TimelineReport};
 
 use crate::engines::{Engine, EngineKind};
 use crate::metrics::{Counters, InterventionKind, Metrics, Recorder};
+use crate::model::config::Stop;
 use crate::model::{LiveFigures, SimConfig, WorkerSnapshot};
 use crate::time::{MILLIS, Nanos, as_secs_f64};
 
@@ -46,6 +47,8 @@ pub struct LatencySummary {
     pub max: f64,
     /// Values recorded (not in the JSON: `requests.completed` says it).
     pub count: u64,
+    /// Standard deviation (not in the JSON; for the standard error of the mean).
+    pub stdev: f64,
 }
 
 /// Mean and p99 (ms); n/a as for [`LatencySummary`] when `count` is 0.
@@ -108,7 +111,7 @@ pub struct WorkerReport {
     pub speed: f64,
     /// Whether the balancer may send to it at the end.
     pub up: bool,
-    /// Measured requests it completed.
+    /// Measured requests it answered (one per request; never more than `picks`).
     pub completed: u64,
     /// Attempts it failed or lost to a crash.
     pub errors: u64,
@@ -122,7 +125,8 @@ pub struct WorkerReport {
     pub mean_pending: f64,
     /// Largest pending count.
     pub max_pending: u32,
-    /// Measured attempts the balancers sent it.
+    /// Measured attempts the balancers sent it: first tries and retries, answered, failed,
+    /// abandoned or still there at the end (so at least `completed`).
     pub picks: u64,
     /// Its picks by balancer replica (only with more than one).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,19 +183,27 @@ pub struct Report {
     pub requests: Counters,
     /// Attempts, retries and errors by cause.
     pub attempts: AttemptsReport,
-    /// End-to-end latency (ms).
+    /// End-to-end latency (ms) of the answered requests only; those still waiting at the
+    /// end are counted in `requests.in_flight`.
     pub latency_ms: LatencySummary,
     /// Time queued at the worker (ms).
     pub queue_wait_ms: ShortSummary,
     /// Time in service (ms).
     pub service_ms: ShortSummary,
-    /// Completed requests per second of measured virtual time (the goodput).
+    /// Completed requests per second of the measured window the arrivals define
+    /// (`arrivals_window_s`: from the end of the warm-up to the end of sending), not of the
+    /// drain after the last arrival (the goodput).
     pub throughput_rps: f64,
     /// Successful requests per second (the same as `throughput_rps`, named for comparison
     /// with `served_rps`).
     pub goodput_rps: f64,
-    /// Attempts workers served per second, failed and abandoned ones included.
+    /// Attempts workers served per second of the same window, failed and abandoned ones
+    /// included.
     pub served_rps: f64,
+    /// The time base of the rates above (s): from the end of the warm-up to the end of the
+    /// arrivals (the configured duration, a trace's end, or the last measured request of a
+    /// run stopped by a request count), or to the end of the run if that came first.
+    pub arrivals_window_s: f64,
     /// Autoscaling actions.
     pub scaling: Vec<ScalingReport>,
     /// Virtual time simulated, warm-up included (s).
@@ -314,6 +326,7 @@ fn summary(r: &Recorder) -> LatencySummary {
         p999: ms(r.quantile(0.999) as f64),
         max: ms(r.max() as f64),
         count: r.count(),
+        stdev: ms(r.stdev()),
     }
 }
 
@@ -348,6 +361,23 @@ fn per_second(count: u64, window: Nanos) -> f64 {
     if window == 0 { 0.0 } else { count as f64 / as_secs_f64(window) }
 }
 
+/// The measured window the arrivals define (ns): from the end of the warm-up to the end of
+/// sending (the configured duration's end, a trace's end, or when the last measured request
+/// of a request-count run was sent), cut at the end of the run so far. The drain after the
+/// last arrival (the model's remaining events, the live run's grace) is not in it.
+fn arrivals_window(sim: &dyn Engine) -> Nanos {
+    let config = sim.config();
+    let now = sim.now();
+    let by_stop = match config.stop {
+        Stop::Duration(d) => config.warmup.saturating_add(d),
+        // Still sending, the window runs to now; done, to the last measured request.
+        Stop::Requests(n) if sim.metrics().counters.sent >= n => sim.metrics().last_sent,
+        Stop::Requests(_) => now,
+    };
+    let end = config.trace_end().map_or(by_stop, |t| by_stop.min(t.max(sim.window_start())));
+    end.min(now).saturating_sub(sim.window_start())
+}
+
 impl Report {
     /// Reports on a run as it is now, whichever engine runs it. `scenario` names the workload;
     /// `wall_time_s` is how long it took in real time.
@@ -355,6 +385,7 @@ impl Report {
         let m = sim.metrics();
         let config = sim.config();
         let window = sim.now().saturating_sub(sim.window_start());
+        let arrivals_window = arrivals_window(sim);
         let snapshot = sim.snapshot();
         let workers = workers_report(m, &snapshot.workers, sim.now(), window);
         let balancers = if m.balancers.is_empty() {
@@ -379,9 +410,10 @@ impl Report {
             latency_ms: summary(&m.latency),
             queue_wait_ms: short(&m.queue_wait),
             service_ms: short(&m.service),
-            throughput_rps: per_second(m.counters.completed, window),
-            goodput_rps: per_second(m.counters.completed, window),
-            served_rps: per_second(m.attempts.served, window),
+            throughput_rps: per_second(m.counters.completed, arrivals_window),
+            goodput_rps: per_second(m.counters.completed, arrivals_window),
+            served_rps: per_second(m.attempts.served, arrivals_window),
+            arrivals_window_s: as_secs_f64(arrivals_window),
             scaling: m
                 .scaling
                 .iter()
@@ -654,5 +686,66 @@ impl CsvOut {
     pub(crate) fn finish(self) -> String {
         let bytes = self.writer.into_inner().expect("writing CSV to memory cannot fail");
         String::from_utf8(bytes).expect("the fields are text")
+    }
+}
+
+/// Reports made by hand, for the unit tests of the renderings.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A report of nothing: every count 0, every figure n/a.
+    pub(crate) fn blank() -> Report {
+        let none = LatencySummary {
+            mean: 0.0,
+            p50: 0.0,
+            p90: 0.0,
+            p99: 0.0,
+            p999: 0.0,
+            max: 0.0,
+            count: 0,
+            stdev: 0.0,
+        };
+        let short = ShortSummary { mean: 0.0, p99: 0.0, count: 0 };
+        Report {
+            strategy: "s".into(),
+            seed: 1,
+            scenario: "t".into(),
+            arrivals: String::new(),
+            service: String::new(),
+            cluster: String::new(),
+            offered_load: None,
+            requests: Counters::default(),
+            attempts: AttemptsReport {
+                total: 0,
+                retries: 0,
+                retry_amplification: 0.0,
+                errors: ErrorsReport { worker_error: 0, crash: 0, rejected: 0, timed_out: 0 },
+                blocked: 0,
+                wasted_work_s: 0.0,
+            },
+            latency_ms: none,
+            queue_wait_ms: short.clone(),
+            service_ms: short,
+            throughput_rps: 0.0,
+            goodput_rps: 0.0,
+            served_rps: 0.0,
+            arrivals_window_s: 0.0,
+            scaling: Vec::new(),
+            sim_time_s: 0.0,
+            measured_time_s: 0.0,
+            wall_time_s: 0.0,
+            workers: Vec::new(),
+            balancers: Vec::new(),
+            keys: None,
+            fairness_jain: None,
+            engine: EngineKind::Sim,
+            live: None,
+            stop_reason: None,
+            max_in_flight: 0,
+            interventions: Vec::new(),
+            timeline: None,
+            strategy_spans: Vec::new(),
+        }
     }
 }

@@ -279,7 +279,7 @@ pub fn compare_table(reports: &[Report]) -> String {
     }
     // (title, value (None: n/a), lower is better)
     type Column = (&'static str, fn(&Report) -> Option<f64>, bool);
-    let all: [Column; 12] = [
+    let all: [Column; 13] = [
         ("mean", |r| latency(r, r.latency_ms.mean), true),
         ("p50", |r| latency(r, r.latency_ms.p50), true),
         ("p90", |r| latency(r, r.latency_ms.p90), true),
@@ -292,6 +292,8 @@ pub fn compare_table(reports: &[Report]) -> String {
         ("timed out", |r| Some(r.requests.timed_out as f64), true),
         ("attempts/req", |r| Some(r.attempts.retry_amplification), true),
         ("cancelled", |r| Some(r.requests.cancelled as f64), true),
+        // Still waiting for an answer when the run ended: not in the latencies.
+        ("in flight", |r| Some(r.requests.in_flight as f64), true),
     ];
     let name_width = reports.iter().map(|r| escape(&r.strategy).chars().count()).max().unwrap_or(8).max(8);
     // The fault columns only when something happened in them.
@@ -354,16 +356,46 @@ pub fn compare_table(reports: &[Report]) -> String {
         out.truncate(out.trim_end_matches(' ').len());
         out.push('\n');
     }
-    out += "latencies in ms (mean to max) · * best in column\n";
+    out += "latencies in ms (mean to max, answered requests only) · * best in column\n";
     if let Some(line) = p99_verdict(reports) {
         for part in crate::text::wrap(&line, 80) {
             out += &part;
             out.push('\n');
         }
     }
+    out += &accounting_lines(reports, name_width);
     // Compare applies every command to every strategy alike: listed once.
     out += &interventions(first);
     out
+}
+
+/// What became of each strategy's requests, as a sum that visibly adds up.
+fn accounting_lines(reports: &[Report], name_width: usize) -> String {
+    let mut out = String::from("sent = completed + rejected + failed + timed out + cancelled + in flight:\n");
+    for r in reports {
+        let c = &r.requests;
+        let _ = writeln!(
+            out,
+            "  {:<name_width$}  {} = {} + {} + {} + {} + {} + {}",
+            escape(&r.strategy),
+            c.sent,
+            c.completed,
+            c.rejected,
+            c.failed,
+            c.timed_out,
+            c.cancelled,
+            c.in_flight
+        );
+    }
+    out
+}
+
+/// Whether the requests `r` left in flight at the end could move its p99: at least 1% of
+/// those answered or waiting (the p99 is the slowest 1%, and a request still waiting may be
+/// slower than any answered).
+pub fn in_flight_matters(r: &Report) -> bool {
+    let c = &r.requests;
+    c.in_flight > 0 && c.in_flight * 100 >= c.completed + c.in_flight
 }
 
 /// `x` to about four significant digits, as the compare table prints latencies.
@@ -448,6 +480,22 @@ pub fn p99_verdict(reports: &[Report]) -> Option<String> {
             best.requests.unanswered(),
             escape(&fewer.strategy),
             fewer.requests.unanswered()
+        );
+    }
+    // Requests still waiting at the end are not in any p99: say so when they could move it.
+    let stuck: Vec<String> = reports
+        .iter()
+        .filter(|r| in_flight_matters(r))
+        .map(|r| {
+            let c = &r.requests;
+            let share = c.in_flight as f64 / c.sent.max(1) as f64 * 100.0;
+            format!("{} {} ({share:.1}% of those sent)", escape(&r.strategy), c.in_flight)
+        })
+        .collect();
+    if !stuck.is_empty() {
+        line += &format!(
+            "; still in flight at the end, so not in the p99, which covers answered requests only: {}",
+            stuck.join(", ")
         );
     }
     Some(line)

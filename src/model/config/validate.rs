@@ -438,6 +438,31 @@ impl SimConfig {
         Ok(())
     }
 
+    /// Retries that could never fire are refused, with the reason: with a request deadline
+    /// and no per-try timeout, an attempt that is slow ends the whole request, and when no
+    /// worker can fail, reject or crash either, no attempt ever fails short of the deadline
+    /// (lesson 17's `t` once logged `retries on` while the retry counter stayed 0).
+    fn validate_retries_can_fire(&self, r: &RetryPolicy) -> Result<(), ConfigError> {
+        let Some(deadline) = self.defences.timeout else { return Ok(()) };
+        let can_fail = r.per_try_timeout.is_some()
+            || self.workers.iter().any(|w| w.error_rate > 0.0 || w.queue_capacity.is_some())
+            || !self.faults.crashes.is_empty()
+            || self.faults.random_crashes.is_some();
+        if can_fail {
+            return Ok(());
+        }
+        Err(bad(
+            "retry",
+            format!(
+                "retries would never fire: no attempt can fail here (no errors, crashes or full \
+                 queues), and a slow one meets the {} deadline, which ends the whole request; \
+                 give retries a per-try timeout shorter than the deadline (--per-try-timeout, or \
+                 per_try_timeout in the scenario's [retry])",
+                crate::time::Human(deadline)
+            ),
+        ))
+    }
+
     fn validate_defences(&self) -> Result<(), ConfigError> {
         let d = &self.defences;
         if let Some(t) = d.timeout {
@@ -456,6 +481,7 @@ impl SimConfig {
             if let Some(b) = r.budget {
                 probability("retry.budget", b)?;
             }
+            self.validate_retries_can_fire(r)?;
         }
         if let Detection::HealthChecks { interval, unhealthy, healthy } = d.detection {
             positive_time("health_check.interval", interval)?;
