@@ -1064,3 +1064,37 @@ fn five_strategies_fit_80x24_with_readable_axes() {
     }
     assert!(axes >= 5, "no histogram axes found:\n{text}");
 }
+
+/// When a comparison ends with requests still waiting, the p99 leader says so (issue 20:
+/// round-robin's p99 was shown while 133 of its requests were stuck on the slow worker).
+#[test]
+fn the_leader_line_counts_requests_left_waiting_at_the_end() {
+    let mut s = scenario("slow-worker");
+    s.stop = Stop::Duration(17 * SECS);
+    let names = vec!["round-robin".to_string(), "least-loaded".to_string()];
+    let mut a = App::new(s, &names, Mode::Compare).unwrap();
+    a.advance_to(60 * SECS, None);
+    assert!(a.play.finished());
+    let text = screen(&a, 200, 40);
+    let lead = text.lines().find(|l| l.contains("p99 leader")).unwrap();
+    let c: Vec<_> = a.play.panes().iter().map(|p| p.sim.metrics().counters).collect();
+    assert!(lead.contains("left waiting: round-robin"), "{lead}\n{c:?}");
+}
+
+/// A worker with injected errors is marked beside its bar, and keeps a bar of its own
+/// (issue 20: it had no marker).
+#[test]
+fn a_worker_with_injected_errors_is_marked() {
+    let mut a = app("default", &["round-robin", "least-loaded"], Mode::Compare);
+    a.advance_to(6 * SECS, None);
+    for _ in 0..5 {
+        key(&mut a, KeyCode::Down);
+    }
+    ch(&mut a, 'e');
+    ch(&mut a, 'e');
+    key(&mut a, KeyCode::Up);
+    a.advance_to(7 * SECS, None);
+    let text = screen(&a, 80, 24);
+    let marked = text.lines().filter(|l| l.contains("│5 ") && l.contains("20% errors")).count();
+    assert_eq!(marked, 1, "worker 5's 20% errors is not on its bar:\n{text}");
+}

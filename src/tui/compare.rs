@@ -137,6 +137,22 @@ pub(super) fn lead_line(app: &App, width: u16) -> Line<'static> {
             .find(|p| p.sim.strategy_name() == name)
             .map_or(0, |p| p.sim.metrics().counters.unanswered())
     };
+    // Requests left waiting when the run ended are part of the verdict: a p99 of the
+    // answered ones says nothing of them.
+    if app.play.finished() {
+        let waiting: Vec<String> = app
+            .play
+            .panes()
+            .iter()
+            .map(|p| (p.sim.strategy_name().to_string(), p.sim.metrics().counters))
+            .filter(|(_, c)| c.in_flight > 0 && c.in_flight * 100 >= c.completed + c.in_flight)
+            .map(|(name, c)| format!("{name} {}", c.in_flight))
+            .collect();
+        if !waiting.is_empty() {
+            let text = format!("· p99 of answered only; left waiting: {}", waiting.join(", "));
+            parts.push((0, Span::styled(text, Style::new().fg(Color::Yellow))));
+        }
+    }
     let leader_lost = unanswered(&best);
     let fewer = app
         .play

@@ -184,7 +184,7 @@ enum Item {
 fn notability(w: &WorkerSnapshot, id: usize, selected: usize, longest: Option<usize>) -> u8 {
     if id == selected {
         3
-    } else if WorkerState::of(w) >= WorkerState::Starting {
+    } else if WorkerState::of(w) >= WorkerState::Starting || w.error_rate > 0.0 {
         2
     } else {
         u8::from(Some(id) == longest)
@@ -214,7 +214,7 @@ pub fn merged_workers(runs: &[&[WorkerSnapshot]]) -> Option<Vec<WorkerSnapshot>>
 }
 
 /// The bars for `workers` when at most `room` fit: one per worker when they all fit;
-/// otherwise notable workers (selected, busiest, slow, down, dead, ejected, starting or
+/// otherwise notable workers (selected, busiest, failing by injected errors, slow, down, dead, ejected, starting or
 /// draining) keep a bar each and the others are grouped in runs of consecutive workers, as few per bar
 /// as the room allows. Retired workers get no bar (the event log keeps their story) and no
 /// group spans them. If even the notable ones do not fit, every worker is grouped alike.
@@ -374,13 +374,19 @@ impl Widget for PendingBars<'_> {
                     false => format!("≤{pending}"),
                 };
             }
-            match state {
+            // Injected errors are said beside the count: the bar alone looks healthy.
+            let errors = match group[0].error_rate {
+                r if r > 0.0 => format!(" {:.0}% errors", r * 100.0),
+                _ => String::new(),
+            };
+            let text = match state {
                 WorkerState::Slow => format!("{pending} slow {}x", group[0].slowdown),
                 WorkerState::DeadUnnoticed => format!("{pending} dead!"),
                 s if s.labelled() && pending == 0 => s.name().to_string(),
                 s if s.labelled() || s == WorkerState::Draining => format!("{pending} {}", s.name()),
                 _ => pending.to_string(),
-            }
+            };
+            text + &errors
         };
         // Every bar gets the same room, whatever its own label: a longer label must not make a
         // longer queue look shorter.
