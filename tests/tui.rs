@@ -1098,3 +1098,16 @@ fn a_worker_with_injected_errors_is_marked() {
     let marked = text.lines().filter(|l| l.contains("│5 ") && l.contains("20% errors")).count();
     assert_eq!(marked, 1, "worker 5's 20% errors is not on its bar:\n{text}");
 }
+
+/// Lesson 21 compares cache affinity with balance: the compare panes show each strategy's
+/// cache hit rate (issue 20: only `run` printed it).
+#[test]
+fn compare_shows_each_strategys_cache_hit_rate() {
+    let mut a = app("hot-keys", &["ring-hash", "bounded-hash", "least-loaded"], Mode::Compare);
+    a.advance_to(8 * SECS, None);
+    for (width, height) in [(80, 24), (140, 40)] {
+        let text = screen(&a, width, height);
+        let titles = text.lines().find(|l| l.contains("ring-hash") && l.contains('┌')).unwrap();
+        assert_eq!(titles.matches("hit ").count(), 3, "{width}x{height}: {titles}");
+    }
+}

@@ -215,7 +215,17 @@ pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, ar
         Span::styled(format!(" {}", pane.sim.strategy_name()), Style::new().add_modifier(Modifier::BOLD)),
     )];
     if rec.count() > 0 {
-        title.push((1, Span::raw(format!("p99 {}", Human(rec.quantile(0.99))))));
+        // Behind the hit rate when caches are on: the p99 is in the pane's percentiles too.
+        let rank =
+            if pane.sim.metrics().keys.cache_hits + pane.sim.metrics().keys.cache_misses > 0 { 2 } else { 1 };
+        title.push((rank, Span::raw(format!("p99 {}", Human(rec.quantile(0.99))))));
+    }
+    // With caches, the hit rate is half of the comparison (lesson 21: affinity against balance).
+    let keys = pane.sim.metrics().keys;
+    let looked = keys.cache_hits + keys.cache_misses;
+    if looked > 0 {
+        let hits = 100.0 * keys.cache_hits as f64 / looked as f64;
+        title.push((1, Span::styled(format!("hit {hits:.0}%"), Style::new().fg(Color::Green))));
     }
     if !pane.sim.started() {
         title.push((
