@@ -122,6 +122,9 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     if app.play.retries_on() {
         status.push((1, Span::styled("retries on", Style::new().fg(Color::Magenta))));
     }
+    if let Some(late) = timer_lateness(app) {
+        status.push(late);
+    }
     if let Some(t) = app.play.pause_at() {
         let at = format!("pausing at {}", crate::time::seconds_text(t));
         status.push((1, Span::styled(at, Style::new().fg(Color::Yellow))));
@@ -158,6 +161,25 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let column = |symbol: &str| (area.x..area.right()).find(|&x| buf[(x, y)].symbol() == symbol);
     let strip = column("▕").zip(column("▏")).zip(run_end(app));
     app.strip_span.set(strip.map(|((x0, x1), end)| (x0 + 1, x1.saturating_sub(1), y, end)));
+}
+
+/// How late a run in real time finds its timers and hand-offs (lesson 16: a runtime blocked
+/// by CPU work in its tasks makes the clock stutter): the p99, in red and kept on the line
+/// past 5 ms. `None` for the model, whose timers are never late.
+fn timer_lateness(app: &App) -> Option<(u8, Span<'static>)> {
+    if app.play.caps().paced {
+        return None;
+    }
+    let pane = app.play.panes().iter().rfind(|p| p.sim.started())?;
+    let f = pane.sim.live_figures().filter(|f| f.lateness_samples > 0)?;
+    let text = format!("timers {:.1}ms late (p99)", f.lateness_p99_ms);
+    // A stutter is the lesson, kept before the pace and the rate; a punctual runtime's
+    // lateness is a detail, dropped first.
+    Some(if f.lateness_p99_ms > 5.0 {
+        (0, Span::styled(text, Style::new().fg(Color::LightRed).add_modifier(Modifier::BOLD)))
+    } else {
+        (3, Span::styled(text, Style::new().fg(Color::DarkGray)))
+    })
 }
 
 /// The virtual time at the end of a run of known length (or now, if later): the right end of
