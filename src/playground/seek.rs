@@ -141,16 +141,6 @@ impl Playground {
         }
     }
 
-    /// Seeks `delta` virtual nanoseconds back (negative) or forward from now.
-    pub fn seek_by(&mut self, delta: i64) -> Result<(), String> {
-        let target = if delta < 0 {
-            self.clock.saturating_sub(delta.unsigned_abs())
-        } else {
-            self.clock.saturating_add(delta as Nanos)
-        };
-        self.seek_to(target)
-    }
-
     /// Returns the time it resumed from (0: the start).
     fn run_again_to(&mut self, target: Nanos) -> Result<Nanos, String> {
         let keep = self.recorder.entries.iter().take_while(|e| first(e) <= target).count();
