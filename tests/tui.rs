@@ -1111,3 +1111,73 @@ fn compare_shows_each_strategys_cache_hit_rate() {
         assert_eq!(titles.matches("hit ").count(), 3, "{width}x{height}: {titles}");
     }
 }
+
+/// Tab focuses one pane after another and the focused one fills the screen; Esc shows every
+/// pane again and only then quits (issue 20: focus a pane, as in bottom and k9s).
+#[test]
+fn tab_focuses_a_pane_that_fills_the_screen_and_esc_goes_back() {
+    use lbsim::tui::Focus;
+    let names = ["round-robin", "random", "least-loaded"];
+    let mut a = app("slow-worker", &names, Mode::Compare);
+    a.advance_to(6 * SECS, None);
+    let titles = |text: &str| names.iter().filter(|n| text.contains(&format!("┌ {n}"))).count();
+    assert_eq!(titles(&screen(&a, 80, 24)), 3, "{}", screen(&a, 80, 24));
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(a.focused(), Some(Focus::Strategy(1)));
+    let text = screen(&a, 80, 24);
+    assert_eq!(titles(&text), 1, "one pane fills the screen:\n{text}");
+    assert!(text.contains("┌ random") && text.contains("Esc all panes"), "{text}");
+    // Focused, the pane has room for a bar of its own per worker (slow-worker has 8).
+    assert_eq!(a.bar_hits.borrow().len(), 8, "{text}");
+    key(&mut a, KeyCode::BackTab);
+    assert_eq!(a.focused(), Some(Focus::Strategy(0)));
+    key(&mut a, KeyCode::Esc);
+    assert!(a.focused().is_none() && !a.quit, "Esc leaves the focused pane first");
+    assert_eq!(titles(&screen(&a, 80, 24)), 3);
+    key(&mut a, KeyCode::Esc);
+    assert!(a.quit, "with no pane focused Esc quits");
+    // Past the last pane (the log), Tab shows every pane again.
+    let mut b = app("default", &["least-loaded"], Mode::Run);
+    for _ in 0..b.focusable().len() {
+        key(&mut b, KeyCode::Tab);
+    }
+    assert_eq!(b.focused(), Some(Focus::Log));
+    key(&mut b, KeyCode::Tab);
+    assert_eq!(b.focused(), None);
+}
+
+/// A click on a pane focuses it, a click on the focused pane shows every pane again, and a
+/// click on a bar still selects its worker.
+#[test]
+fn a_click_focuses_a_pane_and_another_goes_back() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    use lbsim::tui::Focus;
+    let click = |a: &mut App, column: u16, row: u16| {
+        let at = |kind| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+        a.handle_mouse(at(MouseEventKind::Down(MouseButton::Left)));
+        a.handle_mouse(at(MouseEventKind::Up(MouseButton::Left)));
+    };
+    let mut a = app("slow-worker", &["least-loaded"], Mode::Run);
+    a.advance_to(6 * SECS, None);
+    draw(&a, 80, 24);
+    let log = a.pane_hits.borrow().iter().find(|(_, f)| *f == Focus::Log).map(|(r, _)| *r);
+    let log = log.expect("the log is drawn at 80x24");
+    click(&mut a, log.x + 3, log.y + 1);
+    assert_eq!(a.focused(), Some(Focus::Log));
+    let text = screen(&a, 80, 24);
+    let shown = a.pane_hits.borrow().clone();
+    assert_eq!(shown.len(), 1, "only the focused pane is drawn: {shown:?}");
+    assert!(shown[0].0.height > log.height && text.contains("Esc all panes"), "{text}");
+    click(&mut a, shown[0].0.x + 3, shown[0].0.y + 1);
+    assert_eq!(a.focused(), None, "a click on the focused pane shows them all again");
+    // The workers' pane, focused by a click, still selects a worker by its bar.
+    draw(&a, 80, 24);
+    let workers = a.pane_hits.borrow().iter().find(|(_, f)| *f == Focus::Workers).map(|(r, _)| *r).unwrap();
+    click(&mut a, workers.x + workers.width - 2, workers.y);
+    assert_eq!(a.focused(), Some(Focus::Workers));
+    draw(&a, 80, 24);
+    let bar = a.bar_hits.borrow().iter().find(|(_, w)| *w == 2).map(|(r, _)| *r).expect("worker 2 has a bar");
+    click(&mut a, bar.x + 1, bar.y);
+    assert_eq!((a.selected, a.focused()), (2, Some(Focus::Workers)));
+}

@@ -114,6 +114,25 @@ fn typed_time(text: &str) -> Result<Nanos, String> {
     }
 }
 
+/// A pane that can be focused (Tab, or a click): it then fills the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The run view's worker bars.
+    Workers,
+    /// The latency histogram, or the chart over time (`o`); in compare, the chart.
+    Latency,
+    /// The run view's throughput sparkline.
+    Throughput,
+    /// The run view's p99 sparkline.
+    P99,
+    /// The run view's counters.
+    Counters,
+    /// The event log.
+    Log,
+    /// One strategy's pane in compare.
+    Strategy(usize),
+}
+
 /// The UI: the run controller it drives, and the view's own state.
 pub struct App {
     /// The runs, their clock and commands.
@@ -142,6 +161,10 @@ pub struct App {
     /// Where the header's timeline strip was last drawn (its first and last column, its row)
     /// and the virtual time at its right end, so that a click goes to that time.
     pub strip_span: Cell<Option<(u16, u16, u16, Nanos)>>,
+    /// Where each pane was last drawn, so that a click focuses it.
+    pub pane_hits: std::cell::RefCell<Vec<(ratatui::layout::Rect, Focus)>>,
+    /// The pane that fills the screen, if one was focused.
+    pub focus: Option<Focus>,
     /// Where a mouse drag on the chart began (virtual time).
     drag_from: Option<Nanos>,
     /// How many lines up from the newest the event log is scrolled (0: following).
@@ -182,6 +205,8 @@ impl App {
             chart_span: Cell::new(None),
             bar_hits: Default::default(),
             strip_span: Cell::new(None),
+            pane_hits: Default::default(),
+            focus: None,
             drag_from: None,
             log_scroll: 0,
             log_page: Cell::new(1),
@@ -250,7 +275,7 @@ impl App {
             KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
             KeyCode::PageDown => self.help_scroll += 10,
             KeyCode::Home => self.help_scroll = 0,
-            _ if keymap::act(key) == Some(Act::Quit) && key.code != KeyCode::Esc => self.quit = true,
+            _ if keymap::act(key) == Some(Act::Quit) => self.quit = true,
             _ => self.show_help = false,
         }
         // Past the end is the end: the view shows the last page.
@@ -263,6 +288,10 @@ impl App {
         let prompt = |kind| Some(Prompt { kind, text: String::new() });
         match act {
             Act::Quit => self.quit = true,
+            Act::Back if self.focus.is_some() => self.focus = None,
+            Act::Back => self.quit = true,
+            Act::FocusNext => self.cycle_focus(1),
+            Act::FocusPrev => self.cycle_focus(-1),
             Act::Help => {
                 self.show_help = true;
                 self.help_scroll = 0;
@@ -467,20 +496,70 @@ impl App {
         if mouse.kind == MouseEventKind::Down(MouseButton::Left) && self.click(mouse.column, mouse.row) {
             return self.settle();
         }
-        let Some(span) = self.chart_span.get().filter(|_| self.show_chart) else { return };
-        let at = span.time_at(mouse.column, mouse.row);
+        // A drag across the chart over time marks a window; a click anywhere else on a pane,
+        // or one that does not move on the chart, focuses the pane (or leaves it).
+        let at = self
+            .chart_span
+            .get()
+            .filter(|_| self.show_chart)
+            .and_then(|s| s.time_at(mouse.column, mouse.row));
         match mouse.kind {
-            MouseEventKind::Down(MouseButton::Left) => self.drag_from = at,
-            MouseEventKind::Up(MouseButton::Left) => {
-                let (Some(a), Some(b)) = (self.drag_from.take(), at) else { return };
-                let (from, to) = (a.min(b), a.max(b).min(self.play.clock()));
-                if to > from {
-                    self.mark_between(from, to);
+            MouseEventKind::Down(MouseButton::Left) if at.is_some() => self.drag_from = at,
+            MouseEventKind::Down(MouseButton::Left) => self.focus_at(mouse.column, mouse.row),
+            MouseEventKind::Up(MouseButton::Left) => match (self.drag_from.take(), at) {
+                (Some(a), Some(b)) if a == b => self.focus_at(mouse.column, mouse.row),
+                (Some(a), Some(b)) => {
+                    let (from, to) = (a.min(b), a.max(b).min(self.play.clock()));
+                    if to > from {
+                        self.mark_between(from, to);
+                    }
                 }
-            }
+                _ => {}
+            },
             _ => {}
         }
         self.settle();
+    }
+
+    /// The panes this view can focus, in the order Tab visits them.
+    pub fn focusable(&self) -> Vec<Focus> {
+        match self.mode {
+            Mode::Run => vec![
+                Focus::Workers,
+                Focus::Latency,
+                Focus::Throughput,
+                Focus::P99,
+                Focus::Counters,
+                Focus::Log,
+            ],
+            Mode::Compare if self.show_chart => vec![Focus::Latency, Focus::Log],
+            Mode::Compare => (0..self.play.panes().len()).map(Focus::Strategy).chain([Focus::Log]).collect(),
+        }
+    }
+
+    /// The focused pane, if it is one this view has (the chart's `o` changes what compare
+    /// shows).
+    pub fn focused(&self) -> Option<Focus> {
+        self.focus.filter(|f| self.focusable().contains(f))
+    }
+
+    /// Focuses the pane `by` places after the focused one (Tab, Shift-Tab); past either end,
+    /// every pane again.
+    fn cycle_focus(&mut self, by: isize) {
+        let panes = self.focusable();
+        let slots = panes.len() as isize + 1; // the last slot: no pane focused
+        let now =
+            self.focused().and_then(|f| panes.iter().position(|p| *p == f)).map_or(slots - 1, |i| i as isize);
+        self.focus = panes.get((now + by).rem_euclid(slots) as usize).copied();
+    }
+
+    /// A click on a pane focuses it; on the focused pane, shows every pane again.
+    fn focus_at(&mut self, column: u16, row: u16) {
+        let inside = |r: &ratatui::layout::Rect| r.contains(ratatui::layout::Position { x: column, y: row });
+        let hit = self.pane_hits.borrow().iter().find(|(r, _)| inside(r)).map(|&(_, f)| f);
+        if let Some(pane) = hit {
+            self.focus = if self.focused() == Some(pane) { None } else { Some(pane) };
+        }
     }
 
     /// A left click: on a worker's bar selects it; on the header's timeline strip goes to the

@@ -6,10 +6,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::app::App;
+use super::app::{App, Focus};
 use super::fit;
 use super::panes::{
-    empty_text, fitted_line, mean_text, outcome, percentiles, render_log, shown_recorder, titled,
+    empty_text, fitted_line, mean_text, outcome, pane_drawn, percentiles, render_log, shown_recorder, titled,
 };
 use super::widgets::{
     BarRow, HistScale, LatencyHistogram, PendingBars, WorkerState, bar_room, bar_rows, bar_scale,
@@ -30,6 +30,11 @@ pub(super) fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
         _ => 5,
     };
     let worker_rows = u16::from(area.height >= 20);
+    let focus = app.focused();
+    if focus == Some(Focus::Log) {
+        render_log(app, area, buf);
+        return pane_drawn(app, area, Focus::Log, buf);
+    }
     let [summary, worker, panes_area, log] = area.layout(&Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(worker_rows),
@@ -39,21 +44,34 @@ pub(super) fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lead_line(app, summary.width)).render(summary, buf);
     Paragraph::new(selected_line(app, worker.width)).render(worker, buf);
     if app.show_chart {
-        // One chart, every strategy on the same axes.
-        (&super::chart::TimeChart { app }).render(panes_area, buf);
-        render_log(app, log, buf);
+        // One chart, every strategy on the same axes; focused, it takes the log's rows too.
+        let chart = if focus == Some(Focus::Latency) { panes_area.union(log) } else { panes_area };
+        (&super::chart::TimeChart { app }).render(chart, buf);
+        pane_drawn(app, chart, Focus::Latency, buf);
+        if chart == panes_area {
+            render_log(app, log, buf);
+            pane_drawn(app, log, Focus::Log, buf);
+        }
         return;
     }
-    let n = app.play.panes().len() as u32;
+    // A focused strategy's pane takes the room of all of them; the scales stay shared, so
+    // that it still compares honestly with the others.
+    let shown: Vec<usize> = match focus {
+        Some(Focus::Strategy(i)) => vec![i],
+        _ => (0..app.play.panes().len()).collect(),
+    };
+    let n = shown.len() as u32;
     let side_by_side = panes_area.width / n as u16 >= 36 || panes_area.height / (n as u16) < 10;
     let constraints = (0..n).map(|_| Constraint::Ratio(1, n));
     let layout = if side_by_side { Layout::horizontal(constraints) } else { Layout::vertical(constraints) };
     let rects = panes_area.layout_vec(&layout);
     let shared = shared_scales(app, rects.first().map_or(0, |r| r.width.saturating_sub(2)));
-    for (i, rect) in rects.into_iter().enumerate() {
+    for (i, rect) in shown.into_iter().zip(rects) {
         render_compare_pane(app, &shared, i, rect, buf);
+        pane_drawn(app, rect, Focus::Strategy(i), buf);
     }
     render_log(app, log, buf);
+    pane_drawn(app, log, Focus::Log, buf);
 }
 
 /// What compare panes share so that they compare honestly: one bar scale, one histogram axis

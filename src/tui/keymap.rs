@@ -71,6 +71,12 @@ pub enum Act {
     Chart,
     /// Histograms of the whole run or the last 5 s.
     Recent,
+    /// Focus the next pane: it fills the screen.
+    FocusNext,
+    /// Focus the previous pane.
+    FocusPrev,
+    /// Leave a focused pane for all of them; with none focused, quit.
+    Back,
 }
 
 /// When a key applies: the footer shows only the keys that do something in this view.
@@ -281,6 +287,13 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[(key('m'), Act::Mark)],
     },
     Binding {
+        label: "Tab S-Tab",
+        help: "focus the next / previous pane: it fills the screen (Esc: all panes)",
+        footer: Some((19, "Tab focus")),
+        needs: Needs::Always,
+        keys: &[(code(KeyCode::Tab), Act::FocusNext), (code(KeyCode::BackTab), Act::FocusPrev)],
+    },
+    Binding {
         label: "R",
         help: "restart with the same seed",
         footer: Some((17, "R restart")),
@@ -296,20 +309,21 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: "q Esc ^C",
-        help: "quit and print the report",
+        help: "quit and print the report (Esc first leaves a focused pane)",
         footer: None,
         needs: Needs::Always,
         keys: &[
             (key('q'), Act::Quit),
-            (code(KeyCode::Esc), Act::Quit),
+            (code(KeyCode::Esc), Act::Back),
             (Key { code: KeyCode::Char('c'), ctrl: true }, Act::Quit),
         ],
     },
 ];
 
 /// What the mouse does, for the help overlay and `--help`.
-pub const MOUSE: &str = "mouse: click a worker's bar to select it, the timeline strip in the header to go to \
-                         that time; drag across the chart over time (o) to mark the window it spans; the \
+pub const MOUSE: &str = "mouse: click a worker's bar to select it, a pane to focus it (it fills the screen; \
+                         click it again for all panes), the timeline strip in the header to go to that \
+                         time; drag across the chart over time (o) to mark the window it spans; the \
                          wheel scrolls the log or this help";
 
 /// The footer rank of the entry always shown last.

@@ -30,7 +30,7 @@ use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 
 pub use crate::playground::Mode;
-pub use app::App;
+pub use app::{App, Focus};
 
 use crate::playground::Playground;
 use crate::report::Report;

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, Widget};
 
-use super::app::App;
+use super::app::{App, Focus};
 use super::fit;
 use super::widgets::{LatencyHistogram, PendingBars, WorkerState, bar_scale};
 use crate::metrics::Recorder;
@@ -44,6 +44,27 @@ pub(super) fn fitted_line(width: u16, sep: &str, parts: Vec<(u8, Span<'static>)>
     }
     out.push(Span::raw("…"));
     Line::from(out)
+}
+
+/// Records where `focus`'s pane was drawn, so that a click focuses it; the focused pane's
+/// border is drawn bright, so that it is plain which one fills the screen.
+pub(super) fn pane_drawn(app: &App, area: Rect, focus: Focus, buf: &mut Buffer) {
+    app.pane_hits.borrow_mut().push((area, focus));
+    if app.focused() != Some(focus) {
+        return;
+    }
+    let bright = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let edge = y == area.top() || y + 1 == area.bottom() || x == area.left() || x + 1 == area.right();
+            if let Some(cell) = buf.cell_mut((x, y))
+                && edge
+                && "─│┌┐└┘╭╮╰╯".contains(cell.symbol())
+            {
+                cell.set_style(bright);
+            }
+        }
+    }
 }
 
 pub(super) fn titled(title: impl Into<Line<'static>>) -> Block<'static> {

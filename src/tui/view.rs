@@ -6,12 +6,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::app::App;
+use super::app::{App, Focus};
 use super::compare::render_compare;
 use super::help::render_help;
 use super::panes::{
-    COUNTERS_WIDTH, fitted_line, render_counters, render_latency_or_chart, render_log, render_p99,
-    render_throughput, render_workers,
+    COUNTERS_WIDTH, fitted_line, pane_drawn, render_counters, render_latency_or_chart, render_log,
+    render_p99, render_throughput, render_workers,
 };
 use crate::engine::Stop;
 use crate::playground::Mode;
@@ -27,7 +27,12 @@ pub const MIN_HEIGHT: u16 = 18;
 /// The keys that do something in this view (from the one [`keymap`](super::keymap) table):
 /// compare runs fixed strategies, and a live run can be neither stepped nor sped up.
 fn footer(app: &App, width: u16) -> String {
-    super::keymap::footer(app.play.caps(), app.mode == Mode::Run, width)
+    let keys = |width| super::keymap::footer(app.play.caps(), app.mode == Mode::Run, width);
+    match app.focused() {
+        // How to get back is the first thing said while one pane fills the screen.
+        Some(_) => format!(" Esc all panes ·{}", keys(width.saturating_sub(15))),
+        None => keys(width),
+    }
 }
 
 impl Widget for &App {
@@ -37,6 +42,7 @@ impl Widget for &App {
             return;
         }
         self.bar_hits.borrow_mut().clear();
+        self.pane_hits.borrow_mut().clear();
         let [header, body, footer_area] = area.layout(&Layout::vertical([
             Constraint::Length(2),
             Constraint::Min(0),
@@ -290,6 +296,9 @@ fn pace(app: &App) -> String {
 
 fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
     let pane = &app.play.panes()[0];
+    if let Some(focus) = app.focused() {
+        return render_run_pane(app, pane, focus, area, buf);
+    }
     // Below 100x30 (a laptop's 80x24, a projector's large font) the counters and the
     // sparklines share a row and the event log spans the width under them; the log goes
     // first when rows run out, then the sparklines: the workers, the latencies and the
@@ -304,21 +313,21 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
         ]));
         let [workers, latency] =
             top.layout(&Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]));
-        render_workers(app, pane, workers, buf);
-        render_latency_or_chart(app, pane, latency, buf);
+        render_run_pane(app, pane, Focus::Workers, workers, buf);
+        render_run_pane(app, pane, Focus::Latency, latency, buf);
         if middle.width >= COUNTERS_WIDTH + 20 {
             let [counters, sparks] =
                 middle.layout(&Layout::horizontal([Constraint::Length(COUNTERS_WIDTH), Constraint::Min(0)]));
-            render_counters(pane, counters, buf);
+            render_run_pane(app, pane, Focus::Counters, counters, buf);
             let [throughput, p99] =
                 sparks.layout(&Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
-            render_throughput(app, pane, throughput, buf);
-            render_p99(app, pane, p99, buf);
+            render_run_pane(app, pane, Focus::Throughput, throughput, buf);
+            render_run_pane(app, pane, Focus::P99, p99, buf);
         } else {
-            render_counters(pane, middle, buf);
+            render_run_pane(app, pane, Focus::Counters, middle, buf);
         }
         if log_rows > 0 {
-            render_log(app, log, buf);
+            render_run_pane(app, pane, Focus::Log, log, buf);
         }
         return;
     }
@@ -326,14 +335,27 @@ fn render_run(app: &App, area: Rect, buf: &mut Buffer) {
         area.layout(&Layout::vertical([Constraint::Min(8), Constraint::Length(6), Constraint::Length(8)]));
     let [workers, latency] =
         top.layout(&Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]));
-    render_workers(app, pane, workers, buf);
-    render_latency_or_chart(app, pane, latency, buf);
+    render_run_pane(app, pane, Focus::Workers, workers, buf);
+    render_run_pane(app, pane, Focus::Latency, latency, buf);
     let [throughput, p99] =
         sparks.layout(&Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]));
-    render_throughput(app, pane, throughput, buf);
-    render_p99(app, pane, p99, buf);
+    render_run_pane(app, pane, Focus::Throughput, throughput, buf);
+    render_run_pane(app, pane, Focus::P99, p99, buf);
     let [counters, log] =
         bottom.layout(&Layout::horizontal([Constraint::Length(COUNTERS_WIDTH), Constraint::Min(20)]));
-    render_counters(pane, counters, buf);
-    render_log(app, log, buf);
+    render_run_pane(app, pane, Focus::Counters, counters, buf);
+    render_run_pane(app, pane, Focus::Log, log, buf);
+}
+
+/// One panel of the run view, in `area` (all of the body when it is focused).
+fn render_run_pane(app: &App, pane: &crate::playground::Pane, focus: Focus, area: Rect, buf: &mut Buffer) {
+    match focus {
+        Focus::Workers => render_workers(app, pane, area, buf),
+        Focus::Latency => render_latency_or_chart(app, pane, area, buf),
+        Focus::Throughput => render_throughput(app, pane, area, buf),
+        Focus::P99 => render_p99(app, pane, area, buf),
+        Focus::Counters => render_counters(pane, area, buf),
+        Focus::Log | Focus::Strategy(_) => render_log(app, area, buf),
+    }
+    pane_drawn(app, area, focus, buf);
 }
