@@ -287,3 +287,22 @@ fn lesson_19_hockey_stick() {
     insta::assert_snapshot!("19_hockey_stick_80x24", small.backend());
     insta::assert_snapshot!("19_hockey_stick_140x40", draw(140, 40).backend());
 }
+
+/// Lesson 23: back from its crash at 15 s, worker 0 is cold and slow start holds its weight
+/// back; its bar says by how much, beside the slowdown, and the step names the weights. Without
+/// slow start the bar says nothing of the kind (and holds more).
+#[test]
+fn lesson_23_slow_start() {
+    let mut a = app("slow-start", &["least-request"], Mode::Run);
+    a.advance_to(17 * SECS, None);
+    press(&mut a, " n");
+    let screen = rows(&a, 80, 24);
+    let bar = screen.iter().find(|l| l.starts_with("│0 ")).cloned().unwrap_or_default();
+    assert!(bar.contains("slow 10x") && bar.contains("warming"), "worker 0's bar:\n{}", screen.join("\n"));
+    moment("23_slow_start", &a, &["warming", "slow 10x", "weight", "paused"]);
+    let mut s = builtin::find("slow-start").unwrap().scenario().unwrap();
+    s.defences.slow_start = None;
+    let mut b = App::new(s, &["least-request".to_string()], Mode::Run).unwrap();
+    b.advance_to(17 * SECS, None);
+    assert!(!words(&b, 80, 24).contains("warming"), "{}", words(&b, 80, 24));
+}

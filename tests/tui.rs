@@ -488,6 +488,7 @@ fn labels_do_not_shorten_bars() {
         ejected: false,
         lifecycle: Lifecycle::Active,
         error_rate: 0.0,
+        weight_share: 1.0,
         completed: 0,
         last_latency: 0,
     };

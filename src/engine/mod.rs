@@ -750,6 +750,7 @@ impl Sim {
             ejected: w.ejected_until.is_some(),
             lifecycle: w.lifecycle,
             error_rate: w.spec.error_rate,
+            weight_share: if w.spec.weight > 0.0 { (v.weight / w.spec.weight).min(1.0) } else { 1.0 },
             completed: s.completed,
             last_latency: v.last_latency,
         }

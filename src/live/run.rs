@@ -562,6 +562,8 @@ impl Live {
             ejected: seen.ejected,
             lifecycle: seen.lifecycle,
             error_rate: seen.error_rate,
+            // The live engine refuses slow start: every worker has its whole weight.
+            weight_share: 1.0,
             completed: self.metrics.workers.get(id).map_or(0, |s| s.completed),
             last_latency: seen.last_latency,
         }

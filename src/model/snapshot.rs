@@ -42,6 +42,9 @@ pub struct WorkerSnapshot {
     pub lifecycle: Lifecycle,
     /// Its error rate.
     pub error_rate: f64,
+    /// The share of its weight the balancer gives it now: below 1 while slow start ramps it
+    /// up after it joined or came back, else 1.
+    pub weight_share: f64,
     /// Measured requests completed.
     pub completed: u64,
     /// Latency of its most recent answer.

@@ -178,13 +178,14 @@ enum Item {
 }
 
 /// How much a worker needs a bar of its own so that its state is seen: 3 the selected one,
-/// 2 any that is slow, down, dead, ejected, starting or draining (grouping it would hide that,
+/// 2 any that is slow, down, dead, ejected, starting, draining, failing or warming up (grouping
+/// it would hide that,
 /// or mark healthy neighbours with it), 1 the busiest (`longest`: the hot worker a lesson
 /// points at), 0 the others. When not all fit, the least needed give way first.
 fn notability(w: &WorkerSnapshot, id: usize, selected: usize, longest: Option<usize>) -> u8 {
     if id == selected {
         3
-    } else if WorkerState::of(w) >= WorkerState::Starting || w.error_rate > 0.0 {
+    } else if WorkerState::of(w) >= WorkerState::Starting || w.error_rate > 0.0 || w.weight_share < 1.0 {
         2
     } else {
         u8::from(Some(id) == longest)
@@ -207,6 +208,7 @@ pub fn merged_workers(runs: &[&[WorkerSnapshot]]) -> Option<Vec<WorkerSnapshot>>
             .map(|i| {
                 let mut w = worst(i);
                 w.pending = runs.iter().map(|r| r[i].pending).max().unwrap_or(0);
+                w.weight_share = runs.iter().map(|r| r[i].weight_share).fold(1.0, f64::min);
                 w
             })
             .collect(),
@@ -378,6 +380,11 @@ impl Widget for PendingBars<'_> {
             let errors = match group[0].error_rate {
                 r if r > 0.0 => format!(" {:.0}% errors", r * 100.0),
                 _ => String::new(),
+            };
+            // So is a slow start's ramp: the bar is short because the balancer holds back.
+            let errors = match group[0].weight_share {
+                s if s < 1.0 => format!("{errors} warming {:.0}%", s * 100.0),
+                _ => errors,
             };
             let text = match state {
                 WorkerState::Slow => format!("{pending} slow {}x", group[0].slowdown),
@@ -648,6 +655,7 @@ mod tests {
             ejected: false,
             lifecycle: crate::engine::Lifecycle::Active,
             error_rate: 0.0,
+            weight_share: 1.0,
             completed: 0,
             last_latency: 0,
         }
