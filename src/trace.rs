@@ -488,7 +488,8 @@ impl Row<'_> {
     }
 
     fn error(&self, cell: usize, message: String) -> DataError {
-        let col = Csv::column(self.text, self.offsets[cell]);
+        // A quoted cell may span lines, leaving fewer offsets in this line than cells.
+        let col = self.offsets.get(cell).map_or(1, |&o| Csv::column(self.text, o));
         DataError { file: self.shown.to_string(), position: Some((self.line, col)), message }
     }
 

@@ -111,3 +111,76 @@ fn an_output_through_a_symbolic_link_writes_its_target_and_keeps_the_link() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+mod traces {
+    use lbsim::trace::{Samples, Trace};
+    use proptest::prelude::*;
+
+    /// Pieces a trace file is made of, good and bad, for the mutations to combine.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{0,6}(\\.[0-9]{0,4})?",
+            "[0-9]{1,3}(ms|us|s|h|m|ns|x)?",
+            "[0-9]e[-+]?[0-9]{1,3}",
+            "-?[0-9.]{1,25}",
+            Just("\"1\"".to_string()),
+            Just("\"".to_string()),
+            Just("18446744073.9".to_string()),
+            Just("\u{feff}time".to_string()),
+            "[a-z#\\\\ ]{0,5}",
+            "\\PC{0,4}",
+        ]
+    }
+
+    fn file() -> impl Strategy<Value = Vec<u8>> {
+        let header = prop_oneof![
+            Just("time".to_string()),
+            Just("time,demand".to_string()),
+            Just("time,demand,client".to_string()),
+            prop::collection::vec(cell(), 1..4).prop_map(|c| c.join(",")),
+        ];
+        let rows = prop::collection::vec(prop::collection::vec(cell(), 0..4).prop_map(|c| c.join(",")), 0..8);
+        let ending = prop_oneof![Just("\n"), Just("\r\n"), Just("")];
+        (header, rows, ending, any::<u8>(), any::<prop::sample::Index>()).prop_map(
+            |(h, rows, end, byte, at)| {
+                let mut text = h + "\n" + &rows.join("\n") + end;
+                let mut bytes = std::mem::take(&mut text).into_bytes();
+                // One byte anywhere replaced, as a damaged file has (sometimes not UTF-8).
+                if !bytes.is_empty() && byte % 3 == 0 {
+                    let i = at.index(bytes.len());
+                    bytes[i] = byte;
+                }
+                bytes
+            },
+        )
+    }
+
+    /// A refusal names the file, and a line when the problem has one, on one line.
+    fn check(message: &str) {
+        assert!(message.starts_with("t.csv"), "{message}");
+        // Printed through `output::error_line`, which escapes the newlines of a quoted cell.
+        assert_eq!(lbsim::text::escape(message).lines().count(), 1, "{message}");
+        let rest = message.strip_prefix("t.csv:").expect("file, then a colon");
+        // `t.csv:LINE:COLUMN: ...`, or `t.csv: ...` for the file as a whole.
+        if !rest.starts_with(' ') {
+            let mut place = rest.split(':').take(2).map(|n| n.parse::<usize>().expect("line and column"));
+            assert!(place.all(|n| n >= 1), "{message}");
+        }
+        assert!(message.len() < 400, "{message}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+        #[test]
+        fn a_trace_is_read_or_refused_with_one_line_naming_file_and_line(bytes in file()) {
+            match Trace::parse(&bytes, "t.csv") {
+                Ok(t) => prop_assert!(!t.is_empty() && t.times.windows(2).all(|w| w[0] <= w[1])),
+                Err(e) => check(&e.to_string()),
+            }
+            match Samples::parse(&bytes, "t.csv") {
+                Ok(s) => prop_assert!(!s.sorted.is_empty()),
+                Err(e) => check(&e.to_string()),
+            }
+        }
+    }
+}
