@@ -184,3 +184,29 @@ mod traces {
         }
     }
 }
+
+/// The live engine's deadline is the model's (issue 25): an answer that arrives after
+/// `--timeout` is a timeout, so no success is slower than the timeout (before: a max of
+/// 6.99 ms at `--timeout 5ms`, the requester's timer firing late on a busy machine).
+#[test]
+fn live_successes_are_never_slower_than_the_timeout() {
+    let _serial = common::one_at_a_time();
+    let dir = scratch("live-timeout");
+    let args = [
+        "run",
+        "--engine",
+        "live",
+        "--timeout",
+        "5ms",
+        "--requests",
+        "3000",
+        "--headless",
+        "--format",
+        "json",
+    ];
+    let ran = run_in(&dir, &args, Duration::from_secs(120));
+    assert_eq!(ran.code, Some(0), "{ran:?}");
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let max = report["latency_ms"]["max"].as_f64().expect("a max latency");
+    assert!(max <= 5.0, "a success took {max} ms, over the 5 ms timeout");
+}
