@@ -19,6 +19,7 @@ const CROSSCHECK_REQUESTS: u64 = 10_000;
 
 /// `lbsim run`.
 pub fn run(strategy: Option<String>, sim: &SimArgs) -> Result<(), CliError> {
+    distinct_files(sim)?;
     let mut scenario = resolve_scenario(sim)?;
     let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
     if let Some(r) = sim.replications.filter(|&r| r > 1) {
@@ -34,6 +35,7 @@ pub fn compare(strategies: &[String], sim: &SimArgs) -> Result<(), CliError> {
     if let Some(dup) = strategies.iter().enumerate().find(|(i, s)| strategies[..*i].contains(s)) {
         return Err(CliError::input(format!("strategy `{}` is listed twice", dup.1)));
     }
+    distinct_files(sim)?;
     if let Some(r) = sim.replications.filter(|&r| r > 1) {
         return replicated(strategies, sim, r);
     }
@@ -77,6 +79,7 @@ pub fn crosscheck(strategy: Option<String>, mut sim: SimArgs) -> Result<(), CliE
             "--timeline-csv applies to run and compare; crosscheck --format json has the timelines",
         ));
     }
+    distinct_files(&sim)?;
     if sim.requests.is_none() && sim.duration.is_none() {
         sim.requests = Some(CROSSCHECK_REQUESTS);
     }
@@ -95,6 +98,32 @@ pub fn crosscheck(strategy: Option<String>, mut sim: SimArgs) -> Result<(), CliE
     stopped_early(&[model, live])
 }
 
+/// Refuses, before anything runs, two outputs that are one file (one would overwrite the
+/// other: `--output X --record X`), and an output that is the scenario file being read.
+pub(crate) fn distinct_files(args: &SimArgs) -> Result<(), CliError> {
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("--output", &args.output), ("--timeline-csv", &args.timeline_csv), ("--record", &args.record)]
+            .into_iter()
+            .filter_map(|(flag, path)| Some((flag, path.as_deref()?)))
+            .collect();
+    for (i, (flag, path)) in outputs.iter().enumerate() {
+        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| crate::output::same_file(p, path)) {
+            return Err(CliError::input(format!(
+                "{other} and {flag} name the same file, {}: give each its own",
+                path.display()
+            )));
+        }
+        let scenario = std::path::Path::new(&args.scenario);
+        if scenario.is_file() && crate::output::same_file(scenario, path) {
+            return Err(CliError::input(format!(
+                "{flag} {} is the scenario file being read: write the report elsewhere",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the strategies in the UI or headless, then prints the report in the chosen format.
 fn simulate_and_report(
     scenario: Scenario,
@@ -104,7 +133,7 @@ fn simulate_and_report(
 ) -> Result<(), CliError> {
     let engine = args.engine.unwrap_or_default();
     let sink = prepare_sink(args.output.as_deref())?;
-    let timeline_sink = prepare_csv(args.timeline_csv.as_deref()).map_err(CliError::runtime)?;
+    let timeline_sink = prepare_csv(args.timeline_csv.as_deref())?;
     for w in choice_warnings(&scenario, strategies, args.choices) {
         crate::output::error_line(&format!("warning: {w}"));
     }
@@ -306,10 +335,15 @@ pub(crate) fn choice_warnings(s: &Scenario, strategies: &[String], flag: Option<
 }
 
 /// `--timeline-csv FILE`: made sure of before the run (as `--output` is).
-fn prepare_csv(path: Option<&std::path::Path>) -> Result<Option<crate::output::OutputFile>, String> {
+fn prepare_csv(path: Option<&std::path::Path>) -> Result<Option<crate::output::OutputFile>, CliError> {
     path.map(|p| {
-        crate::output::OutputFile::prepare(p)
-            .map_err(|e| format!("cannot write --timeline-csv {}: {e}", p.display()))
+        crate::output::OutputFile::prepare(p).map_err(|e| {
+            let message = format!("cannot write --timeline-csv {}: {e}", p.display());
+            match e.kind() {
+                std::io::ErrorKind::InvalidInput => CliError::input(message),
+                _ => CliError::runtime(message),
+            }
+        })
     })
     .transpose()
 }

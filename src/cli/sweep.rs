@@ -84,6 +84,9 @@ fn plan(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), Cl
     plan::plan(dir, &grid, &jobs, &request)
 }
 
+/// The most bytes of `DIR/sweep.json` read (a grid of a million points is far less).
+const SWEEP_JSON_LIMIT: u64 = 256 << 20;
+
 /// `lbsim sweep --merge DIR`.
 fn merge(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
     let passed = &args.passed;
@@ -95,6 +98,12 @@ fn merge(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), C
         )));
     }
     let metric = passed.iter().any(|(id, _)| id == "metric").then_some(args.metric);
+    // A named pipe or a device (/dev/zero) as DIR/sweep.json is refused before it is read.
+    let plan_path = dir.join("sweep.json");
+    if std::fs::symlink_metadata(&plan_path).is_ok() {
+        crate::output::open_regular(&plan_path, SWEEP_JSON_LIMIT)
+            .map_err(|e| CliError::input(format!("{}: cannot read it ({e})", plan_path.display())))?;
+    }
     plan::merge(dir, metric, args.plot.as_deref(), sim.format, sim.output.as_deref())
 }
 

@@ -145,6 +145,14 @@ impl Requesters {
                     // channel it waits on. The worker may still do the work (wasted), unless
                     // the run cancels abandoned work.
                     Some(d) => match tokio::time::timeout_at(d.into(), tries).await {
+                        // An answer that came after the deadline (the timer fired late, the
+                        // answer won the race) is a timeout, as in the model: never a success
+                        // slower than the timeout.
+                        Ok(Ending::Completed { latency, .. }) if self.timeout.is_some_and(|t| latency > t) => {
+                            let cause = Cause::TimedOut;
+                            self.meter.record(Record::AttemptFailed { measured, worker: None, cause });
+                            Ending::TimedOut
+                        }
                         Ok(end) => end,
                         Err(_) => {
                             let cause = Cause::TimedOut;

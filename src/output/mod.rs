@@ -123,43 +123,167 @@ pub fn stderr_text(text: &str) {
 /// A report file being written: checked (created) before the run, so that a typo or a
 /// read-only directory is found before a long run rather than after it, and written to a
 /// temporary file beside it that replaces it only once complete, so that a full disk never
-/// leaves half a report in place of a good one. Files that are not regular files
-/// (`/dev/null`, a named pipe) are written in place.
+/// leaves half a report in place of a good one. A symbolic link is followed: its target is
+/// written (atomically, beside the target), the link stays. A terminal or `/dev/null` is
+/// written in place, and so is a named pipe that has a reader; a named pipe without one is
+/// refused at once rather than waited on (the wait would not end, nor heed signals), and so
+/// is anything else that is not a regular file.
 pub struct OutputFile {
     path: PathBuf,
+    /// Where the file really is: `path` with its symbolic links followed.
+    target: PathBuf,
     /// The temporary file and its path, or the target itself when written in place.
     file: File,
     temp: Option<PathBuf>,
 }
 
+/// The most symbolic links followed in a row (as Linux's `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
+/// `path` with its symbolic links followed, as far as they lead (a link to a file not yet
+/// made gives that file's path).
+pub fn follow_links(path: &Path) -> io::Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(path),
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::InvalidInput, "too many levels of symbolic links"))
+}
+
+/// Whether two paths name the same file (following links), for files that exist or not.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    let absolute = |p: &Path| -> Option<PathBuf> {
+        let p = follow_links(p).ok()?;
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    matches!((absolute(a), absolute(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// The error for a file that is not a regular file (nor a terminal, `/dev/null` or a named
+/// pipe with a reader): bad input.
+fn not_regular(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, what.to_string())
+}
+
+/// Opens something that is not a regular file for writing, without waiting: a named pipe
+/// without a reader is refused (`ENXIO`), as are sockets and block devices.
+#[cfg(unix)]
+fn open_special(path: &Path) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = File::options().write(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENXIO) {
+            not_regular("it is a named pipe that nothing reads (a regular file is expected)")
+        } else {
+            e
+        }
+    })?;
+    let kind = file.metadata()?.file_type();
+    if !(kind.is_fifo() || kind.is_char_device()) {
+        return Err(not_regular("it is not a regular file"));
+    }
+    // SAFETY: F_GETFL and F_SETFL only read and set the open descriptor's status flags.
+    unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags != -1 {
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_special(path: &Path) -> io::Result<File> {
+    File::options().write(true).truncate(true).open(path)
+}
+
+/// Opens a regular file for reading, refusing at once anything else (a named pipe, a
+/// device such as `/dev/zero`, a directory) and a file of more than `limit` bytes; the
+/// opening never waits (a named pipe is opened without blocking, then refused).
+pub fn open_regular(path: &Path, limit: u64) -> io::Result<File> {
+    let mut options = File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(if meta.is_dir() {
+            "it is a directory"
+        } else {
+            "it is not a regular file"
+        }));
+    }
+    if meta.len() > limit {
+        return Err(not_regular(&format!("it is {} bytes; at most {limit} are read", meta.len())));
+    }
+    Ok(file)
+}
+
+/// Reads a regular file of at most `limit` bytes (see [`open_regular`]).
+pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path, limit)?.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(not_regular(&format!("it holds more than {limit} bytes, the most read")));
+    }
+    Ok(bytes)
+}
+
 impl OutputFile {
     /// Opens the way to `path`: fails now if it cannot be written.
     pub fn prepare(path: &Path) -> io::Result<OutputFile> {
-        match std::fs::metadata(path) {
+        let target = follow_links(path)?;
+        let given = path.to_path_buf();
+        match std::fs::metadata(&target) {
             Ok(m) if m.is_dir() => {
                 return Err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory"));
             }
             Ok(m) if !m.is_file() => {
-                let file = File::options().write(true).truncate(true).open(path)?;
-                return Ok(OutputFile { path: path.to_path_buf(), file, temp: None });
+                let file = open_special(&target)?;
+                return Ok(OutputFile { path: given, target, file, temp: None });
             }
             Ok(m) if m.permissions().readonly() => {
                 return Err(io::Error::new(io::ErrorKind::PermissionDenied, "the file is read-only"));
             }
             _ => {}
         }
-        let dir = match path.parent() {
+        let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path
+        let name = target
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it names a directory, not a file"))?;
         let mut last = None;
         for n in 0..100 {
             let temp = dir.join(format!(".{}.lbsim-{}-{n}.tmp", name.to_string_lossy(), std::process::id()));
             match File::options().write(true).create_new(true).open(&temp) {
-                Ok(file) => return Ok(OutputFile { path: path.to_path_buf(), file, temp: Some(temp) }),
+                Ok(file) => return Ok(OutputFile { path: given, target, file, temp: Some(temp) }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
                 Err(e) => return Err(e),
             }
@@ -177,7 +301,7 @@ impl OutputFile {
         let written = self.file.write_all(text.as_bytes()).and_then(|_| self.file.flush());
         let Some(temp) = self.temp.take() else { return written };
         let done =
-            written.and_then(|_| self.file.sync_all()).and_then(|_| std::fs::rename(&temp, &self.path));
+            written.and_then(|_| self.file.sync_all()).and_then(|_| std::fs::rename(&temp, &self.target));
         if done.is_err() {
             let _ = std::fs::remove_file(&temp);
         }

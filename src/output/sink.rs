@@ -26,7 +26,9 @@ pub fn deliver(text: &str, sink: Option<OutputFile>) -> Result<(), Error> {
 }
 
 fn output_error(path: &Path, e: std::io::Error) -> Error {
-    Error::runtime(format!("cannot write --output {}: {e}", path.display()))
+    let message = format!("cannot write --output {}: {e}", path.display());
+    // Not a regular file (a named pipe nothing reads, a socket): bad input, as for inputs.
+    if e.kind() == std::io::ErrorKind::InvalidInput { Error::input(message) } else { Error::runtime(message) }
 }
 
 /// Where a run's report will go (`output`: `--output FILE`, else standard output), made sure
