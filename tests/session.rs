@@ -387,3 +387,33 @@ fn a_replayed_command_is_logged_once() {
         assert_eq!(n, 1, "`{word}` logged {n} times: {lines:#?}");
     }
 }
+
+/// A worker crashed and still down when the run ended: the replay counts its downtime to the
+/// end, as the run it recorded did (issue 25: replays said 0.0 s).
+#[test]
+fn a_worker_down_to_the_end_keeps_its_downtime_in_the_replay() {
+    let mut config = BUILTINS[0].scenario().unwrap().to_config().unwrap();
+    config.stop = Stop::Requests(4_000);
+    config.warmup = 0;
+    let strategies = vec!["round-robin".to_string()];
+    let mut s = Playground::headless(config.clone(), &strategies).unwrap();
+    s.seek_to(SECS).unwrap();
+    s.command(Action::Up { worker: 1, up: false }).unwrap();
+    s.seek_to(lbsim::time::MAX_TIME).unwrap();
+    assert!(s.finished());
+    let session = Session {
+        version: 1,
+        command: "run".into(),
+        args: vec![],
+        strategies: strategies.clone(),
+        scenario: "default".into(),
+        seed: config.seed,
+        fingerprint: fingerprint(&config),
+        end: s.positions().unwrap(),
+        commands: s.recorder().entries.clone(),
+    };
+    let original = s.named("default").reports();
+    assert!(original[0].workers[1].downtime_s > 1.0, "{:?}", original[0].workers[1]);
+    let replayed = replay(&config, &session, "default").unwrap();
+    assert_eq!(lbsim::report::Report { wall_time_s: 0.0, ..replayed[0].clone() }, original[0]);
+}
