@@ -271,7 +271,7 @@ pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Re
 }
 
 /// The exit status 3 and its warning when a run stopped early at the in-flight cap.
-fn stopped_early(reports: &[Report]) -> Result<(), CliError> {
+pub(crate) fn stopped_early(reports: &[Report]) -> Result<(), CliError> {
     let stopped: Vec<String> = reports
         .iter()
         .filter(|r| r.stop_reason.is_some())
