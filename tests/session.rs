@@ -237,6 +237,8 @@ fn the_ui_seeks_back_to_exactly_what_was() {
     assert_eq!(snapshots(&app), snapshots(&straight(false, 3 * SECS)));
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Char('}'));
+    // Forward goes in slices between frames (issue 25); no frames here.
+    app.finish_seek();
     assert_eq!(app.play.clock(), 9 * SECS);
     assert_eq!(
         snapshots(&app),

@@ -111,6 +111,7 @@ impl Playground {
     /// runs only) and logs from where. Commands recorded after the target are dropped or kept
     /// ahead, as [`Future`] says.
     pub fn seek_to(&mut self, target: Nanos) -> Result<(), String> {
+        self.seeking = None;
         if !self.caps.seekable {
             let e = "seeking needs the model: a live run cannot go back in time".to_string();
             self.log(e.clone());
@@ -138,6 +139,53 @@ impl Playground {
                 self.log(format!("cannot go back: {e}"));
                 Err(e)
             }
+        }
+    }
+
+    /// The latest time the runs can reach: the end of a run of fixed duration, else the
+    /// end of simulable time (a run of so many requests ends when they are done).
+    pub fn reachable_end(&self) -> Nanos {
+        let limit = crate::time::MAX_TIME;
+        match self.config.stop {
+            crate::engine::Stop::Duration(d) => self.config.warmup.saturating_add(d).min(limit),
+            crate::engine::Stop::Requests(_) => limit,
+        }
+    }
+
+    /// Goes to virtual time `target` (clamped to [`reachable_end`](Playground::reachable_end))
+    /// for the UI: back at once (re-simulated exactly, as [`seek_to`](Playground::seek_to));
+    /// forward in slices of a frame's budget, each [`advance`](Playground::advance) doing
+    /// one, so that keys and signals are read between them however far it is. Another seek
+    /// replaces the goal; [`cancel_seek`](Playground::cancel_seek) stops where it got to.
+    pub fn go_toward(&mut self, target: Nanos) -> Result<(), String> {
+        let target = target.min(self.reachable_end());
+        self.seeking = None;
+        if target < self.clock || !self.caps.seekable {
+            return self.seek_to(target);
+        }
+        self.seeking = Some(target);
+        // Samples long before the goal are never seen: evicted without their percentiles.
+        let shown = (super::HISTORY as u64 + 2).saturating_mul(self.sample_period());
+        self.quiet_until = target.saturating_sub(shown);
+        Ok(())
+    }
+
+    /// Stops going to a time where the runs got to (`Esc`); says so.
+    pub fn cancel_seek(&mut self) {
+        if self.seeking.take().is_some() {
+            self.quiet_until = 0;
+            self.log(format!("stopped going to a time, at {}", Human(self.clock)));
+        }
+    }
+
+    /// One slice of going to `goal`, until `deadline`.
+    pub(super) fn seek_slice(&mut self, goal: Nanos, deadline: std::time::Instant) {
+        let reached = self.advance_to(goal, Some(deadline));
+        self.collect_notices();
+        if reached || self.finished() {
+            self.seeking = None;
+            self.quiet_until = 0;
+            self.log(format!("went to {}", crate::time::seconds_text(self.clock)));
         }
     }
 

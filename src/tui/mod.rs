@@ -97,7 +97,8 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
     let mut last = Instant::now();
     while !app.quit {
         terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
-        let running = app.play.running();
+        // Going to a time counts as running: one slice a frame, keys and signals between.
+        let running = app.play.busy();
         tokio::select! {
             _ = frames.tick(), if running => {
                 let now = Instant::now();
