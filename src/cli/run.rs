@@ -232,6 +232,8 @@ pub(crate) fn watch_stop_signals() {
                 let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
                 futures_util::future::select_all(waits).await;
                 if INTERRUPTED.swap(true, Ordering::Relaxed) {
+                    // A UI that did not get to quit on the first gives the terminal back.
+                    crate::tui::restore_terminal_now();
                     std::process::exit(130);
                 }
             }
