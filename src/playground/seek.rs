@@ -74,7 +74,7 @@ impl Checkpoints {
         let mut i = 0;
         self.list.retain(|_| {
             i += 1;
-            (n - i) % 2 == 0
+            (n - i).is_multiple_of(2)
         });
         self.spacing = self.spacing.saturating_mul(2);
     }
