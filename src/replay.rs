@@ -3,9 +3,12 @@
 //!
 //! The file is JSON ([`Session`]): the options of `lbsim run` or `lbsim compare` as given,
 //! the strategies, a fingerprint of the resolved configuration, each command with the moment
-//! of every run it was applied at, and where every run ended. Replaying resolves the scenario
+//! of every run it was applied at, and where every run ended. A scenario file is saved by its
+//! absolute path, so that the session replays from any folder. Replaying resolves the scenario
 //! from the options again (the scenario file, and any trace, must still be there, unchanged:
-//! the fingerprint says if not) and plays the commands back at their moments.
+//! the fingerprint says if not), checks the session ([`check`], for the UI and headless
+//! alike) and plays the commands back at their moments; a run that stopped at the in-flight
+//! cap stops there again, and the replay exits 3 as the run did.
 
 use std::path::Path;
 use std::sync::OnceLock;
