@@ -94,6 +94,11 @@ pub fn reach(sim: &mut Sim, point: Point) -> Result<(), String> {
     if sim.now() < point.time_ns {
         sim.step_until(point.time_ns);
     }
+    if sim.next_event_time().is_none() {
+        // Nothing is left to process: the recorded run had ended here, and ending settles
+        // what only the end counts (the downtime of a worker still down).
+        sim.step();
+    }
     Ok(())
 }
 

@@ -3,9 +3,12 @@
 //!
 //! The file is JSON ([`Session`]): the options of `lbsim run` or `lbsim compare` as given,
 //! the strategies, a fingerprint of the resolved configuration, each command with the moment
-//! of every run it was applied at, and where every run ended. Replaying resolves the scenario
+//! of every run it was applied at, and where every run ended. A scenario file is saved by its
+//! absolute path, so that the session replays from any folder. Replaying resolves the scenario
 //! from the options again (the scenario file, and any trace, must still be there, unchanged:
-//! the fingerprint says if not) and plays the commands back at their moments.
+//! the fingerprint says if not), checks the session ([`check`], for the UI and headless
+//! alike) and plays the commands back at their moments; a run that stopped at the in-flight
+//! cap stops there again, and the replay exits 3 as the run did.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -18,6 +21,7 @@ use crate::playground::Playground;
 use crate::report::Report;
 use crate::scenario::Scenario;
 use crate::session::{Recorded, Recorder, Session, fingerprint};
+use crate::time::Nanos;
 
 /// The program's arguments, kept by the command line (`lbsim::cli::main_with_args`) for
 /// `--record`.
@@ -42,9 +46,31 @@ fn recorded_args() -> (String, Vec<String>) {
             }
             continue;
         }
+        if flag == "--scenario" {
+            // A scenario file is saved by its absolute path, so that the session replays
+            // from any folder (a built-in scenario's name stays a name).
+            let value = match a.split_once('=') {
+                Some((_, v)) => Some(v.to_string()),
+                None => rest.next().cloned(),
+            };
+            args.push("--scenario".to_string());
+            if let Some(v) = value {
+                args.push(absolute_file(&v));
+            }
+            continue;
+        }
         args.push(a.clone());
     }
     (raw[at].clone(), args)
+}
+
+/// `name` as an absolute path when it names an existing file, else as given.
+fn absolute_file(name: &str) -> String {
+    let path = Path::new(name);
+    match std::fs::canonicalize(path) {
+        Ok(full) if path.is_file() => full.to_str().map_or_else(|| name.to_string(), str::to_string),
+        _ => name.to_string(),
+    }
 }
 
 /// Where `--record FILE` will be written, checked before anything runs: a live run cannot
@@ -140,6 +166,56 @@ pub fn unchanged(file: &Path, session: &Session, scenario: &Scenario) -> Result<
         )));
     }
     Ok(config)
+}
+
+/// The one check of a session against the configuration it replays on, for headless replay
+/// and the replay UI alike: its strategies exist; every command has a moment for each run,
+/// in order, no later than where the run ended; and every command is one lbsim could have
+/// been given (held to the documented limits by [`Command::check`]). A command the engine
+/// refuses for the state of the run (no such worker yet, no rate to set in a closed loop or
+/// a trace) was recorded as pressed and is refused again on replay, changing nothing.
+///
+/// [`Command::check`]: crate::model::command::Command::check
+pub fn check(session: &Session, config: &SimConfig) -> Result<(), String> {
+    use crate::engine::{Arrivals, CommandError};
+    let runs = session.strategies.len();
+    for name in &session.strategies {
+        crate::strategy::build(name, &config.strategy_params).map_err(|e| e.to_string())?;
+    }
+    if session.end.len() != runs {
+        return Err(format!("the session ends {} runs, not its {runs} strategies", session.end.len()));
+    }
+    let limit = crate::time::MAX_TIME;
+    let mut last: Vec<(Nanos, u64)> = vec![(0, 0); runs];
+    let points = session.commands.iter().map(|e| &e.at).chain(std::iter::once(&session.end));
+    for (i, at) in points.enumerate() {
+        let which = if i < session.commands.len() { format!("command {}", i + 1) } else { "the end".into() };
+        if at.len() != runs {
+            return Err(format!("{which} has moments for {} runs, not {runs}", at.len()));
+        }
+        for (run, p) in at.iter().enumerate() {
+            let here = (p.time_ns, p.events);
+            if p.time_ns > limit || here.0 < last[run].0 || here.1 < last[run].1 {
+                return Err(format!(
+                    "{which} is at a moment before the one ahead of it, or past the end of time"
+                ));
+            }
+            last[run] = here;
+        }
+    }
+    let fixed_rate = matches!(config.arrivals, Arrivals::Closed { .. } | Arrivals::Trace { .. });
+    for (i, entry) in session.commands.iter().enumerate() {
+        let bad = |e: String| format!("command {}: {e}", i + 1);
+        let command = entry.action.command(&config.strategy_params).map_err(bad)?;
+        if fixed_rate && matches!(command, crate::engine::Command::SetRate(_)) {
+            continue;
+        }
+        match command.check(config, usize::MAX) {
+            Ok(()) | Err(CommandError::NoWorker(_)) | Err(CommandError::ClosedLoop) => {}
+            Err(e) => return Err(bad(e.to_string())),
+        }
+    }
+    Ok(())
 }
 
 /// Plays a session back headless on the configuration [`unchanged`] gave; returns the

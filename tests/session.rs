@@ -237,6 +237,8 @@ fn the_ui_seeks_back_to_exactly_what_was() {
     assert_eq!(snapshots(&app), snapshots(&straight(false, 3 * SECS)));
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Char('}'));
+    // Forward goes in slices between frames (issue 25); no frames here.
+    app.finish_seek();
     assert_eq!(app.play.clock(), 9 * SECS);
     assert_eq!(
         snapshots(&app),
@@ -386,4 +388,63 @@ fn a_replayed_command_is_logged_once() {
         let n = lines.iter().filter(|l| l.contains(word)).count();
         assert_eq!(n, 1, "`{word}` logged {n} times: {lines:#?}");
     }
+}
+
+/// A worker crashed and still down when the run ended: the replay counts its downtime to the
+/// end, as the run it recorded did (issue 25: replays said 0.0 s).
+#[test]
+fn a_worker_down_to_the_end_keeps_its_downtime_in_the_replay() {
+    let mut config = BUILTINS[0].scenario().unwrap().to_config().unwrap();
+    config.stop = Stop::Requests(4_000);
+    config.warmup = 0;
+    let strategies = vec!["round-robin".to_string()];
+    let mut s = Playground::headless(config.clone(), &strategies).unwrap();
+    s.seek_to(SECS).unwrap();
+    s.command(Action::Up { worker: 1, up: false }).unwrap();
+    s.seek_to(lbsim::time::MAX_TIME).unwrap();
+    assert!(s.finished());
+    let session = Session {
+        version: 1,
+        command: "run".into(),
+        args: vec![],
+        strategies: strategies.clone(),
+        scenario: "default".into(),
+        seed: config.seed,
+        fingerprint: fingerprint(&config),
+        end: s.positions().unwrap(),
+        commands: s.recorder().entries.clone(),
+    };
+    let original = s.named("default").reports();
+    assert!(original[0].workers[1].downtime_s > 1.0, "{:?}", original[0].workers[1]);
+    let replayed = replay(&config, &session, "default").unwrap();
+    assert_eq!(lbsim::report::Report { wall_time_s: 0.0, ..replayed[0].clone() }, original[0]);
+}
+
+/// Checkpoints of a run whose queues grow without bound stay within their memory budget
+/// (issue 25: seeking far ahead in such a run took 2.97 GB in copies of its queues where the
+/// run itself took 213 MB), and going back from them is still exact.
+#[test]
+fn checkpoints_of_growing_queues_stay_within_their_budget() {
+    let mut config = BUILTINS[0].scenario().unwrap().to_config().unwrap();
+    // Round-robin overloads the slow workers of the default scenario: their queues grow.
+    config.stop = Stop::Duration(60 * SECS);
+    config.warmup = 0;
+    let strategies = vec!["round-robin".to_string()];
+    let budget = 2 << 20;
+    let mut s = Playground::headless(config.clone(), &strategies).unwrap();
+    s.set_checkpoint_spacing(2_000);
+    s.set_checkpoint_budget(budget);
+    let mut most = 0;
+    for t in 1..=60 {
+        s.seek_to(t * SECS).unwrap();
+        most = most.max(s.checkpoint_bytes());
+        assert!(s.checkpoint_bytes() <= budget, "{} bytes of checkpoints at {t} s", s.checkpoint_bytes());
+    }
+    assert!(s.panes()[0].sim.in_flight() > 3_000, "the queues grew: {}", s.panes()[0].sim.in_flight());
+    assert!(most > budget / 4 && s.checkpoint_count() >= 1, "checkpoints were kept: {most} bytes");
+    s.seek_to(50 * SECS).unwrap();
+    let mut straight = Playground::headless(config, &strategies).unwrap();
+    straight.set_checkpoint_spacing(u64::MAX);
+    straight.seek_to(50 * SECS).unwrap();
+    assert_eq!(s.panes()[0].sim.snapshot(), straight.panes()[0].sim.snapshot());
 }

@@ -679,6 +679,8 @@ fn g_goes_to_a_typed_time_back_or_forward() {
             ch(a, c);
         }
         key(a, KeyCode::Enter);
+        // Forward goes in slices between frames (issue 25); no frames here.
+        a.finish_seek();
     };
     let mut a = app("default", &["least-loaded"], Mode::Run);
     a.advance_to(2 * SECS, None);
@@ -1026,6 +1028,7 @@ fn clicks_select_a_worker_and_go_to_a_time() {
     assert_eq!(a.selected, 3);
     let (x0, x1, y, end) = a.strip_span.get().expect("the header shows the timeline strip at 140 columns");
     click(&mut a, (x0 + x1) / 2, y);
+    a.finish_seek();
     let half = end / 2;
     let clock = a.play.clock();
     assert!(
@@ -1181,4 +1184,54 @@ fn a_click_focuses_a_pane_and_another_goes_back() {
     let bar = a.bar_hits.borrow().iter().find(|(_, w)| *w == 2).map(|(r, _)| *r).expect("worker 2 has a bar");
     click(&mut a, bar.x + 1, bar.y);
     assert_eq!((a.selected, a.focused()), (2, Some(Focus::Workers)));
+}
+
+/// Going to a time far ahead (issue 25: `g 1e308` in a run of 100,000,000 requests, or
+/// `x 1/1024` then `g 60s`, froze the UI for 30 s or more, keys and signals unread) goes in
+/// slices of a frame's budget: the key returns at once, each frame returns within its budget
+/// (with a generous margin for a busy machine), the goal is clamped to what the run can reach,
+/// Esc stops where it got to, and `q` quits mid-way.
+#[test]
+fn going_far_ahead_goes_in_slices_that_keys_can_stop() {
+    use std::time::{Duration, Instant};
+    let typed = |a: &mut App, prompt: char, text: &str| {
+        ch(a, prompt);
+        for c in text.chars() {
+            ch(a, c);
+        }
+        key(a, KeyCode::Enter);
+    };
+    let budget = Duration::from_millis(18);
+    let mut s = scenario("default");
+    s.stop = lbsim::engine::Stop::Requests(100_000_000);
+    let mut a = App::new(s, &["round-robin".to_string()], Mode::Run).unwrap();
+    let started = Instant::now();
+    typed(&mut a, 'g', "1e308");
+    assert!(started.elapsed() < Duration::from_secs(1), "the key took {:?}", started.elapsed());
+    assert_eq!(a.play.seeking(), Some(lbsim::time::MAX_TIME), "clamped to the end of simulable time");
+    for _ in 0..5 {
+        let frame = Instant::now();
+        a.advance(Duration::from_millis(33), budget);
+        assert!(frame.elapsed() < Duration::from_millis(500), "a frame took {:?}", frame.elapsed());
+    }
+    assert!(a.play.seeking().is_some() && a.play.clock() > 0);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.play.seeking(), None);
+    assert!(a.play.log_lines().back().unwrap().text.starts_with("stopped going to a time"));
+    // Slow motion samples very often: going 60 s on is sliced alike, and q quits mid-way.
+    typed(&mut a, 'x', "1/1024");
+    typed(&mut a, 'g', "60s");
+    let frame = Instant::now();
+    a.advance(Duration::from_millis(33), budget);
+    assert!(frame.elapsed() < Duration::from_millis(500), "a frame took {:?}", frame.elapsed());
+    ch(&mut a, 'q');
+    assert!(a.quit);
+    // A run of fixed duration: the goal is its end.
+    let mut s = scenario("default");
+    s.stop = lbsim::engine::Stop::Duration(3 * SECS);
+    s.warmup = 0;
+    let mut a = App::new(s, &["round-robin".to_string()], Mode::Run).unwrap();
+    typed(&mut a, 'g', "1e308");
+    a.finish_seek();
+    assert!(a.play.finished());
 }

@@ -356,3 +356,73 @@ fn a_recorded_session_replays_in_the_ui() {
     assert!(screen.contains("EXIT=0") && screen.contains("lbsim run · scenario slow-worker"), "{screen}");
     let _ = std::fs::remove_file(file);
 }
+
+/// `command`, then the exit status and whether the terminal is back in cooked mode with echo
+/// (`stty` prints `icanon echo`, or `-icanon -echo` when left raw).
+fn command_then_stty(prefix: &str, args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_lbsim");
+    format!(
+        "sh -c '{prefix}{bin} {args}; echo EXIT=$?; echo STTY $(stty -a | tr \" ;\" \"\\n\\n\" | grep -x -e icanon -e -icanon -e echo -e -echo); sleep 60'"
+    )
+}
+
+/// What tmux knows of the pane's modes: the alternate screen, mouse reporting, the cursor.
+fn modes(s: &Session) -> String {
+    s.tmux(&[
+        "display-message",
+        "-p",
+        "-t",
+        &s.0,
+        "alt=#{alternate_on} mouse=#{mouse_any_flag} cursor=#{cursor_flag}",
+    ])
+}
+
+/// An abort (issue 25: an allocation that failed under a memory limit left the terminal raw,
+/// on the alternate screen, mouse reporting on, cursor hidden) gives the terminal back.
+#[test]
+fn an_abort_restores_the_terminal() {
+    let _serial = common::one_at_a_time();
+    if !have_tmux() {
+        return;
+    }
+    let s = Session::start("abort", &command_then_stty("", "run --scenario default --warmup 0s"));
+    s.wait_for("the UI", |screen| screen.contains("pending · scale"));
+    assert!(modes(&s).contains("alt=1"), "{}", modes(&s));
+    Command::new("kill").args(["-ABRT", &lbsim_pid(&s).to_string()]).status().unwrap();
+    let screen = s.wait_for("the exit", |screen| screen.contains("STTY"));
+    assert!(screen.contains("EXIT=134"), "{screen}");
+    assert!(screen.contains("STTY icanon echo"), "the terminal was left raw:\n{screen}");
+    assert_eq!(modes(&s).trim(), "alt=0 mouse=0 cursor=1");
+}
+
+/// Going far ahead in a run whose queues grow without bound, under a memory limit: the
+/// checkpoints stay within their budget and the run may still run out of memory (its own
+/// queues); either way `q` or the abort gives the terminal back.
+#[test]
+fn running_out_of_memory_while_seeking_restores_the_terminal() {
+    let _serial = common::one_at_a_time();
+    if !have_tmux() {
+        return;
+    }
+    let args = "run --strategy round-robin --rate 200000 --requests 100000000 --warmup 0s";
+    let s = Session::start("oom", &command_then_stty("ulimit -v 1000000; ", args));
+    s.wait_for("the UI", |screen| screen.contains("pending · scale"));
+    s.keys(&["g"]);
+    s.keys(&["-l", "300s"]);
+    s.keys(&["Enter"]);
+    // Keys are read while it goes: q quits within a second or two, if it has not aborted.
+    std::thread::sleep(Duration::from_secs(3));
+    s.keys(&["q"]);
+    let start = Instant::now();
+    let screen = loop {
+        let screen = s.screen();
+        if screen.contains("STTY") {
+            break screen;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no exit:\n{screen}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(screen.contains("EXIT=0") || screen.contains("EXIT=134"), "{screen}");
+    assert!(screen.contains("STTY icanon echo"), "the terminal was left raw:\n{screen}");
+    assert_eq!(modes(&s).trim(), "alt=0 mouse=0 cursor=1");
+}

@@ -174,7 +174,8 @@ pub struct SimArgs {
     /// and cuts it (the cut is reported on stderr).
     #[arg(help_heading = "Scenario and workload", long, value_name = "TIME|auto", value_parser = Warmup::parse, allow_hyphen_values = true)]
     pub warmup: Option<Warmup>,
-    /// power-of-two: workers sampled per pick.
+    /// power-of-two: workers sampled per pick (1 to 1000000, the most workers a run can have;
+    /// more than the workers warns).
     #[arg(help_heading = "Strategy parameters", long, value_name = "D", value_parser = parse_count, allow_hyphen_values = true)]
     pub choices: Option<u32>,
     /// ring-hash and bounded-hash: points per worker on the ring [default: 1024].

@@ -29,6 +29,7 @@ pub fn command(
     crate::sweep::warmup::apply(args.warmup, args.engine, &mut scenario, &session.strategies)
         .map_err(CliError::input)?;
     let config = crate::replay::unchanged(file, &session, &scenario)?;
+    crate::replay::check(&session, &config).map_err(bad)?;
     let format = format.unwrap_or(args.format);
     let sink = prepare_sink(output)?;
     let reports = if use_ui(headless) {
@@ -38,5 +39,8 @@ pub fn command(
     } else {
         crate::replay::play_headless(file, &session, &scenario, &config)?
     };
-    deliver(&super::run::render_reports(format, mode, &reports), sink)
+    deliver(&super::run::render_reports(format, mode, &reports), sink)?;
+    // A session of a run that stopped at the in-flight cap replays to the same stop, and
+    // ends as that run did (exit status 3, with its warning).
+    super::run::stopped_early(&reports)
 }

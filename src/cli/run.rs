@@ -261,6 +261,8 @@ pub(crate) fn watch_stop_signals() {
                 let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
                 futures_util::future::select_all(waits).await;
                 if INTERRUPTED.swap(true, Ordering::Relaxed) {
+                    // A UI that did not get to quit on the first gives the terminal back.
+                    crate::tui::restore_terminal_now();
                     std::process::exit(130);
                 }
             }
@@ -300,7 +302,7 @@ pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Re
 }
 
 /// The exit status 3 and its warning when a run stopped early at the in-flight cap.
-fn stopped_early(reports: &[Report]) -> Result<(), CliError> {
+pub(crate) fn stopped_early(reports: &[Report]) -> Result<(), CliError> {
     let stopped: Vec<String> = reports
         .iter()
         .filter(|r| r.stop_reason.is_some())

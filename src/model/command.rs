@@ -1,7 +1,7 @@
 //! Commands: the changes a user (or a recorded session) makes to a run while it goes on, the
 //! same for both engines, and their one validation ([`Command::check`]).
 
-use super::config::{Arrivals, RetryPolicy, SimConfig, check_rate};
+use super::config::{Arrivals, MIN_SPEED, RetryPolicy, SimConfig, check_rate};
 use crate::metrics::InterventionKind;
 use crate::strategy::{Strategy, WorkerId};
 
@@ -93,20 +93,33 @@ impl Command {
         match self {
             Command::SetRate(rate) => {
                 check_rate("rate", *rate, true).map_err(|e| CommandError::BadValue(e.to_string()))?;
-                match config.arrivals {
-                    Arrivals::Closed { .. } => Err(CommandError::ClosedLoop),
-                    Arrivals::Trace { .. } => Err(CommandError::BadValue(
+                let mut probe = config.clone();
+                match &mut probe.arrivals {
+                    Arrivals::Closed { .. } => return Err(CommandError::ClosedLoop),
+                    Arrivals::Trace { .. } => return Err(CommandError::BadValue(
                         "the arrivals come from a trace, whose times are fixed (its time scale sets how fast it plays)"
                             .to_string(),
                     )),
-                    _ => Ok(()),
+                    Arrivals::Poisson { rate: r } | Arrivals::Constant { rate: r } => *r = *rate,
+                    Arrivals::Bursty { rate: r, base_rate, .. } => {
+                        *base_rate *= if *r > 0.0 { *rate / *r } else { 1.0 };
+                        *r = *rate;
+                    }
                 }
+                // The run must still fit in the virtual time lbsim can simulate at the new rate
+                // (a rate of 1e-300 would send the next request beyond the end of time).
+                if *rate > 0.0 {
+                    probe.validate().map_err(|e| CommandError::BadValue(e.to_string()))?;
+                }
+                Ok(())
             }
             Command::SetStrategy(_) => Ok(()),
             Command::SetWorkerSpeed { worker: w, speed } => {
                 worker(*w)?;
-                if !(speed.is_finite() && *speed > 0.0 && *speed <= 1e6) {
-                    return Err(CommandError::BadValue(format!("speed must be in (0, 1e6], got {speed}")));
+                if !(speed.is_finite() && (MIN_SPEED..=1e6).contains(speed)) {
+                    return Err(CommandError::BadValue(format!(
+                        "speed must be in [{MIN_SPEED}, 1e6], got {speed}"
+                    )));
                 }
                 Ok(())
             }

@@ -185,6 +185,8 @@ impl Playground {
         let names: Vec<String> = self.panes.iter().map(|p| p.sim.strategy_name().to_string()).collect();
         match make_panes(self.engine, &self.config, &self.live, &names, self.recent) {
             Ok(panes) => {
+                self.seeking = None;
+                self.quiet_until = 0;
                 self.panes = panes;
                 self.checkpoints = Default::default();
                 if self.on_seek_back == super::Future::Keep {

@@ -170,6 +170,9 @@ pub struct Playground {
     quiet_until: Nanos,
     /// The open-loop rate the user controls (for bursty arrivals, the burst rate).
     nominal_rate: Option<f64>,
+    /// A time being gone to forward in slices, a frame's budget at a time, so that keys
+    /// and signals are read between them ([`Playground::go_toward`]).
+    seeking: Option<Nanos>,
 }
 
 impl Playground {
@@ -245,6 +248,7 @@ impl Playground {
             on_seek_back: Future::Drop,
             quiet_until: 0,
             nominal_rate: None,
+            seeking: None,
         };
         play.nominal_rate = play.initial_rate();
         play.next_sample = play.sample_period();
@@ -359,6 +363,17 @@ impl Playground {
         (!self.paused || !self.caps.paced) && !self.finished()
     }
 
+    /// Whether [`advance`](Playground::advance) has work to do: the runs go on, or a time
+    /// is being gone to (paused or not).
+    pub fn busy(&self) -> bool {
+        self.running() || self.seeking.is_some()
+    }
+
+    /// The time being gone to, while [`go_toward`](Playground::go_toward) is under way.
+    pub fn seeking(&self) -> Option<Nanos> {
+        self.seeking
+    }
+
     /// Time between two samples: a tenth of a real second at the speed asked for.
     pub fn sample_period(&self) -> Nanos {
         ((self.speed * SECS as f64 / 10.0) as Nanos).max(MILLIS / 10)
@@ -420,6 +435,9 @@ impl Playground {
     /// real time in the engines. If that is not enough, the clock stops where they got to
     /// and [`behind`](Playground::behind) says by how much it falls short.
     pub fn advance(&mut self, real: Duration, budget: Duration) {
+        if let Some(goal) = self.seeking {
+            return self.seek_slice(goal, Instant::now() + budget);
+        }
         if !self.running() {
             return;
         }
@@ -478,7 +496,13 @@ impl Playground {
     }
 
     fn advance_plain(&mut self, target: Nanos, deadline: Option<Instant>) -> bool {
+        let mut first = true;
         while self.clock < target && !self.finished() {
+            // Many samples with few events each: the deadline is checked between them too.
+            if !std::mem::take(&mut first) && deadline.is_some_and(|d| Instant::now() >= d) {
+                self.collect_notices();
+                return false;
+            }
             let stop = target.min(self.next_sample);
             for pane in &mut self.panes {
                 if !pane.sim.advance_to(stop, deadline) {

@@ -20,6 +20,22 @@ use crate::time::{Human, Nanos};
 pub const CHECKPOINT_EVENTS: u64 = 200_000;
 /// Checkpoints kept at most.
 pub const MAX_CHECKPOINTS: usize = 32;
+/// The memory all checkpoints may take together, as [`state_bytes`] estimates it (bytes).
+/// Past it the oldest are thinned, then dropped; a copy larger than all of it is not taken
+/// (going back then re-runs from an earlier one, or from the start). Issue 25: a run whose
+/// queues grow without bound took 2.97 GB in copies of them where the run itself took 213 MB.
+pub const CHECKPOINT_BUDGET: u64 = 512 << 20;
+
+/// About how much memory a copy of `pane` takes (bytes): per request in flight (the request,
+/// its attempt, its event and its place in a queue), per worker (its state and statistics),
+/// and the sparklines.
+pub(super) fn state_bytes(pane: &Pane) -> u64 {
+    const PER_IN_FLIGHT: u64 = 256;
+    const PER_WORKER: u64 = 16 << 10;
+    const BASE: u64 = 256 << 10;
+    let workers = pane.sim.worker_count() as u64;
+    BASE + pane.sim.in_flight().saturating_mul(PER_IN_FLIGHT) + workers.saturating_mul(PER_WORKER)
+}
 
 /// Every pane as it was at `at`.
 pub(super) struct Checkpoint {
@@ -27,6 +43,8 @@ pub(super) struct Checkpoint {
     next_sample: Nanos,
     /// Events of all panes when it was taken.
     events: u64,
+    /// Its size, as [`state_bytes`] estimates it.
+    bytes: u64,
     panes: Vec<Pane>,
 }
 
@@ -35,11 +53,49 @@ pub(super) struct Checkpoints {
     list: Vec<Checkpoint>,
     /// [`CHECKPOINT_EVENTS`], doubled at each thinning.
     spacing: u64,
+    /// [`CHECKPOINT_BUDGET`], or what a test set.
+    budget: u64,
 }
 
 impl Default for Checkpoints {
     fn default() -> Checkpoints {
-        Checkpoints { list: Vec::new(), spacing: CHECKPOINT_EVENTS }
+        Checkpoints { list: Vec::new(), spacing: CHECKPOINT_EVENTS, budget: CHECKPOINT_BUDGET }
+    }
+}
+
+impl Checkpoints {
+    fn bytes(&self) -> u64 {
+        self.list.iter().map(|c| c.bytes).sum()
+    }
+
+    /// Keeps every other checkpoint (the newest stays): the spacing doubles.
+    fn thin(&mut self) {
+        let n = self.list.len();
+        let mut i = 0;
+        self.list.retain(|_| {
+            i += 1;
+            (n - i).is_multiple_of(2)
+        });
+        self.spacing = self.spacing.saturating_mul(2);
+    }
+
+    /// Makes room for a copy of `bytes` within the budget; false if it cannot fit at all.
+    fn make_room(&mut self, bytes: u64) -> bool {
+        if bytes > self.budget {
+            return false;
+        }
+        if self.list.len() >= MAX_CHECKPOINTS {
+            self.thin();
+        }
+        while !self.list.is_empty() && self.bytes() + bytes > self.budget {
+            if self.list.len() > 2 {
+                self.thin();
+            } else {
+                // The newer is the more useful: drop the oldest.
+                self.list.remove(0);
+            }
+        }
+        true
     }
 }
 
@@ -93,24 +149,32 @@ impl Playground {
         if events < ck.list.last().map_or(0, |c| c.events).saturating_add(ck.spacing) {
             return;
         }
-        let Some(panes) = self.panes.iter().map(Pane::copy).collect::<Option<Vec<_>>>() else { return };
-        let ck = &mut self.checkpoints;
-        if ck.list.len() >= MAX_CHECKPOINTS {
-            // Keep every other one: the spacing doubles.
-            let mut i = 0;
-            ck.list.retain(|_| {
-                i += 1;
-                i % 2 == 0
-            });
-            ck.spacing = ck.spacing.saturating_mul(2);
+        // Room is made before copying, so that the copies never pass the budget.
+        let bytes: u64 = self.panes.iter().map(state_bytes).sum();
+        if !self.checkpoints.make_room(bytes) {
+            return;
         }
-        ck.list.push(Checkpoint { at: self.clock, next_sample: self.next_sample, events, panes });
+        let Some(panes) = self.panes.iter().map(Pane::copy).collect::<Option<Vec<_>>>() else { return };
+        let (at, next_sample) = (self.clock, self.next_sample);
+        self.checkpoints.list.push(Checkpoint { at, next_sample, events, bytes, panes });
+    }
+
+    /// Bounds the memory of all checkpoints together (bytes, as estimated); the default is
+    /// [`CHECKPOINT_BUDGET`].
+    pub fn set_checkpoint_budget(&mut self, bytes: u64) {
+        self.checkpoints.budget = bytes;
+    }
+
+    /// The memory the checkpoints kept take, as estimated (bytes).
+    pub fn checkpoint_bytes(&self) -> u64 {
+        self.checkpoints.bytes()
     }
 
     /// Moves the runs to virtual time `target`: forward runs on; back runs again (seekable
     /// runs only) and logs from where. Commands recorded after the target are dropped or kept
     /// ahead, as [`Future`] says.
     pub fn seek_to(&mut self, target: Nanos) -> Result<(), String> {
+        self.seeking = None;
         if !self.caps.seekable {
             let e = "seeking needs the model: a live run cannot go back in time".to_string();
             self.log(e.clone());
@@ -138,6 +202,53 @@ impl Playground {
                 self.log(format!("cannot go back: {e}"));
                 Err(e)
             }
+        }
+    }
+
+    /// The latest time the runs can reach: the end of a run of fixed duration, else the
+    /// end of simulable time (a run of so many requests ends when they are done).
+    pub fn reachable_end(&self) -> Nanos {
+        let limit = crate::time::MAX_TIME;
+        match self.config.stop {
+            crate::engine::Stop::Duration(d) => self.config.warmup.saturating_add(d).min(limit),
+            crate::engine::Stop::Requests(_) => limit,
+        }
+    }
+
+    /// Goes to virtual time `target` (clamped to [`reachable_end`](Playground::reachable_end))
+    /// for the UI: back at once (re-simulated exactly, as [`seek_to`](Playground::seek_to));
+    /// forward in slices of a frame's budget, each [`advance`](Playground::advance) doing
+    /// one, so that keys and signals are read between them however far it is. Another seek
+    /// replaces the goal; [`cancel_seek`](Playground::cancel_seek) stops where it got to.
+    pub fn go_toward(&mut self, target: Nanos) -> Result<(), String> {
+        let target = target.min(self.reachable_end());
+        self.seeking = None;
+        if target < self.clock || !self.caps.seekable {
+            return self.seek_to(target);
+        }
+        self.seeking = Some(target);
+        // Samples long before the goal are never seen: evicted without their percentiles.
+        let shown = (super::HISTORY as u64 + 2).saturating_mul(self.sample_period());
+        self.quiet_until = target.saturating_sub(shown);
+        Ok(())
+    }
+
+    /// Stops going to a time where the runs got to (`Esc`); says so.
+    pub fn cancel_seek(&mut self) {
+        if self.seeking.take().is_some() {
+            self.quiet_until = 0;
+            self.log(format!("stopped going to a time, at {}", Human(self.clock)));
+        }
+    }
+
+    /// One slice of going to `goal`, until `deadline`.
+    pub(super) fn seek_slice(&mut self, goal: Nanos, deadline: std::time::Instant) {
+        let reached = self.advance_to(goal, Some(deadline));
+        self.collect_notices();
+        if reached || self.finished() {
+            self.seeking = None;
+            self.quiet_until = 0;
+            self.log(format!("went to {}", crate::time::seconds_text(self.clock)));
         }
     }
 

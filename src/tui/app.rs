@@ -288,6 +288,8 @@ impl App {
         let prompt = |kind| Some(Prompt { kind, text: String::new() });
         match act {
             Act::Quit => self.quit = true,
+            // Esc stops going to a time where the runs got to, then leaves a focused pane.
+            Act::Back if self.play.seeking().is_some() => self.play.cancel_seek(),
             Act::Back if self.focus.is_some() => self.focus = None,
             Act::Back => self.quit = true,
             Act::FocusNext => self.cycle_focus(1),
@@ -415,13 +417,8 @@ impl App {
     /// `g`: seeks to a typed virtual time, back (re-simulated exactly) or forward.
     fn go_to(&mut self, text: &str) {
         match typed_time(text) {
-            Ok(t) => {
-                let before = self.play.clock();
-                self.seek_to(t);
-                if self.play.clock() == t && t >= before {
-                    self.play.log(format!("went to {}", seconds_text(t)));
-                }
-            }
+            // Forward, it goes in slices between frames and says "went to" when there.
+            Ok(t) => self.seek_to(t),
             Err(e) => self.play.log(format!("cannot go to `{text}`: {e}")),
         }
     }
@@ -437,14 +434,24 @@ impl App {
             self.window = None;
             self.play.log("window cleared: it lay after the time sought".to_string());
         }
-        // The controller logs what it did, or why it could not.
-        let _ = self.play.seek_to(target);
+        // The controller logs what it did, or why it could not; forward, it goes in slices
+        // (see [`Playground::go_toward`]), each frame doing one.
+        let _ = self.play.go_toward(target);
+        self.settle();
+    }
+
+    /// Goes on to the time being gone to, without frames in between (tests, scripts).
+    pub fn finish_seek(&mut self) {
+        while self.play.seeking().is_some() {
+            self.play.advance(Duration::ZERO, Duration::from_millis(50));
+        }
         self.settle();
     }
 
     /// Seeks `delta` virtual nanoseconds back (negative) or forward from now.
     fn seek_by(&mut self, delta: i64) {
-        let now = self.play.clock();
+        // From the time being gone to, if any: pressed twice, right goes ten seconds on.
+        let now = self.play.seeking().unwrap_or(self.play.clock());
         let target = if delta < 0 {
             now.saturating_sub(delta.unsigned_abs())
         } else {

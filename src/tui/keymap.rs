@@ -75,7 +75,7 @@ pub enum Act {
     FocusNext,
     /// Focus the previous pane.
     FocusPrev,
-    /// Leave a focused pane for all of them; with none focused, quit.
+    /// Stop a seek under way, else leave a focused pane for all of them, else quit.
     Back,
 }
 
@@ -309,7 +309,7 @@ pub const KEYMAP: &[Binding] = &[
     },
     Binding {
         label: "q Esc ^C",
-        help: "quit and print the report (Esc first leaves a focused pane)",
+        help: "quit and print the report (Esc first stops a seek under way, then leaves a focused pane)",
         footer: None,
         needs: Needs::Always,
         keys: &[

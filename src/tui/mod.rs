@@ -42,13 +42,96 @@ const FPS: f64 = 30.0;
 const ENGINE_BUDGET: Duration = Duration::from_millis(18);
 
 /// Restores the terminal when dropped, on every way out (errors included; panics are covered
-/// by the hook `ratatui::try_init` installs).
+/// by the hook `ratatui::try_init` installs, aborts and a second signal by [`emergency`]).
 struct Restore;
 
 impl Drop for Restore {
     fn drop(&mut self) {
+        emergency::disarm();
         let _ = crossterm::execute!(io::stdout(), crossterm::event::DisableMouseCapture);
         ratatui::restore();
+    }
+}
+
+/// Gives the terminal back at once if the UI holds it: the settings it had before, the main
+/// screen, mouse reporting off, the cursor shown. For ways out that skip the UI's own
+/// restoring: the command line calls it before `exit` on a second Ctrl-C, SIGTERM or SIGHUP.
+pub fn restore_terminal_now() {
+    emergency::restore();
+}
+
+/// Restoring the terminal where nothing else can: an abort (an allocation that failed, a
+/// stack overflow) or an `exit` from another thread. Only async-signal-safe calls (`write`,
+/// `tcsetattr`) on what was saved before the UI took the terminal.
+mod emergency {
+    use std::cell::UnsafeCell;
+    use std::mem::MaybeUninit;
+    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+    /// The bytes that leave the UI's modes: mouse reporting off (every mode crossterm turns
+    /// on), the cursor shown, the main screen back.
+    const LEAVE: &[u8] = b"\x1b[?1006l\x1b[?1015l\x1b[?1003l\x1b[?1002l\x1b[?1000l\x1b[?25h\x1b[?1049l";
+
+    struct Saved(UnsafeCell<MaybeUninit<libc::termios>>);
+    // SAFETY: written once by `arm` before ARMED is set, then only read.
+    unsafe impl Sync for Saved {}
+    static SAVED: Saved = Saved(UnsafeCell::new(MaybeUninit::uninit()));
+    static WRITTEN: AtomicBool = AtomicBool::new(false);
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    static TTY: AtomicI32 = AtomicI32::new(-1);
+
+    /// Saves the terminal's settings (before raw mode) and catches SIGABRT to restore them.
+    pub(super) fn arm() {
+        // The terminal crossterm puts in raw mode: standard input if it is one, else /dev/tty.
+        // SAFETY: plain calls on file descriptors; `SAVED` is written before anyone reads it.
+        unsafe {
+            let fd = if libc::isatty(0) == 1 { 0 } else { libc::open(c"/dev/tty".as_ptr(), libc::O_RDWR) };
+            if fd < 0 {
+                return;
+            }
+            if !WRITTEN.load(Ordering::Acquire) {
+                if libc::tcgetattr(fd, (*SAVED.0.get()).as_mut_ptr()) != 0 {
+                    return;
+                }
+                WRITTEN.store(true, Ordering::Release);
+            }
+            TTY.store(fd, Ordering::Release);
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_abort as *const () as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESETHAND;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGABRT, &action, std::ptr::null_mut());
+        }
+        ARMED.store(true, Ordering::Release);
+    }
+
+    /// The UI gave the terminal back the ordinary way.
+    pub(super) fn disarm() {
+        ARMED.store(false, Ordering::Release);
+    }
+
+    /// Restores the terminal if the UI holds it (once).
+    pub(super) fn restore() {
+        if !ARMED.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        // SAFETY: async-signal-safe calls only, on what `arm` saved.
+        unsafe {
+            let _ = libc::write(1, LEAVE.as_ptr().cast(), LEAVE.len());
+            let fd = TTY.load(Ordering::Acquire);
+            if fd >= 0 && WRITTEN.load(Ordering::Acquire) {
+                libc::tcsetattr(fd, libc::TCSANOW, (*SAVED.0.get()).as_ptr());
+            }
+        }
+    }
+
+    extern "C" fn on_abort(signal: libc::c_int) {
+        restore();
+        // SA_RESETHAND put the default action back: abort as before.
+        // SAFETY: raise is async-signal-safe.
+        unsafe {
+            libc::raise(signal);
+        }
     }
 }
 
@@ -64,7 +147,11 @@ fn run_app(app: App) -> Result<(Vec<Report>, Recorded), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the UI loop: {e}"))?;
-    let terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal UI: {e}"))?;
+    emergency::arm();
+    let terminal = ratatui::try_init().map_err(|e| {
+        emergency::disarm();
+        format!("cannot open the terminal UI: {e}")
+    })?;
     let restore = Restore;
     // Mouse drags across the chart over time mark a window (shift-drag still selects text in
     // most terminals).
@@ -97,7 +184,8 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
     let mut last = Instant::now();
     while !app.quit {
         terminal.draw(|frame| frame.render_widget(&app, frame.area()))?;
-        let running = app.play.running();
+        // Going to a time counts as running: one slice a frame, keys and signals between.
+        let running = app.play.busy();
         tokio::select! {
             _ = frames.tick(), if running => {
                 let now = Instant::now();

@@ -98,8 +98,11 @@ impl SimConfig {
     }
 
     fn validate_strategy_params(&self) -> Result<(), ConfigError> {
-        if self.strategy_params.choices == 0 {
-            return Err(bad("strategy.choices", "must be at least 1"));
+        let choices = self.strategy_params.choices;
+        if choices == 0 || choices > MAX_WORKERS as usize {
+            // More choices than a cluster can have workers sample every worker, like
+            // `MAX_WORKERS` choices, but would reserve room for them all on every pick.
+            return Err(bad("strategy.choices", format!("must be from 1 to {MAX_WORKERS}, got {choices}")));
         }
         let p = &self.strategy_params;
         if p.ring_size == 0 || p.ring_size > crate::strategy::MAX_RING_POINTS {
