@@ -35,12 +35,12 @@ pub fn replicate(
     threads: usize,
     auto: bool,
 ) -> Result<Replicated, String> {
+    let shared = std::sync::Arc::new(scenario.clone());
     let mut jobs = Vec::new();
     for (cell, name) in strategies.iter().enumerate() {
         for r in 0..replications {
-            let mut s = scenario.clone();
-            s.seed = seed.wrapping_add(r as u64);
-            jobs.push(Job { cell, strategy: name.clone(), scenario: s });
+            let (scenario, seed) = (std::sync::Arc::clone(&shared), seed.wrapping_add(r as u64));
+            jobs.push(Job { cell, strategy: name.clone(), scenario, seed });
         }
     }
     let mut bar = crate::output::Progress::new("compare");

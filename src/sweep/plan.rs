@@ -165,7 +165,7 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
         if let (Some(v), Some(i)) = (&grid.vary, cell.vary) {
             words.push(format!("{}={}", v.flag(), v.values[i]));
         }
-        words.push(format!("--seed={}", job.scenario.seed));
+        words.push(format!("--seed={}", job.seed));
         words.extend(["--headless".into(), "--format=json".into()]);
         words.push(format!("--output={}", dir.join(&output).display()));
         lines += &words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
@@ -174,7 +174,7 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
             cell: job.cell,
             strategy: cell.strategy.clone(),
             replication,
-            seed: job.scenario.seed,
+            seed: job.seed,
             output,
         });
     }
