@@ -55,3 +55,56 @@ fn the_biggest_grid_accepted_plans_within_the_memory_limit() {
     let lines = std::fs::read_to_string(plan.join("jobs.txt")).unwrap().lines().count();
     assert_eq!(lines, 250_000);
 }
+
+#[test]
+fn a_job_line_runs_through_sh_with_a_space_a_quote_and_a_newline_in_its_paths() {
+    let dir = scratch("odd-paths");
+    let odd = dir.join("it's a\nfolder %s \\n $HOME");
+    std::fs::create_dir_all(&odd).unwrap();
+    let scenario = odd.join("two.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"two\"\nservice = \"exp:10ms\"\n[[workers]]\ncount = 2\n[run]\nrequests = 200\nseed = 7\n",
+    )
+    .unwrap();
+    let plan = odd.join("plan");
+    let ran = Ran::from(
+        Command::new(BIN)
+            .args(["sweep", "--strategies", "random", "--loads", "0.5", "--replications", "2"])
+            .arg("--scenario")
+            .arg(&scenario)
+            .arg("--plan")
+            .arg(&plan)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let jobs = std::fs::read_to_string(plan.join("jobs.txt")).unwrap();
+    assert_eq!(jobs.lines().count(), 2, "{jobs}");
+    let line = jobs.lines().next().unwrap();
+    let bin = std::path::Path::new(BIN).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let ran = Ran::from(
+        Command::new("sh").arg("-c").arg(line).env("PATH", path).current_dir("/").output().unwrap(),
+    );
+    assert_eq!(ran.code, Some(0), "{line}: {}", ran.stderr);
+    let result = plan.join("results").join("cell-0-r0.json");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert_eq!(report["seed"], 7);
+}
+
+#[test]
+fn a_scenario_path_ending_with_a_newline_is_refused_for_a_plan() {
+    let dir = scratch("trailing-newline");
+    let scenario = dir.file("two.toml\n", "name = \"two\"\n[[workers]]\ncount = 2\n");
+    let plan = dir.join("plan");
+    let ran = Ran::from(
+        Command::new(BIN)
+            .args(["sweep", "--loads", "0.5", "--scenario", &scenario, "--plan"])
+            .arg(&plan)
+            .output()
+            .unwrap(),
+    );
+    assert_refused(&ran, &["ends with a newline"]);
+    assert!(!plan.exists(), "a refused plan made {}", plan.display());
+}
