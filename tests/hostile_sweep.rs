@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Ran, assert_refused, scratch};
+use common::{BIN, Ran, assert_refused, one_at_a_time, scratch};
 
 /// Runs lbsim with `args` under a 1 GB address-space limit (`ulimit -v`), so that a grid
 /// needing more aborts here rather than swapping the machine.
@@ -107,4 +107,112 @@ fn a_scenario_path_ending_with_a_newline_is_refused_for_a_plan() {
     );
     assert_refused(&ran, &["ends with a newline"]);
     assert!(!plan.exists(), "a refused plan made {}", plan.display());
+}
+
+/// Spawns lbsim with `args` (`--jobs 2` or two cores' worth of runs), waits until its pool's
+/// threads run, sends `signal`, and returns how it ended, within a generous bound.
+fn interrupted(args: &[&str], signal: i32) -> Ran {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lbsim starts");
+    let pid = child.id();
+    // Running: the signal watcher's thread and at least two of the pool's.
+    let threads = || std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
+    let started = Instant::now();
+    while threads() < 4 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            panic!("lbsim {args:?} ended before it was signalled: {status}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "lbsim {args:?} never started its runs");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = Instant::now();
+    // SAFETY: kill only sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    // A second is the rule; the margin is for a busy 2-core machine (and a debug build).
+    let out = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| {
+        // SAFETY: as above.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        panic!("lbsim {args:?} ran on for 20 s after the signal")
+    });
+    let ran = Ran::from(out.expect("lbsim ends"));
+    assert!(sent.elapsed() < Duration::from_secs(20));
+    ran
+}
+
+/// A grid that takes minutes to run in full.
+const LONG_SWEEP: &[&str] = &[
+    "sweep",
+    "--strategies",
+    "round-robin,least-loaded",
+    "--loads",
+    "0.5,0.9",
+    "--replications",
+    "20",
+    "--requests",
+    "5000000",
+    "--jobs",
+    "2",
+    "--headless",
+    "--format",
+    "json",
+];
+
+#[test]
+fn a_headless_sweep_stops_on_sigterm_and_reports_what_finished_as_partial() {
+    let _serial = one_at_a_time();
+    let ran = interrupted(LONG_SWEEP, libc::SIGTERM);
+    assert_eq!(ran.code, Some(128 + libc::SIGTERM), "{}", ran.stderr);
+    assert!(ran.stderr.contains("interrupted by SIGTERM"), "{}", ran.stderr);
+    let out: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a JSON report");
+    assert_eq!(out["sweep"]["partial"], true, "{}", ran.stdout);
+    assert_eq!(out["sweep"]["interrupted_by"], "SIGTERM");
+}
+
+#[test]
+fn a_headless_sweep_stops_on_the_first_sighup() {
+    let _serial = one_at_a_time();
+    let mut args = LONG_SWEEP.to_vec();
+    args.retain(|a| *a != "json" && *a != "--format");
+    let ran = interrupted(&args, libc::SIGHUP);
+    assert_eq!(ran.code, Some(128 + libc::SIGHUP), "{}", ran.stderr);
+    assert!(ran.stdout.contains("partial: interrupted by SIGHUP"), "{}", ran.stdout);
+}
+
+#[test]
+fn compare_with_replications_stops_on_ctrl_c_and_compares_only_the_same_seeds() {
+    let _serial = one_at_a_time();
+    let args = [
+        "compare",
+        "--strategies",
+        "round-robin,least-loaded",
+        "--load",
+        "0.9",
+        "--requests",
+        "5000000",
+        "--replications",
+        "10",
+        "--headless",
+        "--format",
+        "json",
+    ];
+    let ran = interrupted(&args, libc::SIGINT);
+    assert_eq!(ran.code, Some(128 + libc::SIGINT), "{}", ran.stderr);
+    assert!(ran.stderr.contains("interrupted by SIGINT"), "{}", ran.stderr);
+    let out: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a JSON report");
+    assert_eq!(out["partial"], true, "{}", ran.stdout);
+    let runs: Vec<u64> =
+        out["strategies"].as_array().unwrap().iter().map(|s| s["replications"].as_u64().unwrap()).collect();
+    assert!(runs.windows(2).all(|w| w[0] == w[1]), "unequal replications compared: {runs:?}");
+    if runs[0] < 2 {
+        assert!(out["leader"].is_null(), "a leader over fewer than 2 seeds: {}", ran.stdout);
+    }
 }

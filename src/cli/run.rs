@@ -2,7 +2,7 @@
 //! their reports.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{CliError, SimArgs, resolve_scenario};
@@ -53,7 +53,7 @@ fn replicated(strategies: &[String], sim: &SimArgs, replications: u32) -> Result
     let scenario = resolve_scenario(sim)?;
     let sink = prepare_sink(sim.output.as_deref())?;
     let auto = sim.warmup == Some(Warmup::Auto);
-    crate::sweep::compare::command(&scenario, strategies, replications, auto, sim.format, sink)
+    crate::sweep::compare::command(&scenario, strategies, replications, auto, sim.format, sink, &stop_signal)
 }
 
 /// `lbsim crosscheck`: one strategy in both engines.
@@ -212,6 +212,14 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
 /// runs then stop where they are and print the report of what ran.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// The signal that raised [`INTERRUPTED`] (0: none yet).
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal (SIGINT, SIGTERM or SIGHUP) that asked the program to stop, once one did.
+pub(crate) fn stop_signal() -> Option<i32> {
+    INTERRUPTED.load(Ordering::Relaxed).then(|| STOP_SIGNAL.load(Ordering::Relaxed)).filter(|&s| s != 0)
+}
+
 /// From now on, a first Ctrl-C, SIGTERM or SIGHUP raises [`INTERRUPTED`] rather than ending the
 /// process at once, and a second one ends it (exit status 130). Only the program's `main`
 /// calls this: a library caller keeps the default behaviour of signals.
@@ -230,7 +238,9 @@ pub(crate) fn watch_stop_signals() {
         runtime.block_on(async move {
             for _ in 0..2 {
                 let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
-                futures_util::future::select_all(waits).await;
+                let (_, which, _) = futures_util::future::select_all(waits).await;
+                let number = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP][which];
+                let _ = STOP_SIGNAL.compare_exchange(0, number, Ordering::Relaxed, Ordering::Relaxed);
                 if INTERRUPTED.swap(true, Ordering::Relaxed) {
                     std::process::exit(130);
                 }

@@ -395,6 +395,8 @@ pub struct Grid {
     pub metric: Metric,
     /// The cells.
     pub cells: Vec<Cell>,
+    /// The signal that stopped the sweep before every run finished (the report is partial).
+    pub interrupted: Option<i32>,
 }
 
 impl Grid {
@@ -416,6 +418,7 @@ impl Grid {
             seed,
             metric: spec.metric,
             cells: Vec::new(),
+            interrupted: None,
         };
         for vary in grid.vary_values() {
             for strategy in &grid.strategies {
@@ -617,8 +620,39 @@ pub fn finish(
     if let Some(path) = plot {
         plot::write(path, grid).map_err(Error::runtime)?;
     }
-    crate::output::deliver(&text, sink)?;
+    let delivered = crate::output::deliver(&text, sink);
+    if let Some(signal) = grid.interrupted {
+        // The signal's status wins: the report may not have got out (a closed terminal).
+        return Err(sweep_interrupted(grid, signal));
+    }
+    delivered?;
     stopped_runs(grid.stopped())
+}
+
+/// A signal's name: `SIGTERM`.
+pub fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGINT => "SIGINT".to_string(),
+        libc::SIGTERM => "SIGTERM".to_string(),
+        libc::SIGHUP => "SIGHUP".to_string(),
+        n => format!("signal {n}"),
+    }
+}
+
+/// How a run stopped by `signal` ends, after its partial report: exit status 128 +
+/// `signal`, and a line saying so.
+pub fn interrupted(signal: i32, what: &str) -> Error {
+    Error {
+        code: u8::try_from(128 + signal).unwrap_or(Error::RUNTIME),
+        message: format!("interrupted by {}: {what}", signal_name(signal)),
+    }
+}
+
+/// The line of a sweep stopped by `signal`, and its exit status.
+fn sweep_interrupted(grid: &Grid, signal: i32) -> Error {
+    let done: usize = grid.cells.iter().map(|c| c.samples.len()).sum();
+    let total = grid.cells.len() * grid.replications as usize;
+    interrupted(signal, &format!("the report is partial, {done} of {total} runs finished"))
 }
 
 /// Exit status 3 and its warning when `n` runs stopped early at the in-flight cap.
