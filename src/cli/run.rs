@@ -86,12 +86,18 @@ pub fn crosscheck(strategy: Option<String>, mut sim: SimArgs) -> Result<(), CliE
     let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
     let model = simulate_all(&scenario, std::slice::from_ref(&name))?.remove(0);
     let live = run_live(&scenario, &[name])?.remove(0);
+    let signal = stop_signal();
+    let name = signal.map(crate::sweep::signal_name);
     let text = match sim.format {
-        Format::Table => report::crosscheck_table(&model, &live),
-        Format::Json => report::crosscheck_json(&model, &live),
+        Format::Table => report::crosscheck_table(&model, &live, name.as_deref()),
+        Format::Json => report::crosscheck_json(&model, &live, name.as_deref()),
         Format::Csv => report::csv(&[model.clone(), live.clone()]),
     };
-    deliver(&text, sink)?;
+    let delivered = deliver(&text, sink);
+    if let Some(signal) = signal {
+        return Err(crate::sweep::interrupted(signal, "the crosscheck is partial, with no verdict"));
+    }
+    delivered?;
     stopped_early(&[model, live])
 }
 
