@@ -216,3 +216,18 @@ fn compare_with_replications_stops_on_ctrl_c_and_compares_only_the_same_seeds() 
         assert!(out["leader"].is_null(), "a leader over fewer than 2 seeds: {}", ran.stdout);
     }
 }
+
+#[test]
+fn an_interrupted_compare_names_no_leader_over_runs_stopped_at_different_points() {
+    let _serial = one_at_a_time();
+    let mut args = vec!["compare", "--strategies", "round-robin,least-loaded", "--load", "0.9"];
+    args.extend(["--requests", "50000000", "--headless"]);
+    let ran = interrupted(&args, libc::SIGTERM);
+    assert!(!ran.stdout.contains("leads on p99"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("no p99 leader: interrupted by SIGTERM"), "{}", ran.stdout);
+    args.extend(["--format", "json"]);
+    let ran = interrupted(&args, libc::SIGTERM);
+    let out: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a JSON report");
+    assert_eq!(out["partial"], true, "{}", ran.stdout);
+    assert_eq!(out["runs"][0]["interrupted_by"], "SIGTERM");
+}

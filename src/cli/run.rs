@@ -272,10 +272,15 @@ pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Re
     let work = |job: &Mutex<Option<Sim>>, slot: &crate::sweep::pool::Slot| {
         let mut sim = job.lock().expect("job lock").take().expect("each job runs once");
         let started = Instant::now();
-        while !sim.run_events(200_000) && !INTERRUPTED.load(Ordering::Relaxed) {
+        let mut done = false;
+        while !done && !INTERRUPTED.load(Ordering::Relaxed) {
+            done = sim.run_events(200_000);
             slot.set_progress(sim.progress());
         }
-        Ok(Some(Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64())))
+        let mut report = Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64());
+        report.interrupted_by =
+            (!done).then(|| stop_signal().map_or("a signal".into(), crate::sweep::signal_name));
+        Ok(Some(report))
     };
     let reports = crate::sweep::pool::run(&sims, crate::sweep::cores(), work, &mut |status| {
         bar.update(status.fraction);
