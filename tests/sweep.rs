@@ -196,7 +196,8 @@ fn two_copies_of_one_strategy_are_never_declared_different() {
     scenario.stop = lbsim::engine::Stop::Requests(5_000);
     let names = ["random".to_string(), "random".to_string()];
     for (replications, seed) in [(2, 1), (5, 7), (10, 100)] {
-        let r = lbsim::sweep::compare::replicate(&scenario, &names, replications, seed, 2, false).unwrap();
+        let r = lbsim::sweep::compare::replicate(&scenario, &names, replications, seed, 2, false, &|| None)
+            .unwrap();
         let leader = lbsim::sweep::compare::leader(&r).unwrap();
         assert!(!leader.test.significant, "{leader:?}");
         let line = lbsim::sweep::compare::leader_line(&r);

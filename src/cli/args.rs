@@ -315,7 +315,8 @@ pub struct SweepArgs {
           default_value = "round-robin,random,least-loaded")]
     pub strategies: Vec<String>,
     /// The loads (fractions of capacity): a list, 0.1,0.5,0.9, or a range with a step,
-    /// 0.1..0.95:0.05 (both ends included when the step lands on them).
+    /// 0.1..0.95:0.05 (both ends included when the step lands on them); at most 1000. The
+    /// whole grid (strategies x loads x --vary values x replications) is at most 250000 runs.
     #[arg(long, value_name = "LIST|FROM..TO:STEP", value_parser = Loads::parse, allow_hyphen_values = true)]
     pub loads: Option<Loads>,
     /// The figure the table and the charts show (JSON and CSV have them all).

@@ -2,7 +2,7 @@
 //! their reports.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{CliError, SimArgs, resolve_scenario};
@@ -55,7 +55,7 @@ fn replicated(strategies: &[String], sim: &SimArgs, replications: u32) -> Result
     let scenario = resolve_scenario(sim)?;
     let sink = prepare_sink(sim.output.as_deref())?;
     let auto = sim.warmup == Some(Warmup::Auto);
-    crate::sweep::compare::command(&scenario, strategies, replications, auto, sim.format, sink)
+    crate::sweep::compare::command(&scenario, strategies, replications, auto, sim.format, sink, &stop_signal)
 }
 
 /// `lbsim crosscheck`: one strategy in both engines.
@@ -89,12 +89,18 @@ pub fn crosscheck(strategy: Option<String>, mut sim: SimArgs) -> Result<(), CliE
     let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
     let model = simulate_all(&scenario, std::slice::from_ref(&name))?.remove(0);
     let live = run_live(&scenario, &[name])?.remove(0);
+    let signal = stop_signal();
+    let name = signal.map(crate::sweep::signal_name);
     let text = match sim.format {
-        Format::Table => report::crosscheck_table(&model, &live),
-        Format::Json => report::crosscheck_json(&model, &live),
+        Format::Table => report::crosscheck_table(&model, &live, name.as_deref()),
+        Format::Json => report::crosscheck_json(&model, &live, name.as_deref()),
         Format::Csv => report::csv(&[model.clone(), live.clone()]),
     };
-    deliver(&text, sink)?;
+    let delivered = deliver(&text, sink);
+    if let Some(signal) = signal {
+        return Err(crate::sweep::interrupted(signal, "the crosscheck is partial, with no verdict"));
+    }
+    delivered?;
     stopped_early(&[model, live])
 }
 
@@ -241,6 +247,14 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
 /// runs then stop where they are and print the report of what ran.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// The signal that raised [`INTERRUPTED`] (0: none yet).
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal (SIGINT, SIGTERM or SIGHUP) that asked the program to stop, once one did.
+pub(crate) fn stop_signal() -> Option<i32> {
+    INTERRUPTED.load(Ordering::Relaxed).then(|| STOP_SIGNAL.load(Ordering::Relaxed)).filter(|&s| s != 0)
+}
+
 /// From now on, a first Ctrl-C, SIGTERM or SIGHUP raises [`INTERRUPTED`] rather than ending the
 /// process at once, and a second one ends it (exit status 130). Only the program's `main`
 /// calls this: a library caller keeps the default behaviour of signals.
@@ -259,7 +273,9 @@ pub(crate) fn watch_stop_signals() {
         runtime.block_on(async move {
             for _ in 0..2 {
                 let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
-                futures_util::future::select_all(waits).await;
+                let (_, which, _) = futures_util::future::select_all(waits).await;
+                let number = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP][which];
+                let _ = STOP_SIGNAL.compare_exchange(0, number, Ordering::Relaxed, Ordering::Relaxed);
                 if INTERRUPTED.swap(true, Ordering::Relaxed) {
                     // A UI that did not get to quit on the first gives the terminal back.
                     crate::tui::restore_terminal_now();
@@ -287,10 +303,15 @@ pub fn simulate_all(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Re
     let work = |job: &Mutex<Option<Sim>>, slot: &crate::sweep::pool::Slot| {
         let mut sim = job.lock().expect("job lock").take().expect("each job runs once");
         let started = Instant::now();
-        while !sim.run_events(200_000) && !INTERRUPTED.load(Ordering::Relaxed) {
+        let mut done = false;
+        while !done && !INTERRUPTED.load(Ordering::Relaxed) {
+            done = sim.run_events(200_000);
             slot.set_progress(sim.progress());
         }
-        Ok(Some(Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64())))
+        let mut report = Report::new(&sim, &scenario.name, started.elapsed().as_secs_f64());
+        report.interrupted_by =
+            (!done).then(|| stop_signal().map_or("a signal".into(), crate::sweep::signal_name));
+        Ok(Some(report))
     };
     let reports = crate::sweep::pool::run(&sims, crate::sweep::cores(), work, &mut |status| {
         bar.update(status.fraction);

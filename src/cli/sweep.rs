@@ -25,19 +25,23 @@ pub fn command(args: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
     let sink = prepare_sink(sim.output.as_deref())?;
     let auto = sim.warmup == Some(Warmup::Auto);
     let threads = args.jobs.unwrap_or_else(sweep::cores);
+    // Ctrl-C, SIGTERM or SIGHUP stop the runs (those running within a moment), and the
+    // report covers what finished, marked partial; the exit status is then 128 + the signal.
+    let stop = super::run::stop_signal;
     let samples = if use_ui(sim.headless) {
-        crate::tui::sweep::run(&grid, &jobs, threads, auto).map_err(CliError::runtime)?
+        crate::tui::sweep::run(&grid, &jobs, threads, auto, &stop).map_err(CliError::runtime)?
     } else {
         let mut bar = Progress::new("sweep");
         let samples = sweep::execute(&jobs, threads, auto, &mut |p| {
             bar.update(p.fraction);
-            false
+            stop().is_some()
         })
         .map_err(CliError::runtime)?;
         bar.clear();
         samples
     };
     grid.fill(samples);
+    grid.interrupted = stop();
     sweep::finish(&grid, sim.format, args.plot.as_deref(), sink)
 }
 

@@ -79,13 +79,15 @@ pub struct Differences {
 impl Differences {
     /// The differences between `model` and `live`.
     pub fn new(model: &Report, live: &Report) -> Differences {
-        let mean = relative(model.latency_ms.mean, live.latency_ms.mean);
         let expected = Expectation::new(model, live);
         let answered = model.latency_ms.is_known() && live.latency_ms.is_known();
+        // A run that answered nothing has no latency to compare (not 0 ms: -100%).
+        let latency = |m: f64, l: f64| if answered { relative(m, l) } else { None };
+        let (ml, ll) = (&model.latency_ms, &live.latency_ms);
         Differences {
-            mean,
-            p50: relative(model.latency_ms.p50, live.latency_ms.p50),
-            p99: relative(model.latency_ms.p99, live.latency_ms.p99),
+            mean: latency(ml.mean, ll.mean),
+            p50: latency(ml.p50, ll.p50),
+            p99: latency(ml.p99, ll.p99),
             throughput: relative(model.goodput_rps, live.goodput_rps),
             utilization: model
                 .workers
@@ -103,8 +105,9 @@ fn percent(d: Option<f64>) -> String {
     d.map_or_else(|| "n/a".to_string(), |d| format!("{:+.1}%", d * 100.0))
 }
 
-/// The side-by-side table.
-pub fn crosscheck_table(model: &Report, live: &Report) -> String {
+/// The side-by-side table. `interrupted`: the signal that stopped the runs early (then
+/// the table says so and gives no verdict).
+pub fn crosscheck_table(model: &Report, live: &Report, interrupted: Option<&str>) -> String {
     let d = Differences::new(model, live);
     let mut out = format!(
         "lbsim crosscheck · scenario {} · strategy {} · seed {} · the same arrivals and demands in both engines\n",
@@ -125,19 +128,38 @@ pub fn crosscheck_table(model: &Report, live: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\n{:<16}{:>12}{:>12}{:>12}", "", "model", "live", "difference");
-    let mut row = |name: &str, m: f64, l: f64, diff: Option<f64>| {
-        let _ = writeln!(out, "{name:<16}{m:>12.3}{l:>12.3}{:>12}", percent(diff));
+    // `None`: nothing measured it ("-", where the JSON has null).
+    let mut row = |name: &str, m: Option<f64>, l: Option<f64>, diff: Option<f64>| {
+        let cell = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"));
+        let diff = if m.is_none() || l.is_none() { "no data".to_string() } else { percent(diff) };
+        let _ = writeln!(out, "{name:<16}{:>12}{:>12}{diff:>12}", cell(m), cell(l));
     };
     let (ml, ll) = (&model.latency_ms, &live.latency_ms);
-    row("mean ms", ml.mean, ll.mean, d.mean);
-    row("p50 ms", ml.p50, ll.p50, d.p50);
-    row("p99 ms", ml.p99, ll.p99, d.p99);
-    row("throughput/s", model.goodput_rps, live.goodput_rps, d.throughput);
+    let latency = |r: &super::LatencySummary, v: f64| r.is_known().then_some(v);
+    row("mean ms", latency(ml, ml.mean), latency(ll, ll.mean), d.mean);
+    row("p50 ms", latency(ml, ml.p50), latency(ll, ll.p50), d.p50);
+    row("p99 ms", latency(ml, ml.p99), latency(ll, ll.p99), d.p99);
+    row("throughput/s", Some(model.goodput_rps), Some(live.goodput_rps), d.throughput);
     for ((m, l), diff) in model.workers.iter().zip(&live.workers).zip(&d.utilization).take(32) {
-        row(&format!("util worker {}", m.id), m.utilization, l.utilization, *diff);
+        row(&format!("util worker {}", m.id), Some(m.utilization), Some(l.utilization), *diff);
     }
     let c = (&model.requests, &live.requests);
     let _ = writeln!(out, "{:<16}{:>12}{:>12}", "completed", c.0.completed, c.1.completed);
+    if let Some(signal) = interrupted {
+        let _ = writeln!(
+            out,
+            "\ninterrupted by {signal}: the runs stopped early, so no verdict (they cover different spans of the workload)"
+        );
+        out += &live_lines(live);
+        return out;
+    }
+    if !ml.is_known() || !ll.is_known() {
+        let which = if ml.is_known() { "the live run" } else { "the model" };
+        let _ =
+            writeln!(out, "\nno verdict: {which} completed no request, so there is no latency to compare");
+        out += &live_lines(live);
+        return out;
+    }
     let e = &d.expected;
     let _ = writeln!(
         out,
@@ -165,15 +187,26 @@ pub fn crosscheck_table(model: &Report, live: &Report) -> String {
     out
 }
 
-/// `{"model": {...}, "live": {...}, "difference": {...}}`.
-pub fn crosscheck_json(model: &Report, live: &Report) -> String {
+/// `{"model": {...}, "live": {...}, "difference": {...}}`; when `interrupted` (the signal
+/// that stopped the runs early), also `"partial": true, "interrupted_by": "SIGTERM"`, and
+/// `difference.agrees` is null: no verdict.
+pub fn crosscheck_json(model: &Report, live: &Report, interrupted: Option<&str>) -> String {
     #[derive(Serialize)]
     struct Crosscheck<'a> {
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        interrupted_by: Option<&'a str>,
         model: &'a Report,
         live: &'a Report,
-        difference: Differences,
+        difference: serde_json::Value,
     }
-    let c = Crosscheck { model, live, difference: Differences::new(model, live) };
+    let mut difference = serde_json::to_value(Differences::new(model, live)).expect("differences serialise");
+    if interrupted.is_some() || !model.latency_ms.is_known() || !live.latency_ms.is_known() {
+        difference["agrees"] = serde_json::Value::Null;
+    }
+    let c =
+        Crosscheck { partial: interrupted.is_some(), interrupted_by: interrupted, model, live, difference };
     serde_json::to_string_pretty(&c).expect("reports serialise") + "\n"
 }
 
@@ -202,7 +235,7 @@ mod tests {
         assert!((d.expected.mean_ms - 11.6).abs() < 1e-9);
         // 3 standard errors of sqrt(2 x 100 / 10,000) = 0.14 ms, below 10% of 11.6 ms.
         assert!((d.expected.tolerance_ms - 1.16).abs() < 1e-9, "{d:?}");
-        let table = crosscheck_table(&model, &live);
+        let table = crosscheck_table(&model, &live, None);
         assert!(table.contains("tolerance 1.160 ms") && table.contains("mean latency agrees"), "{table}");
         // Without lateness to explain it, 16% is beyond the tolerance.
         let slow = report(11.6, 10.0, 10_000, Some(0.0));
@@ -211,6 +244,29 @@ mod tests {
         let few = report(10.0, 50.0, 100, Some(0.0));
         let d = Differences::new(&model, &few);
         assert!(d.expected.tolerance_ms > 3.0 * 5.0 && d.agrees, "{d:?}");
+    }
+
+    /// Where a run completed nothing the table shows "-" and "no data" (the JSON has null),
+    /// not 0.000 and -100%, and gives no verdict; nor does an interrupted crosscheck.
+    #[test]
+    fn nothing_completed_or_interrupted_gives_no_figure_and_no_verdict() {
+        let model = report(10.0, 10.0, 10_000, None);
+        let mut live = report(0.0, 0.0, 0, Some(0.0));
+        live.latency_ms.p50 = 0.0;
+        let table = crosscheck_table(&model, &live, None);
+        let mean = table.lines().find(|l| l.starts_with("mean ms")).unwrap();
+        assert!(mean.contains(" - ") && mean.ends_with("no data") && !mean.contains(" 0.000"), "{table}");
+        assert!(!table.contains("-100") && !table.contains("agrees"), "{table}");
+        assert!(table.contains("no verdict: the live run completed no request"), "{table}");
+        let json: serde_json::Value = serde_json::from_str(&crosscheck_json(&model, &live, None)).unwrap();
+        assert!(json["difference"]["mean"].is_null() && json["difference"]["agrees"].is_null(), "{json}");
+        let live = report(10.0, 10.0, 50, Some(0.0));
+        let table = crosscheck_table(&model, &live, Some("SIGTERM"));
+        assert!(table.contains("interrupted by SIGTERM") && !table.contains("agrees"), "{table}");
+        let json: serde_json::Value =
+            serde_json::from_str(&crosscheck_json(&model, &live, Some("SIGTERM"))).unwrap();
+        assert_eq!(json["partial"], true);
+        assert!(json["difference"]["agrees"].is_null(), "{json}");
     }
 
     #[test]

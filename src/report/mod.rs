@@ -231,6 +231,10 @@ pub struct Report {
     pub stop_reason: Option<&'static str>,
     /// The cap on requests and attempts in flight the run had.
     pub max_in_flight: u64,
+    /// The signal (`SIGINT`, `SIGTERM`, `SIGHUP`) that stopped the run before its end: the
+    /// report covers what ran until then. Absent for a run that ended by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
     /// Commands applied during the run (the UI's keys), in order.
     pub interventions: Vec<InterventionReport>,
     /// The run over time (`--timeline`); absent without it.
@@ -435,6 +439,7 @@ impl Report {
             live: sim.live_figures(),
             stop_reason: sim.stop_reason().map(|r| r.key()),
             max_in_flight: sim.in_flight_cap(),
+            interrupted_by: None,
             interventions: m
                 .interventions
                 .iter()
@@ -570,9 +575,13 @@ pub fn run_json(report: &Report) -> String {
 pub fn compare_json(reports: &[Report]) -> String {
     #[derive(Serialize)]
     struct Runs<'a> {
+        /// Present (true) only when a signal stopped some run before its end.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
         runs: &'a [Report],
     }
-    serde_json::to_string_pretty(&Runs { runs: reports }).expect("reports serialise") + "\n"
+    let partial = reports.iter().any(|r| r.interrupted_by.is_some());
+    serde_json::to_string_pretty(&Runs { partial, runs: reports }).expect("reports serialise") + "\n"
 }
 
 /// The CSV columns, in order.
@@ -743,6 +752,7 @@ pub(crate) mod tests_support {
             live: None,
             stop_reason: None,
             max_in_flight: 0,
+            interrupted_by: None,
             interventions: Vec::new(),
             timeline: None,
             strategy_spans: Vec::new(),

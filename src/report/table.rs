@@ -429,6 +429,17 @@ pub fn p99_verdict(reports: &[Report]) -> Option<String> {
     if reports.len() < 2 {
         return None;
     }
+    // Runs a signal stopped at different points cover different spans of the workload.
+    if let Some(signal) = reports.iter().find_map(|r| r.interrupted_by.as_deref()) {
+        let time =
+            |f: fn(f64, f64) -> f64| reports.iter().map(|r| r.sim_time_s).fold(reports[0].sim_time_s, f);
+        let (low, high) = (time(f64::min), time(f64::max));
+        if high > low {
+            return Some(format!(
+                "no p99 leader: interrupted by {signal}, the runs stopped at different points ({low:.3} to {high:.3} s of virtual time), so they are not comparable (partial)"
+            ));
+        }
+    }
     // Only strategies that completed something have a p99 to compare.
     let measured: Vec<&Report> = reports.iter().filter(|r| r.latency_ms.is_known()).collect();
     if measured.len() < reports.len() {

@@ -23,10 +23,22 @@ pub struct Replicated {
     pub replications: u32,
     /// One cell per strategy, in the order given (`load` is unused: 0).
     pub cells: Vec<Cell>,
+    /// The signal that stopped the runs early: then every cell holds the same seeds, those
+    /// every strategy finished (the report is partial).
+    pub interrupted: Option<i32>,
+}
+
+impl Replicated {
+    /// The replications each strategy has (the same for all).
+    pub fn finished(&self) -> usize {
+        self.cells.iter().map(|c| c.samples.len()).min().unwrap_or(0)
+    }
 }
 
 /// Runs every strategy on `scenario` with seeds `seed + r`, r < `replications`, on
-/// `threads` threads (`--warmup auto` per run when `auto`), with a progress bar.
+/// `threads` threads (`--warmup auto` per run when `auto`), with a progress bar. When
+/// `stop` gives a signal, the runs stop within a moment and only the seeds that every
+/// strategy finished are kept, so that the strategies are compared on the same requests.
 pub fn replicate(
     scenario: &crate::scenario::Scenario,
     strategies: &[String],
@@ -34,29 +46,37 @@ pub fn replicate(
     seed: u64,
     threads: usize,
     auto: bool,
+    stop: &dyn Fn() -> Option<i32>,
 ) -> Result<Replicated, String> {
+    let shared = std::sync::Arc::new(scenario.clone());
+    // Seed by seed, every strategy in turn: a run stopped early has as many seeds of each.
     let mut jobs = Vec::new();
-    for (cell, name) in strategies.iter().enumerate() {
-        for r in 0..replications {
-            let mut s = scenario.clone();
-            s.seed = seed.wrapping_add(r as u64);
-            jobs.push(Job { cell, strategy: name.clone(), scenario: s });
+    for r in 0..replications {
+        for (cell, name) in strategies.iter().enumerate() {
+            let (scenario, seed) = (std::sync::Arc::clone(&shared), seed.wrapping_add(r as u64));
+            jobs.push(Job { cell, strategy: name.clone(), scenario, seed });
         }
     }
     let mut bar = crate::output::Progress::new("compare");
     let samples = super::execute(&jobs, threads, auto, &mut |p| {
         bar.update(p.fraction);
-        false
+        stop().is_some()
     })?;
     bar.clear();
+    let interrupted = stop();
     let mut cells: Vec<Cell> = strategies
         .iter()
         .map(|s| Cell { strategy: s.clone(), load: 0.0, vary: None, samples: Vec::new() })
         .collect();
-    for (job, sample) in jobs.iter().zip(samples) {
-        cells[job.cell].samples.extend(sample);
+    for seed_runs in samples.chunks(strategies.len().max(1)) {
+        // A seed some strategy did not finish is left out for all (only when stopped early).
+        if seed_runs.iter().all(Option::is_some) {
+            for (cell, sample) in cells.iter_mut().zip(seed_runs) {
+                cell.samples.extend(sample.clone());
+            }
+        }
     }
-    Ok(Replicated { scenario: scenario.name.clone(), seed, replications, cells })
+    Ok(Replicated { scenario: scenario.name.clone(), seed, replications, cells, interrupted })
 }
 
 /// Who leads on p99, and whether it is more than noise.
@@ -74,7 +94,10 @@ pub struct Leader {
 /// The p99 leader over replications, `None` with fewer than two strategies or when one
 /// completed nothing in some replication.
 pub fn leader(r: &Replicated) -> Option<Leader> {
-    if r.cells.len() < 2 || r.cells.iter().any(|c| c.values(Metric::P99).len() < c.samples.len()) {
+    if r.cells.len() < 2
+        || r.finished() < 2
+        || r.cells.iter().any(|c| c.values(Metric::P99).len() < c.samples.len())
+    {
         return None;
     }
     let mut order: Vec<&Cell> = r.cells.iter().collect();
@@ -89,7 +112,10 @@ pub fn leader(r: &Replicated) -> Option<Leader> {
 
 /// The leader line of the table.
 pub fn leader_line(r: &Replicated) -> String {
-    let n = r.replications;
+    let n = r.finished();
+    if n < 2 {
+        return format!("no p99 leader: {n} replications finished for every strategy; at least 2 are needed");
+    }
     if let Some(c) = r.cells.iter().find(|c| c.values(Metric::P99).len() < c.samples.len()) {
         return format!("no p99 leader: {} completed no request in some replications", escape(&c.strategy));
     }
@@ -134,7 +160,17 @@ pub fn table(r: &Replicated) -> String {
         r.seed,
         r.seed.wrapping_add(r.replications as u64 - 1)
     );
-    out += "each figure: mean ± half-width of its 95% confidence interval over the replications\n\n";
+    out += "each figure: mean ± half-width of its 95% confidence interval over the replications\n";
+    if let Some(signal) = r.interrupted {
+        let _ = writeln!(
+            out,
+            "partial: interrupted by {}; {} of the {} replications finished for every strategy, and the figures cover those seeds only",
+            super::signal_name(signal),
+            r.finished(),
+            r.replications
+        );
+    }
+    out.push('\n');
     let titles = ["mean ms", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "goodput/s"];
     let texts: Vec<Vec<String>> =
         r.cells.iter().map(|c| Metric::ALL.iter().map(|&m| cell_text(c.figure(m))).collect()).collect();
@@ -184,6 +220,11 @@ struct Out<'a> {
     scenario: &'a str,
     replications: u32,
     seed: u64,
+    /// Present (true) only when a signal stopped the runs early.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interrupted_by: Option<String>,
     strategies: Vec<StrategyOut<'a>>,
     leader: Option<LeaderOut<'a>>,
 }
@@ -196,6 +237,8 @@ pub fn json(r: &Replicated) -> String {
         scenario: &r.scenario,
         replications: r.replications,
         seed: r.seed,
+        partial: r.interrupted.is_some(),
+        interrupted_by: r.interrupted.map(super::signal_name),
         strategies: r
             .cells
             .iter()
@@ -243,14 +286,24 @@ pub fn command(
     auto: bool,
     format: Format,
     sink: Option<OutputFile>,
+    stop: &dyn Fn() -> Option<i32>,
 ) -> Result<(), Error> {
-    let r = replicate(scenario, strategies, replications, scenario.seed, super::cores(), auto)
+    let r = replicate(scenario, strategies, replications, scenario.seed, super::cores(), auto, stop)
         .map_err(Error::input)?;
     let text = match format {
         Format::Table => table(&r),
         Format::Json => json(&r),
         Format::Csv => csv(&r),
     };
-    crate::output::deliver(&text, sink)?;
+    let delivered = crate::output::deliver(&text, sink);
+    if let Some(signal) = r.interrupted {
+        let what = format!(
+            "the report is partial, {} of {} replications finished for every strategy",
+            r.finished(),
+            r.replications
+        );
+        return Err(super::interrupted(signal, &what));
+    }
+    delivered?;
     super::stopped_runs(r.cells.iter().flat_map(|c| &c.samples).filter(|s: &&Sample| s.stopped).count())
 }

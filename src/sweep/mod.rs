@@ -29,6 +29,7 @@ mod render;
 pub mod warmup;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -61,6 +62,12 @@ pub const DEFAULT_REPLICATIONS: u32 = 5;
 
 /// Most loads (and `--vary` values) one sweep takes.
 const MAX_POINTS: usize = 1000;
+
+/// Most runs (cells x replications) one sweep takes. A run costs a few hundred bytes while
+/// the grid runs (its job, its result slot, its sample in the grid, and the chart's copies
+/// of both), so the biggest grid accepted stays near 150 MB; a grid that needs more runs
+/// than this is better split, or run with `--plan` in parts.
+pub const MAX_RUNS: u64 = 250_000;
 
 /// `--loads`: the loads of a sweep, in the order given.
 #[derive(Clone, Debug, PartialEq)]
@@ -388,6 +395,8 @@ pub struct Grid {
     pub metric: Metric,
     /// The cells.
     pub cells: Vec<Cell>,
+    /// The signal that stopped the sweep before every run finished (the report is partial).
+    pub interrupted: Option<i32>,
 }
 
 impl Grid {
@@ -409,6 +418,7 @@ impl Grid {
             seed,
             metric: spec.metric,
             cells: Vec::new(),
+            interrupted: None,
         };
         for vary in grid.vary_values() {
             for strategy in &grid.strategies {
@@ -443,18 +453,22 @@ impl Grid {
 }
 
 /// One run of the grid: a scenario resolved for its cell and seeded for its replication.
+/// The runs of a cell share its scenario, so that a job costs a few dozen bytes.
 pub struct Job {
     /// The cell's index in [`Grid::cells`].
     pub cell: usize,
     /// The strategy.
     pub strategy: String,
-    /// The scenario, overrides applied, seed set.
-    pub scenario: Scenario,
+    /// The scenario, overrides applied (its seed is the base; the run's is `seed`).
+    pub scenario: Arc<Scenario>,
+    /// The run's seed.
+    pub seed: u64,
 }
 
 /// Runs one job to the end; `None` if the pool stopped first.
 pub fn run_job(job: &Job, auto_warmup: bool, slot: &pool::Slot) -> Result<Option<Sample>, String> {
     let mut config = job.scenario.to_config().map_err(|e| e.to_string())?;
+    config.seed = job.seed;
     if auto_warmup {
         match warmup::find_cut(&config, &job.strategy, slot.stop)? {
             Some(cut) => config.warmup = cut.time,
@@ -508,11 +522,11 @@ pub fn build(
     let base = resolve(overrides)?;
     let mut grid = Grid::new(base.name.clone(), spec, base.seed, replications);
     // One scenario per (vary value, load), checked before anything runs.
-    let mut resolved: Vec<Vec<Scenario>> = Vec::new();
+    let mut resolved: Vec<Vec<Arc<Scenario>>> = Vec::new();
     for vary in grid.vary_values() {
         let mut row = Vec::new();
         for &load in &grid.loads {
-            row.push(resolve(&cell_overrides(overrides, &grid, vary, load))?);
+            row.push(Arc::new(resolve(&cell_overrides(overrides, &grid, vary, load))?));
         }
         resolved.push(row);
     }
@@ -521,9 +535,8 @@ pub fn build(
         let vi = cell.vary.unwrap_or(0);
         let li = grid.loads.iter().position(|&l| l == cell.load).unwrap_or(0);
         for r in 0..grid.replications {
-            let mut scenario = resolved[vi][li].clone();
-            scenario.seed = grid.seed_of(r);
-            jobs.push(Job { cell: index, strategy: cell.strategy.clone(), scenario });
+            let scenario = Arc::clone(&resolved[vi][li]);
+            jobs.push(Job { cell: index, strategy: cell.strategy.clone(), scenario, seed: grid.seed_of(r) });
         }
     }
     // Strategies are checked by the parser; a configuration the engine refuses is found here.
@@ -561,10 +574,21 @@ pub fn check(overrides: &Overrides, spec: &Spec, replications: Option<u32>) -> R
     {
         return Err(Error::input(format!("--vary {}= and {} both set it: give one", v.key(), v.flag())));
     }
-    if replications.unwrap_or(DEFAULT_REPLICATIONS) < 2 {
+    let replications = replications.unwrap_or(DEFAULT_REPLICATIONS);
+    if replications < 2 {
         return Err(Error::input(
             "--replications: a sweep needs from 2 to 10000 (a spread cannot be estimated from one run)",
         ));
+    }
+    let cells = spec.strategies.len() as u64
+        * spec.loads.len() as u64
+        * spec.vary.as_ref().map_or(1, |v| v.values.len() as u64);
+    let runs = cells * replications as u64;
+    if runs > MAX_RUNS {
+        return Err(Error::input(format!(
+            "the grid has {cells} cells x {replications} replications = {runs} runs; a sweep takes at most \
+             {MAX_RUNS} (fewer loads, strategies, --vary values or replications; or split it)"
+        )));
     }
     Ok(())
 }
@@ -596,8 +620,39 @@ pub fn finish(
     if let Some(path) = plot {
         plot::write(path, grid).map_err(Error::runtime)?;
     }
-    crate::output::deliver(&text, sink)?;
+    let delivered = crate::output::deliver(&text, sink);
+    if let Some(signal) = grid.interrupted {
+        // The signal's status wins: the report may not have got out (a closed terminal).
+        return Err(sweep_interrupted(grid, signal));
+    }
+    delivered?;
     stopped_runs(grid.stopped())
+}
+
+/// A signal's name: `SIGTERM`.
+pub fn signal_name(signal: i32) -> String {
+    match signal {
+        libc::SIGINT => "SIGINT".to_string(),
+        libc::SIGTERM => "SIGTERM".to_string(),
+        libc::SIGHUP => "SIGHUP".to_string(),
+        n => format!("signal {n}"),
+    }
+}
+
+/// How a run stopped by `signal` ends, after its partial report: exit status 128 +
+/// `signal`, and a line saying so.
+pub fn interrupted(signal: i32, what: &str) -> Error {
+    Error {
+        code: u8::try_from(128 + signal).unwrap_or(Error::RUNTIME),
+        message: format!("interrupted by {}: {what}", signal_name(signal)),
+    }
+}
+
+/// The line of a sweep stopped by `signal`, and its exit status.
+fn sweep_interrupted(grid: &Grid, signal: i32) -> Error {
+    let done: usize = grid.cells.iter().map(|c| c.samples.len()).sum();
+    let total = grid.cells.len() * grid.replications as usize;
+    interrupted(signal, &format!("the report is partial, {done} of {total} runs finished"))
 }
 
 /// Exit status 3 and its warning when `n` runs stopped early at the in-flight cap.

@@ -83,13 +83,31 @@ struct PlanJob {
     output: String,
 }
 
-/// Quotes `s` for a POSIX shell when it needs it.
+/// Quotes `s` for a POSIX shell when it needs it: single quotes (POSIX style) around
+/// anything with a character outside `[A-Za-z0-9_./:=,+-]`. A newline cannot stay literal
+/// (each job is one line of jobs.txt), so an argument with one becomes
+/// `"$(printf %b '...')"` with the newline written `\n` (and `\` as `\\`); a command substitution drops trailing
+/// newlines, so [`check_words`] refuses arguments that end with one.
 fn shell_quote(s: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+".contains(c);
     if !s.is_empty() && s.chars().all(plain) {
         s.to_string()
+    } else if s.contains('\n') {
+        let escaped = s.replace('\\', r"\\").replace('\'', r"'\''").replace('\n', r"\n");
+        format!("\"$(printf %b '{escaped}')\"")
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Refuses an argument that no job line can carry: one ending with a newline.
+fn check_words(words: &[String]) -> Result<(), Error> {
+    match words.iter().find(|w| w.ends_with('\n')) {
+        Some(w) => Err(Error::input(format!(
+            "{}: ends with a newline, which a line of jobs.txt cannot carry; rename it",
+            crate::text::escape(w.trim_end())
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -116,9 +134,6 @@ pub fn plan(dir: &Path, grid: &Grid, jobs: &[Job], request: &PlanRequest) -> Res
         )));
     }
     let io = |what: &Path, e: std::io::Error| Error::runtime(format!("cannot write {}: {e}", what.display()));
-    std::fs::create_dir_all(&results).map_err(|e| io(&results, e))?;
-    // Absolute paths, so that a line runs from any folder of a machine that shares DIR.
-    let dir = std::fs::canonicalize(dir).map_err(|e| io(dir, e))?;
     let scenario = Path::new(request.scenario);
     let scenario = if scenario.is_file() {
         std::fs::canonicalize(scenario).map_err(|e| io(scenario, e))?.display().to_string()
@@ -126,6 +141,10 @@ pub fn plan(dir: &Path, grid: &Grid, jobs: &[Job], request: &PlanRequest) -> Res
         request.scenario.to_string()
     };
     let common = common_options(request.passed, &scenario)?;
+    check_words(&common)?;
+    std::fs::create_dir_all(&results).map_err(|e| io(&results, e))?;
+    // Absolute paths, so that a line runs from any folder of a machine that shares DIR.
+    let dir = std::fs::canonicalize(dir).map_err(|e| io(dir, e))?;
     write_plan(&dir, grid, jobs, &common)
 }
 
@@ -165,7 +184,7 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
         if let (Some(v), Some(i)) = (&grid.vary, cell.vary) {
             words.push(format!("{}={}", v.flag(), v.values[i]));
         }
-        words.push(format!("--seed={}", job.scenario.seed));
+        words.push(format!("--seed={}", job.seed));
         words.extend(["--headless".into(), "--format=json".into()]);
         words.push(format!("--output={}", dir.join(&output).display()));
         lines += &words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
@@ -174,7 +193,7 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
             cell: job.cell,
             strategy: cell.strategy.clone(),
             replication,
-            seed: job.scenario.seed,
+            seed: job.seed,
             output,
         });
     }
@@ -313,5 +332,7 @@ mod tests {
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("$HOME"), "'$HOME'");
+        assert_eq!(shell_quote("a@b%c"), "'a@b%c'");
+        assert_eq!(shell_quote("a\nb'%\\"), r#""$(printf %b 'a\nb'\''%\\')""#);
     }
 }

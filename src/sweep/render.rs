@@ -18,6 +18,12 @@ struct Header<'a> {
     replications: u32,
     seed: u64,
     metric: Metric,
+    /// Present (true) only when a signal stopped the sweep before every run finished.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
+    /// The signal that stopped it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interrupted_by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +85,8 @@ fn header(grid: &Grid) -> Header<'_> {
         replications: grid.replications,
         seed: grid.seed,
         metric: grid.metric,
+        partial: grid.interrupted.is_some(),
+        interrupted_by: grid.interrupted.map(super::signal_name),
     }
 }
 
@@ -188,6 +196,14 @@ pub fn sweep_table(grid: &Grid) -> String {
         "{}: mean ± half-width of its 95% confidence interval (Student t over replications)",
         grid.metric.label()
     );
+    if let Some(signal) = grid.interrupted {
+        let _ = writeln!(
+            out,
+            "partial: interrupted by {}; a cell marked (n/{}) has only n of its replications",
+            super::signal_name(signal),
+            grid.replications
+        );
+    }
     let blocks: Vec<Option<usize>> = match &grid.vary {
         Some(v) => (0..v.values.len()).map(Some).collect(),
         None => vec![None],

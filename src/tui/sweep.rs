@@ -34,24 +34,42 @@ fn is_quit(e: &Event) -> bool {
     }
 }
 
+/// Whether a key asks to stop, or the terminal is gone (reading it fails, as with EIO once
+/// it has closed): then too the chart must end rather than spin.
 fn quit_pressed() -> bool {
-    let mut quit = false;
-    while event::poll(Duration::ZERO).unwrap_or(false) {
-        if let Ok(e) = event::read() {
-            quit |= is_quit(&e);
+    loop {
+        match event::poll(Duration::ZERO) {
+            Ok(false) => return false,
+            Ok(true) => match event::read() {
+                Ok(e) if is_quit(&e) => return true,
+                Ok(_) => {}
+                Err(_) => return true,
+            },
+            Err(_) => return true,
         }
     }
-    quit
 }
 
 /// Runs `jobs` under the live chart; returns their samples (`None` where stopped early).
-pub fn run(grid: &Grid, jobs: &[Job], threads: usize, auto: bool) -> Result<Vec<Option<Sample>>, String> {
+/// `stop` says when a signal asks the program to stop: the chart then ends at once (the
+/// pool's runs stop within a moment) and the terminal is restored.
+pub fn run(
+    grid: &Grid,
+    jobs: &[Job],
+    threads: usize,
+    auto: bool,
+    stop: &dyn Fn() -> Option<i32>,
+) -> Result<Vec<Option<Sample>>, String> {
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal UI: {e}"))?;
     let restore = super::Restore;
     let mut last = Instant::now() - Duration::from_secs(1);
     let mut stopped = false;
     let mut draw_error = None;
     let samples = crate::sweep::execute(jobs, threads, auto, &mut |p| {
+        if stop().is_some() {
+            // Not drawn again: the terminal may be gone, and the program ends now.
+            return true;
+        }
         if quit_pressed() {
             stopped = true;
         }
@@ -73,21 +91,30 @@ pub fn run(grid: &Grid, jobs: &[Job], threads: usize, auto: bool) -> Result<Vec<
         }
         stopped
     })?;
+    if stop().is_some() {
+        drop(restore);
+        return Ok(samples);
+    }
     if let Some(e) = draw_error {
         return Err(format!("terminal error: {e}"));
     }
     if !stopped {
-        // Done: keep the finished chart on screen until a key.
+        // Done: keep the finished chart on screen until a key (or a signal, or the terminal
+        // going away).
         let mut g = grid.clone();
         g.fill(samples.clone());
         let status = "done · any key prints the report";
         terminal
             .draw(|f| SweepView { grid: &g, status }.render(f.area(), f.buffer_mut()))
             .map_err(|e| format!("terminal error: {e}"))?;
-        loop {
-            match event::read() {
-                Ok(Event::Key(_)) | Err(_) => break,
-                Ok(_) => {}
+        while stop().is_none() {
+            match event::poll(Duration::from_millis(100)) {
+                Ok(false) => {}
+                Ok(true) => match event::read() {
+                    Ok(Event::Key(_)) | Err(_) => break,
+                    Ok(_) => {}
+                },
+                Err(_) => break,
             }
         }
     }
