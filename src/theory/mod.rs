@@ -171,7 +171,7 @@ fn single(config: &SimConfig, lambda: f64, c: u32, mean: f64, note: Option<&str>
         (1, false) => {
             let m2 = second_moment(&config.service, speed);
             if m2.is_infinite() {
-                return Prediction::none("service of infinite variance: the mean wait has no finite limit");
+                return Prediction::none("service of infinite variance: the mean wait grows without bound");
             }
             let mean = formulas::mg1_mean(lambda, mean, m2).unwrap_or(f64::NAN);
             Prediction::closed("M/G/1 (Pollaczek-Khinchine)", mean, None, note)
@@ -182,9 +182,7 @@ fn single(config: &SimConfig, lambda: f64, c: u32, mean: f64, note: Option<&str>
             formulas::mmc_quantile(c, lambda, mean, 0.99),
             note,
         ),
-        (c, false) => Prediction::none(format!(
-            "M/G/c ({c} slots a worker, service not exponential) has no exact closed form"
-        )),
+        (c, false) => Prediction::none(format!("M/G/c: {c} slots a worker, service not exponential")),
     }
 }
 
@@ -210,9 +208,9 @@ fn open(config: &SimConfig, strategy: &str, rate: f64) -> Prediction {
             formulas::mmc_quantile(n as u32, lambda, mean, 0.99),
             Some("least-work-left is one central queue, exactly"),
         ),
-        "least-work-left" if c == 1 => Prediction::none(
-            "M/G/c (least-work-left's central queue, service not exponential) has no exact closed form",
-        ),
+        "least-work-left" if c == 1 => {
+            Prediction::none("M/G/c: least-work-left's central queue, service not exponential")
+        }
         "power-of-two" => power_of_d(config, lambda, mean, load),
         "round-robin" if c == 1 && exponential => match formulas::ekm1(n as u32, lambda / n as f64, mean) {
             Some((mean, p99)) => Prediction::closed(
@@ -223,13 +221,11 @@ fn open(config: &SimConfig, strategy: &str, rate: f64) -> Prediction {
             ),
             None => Prediction::none("overloaded: no steady state"),
         },
-        "round-robin" => {
-            Prediction::none("round-robin without exponential service (E_k/G/1) has no closed form")
-        }
+        "round-robin" => Prediction::none("E_k/G/1: round-robin, service not exponential"),
         "least-loaded" | "least-request" => {
-            Prediction::none("join-the-shortest-queue has no closed form (M/M/c bounds it below)")
+            Prediction::none("join-the-shortest-queue: M/M/c only bounds it below")
         }
-        other => Prediction::none(format!("{other} has no closed form")),
+        other => Prediction::none(format!("{other}: no model of its picks")),
     }
 }
 
@@ -237,19 +233,17 @@ fn power_of_d(config: &SimConfig, lambda: f64, mean: f64, load: f64) -> Predicti
     let n = config.workers.len();
     let d = config.strategy_params.choices.max(1);
     if config.workers[0].concurrency != 1 || !matches!(config.service, Dist::Exp { .. }) {
-        return Prediction::none(
-            "power of d choices has a closed form only for exponential service, one slot",
-        );
+        return Prediction::none("power of d: a limit only for exponential service, one slot");
     }
     if d == 1 {
         return single(config, lambda / n as f64, 1, mean, Some("one choice is random"));
     }
     if d >= n {
-        return Prediction::none("join-the-shortest-queue has no closed form (M/M/c bounds it below)");
+        return Prediction::none("join-the-shortest-queue: M/M/c only bounds it below");
     }
     if n < MEAN_FIELD_WORKERS {
         return Prediction::none(format!(
-            "power of d at {n} workers: the supermarket model is a limit for many workers ({MEAN_FIELD_WORKERS} or more)"
+            "power of d at {n} workers: the supermarket model is a limit for {MEAN_FIELD_WORKERS}+"
         ));
     }
     let formula = match d {
@@ -270,12 +264,10 @@ fn closed(config: &SimConfig, strategy: &str, clients: u32, think: &Dist) -> Pre
     let n = config.workers.len();
     let w = &config.workers[0];
     if w.concurrency != 1 || !matches!(config.service, Dist::Exp { .. }) {
-        return Prediction::none(
-            "a closed loop has a closed form here only for exponential service, one slot",
-        );
+        return Prediction::none("a closed loop without exponential service, one slot");
     }
     if n > 1 && strategy != "random" {
-        return Prediction::none(format!("a closed loop under {strategy} has no closed form"));
+        return Prediction::none(format!("a closed loop under {strategy}"));
     }
     let mean = config.service.mean() / w.speed;
     let value = formulas::closed_mva(clients, n as u32, think.mean(), mean);
