@@ -165,7 +165,11 @@ fn littles_law_holds_on_lbsims_own_numbers() {
 use lbsim::theory::{Prediction, predict};
 
 /// The pooled mean latency (ms) over `seeds`, and the prediction, for `config` under `strategy`.
-fn measured_and_predicted(config: &lbsim::engine::SimConfig, strategy: &str, seeds: &[u64]) -> (f64, Prediction) {
+fn measured_and_predicted(
+    config: &lbsim::engine::SimConfig,
+    strategy: &str,
+    seeds: &[u64],
+) -> (f64, Prediction) {
     let (mut sum, mut count) = (0.0, 0u64);
     for &seed in seeds {
         let sim = run(&lbsim::engine::SimConfig { seed, ..config.clone() }, strategy);
@@ -189,7 +193,11 @@ fn predict_gives_the_reference_formulas() {
     // The prediction shown to users is the formula checked above against the simulation.
     let p = predict(&mm_config(8, 0.8, 1, 1), "random");
     assert!(close(p.mean_ms().unwrap(), 5.0, 1e-9) && close(p.p99_ms().unwrap(), 100f64.ln() * 5.0, 1e-9));
-    assert!(close(predict(&mm_config(16, 0.9, 1, 1), "least-work-left").mean_ms().unwrap(), mmn_mean(16, 0.9), 1e-9));
+    assert!(close(
+        predict(&mm_config(16, 0.9, 1, 1), "least-work-left").mean_ms().unwrap(),
+        mmn_mean(16, 0.9),
+        1e-9
+    ));
     let p2c = predict(&mm_config(100, 0.9, 1, 1), "power-of-two");
     assert!(close(p2c.mean_ms().unwrap(), supermarket_mean(2, 0.9), 1e-9));
     assert!(matches!(p2c, Prediction::Closed { note: Some(ref n), .. } if n.contains("limit")));
