@@ -41,7 +41,7 @@ fn the_report_names_the_formula_and_compares() {
     assert!(theory["why"].is_null());
     // The CSV's last three columns.
     let csv = String::from_utf8(ok(&[
-        "run", "--format", "csv", &args[0], args[1], args[2], args[3], args[4], args[5],
+        "run", "--format", "csv", args[0], args[1], args[2], args[3], args[4], args[5],
     ]))
     .unwrap();
     let mut lines = csv.lines();
