@@ -88,9 +88,9 @@ pub fn predict(config: &SimConfig, strategy: &str) -> Prediction {
     match config.arrivals {
         Arrivals::Poisson { rate } => open(config, strategy, rate),
         Arrivals::Closed { clients, ref think } => closed(config, strategy, clients, think),
-        Arrivals::Constant { .. } => Prediction::none("constant arrivals (not Poisson)"),
-        Arrivals::Bursty { .. } => Prediction::none("bursty arrivals (not Poisson)"),
-        Arrivals::Trace { .. } => Prediction::none("arrivals from a trace (not Poisson)"),
+        Arrivals::Constant { .. } => Prediction::none("constant arrivals, not Poisson"),
+        Arrivals::Bursty { .. } => Prediction::none("bursty arrivals, not Poisson"),
+        Arrivals::Trace { .. } => Prediction::none("arrivals from a trace, not Poisson"),
     }
 }
 
