@@ -14,7 +14,8 @@
 //! 2. the vocabulary: [`model`] (config, commands, snapshots, endings), [`metrics`],
 //!    [`strategy`]
 //! 3. the two engines: [`engine`] and [`live`], neither importing the other
-//! 4. [`engines`] (the `Engine` trait over both), [`scenario`], [`report`], [`session`]
+//! 4. [`engines`] (the `Engine` trait over both), [`scenario`], [`theory`] (closed forms for a
+//!    configuration), [`report`], [`session`]
 //! 5. features: [`playground`] (the run controller), [`sweep`], [`replay`]; [`output`], the
 //!    plumbing they share
 //! 6. [`tui`]
@@ -41,6 +42,7 @@ pub mod stats;
 pub mod strategy;
 pub mod sweep;
 pub mod text;
+pub mod theory;
 pub mod time;
 pub mod trace;
 pub mod tui;

@@ -157,3 +157,93 @@ fn littles_law_holds_on_lbsims_own_numbers() {
         );
     }
 }
+
+// Theory beside the simulation (issue 23): what `lbsim::theory::predict` shows in reports and
+// the UI, against the simulation. Each mean within 2% over a few seeds (pooled, so that the
+// check is several standard errors wide at these run lengths).
+
+use lbsim::theory::{Prediction, predict};
+
+/// The pooled mean latency (ms) over `seeds`, and the prediction, for `config` under `strategy`.
+fn measured_and_predicted(
+    config: &lbsim::engine::SimConfig,
+    strategy: &str,
+    seeds: &[u64],
+) -> (f64, Prediction) {
+    let (mut sum, mut count) = (0.0, 0u64);
+    for &seed in seeds {
+        let sim = run(&lbsim::engine::SimConfig { seed, ..config.clone() }, strategy);
+        let l = &sim.metrics().latency;
+        sum += l.mean() * l.count() as f64;
+        count += l.count();
+    }
+    (sum / count as f64 / UNIT, predict(config, strategy))
+}
+
+fn check(config: &lbsim::engine::SimConfig, strategy: &str, formula: &str, seeds: &[u64], tol: f64) {
+    let (mean, p) = measured_and_predicted(config, strategy, seeds);
+    assert_eq!(p.formula(), Some(formula), "{strategy}: {p:?}");
+    let expected = p.mean_ms().unwrap();
+    eprintln!("{formula} ({strategy}): measured {mean} predicted {expected}");
+    assert!(close(mean, expected, tol), "{formula} ({strategy}): measured {mean} vs predicted {expected}");
+}
+
+#[test]
+fn predict_gives_the_reference_formulas() {
+    // The prediction shown to users is the formula checked above against the simulation.
+    let p = predict(&mm_config(8, 0.8, 1, 1), "random");
+    assert!(close(p.mean_ms().unwrap(), 5.0, 1e-9) && close(p.p99_ms().unwrap(), 100f64.ln() * 5.0, 1e-9));
+    assert!(close(
+        predict(&mm_config(16, 0.9, 1, 1), "least-work-left").mean_ms().unwrap(),
+        mmn_mean(16, 0.9),
+        1e-9
+    ));
+    let p2c = predict(&mm_config(100, 0.9, 1, 1), "power-of-two");
+    assert!(close(p2c.mean_ms().unwrap(), supermarket_mean(2, 0.9), 1e-9));
+    assert!(matches!(p2c, Prediction::Closed { note: Some(ref n), .. } if n.contains("limit")));
+}
+
+#[test]
+fn pollaczek_khinchine_for_one_worker() {
+    // M/D/1 and M/G/1 (lognormal, sigma 1: E[S^2] = e E[S]^2) at load 0.7.
+    for (service, tol) in [("const:1ms", 0.02), ("lognormal:1ms,sigma=1", 0.02), ("uniform:0ms..2ms", 0.02)] {
+        let mut c = mm_config(1, 0.7, 200_000, 1);
+        c.service = service.parse().unwrap();
+        check(&c, "least-loaded", "M/G/1 (Pollaczek-Khinchine)", &[1, 2, 3], tol);
+    }
+}
+
+#[test]
+fn round_robin_is_erlang_arrivals_at_each_worker() {
+    // Every 4th Poisson arrival: E_4/M/1, sojourn exponential with rate mu (1 - sigma).
+    check(&mm_config(4, 0.8, 300_000, 1), "round-robin", "E_k/M/1 (GI/M/1)", &[1, 2, 3], 0.02);
+}
+
+#[test]
+fn a_worker_with_slots_is_mmc() {
+    // One worker with 4 slots is one queue before 4 servers: M/M/4 at load 0.8.
+    let mut c = mm_config(1, 3.2, 300_000, 1);
+    c.workers[0].concurrency = 4;
+    check(&c, "random", "M/M/c (Erlang C)", &[1, 2, 3], 0.02);
+    // And random over workers with slots: each worker M/M/2.
+    let mut c = mm_config(4, 1.4, 300_000, 1);
+    for w in &mut c.workers {
+        w.concurrency = 2;
+    }
+    check(&c, "random", "M/M/c (Erlang C)", &[1, 2], 0.02);
+}
+
+#[test]
+fn closed_loop_is_the_machine_repairman() {
+    // 10 clients thinking 5 ms (mean) before each request to one worker of 1 ms: M/M/1//K.
+    // Deterministic think times give the same mean (insensitivity).
+    for think in ["exp:5ms", "const:5ms"] {
+        let mut c = mm_config(1, 0.5, 300_000, 1);
+        c.arrivals = lbsim::engine::Arrivals::Closed { clients: 10, think: think.parse().unwrap() };
+        check(&c, "random", "M/M/1//K (machine repairman)", &[1, 2], 0.02);
+    }
+    // Several workers picked at random: a closed network, exact by mean value analysis.
+    let mut c = mm_config(4, 0.5, 300_000, 1);
+    c.arrivals = lbsim::engine::Arrivals::Closed { clients: 24, think: "exp:3ms".parse().unwrap() };
+    check(&c, "random", "closed network (mean value analysis)", &[1, 2], 0.02);
+}

@@ -5,6 +5,7 @@
 //!
 //! - `mod.rs`: the [`Report`] of one run, read from any [`Engine`], its JSON and CSV;
 //! - `table.rs`: the tables for people; `crosscheck.rs`: the model against a live run;
+//! - `theory.rs`: what [`crate::theory`] predicts for the run, beside what it measured;
 //! - [`timeline`]: the run over time as reports give it, and `--timeline-csv`.
 //!
 //! Layer 4 of the house: imports [`crate::engines`] (the `Engine` trait), the model's
@@ -15,12 +16,14 @@
 
 mod crosscheck;
 mod table;
+mod theory;
 pub mod timeline;
 
 use serde::Serialize;
 
 pub use crosscheck::{Differences, crosscheck_json, crosscheck_table};
 pub use table::{compare_table, run_table};
+pub use theory::{TheoryReport, theory_line};
 pub use timeline::{IntervalReport, TimelineReport};
 
 use crate::engines::{Engine, EngineKind};
@@ -186,6 +189,8 @@ pub struct Report {
     /// End-to-end latency (ms) of the answered requests only; those still waiting at the
     /// end are counted in `requests.in_flight`.
     pub latency_ms: LatencySummary,
+    /// What queueing theory predicts for the latency, or why nothing does.
+    pub theory: TheoryReport,
     /// Time queued at the worker (ms).
     pub queue_wait_ms: ShortSummary,
     /// Time in service (ms).
@@ -412,6 +417,7 @@ impl Report {
             requests: m.counters,
             attempts: attempts_report(m),
             latency_ms: summary(&m.latency),
+            theory: TheoryReport::new(config, sim.strategy_name(), !m.interventions.is_empty()),
             queue_wait_ms: short(&m.queue_wait),
             service_ms: short(&m.service),
             throughput_rps: per_second(m.counters.completed, arrivals_window),
@@ -620,6 +626,11 @@ pub const CSV_COLUMNS: &[&str] = &[
     // Added after the others (so that their positions stay): with it, the request columns
     // add up, sent = completed + rejected + failed + timed_out + cancelled + in_flight.
     "cancelled",
+    // Theory beside the simulation (issue 23): the formula's name (empty when none applies)
+    // and its mean and p99 (empty where it gives none).
+    "theory_formula",
+    "theory_mean_ms",
+    "theory_p99_ms",
 ];
 
 /// CSV with a header line and one line per run (per-worker figures are in the JSON). Numbers
@@ -664,6 +675,9 @@ pub fn csv(reports: &[Report]) -> String {
             r.sim_time_s.to_string(),
             r.wall_time_s.to_string(),
             c.cancelled.to_string(),
+            r.theory.formula.unwrap_or("").to_string(),
+            r.theory.mean_ms.map_or_else(String::new, |v| v.to_string()),
+            r.theory.p99_ms.map_or_else(String::new, |v| v.to_string()),
         ];
         out.row(fields);
     }
@@ -734,6 +748,9 @@ pub(crate) mod tests_support {
                 wasted_work_s: 0.0,
             },
             latency_ms: none,
+            theory: TheoryReport::from_prediction(&crate::theory::Prediction::NoClosedForm {
+                why: "a blank report".into(),
+            }),
             queue_wait_ms: short.clone(),
             service_ms: short,
             throughput_rps: 0.0,

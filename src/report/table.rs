@@ -120,6 +120,9 @@ fn latency_lines(r: &Report) -> String {
     for (name, s) in [("queue wait", &r.queue_wait_ms), ("service", &r.service_ms)] {
         out += &row(name, s.count, [Some(s.mean), None, None, Some(s.p99), None, None]);
     }
+    let measured = l.is_known().then_some((l.mean, l.p99));
+    out += &super::theory_line(&r.theory, measured);
+    out.push('\n');
     out
 }
 

@@ -9,7 +9,8 @@ use ratatui::prelude::*;
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 
 use super::app::App;
-use crate::playground::RECENT_WINDOW;
+use crate::playground::{Pane, RECENT_WINDOW};
+use crate::report::TheoryReport;
 use crate::time::{Human, Nanos, SECS, seconds_text};
 
 /// One colour per pane (strategy), the same in both charts.
@@ -31,6 +32,14 @@ struct Series {
     p99: Vec<(f64, f64)>,
     p50: Vec<(f64, f64)>,
     throughput: Vec<(f64, f64)>,
+    /// What theory predicts (issue 23): the mean and the p99 where given, as log10 of ms.
+    theory: Vec<f64>,
+}
+
+/// What theory predicts for a pane's run (issue 23): none once commands changed the run.
+pub(super) fn prediction(pane: &Pane) -> TheoryReport {
+    let changed = !pane.sim.metrics().interventions.is_empty();
+    TheoryReport::new(pane.sim.config(), pane.sim.strategy_name(), changed)
 }
 
 fn log_ms(t: Nanos) -> f64 {
@@ -54,6 +63,10 @@ impl TimeChart<'_> {
                     p99: answered.clone().map(|s| (secs(s.at), log_ms(s.p99))).collect(),
                     p50: answered.map(|s| (secs(s.at), log_ms(s.p50.max(1)))).collect(),
                     throughput: pane.trend.iter().map(|s| (secs(s.at), s.throughput)).collect(),
+                    theory: {
+                        let t = prediction(pane);
+                        [t.mean_ms, t.p99_ms].into_iter().flatten().map(f64::log10).collect()
+                    },
                 }
             })
             .collect()
@@ -113,8 +126,10 @@ impl Widget for &TimeChart<'_> {
         let first = series.iter().filter_map(|s| s.start).fold(f64::MAX, f64::min);
         let now = self.app.play.clock() as f64 / SECS as f64;
         let (x0, x1) = (first.min(now), now.max(first + 1.0));
-        let lo = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).floor();
-        let hi = points.iter().map(|p| p.1).fold(f64::MIN, f64::max).ceil().max(lo + 1.0);
+        // The theory's reference lines are kept in view too.
+        let ys = || points.iter().map(|p| p.1).chain(series.iter().flat_map(|s| s.theory.iter().copied()));
+        let lo = ys().fold(f64::MAX, f64::min).floor();
+        let hi = ys().fold(f64::MIN, f64::max).ceil().max(lo + 1.0);
         // A vertical line of `dots` points at each of `times` in view.
         let upright = |times: Vec<f64>, dots: u32| -> Vec<(f64, f64)> {
             times
@@ -137,6 +152,23 @@ impl Widget for &TimeChart<'_> {
             datasets.push(plot(&s.p99, s.color, GraphType::Line).name(name));
             if !compare {
                 datasets.push(plot(&s.p50, Color::Cyan, GraphType::Line).name("p50"));
+            }
+        }
+        // Theory's mean and p99: dotted horizontal lines across the chart.
+        let reference: Vec<(Color, Vec<(f64, f64)>)> = series
+            .iter()
+            .map(|s| {
+                let color = if compare { s.color } else { Color::Gray };
+                let dots = s
+                    .theory
+                    .iter()
+                    .flat_map(|&y| (0..=60).map(move |k| (x0 + (x1 - x0) * k as f64 / 60.0, y)));
+                (color, dots.collect())
+            })
+            .collect();
+        for (color, dots) in &reference {
+            if !dots.is_empty() {
+                datasets.push(plot(dots, *color, GraphType::Scatter));
             }
         }
         // A window marked with `m`: its edges (the end is now while it is open).
@@ -187,6 +219,9 @@ fn legend_block(series: &[Series], width: u16) -> Block<'static> {
     } else {
         vec![("━ p99".to_string(), series[0].color), ("━ p50".to_string(), Color::Cyan)]
     };
+    if series.iter().any(|s| !s.theory.is_empty()) {
+        keys.push(("┄ theory".to_string(), Color::Gray));
+    }
     keys.push(("• events".to_string(), Color::LightRed));
     let room = width.saturating_sub(4) as usize;
     let tail = super::fit::first_fitting(

@@ -311,11 +311,41 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let block = titled(title).title_bottom(hint);
     let inner = block.inner(area);
     block.render(area, buf);
-    let legend = percentiles(&rec, inner.width);
+    let mut legend = percentiles(&rec, inner.width);
+    // Theory's line (issue 23), the first to go when rows run short: the histogram keeps 4.
+    if inner.height as usize >= legend.len() + 1 + 4 {
+        legend.insert(0, theory_line(&super::chart::prediction(pane), inner.width));
+    }
     let [plot, legend_area] =
         inner.layout(&Layout::vertical([Constraint::Min(2), Constraint::Length(legend.len() as u16)]));
     LatencyHistogram { recorder: &rec, empty_text: &empty_text(app), scale: None }.render(plot, buf);
     Paragraph::new(legend).render(legend_area, buf);
+}
+
+/// `theory M/M/1 mean 50.0ms p99 230ms`, or `theory: no closed form (retries)`, fitted to
+/// `width` (the note, then the p99 and the reason go first).
+fn theory_line(t: &crate::report::TheoryReport, width: u16) -> Line<'static> {
+    let gray = Style::new().fg(Color::DarkGray);
+    let (Some(formula), Some(mean)) = (t.formula, t.mean_ms) else {
+        let why = format!("({})", t.why.as_deref().unwrap_or("unknown"));
+        return fitted_line(
+            width,
+            " ",
+            vec![(0, Span::styled("theory: no closed form", gray)), (1, Span::styled(why, gray))],
+        );
+    };
+    let ms = |v: f64| Human((v * 1e6).round() as Nanos).to_string();
+    let mut parts = vec![
+        (0, Span::styled(format!("theory {formula}"), Style::new().fg(Color::Gray))),
+        (0, Span::styled(format!("mean {}", ms(mean)), Style::new().fg(Color::White))),
+    ];
+    if let Some(p99) = t.p99_ms {
+        parts.push((1, Span::styled(format!("p99 {}", ms(p99)), Style::new().fg(Color::White))));
+    }
+    if let Some(note) = &t.note {
+        parts.push((2, Span::styled(format!("({note})"), gray)));
+    }
+    fitted_line(width, " ", parts)
 }
 
 /// Width of the counters' box: two columns of a 10-column label and a value of up to 8
