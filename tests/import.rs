@@ -41,7 +41,10 @@ fn the_shipped_envoy_cluster_maps_every_knob_lbsim_has() {
     let d = &s.defences;
     assert_eq!(d.timeout, Some(2 * SECS));
     let r = d.retry.as_ref().unwrap();
-    assert_eq!((r.max, r.per_try_timeout, r.backoff, r.max_backoff, r.budget), (2, Some(500 * MILLIS), 25 * MILLIS, 250 * MILLIS, Some(0.2)));
+    assert_eq!(
+        (r.max, r.per_try_timeout, r.backoff, r.max_backoff, r.budget),
+        (2, Some(500 * MILLIS), 25 * MILLIS, 250 * MILLIS, Some(0.2))
+    );
     assert_eq!(d.detection, Detection::HealthChecks { interval: 5 * SECS, unhealthy: 3, healthy: 2 });
     let o = d.outlier.unwrap();
     assert_eq!((o.consecutive_errors, o.base_ejection, o.max_ejected), (5, 30 * SECS, 0.1));
@@ -50,7 +53,11 @@ fn the_shipped_envoy_cluster_maps_every_knob_lbsim_has() {
     assert_eq!((ss.window, ss.aggression, ss.min_weight_percent), (30 * SECS, 1.0, 10.0));
     // Each mapped line names its source.
     let toml = imp(Format::Envoy, &example("envoy.yaml")).toml;
-    assert!(toml.contains("name = \"least-request\"   # from envoy.yaml:40 lb_policy: LEAST_REQUEST") || toml.contains("# from cfg:40 lb_policy: LEAST_REQUEST"), "{toml}");
+    assert!(
+        toml.contains("name = \"least-request\"   # from envoy.yaml:40 lb_policy: LEAST_REQUEST")
+            || toml.contains("# from cfg:40 lb_policy: LEAST_REQUEST"),
+        "{toml}"
+    );
 }
 
 #[test]
@@ -68,14 +75,19 @@ fn envoy_policies_and_their_configs_pick_the_strategy_and_its_parameters() {
     let lr = "LEAST_REQUEST\nleast_request_lb_config:\n  choice_count: 3\n  active_request_bias: {default_value: 0.5, runtime_key: k}";
     let s = scenario(Format::Envoy, &envoy_cluster(lr));
     assert_eq!((s.strategy_params.choices, s.strategy_params.active_request_bias), (3, 0.5));
-    let ring = scenario(Format::Envoy, &envoy_cluster("RING_HASH\nring_hash_lb_config: {minimum_ring_size: 4096}"));
+    let ring =
+        scenario(Format::Envoy, &envoy_cluster("RING_HASH\nring_hash_lb_config: {minimum_ring_size: 4096}"));
     assert_eq!(ring.strategy_params.ring_size, 1024, "4096 entries over 4 workers");
     assert!(ring.keys.is_some(), "hashing needs keyed requests");
     let maglev = scenario(Format::Envoy, &envoy_cluster("MAGLEV\nmaglev_lb_config: {table_size: 251}"));
     assert_eq!(maglev.strategy_params.table_size, 251);
-    let bounded = scenario(Format::Envoy, &envoy_cluster("RING_HASH\nring_hash_lb_config: {hash_balance_factor: 150}"));
+    let bounded =
+        scenario(Format::Envoy, &envoy_cluster("RING_HASH\nring_hash_lb_config: {hash_balance_factor: 150}"));
     assert_eq!((bounded.strategy.as_str(), bounded.strategy_params.balance_factor), ("bounded-hash", 1.5));
-    let panic = scenario(Format::Envoy, &envoy_cluster("RANDOM\ncommon_lb_config: {healthy_panic_threshold: {value: 25}}"));
+    let panic = scenario(
+        Format::Envoy,
+        &envoy_cluster("RANDOM\ncommon_lb_config: {healthy_panic_threshold: {value: 25}}"),
+    );
     assert_eq!(panic.defences.panic_threshold, Some(0.25));
     let rr = "ROUND_ROBIN\nround_robin_lb_config:\n  slow_start_config: {slow_start_window: 60s, aggression: {default_value: 2, runtime_key: k}, min_weight_percent: {value: 5}}";
     let ss = scenario(Format::Envoy, &envoy_cluster(rr)).defences.slow_start.unwrap();
@@ -97,7 +109,9 @@ fn envoy_json_imports_like_yaml_with_its_lines() {
 #[test]
 fn envoy_least_request_with_unequal_weights_picks_by_weight_over_active_requests() {
     let share = |bias: &str| {
-        let body = format!("LEAST_REQUEST\nleast_request_lb_config: {{active_request_bias: {{default_value: {bias}, runtime_key: k}}}}");
+        let body = format!(
+            "LEAST_REQUEST\nleast_request_lb_config: {{active_request_bias: {{default_value: {bias}, runtime_key: k}}}}"
+        );
         let mut s = scenario(Format::Envoy, &envoy_cluster(&body));
         s.stop = Stop::Requests(20_000);
         let c = s.to_config().unwrap();
@@ -129,13 +143,25 @@ fn envoy_least_request_with_unequal_weights_picks_by_weight_over_active_requests
 fn nginx_upstreams_map_methods_weights_and_passive_health() {
     let s = scenario(Format::Nginx, &example("nginx.conf"));
     assert_eq!(s.strategy, "least-loaded");
-    assert_eq!(s.workers.iter().map(|w| w.weight).collect::<Vec<_>>(), [5.0, 1.0, 1.0, 1.0], "the backup is left out");
+    assert_eq!(
+        s.workers.iter().map(|w| w.weight).collect::<Vec<_>>(),
+        [5.0, 1.0, 1.0, 1.0],
+        "the backup is left out"
+    );
     assert_eq!(s.workers[3].queue_capacity, Some(99), "max_conns=100");
     let o = s.defences.outlier.unwrap();
     assert_eq!((o.consecutive_errors, o.base_ejection), (1, 10 * SECS), "the first server's defaults");
     let r = s.defences.retry.unwrap();
-    assert_eq!((r.max, r.per_try_timeout, r.backoff), (2, Some(5 * SECS), 0), "tries 3 = 2 retries, read timeout per try");
-    let up = |body: &str| format!("http {{ upstream u {{ {body} server a; server b weight=2; }} server {{ location / {{ proxy_pass http://u; proxy_next_upstream off; }} }} }}");
+    assert_eq!(
+        (r.max, r.per_try_timeout, r.backoff),
+        (2, Some(5 * SECS), 0),
+        "tries 3 = 2 retries, read timeout per try"
+    );
+    let up = |body: &str| {
+        format!(
+            "http {{ upstream u {{ {body} server a; server b weight=2; }} server {{ location / {{ proxy_pass http://u; proxy_next_upstream off; }} }} }}"
+        )
+    };
     for (body, strategy) in [
         ("", "weighted-round-robin"),
         ("least_conn;", "least-loaded"),
@@ -179,11 +205,16 @@ fn haproxy_backends_map_balance_servers_checks_and_retries() {
     assert_eq!(s.strategy, "least-loaded");
     assert_eq!(s.workers.iter().map(|w| w.weight).collect::<Vec<_>>(), [100.0, 100.0, 50.0]);
     assert_eq!(s.workers[0].queue_capacity, Some(69), "maxconn 50 + maxqueue 20, less the one in service");
-    assert_eq!(s.defences.detection, Detection::HealthChecks { interval: 2 * SECS, unhealthy: 3, healthy: 2 });
+    assert_eq!(
+        s.defences.detection,
+        Detection::HealthChecks { interval: 2 * SECS, unhealthy: 3, healthy: 2 }
+    );
     assert_eq!(s.defences.slow_start.unwrap().window, 20 * SECS);
     assert_eq!(s.defences.retry.unwrap().max, 3);
     assert_eq!(s.defences.timeout, Some(30 * SECS));
-    let be = |lines: &str| format!("defaults\n  retries 0\nbackend b\n{lines}\n  server s1 a:1\n  server s2 b:1\n");
+    let be = |lines: &str| {
+        format!("defaults\n  retries 0\nbackend b\n{lines}\n  server s1 a:1\n  server s2 b:1\n")
+    };
     for (balance, strategy) in [
         ("balance roundrobin", "round-robin"),
         ("balance static-rr", "round-robin"),
@@ -201,13 +232,26 @@ fn haproxy_backends_map_balance_servers_checks_and_retries() {
         assert_eq!(s.defences.detection, Detection::Never, "no `check`: never marked down");
     }
     assert_eq!(scenario(Format::Haproxy, &be("balance random(3)")).strategy_params.choices, 3);
-    assert_eq!(scenario(Format::Haproxy, &be("balance uri\n  hash-balance-factor 150")).strategy_params.balance_factor, 1.5);
+    assert_eq!(
+        scenario(Format::Haproxy, &be("balance uri\n  hash-balance-factor 150"))
+            .strategy_params
+            .balance_factor,
+        1.5
+    );
 }
 
 #[test]
 fn every_setting_lbsim_does_not_model_is_named() {
     let envoy = imp(Format::Envoy, &example("envoy.yaml"));
-    for key in ["connect_timeout", "type", "max_requests", "max_pending_requests", "retry_on", "http_health_check", "health_checks.timeout"] {
+    for key in [
+        "connect_timeout",
+        "type",
+        "max_requests",
+        "max_pending_requests",
+        "retry_on",
+        "http_health_check",
+        "health_checks.timeout",
+    ] {
         assert!(envoy.notes.iter().any(|n| n.contains(key)), "{key}: {:?}", envoy.notes);
     }
     let nginx = imp(Format::Nginx, &example("nginx.conf"));
@@ -215,11 +259,23 @@ fn every_setting_lbsim_does_not_model_is_named() {
         assert!(nginx.notes.iter().any(|n| n.contains(key)), "{key}: {:?}", nginx.notes);
     }
     let haproxy = imp(Format::Haproxy, &example("haproxy.cfg"));
-    for key in ["mode", "timeout connect", "timeout client", "timeout queue", "option httpchk", "app4", "maxconn", "option redispatch"] {
+    for key in [
+        "mode",
+        "timeout connect",
+        "timeout client",
+        "timeout queue",
+        "option httpchk",
+        "app4",
+        "maxconn",
+        "option redispatch",
+    ] {
         assert!(haproxy.notes.iter().any(|n| n.contains(key)), "{key}: {:?}", haproxy.notes);
     }
     // The notes are in the file too, and nothing in a small cluster goes unnamed.
-    let i = imp(Format::Envoy, &envoy_cluster("RANDOM\nupstream_connection_options: {tcp_keepalive: {}}\nfoo: 1"));
+    let i = imp(
+        Format::Envoy,
+        &envoy_cluster("RANDOM\nupstream_connection_options: {tcp_keepalive: {}}\nfoo: 1"),
+    );
     assert!(i.notes.iter().any(|n| n.starts_with("cfg:3 upstream_connection_options")), "{:?}", i.notes);
     assert!(i.notes.iter().any(|n| n.starts_with("cfg:4 foo")), "{:?}", i.notes);
     for n in &i.notes {
@@ -230,14 +286,39 @@ fn every_setting_lbsim_does_not_model_is_named() {
 #[test]
 fn bad_configurations_name_the_file_line_and_key() {
     let bad = |f: Format, text: &str| import(f, text, "f", None).unwrap_err().to_string();
-    assert_eq!(bad(Format::Envoy, &envoy_cluster("LEAST_REQUEST\nleast_request_lb_config:\n  choice_count: two")), "f:4: least_request_lb_config.choice_count: `two`: expected a whole number");
-    assert_eq!(bad(Format::Envoy, &envoy_cluster("WEIGHTED")), "f:2: lb_policy: `WEIGHTED` is not one lbsim maps (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)");
-    assert!(bad(Format::Envoy, "name: c\nlb_policy: [\n").starts_with("f:3: not valid YAML"), "{}", bad(Format::Envoy, "name: c\nlb_policy: [\n"));
-    assert_eq!(bad(Format::Envoy, "static_resources:\n  clusters:\n  - name: a\n  - name: b\n"), "f: cluster: the file has several clusters (a, b): pick one with --cluster NAME");
-    assert_eq!(bad(Format::Nginx, "upstream u {\n  server a weight=x;\n}\n"), "f:2: server weight: `weight=x`: expected a whole number");
-    assert_eq!(bad(Format::Nginx, "upstream u {\n  server a;\n"), "f:1: upstream: the block opened here is never closed (a `}` is missing)");
-    assert_eq!(bad(Format::Haproxy, "backend b\n  server s a:1\n  retries many\n"), "f:3: retries: expected a whole number");
-    assert_eq!(bad(Format::Haproxy, "backend b\n  timeout server soon\n  server s a:1\n"), "f:2: timeout server: expected a time such as 30s");
+    assert_eq!(
+        bad(Format::Envoy, &envoy_cluster("LEAST_REQUEST\nleast_request_lb_config:\n  choice_count: two")),
+        "f:4: least_request_lb_config.choice_count: `two`: expected a whole number"
+    );
+    assert_eq!(
+        bad(Format::Envoy, &envoy_cluster("WEIGHTED")),
+        "f:2: lb_policy: `WEIGHTED` is not one lbsim maps (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)"
+    );
+    assert!(
+        bad(Format::Envoy, "name: c\nlb_policy: [\n").starts_with("f:3: not valid YAML"),
+        "{}",
+        bad(Format::Envoy, "name: c\nlb_policy: [\n")
+    );
+    assert_eq!(
+        bad(Format::Envoy, "static_resources:\n  clusters:\n  - name: a\n  - name: b\n"),
+        "f: cluster: the file has several clusters (a, b): pick one with --cluster NAME"
+    );
+    assert_eq!(
+        bad(Format::Nginx, "upstream u {\n  server a weight=x;\n}\n"),
+        "f:2: server weight: `weight=x`: expected a whole number"
+    );
+    assert_eq!(
+        bad(Format::Nginx, "upstream u {\n  server a;\n"),
+        "f:1: upstream: the block opened here is never closed (a `}` is missing)"
+    );
+    assert_eq!(
+        bad(Format::Haproxy, "backend b\n  server s a:1\n  retries many\n"),
+        "f:3: retries: expected a whole number"
+    );
+    assert_eq!(
+        bad(Format::Haproxy, "backend b\n  timeout server soon\n  server s a:1\n"),
+        "f:2: timeout server: expected a time such as 30s"
+    );
 }
 
 #[test]
@@ -250,7 +331,8 @@ fn imported_files_check_and_run_through_the_binary() {
         assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
         assert!(stderr(&ran).contains("not modelled or modelled differently"), "{}", stderr(&ran));
         ok(&["check", out]);
-        let report = String::from_utf8(ok(&["run", "--scenario", out, "--headless", "--requests", "2000"])).unwrap();
+        let report =
+            String::from_utf8(ok(&["run", "--scenario", out, "--headless", "--requests", "2000"])).unwrap();
         assert!(!report.is_empty());
     }
     let conf = dir.file("bad.conf", "upstream u {\n  server a weight=0;\n}\n");

@@ -10,14 +10,20 @@ use crate::import::{Format, import};
 use crate::output::{deliver, prepare_sink};
 
 /// Reads `file`, translates it, writes the scenario and prints the notes.
-pub fn command(format: ImportFormat, file: &Path, select: Option<&str>, output: Option<&Path>) -> Result<(), CliError> {
+pub fn command(
+    format: ImportFormat,
+    file: &Path,
+    select: Option<&str>,
+    output: Option<&Path>,
+) -> Result<(), CliError> {
     let format = match format {
         ImportFormat::Envoy => Format::Envoy,
         ImportFormat::Nginx => Format::Nginx,
         ImportFormat::Haproxy => Format::Haproxy,
     };
     let origin = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|e| CliError::input(format!("cannot read {origin}: {e}")))?;
+    let text =
+        std::fs::read_to_string(file).map_err(|e| CliError::input(format!("cannot read {origin}: {e}")))?;
     let imported = import(format, &text, &origin, select).map_err(CliError::input)?;
     let sink = prepare_sink(output)?;
     let mut notes = format!(

@@ -20,7 +20,12 @@ struct Cx<'a> {
 
 impl Cx<'_> {
     fn err(&self, node: &Node, key: &str, problem: impl Into<String>) -> ImportError {
-        ImportError { origin: self.origin.into(), line: node.line(), key: key.into(), problem: problem.into() }
+        ImportError {
+            origin: self.origin.into(),
+            line: node.line(),
+            key: key.into(),
+            problem: problem.into(),
+        }
     }
 
     /// The node at `path` of the cluster, marked as mapped.
@@ -70,13 +75,20 @@ pub fn import(text: &str, origin: &str, select: Option<&str>) -> Result<Draft, I
         Some(list) => list.items().iter().collect(),
         None if root.get("name").is_some() => vec![&root],
         None => {
-            let e = "neither a bootstrap with static_resources.clusters nor a cluster (a mapping with `name`)";
-            return Err(ImportError { origin: origin.into(), line: root.line(), key: String::new(), problem: e.into() });
+            let e =
+                "neither a bootstrap with static_resources.clusters nor a cluster (a mapping with `name`)";
+            return Err(ImportError {
+                origin: origin.into(),
+                line: root.line(),
+                key: String::new(),
+                problem: e.into(),
+            });
         }
     };
     let name_of = |c: &Node| c.get("name").and_then(Node::text).unwrap_or("").to_string();
     let names = || clusters.iter().map(|c| name_of(c)).collect::<Vec<_>>().join(", ");
-    let fail = |problem: String| ImportError { origin: origin.into(), line: 0, key: "cluster".into(), problem };
+    let fail =
+        |problem: String| ImportError { origin: origin.into(), line: 0, key: "cluster".into(), problem };
     let cluster = match select {
         Some(s) => *clusters
             .iter()
@@ -85,11 +97,20 @@ pub fn import(text: &str, origin: &str, select: Option<&str>) -> Result<Draft, I
         None => match clusters.as_slice() {
             [] => return Err(fail("the file has no cluster".into())),
             [one] => *one,
-            _ => return Err(fail(format!("the file has several clusters ({}): pick one with --cluster NAME", names()))),
+            _ => {
+                return Err(fail(format!(
+                    "the file has several clusters ({}): pick one with --cluster NAME",
+                    names()
+                )));
+            }
         },
     };
     let name = name_of(cluster);
-    let mut cx = Cx { origin, draft: Draft::new(Format::Envoy, origin, format!("cluster \"{name}\"")), used: vec!["name".into()] };
+    let mut cx = Cx {
+        origin,
+        draft: Draft::new(Format::Envoy, origin, format!("cluster \"{name}\"")),
+        used: vec!["name".into()],
+    };
     endpoints(&mut cx, cluster)?;
     policy(&mut cx, cluster)?;
     panic_threshold(&mut cx, cluster)?;
@@ -106,7 +127,9 @@ pub fn import(text: &str, origin: &str, select: Option<&str>) -> Result<Draft, I
 fn endpoints(cx: &mut Cx, c: &Node) -> Result<(), ImportError> {
     cx.used.push("load_assignment.cluster_name".into());
     let Some(groups) = c.path("load_assignment.endpoints") else {
-        cx.draft.assume("the cluster lists no endpoints (load_assignment): 4 equal workers; add [[workers]] tables");
+        cx.draft.assume(
+            "the cluster lists no endpoints (load_assignment): 4 equal workers; add [[workers]] tables",
+        );
         return Ok(());
     };
     cx.used.push("load_assignment.endpoints[].lb_endpoints[].endpoint".into());
@@ -143,40 +166,41 @@ fn policy(cx: &mut Cx, c: &Node) -> Result<(), ImportError> {
         Some(p) => (p.text().unwrap_or("").to_string(), Cx::src(p, "lb_policy")),
         None => ("ROUND_ROBIN".to_string(), Src::new(0, "Envoy's default lb_policy ROUND_ROBIN", "")),
     };
-    let name = match policy.as_str() {
-        "ROUND_ROBIN" => {
-            slow_start(cx, c, "round_robin_lb_config.slow_start_config")?;
-            if differ { "weighted-round-robin" } else { "round-robin" }
-        }
-        "RANDOM" => {
-            if differ {
-                cx.draft.note(&src, "Envoy picks at random by weight; lbsim's random ignores weights");
+    let name =
+        match policy.as_str() {
+            "ROUND_ROBIN" => {
+                slow_start(cx, c, "round_robin_lb_config.slow_start_config")?;
+                if differ { "weighted-round-robin" } else { "round-robin" }
             }
-            "random"
-        }
-        "LEAST_REQUEST" => {
-            if let Some(n) = cx.take(c, "least_request_lb_config.choice_count") {
-                let k = "least_request_lb_config.choice_count";
-                let d = cx.uint(n, k)?.max(1);
-                cx.draft.set("strategy", "choices", d.to_string(), &Cx::src(n, k));
+            "RANDOM" => {
+                if differ {
+                    cx.draft.note(&src, "Envoy picks at random by weight; lbsim's random ignores weights");
+                }
+                "random"
             }
-            if let Some(n) = cx.take(c, "least_request_lb_config.active_request_bias") {
-                let k = "least_request_lb_config.active_request_bias";
-                let b = cx.float(n, k)?;
-                let shown = n.get("default_value").map_or_else(|| n.shown(), Node::shown);
-                cx.draft.set("strategy", "active_request_bias", number(b), &Src::new(n.line(), k, shown));
+            "LEAST_REQUEST" => {
+                if let Some(n) = cx.take(c, "least_request_lb_config.choice_count") {
+                    let k = "least_request_lb_config.choice_count";
+                    let d = cx.uint(n, k)?.max(1);
+                    cx.draft.set("strategy", "choices", d.to_string(), &Cx::src(n, k));
+                }
+                if let Some(n) = cx.take(c, "least_request_lb_config.active_request_bias") {
+                    let k = "least_request_lb_config.active_request_bias";
+                    let b = cx.float(n, k)?;
+                    let shown = n.get("default_value").map_or_else(|| n.shown(), Node::shown);
+                    cx.draft.set("strategy", "active_request_bias", number(b), &Src::new(n.line(), k, shown));
+                }
+                slow_start(cx, c, "least_request_lb_config.slow_start_config")?;
+                "least-request"
             }
-            slow_start(cx, c, "least_request_lb_config.slow_start_config")?;
-            "least-request"
-        }
-        "RING_HASH" | "MAGLEV" => return hashing(cx, c, &policy, &src, differ),
-        other => {
-            let node = c.get("lb_policy").unwrap_or(c);
-            return Err(cx.err(node, "lb_policy", format!(
+            "RING_HASH" | "MAGLEV" => return hashing(cx, c, &policy, &src, differ),
+            other => {
+                let node = c.get("lb_policy").unwrap_or(c);
+                return Err(cx.err(node, "lb_policy", format!(
                 "`{other}` is not one lbsim maps (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV)"
             )));
-        }
-    };
+            }
+        };
     cx.draft.set("strategy", "name", quote(name), &src);
     Ok(())
 }
@@ -194,8 +218,11 @@ fn hashing(cx: &mut Cx, c: &Node, policy: &str, src: &Src, differ: bool) -> Resu
             let k = "ring_hash_lb_config.minimum_ring_size";
             let total = cx.uint(m, k)?;
             cx.draft.set("strategy", "ring_size", total.div_ceil(n).max(1).to_string(), &Cx::src(m, k));
-            cx.draft.note(&Cx::src(m, k), "Envoy's ring size is for the whole ring; lbsim's ring_size is per worker: \
-                 the minimum divided among the workers");
+            cx.draft.note(
+                &Cx::src(m, k),
+                "Envoy's ring size is for the whole ring; lbsim's ring_size is per worker: \
+                 the minimum divided among the workers",
+            );
         } else {
             let s = Src::new(0, "Envoy's default minimum_ring_size 1024, divided among the workers", "");
             cx.draft.set("strategy", "ring_size", 1024u64.div_ceil(n).to_string(), &s);
@@ -215,7 +242,10 @@ fn hashing(cx: &mut Cx, c: &Node, policy: &str, src: &Src, differ: bool) -> Resu
             if factor > 0 {
                 cx.draft.set("strategy", "balance_factor", number(factor as f64 / 100.0), &Cx::src(f, path));
                 if name == "maglev" {
-                    cx.draft.note(&Cx::src(f, path), "bounded loads are modelled on a ring (bounded-hash), not on Maglev's table");
+                    cx.draft.note(
+                        &Cx::src(f, path),
+                        "bounded loads are modelled on a ring (bounded-hash), not on Maglev's table",
+                    );
                 }
                 name = "bounded-hash";
             }
@@ -248,8 +278,11 @@ fn slow_start(cx: &mut Cx, c: &Node, path: &str) -> Result<(), ImportError> {
         let x = cx.float(m, &key)?;
         cx.draft.set("slow_start", "min_weight_percent", number(x.max(f64::MIN_POSITIVE)), &Cx::src(m, &key));
     }
-    cx.draft.note(&Cx::src(w, &key), "Envoy ramps hosts that are added to the cluster or pass health checks again; lbsim \
-         ramps a worker that joins or comes back after a crash");
+    cx.draft.note(
+        &Cx::src(w, &key),
+        "Envoy ramps hosts that are added to the cluster or pass health checks again; lbsim \
+         ramps a worker that joins or comes back after a crash",
+    );
     Ok(())
 }
 
@@ -281,7 +314,12 @@ fn outliers(cx: &mut Cx, c: &Node) -> Result<(), ImportError> {
             let t = (cx.time(t, k)?, Cx::src(t, k));
             cx.draft.set("outlier_ejection", "base_ejection", duration(t.0), &t.1);
         }
-        None => cx.draft.set("outlier_ejection", "base_ejection", duration(30 * SECS), &Src::new(0, "Envoy's default base_ejection_time 30s", "")),
+        None => cx.draft.set(
+            "outlier_ejection",
+            "base_ejection",
+            duration(30 * SECS),
+            &Src::new(0, "Envoy's default base_ejection_time 30s", ""),
+        ),
     }
     let k = "outlier_detection.max_ejection_percent";
     let (pct, src) = match cx.take(c, k) {
@@ -290,17 +328,24 @@ fn outliers(cx: &mut Cx, c: &Node) -> Result<(), ImportError> {
     };
     cx.draft.set("outlier_ejection", "max_ejected", number(pct / 100.0), &src);
     if let Some(i) = cx.take(c, "outlier_detection.interval") {
-        cx.draft.note(&Cx::src(i, "outlier_detection.interval"), "Envoy lifts ejections at its interval sweeps; lbsim when the \
-             ejection time is over (up to one interval sooner)");
+        cx.draft.note(
+            &Cx::src(i, "outlier_detection.interval"),
+            "Envoy lifts ejections at its interval sweeps; lbsim when the \
+             ejection time is over (up to one interval sooner)",
+        );
     }
-    cx.draft.note(&head, "lbsim's errors stand for 5xx answers: consecutive_5xx counts them; the other detectors \
-         (success rate, failure percentage, gateway failures) are not modelled");
+    cx.draft.note(
+        &head,
+        "lbsim's errors stand for 5xx answers: consecutive_5xx counts them; the other detectors \
+         (success rate, failure percentage, gateway failures) are not modelled",
+    );
     Ok(())
 }
 
 fn health(cx: &mut Cx, c: &Node) -> Result<(), ImportError> {
     let Some(checks) = c.get("health_checks") else {
-        let src = Src::new(0, "no health_checks: Envoy sends to a host until outlier detection ejects it", "");
+        let src =
+            Src::new(0, "no health_checks: Envoy sends to a host until outlier detection ejects it", "");
         cx.draft.set("health_check", "mode", quote("none"), &src);
         return Ok(());
     };
@@ -323,7 +368,9 @@ fn health(cx: &mut Cx, c: &Node) -> Result<(), ImportError> {
             if !matches!(k.as_str(), "interval" | "unhealthy_threshold" | "healthy_threshold") {
                 let what = match k.as_str() {
                     "timeout" => "a check of a crashed worker fails at once in lbsim, not after the timeout",
-                    "http_health_check" | "tcp_health_check" | "grpc_health_check" => "a check passes exactly when the worker is up",
+                    "http_health_check" | "tcp_health_check" | "grpc_health_check" => {
+                        "a check passes exactly when the worker is up"
+                    }
                     _ => "not modelled (ignored)",
                 };
                 cx.draft.note(&Src::new(*line, format!("health_checks.{k}"), v.shown()), what);
@@ -340,8 +387,13 @@ fn health(cx: &mut Cx, c: &Node) -> Result<(), ImportError> {
 fn route(cx: &mut Cx, root: &Node, name: &str) -> Result<bool, ImportError> {
     let Some(r) = find_route(root, name) else {
         let src = Src::new(0, "route", "");
-        cx.draft.note(&src, &format!("no route to cluster `{name}` in the file: no timeout or retries set (a route's \
-             defaults are timeout 15s and no retries)"));
+        cx.draft.note(
+            &src,
+            &format!(
+                "no route to cluster `{name}` in the file: no timeout or retries set (a route's \
+             defaults are timeout 15s and no retries)"
+            ),
+        );
         return Ok(false);
     };
     match r.get("timeout") {
@@ -351,7 +403,12 @@ fn route(cx: &mut Cx, root: &Node, name: &str) -> Result<bool, ImportError> {
                 cx.draft.set("", "timeout", duration(d), &Cx::src(t, "route.timeout"));
             }
         }
-        None => cx.draft.set("", "timeout", duration(15 * SECS), &Src::new(0, format!("Envoy's default route timeout 15s (route at line {})", r.line()), "")),
+        None => cx.draft.set(
+            "",
+            "timeout",
+            duration(15 * SECS),
+            &Src::new(0, format!("Envoy's default route timeout 15s (route at line {})", r.line()), ""),
+        ),
     }
     let Some(p) = r.get("retry_policy") else { return Ok(false) };
     let num = match p.get("num_retries") {
@@ -363,7 +420,12 @@ fn route(cx: &mut Cx, root: &Node, name: &str) -> Result<bool, ImportError> {
     }
     cx.draft.set("retry", "max", num.0.to_string(), &num.1);
     if let Some(t) = p.get("per_try_timeout") {
-        cx.draft.set("retry", "per_try_timeout", duration(cx.time(t, "retry_policy.per_try_timeout")?), &Cx::src(t, "retry_policy.per_try_timeout"));
+        cx.draft.set(
+            "retry",
+            "per_try_timeout",
+            duration(cx.time(t, "retry_policy.per_try_timeout")?),
+            &Cx::src(t, "retry_policy.per_try_timeout"),
+        );
     }
     let base = match p.path("retry_back_off.base_interval") {
         Some(b) => (cx.time(b, "retry_back_off.base_interval")?, Cx::src(b, "retry_back_off.base_interval")),
@@ -379,7 +441,9 @@ fn route(cx: &mut Cx, root: &Node, name: &str) -> Result<bool, ImportError> {
         for (k, line, v) in entries {
             let what = match k.as_str() {
                 "num_retries" | "per_try_timeout" | "retry_back_off" => continue,
-                "retry_on" => "lbsim retries errors, rejections and per-try timeouts, whatever the conditions",
+                "retry_on" => {
+                    "lbsim retries errors, rejections and per-try timeouts, whatever the conditions"
+                }
                 _ => "not modelled (ignored)",
             };
             cx.draft.note(&Src::new(*line, format!("retry_policy.{k}"), v.shown()), what);
@@ -443,7 +507,7 @@ fn unmapped(draft: &mut Draft, n: &Node, prefix: &str, used: &[String]) {
     let Node::Map(entries, _) = n else { return };
     for (k, line, v) in entries {
         let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-        if used.iter().any(|u| *u == path) {
+        if used.contains(&path) {
             continue;
         }
         let below = format!("{path}.");

@@ -8,8 +8,19 @@ use crate::time::{Nanos, SECS};
 
 /// The words that open a section.
 const SECTIONS: [&str; 13] = [
-    "global", "defaults", "frontend", "backend", "listen", "resolvers", "peers", "userlist", "mailers", "program",
-    "http-errors", "ring", "cache",
+    "global",
+    "defaults",
+    "frontend",
+    "backend",
+    "listen",
+    "resolvers",
+    "peers",
+    "userlist",
+    "mailers",
+    "program",
+    "http-errors",
+    "ring",
+    "cache",
 ];
 
 /// A configuration line: its number and its words.
@@ -61,10 +72,22 @@ pub fn import(text: &str, origin: &str, select: Option<&str>) -> Result<Draft, I
             err(origin, 0, "backend", format!("no backend named `{s}` (the file has: {})", names()))
         })?,
         None => match backends.as_slice() {
-            [] => return Err(err(origin, 0, "backend", "the file has no `backend NAME` (or `listen NAME`) section")),
+            [] => {
+                return Err(err(
+                    origin,
+                    0,
+                    "backend",
+                    "the file has no `backend NAME` (or `listen NAME`) section",
+                ));
+            }
             [one] => *one,
             _ => {
-                return Err(err(origin, 0, "backend", format!("the file has several backends ({}): pick one with --backend NAME", names())));
+                return Err(err(
+                    origin,
+                    0,
+                    "backend",
+                    format!("the file has several backends ({}): pick one with --backend NAME", names()),
+                ));
             }
         },
     };
@@ -72,13 +95,19 @@ pub fn import(text: &str, origin: &str, select: Option<&str>) -> Result<Draft, I
     let mut draft = Draft::new(Format::Haproxy, origin, format!("backend \"{}\"", backend.name));
     // The last `defaults` before the backend applies, then the backend's own lines.
     let defaults = all[..at].iter().rev().find(|s| s.kind == "defaults");
-    let lines: Vec<&Line> = defaults.iter().flat_map(|d| d.lines.iter()).chain(backend.lines.iter()).collect();
+    let lines: Vec<&Line> =
+        defaults.iter().flat_map(|d| d.lines.iter()).chain(backend.lines.iter()).collect();
     let mut state = State::default();
     for (line, words) in &lines {
         keyword(&mut draft, &mut state, *line, words, origin)?;
     }
     if draft.workers.is_empty() {
-        return Err(err(origin, backend.line, "server", "the backend has no server that is neither `backup` nor `disabled`"));
+        return Err(err(
+            origin,
+            backend.line,
+            "server",
+            "the backend has no server that is neither `backup` nor `disabled`",
+        ));
     }
     finish(&mut draft, &state, backend.line);
     Ok(draft)
@@ -99,8 +128,16 @@ struct State {
     retry_on: Option<Src>,
 }
 
-fn keyword(draft: &mut Draft, st: &mut State, line: usize, w: &[String], origin: &str) -> Result<(), ImportError> {
-    let two = matches!(w[0].as_str(), "timeout" | "option" | "no" | "http-request" | "http-check" | "tcp-check") && w.len() > 1;
+fn keyword(
+    draft: &mut Draft,
+    st: &mut State,
+    line: usize,
+    w: &[String],
+    origin: &str,
+) -> Result<(), ImportError> {
+    let two =
+        matches!(w[0].as_str(), "timeout" | "option" | "no" | "http-request" | "http-check" | "tcp-check")
+            && w.len() > 1;
     let (key, rest) = if two { (format!("{} {}", w[0], w[1]), &w[2..]) } else { (w[0].clone(), &w[1..]) };
     let src = Src::new(line, key, rest.join(" "));
     let arg = |i: usize| w.get(i).map(String::as_str).unwrap_or("");
@@ -108,7 +145,9 @@ fn keyword(draft: &mut Draft, st: &mut State, line: usize, w: &[String], origin:
         "balance" => st.balance = Some((w[1..].to_vec(), src)),
         "hash-type" => st.consistent = (arg(1) == "consistent").then_some(src),
         "hash-balance-factor" => {
-            let f: f64 = arg(1).parse().map_err(|_| err(origin, line, "hash-balance-factor", "expected a percentage, e.g. 150"))?;
+            let f: f64 = arg(1)
+                .parse()
+                .map_err(|_| err(origin, line, "hash-balance-factor", "expected a percentage, e.g. 150"))?;
             st.balance_factor = (f > 0.0).then_some((f, src));
         }
         "default-server" => st.defaults = w[1..].to_vec(),
@@ -121,13 +160,21 @@ fn keyword(draft: &mut Draft, st: &mut State, line: usize, w: &[String], origin:
         "option" if arg(1) == "redispatch" => st.redispatch = Some(src),
         "no" if arg(1) == "option" && arg(2) == "redispatch" => st.redispatch = None,
         "timeout" => {
-            let t = haproxy_time(arg(2)).ok_or_else(|| err(origin, line, &format!("timeout {}", arg(1)), "expected a time such as 30s"))?;
+            let t = haproxy_time(arg(2)).ok_or_else(|| {
+                err(origin, line, &format!("timeout {}", arg(1)), "expected a time such as 30s")
+            })?;
             match arg(1) {
                 "server" => {
                     draft.set("", "timeout", duration(t), &src);
-                    draft.note(&src, "HAProxy's server timeout is on inactivity; lbsim's timeout is on the whole answer");
+                    draft.note(
+                        &src,
+                        "HAProxy's server timeout is on inactivity; lbsim's timeout is on the whole answer",
+                    );
                 }
-                "queue" => draft.note(&src, "not modelled: lbsim's requests wait at the worker, not in the proxy's queue"),
+                "queue" => draft.note(
+                    &src,
+                    "not modelled: lbsim's requests wait at the worker, not in the proxy's queue",
+                ),
                 _ => draft.note(&src, "not modelled (ignored)"),
             }
         }
@@ -136,13 +183,36 @@ fn keyword(draft: &mut Draft, st: &mut State, line: usize, w: &[String], origin:
     Ok(())
 }
 
-fn server(draft: &mut Draft, st: &mut State, line: usize, w: &[String], origin: &str) -> Result<(), ImportError> {
-    let name = w.get(1).cloned().unwrap_or_default();
-    let address = w.get(2).cloned().unwrap_or_default();
-    let mut worker = Worker { label: format!("{name} {address}"), weight: 1.0, queue_capacity: None, src: Src::new(line, "server", w[1..].join(" ")) };
-    let opts: Vec<String> = st.defaults.iter().chain(w.iter().skip(3)).cloned().collect();
-    let (mut check, mut inter, mut fall, mut rise) = (false, 2 * SECS, 3, 2);
-    let (mut maxconn, mut maxqueue, mut skip) = (None, None, None);
+/// A server line's options (after `default-server`'s).
+struct ServerOpts {
+    check: bool,
+    inter: Nanos,
+    fall: u32,
+    rise: u32,
+    maxconn: Option<(u32, Src)>,
+    maxqueue: Option<u32>,
+    weight: f64,
+    skip: Option<&'static str>,
+}
+
+fn server_options(
+    draft: &mut Draft,
+    st: &mut State,
+    line: usize,
+    name: &str,
+    opts: &[String],
+    origin: &str,
+) -> Result<ServerOpts, ImportError> {
+    let mut o = ServerOpts {
+        check: false,
+        inter: 2 * SECS,
+        fall: 3,
+        rise: 2,
+        maxconn: None,
+        maxqueue: None,
+        weight: 1.0,
+        skip: None,
+    };
     let mut i = 0;
     while i < opts.len() {
         let k = opts[i].as_str();
@@ -154,36 +224,79 @@ fn server(draft: &mut Draft, st: &mut State, line: usize, w: &[String], origin: 
         let takes_value = match k {
             "weight" => {
                 match int()? {
-                    0 => draft.note(&src, "weight 0 takes no new requests: left out"),
+                    0 => o.skip = Some("weight 0 takes no new requests: left out"),
                     n if n > 256 => return Err(bad("a weight is from 0 to 256")),
-                    n => worker.weight = n as f64,
-                }
-                if v == "0" {
-                    skip = Some("weight 0");
+                    n => o.weight = n as f64,
                 }
                 true
             }
-            "maxconn" => { maxconn = Some((int()?, src)); true }
-            "maxqueue" => { maxqueue = Some(int()?); true }
-            "check" => { check = true; false }
-            "inter" => { inter = time()?; true }
-            "fall" => { fall = int()?.max(1); true }
-            "rise" => { rise = int()?.max(1); true }
+            "maxconn" => {
+                o.maxconn = Some((int()?, src));
+                true
+            }
+            "maxqueue" => {
+                o.maxqueue = Some(int()?);
+                true
+            }
+            "check" => {
+                o.check = true;
+                false
+            }
+            "inter" => {
+                o.inter = time()?;
+                true
+            }
+            "fall" => {
+                o.fall = int()?.max(1);
+                true
+            }
+            "rise" => {
+                o.rise = int()?.max(1);
+                true
+            }
             "slowstart" => {
                 let t = time()?;
                 st.slowstart.get_or_insert((t, src));
                 true
             }
-            "backup" => { skip = Some("a backup server (used only when the others are down) is not modelled: left out"); false }
-            "disabled" => { skip = Some("disabled: left out"); false }
+            "backup" => {
+                o.skip =
+                    Some("a backup server (used only when the others are down) is not modelled: left out");
+                false
+            }
+            "disabled" => {
+                o.skip = Some("disabled: left out");
+                false
+            }
             _ => {
-                // Options that take a value are the ones followed by a word that is not an option name.
+                // An option lbsim does not know; a value after it is named as well.
                 draft.note(&src, "not modelled (ignored)");
                 false
             }
         };
         i += 1 + usize::from(takes_value);
     }
+    Ok(o)
+}
+
+fn server(
+    draft: &mut Draft,
+    st: &mut State,
+    line: usize,
+    w: &[String],
+    origin: &str,
+) -> Result<(), ImportError> {
+    let name = w.get(1).cloned().unwrap_or_default();
+    let address = w.get(2).cloned().unwrap_or_default();
+    let opts: Vec<String> = st.defaults.iter().chain(w.iter().skip(3)).cloned().collect();
+    let ServerOpts { check, inter, fall, rise, maxconn, maxqueue, weight, skip } =
+        server_options(draft, st, line, &name, &opts, origin)?;
+    let mut worker = Worker {
+        label: format!("{name} {address}"),
+        weight,
+        queue_capacity: None,
+        src: Src::new(line, "server", w[1..].join(" ")),
+    };
     if let Some((n, src)) = maxconn {
         let total = n.max(1) - 1 + maxqueue.unwrap_or(0);
         if maxqueue.is_some_and(|q| q > 0) {
@@ -196,7 +309,16 @@ fn server(draft: &mut Draft, st: &mut State, line: usize, w: &[String], origin: 
         ));
     }
     if check && st.check.is_none() {
-        st.check = Some((inter, fall, rise, Src::new(line, format!("server {name} check inter/fall/rise"), format!("{} {fall} {rise}", crate::time::canonical(inter)))));
+        st.check = Some((
+            inter,
+            fall,
+            rise,
+            Src::new(
+                line,
+                format!("server {name} check inter/fall/rise"),
+                format!("{} {fall} {rise}", crate::time::canonical(inter)),
+            ),
+        ));
     }
     match skip {
         Some(why) => draft.note(&Src::new(line, format!("server {name}"), ""), why),
@@ -238,21 +360,33 @@ fn finish(draft: &mut Draft, st: &State, backend_line: usize) {
                  attempt (its errors stand for 5xx answers)");
         }
         match &st.redispatch {
-            Some(r) => draft.note(r, "HAProxy redispatches the last retry to another server; lbsim's strategy picks every retry \
-                 afresh (it may pick the same worker)"),
-            None => draft.note(&src, "without `option redispatch` HAProxy retries on the same server; lbsim's strategy picks \
-                 every retry afresh"),
+            Some(r) => draft.note(
+                r,
+                "HAProxy redispatches the last retry to another server; lbsim's strategy picks every retry \
+                 afresh (it may pick the same worker)",
+            ),
+            None => draft.note(
+                &src,
+                "without `option redispatch` HAProxy retries on the same server; lbsim's strategy picks \
+                 every retry afresh",
+            ),
         }
     }
     if let Some(src) = &st.retry_on {
-        draft.note(src, "the conditions are not modelled: lbsim retries errors, rejections and per-try timeouts");
+        draft.note(
+            src,
+            "the conditions are not modelled: lbsim retries errors, rejections and per-try timeouts",
+        );
     }
 }
 
 fn strategy(draft: &mut Draft, st: &State, backend_line: usize) {
     let differ = draft.weights_differ();
     let (words, src) = st.balance.clone().unwrap_or_else(|| {
-        (vec!["roundrobin".into()], Src::new(0, format!("HAProxy's default balance roundrobin (backend at line {backend_line})"), ""))
+        (
+            vec!["roundrobin".into()],
+            Src::new(0, format!("HAProxy's default balance roundrobin (backend at line {backend_line})"), ""),
+        )
     });
     let alg = words.first().map_or("roundrobin", String::as_str);
     let rr = if differ { "weighted-round-robin" } else { "round-robin" };
@@ -269,11 +403,18 @@ fn strategy(draft: &mut Draft, st: &State, backend_line: usize) {
             "least-loaded"
         }
         "first" => {
-            draft.note(&src, "`first` (fill the first server up to its maxconn) is not modelled: least-loaded used");
+            draft.note(
+                &src,
+                "`first` (fill the first server up to its maxconn) is not modelled: least-loaded used",
+            );
             "least-loaded"
         }
         a if a == "random" || a.starts_with("random(") => {
-            let draws: usize = a.strip_prefix("random(").and_then(|r| r.strip_suffix(')')).and_then(|n| n.parse().ok()).unwrap_or(2);
+            let draws: usize = a
+                .strip_prefix("random(")
+                .and_then(|r| r.strip_suffix(')'))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(2);
             if differ {
                 draft.note(&src, "HAProxy draws servers by weight; lbsim draws uniformly");
             }
@@ -305,6 +446,9 @@ fn strategy(draft: &mut Draft, st: &State, backend_line: usize) {
     draft.set("strategy", "name", quote(name), &src);
     if let Some(c) = &st.consistent {
         let src = c.clone();
-        draft.note(&src, "mapped with the hashing strategy above (a consistent ring of 1,024 points per worker)");
+        draft.note(
+            &src,
+            "mapped with the hashing strategy above (a consistent ring of 1,024 points per worker)",
+        );
     }
 }

@@ -82,7 +82,12 @@ pub struct Imported {
 
 /// Imports `text` (from `origin`, shown in comments and errors) as `format`; `select` names
 /// the cluster, upstream or backend when the file has several.
-pub fn import(format: Format, text: &str, origin: &str, select: Option<&str>) -> Result<Imported, ImportError> {
+pub fn import(
+    format: Format,
+    text: &str,
+    origin: &str,
+    select: Option<&str>,
+) -> Result<Imported, ImportError> {
     let draft = match format {
         Format::Envoy => envoy::import(text, origin, select)?,
         Format::Nginx => nginx::import(text, origin, select)?,
@@ -131,8 +136,17 @@ pub struct Worker {
 }
 
 /// The tables of the scenario being written, in the order they are written.
-const TABLES: [&str; 9] =
-    ["", "strategy", "retry", "health_check", "outlier_ejection", "balancer", "slow_start", "keys", "arrivals"];
+const TABLES: [&str; 9] = [
+    "",
+    "strategy",
+    "retry",
+    "health_check",
+    "outlier_ejection",
+    "balancer",
+    "slow_start",
+    "keys",
+    "arrivals",
+];
 
 /// A scenario being built from a configuration.
 #[derive(Clone, Debug)]
@@ -240,7 +254,8 @@ impl Draft {
             "traffic: Poisson arrivals at 80% of the workers' capacity ([arrivals], or --load / \
              --rate; or a recorded trace: [arrivals] kind = \"trace\", file = \"trace.csv\")"
                 .to_string(),
-            "each server serves one request at a time (concurrency 1): set [[workers]] concurrency".to_string(),
+            "each server serves one request at a time (concurrency 1): set [[workers]] concurrency"
+                .to_string(),
         ];
         assumptions.extend(self.assumptions.iter().cloned());
         for a in &assumptions {

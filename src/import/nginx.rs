@@ -35,7 +35,11 @@ fn err(origin: &str, line: usize, key: &str, problem: impl Into<String>) -> Impo
     ImportError { origin: origin.into(), line, key: key.into(), problem: problem.into() }
 }
 
-fn choose<'a>(ups: &[&'a Directive], origin: &str, select: Option<&str>) -> Result<&'a Directive, ImportError> {
+fn choose<'a>(
+    ups: &[&'a Directive],
+    origin: &str,
+    select: Option<&str>,
+) -> Result<&'a Directive, ImportError> {
     let names = || ups.iter().filter_map(|u| u.args.first().cloned()).collect::<Vec<_>>().join(", ");
     match select {
         Some(s) => ups.iter().find(|u| u.args.first().is_some_and(|a| a == s)).copied().ok_or_else(|| {
@@ -44,7 +48,12 @@ fn choose<'a>(ups: &[&'a Directive], origin: &str, select: Option<&str>) -> Resu
         None => match ups {
             [] => Err(err(origin, 0, "upstream", "the file has no `upstream NAME { ... }` block")),
             [one] => Ok(one),
-            _ => Err(err(origin, 0, "upstream", format!("the file has several upstreams ({}): pick one with --upstream NAME", names()))),
+            _ => Err(err(
+                origin,
+                0,
+                "upstream",
+                format!("the file has several upstreams ({}): pick one with --upstream NAME", names()),
+            )),
         },
     }
 }
@@ -91,7 +100,11 @@ fn servers(draft: &mut Draft, block: &[Directive], origin: &str) -> Result<Fails
                     }
                 }
                 "slow_start" => slow_start = Some((time()?, src)),
-                "backup" => skip = Some("a backup server (used only when the others are unavailable) is not modelled: left out"),
+                "backup" => {
+                    skip = Some(
+                        "a backup server (used only when the others are unavailable) is not modelled: left out",
+                    )
+                }
                 "down" => skip = Some("marked `down`: left out"),
                 _ => draft.note(&src, "not modelled (ignored)"),
             }
@@ -103,13 +116,21 @@ fn servers(draft: &mut Draft, block: &[Directive], origin: &str) -> Result<Fails
         }
     }
     if draft.workers.is_empty() {
-        return Err(err(origin, 0, "server", "the upstream has no server that is neither `backup` nor `down`"));
+        return Err(err(
+            origin,
+            0,
+            "server",
+            "the upstream has no server that is neither `backup` nor `down`",
+        ));
     }
     if let Some((window, src)) = slow_start {
         draft.set("slow_start", "window", duration(window), &src);
         draft.set("slow_start", "min_weight_percent", "1".into(), &src);
-        draft.note(&src, "nginx ramps a recovered server's weight from zero; lbsim from min_weight_percent (set to 1%), \
-             one window for all workers, and also ramps a worker that joins");
+        draft.note(
+            &src,
+            "nginx ramps a recovered server's weight from zero; lbsim from min_weight_percent (set to 1%), \
+             one window for all workers, and also ramps a worker that joins",
+        );
     }
     Ok(fails)
 }
@@ -121,14 +142,24 @@ fn passive_health(draft: &mut Draft, fails: &Fails) {
         draft.note(&src, "max_fails=0 on every server: no passive health check (no outlier ejection)");
         return;
     };
-    let src = Src::new(line, "server max_fails/fail_timeout", format!("{max} / {}", crate::time::canonical(timeout)));
+    let src = Src::new(
+        line,
+        "server max_fails/fail_timeout",
+        format!("{max} / {}", crate::time::canonical(timeout)),
+    );
     draft.set("outlier_ejection", "consecutive_errors", max.to_string(), &src);
     draft.set("outlier_ejection", "base_ejection", duration(timeout), &src);
     draft.set("outlier_ejection", "max_ejected", "1.0".into(), &src);
-    draft.note(&src, "nginx marks a server unavailable for fail_timeout after max_fails failures within fail_timeout; \
-         lbsim ejects after max_fails consecutive errors, for fail_timeout times the number of ejections");
+    draft.note(
+        &src,
+        "nginx marks a server unavailable for fail_timeout after max_fails failures within fail_timeout; \
+         lbsim ejects after max_fails consecutive errors, for fail_timeout times the number of ejections",
+    );
     if fails.iter().any(|f| (f.1, f.2) != (max, timeout)) {
-        draft.note(&src, "servers differ in max_fails/fail_timeout: lbsim has one setting for all, this server's");
+        draft.note(
+            &src,
+            "servers differ in max_fails/fail_timeout: lbsim has one setting for all, this server's",
+        );
     }
 }
 
@@ -156,13 +187,26 @@ fn method(draft: &mut Draft, block: &[Directive], origin: &str) -> Result<(), Im
                     draft.set("strategy", "choices", "2".into(), &src);
                     match d.args.get(1).map(String::as_str) {
                         None | Some("least_conn") => {}
-                        Some(m) => draft.note(&src, &format!("method `{m}` is not modelled: least_conn (fewest pending) used")),
+                        Some(m) => draft.note(
+                            &src,
+                            &format!("method `{m}` is not modelled: least_conn (fewest pending) used"),
+                        ),
                     }
                     if differ {
-                        draft.note(&src, "nginx draws the two servers by weight; lbsim's power-of-two draws uniformly");
+                        draft.note(
+                            &src,
+                            "nginx draws the two servers by weight; lbsim's power-of-two draws uniformly",
+                        );
                     }
                 }
-                Some(other) => return Err(err(origin, d.line, "random", format!("`{other}`: expected `two` or nothing"))),
+                Some(other) => {
+                    return Err(err(
+                        origin,
+                        d.line,
+                        "random",
+                        format!("`{other}`: expected `two` or nothing"),
+                    ));
+                }
             },
             "ip_hash" => {
                 strategy = Some(("ring-hash", src.clone()));
@@ -173,7 +217,12 @@ fn method(draft: &mut Draft, block: &[Directive], origin: &str) -> Result<(), Im
             }
             "hash" => {
                 let Some(key) = d.args.first() else {
-                    return Err(err(origin, d.line, "hash", "needs a key, e.g. `hash $request_uri consistent`"));
+                    return Err(err(
+                        origin,
+                        d.line,
+                        "hash",
+                        "needs a key, e.g. `hash $request_uri consistent`",
+                    ));
                 };
                 strategy = Some(("ring-hash", src.clone()));
                 draft.keyed(&format!("hash key `{key}`"));
@@ -207,21 +256,29 @@ fn proxy(draft: &mut Draft, all: &[Directive], name: &str, origin: &str) -> Resu
     let Some((pass_line, settings)) = found else {
         draft.note(
             &Src::new(0, "proxy_pass", ""),
-            &format!("no `proxy_pass http://{name}` in the file: no retries or timeouts set (nginx's defaults are \
-                 proxy_next_upstream error timeout, proxy_read_timeout 60s)"),
+            &format!(
+                "no `proxy_pass http://{name}` in the file: no retries or timeouts set (nginx's defaults are \
+                 proxy_next_upstream error timeout, proxy_read_timeout 60s)"
+            ),
         );
         return Ok(());
     };
     let get = |k: &str| settings.iter().rev().find(|d| d.name == k).copied();
-    let conditions: Vec<String> = get("proxy_next_upstream").map_or(vec!["error".into(), "timeout".into()], |d| d.args.clone());
+    let conditions: Vec<String> =
+        get("proxy_next_upstream").map_or(vec!["error".into(), "timeout".into()], |d| d.args.clone());
     let tries = match get("proxy_next_upstream_tries") {
-        Some(d) => d.args.first().and_then(|a| a.parse::<u32>().ok()).ok_or_else(|| {
-            err(origin, d.line, "proxy_next_upstream_tries", "expected a whole number")
-        })?,
+        Some(d) => d
+            .args
+            .first()
+            .and_then(|a| a.parse::<u32>().ok())
+            .ok_or_else(|| err(origin, d.line, "proxy_next_upstream_tries", "expected a whole number"))?,
         None => 0,
     };
     let time = |d: &Directive| {
-        d.args.first().and_then(|a| nginx_time(a)).ok_or_else(|| err(origin, d.line, &d.name, "expected a time such as 60s"))
+        d.args
+            .first()
+            .and_then(|a| nginx_time(a))
+            .ok_or_else(|| err(origin, d.line, &d.name, "expected a time such as 60s"))
     };
     let read = get("proxy_read_timeout").map(|d| time(d).map(|t| (t, d))).transpose()?;
     let src_of = |d: Option<&Directive>, default: &str| match d {
@@ -238,21 +295,37 @@ fn proxy(draft: &mut Draft, all: &[Directive], name: &str, origin: &str) -> Resu
     };
     let next = src_of(get("proxy_next_upstream"), "proxy_next_upstream error timeout");
     if retries > 0 {
-        draft.set("retry", "max", retries.to_string(), &src_of(get("proxy_next_upstream_tries"), "proxy_next_upstream_tries 0 (each server once)"));
+        draft.set(
+            "retry",
+            "max",
+            retries.to_string(),
+            &src_of(get("proxy_next_upstream_tries"), "proxy_next_upstream_tries 0 (each server once)"),
+        );
         draft.set("retry", "backoff", "\"0s\"".into(), &next);
         draft.set("retry", "max_backoff", "\"0s\"".into(), &next);
         if !conditions.iter().any(|c| c.starts_with("http_5") || c == "http_503") {
-            draft.note(&next, "nginx passes on to the next server on these conditions only; lbsim retries every failed \
-                 attempt (its errors stand for 5xx answers), and may pick the same worker again");
+            draft.note(
+                &next,
+                "nginx passes on to the next server on these conditions only; lbsim retries every failed \
+                 attempt (its errors stand for 5xx answers), and may pick the same worker again",
+            );
         }
         if let Some((t, d)) = read.filter(|_| conditions.iter().any(|c| c == "timeout")) {
             draft.set("retry", "per_try_timeout", duration(t), &src_of(Some(d), ""));
         }
     } else if let Some((t, d)) = read {
         draft.set("", "timeout", duration(t), &src_of(Some(d), ""));
-        draft.note(&src_of(Some(d), ""), "nginx's read timeout runs between two reads; lbsim's timeout is on the whole answer");
+        draft.note(
+            &src_of(Some(d), ""),
+            "nginx's read timeout runs between two reads; lbsim's timeout is on the whole answer",
+        );
     }
-    for d in settings.iter().filter(|d| matches!(d.name.as_str(), "proxy_next_upstream_timeout" | "proxy_connect_timeout" | "proxy_send_timeout")) {
+    for d in settings.iter().filter(|d| {
+        matches!(
+            d.name.as_str(),
+            "proxy_next_upstream_timeout" | "proxy_connect_timeout" | "proxy_send_timeout"
+        )
+    }) {
         draft.note(&src_of(Some(d), ""), "not modelled (ignored): lbsim has no connections");
     }
     Ok(())

@@ -108,7 +108,11 @@ fn block(
         let mut d = Directive { name: word.clone(), args: Vec::new(), line: *line, block: None };
         loop {
             let Some((w, l, p)) = tokens.get(*pos) else {
-                return Err(err(d.line, &d.name, "the directive does not end (a `;` or a `{ }` block is missing)"));
+                return Err(err(
+                    d.line,
+                    &d.name,
+                    "the directive does not end (a `;` or a `{ }` block is missing)",
+                ));
             };
             *pos += 1;
             match (w.as_str(), p) {
@@ -124,7 +128,9 @@ fn block(
         out.push(d);
     }
     match opened {
-        Some((line, name)) => Err(err(line, name, "the block opened here is never closed (a `}` is missing)")),
+        Some((line, name)) => {
+            Err(err(line, name, "the block opened here is never closed (a `}` is missing)"))
+        }
         None => Ok(out),
     }
 }
@@ -152,7 +158,8 @@ fn compound(text: &str, bare: Nanos) -> Option<Nanos> {
     let mut rest = text;
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let unit_end = rest[digits..].find(|c: char| c.is_ascii_digit() || c == '.').map_or(rest.len(), |i| digits + i);
+        let unit_end =
+            rest[digits..].find(|c: char| c.is_ascii_digit() || c == '.').map_or(rest.len(), |i| digits + i);
         if digits == 0 {
             return None;
         }

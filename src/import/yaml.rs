@@ -115,7 +115,10 @@ impl MarkedEventReceiver for Builder {
                 self.insert(node);
             }
             Event::Alias(_) => {
-                self.problem.get_or_insert((line, "YAML aliases (*name) are not supported: write the value out".into()));
+                self.problem.get_or_insert((
+                    line,
+                    "YAML aliases (*name) are not supported: write the value out".into(),
+                ));
                 self.insert(Node::Scalar(String::new(), line));
             }
             _ => {}
@@ -126,7 +129,9 @@ impl MarkedEventReceiver for Builder {
 /// Parses the text's first document: the tree, or (line, problem).
 pub fn parse(text: &str) -> Result<Node, (usize, String)> {
     let mut builder = Builder::default();
-    Parser::new_from_str(text).load(&mut builder, false).map_err(|e| (e.marker().line(), e.info().to_string()))?;
+    Parser::new_from_str(text)
+        .load(&mut builder, false)
+        .map_err(|e| (e.marker().line(), e.info().to_string()))?;
     if let Some(p) = builder.problem {
         return Err(p);
     }
