@@ -339,3 +339,52 @@ fn imported_files_check_and_run_through_the_binary() {
     assert_refused(&Ran::from(lbsim(&["import", "nginx", &conf])), &["bad.conf:2: server weight"]);
     assert_refused(&Ran::from(lbsim(&["import", "haproxy", &conf])), &["no `backend NAME`"]);
 }
+
+/// The trace importers, on rows written in each data set's documented shape.
+#[test]
+fn public_traces_convert_to_lbsim_traces() {
+    use lbsim::import::traces::{TraceFormat, convert};
+    // Azure Functions 2021: app,func,end_timestamp,duration (seconds); start = end - duration.
+    let azure = "app,func,end_timestamp,duration\n\"a1\",f1,10.5,0.5\na2,f2,10.2,1.2e-1\na1,f3,11.0,2\n";
+    let c = convert(TraceFormat::Azure, azure, "azure.csv").unwrap();
+    assert_eq!(c.csv, "time,demand,client\n0,2,0\n1,0.5,0\n1.08,0.12,1\n");
+    assert_eq!((c.requests, c.clients), (3, 2));
+    // Alibaba 2021 microservices: timestamp and rt in ms, per service; negative rt skipped.
+    let ali = "timestamp,traceid,service,rpc_id,rpctype,um,uminstanceid,interface,dm,dminstanceid,rt\r\n\
+               1000,t1,S1,0,http,U,u1,i,D,d1,12\r\n\
+               1004,t2,S2,0,rpc,U,u1,i,D,d2,-3\r\n\
+               1002,t3,S2,0,rpc,U,u1,i,D,d2,0.5\r\n";
+    let c = convert(TraceFormat::Alibaba, ali, "ali.csv").unwrap();
+    assert_eq!(c.csv, "time,demand,client\n0,0.012,0\n0.002,0.0005,1\n");
+    assert!(c.notes.iter().any(|n| n.contains("1 row(s) with a negative `rt` skipped")), "{:?}", c.notes);
+    // An access log with $request_time last; one second's requests spread over it.
+    let log = "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 2326 0.005\n\
+               10.0.0.2 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.0\" 200 12 0.010\n\
+               10.0.0.1 - - [10/Oct/2000:13:55:37 -0700] \"GET /b HTTP/1.0\" 200 12 1.5\n";
+    let c = convert(TraceFormat::AccessLog, log, "access.log").unwrap();
+    assert_eq!(c.csv, "time,demand,client\n0,0.005,0\n0.5,0.01,1\n1,1.5,0\n");
+    // lbsim reads what they write.
+    let dir = scratch("traces");
+    dir.file("t.csv", &c.csv);
+    let scenario = dir.file("s.toml", "[arrivals]\nkind = \"trace\"\nfile = \"t.csv\"\n");
+    ok(&["check", &scenario]);
+    // Bad rows name the file, line and column.
+    let bad =
+        convert(TraceFormat::Azure, "app,func,end_timestamp,duration\na,f,x,1\n", "azure.csv").unwrap_err();
+    assert_eq!(bad.to_string(), "azure.csv:2: end_timestamp: `x` is not a number");
+    let bad = convert(TraceFormat::Alibaba, "timestamp,service\n1,a\n", "ali.csv").unwrap_err();
+    assert_eq!(bad.to_string(), "ali.csv:1: rt: no `rt` column (the header has: timestamp, service)");
+    let bad = convert(
+        TraceFormat::AccessLog,
+        "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET /\" 200 1 -\n",
+        "a.log",
+    )
+    .unwrap_err();
+    assert_eq!(
+        bad.to_string(),
+        "a.log:1: request_time: `-` is not a request time in seconds (the last field)"
+    );
+    let file = dir.file("access.log", log);
+    let out = lbsim(&["trace", "import", "access-log", &file]);
+    assert_eq!(stdout(&out), c.csv, "{}", stderr(&out));
+}

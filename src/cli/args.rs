@@ -139,6 +139,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Public traces as lbsim's trace CSV (time, demand, client).
+    Trace {
+        /// What to do with a trace.
+        #[command(subcommand)]
+        action: TraceAction,
+    },
     /// Response curves: every strategy at every load, replicated, with 95% confidence
     /// intervals, on every core.
     Sweep {
@@ -160,6 +166,36 @@ pub enum ImportFormat {
     Nginx,
     /// A HAProxy configuration with backend and defaults sections.
     Haproxy,
+}
+
+/// `lbsim trace ...`.
+#[derive(Debug, Subcommand)]
+pub enum TraceAction {
+    /// Convert a public data set's trace to lbsim's trace CSV (`time,demand,client`), for
+    /// `[arrivals] kind = "trace"`: azure (Azure Functions 2021: app,func,end_timestamp,duration),
+    /// alibaba (Alibaba 2021 microservices call graph: timestamp, rt in ms, service),
+    /// access-log (common log format with $request_time last).
+    Import {
+        /// The trace's format.
+        #[arg(value_enum)]
+        format: TraceImportFormat,
+        /// The trace file.
+        file: PathBuf,
+        /// Write the CSV to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `lbsim trace import FORMAT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceImportFormat {
+    /// Azure Functions 2021 invocations: app,func,end_timestamp,duration (seconds).
+    Azure,
+    /// Alibaba 2021 microservices call graph: timestamp and rt (ms), service.
+    Alibaba,
+    /// A common or combined log format with $request_time (seconds) as the last field.
+    AccessLog,
 }
 
 /// `lbsim scenarios show NAME`.

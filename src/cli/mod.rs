@@ -119,6 +119,9 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Import { format, file, cluster, upstream, backend, output } => {
             import::command(format, &file, cluster.or(upstream).or(backend).as_deref(), output.as_deref())
         }
+        Command::Trace { action: args::TraceAction::Import { format, file, output } } => {
+            import::trace(format, &file, output.as_deref())
+        }
     }
 }
 

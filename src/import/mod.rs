@@ -11,11 +11,15 @@
 //! Each importer fills a [`Draft`] (the scenario's tables, entries with their sources, the
 //! workers and the notes), which [`Draft::render`] writes as TOML.
 //!
+//! [`traces`] converts public traces (Azure Functions 2021, Alibaba 2021 microservices, access
+//! logs) to lbsim's trace CSV.
+//!
 //! Layer 5 (a feature): it imports foundations (`time`, `text`) and nothing above.
 
 pub mod envoy;
 pub mod haproxy;
 pub mod nginx;
+pub mod traces;
 mod words;
 mod yaml;
 
