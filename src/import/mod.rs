@@ -258,7 +258,8 @@ impl Draft {
             "traffic: Poisson arrivals at 80% of the workers' capacity ([arrivals], or --load / \
              --rate; or a recorded trace: [arrivals] kind = \"trace\", file = \"trace.csv\")"
                 .to_string(),
-            "each server serves one request at a time (concurrency 1): set [[workers]] concurrency"
+            "each server serves one request at a time (concurrency 1) and all are equally fast (speed 1), whatever \
+             their weights: set [[workers]] concurrency and speed"
                 .to_string(),
         ];
         assumptions.extend(self.assumptions.iter().cloned());
