@@ -54,7 +54,7 @@ fn the_shipped_envoy_cluster_maps_every_knob_lbsim_has() {
     // Each mapped line names its source.
     let toml = imp(Format::Envoy, &example("envoy.yaml")).toml;
     assert!(toml.contains("name = \"least-request\"   # from cfg:40 lb_policy: LEAST_REQUEST"), "{toml}");
-    assert!(toml.contains("equally fast (speed 1)"), "the assumptions are stated: {toml}");
+    assert!(toml.contains("set [[workers]] concurrency and speed"), "the assumptions are stated: {toml}");
 }
 
 #[test]
