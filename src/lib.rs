@@ -16,8 +16,8 @@
 //! 3. the two engines: [`engine`] and [`live`], neither importing the other
 //! 4. [`engines`] (the `Engine` trait over both), [`scenario`], [`theory`] (closed forms for a
 //!    configuration), [`report`], [`session`]
-//! 5. features: [`playground`] (the run controller), [`sweep`], [`replay`]; [`output`], the
-//!    plumbing they share
+//! 5. features: [`playground`] (the run controller), [`sweep`], [`replay`], [`import`] (proxy
+//!    configurations as scenarios); [`output`], the plumbing they share
 //! 6. [`tui`]
 //! 7. [`cli`], called by `main.rs`
 
@@ -27,6 +27,7 @@ pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod engines;
+pub mod import;
 pub mod keys;
 pub mod live;
 pub mod metrics;

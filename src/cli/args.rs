@@ -116,6 +116,35 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Translate a real balancer's configuration (an Envoy cluster, an nginx upstream, a
+    /// HAProxy backend) into a scenario: every mapped setting commented with its source, every
+    /// setting lbsim does not model named (in the file and on stderr). Traffic and service
+    /// times are not in a proxy's configuration: the scenario states its assumptions.
+    Import {
+        /// The configuration's kind.
+        #[arg(value_enum)]
+        format: ImportFormat,
+        /// The configuration file (Envoy: YAML or JSON).
+        file: PathBuf,
+        /// Envoy: the cluster to import, when the file has several.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["upstream", "backend"])]
+        cluster: Option<String>,
+        /// nginx: the upstream to import, when the file has several.
+        #[arg(long, value_name = "NAME", conflicts_with = "backend")]
+        upstream: Option<String>,
+        /// HAProxy: the backend (or listen section) to import, when the file has several.
+        #[arg(long, value_name = "NAME")]
+        backend: Option<String>,
+        /// Write the scenario to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Public traces as lbsim's trace CSV (time, demand, client).
+    Trace {
+        /// What to do with a trace.
+        #[command(subcommand)]
+        action: TraceAction,
+    },
     /// Response curves: every strategy at every load, replicated, with 95% confidence
     /// intervals, on every core.
     Sweep {
@@ -126,6 +155,47 @@ pub enum Command {
         #[command(flatten)]
         sim: SimArgs,
     },
+}
+
+/// `lbsim import FORMAT`: whose configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// An Envoy v3 cluster, or a bootstrap with static_resources.clusters (YAML or JSON).
+    Envoy,
+    /// An nginx configuration with upstream blocks.
+    Nginx,
+    /// A HAProxy configuration with backend and defaults sections.
+    Haproxy,
+}
+
+/// `lbsim trace ...`.
+#[derive(Debug, Subcommand)]
+pub enum TraceAction {
+    /// Convert a public data set's trace to lbsim's trace CSV (`time,demand,client`), for
+    /// `[arrivals] kind = "trace"`: azure (Azure Functions 2021: app,func,end_timestamp,duration),
+    /// alibaba (Alibaba 2021 microservices call graph: timestamp, rt in ms, service),
+    /// access-log (common log format with $request_time last).
+    Import {
+        /// The trace's format.
+        #[arg(value_enum)]
+        format: TraceImportFormat,
+        /// The trace file.
+        file: PathBuf,
+        /// Write the CSV to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `lbsim trace import FORMAT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceImportFormat {
+    /// Azure Functions 2021 invocations: app,func,end_timestamp,duration (seconds).
+    Azure,
+    /// Alibaba 2021 microservices call graph: timestamp and rt (ms), service.
+    Alibaba,
+    /// A common or combined log format with $request_time (seconds) as the last field.
+    AccessLog,
 }
 
 /// `lbsim scenarios show NAME`.

@@ -5,12 +5,13 @@
 //! - [`overrides`]: flags -> typed [`Overrides`](crate::scenario::Overrides) of a scenario,
 //!   and loading `--scenario`;
 //! - one module per command: [`run`] (run, compare, crosscheck), [`sweep`], [`replay`],
-//!   [`info`] (scenarios, strategies, check, completions, man).
+//!   [`info`] (scenarios, strategies, check, completions, man), [`import`].
 //!
 //! The work itself is done below: `scenario` applies the overrides, `sweep` runs grids,
 //! `output` carries errors, progress and reports out.
 
 pub mod args;
+pub mod import;
 pub mod info;
 pub mod overrides;
 pub mod replay;
@@ -115,6 +116,12 @@ pub fn dispatch(cli: Cli) -> Result<(), CliError> {
             replay::command(&file, headless, format, output.as_deref())
         }
         Command::Sweep { sweep, sim } => sweep::command(&sweep, &sim),
+        Command::Import { format, file, cluster, upstream, backend, output } => {
+            import::command(format, &file, cluster.or(upstream).or(backend).as_deref(), output.as_deref())
+        }
+        Command::Trace { action: args::TraceAction::Import { format, file, output } } => {
+            import::trace(format, &file, output.as_deref())
+        }
     }
 }
 
