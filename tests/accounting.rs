@@ -97,3 +97,37 @@ fn retries_that_could_never_fire_are_refused_with_the_reason() {
     let policy = lbsim::engine::RetryPolicy { per_try_timeout: Some(15 * MILLIS), ..Default::default() };
     assert!(lbsim::engine::Command::SetRetry(Some(policy)).check(&config, 8).is_ok());
 }
+
+/// Whether retries can fire is judged by the faults in force, not only the scenario's: after
+/// `e` gives a worker errors, or `k` crashes one, `t` turns retries on in lesson 17, and they
+/// fire (issue 20: the refusal looked at the configuration only).
+#[test]
+fn retries_refused_for_lack_of_faults_are_accepted_once_a_fault_is_injected() {
+    use lbsim::engine::Command;
+    let scenario = lbsim::scenario::builtin::find("timeouts-and-cancellation").unwrap().scenario().unwrap();
+    let config = scenario.to_config().unwrap();
+    let retries = || Command::SetRetry(Some(Default::default()));
+    let faults = [
+        ("errors", Command::SetWorkerErrorRate { worker: 0, rate: 0.5 }),
+        ("a crash", Command::SetWorkerUp { worker: 0, up: false }),
+    ];
+    for (fault, command) in faults {
+        let strategy = lbsim::strategy::build("round-robin", &config.strategy_params).unwrap();
+        let mut sim = lbsim::engine::Sim::new(config.clone(), strategy).unwrap();
+        // The lesson's run lasts 5 s.
+        sim.step_until(lbsim::time::SECS);
+        assert!(sim.apply(retries()).is_err(), "no fault yet: retries could never fire");
+        sim.apply(command).unwrap();
+        sim.apply(retries()).unwrap_or_else(|e| panic!("after {fault}: {e}"));
+        sim.step_until(2 * lbsim::time::SECS);
+        // Attempts sent to a failing worker fail and are retried; a crashed one loses what it
+        // held when it crashed (before `t`), and the next crash's losses are retried.
+        if fault == "a crash" {
+            sim.apply(Command::SetWorkerUp { worker: 0, up: true }).unwrap();
+            sim.step_until(3 * lbsim::time::SECS);
+            sim.apply(Command::SetWorkerUp { worker: 0, up: false }).unwrap();
+            sim.step_until(4 * lbsim::time::SECS);
+        }
+        assert!(sim.metrics().attempts.retries > 0, "after {fault} retries fire");
+    }
+}

@@ -659,7 +659,17 @@ impl Sim {
 
     /// Applies a command at the current virtual time.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        command.check(&self.config, self.workers.len())?;
+        let in_force;
+        let config = match &command {
+            // Whether retries can fire depends on the faults in force, not only on those the
+            // run started with (lesson 17: `e`, then `t`).
+            Command::SetRetry(Some(_)) => {
+                in_force = self.config_in_force();
+                &in_force
+            }
+            _ => &self.config,
+        };
+        command.check(config, self.workers.len())?;
         let (what, kind) = (command.describe(), command.kind());
         let before = self.strategy_name().to_string();
         let switched = matches!(command, Command::SetStrategy(_));
@@ -672,6 +682,16 @@ impl Sim {
             switched.then_some((before.as_str(), after.as_str())),
         );
         Ok(())
+    }
+
+    /// The configuration with the workers' faults in force: error rates as commands left them,
+    /// and a worker that is down now failing every attempt (as it does, to whoever sends it one).
+    fn config_in_force(&self) -> SimConfig {
+        let mut config = self.config.clone();
+        for (spec, w) in config.workers.iter_mut().zip(&self.workers) {
+            spec.error_rate = if w.is_down() { 1.0 } else { w.spec.error_rate };
+        }
+        config
     }
 
     /// Applies a command that [`Command::check`] accepted.

@@ -594,7 +594,21 @@ impl Live {
     }
     /// Applies a command now (checked by [`Command::check`] first).
     pub(crate) fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        command.check(&self.config, self.worker_count())?;
+        let in_force;
+        let config = match &command {
+            // Whether retries can fire depends on the faults in force (`e`, `k`), as in the model.
+            Command::SetRetry(Some(_)) => {
+                let mut config = self.config.clone();
+                for (id, spec) in config.workers.iter_mut().enumerate() {
+                    let w = self.worker(id);
+                    spec.error_rate = if w.crashed { 1.0 } else { w.error_rate };
+                }
+                in_force = config;
+                &in_force
+            }
+            _ => &self.config,
+        };
+        command.check(config, self.worker_count())?;
         let (what, kind) = (command.describe(), command.kind());
         let before = self.strategy_name.clone();
         let switched = matches!(command, Command::SetStrategy(_));
