@@ -530,7 +530,7 @@ pub fn parse_time(text: &str) -> Result<Nanos, String> {
 /// The most characters of a value an error line shows.
 const SHOWN_CHARS: usize = 40;
 
-/// A value from a file as an error line shows it: cut to [`SHOWN_CHARS`] characters (a value
+/// A value from a file as an error line shows it: cut to `SHOWN_CHARS` (40) characters (a value
 /// of 200 MB is not echoed whole).
 pub fn cut(value: &str) -> std::borrow::Cow<'_, str> {
     match value.char_indices().nth(SHOWN_CHARS) {

@@ -160,7 +160,7 @@ impl Playground {
     }
 
     /// Bounds the memory of all checkpoints together (bytes, as estimated); the default is
-    /// [`CHECKPOINT_BUDGET`].
+    /// 512 MiB (`CHECKPOINT_BUDGET`).
     pub fn set_checkpoint_budget(&mut self, bytes: u64) {
         self.checkpoints.budget = bytes;
     }
