@@ -559,3 +559,46 @@ fn a_signal_stops_a_headless_live_run_gracefully_with_its_report() {
         assert_eq!(r["live"]["tasks_left_at_shutdown"], 0);
     }
 }
+
+/// A closed loop with far more clients than its one worker can serve ends at its end plus the
+/// grace period, not when every client's queued request is answered (issue 25: 3000 clients,
+/// `duration = "2s"` and `--grace 0s` ran 9.9 s). Here the queue holds about 2 s of work when
+/// time is up, at a time scale of 0.5 (real time half the scenario's); the run must end within
+/// a second of its end (the margin for a busy machine), and its counters still add up, the
+/// requests cut off counted as cancelled.
+#[test]
+fn a_closed_loop_ends_at_its_duration_and_grace() {
+    let _serial = common::one_at_a_time();
+    let text = r#"
+        name = "crowd"
+        service = "const:10ms"
+        [arrivals]
+        kind = "closed"
+        clients = 400
+        think = "const:1ms"
+        [[workers]]
+        count = 1
+        [run]
+        duration = "1s"
+        warmup = "0s"
+        seed = 3
+        [live]
+        time_scale = 0.5
+        threads = 2
+        grace = "0s"
+        "#;
+    let s = Scenario::parse(text, "crowd").unwrap();
+    let config = s.to_config().unwrap();
+    let mut run =
+        Live::new(config, strategy::build("least-loaded", &Default::default()).unwrap(), s.live).unwrap();
+    run.begin().unwrap();
+    while !run.wait(Duration::from_millis(50)) {
+        assert!(run.wall_time() < Duration::from_secs(30), "still running at 30 s");
+    }
+    // The run's end is 0.5 s of real time in; the grace period is 0.
+    let wall = run.wall_time();
+    assert!(wall < Duration::from_millis(1500), "ran {wall:?} past an end at 0.5 s and no grace");
+    let c = run.metrics().counters;
+    assert!(c.cancelled > 0, "the queued requests were cut off: {c:?}");
+    assert!(c.is_conserved() && c.in_flight == 0, "{c:?}");
+}
