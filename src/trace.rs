@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::time::{MAX_TIME, Nanos, SECS};
 
@@ -47,6 +47,8 @@ impl std::error::Error for DataError {}
 pub struct Trace {
     /// Where it was read from, as the scenario named it.
     pub source: String,
+    /// The file read, when it was one (not built into lbsim): an output must not be it.
+    pub path: Option<PathBuf>,
     /// Arrival times, non-decreasing.
     pub times: Vec<Nanos>,
     /// Work at speed 1 per request, when the file gives it.
@@ -130,6 +132,7 @@ impl Trace {
         })?;
         let mut trace = Trace {
             source: shown.to_string(),
+            path: None,
             times: Vec::new(),
             demands: demand.map(|_| Vec::new()),
             clients: client.map(|_| Vec::new()),
@@ -173,6 +176,8 @@ impl Trace {
 pub struct Samples {
     /// The file, as named.
     pub source: String,
+    /// The file read, when it was one (not built into lbsim): an output must not be it.
+    pub path: Option<PathBuf>,
     /// The values, ascending.
     pub sorted: Vec<Nanos>,
 }
@@ -218,7 +223,7 @@ impl Samples {
             });
         }
         sorted.sort_unstable();
-        Ok(Samples { source: shown.to_string(), sorted })
+        Ok(Samples { source: shown.to_string(), path: None, sorted })
     }
 
     /// The quantile function, linear between order statistics: `u` in `[0, 1]` maps to the

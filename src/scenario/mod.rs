@@ -263,6 +263,23 @@ impl Scenario {
         }
     }
 
+    /// The data files this scenario read (its trace, its `empirical:` samples), with what
+    /// names each: an output must not overwrite one.
+    pub fn data_files(&self) -> Vec<(&'static str, &std::path::Path)> {
+        let mut files = Vec::new();
+        if let ArrivalSpec::Trace { trace, .. } = &self.arrivals
+            && let Some(path) = &trace.path
+        {
+            files.push(("the trace", path.as_path()));
+        }
+        if let Dist::Empirical(samples) = &self.service
+            && let Some(path) = &samples.path
+        {
+            files.push(("the service times file", path.as_path()));
+        }
+        files
+    }
+
     /// The engine configuration, with loads resolved against the cluster's capacity.
     pub fn to_config(&self) -> Result<SimConfig, ConfigError> {
         let mut config = self.skeleton();
