@@ -55,6 +55,18 @@ pub struct Trace {
     pub demands: Option<Vec<Nanos>>,
     /// The client of each request, when the file gives it.
     pub clients: Option<Vec<u32>>,
+    /// Where in the file the values that set the run's length are, for error lines.
+    pub marks: Marks,
+}
+
+/// Where in a trace file (line, column) the values that set the run's length are: the last
+/// time, and the largest demand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// The last request's time.
+    pub last_time: Option<(usize, usize)>,
+    /// The largest demand, when the file gives demands.
+    pub largest_demand: Option<(usize, usize)>,
 }
 
 impl Trace {
@@ -136,7 +148,9 @@ impl Trace {
             times: Vec::new(),
             demands: demand.map(|_| Vec::new()),
             clients: client.map(|_| Vec::new()),
+            marks: Marks::default(),
         };
+        let mut largest = 0;
         let mut last = 0;
         while let Some(row) = csv.row(names.len())? {
             let t = row.time(time, "time")?;
@@ -152,8 +166,13 @@ impl Trace {
             }
             last = t;
             trace.times.push(t);
+            trace.marks.last_time = row.at(time);
             if let (Some(c), Some(d)) = (demand, trace.demands.as_mut()) {
-                d.push(row.time(c, "demand")?);
+                let demand = row.time(c, "demand")?;
+                if demand >= largest || trace.marks.largest_demand.is_none() {
+                    (largest, trace.marks.largest_demand) = (demand, row.at(c));
+                }
+                d.push(demand);
             }
             if let (Some(c), Some(ids)) = (client, trace.clients.as_mut()) {
                 ids.push(row.whole(c, "client")?);
@@ -493,9 +512,14 @@ impl Row<'_> {
     }
 
     fn error(&self, cell: usize, message: String) -> DataError {
+        DataError { file: self.shown.to_string(), position: self.at(cell), message }
+    }
+
+    /// The line and column of `cell`.
+    fn at(&self, cell: usize) -> Option<(usize, usize)> {
         // A quoted cell may span lines, leaving fewer offsets in this line than cells.
         let col = self.offsets.get(cell).map_or(1, |&o| Csv::column(self.text, o));
-        DataError { file: self.shown.to_string(), position: Some((self.line, col)), message }
+        Some((self.line, col))
     }
 
     fn time(&self, cell: usize, column: &str) -> Result<Nanos, DataError> {

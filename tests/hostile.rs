@@ -277,6 +277,35 @@ fn runs_that_cannot_fit_in_virtual_time_are_refused() {
     assert_refused(&ran, &["--duration", "longest virtual time"]);
 }
 
+/// Error lines about huge or infinite numbers say something a person can read (issue 25:
+/// "about infs of virtual time", 1e308 printed as 309 digits), and a trace's problems name the
+/// trace's file, line and column, not `arrivals.rate` or `service`, which the user never wrote.
+#[test]
+fn error_lines_about_huge_numbers_and_traces_make_sense() {
+    let ran = run(&["run", "--headless", "--rate", "1e308"]);
+    assert_refused(&ran, &["--rate", "1e308 is above the maximum"]);
+    let ran = run(&["run", "--headless", "--rate", "1e-300", "--requests", "10"]);
+    assert_refused(&ran, &["--rate", "would never end"]);
+    let ran = run(&["run", "--headless", "--load", "1e308"]);
+    assert_refused(&ran, &["--load", "more than 10^300 requests/s"]);
+    for ran in [&ran] {
+        assert!(!ran.stderr.contains("inf") && ran.stderr.len() < 300, "{}", ran.stderr);
+    }
+    let dir = scratch("trace-blame");
+    dir.file("far.csv", "time,demand\n0,1ms\n0.5,1ms\n  2000000000,1ms\n");
+    dir.file("big.csv", "time,demand\n0,1ms\n0,2000000000\n0.001,1ms\n");
+    for (name, words) in [
+        ("far", ["field `arrivals.file`", "far.csv line 4, column 3", "times"]),
+        ("big", ["field `arrivals.file`", "big.csv line 3, column 3", "demands"]),
+    ] {
+        let file = dir
+            .file(&format!("{name}.toml"), format!("[arrivals]\nkind = \"trace\"\nfile = \"{name}.csv\"\n"));
+        let ran = run(&["run", "--headless", "--requests", "1000000", "--scenario", &file]);
+        assert_refused(&ran, &words);
+        assert!(!ran.stderr.contains("arrivals.rate") && !ran.stderr.contains("`service`"), "{}", ran.stderr);
+    }
+}
+
 #[test]
 fn output_is_checked_before_the_run_and_replaced_whole() {
     let dir = scratch("output");
