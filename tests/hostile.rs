@@ -306,6 +306,33 @@ fn error_lines_about_huge_numbers_and_traces_make_sense() {
     }
 }
 
+/// The UI's prompts read times with the one time parser, overflow checks included (issue 25:
+/// `1e300` typed at `p` was taken as seconds by a parser of its own, saturating to a time
+/// beyond lbsim's virtual time).
+#[test]
+fn times_typed_in_the_ui_are_checked_like_every_other() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let scenario = lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
+    let mut app =
+        lbsim::tui::App::new(scenario, &["least-loaded".to_string()], lbsim::playground::Mode::Run).unwrap();
+    let mut key = |code| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    for typed in ["1e300", "99999999999", "inf"] {
+        key(KeyCode::Char('p'));
+        typed.chars().for_each(|c| key(KeyCode::Char(c)));
+        key(KeyCode::Enter);
+    }
+    let log: Vec<&str> = app.play.log_lines().iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(app.play.pause_at(), None, "{log:?}");
+    for typed in ["1e300", "99999999999", "inf"] {
+        assert!(log.iter().any(|l| l.starts_with(&format!("cannot pause at `{typed}`"))), "{typed}: {log:?}");
+    }
+    let mut key = |code| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    key(KeyCode::Char('p'));
+    "2.5".chars().for_each(|c| key(KeyCode::Char(c)));
+    key(KeyCode::Enter);
+    assert_eq!(app.play.pause_at(), Some(2_500 * lbsim::time::MILLIS));
+}
+
 #[test]
 fn output_is_checked_before_the_run_and_replaced_whole() {
     let dir = scratch("output");
