@@ -282,13 +282,13 @@ fn runs_that_cannot_fit_in_virtual_time_are_refused() {
 /// trace's file, line and column, not `arrivals.rate` or `service`, which the user never wrote.
 #[test]
 fn error_lines_about_huge_numbers_and_traces_make_sense() {
-    let ran = run(&["run", "--headless", "--rate", "1e308"]);
-    assert_refused(&ran, &["--rate", "1e308 is above the maximum"]);
-    let ran = run(&["run", "--headless", "--rate", "1e-300", "--requests", "10"]);
-    assert_refused(&ran, &["--rate", "would never end"]);
-    let ran = run(&["run", "--headless", "--load", "1e308"]);
-    assert_refused(&ran, &["--load", "more than 10^300 requests/s"]);
-    for ran in [&ran] {
+    for (args, words) in [
+        (["--rate", "1e308", "--requests", "10"], ["--rate", "1e308 is above the maximum"]),
+        (["--rate", "1e-300", "--requests", "10"], ["--rate", "would never end"]),
+        (["--load", "1e308", "--requests", "10"], ["--load", "more than 10^300 requests/s"]),
+    ] {
+        let ran = run(&[&["run", "--headless"][..], &args].concat());
+        assert_refused(&ran, &words);
         assert!(!ran.stderr.contains("inf") && ran.stderr.len() < 300, "{}", ran.stderr);
     }
     let dir = scratch("trace-blame");
