@@ -265,6 +265,7 @@ impl Dist {
         let samples = crate::trace::Samples::read(&path, &shown).map_err(|e| e.to_string())?;
         Ok(Dist::Empirical(std::sync::Arc::new(crate::trace::Samples {
             source: file.to_string(),
+            path: Some(path),
             ..samples
         })))
     }

@@ -44,6 +44,22 @@ pub fn number(x: f64) -> String {
     if x == 0.0 || !x.is_finite() || (1e-4..1e9).contains(&a) { format!("{x}") } else { format!("{x:e}") }
 }
 
+/// Like [`number`], but words for what is not a finite number, for error lines: an infinite
+/// value (an overflow: `1e308 * 900`) is `more than 10^300`, not `inf`.
+///
+/// ```
+/// assert_eq!(lbsim::text::amount(f64::INFINITY), "more than 10^300");
+/// assert_eq!(lbsim::text::amount(2.5e20), "2.5e20");
+/// ```
+pub fn amount(x: f64) -> String {
+    match x {
+        f64::INFINITY => "more than 10^300".to_string(),
+        f64::NEG_INFINITY => "less than -10^300".to_string(),
+        x if x.is_nan() => "not a number".to_string(),
+        x => number(x),
+    }
+}
+
 /// `950`, `12.3k`, `10.0M`: a count that fits a header.
 pub fn count_text(n: u64) -> String {
     match n {

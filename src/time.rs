@@ -156,6 +156,23 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
     })
 }
 
+/// A virtual time typed at a prompt: seconds (`19.5`, `1e3`) or a duration (`19.5s`, `1m`),
+/// read by [`parse_nanos_scientific`] (every step checked) and refused beyond [`MAX_TIME`].
+pub fn parse_seconds_or_duration(text: &str) -> Result<Nanos, String> {
+    let s = text.trim();
+    let too_long = || format!("`{s}` is longer than lbsim's virtual time can hold");
+    let t = match parse_nanos_scientific(s, Some(SECS)) {
+        Ok(t) => t,
+        Err(TimeError::TooLarge) => return Err(too_long()),
+        // The duration parser's words for what is wrong.
+        Err(_) => parse_duration(s)?,
+    };
+    if t > MAX_TIME {
+        return Err(too_long());
+    }
+    Ok(t)
+}
+
 /// Displays a duration compactly with three significant digits: `812ns`, `12.3µs`, `4.56ms`,
 /// `1.20s`.
 pub struct Human(pub Nanos);

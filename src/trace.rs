@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::time::{MAX_TIME, Nanos, SECS};
 
@@ -47,12 +47,26 @@ impl std::error::Error for DataError {}
 pub struct Trace {
     /// Where it was read from, as the scenario named it.
     pub source: String,
+    /// The file read, when it was one (not built into lbsim): an output must not be it.
+    pub path: Option<PathBuf>,
     /// Arrival times, non-decreasing.
     pub times: Vec<Nanos>,
     /// Work at speed 1 per request, when the file gives it.
     pub demands: Option<Vec<Nanos>>,
     /// The client of each request, when the file gives it.
     pub clients: Option<Vec<u32>>,
+    /// Where in the file the values that set the run's length are, for error lines.
+    pub marks: Marks,
+}
+
+/// Where in a trace file (line, column) the values that set the run's length are: the last
+/// time, and the largest demand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// The last request's time.
+    pub last_time: Option<(usize, usize)>,
+    /// The largest demand, when the file gives demands.
+    pub largest_demand: Option<(usize, usize)>,
 }
 
 impl Trace {
@@ -130,10 +144,13 @@ impl Trace {
         })?;
         let mut trace = Trace {
             source: shown.to_string(),
+            path: None,
             times: Vec::new(),
             demands: demand.map(|_| Vec::new()),
             clients: client.map(|_| Vec::new()),
+            marks: Marks::default(),
         };
+        let mut largest = 0;
         let mut last = 0;
         while let Some(row) = csv.row(names.len())? {
             let t = row.time(time, "time")?;
@@ -149,8 +166,13 @@ impl Trace {
             }
             last = t;
             trace.times.push(t);
+            trace.marks.last_time = row.at(time);
             if let (Some(c), Some(d)) = (demand, trace.demands.as_mut()) {
-                d.push(row.time(c, "demand")?);
+                let demand = row.time(c, "demand")?;
+                if demand >= largest || trace.marks.largest_demand.is_none() {
+                    (largest, trace.marks.largest_demand) = (demand, row.at(c));
+                }
+                d.push(demand);
             }
             if let (Some(c), Some(ids)) = (client, trace.clients.as_mut()) {
                 ids.push(row.whole(c, "client")?);
@@ -173,6 +195,8 @@ impl Trace {
 pub struct Samples {
     /// The file, as named.
     pub source: String,
+    /// The file read, when it was one (not built into lbsim): an output must not be it.
+    pub path: Option<PathBuf>,
     /// The values, ascending.
     pub sorted: Vec<Nanos>,
 }
@@ -218,7 +242,7 @@ impl Samples {
             });
         }
         sorted.sort_unstable();
-        Ok(Samples { source: shown.to_string(), sorted })
+        Ok(Samples { source: shown.to_string(), path: None, sorted })
     }
 
     /// The quantile function, linear between order statistics: `u` in `[0, 1]` maps to the
@@ -488,9 +512,14 @@ impl Row<'_> {
     }
 
     fn error(&self, cell: usize, message: String) -> DataError {
+        DataError { file: self.shown.to_string(), position: self.at(cell), message }
+    }
+
+    /// The line and column of `cell`.
+    fn at(&self, cell: usize) -> Option<(usize, usize)> {
         // A quoted cell may span lines, leaving fewer offsets in this line than cells.
         let col = self.offsets.get(cell).map_or(1, |&o| Csv::column(self.text, o));
-        DataError { file: self.shown.to_string(), position: Some((self.line, col)), message }
+        Some((self.line, col))
     }
 
     fn time(&self, cell: usize, column: &str) -> Result<Nanos, DataError> {

@@ -277,6 +277,62 @@ fn runs_that_cannot_fit_in_virtual_time_are_refused() {
     assert_refused(&ran, &["--duration", "longest virtual time"]);
 }
 
+/// Error lines about huge or infinite numbers say something a person can read (issue 25:
+/// "about infs of virtual time", 1e308 printed as 309 digits), and a trace's problems name the
+/// trace's file, line and column, not `arrivals.rate` or `service`, which the user never wrote.
+#[test]
+fn error_lines_about_huge_numbers_and_traces_make_sense() {
+    for (args, words) in [
+        (["--rate", "1e308", "--requests", "10"], ["--rate", "1e308 is above the maximum"]),
+        (["--rate", "1e-300", "--requests", "10"], ["--rate", "would never end"]),
+        (["--load", "1e308", "--requests", "10"], ["--load", "more than 10^300 requests/s"]),
+    ] {
+        let ran = run(&[&["run", "--headless"][..], &args].concat());
+        assert_refused(&ran, &words);
+        assert!(!ran.stderr.contains("inf") && ran.stderr.len() < 300, "{}", ran.stderr);
+    }
+    let dir = scratch("trace-blame");
+    dir.file("far.csv", "time,demand\n0,1ms\n0.5,1ms\n  2000000000,1ms\n");
+    dir.file("big.csv", "time,demand\n0,1ms\n0,2000000000\n0.001,1ms\n");
+    for (name, words) in [
+        ("far", ["field `arrivals.file`", "far.csv line 4, column 3", "times"]),
+        ("big", ["field `arrivals.file`", "big.csv line 3, column 3", "demands"]),
+    ] {
+        let file = dir
+            .file(&format!("{name}.toml"), format!("[arrivals]\nkind = \"trace\"\nfile = \"{name}.csv\"\n"));
+        let ran = run(&["run", "--headless", "--requests", "1000000", "--scenario", &file]);
+        assert_refused(&ran, &words);
+        assert!(!ran.stderr.contains("arrivals.rate") && !ran.stderr.contains("`service`"), "{}", ran.stderr);
+    }
+}
+
+/// The UI's prompts read times with the one time parser, overflow checks included (issue 25:
+/// `1e300` typed at `p` was taken as seconds by a parser of its own, saturating to a time
+/// beyond lbsim's virtual time).
+#[test]
+fn times_typed_in_the_ui_are_checked_like_every_other() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let scenario = lbsim::scenario::builtin::find("default").unwrap().scenario().unwrap();
+    let mut app =
+        lbsim::tui::App::new(scenario, &["least-loaded".to_string()], lbsim::playground::Mode::Run).unwrap();
+    let mut key = |code| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    for typed in ["1e300", "99999999999", "inf"] {
+        key(KeyCode::Char('p'));
+        typed.chars().for_each(|c| key(KeyCode::Char(c)));
+        key(KeyCode::Enter);
+    }
+    let log: Vec<&str> = app.play.log_lines().iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(app.play.pause_at(), None, "{log:?}");
+    for typed in ["1e300", "99999999999", "inf"] {
+        assert!(log.iter().any(|l| l.starts_with(&format!("cannot pause at `{typed}`"))), "{typed}: {log:?}");
+    }
+    let mut key = |code| app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    key(KeyCode::Char('p'));
+    "2.5".chars().for_each(|c| key(KeyCode::Char(c)));
+    key(KeyCode::Enter);
+    assert_eq!(app.play.pause_at(), Some(2_500 * lbsim::time::MILLIS));
+}
+
 #[test]
 fn output_is_checked_before_the_run_and_replaced_whole() {
     let dir = scratch("output");

@@ -90,6 +90,58 @@ fn two_outputs_in_one_file_or_over_the_scenario_are_refused() {
     assert_eq!(std::fs::read(&scenario).unwrap(), before);
 }
 
+/// An output that is the trace being read, or the `empirical:` service times, is refused
+/// before the run, as one over the scenario file is (issue 25: the report overwrote the trace).
+#[test]
+fn an_output_over_the_trace_or_the_samples_being_read_is_refused() {
+    let dir = scratch("data-out");
+    let trace = dir.file("t.csv", "time,demand\n0,1ms\n0.01,2ms\n0.02,1ms\n");
+    let samples = dir.file("lat.csv", "latency\n1ms\n2ms\n3ms\n");
+    dir.file("s.toml", "service = \"empirical:lat.csv\"\n[arrivals]\nkind = \"trace\"\nfile = \"t.csv\"\n");
+    let (trace_before, samples_before) = (std::fs::read(&trace).unwrap(), std::fs::read(&samples).unwrap());
+    let limit = Duration::from_secs(20);
+    for (out, words) in [
+        ("t.csv", "--output t.csv is the trace being read"),
+        ("./lat.csv", "--output ./lat.csv is the service times file being read"),
+    ] {
+        let ran = run_in(&dir, &["run", "--headless", "--scenario", "s.toml", "--output", out], limit);
+        assert_refused(&ran, &[words]);
+        let ran = run_in(
+            &dir,
+            &[
+                "compare",
+                "--strategies",
+                "random,least-loaded",
+                "--headless",
+                "--scenario",
+                "s.toml",
+                "--record",
+                out,
+            ],
+            limit,
+        );
+        assert_refused(&ran, &["--record", "being read"]);
+    }
+    // Given on the command line, relative to the working folder.
+    let ran = run_in(
+        &dir,
+        &[
+            "run",
+            "--headless",
+            "--requests",
+            "50",
+            "--service",
+            "empirical:lat.csv",
+            "--timeline-csv",
+            "lat.csv",
+        ],
+        limit,
+    );
+    assert_refused(&ran, &["--timeline-csv lat.csv is the service times file being read"]);
+    assert_eq!(std::fs::read(&trace).unwrap(), trace_before);
+    assert_eq!(std::fs::read(&samples).unwrap(), samples_before);
+}
+
 #[test]
 fn an_output_through_a_symbolic_link_writes_its_target_and_keeps_the_link() {
     let dir = scratch("symlink-out");

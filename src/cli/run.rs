@@ -21,6 +21,7 @@ const CROSSCHECK_REQUESTS: u64 = 10_000;
 pub fn run(strategy: Option<String>, sim: &SimArgs) -> Result<(), CliError> {
     distinct_files(sim)?;
     let mut scenario = resolve_scenario(sim)?;
+    outputs_spare_data(sim, &scenario)?;
     let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
     if let Some(r) = sim.replications.filter(|&r| r > 1) {
         return replicated(&[name], sim, r);
@@ -40,6 +41,7 @@ pub fn compare(strategies: &[String], sim: &SimArgs) -> Result<(), CliError> {
         return replicated(strategies, sim, r);
     }
     let mut scenario = resolve_scenario(sim)?;
+    outputs_spare_data(sim, &scenario)?;
     crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, strategies)
         .map_err(CliError::input)?;
     simulate_and_report(scenario, strategies, Mode::Compare, sim)
@@ -53,6 +55,7 @@ fn replicated(strategies: &[String], sim: &SimArgs, replications: u32) -> Result
         return Err(CliError::input("--replications above 1 runs the model only: drop --engine live"));
     }
     let scenario = resolve_scenario(sim)?;
+    outputs_spare_data(sim, &scenario)?;
     let sink = prepare_sink(sim.output.as_deref())?;
     let auto = sim.warmup == Some(Warmup::Auto);
     crate::sweep::compare::command(&scenario, strategies, replications, auto, sim.format, sink, &stop_signal)
@@ -85,6 +88,7 @@ pub fn crosscheck(strategy: Option<String>, mut sim: SimArgs) -> Result<(), CliE
     }
     sim.engine = Some(EngineKind::Live);
     let scenario = resolve_scenario(&sim)?;
+    outputs_spare_data(&sim, &scenario)?;
     let sink = prepare_sink(sim.output.as_deref())?;
     let name = strategy.unwrap_or_else(|| scenario.strategy.clone());
     let model = simulate_all(&scenario, std::slice::from_ref(&name))?.remove(0);
@@ -123,6 +127,24 @@ pub(crate) fn distinct_files(args: &SimArgs) -> Result<(), CliError> {
         if scenario.is_file() && crate::output::same_file(scenario, path) {
             return Err(CliError::input(format!(
                 "{flag} {} is the scenario file being read: write the report elsewhere",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses, before anything runs, an output that is a data file the scenario read: its trace
+/// or its `empirical:` service times (as [`distinct_files`] refuses the scenario file).
+pub(crate) fn outputs_spare_data(args: &SimArgs, scenario: &Scenario) -> Result<(), CliError> {
+    let outputs =
+        [("--output", &args.output), ("--timeline-csv", &args.timeline_csv), ("--record", &args.record)];
+    for (flag, path) in outputs.iter().filter_map(|(flag, path)| Some((flag, path.as_deref()?))) {
+        if let Some((what, _)) =
+            scenario.data_files().into_iter().find(|(_, d)| crate::output::same_file(d, path))
+        {
+            return Err(CliError::input(format!(
+                "{flag} {} is {what} being read: write the report elsewhere",
                 path.display()
             )));
         }

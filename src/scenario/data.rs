@@ -10,19 +10,23 @@ use super::ScenarioError;
 use crate::dist::Dist;
 use crate::trace::{DataError, Samples, Trace};
 
-/// The bytes of `file` as a scenario from `origin` names it, and how errors show it.
-fn bytes(origin: &str, file: &str) -> Result<(std::borrow::Cow<'static, [u8]>, String), DataError> {
+/// What [`bytes`] read: the bytes, how errors show the file, and its path (none when built in).
+type Read = (std::borrow::Cow<'static, [u8]>, String, Option<std::path::PathBuf>);
+
+/// The bytes of `file` as a scenario from `origin` names it, how errors show it, and the
+/// file read.
+fn bytes(origin: &str, file: &str) -> Result<Read, DataError> {
     if let Some(name) = origin.strip_prefix("built-in ") {
         let data = super::builtin::data(file).ok_or_else(|| DataError {
             file: file.to_string(),
             position: None,
             message: format!("is not among the files built into lbsim (named by built-in {name})"),
         })?;
-        return Ok((std::borrow::Cow::Borrowed(data), format!("built-in {file}")));
+        return Ok((std::borrow::Cow::Borrowed(data), format!("built-in {file}"), None));
     }
     let base = std::path::Path::new(origin).parent();
     let (path, shown) = crate::trace::resolve(file, base);
-    Ok((std::borrow::Cow::Owned(crate::trace::read_bytes(&path, &shown)?), shown))
+    Ok((std::borrow::Cow::Owned(crate::trace::read_bytes(&path, &shown)?), shown, Some(path)))
 }
 
 fn data_error(e: DataError) -> ScenarioError {
@@ -35,9 +39,9 @@ pub(super) fn trace(text: &str, origin: &str, file: &Spanned<String>) -> Result<
     if name.is_empty() {
         return Err(super::locate::field_error(text, origin, file.span(), "arrivals.file", "names no file"));
     }
-    let (bytes, shown) = bytes(origin, name).map_err(data_error)?;
+    let (bytes, shown, path) = bytes(origin, name).map_err(data_error)?;
     let trace = Trace::parse(&bytes, &shown).map_err(data_error)?;
-    Ok(Arc::new(Trace { source: name.to_string(), ..trace }))
+    Ok(Arc::new(Trace { source: name.to_string(), path, ..trace }))
 }
 
 /// The `service` distribution: the syntax of `--service`, or `empirical:FILE`.
@@ -50,9 +54,9 @@ pub(super) fn service(text: &str, origin: &str, service: &Spanned<String>) -> Re
     if file.is_empty() {
         return Err(at(format!("`{spec}` names no file (empirical:FILE, e.g. empirical:latencies.csv)")));
     }
-    let (bytes, shown) = bytes(origin, file).map_err(data_error)?;
+    let (bytes, shown, path) = bytes(origin, file).map_err(data_error)?;
     let samples = Samples::parse(&bytes, &shown).map_err(data_error)?;
-    Ok(Dist::Empirical(Arc::new(Samples { source: file.to_string(), ..samples })))
+    Ok(Dist::Empirical(Arc::new(Samples { source: file.to_string(), path, ..samples })))
 }
 
 /// The command line's `--rate`, `--load` (given or not) and `--trace-scale` against a

@@ -185,9 +185,11 @@ impl Scenario {
             let rate = load * capacity;
             if !rate.is_finite() || rate > crate::engine::config::MAX_RATE {
                 return Err(bad(format!(
-                    "{} of a capacity of {capacity:.0} requests/s is {rate:.3e} requests/s, above the \
-                     maximum of {:.0e} (at most a load of {:.3e} here)",
+                    "{} of a capacity of {} requests/s is {} requests/s, above the maximum of {:.0e} \
+                     (at most a load of {:.3e} here)",
                     crate::text::number(load),
+                    crate::text::number(capacity.round()),
+                    crate::text::amount(rate),
                     crate::engine::config::MAX_RATE,
                     crate::engine::config::MAX_RATE / capacity
                 )));
@@ -263,6 +265,23 @@ impl Scenario {
         }
     }
 
+    /// The data files this scenario read (its trace, its `empirical:` samples), with what
+    /// names each: an output must not overwrite one.
+    pub fn data_files(&self) -> Vec<(&'static str, &std::path::Path)> {
+        let mut files = Vec::new();
+        if let ArrivalSpec::Trace { trace, .. } = &self.arrivals
+            && let Some(path) = &trace.path
+        {
+            files.push(("the trace", path.as_path()));
+        }
+        if let Dist::Empirical(samples) = &self.service
+            && let Some(path) = &samples.path
+        {
+            files.push(("the service times file", path.as_path()));
+        }
+        files
+    }
+
     /// The engine configuration, with loads resolved against the cluster's capacity.
     pub fn to_config(&self) -> Result<SimConfig, ConfigError> {
         let mut config = self.skeleton();
@@ -284,7 +303,28 @@ impl Scenario {
                 Arrivals::Trace { trace: std::sync::Arc::clone(trace), scale: *scale }
             }
         };
-        config.validate()?;
+        config.validate().map_err(|e| self.blame_trace(e))?;
         Ok(config)
+    }
+
+    /// A run too long for virtual time because of what a trace holds is the trace's fault, not
+    /// that of `arrivals.rate` or `service`, which the user never wrote: the error names the
+    /// trace's file, line and column (its last time, or its largest demand).
+    fn blame_trace(&self, e: ConfigError) -> ConfigError {
+        let ArrivalSpec::Trace { trace, .. } = &self.arrivals else { return e };
+        let at = match e.field.as_str() {
+            "arrivals.rate" => trace.marks.last_time,
+            "service" if trace.demands.is_some() && e.problem.contains("virtual time") => {
+                trace.marks.largest_demand
+            }
+            _ => return e,
+        };
+        let file = trace.path.as_ref().map_or(trace.source.clone(), |p| p.display().to_string());
+        let place = at.map_or(String::new(), |(line, col)| format!(" line {line}, column {col}"));
+        let what = if e.field == "service" { "demands" } else { "times" };
+        ConfigError {
+            field: "arrivals.file".to_string(),
+            problem: format!("{}{place}: the trace's {what}: {}", crate::text::escape(&file), e.problem),
+        }
     }
 }

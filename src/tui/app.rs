@@ -106,12 +106,10 @@ impl ChartSpan {
     }
 }
 
-/// A virtual time typed at a prompt: seconds (`19.5`) or a duration (`19.5s`, `1m`).
+/// A virtual time typed at a prompt: seconds (`19.5`) or a duration (`19.5s`, `1m`), read
+/// by the one time parser.
 fn typed_time(text: &str) -> Result<Nanos, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && s >= 0.0 => Ok((s * SECS as f64).round() as Nanos),
-        _ => crate::time::parse_duration(text),
-    }
+    crate::time::parse_seconds_or_duration(text)
 }
 
 /// A pane that can be focused (Tab, or a click): it then fills the screen.

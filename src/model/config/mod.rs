@@ -622,10 +622,16 @@ const PERIODIC_WORK_PER_REQUEST: f64 = 20.0;
 
 pub(crate) fn check_rate(field: &str, rate: f64, allow_zero: bool) -> Result<(), ConfigError> {
     if !rate.is_finite() || rate < 0.0 || (rate == 0.0 && !allow_zero) {
-        return Err(bad(field, format!("must be a positive number of requests per second, got {rate}")));
+        return Err(bad(
+            field,
+            format!("must be a positive number of requests per second, got {}", crate::text::amount(rate)),
+        ));
     }
     if rate > MAX_RATE {
-        return Err(bad(field, format!("{rate} is above the maximum of {MAX_RATE} requests per second")));
+        return Err(bad(
+            field,
+            format!("{} is above the maximum of {MAX_RATE} requests per second", crate::text::number(rate)),
+        ));
     }
     Ok(())
 }

@@ -262,12 +262,16 @@ impl SimConfig {
                     }
                 }
             };
+            // An infinite span (a rate of 1e-300) never ends: not "about infs".
+            let length = match span / SECS as f64 {
+                s if s.is_finite() => format!("take about {s:.3e}s of virtual time"),
+                _ => "never end".to_string(),
+            };
             return Err(bad(
                 field,
                 format!(
-                    "the run would take about {:.3e}s of virtual time, more than lbsim can simulate \
-                     (2^61 ns, about {:.0} years)",
-                    span / SECS as f64,
+                    "the run would {length}, more than lbsim can simulate (2^61 ns of virtual time, about \
+                     {:.0} years)",
                     limit as f64 / SECS as f64 / 31_557_600.0
                 ),
             ));
