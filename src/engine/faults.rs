@@ -63,6 +63,9 @@ impl Sim {
         if let Some(cache) = &mut worker.cache {
             cache.clear();
         }
+        if let Some(shared) = &mut worker.shared {
+            shared.clear();
+        }
         let lost: Vec<Attempt> = worker.serving.drain(..).collect();
         let queued: Vec<Attempt> = worker.queue.drain(..).collect();
         let requeue = self.config.faults.on_crash == QueueFate::Requeue;
@@ -144,9 +147,13 @@ impl Sim {
     }
 
     pub(super) fn set_slowdown(&mut self, w: WorkerId, factor: f64) {
+        // A worker that shares or preempts serves what it holds at the new speed from now
+        // (FCFS keeps the service times drawn when each service began).
+        self.shared_advance(w);
         let worker = &mut self.workers[w];
         worker.slowdown = factor;
         worker.speed = worker.spec.speed / factor;
+        self.shared_reschedule(w);
         if factor == 1.0 {
             self.notice(format!("worker {w} back to normal speed"));
         } else {

@@ -19,6 +19,7 @@
 //! (`engine::SimConfig`, `engine::Command`, ...) are re-exports. Anything from layer 4 up may
 //! import it.
 
+mod disciplines;
 mod faults;
 mod flow;
 mod queue;
@@ -34,7 +35,7 @@ use std::collections::VecDeque;
 // `engine::Command`, ...), for the callers that still use them.
 pub use crate::model::config::{
     self as config, Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError,
-    DEFAULT_MAX_IN_FLIGHT, Defences, Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS,
+    DEFAULT_MAX_IN_FLIGHT, Defences, Detection, Discipline, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS,
     OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig,
     SlowStart, Slowdown, Stop, View, WorkerSpec,
 };
@@ -572,6 +573,7 @@ impl Sim {
     fn handle(&mut self, event: Event) -> StepKind {
         match event {
             Event::Departure { worker, epoch, attempt } => self.depart(worker as usize, epoch, attempt),
+            Event::Share { worker, generation } => self.shared_depart(worker as usize, generation),
             Event::ClientSend { client } => {
                 if self.sending {
                     self.arrive(client, None)
@@ -697,9 +699,11 @@ impl Sim {
                 self.register_idle_workers();
             }
             Command::SetWorkerSpeed { worker, speed } => {
+                self.shared_advance(worker);
                 let w = &mut self.workers[worker];
                 w.spec.speed = speed;
                 w.speed = speed / w.slowdown;
+                self.shared_reschedule(worker);
                 self.views[worker].speed = speed;
                 self.cluster_changed();
             }

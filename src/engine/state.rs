@@ -124,6 +124,9 @@ pub(super) struct Worker {
     /// Slow start: the latest ramp, and when it began.
     pub(super) ramp: u32,
     pub(super) ramp_since: Nanos,
+    /// The requests of a worker that does not serve first-come-first-served, with their work
+    /// left (`None` for FCFS, which keeps everything in `serving` and `queue` alone).
+    pub(super) shared: Option<Box<super::disciplines::Shared>>,
 }
 
 impl Worker {
@@ -148,6 +151,7 @@ impl Worker {
             available: lifecycle == Lifecycle::Active,
             ramp: 0,
             ramp_since: 0,
+            shared: super::disciplines::Shared::for_spec(&spec),
             spec,
         }
     }
