@@ -96,7 +96,7 @@ impl Sim {
             self.answer(attempt, Answer::Rejected);
             return;
         }
-        self.metrics.workers[w].advance(now, worker.pending(), worker.serving.len() as u32);
+        self.metrics.workers[w].advance(now, worker.pending(), worker.busy());
         self.shared_advance(w);
         let mut work = attempt.demand;
         let worker = &mut self.workers[w];
@@ -151,7 +151,9 @@ impl Sim {
             job.serving = false;
         }
         match shared.discipline {
-            Discipline::Fcfs | Discipline::Ps => shared.jobs[..servers].iter_mut().for_each(|j| j.serving = true),
+            Discipline::Fcfs | Discipline::Ps => {
+                shared.jobs[..servers].iter_mut().for_each(|j| j.serving = true)
+            }
             Discipline::LcfsPr => shared.jobs[n - servers..].iter_mut().for_each(|j| j.serving = true),
             Discipline::Srpt => {
                 // The least work left first; ties in order of arrival.
@@ -195,7 +197,7 @@ impl Sim {
         if worker.shared.as_deref().is_none_or(|s| s.generation != generation) {
             return StepKind::Internal; // the population changed, or it crashed, meanwhile
         }
-        self.metrics.workers[w].advance(now, worker.pending(), worker.serving.len() as u32);
+        self.metrics.workers[w].advance(now, worker.pending(), worker.busy());
         self.shared_advance(w);
         let shared = self.workers[w].shared.as_deref_mut().expect("a non-FCFS worker");
         let i = (0..shared.jobs.len())

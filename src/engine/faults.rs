@@ -56,7 +56,7 @@ impl Sim {
         if worker.crashes > 1 || worker.lifecycle == Lifecycle::Retired {
             return;
         }
-        self.metrics.workers[w].advance(self.now, worker.pending(), worker.serving.len() as u32);
+        self.metrics.workers[w].advance(self.now, worker.pending(), worker.busy());
         worker.down_since = self.now;
         worker.epoch = worker.epoch.wrapping_add(1);
         // A restarted process starts with an empty cache.

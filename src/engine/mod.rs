@@ -538,7 +538,7 @@ impl Sim {
         self.finished = true;
         let now = self.now;
         for (w, stats) in self.workers.iter().zip(&mut self.metrics.workers) {
-            stats.advance(now, w.pending(), w.serving.len() as u32);
+            stats.advance(now, w.pending(), w.busy());
             if w.is_down() {
                 stats.downtime += now - w.down_since.max(self.window_start).min(now);
             }

@@ -165,6 +165,15 @@ impl Worker {
         (self.queue.len() + self.serving.len()) as u32
     }
 
+    /// Slots in use, for the statistics: the requests in service, except under processor
+    /// sharing, whose requests in service share one processor (busy: all its slots).
+    pub(super) fn busy(&self) -> u32 {
+        match self.spec.discipline {
+            super::Discipline::Ps if !self.serving.is_empty() => self.spec.concurrency,
+            _ => self.serving.len() as u32,
+        }
+    }
+
     pub(super) fn is_down(&self) -> bool {
         self.crashes > 0
     }

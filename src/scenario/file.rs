@@ -12,9 +12,9 @@ use super::locate::{error_at, field_error, locate, qualify, table_at, unknown_fi
 use super::{ArrivalSpec, Level, Scenario, ScenarioError};
 use crate::dist::Dist;
 use crate::engine::{
-    Assignment, Autoscale, Backpressure, Balancers, Defences, Detection, Discipline, ErrorKind, Faults, MAX_WORKERS,
-    OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop,
-    WorkerSpec,
+    Assignment, Autoscale, Backpressure, Balancers, Defences, Detection, Discipline, ErrorKind, Faults,
+    MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash,
+    Slowdown, Stop, WorkerSpec,
 };
 use crate::live::{LiveOptions, Work};
 use crate::strategy::StrategyParams;

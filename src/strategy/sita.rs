@@ -129,9 +129,14 @@ impl Strategy for Sita {
         let size = crate::time::Human(demand);
         let class = format!("class {} of {}", p.class + 1, p.classes);
         Some(match p.choices {
-            0 => format!("size {size} (read by an oracle) is in {class}, none of its workers up: worker {}", p.worker),
+            0 => format!(
+                "size {size} (read by an oracle) is in {class}, none of its workers up: worker {}",
+                p.worker
+            ),
             1 => format!("size {size} (read by an oracle) is in {class}: worker {}", p.worker),
-            k => format!("size {size} (read by an oracle) is in {class}: worker {} at random of {k}", p.worker),
+            k => {
+                format!("size {size} (read by an oracle) is in {class}: worker {} at random of {k}", p.worker)
+            }
         })
     }
 }
@@ -225,7 +230,8 @@ impl WorkShare<'_> {
             }
             Dist::Mix { fast, slow, p_slow } => {
                 let total = fast as f64 * (1.0 - p_slow) + slow as f64 * p_slow;
-                let part = step(x, fast as f64) * fast as f64 * (1.0 - p_slow) + step(x, slow as f64) * slow as f64 * p_slow;
+                let part = step(x, fast as f64) * fast as f64 * (1.0 - p_slow)
+                    + step(x, slow as f64) * slow as f64 * p_slow;
                 if total > 0.0 { part / total } else { 1.0 }
             }
             Dist::Empirical(_) => {
