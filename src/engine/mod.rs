@@ -744,8 +744,9 @@ impl Sim {
         let (w, v, s) = (&self.workers[id], &self.views[id], &self.metrics.workers[id]);
         WorkerSnapshot {
             pending: w.pending(),
-            queued: w.queue.len() as u32,
-            busy: w.serving.len() as u32,
+            // Under processor sharing, the requests beyond its concurrency count as queued.
+            queued: w.pending() - w.busy(),
+            busy: w.busy(),
             concurrency: w.spec.concurrency,
             speed: w.speed,
             slowdown: w.slowdown,

@@ -165,11 +165,14 @@ impl Worker {
         (self.queue.len() + self.serving.len()) as u32
     }
 
-    /// Slots in use, for the statistics: the requests in service, except under processor
-    /// sharing, whose requests in service share one processor (busy: all its slots).
+    /// Slots in use, for the statistics and snapshots: the requests in service, except under
+    /// processor sharing, whose requests share one processor: as many as its concurrency at
+    /// most (one with the default, under which every request it holds shares).
     pub(super) fn busy(&self) -> u32 {
         match self.spec.discipline {
-            super::Discipline::Ps if !self.serving.is_empty() => self.spec.concurrency,
+            super::Discipline::Ps if !self.serving.is_empty() => {
+                self.spec.concurrency.min(self.serving.len() as u32)
+            }
             _ => self.serving.len() as u32,
         }
     }
