@@ -34,6 +34,8 @@ pub struct Sita {
     /// The equal-load cutoffs computed, and for how many classes.
     computed: Option<(usize, Vec<Nanos>)>,
     last: Option<Pick>,
+    /// `sita` or `sita-e`, as it was asked for.
+    name: &'static str,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -52,14 +54,14 @@ impl Sita {
         cutoffs.sort_unstable();
         cutoffs.dedup();
         if cutoffs.is_empty() {
-            return Sita::equal_load();
+            return Sita { name: "sita", ..Sita::equal_load() };
         }
-        Sita { given: Some(cutoffs), computed: None, last: None }
+        Sita { given: Some(cutoffs), computed: None, last: None, name: "sita" }
     }
 
     /// SITA-E: one class per worker, cutoffs for equal load.
     pub fn equal_load() -> Sita {
-        Sita { given: None, computed: None, last: None }
+        Sita { given: None, computed: None, last: None, name: "sita-e" }
     }
 
     /// The cutoffs in force for `workers` workers and the sizes `sizes`.
@@ -82,7 +84,7 @@ impl Strategy for Sita {
     }
 
     fn name(&self) -> &str {
-        if self.given.is_some() { "sita" } else { "sita-e" }
+        self.name
     }
 
     fn wants_pending_changes(&self) -> bool {
