@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lbsim::dist::Dist;
 use lbsim::engine::{
-    Arrivals, Assignment, Autoscale, Backpressure, Balancers, Command, Defences, Detection, ErrorKind,
-    Faults, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Sim,
-    SimConfig, Slowdown, StepKind, Stop, View, WorkerSpec,
+    Arrivals, Assignment, Autoscale, Backpressure, Balancers, Command, Defences, Detection, Discipline,
+    ErrorKind, Faults, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash,
+    Sim, SimConfig, Slowdown, StepKind, Stop, View, WorkerSpec,
 };
 use lbsim::keys::{Cache, Keys, Popularity};
 use lbsim::strategy::{self, STRATEGIES, StrategyParams};
@@ -41,15 +41,33 @@ fn arrivals() -> impl Strategy<Value = Arrivals> {
     ]
 }
 
+/// Half FCFS, half the others (issue 23: every discipline conserves requests).
+fn discipline() -> impl Strategy<Value = Discipline> {
+    prop_oneof![
+        3 => Just(Discipline::Fcfs),
+        1 => Just(Discipline::Ps),
+        1 => Just(Discipline::Srpt),
+        1 => Just(Discipline::LcfsPr),
+    ]
+}
+
 fn worker() -> impl Strategy<Value = WorkerSpec> {
-    (0.2f64..4.0, 1u32..4, proptest::option::of(0u32..4), prop_oneof![Just(0.0), 0.0f64..0.5], any::<bool>())
-        .prop_map(|(speed, concurrency, queue_capacity, error_rate, fast)| WorkerSpec {
+    (
+        0.2f64..4.0,
+        1u32..4,
+        proptest::option::of(0u32..4),
+        prop_oneof![Just(0.0), 0.0f64..0.5],
+        any::<bool>(),
+        discipline(),
+    )
+        .prop_map(|(speed, concurrency, queue_capacity, error_rate, fast, discipline)| WorkerSpec {
             speed,
             weight: speed,
             concurrency,
             queue_capacity,
             error_rate,
             error_kind: if fast { ErrorKind::Fast } else { ErrorKind::Slow },
+            discipline,
         })
 }
 
@@ -324,9 +342,10 @@ proptest! {
                     Action::Errors(w, p) => sim.apply(Command::SetWorkerErrorRate { worker: w, rate: p }),
                     Action::Rate(r) => sim.apply(Command::SetRate(r)).or(Ok(())),
                     Action::Strategy(i) => sim.apply(Command::SetStrategy(build(i))),
+                    // Retries that could never fire are refused (a deadline, and nothing fails).
                     Action::Retries(on) => sim.apply(Command::SetRetry(on.then_some(RetryPolicy {
                         max: 2, backoff: MILLIS, max_backoff: 4 * MILLIS, per_try_timeout: None, budget: None,
-                    }))),
+                    }))).or_else(|e| if e.to_string().contains("never fire") { Ok(()) } else { Err(e) }),
                 };
                 let valid_worker = match action {
                     Action::Kill(w) | Action::Revive(w) | Action::Speed(w, _) | Action::Slow(w, _) | Action::Errors(w, _) => w < n,

@@ -230,6 +230,12 @@ pub struct SimArgs {
     /// between them.
     #[arg(help_heading = "Scenario and workload", long, value_name = "DIST", value_parser = parse_service)]
     pub service: Option<Dist>,
+    /// How every worker serves: fcfs (first come, first served), ps (processor sharing: the
+    /// requests in service share its speed), srpt (least work left first, preemptive: an
+    /// oracle, it reads each request's size) or lcfs-pr (last come, first served,
+    /// preemptive). Model only.
+    #[arg(help_heading = "Scenario and workload", long, value_name = "NAME", value_parser = crate::model::config::Discipline::parse)]
+    pub discipline: Option<crate::model::config::Discipline>,
     /// Stop after this many measured requests (then let those in flight finish).
     #[arg(help_heading = "Scenario and workload", long, value_name = "N", value_parser = parse_count64, conflicts_with = "duration", allow_hyphen_values = true)]
     pub requests: Option<u64>,
@@ -262,6 +268,10 @@ pub struct SimArgs {
     /// (Envoy's active_request_bias) [default: 1].
     #[arg(help_heading = "Strategy parameters", long, value_name = "B", value_parser = parse_non_negative, allow_hyphen_values = true)]
     pub active_request_bias: Option<f64>,
+    /// sita: size cutoffs at speed 1, comma separated (10ms,100ms): k cutoffs split the
+    /// workers into k + 1 classes in order [default: none, equal load as sita-e].
+    #[arg(help_heading = "Strategy parameters", long, value_name = "TIME,...", value_parser = parse_positive_duration, value_delimiter = ',', allow_hyphen_values = true)]
+    pub cutoffs: Option<Vec<Nanos>>,
     /// peak-ewma: time over which latency peaks are forgotten [default: 1s].
     #[arg(help_heading = "Strategy parameters", long, value_name = "TIME", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub ewma_decay: Option<Nanos>,

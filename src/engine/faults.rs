@@ -56,12 +56,15 @@ impl Sim {
         if worker.crashes > 1 || worker.lifecycle == Lifecycle::Retired {
             return;
         }
-        self.metrics.workers[w].advance(self.now, worker.pending(), worker.serving.len() as u32);
+        self.metrics.workers[w].advance(self.now, worker.pending(), worker.busy());
         worker.down_since = self.now;
         worker.epoch = worker.epoch.wrapping_add(1);
         // A restarted process starts with an empty cache.
         if let Some(cache) = &mut worker.cache {
             cache.clear();
+        }
+        if let Some(shared) = &mut worker.shared {
+            shared.clear();
         }
         let lost: Vec<Attempt> = worker.serving.drain(..).collect();
         let queued: Vec<Attempt> = worker.queue.drain(..).collect();
@@ -144,9 +147,13 @@ impl Sim {
     }
 
     pub(super) fn set_slowdown(&mut self, w: WorkerId, factor: f64) {
+        // A worker that shares or preempts serves what it holds at the new speed from now
+        // (FCFS keeps the service times drawn when each service began).
+        self.shared_advance(w);
         let worker = &mut self.workers[w];
         worker.slowdown = factor;
         worker.speed = worker.spec.speed / factor;
+        self.shared_reschedule(w);
         if factor == 1.0 {
             self.notice(format!("worker {w} back to normal speed"));
         } else {

@@ -220,6 +220,9 @@ impl Sim {
             return;
         }
         let worker = &mut self.workers[w];
+        if worker.shared.is_some() {
+            return self.shared_receive(w, attempt);
+        }
         let busy = worker.serving.len() as u32;
         let pending = worker.pending();
         if busy < worker.spec.concurrency {
@@ -506,7 +509,7 @@ pub(super) const NOT_SENT: u32 = u32::MAX;
 /// miss: a hit serves faster. (Out of line: only keyed runs with caches come here.)
 #[cold]
 #[inline(never)]
-fn cached_service_time(
+pub(super) fn cached_service_time(
     cache: &mut crate::keys::Lru,
     key: u64,
     time: Nanos,

@@ -19,6 +19,7 @@
 //! (`engine::SimConfig`, `engine::Command`, ...) are re-exports. Anything from layer 4 up may
 //! import it.
 
+mod disciplines;
 mod faults;
 mod flow;
 mod queue;
@@ -34,7 +35,7 @@ use std::collections::VecDeque;
 // `engine::Command`, ...), for the callers that still use them.
 pub use crate::model::config::{
     self as config, Arrivals, Assignment, Autoscale, Backpressure, Balancers, ConfigError,
-    DEFAULT_MAX_IN_FLIGHT, Defences, Detection, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS,
+    DEFAULT_MAX_IN_FLIGHT, Defences, Detection, Discipline, ErrorKind, Faults, MAX_BALANCERS, MAX_WORKERS,
     OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, SimConfig,
     SlowStart, Slowdown, Stop, View, WorkerSpec,
 };
@@ -537,7 +538,7 @@ impl Sim {
         self.finished = true;
         let now = self.now;
         for (w, stats) in self.workers.iter().zip(&mut self.metrics.workers) {
-            stats.advance(now, w.pending(), w.serving.len() as u32);
+            stats.advance(now, w.pending(), w.busy());
             if w.is_down() {
                 stats.downtime += now - w.down_since.max(self.window_start).min(now);
             }
@@ -572,6 +573,7 @@ impl Sim {
     fn handle(&mut self, event: Event) -> StepKind {
         match event {
             Event::Departure { worker, epoch, attempt } => self.depart(worker as usize, epoch, attempt),
+            Event::Share { worker, generation } => self.shared_depart(worker as usize, generation),
             Event::ClientSend { client } => {
                 if self.sending {
                     self.arrive(client, None)
@@ -717,9 +719,11 @@ impl Sim {
                 self.register_idle_workers();
             }
             Command::SetWorkerSpeed { worker, speed } => {
+                self.shared_advance(worker);
                 let w = &mut self.workers[worker];
                 w.spec.speed = speed;
                 w.speed = speed / w.slowdown;
+                self.shared_reschedule(worker);
                 self.views[worker].speed = speed;
                 self.cluster_changed();
             }
@@ -760,8 +764,9 @@ impl Sim {
         let (w, v, s) = (&self.workers[id], &self.views[id], &self.metrics.workers[id]);
         WorkerSnapshot {
             pending: w.pending(),
-            queued: w.queue.len() as u32,
-            busy: w.serving.len() as u32,
+            // Under processor sharing, the requests beyond its concurrency count as queued.
+            queued: w.pending() - w.busy(),
+            busy: w.busy(),
             concurrency: w.spec.concurrency,
             speed: w.speed,
             slowdown: w.slowdown,

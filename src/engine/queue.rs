@@ -14,6 +14,13 @@ pub(crate) enum Event {
         epoch: u32,
         attempt: u64,
     },
+    /// The next departure at a worker that does not serve first-come-first-served (processor
+    /// sharing, SRPT, LCFS-PR): the request in service with the least work left ends, unless
+    /// the worker's population changed since (`generation`, bumped at every change and crash).
+    Share {
+        worker: u32,
+        generation: u32,
+    },
     /// A closed-loop client finished thinking and sends its next request.
     ClientSend {
         client: u32,

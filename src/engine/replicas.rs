@@ -224,7 +224,8 @@ impl Sim {
         let key = self.keys.is_some().then(|| self.request_keys[slot as usize]);
         let cluster = cluster.with_key(key);
         if self.replicas.oracle {
-            let oracle = WorkLeft { workers: &self.workers, now };
+            let demand = self.requests.get(slot).map(|q| q.demand);
+            let oracle = WorkLeft { workers: &self.workers, now, demand, sizes: &self.config.service };
             return replica.strategy.pick(&cluster.with_oracle(&oracle), &mut replica.rng);
         }
         replica.strategy.pick(&cluster, &mut replica.rng)
@@ -424,11 +425,31 @@ impl Sim {
 struct WorkLeft<'a> {
     workers: &'a [super::Worker],
     now: Nanos,
+    /// The demand of the request being placed.
+    demand: Option<Nanos>,
+    /// The service distribution.
+    sizes: &'a crate::dist::Dist,
 }
 
 impl strategy::Oracle for WorkLeft<'_> {
+    fn demand(&self) -> Option<Nanos> {
+        self.demand
+    }
+
+    fn sizes(&self) -> Option<&crate::dist::Dist> {
+        Some(self.sizes)
+    }
+
     fn work_left(&self, w: WorkerId) -> Nanos {
         let worker = &self.workers[w];
+        if let Some(shared) = &worker.shared {
+            // Sharing or preempting: all it holds, at its speed over its servers.
+            let servers = match worker.spec.discipline {
+                super::Discipline::Ps => 1.0,
+                _ => worker.spec.concurrency.max(1) as f64,
+            };
+            return (shared.work_left(self.now, worker.speed) / worker.speed / servers).round() as Nanos;
+        }
         let serving: Nanos = worker.serving.iter().map(|a| a.done.saturating_sub(self.now)).sum();
         let queued: Nanos =
             worker.queue.iter().map(|a| super::flow::service_time(a.demand, worker.speed)).sum();

@@ -124,6 +124,9 @@ pub(super) struct Worker {
     /// Slow start: the latest ramp, and when it began.
     pub(super) ramp: u32,
     pub(super) ramp_since: Nanos,
+    /// The requests of a worker that does not serve first-come-first-served, with their work
+    /// left (`None` for FCFS, which keeps everything in `serving` and `queue` alone).
+    pub(super) shared: Option<Box<super::disciplines::Shared>>,
 }
 
 impl Worker {
@@ -148,6 +151,7 @@ impl Worker {
             available: lifecycle == Lifecycle::Active,
             ramp: 0,
             ramp_since: 0,
+            shared: super::disciplines::Shared::for_spec(&spec),
             spec,
         }
     }
@@ -159,6 +163,18 @@ impl Worker {
 
     pub(super) fn pending(&self) -> u32 {
         (self.queue.len() + self.serving.len()) as u32
+    }
+
+    /// Slots in use, for the statistics and snapshots: the requests in service, except under
+    /// processor sharing, whose requests share one processor: as many as its concurrency at
+    /// most (one with the default, under which every request it holds shares).
+    pub(super) fn busy(&self) -> u32 {
+        match self.spec.discipline {
+            super::Discipline::Ps if !self.serving.is_empty() => {
+                self.spec.concurrency.min(self.serving.len() as u32)
+            }
+            _ => self.serving.len() as u32,
+        }
     }
 
     pub(super) fn is_down(&self) -> bool {

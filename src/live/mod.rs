@@ -80,8 +80,8 @@ impl LiveOptions {
 pub fn check_strategy(strategy: &dyn crate::strategy::Strategy) -> Result<(), String> {
     if strategy.is_oracle() {
         return Err(format!(
-            "strategy `{}` is an oracle: it reads each worker's remaining work, which only the model \
-             knows (no real balancer can); run it with --engine sim",
+            "strategy `{}` is an oracle: it reads each worker's remaining work or each request's size, \
+             which only the model knows (no real balancer can); run it with --engine sim",
             strategy.name()
         ));
     }
@@ -90,6 +90,19 @@ pub fn check_strategy(strategy: &dyn crate::strategy::Strategy) -> Result<(), St
 
 /// Why a configuration cannot run live.
 pub fn check_supported(config: &SimConfig) -> Result<(), String> {
+    if let Some(w) = config.workers.iter().find(|w| w.discipline != crate::model::config::Discipline::Fcfs) {
+        use crate::model::config::Discipline;
+        let why = match w.discipline {
+            Discipline::Ps => "it would share each worker's speed among the requests it holds",
+            Discipline::Srpt => "it reads each request's size before serving it, which only the model knows",
+            _ => "it preempts the request in service",
+        };
+        return Err(format!(
+            "the live engine serves first come, first served only: discipline `{}` (discipline, \
+             --discipline) is not modelled live ({why}); run this scenario with --engine sim",
+            w.discipline.name()
+        ));
+    }
     let unsupported = [
         (config.faults.network_delay.is_some(), "network delay (faults.network_delay)"),
         (config.faults.on_crash == QueueFate::Requeue, "on_crash = \"requeue\""),

@@ -12,9 +12,9 @@ use super::locate::{error_at, field_error, locate, qualify, table_at, unknown_fi
 use super::{ArrivalSpec, Level, Scenario, ScenarioError};
 use crate::dist::Dist;
 use crate::engine::{
-    Assignment, Autoscale, Backpressure, Balancers, Defences, Detection, ErrorKind, Faults, MAX_WORKERS,
-    OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash, Slowdown, Stop,
-    WorkerSpec,
+    Assignment, Autoscale, Backpressure, Balancers, Defences, Detection, Discipline, ErrorKind, Faults,
+    MAX_WORKERS, OutlierEjection, QueueFate, RandomCrashes, RetryPolicy, ScaleMetric, ScheduledCrash,
+    Slowdown, Stop, WorkerSpec,
 };
 use crate::live::{LiveOptions, Work};
 use crate::strategy::StrategyParams;
@@ -26,6 +26,7 @@ use crate::time::{MILLIS, Nanos};
 /// name = "default"               # default: the file's stem
 /// description = "one line"       # default: empty
 /// service = "exp:10ms"           # service demand at speed 1 (see lbsim::dist); default exp:10ms
+/// discipline = "fcfs"            # how workers serve: fcfs | ps | srpt | lcfs-pr; default fcfs
 ///
 /// [arrivals]
 /// kind = "poisson"               # poisson | constant | bursty | closed | trace; default poisson
@@ -40,6 +41,9 @@ use crate::time::{MILLIS, Nanos};
 /// weight = 1.0                   # for weighted-round-robin; default: the speed
 /// concurrency = 1                # requests served at once; default 1
 /// queue_capacity = 100           # waiting requests before rejecting; default unbounded
+/// discipline = "ps"              # this group's discipline; default the scenario's
+///                                #   (ps: concurrency c > 1 lets c share, 1 lets all share;
+///                                #   srpt reads each request's size: an oracle, model only)
 ///
 /// [run]
 /// requests = 100000              # measured requests, or duration = "60s"; default 100000
@@ -56,6 +60,7 @@ use crate::time::{MILLIS, Nanos};
 /// table_size = 65537             # maglev: lookup table size (a prime at least this); default 65537
 /// balance_factor = 1.25          # bounded-hash: no worker over ceil(c x mean pending); default 1.25
 /// active_request_bias = 1.0      # least-request, unequal weights: weight / (active + 1)^bias; default 1
+/// cutoffs = ["10ms", "100ms"]    # sita: size cutoffs, k of them split the workers into k + 1 classes
 ///
 /// [live]                         # only for --engine live (real tokio tasks in real time)
 /// work = "sleep"                 # sleep | spin | blocking: what serving is; default sleep
@@ -89,6 +94,7 @@ pub struct ScenarioFile {
     name: Option<String>,
     description: Option<String>,
     service: Option<Spanned<String>>,
+    discipline: Option<DisciplineName>,
     arrivals: Option<Spanned<ArrivalsTable>>,
     workers: Option<Vec<WorkerGroup>>,
     #[serde(default)]
@@ -289,6 +295,30 @@ struct AutoscaleTable {
     cooldown: Option<Duration>,
 }
 
+/// A service discipline's name ([`Discipline`]).
+#[derive(Clone, Copy, Debug, Deserialize)]
+enum DisciplineName {
+    #[serde(rename = "fcfs")]
+    Fcfs,
+    #[serde(rename = "ps")]
+    Ps,
+    #[serde(rename = "srpt")]
+    Srpt,
+    #[serde(rename = "lcfs-pr")]
+    LcfsPr,
+}
+
+impl DisciplineName {
+    fn discipline(self) -> Discipline {
+        match self {
+            DisciplineName::Fcfs => Discipline::Fcfs,
+            DisciplineName::Ps => Discipline::Ps,
+            DisciplineName::Srpt => Discipline::Srpt,
+            DisciplineName::LcfsPr => Discipline::LcfsPr,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum ErrorKindName {
@@ -334,6 +364,7 @@ struct WorkerGroup {
     queue_capacity: Option<u32>,
     error_rate: Option<Probability>,
     error_kind: Option<ErrorKindName>,
+    discipline: Option<DisciplineName>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -358,6 +389,7 @@ struct StrategyTable {
     table_size: Option<NonZeroU64>,
     balance_factor: Option<Positive>,
     active_request_bias: Option<NonNegative>,
+    cutoffs: Option<Vec<Duration>>,
 }
 
 /// Default number of workers when a file has no `[[workers]]`.
@@ -399,7 +431,8 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
         ));
     }
     let defences = defences(&file);
-    let workers = workers(text, origin, file.workers.as_deref())?;
+    let discipline = file.discipline.map_or(Discipline::Fcfs, DisciplineName::discipline);
+    let workers = workers(text, origin, file.workers.as_deref(), discipline)?;
     let arrivals = arrival_spec(text, origin, file.arrivals.take())?;
     let run = &file.run;
     let stop = stop(text, origin, run)?;
@@ -460,6 +493,7 @@ fn workers(
     text: &str,
     origin: &str,
     groups: Option<&[WorkerGroup]>,
+    discipline: Discipline,
 ) -> Result<Vec<WorkerSpec>, ScenarioError> {
     // Limits are checked before anything is allocated for the workers.
     if let Some(groups) = groups {
@@ -474,7 +508,7 @@ fn workers(
         }
     }
     let workers: Vec<WorkerSpec> = match groups {
-        None => vec![WorkerSpec::default(); DEFAULT_WORKERS],
+        None => vec![WorkerSpec { discipline, ..WorkerSpec::default() }; DEFAULT_WORKERS],
         Some(groups) => groups
             .iter()
             .flat_map(|g| {
@@ -489,6 +523,7 @@ fn workers(
                         Some(ErrorKindName::Fast) => ErrorKind::Fast,
                         _ => ErrorKind::Slow,
                     },
+                    discipline: g.discipline.map_or(discipline, DisciplineName::discipline),
                 };
                 std::iter::repeat_n(spec, g.count.map_or(1, NonZeroU32::get) as usize)
             })
@@ -532,6 +567,7 @@ fn strategy_params(t: &StrategyTable) -> StrategyParams {
         table_size: t.table_size.map_or(defaults.table_size, NonZeroU64::get),
         balance_factor: t.balance_factor.map_or(defaults.balance_factor, |x| x.0),
         active_request_bias: t.active_request_bias.map_or(defaults.active_request_bias, |x| x.0),
+        cutoffs: t.cutoffs.as_ref().map_or(defaults.cutoffs, |c| c.iter().map(|d| d.0).collect()),
     }
 }
 

@@ -70,6 +70,7 @@ pub struct Overrides {
     pub rate: Option<f64>,
     pub load: Option<f64>,
     pub service: Option<Dist>,
+    pub discipline: Option<crate::model::config::Discipline>,
     pub requests: Option<u64>,
     pub duration: Option<Nanos>,
     pub seed: Option<u64>,
@@ -79,6 +80,7 @@ pub struct Overrides {
     pub table_size: Option<u64>,
     pub balance_factor: Option<f64>,
     pub active_request_bias: Option<f64>,
+    pub cutoffs: Option<Vec<Nanos>>,
     pub ewma_decay: Option<Nanos>,
     pub error_penalty: Option<Nanos>,
     pub timeout: Option<Nanos>,
@@ -128,6 +130,7 @@ impl Overrides {
             rate,
             load,
             service,
+            discipline,
             requests,
             duration,
             seed,
@@ -137,6 +140,7 @@ impl Overrides {
             table_size,
             balance_factor,
             active_request_bias,
+            cutoffs,
             ewma_decay,
             error_penalty,
             timeout,
@@ -220,12 +224,20 @@ impl Overrides {
                 w.error_rate = p;
             }
         }
+        if let Some(d) = self.discipline {
+            for w in &mut s.workers {
+                w.discipline = d;
+            }
+        }
         Ok(())
     }
 
     /// The strategies' parameters.
     fn apply_strategy(&self, s: &mut Scenario) {
         let p = &mut s.strategy_params;
+        if let Some(c) = &self.cutoffs {
+            p.cutoffs = c.clone();
+        }
         if let Some(d) = self.choices {
             p.choices = d as usize;
         }
@@ -382,6 +394,8 @@ impl Overrides {
                 .or_else(|| given(self.rate.is_some(), "--rate")),
             "workers" | "workers.count" => given(self.workers.is_some(), "--workers"),
             "workers.error_rate" => given(self.error_rate.is_some(), "--error-rate"),
+            "workers.discipline" => given(self.discipline.is_some(), "--discipline"),
+            "strategy.cutoffs" => given(self.cutoffs.is_some(), "--cutoffs"),
             "run.requests" => given(self.requests.is_some(), "--requests"),
             "run.duration" => given(self.duration.is_some(), "--duration"),
             "run.warmup" => given(self.warmup.is_some(), "--warmup"),

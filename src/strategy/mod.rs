@@ -29,6 +29,7 @@ mod power_of_two;
 mod random;
 mod ring_hash;
 mod round_robin;
+mod sita;
 mod weighted_round_robin;
 
 pub use bounded_hash::BoundedHash;
@@ -42,6 +43,7 @@ pub use power_of_two::PowerOfTwo;
 pub use random::Random;
 pub use ring_hash::{MAX_RING_POINTS, RingHash};
 pub use round_robin::RoundRobin;
+pub use sita::Sita;
 pub use weighted_round_robin::WeightedRoundRobin;
 
 /// A worker's index in the cluster, `0..cluster.len()`.
@@ -79,6 +81,18 @@ pub trait Oracle {
     /// The time `worker` needs to finish everything it holds (the rest of what it serves and
     /// all of its queue, at its current speed, over all its slots), from now.
     fn work_left(&self, worker: WorkerId) -> Nanos;
+
+    /// The work of the request being placed (its demand at speed 1, ns), when this is a pick:
+    /// a size no real balancer knows in advance (size-interval strategies read it). Default
+    /// `None`.
+    fn demand(&self) -> Option<Nanos> {
+        None
+    }
+
+    /// The distribution that requests' sizes are drawn from, when known. Default `None`.
+    fn sizes(&self) -> Option<&crate::dist::Dist> {
+        None
+    }
 }
 
 impl fmt::Debug for dyn Oracle + '_ {
@@ -110,6 +124,17 @@ impl<'a> Cluster<'a> {
     /// `None` otherwise.
     pub fn work_left(&self, worker: WorkerId) -> Option<Nanos> {
         self.oracle.map(|o| o.work_left(worker))
+    }
+
+    /// The work of the request being placed (demand at speed 1), when an oracle is at hand
+    /// and this is a pick ([`Oracle::demand`]); `None` otherwise.
+    pub fn demand(&self) -> Option<Nanos> {
+        self.oracle.and_then(|o| o.demand())
+    }
+
+    /// The distribution of requests' sizes, when an oracle is at hand ([`Oracle::sizes`]).
+    pub fn sizes(&self) -> Option<&'a crate::dist::Dist> {
+        self.oracle.and_then(|o| o.sizes())
     }
 
     /// The key of the request being placed, when requests are keyed (a `[keys]` table) and
@@ -304,6 +329,9 @@ pub struct StrategyParams {
     /// `least-request` with unequal weights: effective weight = weight / (active + 1)^bias.
     /// Default 1.0 (Envoy's `active_request_bias`).
     pub active_request_bias: f64,
+    /// `sita`: the size cutoffs (demand at speed 1, ns), increasing; k cutoffs split the
+    /// workers into k + 1 classes in order. Default none (`sita` then acts as `sita-e`).
+    pub cutoffs: Vec<Nanos>,
 }
 
 impl Default for StrategyParams {
@@ -316,6 +344,7 @@ impl Default for StrategyParams {
             table_size: maglev::DEFAULT_TABLE_SIZE,
             balance_factor: 1.25,
             active_request_bias: 1.0,
+            cutoffs: Vec::new(),
         }
     }
 }
@@ -391,6 +420,16 @@ pub const STRATEGIES: &[StrategyInfo] = &[
         name: "bounded-hash",
         about: "consistent hashing with bounded loads: no worker over c x mean (Envoy hash_balance_factor)",
         build: |p| Box::new(BoundedHash::new(p.ring_size, p.balance_factor)),
+    },
+    StrategyInfo {
+        name: "sita",
+        about: "an oracle: size interval task assignment, each size class (strategy.cutoffs) to its workers; reads each request's size (model only)",
+        build: |p| Box::new(Sita::new(p.cutoffs.clone())),
+    },
+    StrategyInfo {
+        name: "sita-e",
+        about: "an oracle: SITA with cutoffs that give every worker an equal share of the work, from the service distribution (model only)",
+        build: |_| Box::new(Sita::equal_load()),
     },
 ];
 

@@ -109,6 +109,48 @@ pub enum ErrorKind {
     Fast,
 }
 
+/// How a worker serves the requests it holds (its service discipline).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Discipline {
+    /// First come, first served: `concurrency` slots, each at the worker's full speed; the
+    /// rest wait in a FIFO queue. The default.
+    #[default]
+    Fcfs,
+    /// Processor sharing: the requests in service share the worker's speed equally (as a
+    /// thread or an event loop per request does). With `concurrency` c above 1, at most c
+    /// share and the rest wait FCFS; with 1 (the default), every request it holds shares.
+    Ps,
+    /// Preemptive shortest remaining processing time: the requests with the least work left
+    /// are served (`concurrency` of them, each at full speed). It reads each request's size,
+    /// which no real server knows in advance: an oracle, as least-work-left is.
+    Srpt,
+    /// Preemptive last come, first served: a new request preempts the one in service, which
+    /// resumes when the later ones are done (`concurrency` served at once, at full speed).
+    LcfsPr,
+}
+
+impl Discipline {
+    /// Every discipline, by its name in scenario files and on the command line.
+    pub const ALL: [(&'static str, Discipline); 4] = [
+        ("fcfs", Discipline::Fcfs),
+        ("ps", Discipline::Ps),
+        ("srpt", Discipline::Srpt),
+        ("lcfs-pr", Discipline::LcfsPr),
+    ];
+
+    /// Reads a discipline's name (`fcfs`, `ps`, `srpt`, `lcfs-pr`).
+    pub fn parse(text: &str) -> Result<Discipline, String> {
+        Discipline::ALL.iter().find(|(name, _)| *name == text).map(|&(_, d)| d).ok_or_else(|| {
+            format!("unknown discipline `{}` (valid: fcfs, ps, srpt, lcfs-pr)", crate::trace::cut(text))
+        })
+    }
+
+    /// Its name in scenario files and on the command line.
+    pub fn name(self) -> &'static str {
+        Discipline::ALL.iter().find(|&&(_, d)| d == self).map_or("fcfs", |&(name, _)| name)
+    }
+}
+
 /// One worker.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkerSpec {
@@ -125,6 +167,19 @@ pub struct WorkerSpec {
     pub error_rate: f64,
     /// Whether failures come after the work or at once. Default slow.
     pub error_kind: ErrorKind,
+    /// How it serves what it holds. Default FCFS.
+    pub discipline: Discipline,
+}
+
+impl WorkerSpec {
+    /// Its capacity in requests of work 1 served per unit of time: speed x concurrency,
+    /// except under processor sharing, where the requests in service share one speed.
+    pub fn capacity(&self) -> f64 {
+        match self.discipline {
+            Discipline::Ps => self.speed,
+            _ => self.speed * self.concurrency as f64,
+        }
+    }
 }
 
 impl Default for WorkerSpec {
@@ -136,6 +191,7 @@ impl Default for WorkerSpec {
             queue_capacity: None,
             error_rate: 0.0,
             error_kind: ErrorKind::Slow,
+            discipline: Discipline::Fcfs,
         }
     }
 }
@@ -671,10 +727,11 @@ impl SimConfig {
         }
     }
 
-    /// Total service capacity (requests/s): the sum of speed x concurrency over the workers,
-    /// divided by the mean demand.
+    /// Total service capacity (requests/s): the sum of speed x concurrency over the workers
+    /// (speed alone for processor sharing, [`WorkerSpec::capacity`]), divided by the mean
+    /// demand.
     pub fn capacity(&self) -> f64 {
-        let slots: f64 = self.workers.iter().map(|w| w.speed * w.concurrency as f64).sum();
+        let slots: f64 = self.workers.iter().map(WorkerSpec::capacity).sum();
         slots * SECS as f64 / self.mean_demand()
     }
 
