@@ -178,3 +178,31 @@ fn the_live_engine_refuses_the_disciplines_it_does_not_model() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("valid: fcfs, ps, srpt, lcfs-pr"), "{}", stderr(&out));
 }
+
+/// The theory shown beside a run (issue 23): lbsim's own formulas for the new disciplines and
+/// for SITA-E name themselves and agree with the simulation (SRPT's integral and SITA's
+/// M/G/1 queues computed numerically by `lbsim::theory`, not here).
+#[test]
+fn the_formulas_shown_for_disciplines_and_sita_match_the_simulation() {
+    use lbsim::theory::{Prediction, predict};
+    let lognormal = Dist::LogNormal { mean: MILLIS, sigma: 1.0 };
+    let cases: [(&str, Discipline, usize, &str, Dist); 4] = [
+        ("M/G/1-PS", Discipline::Ps, 1, "random", lognormal.clone()),
+        ("M/G/1-LCFS-PR", Discipline::LcfsPr, 1, "random", EXP),
+        ("M/G/1-SRPT", Discipline::Srpt, 1, "random", lognormal.clone()),
+        ("SITA (M/G/1 per size class)", Discipline::Fcfs, 4, "sita-e", lognormal),
+    ];
+    for (name, d, workers, strategy, sizes) in cases {
+        let make = |s| config(workers, d, 0.7, sizes.clone(), 300_000, s);
+        let Prediction::Closed { formula, mean, .. } = predict(&make(1), strategy) else {
+            panic!("{name}: no formula: {:?}", predict(&make(1), strategy));
+        };
+        assert_eq!(formula, name);
+        let measured = mean_over(&[11, 12], make, strategy);
+        let expected = mean / MILLIS as f64;
+        assert!(close(measured, expected, 0.03), "{name}: measured {measured} ms, theory {expected} ms");
+    }
+    // Over other strategies the disciplines have no closed form, and say so.
+    let ps_jsq = config(4, Discipline::Ps, 0.7, EXP, 1000, 1);
+    assert!(matches!(predict(&ps_jsq, "least-loaded"), Prediction::NoClosedForm { .. }));
+}

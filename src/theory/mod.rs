@@ -17,7 +17,7 @@ pub mod formulas;
 pub mod law;
 
 use crate::dist::Dist;
-use crate::model::config::{Arrivals, SimConfig};
+use crate::model::config::{Arrivals, Discipline, SimConfig};
 use crate::time::{MILLIS, SECS};
 
 /// Power of d choices is given its mean-field limit from this many workers up.
@@ -50,7 +50,11 @@ impl Prediction {
     }
 
     fn closed(formula: &'static str, mean: f64, p99: Option<f64>, note: Option<&str>) -> Prediction {
-        Prediction::Closed { formula, mean, p99, note: note.map(str::to_string) }
+        Prediction::closed_owned(formula, mean, p99, note.map(str::to_string))
+    }
+
+    fn closed_owned(formula: &'static str, mean: f64, p99: Option<f64>, note: Option<String>) -> Prediction {
+        Prediction::Closed { formula, mean, p99, note }
     }
 
     /// The formula's name, if one applies.
@@ -116,7 +120,11 @@ fn assumptions(config: &SimConfig, strategy: &str) -> Result<(), String> {
         (d.load_refresh.is_some() && strategy != "random", "stale load reports"),
         (config.keys.as_ref().is_some_and(|k| k.cache.is_some()), "worker caches"),
         (
-            config.workers.iter().any(|w| w.speed != first.speed || w.concurrency != first.concurrency),
+            config.workers.iter().any(|w| {
+                w.speed != first.speed
+                    || w.concurrency != first.concurrency
+                    || w.discipline != first.discipline
+            }),
             "heterogeneous workers",
         ),
     ];
@@ -161,6 +169,9 @@ fn second_moment(service: &Dist, speed: f64) -> f64 {
 fn single(config: &SimConfig, lambda: f64, c: u32, mean: f64, note: Option<&str>) -> Prediction {
     let exponential = matches!(config.service, Dist::Exp { .. });
     let speed = config.workers[0].speed;
+    if config.workers[0].discipline != Discipline::Fcfs {
+        return single_preemptive(config, lambda, c, mean, note);
+    }
     match (c, exponential) {
         (1, true) => Prediction::closed(
             "M/M/1",
@@ -186,6 +197,82 @@ fn single(config: &SimConfig, lambda: f64, c: u32, mean: f64, note: Option<&str>
     }
 }
 
+/// One worker that does not serve first come, first served: processor sharing and preemptive
+/// LCFS have the mean `E[S] / (1 - rho)` whatever the sizes' law (M/G/1-PS, M/G/1-LCFS-PR);
+/// SRPT has Schrage and Miller's integral, computed numerically.
+fn single_preemptive(config: &SimConfig, lambda: f64, c: u32, mean: f64, note: Option<&str>) -> Prediction {
+    let discipline = config.workers[0].discipline;
+    if c != 1 {
+        return Prediction::none(format!("{} with {c} at a time: no closed form", discipline.name()));
+    }
+    let ps_mean = || formulas::mg1_ps_mean(lambda, mean).unwrap_or(f64::NAN);
+    match discipline {
+        Discipline::Ps => {
+            Prediction::closed("M/G/1-PS", ps_mean(), None, note.or(Some("insensitive to the sizes' law")))
+        }
+        Discipline::LcfsPr => Prediction::closed(
+            "M/G/1-LCFS-PR",
+            ps_mean(),
+            None,
+            note.or(Some("insensitive to the sizes' law")),
+        ),
+        Discipline::Srpt => {
+            let Ok(law) = law::SizeLaw::new(&config.service, config.workers[0].speed) else {
+                return Prediction::none("SRPT over this service distribution: no law to integrate");
+            };
+            match law::srpt_mean(lambda, &law) {
+                Some(e) if e.value.is_finite() => {
+                    let within = format!(
+                        "Schrage and Miller's integral, numerically, within {}",
+                        crate::time::Human(e.error.ceil() as u64)
+                    );
+                    Prediction::closed_owned(
+                        "M/G/1-SRPT",
+                        e.value,
+                        None,
+                        Some(note.map_or(within.clone(), |n| format!("{n}; {within}"))),
+                    )
+                }
+                _ => Prediction::none("SRPT: the integral does not converge here"),
+            }
+        }
+        Discipline::Fcfs => unreachable!("FCFS is served by `single`"),
+    }
+}
+
+/// Size-interval task assignment over FCFS workers, each class's workers picked at random: a
+/// set of M/G/1 queues, exact when every class has as many workers.
+fn sita(config: &SimConfig, strategy: &str, lambda: f64) -> Prediction {
+    let n = config.workers.len();
+    let speed = config.workers[0].speed;
+    if config.workers[0].concurrency != 1 || config.workers[0].discipline != Discipline::Fcfs {
+        return Prediction::none("SITA's theory is of one FCFS server a class");
+    }
+    let Ok(law) = law::SizeLaw::new(&config.service, speed) else {
+        return Prediction::none("SITA over this service distribution: no law to split");
+    };
+    let given = &config.strategy_params.cutoffs;
+    let cutoffs: Vec<f64> = match (strategy, given.is_empty()) {
+        ("sita", false) => given.iter().map(|&c| c as f64 / speed).collect(),
+        _ => law::sita_e_cutoffs(&law, n),
+    };
+    let classes = cutoffs.len() + 1;
+    if !n.is_multiple_of(classes) {
+        return Prediction::none(format!("{n} workers in {classes} size classes: classes of unequal size"));
+    }
+    // Random within a class of m workers: each worker sees 1/m of its class's arrivals.
+    let per_worker = lambda / (n / classes) as f64;
+    match law::sita(per_worker, &law, &cutoffs) {
+        (_, Some(mean)) => Prediction::closed(
+            "SITA (M/G/1 per size class)",
+            mean,
+            None,
+            Some("an oracle: sizes known at dispatch"),
+        ),
+        (_, None) => Prediction::none("SITA: a size class is overloaded or has no finite mean"),
+    }
+}
+
 fn open(config: &SimConfig, strategy: &str, rate: f64) -> Prediction {
     let n = config.workers.len();
     let w = &config.workers[0];
@@ -200,8 +287,17 @@ fn open(config: &SimConfig, strategy: &str, rate: f64) -> Prediction {
     if n == 1 {
         return single(config, lambda, c, mean, None);
     }
+    if strategy == "random" {
+        return single(config, lambda / n as f64, c, mean, Some("each worker on its own"));
+    }
+    if strategy == "sita" || strategy == "sita-e" {
+        return sita(config, strategy, lambda);
+    }
+    if config.workers[0].discipline != Discipline::Fcfs {
+        let name = config.workers[0].discipline.name();
+        return Prediction::none(format!("{strategy} over {name} workers: no closed form"));
+    }
     match strategy {
-        "random" => single(config, lambda / n as f64, c, mean, Some("each worker on its own")),
         "least-work-left" if c == 1 && exponential => Prediction::closed(
             "M/M/c (Erlang C)",
             formulas::mmc_mean(n as u32, lambda, mean).unwrap_or(f64::NAN),
