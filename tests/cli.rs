@@ -44,7 +44,7 @@ fn bad_scenario_files_name_file_line_and_field() {
 #[test]
 fn unknown_strategies_list_the_valid_ones() {
     let valid = "(valid: round-robin, random, least-loaded, power-of-two, weighted-round-robin, peak-ewma, \
-                 least-request, join-idle-queue, least-work-left, ring-hash, maglev, bounded-hash)";
+                 least-request, join-idle-queue, least-work-left, ring-hash, maglev, bounded-hash, sita, sita-e)";
     assert_input_error(&["run", "--strategy", "fastest"], &format!("unknown strategy `fastest` {valid}"));
     assert_input_error(&["compare", "--strategies", "random,fastest"], "unknown strategy `fastest`");
     assert_input_error(&["compare", "--strategies", "random,random"], "strategy `random` is listed twice");

@@ -41,6 +41,8 @@ const LESSONS: &[(&str, fn())] = &[
     ("hot-keys", hot_keys),
     ("real-traffic", real_traffic),
     ("slow-start", slow_start),
+    ("processor-sharing", processor_sharing),
+    ("size-interval", size_interval),
 ];
 
 #[test]
@@ -328,6 +330,45 @@ fn slow_start() {
     }
 }
 
+/// Processor sharing's mean is E[S] / (1 - rho) within 10% on every seed (Pareto sizes of
+/// infinite variance), and FCFS's mean is over 5x, its p99 over 10x, processor sharing's.
+fn processor_sharing() {
+    use lbsim::engine::Discipline;
+    for seed in 1..=3 {
+        let run = |d: Discipline| {
+            let mut c = config("processor-sharing");
+            c.seed = seed;
+            for w in &mut c.workers {
+                w.discipline = d;
+            }
+            report(&c, "random").latency_ms
+        };
+        let (ps, fcfs) = (run(Discipline::Ps), run(Discipline::Fcfs));
+        let theory = 10.0 / (1.0 - 0.7);
+        assert!((ps.mean / theory - 1.0).abs() < 0.1, "seed {seed}: PS mean {} vs {theory}", ps.mean);
+        assert!(fcfs.mean > 5.0 * ps.mean, "seed {seed}: FCFS mean {} vs PS {}", fcfs.mean, ps.mean);
+        assert!(fcfs.p99 > 10.0 * ps.p99, "seed {seed}: FCFS p99 {} vs PS {}", fcfs.p99, ps.p99);
+    }
+}
+
+/// SITA-E's p99 is under half of least-work-left's and least-loaded's on every seed, its mean
+/// below both, its median above least-work-left's.
+fn size_interval() {
+    for seed in 1..=3 {
+        let run = |s: &str| {
+            let mut c = config("size-interval");
+            c.seed = seed;
+            report(&c, s).latency_ms
+        };
+        let (sita, lwl, ll) = (run("sita-e"), run("least-work-left"), run("least-loaded"));
+        for (name, other) in [("least-work-left", &lwl), ("least-loaded", &ll)] {
+            assert!(sita.p99 < 0.5 * other.p99, "seed {seed}: p99 {} vs {name} {}", sita.p99, other.p99);
+            assert!(sita.mean < other.mean, "seed {seed}: mean {} vs {name} {}", sita.mean, other.mean);
+        }
+        assert!(sita.p50 > lwl.p50, "seed {seed}: median {} vs {}", sita.p50, lwl.p50);
+    }
+}
+
 #[test]
 fn lesson_01_one_worker() {
     one_worker()
@@ -399,4 +440,12 @@ fn lesson_22_real_traffic() {
 #[test]
 fn lesson_23_slow_start() {
     slow_start()
+}
+#[test]
+fn lesson_24_processor_sharing() {
+    processor_sharing()
+}
+#[test]
+fn lesson_25_size_interval() {
+    size_interval()
 }

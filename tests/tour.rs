@@ -306,3 +306,28 @@ fn lesson_23_slow_start() {
     b.advance_to(17 * SECS, None);
     assert!(!words(&b, 80, 24).contains("warming"), "{}", words(&b, 80, 24));
 }
+
+/// Lesson 24: processor sharing's mean beside its formula, at both sizes.
+#[test]
+fn lesson_24_processor_sharing() {
+    let mut a = app("processor-sharing", &["random"], Mode::Run);
+    a.advance_to(60 * SECS, None);
+    press(&mut a, " ");
+    moment("24_processor_sharing", &a, &["M/G/1-PS", "paused", "latency"]);
+}
+
+/// Lesson 25: a step names the size class sita-e sent a request to; the comparison's leader.
+#[test]
+fn lesson_25_size_interval() {
+    let names = ["sita-e", "least-work-left", "least-loaded", "round-robin"];
+    let mut a = app("size-interval", &names, Mode::Compare);
+    // The tail takes a while to show: a giant arrives every few minutes.
+    a.advance_to(900 * SECS, None);
+    let mut presses = 0;
+    while !a.play.log_lines().iter().any(|l| l.text.contains("in class")) {
+        press(&mut a, "n");
+        presses += 1;
+        assert!(presses < 100, "no pick in 100 steps");
+    }
+    moment("25_size_interval", &a, &["p99 leader: sita-e", "class", "paused"]);
+}

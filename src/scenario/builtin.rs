@@ -45,6 +45,8 @@ builtins![
     "hot-keys",
     "real-traffic",
     "slow-start",
+    "processor-sharing",
+    "size-interval",
 ];
 
 /// Data files the built-in scenarios name (traces, service times), compiled in beside them.

@@ -297,29 +297,44 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     }
     let title = fit::by_rank(room, " · ", &parts);
     let title = if title.ends_with(' ') { title } else { title + " " };
-    let hint = match &app.window {
-        Some(crate::tui::app::Window::Open { .. }) => {
+    let mut legend = percentiles(&rec, inner_size(area).1);
+    let theory = super::chart::prediction(pane);
+    // Theory's line (issue 23) takes a row while the histogram keeps 4; short of rows, its
+    // formula and mean take the bottom border instead of the `h` hint (the footer has `h`).
+    let theory_row = inner_size(area).0 as usize >= legend.len() + 1 + 4;
+    let theory_short = match (theory.formula, theory.mean_ms) {
+        (Some(formula), Some(mean)) if !theory_row => {
+            Some(format!(" theory {formula} mean {} ", Human((mean * 1e6).round() as Nanos)))
+        }
+        _ => None,
+    };
+    let hint = match (&app.window, theory_short) {
+        (Some(crate::tui::app::Window::Open { .. }), _) => {
             fit::first_fitting(room, &[" m: end the window ".to_string(), " m: end ".to_string()])
         }
-        Some(_) => {
+        (Some(_), _) => {
             fit::first_fitting(room, &[" m: back to the whole run ".to_string(), " m: all ".to_string()])
         }
-        None => {
+        (None, Some(theory)) if fit::width(&theory) <= room => theory,
+        (None, _) => {
             fit::first_fitting(room, &[" h: whole run / last 5s ".to_string(), " h: window ".to_string()])
         }
     };
     let block = titled(title).title_bottom(hint);
     let inner = block.inner(area);
     block.render(area, buf);
-    let mut legend = percentiles(&rec, inner.width);
-    // Theory's line (issue 23), the first to go when rows run short: the histogram keeps 4.
-    if inner.height as usize >= legend.len() + 1 + 4 {
-        legend.insert(0, theory_line(&super::chart::prediction(pane), inner.width));
+    if theory_row {
+        legend.insert(0, theory_line(&theory, inner.width));
     }
     let [plot, legend_area] =
         inner.layout(&Layout::vertical([Constraint::Min(2), Constraint::Length(legend.len() as u16)]));
     LatencyHistogram { recorder: &rec, empty_text: &empty_text(app), scale: None }.render(plot, buf);
     Paragraph::new(legend).render(legend_area, buf);
+}
+
+/// The rows and columns inside a bordered pane drawn in `area`.
+fn inner_size(area: Rect) -> (u16, u16) {
+    (area.height.saturating_sub(2), area.width.saturating_sub(2))
 }
 
 /// `theory M/M/1 mean 50.0ms p99 230ms`, or `theory: no closed form (retries)`, fitted to
