@@ -13,7 +13,9 @@ use crate::sweep::{self, Spec, plan};
 pub fn command(args: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
     super::run::timeline_unsupported(sim, "sweep")?;
     if sim.plan_job.is_some() {
-        return Err(CliError::input("--plan-job: for `lbsim run`, as the lines of a plan's jobs.txt give it"));
+        return Err(CliError::input(
+            "--plan-job: for `lbsim run`, as the lines of a plan's jobs.txt give it",
+        ));
     }
     if let Some(dir) = &args.merge {
         return merge(dir, args, sim);
@@ -113,7 +115,9 @@ fn merge(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), C
     }
     if args.missing {
         if passed.iter().any(|(id, _)| !["merge", "missing"].contains(&id.as_str())) {
-            return Err(CliError::input("--missing prints job lines: it takes no other option than --merge DIR"));
+            return Err(CliError::input(
+                "--missing prints job lines: it takes no other option than --merge DIR",
+            ));
         }
         return plan::missing(dir);
     }
@@ -163,7 +167,8 @@ pub fn plan_job(tag: &str, scenario: &Scenario, strategy: String, sim: &SimArgs)
         plan: plan::Stamp,
     }
     let partial = report.interrupted_by.is_some();
-    let json = serde_json::to_string_pretty(&Stamped { report, partial, plan: stamp }).expect("reports serialise");
+    let json =
+        serde_json::to_string_pretty(&Stamped { report, partial, plan: stamp }).expect("reports serialise");
     crate::output::deliver(&(json + "\n"), sink)?;
     if partial {
         let signal = signal.unwrap_or(libc::SIGTERM);

@@ -157,7 +157,8 @@ pub struct Stamp {
 /// `--plan-job PLAN/CELL/REPLICATION`, as a job line gives it.
 pub fn parse_tag(tag: &str) -> Result<(String, usize, u32), String> {
     let mut parts = tag.split('/');
-    let bad = || format!("--plan-job {tag}: not PLAN/CELL/REPLICATION (a line of a plan's jobs.txt gives it)");
+    let bad =
+        || format!("--plan-job {tag}: not PLAN/CELL/REPLICATION (a line of a plan's jobs.txt gives it)");
     let (Some(id), Some(cell), Some(rep), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad());
@@ -245,7 +246,8 @@ fn common_options(passed: &[(String, OsString)], scenario: &str) -> Result<Vec<S
 
 /// `--service=empirical:FILE` with FILE made absolute, so that the line runs from any folder.
 fn absolute_service(token: &str) -> Result<String, Error> {
-    let Some(file) = token.strip_prefix("--service=").and_then(|t| t.trim().strip_prefix("empirical:")) else {
+    let Some(file) = token.strip_prefix("--service=").and_then(|t| t.trim().strip_prefix("empirical:"))
+    else {
         return Ok(token.to_string());
     };
     let path = Path::new(file.trim());
@@ -274,8 +276,8 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
         if let (Some(v), Some(i)) = (&grid.vary, cell.vary) {
             words.push(format!("{}={}", v.flag(), v.values[i]));
         }
-        words.push(format!("--seed={}", job.seed));
         words.push(format!("--plan-job={id}/{}/{replication}", job.cell));
+        words.push(format!("--seed={}", job.seed));
         words.extend(["--headless".into(), "--format=json".into()]);
         words.push(format!("--output={}", dir.join(&output).display()));
         lines += &words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
@@ -460,10 +462,12 @@ fn read_result(dir: &Path, file: &PlanFile, grid: &Grid, k: usize) -> Result<Sam
     }
     if (stamp.cell, stamp.replication) != (job.cell, job.replication) {
         let what = format!("the run of cell {} replication {}", stamp.cell, stamp.replication);
-        return Err(match file.jobs.iter().find(|j| (j.cell, j.replication) == (stamp.cell, stamp.replication)) {
-            Some(other) => bad(format!("a duplicate of {} ({what})", other.output)),
-            None => bad(format!("{what}, which this plan does not have")),
-        });
+        return Err(
+            match file.jobs.iter().find(|j| (j.cell, j.replication) == (stamp.cell, stamp.replication)) {
+                Some(other) => bad(format!("a duplicate of {} ({what})", other.output)),
+                None => bad(format!("{what}, which this plan does not have")),
+            },
+        );
     }
     let cell = &grid.cells[job.cell];
     let vary = match (&grid.vary, cell.vary) {
@@ -482,7 +486,11 @@ fn read_result(dir: &Path, file: &PlanFile, grid: &Grid, k: usize) -> Result<Sam
         wrong.push(format!("seed {seed} (the plan's: {})", job.seed));
     }
     if stamp.load != Some(cell.load) {
-        wrong.push(format!("load {} (the plan's: {})", stamp.load.map_or("?".into(), |l| l.to_string()), cell.load));
+        wrong.push(format!(
+            "load {} (the plan's: {})",
+            stamp.load.map_or("?".into(), |l| l.to_string()),
+            cell.load
+        ));
     }
     if let Some((key, value)) = &vary
         && stamp.options.get(*key) != Some(value)
