@@ -223,7 +223,7 @@ fn a_result_of_another_load_plan_seed_or_version_is_refused_naming_its_file_and_
         std::fs::read_to_string(plan.join("jobs.txt")).unwrap().lines().map(String::from).collect();
     let first = results.join("cell-0-r0.json");
     let good = std::fs::read_to_string(&first).unwrap();
-    let mut check = |text: &str, why: &str| {
+    let check = |text: &str, why: &str| {
         std::fs::write(&first, text).unwrap();
         refused(&plan, "cell-0-r0.json", why);
         // --missing lists exactly its line; running it makes the plan whole again.
@@ -409,4 +409,46 @@ fn the_kubernetes_manifest_validates_against_the_api_schemas_offline() {
         assert!(o.status.success(), "{version}: {said}");
         assert_eq!(said.matches("passed").count(), 3, "{said}");
     }
+}
+
+#[test]
+fn a_trace_scenario_sweeps_its_loads_as_replay_speeds_and_its_lines_run_from_anywhere() {
+    let dir = scratch("trace");
+    let sub = dir.join("traces");
+    std::fs::create_dir_all(&sub).unwrap();
+    let mut csv = String::from("time,demand\n");
+    for i in 0..400 {
+        csv += &format!("{:.4},{}ms\n", i as f64 * 0.003, 2 + i % 5);
+    }
+    std::fs::write(sub.join("t.csv"), csv).unwrap();
+    std::fs::write(
+        sub.join("t.toml"),
+        "name = \"t\"\nservice = \"exp:10ms\"\n[arrivals]\nkind = \"trace\"\nfile = \"t.csv\"\n[[workers]]\ncount = 2\n",
+    )
+    .unwrap();
+    let grid =
+        ["sweep", "--scenario", "traces/t.toml", "--strategies", "random,least-loaded", "--loads", "0.5,0.8"];
+    let mut grid = grid.to_vec();
+    grid.extend(["--replications", "2", "--vary", "workers=2,3"]);
+    let mut planned = grid.clone();
+    planned.extend(["--plan", "plan"]);
+    ok_in(&dir, &planned);
+    let jobs = std::fs::read_to_string(dir.join("plan").join("jobs.txt")).unwrap();
+    assert!(jobs.lines().all(|l| l.contains("--trace-scale=") && !l.contains("--load=")), "{jobs}");
+    assert!(run_lines(&jobs).iter().all(|c| *c == Some(0)), "the lines run from /");
+    let merged = ok(&["sweep", "--merge", dir.join("plan").to_str().unwrap(), "--format", "json"]);
+    grid.extend(["--format", "json"]);
+    let direct = ok_in(&dir, &grid);
+    assert_eq!(String::from_utf8(merged).unwrap(), String::from_utf8(direct.clone()).unwrap());
+    // Each cell's runs offered the cell's load.
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("plan").join("results").join("cell-1-r0.json")).unwrap(),
+    )
+    .unwrap();
+    assert!((report["offered_load"].as_f64().unwrap() - 0.8).abs() < 1e-9, "{}", report["offered_load"]);
+    // --trace-scale would fight --loads.
+    grid.extend(["--trace-scale", "2"]);
+    let o = common::lbsim_in(&dir, &grid);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--trace-scale: a sweep of a trace"));
 }

@@ -178,10 +178,11 @@ pub fn plan_job(tag: &str, scenario: &Scenario, strategy: String, sim: &SimArgs)
 }
 
 /// The options a `--vary` can set, as the command line gave them, by `--vary` name, each as
-/// [`sweep::Vary::json`] writes it.
+/// [`sweep::Vary::json`] writes it; and `--trace-scale` (a trace's sweep sets it for a load).
 fn vary_options(sim: &SimArgs) -> serde_json::Map<String, serde_json::Value> {
     let time = |t: Option<crate::time::Nanos>| t.map(|t| crate::time::canonical(t).into());
-    let given: [(&str, Option<serde_json::Value>); 7] = [
+    let given: [(&str, Option<serde_json::Value>); 8] = [
+        ("trace-scale", sim.trace_scale.map(Into::into)),
         ("workers", sim.workers.map(Into::into)),
         ("choices", sim.choices.map(Into::into)),
         ("refresh", time(sim.load_refresh)),

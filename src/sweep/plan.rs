@@ -91,6 +91,10 @@ struct PlanJob {
     seed: u64,
     /// Where its report goes, relative to DIR.
     output: String,
+    /// A trace's sweep: the `--trace-scale` that replays the trace at the cell's load
+    /// (absent otherwise: the job runs at `--load`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace_scale: Option<f64>,
 }
 
 /// Quotes `s` for a POSIX shell when it needs it: single quotes (POSIX style) around
@@ -272,7 +276,14 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
         let mut words = vec!["lbsim".to_string(), "run".to_string()];
         words.extend(common.iter().cloned());
         words.push(format!("--strategy={}", cell.strategy));
-        words.push(format!("--load={}", cell.load));
+        let trace_scale = match job.scenario.arrivals {
+            crate::scenario::ArrivalSpec::Trace { scale, .. } => Some(scale),
+            _ => None,
+        };
+        words.push(match trace_scale {
+            Some(scale) => format!("--trace-scale={scale}"),
+            None => format!("--load={}", cell.load),
+        });
         if let (Some(v), Some(i)) = (&grid.vary, cell.vary) {
             words.push(format!("{}={}", v.flag(), v.values[i]));
         }
@@ -288,6 +299,7 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
             replication,
             seed: job.seed,
             output,
+            trace_scale,
         });
     }
     let file = PlanFile {
@@ -485,7 +497,13 @@ fn read_result(dir: &Path, file: &PlanFile, grid: &Grid, k: usize) -> Result<Sam
         let seed = report_seed.map_or("?".to_string(), |s| s.to_string());
         wrong.push(format!("seed {seed} (the plan's: {})", job.seed));
     }
-    if stamp.load != Some(cell.load) {
+    if let Some(scale) = job.trace_scale {
+        let got = stamp.options.get("trace-scale").and_then(|x| x.as_f64());
+        if got != Some(scale) || stamp.load.is_some() {
+            let got = got.map_or("?".into(), |x| x.to_string());
+            wrong.push(format!("trace scale {got} (the plan's: {scale}, load {})", cell.load));
+        }
+    } else if stamp.load != Some(cell.load) {
         wrong.push(format!(
             "load {} (the plan's: {})",
             stamp.load.map_or("?".into(), |l| l.to_string()),
