@@ -27,9 +27,6 @@ pub fn run(strategy: Option<String>, sim: &SimArgs) -> Result<(), CliError> {
     }
     crate::sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&name))
         .map_err(CliError::input)?;
-    if let Some(tag) = &sim.plan_job {
-        return super::sweep::plan_job(tag, &scenario, name, sim);
-    }
     simulate_and_report(scenario, &[name], Mode::Run, sim)
 }
 

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use super::{CliError, SimArgs, SweepArgs};
 use crate::output::{Progress, prepare_sink, use_ui};
 use crate::report::Format;
-use crate::scenario::{Scenario, Warmup};
+use crate::scenario::Warmup;
 use crate::sweep::{self, Spec, plan};
 
 /// `lbsim sweep`.
@@ -129,8 +129,19 @@ fn merge(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), C
 /// ([`plan::Stamp`]). A run a signal stops writes its partial report (`"partial": true`,
 /// status `interrupted`) and exits 128 + the signal; one stopped at the in-flight cap is a
 /// result (status `stopped`, exit 3) as in the in-process sweep.
-pub fn plan_job(tag: &str, scenario: &Scenario, strategy: String, sim: &SimArgs) -> Result<(), CliError> {
+pub fn plan_job(strategy: Option<String>, sim: &SimArgs) -> Result<(), CliError> {
+    let tag = sim.plan_job.as_deref().unwrap_or_default();
     let (id, cell, replication) = plan::parse_tag(tag).map_err(CliError::input)?;
+    super::run::distinct_files(sim)?;
+    super::run::timeline_unsupported(sim, "a plan's jobs")?;
+    if sim.replications.is_some_and(|r| r > 1) || sim.record.is_some() {
+        return Err(CliError::input("--plan-job: a plan's job is one run (no --replications or --record)"));
+    }
+    let mut scenario = super::resolve_scenario(sim)?;
+    let strategy = strategy.unwrap_or_else(|| scenario.strategy.clone());
+    sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&strategy))
+        .map_err(CliError::input)?;
+    let scenario = &scenario;
     if sim.format != Format::Json || sim.engine == Some(crate::engines::EngineKind::Live) {
         return Err(CliError::input("--plan-job: a plan's job runs the model with --format json"));
     }

@@ -483,7 +483,7 @@ fn read_result(dir: &Path, file: &PlanFile, grid: &Grid, k: usize) -> Result<Sam
     }
     let cell = &grid.cells[job.cell];
     let vary = match (&grid.vary, cell.vary) {
-        (Some(v), Some(i)) => Some((v.key(), v.json(&v.values[i]).map_err(|e| bad(e))?)),
+        (Some(v), Some(i)) => Some((v.key(), v.json(&v.values[i]).map_err(&bad)?)),
         _ => None,
     };
     let report_strategy = v.get("strategy").and_then(|s| s.as_str());
