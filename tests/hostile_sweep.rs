@@ -112,6 +112,11 @@ fn a_scenario_path_ending_with_a_newline_is_refused_for_a_plan() {
 /// Spawns lbsim with `args` (`--jobs 2` or two cores' worth of runs), waits until its pool's
 /// threads run, sends `signal`, and returns how it ended, within a generous bound.
 fn interrupted(args: &[&str], signal: i32) -> Ran {
+    interrupted_running(args, signal, 4)
+}
+
+/// As [`interrupted`], once lbsim runs `threads` threads.
+fn interrupted_running(args: &[&str], signal: i32, threads_running: usize) -> Ran {
     let mut child = Command::new(BIN)
         .args(args)
         .stdin(Stdio::null())
@@ -123,7 +128,7 @@ fn interrupted(args: &[&str], signal: i32) -> Ran {
     // Running: the signal watcher's thread and at least two of the pool's.
     let threads = || std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
     let started = Instant::now();
-    while threads() < 4 {
+    while threads() < threads_running {
         if let Some(status) = child.try_wait().expect("wait") {
             panic!("lbsim {args:?} ended before it was signalled: {status}");
         }
@@ -230,4 +235,41 @@ fn an_interrupted_compare_names_no_leader_over_runs_stopped_at_different_points(
     let out: serde_json::Value = serde_json::from_str(&ran.stdout).expect("a JSON report");
     assert_eq!(out["partial"], true, "{}", ran.stdout);
     assert_eq!(out["runs"][0]["interrupted_by"], "SIGTERM");
+}
+
+#[test]
+fn a_plan_job_stopped_by_sigterm_exits_143_with_a_partial_report_and_stays_to_run() {
+    let _serial = one_at_a_time();
+    let dir = scratch("job-sigterm");
+    let plan = dir.join("plan");
+    let grid = [
+        "sweep",
+        "--strategies",
+        "random",
+        "--loads",
+        "0.9",
+        "--replications",
+        "2",
+        "--requests",
+        "50000000",
+    ];
+    let mut args = grid.to_vec();
+    args.extend(["--plan", plan.to_str().unwrap()]);
+    assert_eq!(Ran::from(Command::new(BIN).args(&args).output().unwrap()).code, Some(0));
+    let jobs = std::fs::read_to_string(plan.join("jobs.txt")).unwrap();
+    let line = jobs.lines().next().unwrap();
+    // The line's words (plain: no quoting needed here), run as a batch system would.
+    let words: Vec<&str> = line.split(' ').skip(1).collect();
+    // Running: the main thread, the signal watcher's and the run's.
+    let ran = interrupted_running(&words, libc::SIGTERM, 3);
+    assert_eq!(ran.code, Some(128 + libc::SIGTERM), "{}", ran.stderr);
+    assert!(ran.stderr.contains("interrupted by SIGTERM"), "{}", ran.stderr);
+    let result = plan.join("results").join("cell-0-r0.json");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert_eq!(report["partial"], true);
+    assert_eq!(report["plan"]["status"], "interrupted");
+    let missing = Ran::from(
+        Command::new(BIN).args(["sweep", "--merge", plan.to_str().unwrap(), "--missing"]).output().unwrap(),
+    );
+    assert_eq!(missing.stdout, jobs, "both lines are still to run, the stopped one too");
 }

@@ -385,6 +385,11 @@ pub struct SimArgs {
     /// virtual time) to FILE, as JSON; `lbsim replay FILE` plays it back.
     #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// A line of a sweep's plan (`lbsim sweep --plan`) runs this: PLAN/CELL/REPLICATION. The
+    /// report then carries the plan's identity and the run's place in it, and a run a signal
+    /// stops exits 128 + the signal after its partial report.
+    #[arg(long, hide = true, value_name = "PLAN/CELL/REPLICATION")]
+    pub plan_job: Option<String>,
 }
 
 /// The options of `lbsim sweep` besides those it shares with `run`.
@@ -420,6 +425,10 @@ pub struct SweepArgs {
     /// Read the results of a `--plan DIR` whose jobs have run, and report as the sweep would.
     #[arg(long, value_name = "DIR")]
     pub merge: Option<PathBuf>,
+    /// With --merge: print the lines of DIR/jobs.txt still to run (their result absent,
+    /// stopped by a signal or refused), one per line, instead of the report.
+    #[arg(long, requires = "merge")]
+    pub missing: bool,
     /// The options given on the command line, as `--name=value` by clap id (filled by
     /// [`crate::cli::main_with_args`]): what `--plan` passes on to each job.
     #[arg(skip)]

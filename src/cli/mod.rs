@@ -103,6 +103,11 @@ pub(crate) fn clap_error_line(e: &clap::Error) -> String {
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        // A line of a sweep's plan (`--plan-job`, which only `lbsim run` takes).
+        Command::Run { strategy, sim } if sim.plan_job.is_some() => sweep::plan_job(strategy, &sim),
+        Command::Crosscheck { sim, .. } | Command::Compare { sim, .. } if sim.plan_job.is_some() => {
+            Err(CliError::input("--plan-job: for `lbsim run`, as the lines of a plan's jobs.txt give it"))
+        }
         Command::Run { strategy, sim } => run::run(strategy, &sim),
         Command::Crosscheck { strategy, sim } => run::crosscheck(strategy, sim),
         Command::Compare { strategies, sim } => run::compare(&strategies, &sim),

@@ -12,6 +12,11 @@ use crate::sweep::{self, Spec, plan};
 /// `lbsim sweep`.
 pub fn command(args: &SweepArgs, sim: &SimArgs) -> Result<(), CliError> {
     super::run::timeline_unsupported(sim, "sweep")?;
+    if sim.plan_job.is_some() {
+        return Err(CliError::input(
+            "--plan-job: for `lbsim run`, as the lines of a plan's jobs.txt give it",
+        ));
+    }
     if let Some(dir) = &args.merge {
         return merge(dir, args, sim);
     }
@@ -108,7 +113,96 @@ fn merge(dir: &std::path::Path, args: &SweepArgs, sim: &SimArgs) -> Result<(), C
         crate::output::open_regular(&plan_path, SWEEP_JSON_LIMIT)
             .map_err(|e| CliError::input(format!("{}: cannot read it ({e})", plan_path.display())))?;
     }
+    if args.missing {
+        if passed.iter().any(|(id, _)| !["merge", "missing"].contains(&id.as_str())) {
+            return Err(CliError::input(
+                "--missing prints job lines: it takes no other option than --merge DIR",
+            ));
+        }
+        return plan::missing(dir);
+    }
     plan::merge(dir, metric, args.plot.as_deref(), sim.format, sim.output.as_deref())
+}
+
+/// `lbsim run ... --plan-job PLAN/CELL/REPLICATION`, a line of a plan's jobs.txt: the run
+/// headless, its JSON report stamped with the plan's identity and the run's place in it
+/// ([`plan::Stamp`]). A run a signal stops writes its partial report (`"partial": true`,
+/// status `interrupted`) and exits 128 + the signal; one stopped at the in-flight cap is a
+/// result (status `stopped`, exit 3) as in the in-process sweep.
+pub fn plan_job(strategy: Option<String>, sim: &SimArgs) -> Result<(), CliError> {
+    let tag = sim.plan_job.as_deref().unwrap_or_default();
+    let (id, cell, replication) = plan::parse_tag(tag).map_err(CliError::input)?;
+    super::run::distinct_files(sim)?;
+    super::run::timeline_unsupported(sim, "a plan's jobs")?;
+    if sim.replications.is_some_and(|r| r > 1) || sim.record.is_some() {
+        return Err(CliError::input("--plan-job: a plan's job is one run (no --replications or --record)"));
+    }
+    let mut scenario = super::resolve_scenario(sim)?;
+    let strategy = strategy.unwrap_or_else(|| scenario.strategy.clone());
+    sweep::warmup::apply(sim.warmup, sim.engine, &mut scenario, std::slice::from_ref(&strategy))
+        .map_err(CliError::input)?;
+    let scenario = &scenario;
+    if sim.format != Format::Json || sim.engine == Some(crate::engines::EngineKind::Live) {
+        return Err(CliError::input("--plan-job: a plan's job runs the model with --format json"));
+    }
+    let sink = prepare_sink(sim.output.as_deref())?;
+    let reports = super::run::simulate_all(scenario, std::slice::from_ref(&strategy))?;
+    let report = &reports[0];
+    let signal = report.interrupted_by.is_some().then(super::run::stop_signal).flatten();
+    let status = if report.interrupted_by.is_some() {
+        "interrupted"
+    } else if report.stop_reason.is_some() {
+        "stopped"
+    } else {
+        "complete"
+    };
+    let stamp = plan::Stamp {
+        id,
+        lbsim: plan::LBSIM_VERSION.to_string(),
+        cell,
+        replication,
+        scenario: scenario.name.clone(),
+        strategy,
+        seed: scenario.seed,
+        load: sim.load,
+        options: vary_options(sim),
+        status: status.to_string(),
+    };
+    #[derive(serde::Serialize)]
+    struct Stamped<'a> {
+        #[serde(flatten)]
+        report: &'a crate::report::Report,
+        /// Present (true) only when a signal stopped the run before its end.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
+        plan: plan::Stamp,
+    }
+    let partial = report.interrupted_by.is_some();
+    let json =
+        serde_json::to_string_pretty(&Stamped { report, partial, plan: stamp }).expect("reports serialise");
+    crate::output::deliver(&(json + "\n"), sink)?;
+    if partial {
+        let signal = signal.unwrap_or(libc::SIGTERM);
+        return Err(sweep::interrupted(signal, "the run's report is partial; run its line again"));
+    }
+    super::run::stopped_early(&reports)
+}
+
+/// The options a `--vary` can set, as the command line gave them, by `--vary` name, each as
+/// [`sweep::Vary::json`] writes it; and `--trace-scale` (a trace's sweep sets it for a load).
+fn vary_options(sim: &SimArgs) -> serde_json::Map<String, serde_json::Value> {
+    let time = |t: Option<crate::time::Nanos>| t.map(|t| crate::time::canonical(t).into());
+    let given: [(&str, Option<serde_json::Value>); 8] = [
+        ("trace-scale", sim.trace_scale.map(Into::into)),
+        ("workers", sim.workers.map(Into::into)),
+        ("choices", sim.choices.map(Into::into)),
+        ("refresh", time(sim.load_refresh)),
+        ("error-rate", sim.error_rate.map(Into::into)),
+        ("retries", sim.retries.map(Into::into)),
+        ("timeout", time(sim.timeout)),
+        ("requests", sim.requests.map(Into::into)),
+    ];
+    given.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect()
 }
 
 /// The long options given on the command line (not defaults), as `--name=value` (or

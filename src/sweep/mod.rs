@@ -520,13 +520,21 @@ pub fn build(
         Ok(s)
     };
     let base = resolve(overrides)?;
+    let trace = matches!(base.arrivals, crate::scenario::ArrivalSpec::Trace { .. });
+    if trace && overrides.trace_scale.is_some() {
+        return Err(Error::input(
+            "--trace-scale: a sweep of a trace replays it at the speed that gives each of --loads (drop it)",
+        ));
+    }
     let mut grid = Grid::new(base.name.clone(), spec, base.seed, replications);
     // One scenario per (vary value, load), checked before anything runs.
     let mut resolved: Vec<Vec<Arc<Scenario>>> = Vec::new();
     for vary in grid.vary_values() {
         let mut row = Vec::new();
         for &load in &grid.loads {
-            row.push(Arc::new(resolve(&cell_overrides(overrides, &grid, vary, load))?));
+            let cell = cell_overrides(overrides, &grid, vary, (!trace).then_some(load));
+            let cell = if trace { trace_cell(&resolve(&cell)?, &cell, load)? } else { cell };
+            row.push(Arc::new(resolve(&cell)?));
         }
         resolved.push(row);
     }
@@ -593,9 +601,23 @@ pub fn check(overrides: &Overrides, spec: &Spec, replications: Option<u32>) -> R
     Ok(())
 }
 
-/// The overrides of one cell (seed not set: it is per replication).
-fn cell_overrides(overrides: &Overrides, grid: &Grid, vary: Option<usize>, load: f64) -> Overrides {
-    let mut cell = Overrides { load: Some(load), ..Overrides::default() };
+/// The overrides of a cell of a trace's sweep: `cell` (the cell's scenario but for its load)
+/// replayed at the speed (`--trace-scale`) that makes its mean load `load`: a trace's times set
+/// its rate, so a load is a speed of replay.
+fn trace_cell(cell: &Scenario, overrides: &Overrides, load: f64) -> Result<Overrides, Error> {
+    let crate::scenario::ArrivalSpec::Trace { scale, .. } = cell.arrivals else {
+        return Err(Error::input("a sweep's --vary changed the trace's arrivals"));
+    };
+    let config = cell.to_config().map_err(Error::input)?;
+    let own = config.load().filter(|l| *l > 0.0 && l.is_finite()).ok_or_else(|| {
+        Error::input(format!("{}: the trace has no mean load to scale to --loads", cell.name))
+    })?;
+    Ok(overrides.merged(&Overrides { trace_scale: Some(scale * own / load), ..Overrides::default() }))
+}
+
+/// The overrides of one cell (seed not set: it is per replication); `load` None for a trace's.
+fn cell_overrides(overrides: &Overrides, grid: &Grid, vary: Option<usize>, load: Option<f64>) -> Overrides {
+    let mut cell = Overrides { load, ..Overrides::default() };
     if let (Some(v), Some(i)) = (&grid.vary, vary) {
         // Checked when parsed.
         if let Ok(o) = v.overrides(&v.values[i]) {

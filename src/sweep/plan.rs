@@ -22,7 +22,11 @@ use crate::output::Error;
 use crate::report::Format;
 
 /// The version of `sweep.json` this build writes and reads.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// This build's version, which every plan and every result names: results of another
+/// version are not merged.
+pub const LBSIM_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The options of the command line that do not go into each job's `lbsim run`: the sweep's
 /// own, and those each job sets itself.
@@ -40,10 +44,12 @@ pub const NOT_PASSED_ON: &[&str] = &[
     "format",
     "output",
     "headless",
+    "plan_job",
+    "missing",
 ];
 
 /// The options `--merge` takes besides DIR: how to show the results.
-pub const MERGE_OPTIONS: &[&str] = &["merge", "metric", "plot", "format", "output", "headless"];
+pub const MERGE_OPTIONS: &[&str] = &["merge", "missing", "metric", "plot", "format", "output", "headless"];
 
 /// `DIR/sweep.json`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +57,10 @@ pub const MERGE_OPTIONS: &[&str] = &["merge", "metric", "plot", "format", "outpu
 struct PlanFile {
     /// What wrote it: `lbsim sweep --plan`, format [`VERSION`].
     version: u32,
+    /// The plan's identity ([`plan_id`]): every job's result carries it.
+    id: String,
+    /// The lbsim version that planned it.
+    lbsim: String,
     scenario: String,
     strategies: Vec<String>,
     loads: Vec<f64>,
@@ -81,6 +91,10 @@ struct PlanJob {
     seed: u64,
     /// Where its report goes, relative to DIR.
     output: String,
+    /// A trace's sweep: the `--trace-scale` that replays the trace at the cell's load
+    /// (absent otherwise: the job runs at `--load`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace_scale: Option<f64>,
 }
 
 /// Quotes `s` for a POSIX shell when it needs it: single quotes (POSIX style) around
@@ -114,6 +128,69 @@ fn check_words(words: &[String]) -> Result<(), Error> {
 /// The result file of run `replication` of cell `cell`, relative to DIR.
 fn result_name(cell: usize, replication: u32) -> String {
     format!("results/cell-{cell}-r{replication}.json")
+}
+
+/// What a job of a plan writes beside its report (`"plan": {...}` in its JSON): the plan's
+/// identity and the run's place in it, as the job's command line gave them, so that
+/// `--merge` takes only the run the plan asked for at that place.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Stamp {
+    /// The plan's identity ([`plan_id`]).
+    pub id: String,
+    /// The lbsim version that ran the job.
+    pub lbsim: String,
+    /// Its cell (index in the sweep's `cells`).
+    pub cell: usize,
+    /// Its replication, from 0.
+    pub replication: u32,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The strategy.
+    pub strategy: String,
+    /// The seed it ran with.
+    pub seed: u64,
+    /// `--load` as the job was given it.
+    pub load: Option<f64>,
+    /// The options a `--vary` can set, as the job was given them (by `--vary` name, as JSON).
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// `complete`; `stopped` at the in-flight cap (a result, as in the in-process sweep); or
+    /// `interrupted` by a signal before its end (partial: not a result).
+    pub status: String,
+}
+
+/// `--plan-job PLAN/CELL/REPLICATION`, as a job line gives it.
+pub fn parse_tag(tag: &str) -> Result<(String, usize, u32), String> {
+    let mut parts = tag.split('/');
+    let bad =
+        || format!("--plan-job {tag}: not PLAN/CELL/REPLICATION (a line of a plan's jobs.txt gives it)");
+    let (Some(id), Some(cell), Some(rep), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    Ok((id.to_string(), cell.parse().map_err(|_| bad())?, rep.parse().map_err(|_| bad())?))
+}
+
+/// A plan's identity: 16 hex digits of a 64-bit FNV-1a hash of the lbsim version, the
+/// scenario (its file's bytes too), every option passed on to the jobs and the grid.
+fn plan_id(grid: &Grid, scenario: &str, common: &[String]) -> String {
+    let mut text = format!("lbsim {LBSIM_VERSION}\nscenario {scenario}\n");
+    if let Ok(bytes) = std::fs::read(scenario) {
+        text += &format!("file {:016x}\n", fnv(&bytes));
+    }
+    for word in common {
+        text += &format!("option {word}\n");
+    }
+    text += &format!("strategies {}\nloads {:?}\n", grid.strategies.join(","), grid.loads);
+    if let Some(v) = &grid.vary {
+        text += &format!("vary {}={}\n", v.key(), v.values.join(","));
+    }
+    text += &format!("replications {}\nseed {}\n", grid.replications, grid.seed);
+    format!("{:016x}", fnv(text.as_bytes()))
+}
+
+/// 64-bit FNV-1a.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// What `--plan` writes into each job's command line besides the cell's own options.
@@ -162,14 +239,33 @@ fn common_options(passed: &[(String, OsString)], scenario: &str) -> Result<Vec<S
                 token.to_string_lossy()
             ))
         })?;
-        common.push(if id == "scenario" { format!("--scenario={scenario}") } else { token.to_string() });
+        common.push(match id.as_str() {
+            "scenario" => format!("--scenario={scenario}"),
+            "service" => absolute_service(token)?,
+            _ => token.to_string(),
+        });
     }
     Ok(common)
+}
+
+/// `--service=empirical:FILE` with FILE made absolute, so that the line runs from any folder.
+fn absolute_service(token: &str) -> Result<String, Error> {
+    let Some(file) = token.strip_prefix("--service=").and_then(|t| t.trim().strip_prefix("empirical:"))
+    else {
+        return Ok(token.to_string());
+    };
+    let path = Path::new(file.trim());
+    match std::fs::canonicalize(path) {
+        Ok(p) if path.is_file() => Ok(format!("--service=empirical:{}", p.display())),
+        Ok(_) | Err(_) => Ok(token.to_string()),
+    }
 }
 
 /// Writes DIR/jobs.txt and DIR/sweep.json, and says so.
 fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Result<(), Error> {
     let io = |what: &Path, e: std::io::Error| Error::runtime(format!("cannot write {}: {e}", what.display()));
+    let scenario = common.iter().find_map(|w| w.strip_prefix("--scenario=")).unwrap_or(&grid.scenario);
+    let id = plan_id(grid, scenario, common);
     let mut lines = String::new();
     let mut plan_jobs = Vec::new();
     let r = grid.replications as usize;
@@ -180,10 +276,18 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
         let mut words = vec!["lbsim".to_string(), "run".to_string()];
         words.extend(common.iter().cloned());
         words.push(format!("--strategy={}", cell.strategy));
-        words.push(format!("--load={}", cell.load));
+        let trace_scale = match job.scenario.arrivals {
+            crate::scenario::ArrivalSpec::Trace { scale, .. } => Some(scale),
+            _ => None,
+        };
+        words.push(match trace_scale {
+            Some(scale) => format!("--trace-scale={scale}"),
+            None => format!("--load={}", cell.load),
+        });
         if let (Some(v), Some(i)) = (&grid.vary, cell.vary) {
             words.push(format!("{}={}", v.flag(), v.values[i]));
         }
+        words.push(format!("--plan-job={id}/{}/{replication}", job.cell));
         words.push(format!("--seed={}", job.seed));
         words.extend(["--headless".into(), "--format=json".into()]);
         words.push(format!("--output={}", dir.join(&output).display()));
@@ -195,10 +299,13 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
             replication,
             seed: job.seed,
             output,
+            trace_scale,
         });
     }
     let file = PlanFile {
         version: VERSION,
+        id,
+        lbsim: LBSIM_VERSION.to_string(),
         scenario: grid.scenario.clone(),
         strategies: grid.strategies.clone(),
         loads: grid.loads.clone(),
@@ -226,7 +333,8 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
 
 /// `lbsim sweep --merge DIR`: `metric` (given on the merge's command line) wins over the
 /// plan's; the report goes in `format` to `output` (else standard output), the chart to
-/// `plot`.
+/// `plot`. Every result must be the run its line asked for, complete or stopped at the
+/// in-flight cap: any other is refused, naming its file, and nothing is printed.
 pub fn merge(
     dir: &Path,
     metric: Option<Metric>,
@@ -237,6 +345,56 @@ pub fn merge(
     if let Some(path) = plot {
         super::plot::check(path).map_err(Error::input)?;
     }
+    let (file, mut grid) = read_plan(dir, metric)?;
+    let sink = crate::output::prepare_sink(output)?;
+    let missing: Vec<&PlanJob> = file.jobs.iter().filter(|j| !dir.join(&j.output).is_file()).collect();
+    if let Some(first) = missing.first() {
+        return Err(Error::runtime(format!(
+            "{} of {} results are missing (the first: {}); run the lines `lbsim sweep --merge {} --missing` prints and merge again",
+            missing.len(),
+            file.jobs.len(),
+            dir.join(&first.output).display(),
+            shell_quote(&dir.display().to_string()),
+        )));
+    }
+    let mut samples = Vec::with_capacity(file.jobs.len());
+    for k in 0..file.jobs.len() {
+        samples.push(Some(read_result(dir, &file, &grid, k)?));
+    }
+    grid.fill(samples);
+    super::finish(&grid, format, plot, sink)
+}
+
+/// `lbsim sweep --merge DIR --missing`: prints the lines of DIR/jobs.txt still to run, those
+/// whose result is absent or would be refused (a signal stopped it, another plan's...), one
+/// per line, ready for `parallel` or `sh`.
+pub fn missing(dir: &Path) -> Result<(), Error> {
+    let (file, grid) = read_plan(dir, None)?;
+    let jobs_txt = dir.join("jobs.txt");
+    let text = std::fs::read_to_string(&jobs_txt)
+        .map_err(|e| Error::input(format!("{}: cannot read it ({e})", jobs_txt.display())))?;
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() != file.jobs.len() {
+        return Err(Error::input(format!(
+            "{}: {} lines, where {} lists {} jobs; plan again",
+            jobs_txt.display(),
+            lines.len(),
+            dir.join("sweep.json").display(),
+            file.jobs.len()
+        )));
+    }
+    let mut out = String::new();
+    for (k, job) in file.jobs.iter().enumerate() {
+        if !dir.join(&job.output).is_file() || read_result(dir, &file, &grid, k).is_err() {
+            out += lines[k];
+            out.push('\n');
+        }
+    }
+    crate::output::print_stdout(&out)
+}
+
+/// DIR/sweep.json and the grid it describes (`metric` wins over the plan's).
+fn read_plan(dir: &Path, metric: Option<Metric>) -> Result<(PlanFile, Grid), Error> {
     let plan_path = dir.join("sweep.json");
     let text = std::fs::read_to_string(&plan_path).map_err(|e| {
         Error::input(format!(
@@ -244,34 +402,24 @@ pub fn merge(
             plan_path.display()
         ))
     })?;
+    let version = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["version"].as_u64());
+    if let Some(v) = version.filter(|&v| v != VERSION as u64) {
+        return Err(Error::input(format!(
+            "{}: plan format {v} (this lbsim reads {VERSION}); plan again with this version",
+            plan_path.display()
+        )));
+    }
     let file: PlanFile = serde_json::from_str(&text)
         .map_err(|e| Error::input(format!("{}: not a sweep plan: {e}", plan_path.display())))?;
-    if file.version != VERSION {
+    if file.lbsim != LBSIM_VERSION {
         return Err(Error::input(format!(
-            "{}: plan format {} (this lbsim reads {VERSION}); plan again with this version",
+            "{}: planned by lbsim {}, this is {LBSIM_VERSION}; plan and run again with one version",
             plan_path.display(),
-            file.version
+            file.lbsim
         )));
     }
-    let mut grid =
-        grid_of(&file, metric).map_err(|e| Error::input(format!("{}: {e}", plan_path.display())))?;
-    let sink = crate::output::prepare_sink(output)?;
-    let mut samples = Vec::with_capacity(file.jobs.len());
-    let missing: Vec<&PlanJob> = file.jobs.iter().filter(|j| !dir.join(&j.output).is_file()).collect();
-    if let Some(first) = missing.first() {
-        return Err(Error::runtime(format!(
-            "{} of {} results are missing (the first: {}); run their lines of {} and merge again",
-            missing.len(),
-            file.jobs.len(),
-            dir.join(&first.output).display(),
-            dir.join("jobs.txt").display()
-        )));
-    }
-    for job in &file.jobs {
-        samples.push(Some(read_result(dir, job)?));
-    }
-    grid.fill(samples);
-    super::finish(&grid, format, plot, sink)
+    let grid = grid_of(&file, metric).map_err(|e| Error::input(format!("{}: {e}", plan_path.display())))?;
+    Ok((file, grid))
 }
 
 /// The grid a plan describes, cells empty; `--metric` on the merge's command line wins.
@@ -300,23 +448,79 @@ fn grid_of(file: &PlanFile, metric: Option<Metric>) -> Result<Grid, String> {
     Ok(grid)
 }
 
-/// A job's report, checked to be the run the plan asked for.
-fn read_result(dir: &Path, job: &PlanJob) -> Result<Sample, Error> {
+/// Result `k` of a plan, checked to be the run its line asked for, complete or stopped at
+/// the in-flight cap; else refused (exit 2) in one line naming its file.
+fn read_result(dir: &Path, file: &PlanFile, grid: &Grid, k: usize) -> Result<Sample, Error> {
+    let job = &file.jobs[k];
     let path: PathBuf = dir.join(&job.output);
-    let bad = |what: String| Error::runtime(format!("{}: {what}", path.display()));
+    let bad = |what: String| Error::input(format!("{}: {what}; run its line again", path.display()));
     let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it ({e})")))?;
     let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("not a JSON report ({e}); run its line again")))?;
-    let strategy = v.get("strategy").and_then(|s| s.as_str());
-    let seed = v.get("seed").and_then(|s| s.as_u64());
-    if strategy != Some(job.strategy.as_str()) || seed != Some(job.seed) {
-        return Err(bad(format!(
-            "a report of {} with seed {}, where the plan ran {} with seed {}",
-            strategy.unwrap_or("?"),
-            seed.map_or("?".to_string(), |s| s.to_string()),
-            job.strategy,
-            job.seed
-        )));
+        .map_err(|e| bad(format!("not a JSON report ({e}), truncated or not a run's")))?;
+    let stamp: Stamp = v
+        .get("plan")
+        .and_then(|p| serde_json::from_value(p.clone()).ok())
+        .ok_or_else(|| bad("not the result of a plan's line (no `plan` stamp)".into()))?;
+    if stamp.lbsim != file.lbsim {
+        return Err(bad(format!("run by lbsim {}, where the plan is lbsim {}'s", stamp.lbsim, file.lbsim)));
+    }
+    if stamp.id != file.id {
+        return Err(bad(format!("a result of another plan ({}; this plan is {})", stamp.id, file.id)));
+    }
+    match stamp.status.as_str() {
+        "complete" | "stopped" => {}
+        "interrupted" => return Err(bad("stopped by a signal before its end (partial)".into())),
+        other => return Err(bad(format!("status `{other}`"))),
+    }
+    if (stamp.cell, stamp.replication) != (job.cell, job.replication) {
+        let what = format!("the run of cell {} replication {}", stamp.cell, stamp.replication);
+        return Err(
+            match file.jobs.iter().find(|j| (j.cell, j.replication) == (stamp.cell, stamp.replication)) {
+                Some(other) => bad(format!("a duplicate of {} ({what})", other.output)),
+                None => bad(format!("{what}, which this plan does not have")),
+            },
+        );
+    }
+    let cell = &grid.cells[job.cell];
+    let vary = match (&grid.vary, cell.vary) {
+        (Some(v), Some(i)) => Some((v.key(), v.json(&v.values[i]).map_err(&bad)?)),
+        _ => None,
+    };
+    let report_strategy = v.get("strategy").and_then(|s| s.as_str());
+    let report_seed = v.get("seed").and_then(|s| s.as_u64());
+    let report_scenario = v.get("scenario").and_then(|s| s.as_str());
+    let mut wrong = Vec::new();
+    if stamp.strategy != cell.strategy || report_strategy != Some(cell.strategy.as_str()) {
+        wrong.push(format!("strategy {} (the plan's: {})", report_strategy.unwrap_or("?"), cell.strategy));
+    }
+    if stamp.seed != job.seed || report_seed != Some(job.seed) {
+        let seed = report_seed.map_or("?".to_string(), |s| s.to_string());
+        wrong.push(format!("seed {seed} (the plan's: {})", job.seed));
+    }
+    if let Some(scale) = job.trace_scale {
+        let got = stamp.options.get("trace-scale").and_then(|x| x.as_f64());
+        if got != Some(scale) || stamp.load.is_some() {
+            let got = got.map_or("?".into(), |x| x.to_string());
+            wrong.push(format!("trace scale {got} (the plan's: {scale}, load {})", cell.load));
+        }
+    } else if stamp.load != Some(cell.load) {
+        wrong.push(format!(
+            "load {} (the plan's: {})",
+            stamp.load.map_or("?".into(), |l| l.to_string()),
+            cell.load
+        ));
+    }
+    if let Some((key, value)) = &vary
+        && stamp.options.get(*key) != Some(value)
+    {
+        let got = stamp.options.get(*key).map_or("?".to_string(), |x| x.to_string());
+        wrong.push(format!("{key} {got} (the plan's: {value})"));
+    }
+    if stamp.scenario != file.scenario || report_scenario != Some(file.scenario.as_str()) {
+        wrong.push(format!("scenario {} (the plan's: {})", report_scenario.unwrap_or("?"), file.scenario));
+    }
+    if !wrong.is_empty() {
+        return Err(bad(format!("not the run of its line: {}", wrong.join(", "))));
     }
     Sample::from_json(&v).map_err(bad)
 }
