@@ -49,6 +49,9 @@ pub const MERGE_OPTIONS: &[&str] = &["merge", "metric", "plot", "format", "outpu
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanFile {
+    /// The JSON contract's version ([`crate::report::SCHEMA_VERSION`]; absent in older plans).
+    #[serde(default)]
+    schema_version: u32,
     /// What wrote it: `lbsim sweep --plan`, format [`VERSION`].
     version: u32,
     scenario: String,
@@ -198,6 +201,7 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
         });
     }
     let file = PlanFile {
+        schema_version: crate::report::SCHEMA_VERSION,
         version: VERSION,
         scenario: grid.scenario.clone(),
         strategies: grid.strategies.clone(),
