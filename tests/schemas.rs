@@ -44,7 +44,8 @@ fn have_validator() -> bool {
     if std::env::var_os(common::real_time::REQUIRE_TOOLS).is_some_and(|v| !v.is_empty() && v != "0") {
         panic!("python3 with the jsonschema package is required: pip install jsonschema");
     }
-    let note = "SKIPPED: the Python package jsonschema is not installed (pip install jsonschema; .ci/run does)\n";
+    let note =
+        "SKIPPED: the Python package jsonschema is not installed (pip install jsonschema; .ci/run does)\n";
     let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
     false
 }
@@ -84,9 +85,9 @@ fn every_schema_is_draft_2020_12_and_names_this_version() {
         let required = &schema["required"];
         assert!(required.as_array().unwrap().contains(&json!("schema_version")), "{name}");
     }
-    let listed = std::fs::read_dir(schemas_dir()).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".schema.json")
-    });
+    let listed = std::fs::read_dir(schemas_dir())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".schema.json"));
     assert_eq!(listed.count(), SCHEMAS.len(), "a schema that no test checks");
     if have_validator() {
         // Every schema against the draft's metaschema.
@@ -124,7 +125,8 @@ fn run_and_replay_reports_validate_in_all_their_shapes() {
     let capped = "[arrivals]\nload = 3.0\n[run]\nrequests = 5000\nmax_in_flight = 50\n";
     std::fs::write(dir.join("capped.toml"), capped).unwrap();
     let run = |name: &str, scenario: &str, extra: &[&str], codes: &[i32]| {
-        let mut args = vec!["run", "--headless", "--format", "json", "--scenario", scenario, "--requests", "1500"];
+        let mut args =
+            vec!["run", "--headless", "--format", "json", "--scenario", scenario, "--requests", "1500"];
         args.extend(extra);
         output(&dir, name, &args, codes)
     };
@@ -137,8 +139,12 @@ fn run_and_replay_reports_validate_in_all_their_shapes() {
         run("capped.json", "capped.toml", &[], &[3]),
     ];
     let session = session_with_commands(&dir);
-    let replayed =
-        output(&dir, "replay.json", &["replay", "--headless", session.to_str().unwrap(), "--format", "json"], &[0]);
+    let replayed = output(
+        &dir,
+        "replay.json",
+        &["replay", "--headless", session.to_str().unwrap(), "--format", "json"],
+        &[0],
+    );
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&replayed).unwrap()).unwrap();
     assert_eq!(r["interventions"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(r["strategy_spans"].as_array().unwrap().len(), 2, "{r}");
@@ -171,7 +177,16 @@ fn sweep_plan_and_job_results_validate() {
         return;
     }
     let dir = scratch("schemas-sweep");
-    let grid = ["--strategies", "random,least-loaded", "--loads", "0.5,0.9", "--replications", "2", "--requests", "300"];
+    let grid = [
+        "--strategies",
+        "random,least-loaded",
+        "--loads",
+        "0.5,0.9",
+        "--replications",
+        "2",
+        "--requests",
+        "300",
+    ];
     let mut sweep = vec!["sweep", "--format", "json", "--vary", "workers=2,4"];
     sweep.extend(grid);
     let report = output(&dir, "sweep.json", &sweep, &[0]);
@@ -191,7 +206,8 @@ fn sweep_plan_and_job_results_validate() {
         let o = Command::new("sh").args(["-c", line]).env("PATH", &path).output().unwrap();
         assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
     }
-    let results: Vec<PathBuf> = std::fs::read_dir(plan_dir.join("results")).unwrap().map(|e| e.unwrap().path()).collect();
+    let results: Vec<PathBuf> =
+        std::fs::read_dir(plan_dir.join("results")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(results.len(), 8);
     assert_valid("run", &results);
     let merge = ["sweep", "--merge", "plan", "--format", "json"];
@@ -228,8 +244,18 @@ fn the_schemas_reject_broken_documents() {
         return;
     }
     let dir = scratch("schemas-broken");
-    let args = ["compare", "--headless", "--strategies", "random,least-loaded", "--format", "json", "--requests", "300"];
-    let compare: Value = serde_json::from_str(&std::fs::read_to_string(output(&dir, "c.json", &args, &[0])).unwrap()).unwrap();
+    let args = [
+        "compare",
+        "--headless",
+        "--strategies",
+        "random,least-loaded",
+        "--format",
+        "json",
+        "--requests",
+        "300",
+    ];
+    let compare: Value =
+        serde_json::from_str(&std::fs::read_to_string(output(&dir, "c.json", &args, &[0])).unwrap()).unwrap();
     let run = {
         let mut r = compare["runs"][0].clone();
         r["schema_version"] = json!(1);
@@ -309,9 +335,8 @@ fn the_version_names_the_commit_it_was_built_from() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let top = git(&["rev-parse", "--show-toplevel"]);
-    let checkout = top.is_some_and(|t| {
-        Path::new(&t).canonicalize().ok() == Path::new(manifest).canonicalize().ok()
-    });
+    let checkout =
+        top.is_some_and(|t| Path::new(&t).canonicalize().ok() == Path::new(manifest).canonicalize().ok());
     match git(&["rev-parse", "--short", "HEAD"]).filter(|_| checkout) {
         Some(commit) => assert_eq!(text, format!("lbsim {version} ({commit})\n")),
         None => assert_eq!(text, format!("lbsim {version}\n")),
