@@ -22,7 +22,8 @@ pub fn document<T: Serialize + ?Sized>(value: &T) -> String {
         #[serde(flatten)]
         value: &'a T,
     }
-    serde_json::to_string_pretty(&Versioned { schema_version: SCHEMA_VERSION, value }).expect("reports serialise")
+    serde_json::to_string_pretty(&Versioned { schema_version: SCHEMA_VERSION, value })
+        .expect("reports serialise")
         + "\n"
 }
 
