@@ -32,8 +32,10 @@ fn after_help() -> String {
 }
 
 /// lbsim: a load-balancer simulator.
+// `--version` prints the version and, built from a git checkout, the commit (build.rs); the
+// help's first line is this doc comment, not the package's (longer) description.
 #[derive(Debug, Parser)]
-#[command(name = "lbsim", version, about, arg_required_else_help = true, after_long_help = after_help())]
+#[command(name = "lbsim", version = env!("LBSIM_VERSION"), arg_required_else_help = true, after_long_help = after_help())]
 pub struct Cli {
     #[command(subcommand)]
     /// What to do.

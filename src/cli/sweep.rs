@@ -178,9 +178,8 @@ pub fn plan_job(strategy: Option<String>, sim: &SimArgs) -> Result<(), CliError>
         plan: plan::Stamp,
     }
     let partial = report.interrupted_by.is_some();
-    let json =
-        serde_json::to_string_pretty(&Stamped { report, partial, plan: stamp }).expect("reports serialise");
-    crate::output::deliver(&(json + "\n"), sink)?;
+    let json = crate::report::json::document(&Stamped { report, partial, plan: stamp });
+    crate::output::deliver(&json, sink)?;
     if partial {
         let signal = signal.unwrap_or(libc::SIGTERM);
         return Err(sweep::interrupted(signal, "the run's report is partial; run its line again"));

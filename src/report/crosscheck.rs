@@ -187,7 +187,7 @@ pub fn crosscheck_table(model: &Report, live: &Report, interrupted: Option<&str>
     out
 }
 
-/// `{"model": {...}, "live": {...}, "difference": {...}}`; when `interrupted` (the signal
+/// `{"schema_version", "model": {...}, "live": {...}, "difference": {...}}`; when `interrupted` (the signal
 /// that stopped the runs early), also `"partial": true, "interrupted_by": "SIGTERM"`, and
 /// `difference.agrees` is null: no verdict.
 pub fn crosscheck_json(model: &Report, live: &Report, interrupted: Option<&str>) -> String {
@@ -207,7 +207,7 @@ pub fn crosscheck_json(model: &Report, live: &Report, interrupted: Option<&str>)
     }
     let c =
         Crosscheck { partial: interrupted.is_some(), interrupted_by: interrupted, model, live, difference };
-    serde_json::to_string_pretty(&c).expect("reports serialise") + "\n"
+    super::json::document(&c)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! The JSON form is the contract for scripts; its keys are documented in the book (docs/src/reference/json.md) and
 //! checked by the tests. New keys may be added, existing ones never change meaning.
 //!
-//! - `mod.rs`: the [`Report`] of one run, read from any [`Engine`], its JSON and CSV;
+//! - `mod.rs`: the [`Report`] of one run, read from any [`Engine`], and its CSV;
+//! - [`json`]: the JSON contract: [`SCHEMA_VERSION`], and the run and compare documents;
 //! - `table.rs`: the tables for people; `crosscheck.rs`: the model against a live run;
 //! - `theory.rs`: what [`crate::theory`] predicts for the run, beside what it measured;
 //! - [`timeline`]: the run over time as reports give it, and `--timeline-csv`.
@@ -15,6 +16,7 @@
 //! the UI import it.
 
 mod crosscheck;
+pub mod json;
 mod table;
 mod theory;
 pub mod timeline;
@@ -22,6 +24,7 @@ pub mod timeline;
 use serde::Serialize;
 
 pub use crosscheck::{Differences, crosscheck_json, crosscheck_table};
+pub use json::{SCHEMA_VERSION, compare_json, run_json};
 pub use table::{compare_table, run_table};
 pub use theory::{TheoryReport, theory_line};
 pub use timeline::{IntervalReport, TimelineReport};
@@ -570,24 +573,6 @@ pub enum Format {
     Json,
     /// One header line and one line per run.
     Csv,
-}
-
-/// JSON for one run.
-pub fn run_json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).expect("reports serialise") + "\n"
-}
-
-/// JSON for a comparison: `{"runs": [...]}`.
-pub fn compare_json(reports: &[Report]) -> String {
-    #[derive(Serialize)]
-    struct Runs<'a> {
-        /// Present (true) only when a signal stopped some run before its end.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
-        partial: bool,
-        runs: &'a [Report],
-    }
-    let partial = reports.iter().any(|r| r.interrupted_by.is_some());
-    serde_json::to_string_pretty(&Runs { partial, runs: reports }).expect("reports serialise") + "\n"
 }
 
 /// The CSV columns, in order.

@@ -262,7 +262,7 @@ pub fn json(r: &Replicated) -> String {
             replications_needed: l.test.replications_needed,
         }),
     };
-    serde_json::to_string_pretty(&out).expect("comparisons serialise") + "\n"
+    crate::report::json::document(&out)
 }
 
 /// A header line and one line per strategy: `strategy,replications`, then mean, ci95_low and

@@ -55,6 +55,9 @@ pub const MERGE_OPTIONS: &[&str] = &["merge", "missing", "metric", "plot", "form
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanFile {
+    /// The JSON contract's version ([`crate::report::SCHEMA_VERSION`]; absent in older plans).
+    #[serde(default)]
+    schema_version: u32,
     /// What wrote it: `lbsim sweep --plan`, format [`VERSION`].
     version: u32,
     /// The plan's identity ([`plan_id`]): every job's result carries it.
@@ -303,6 +306,7 @@ fn write_plan(dir: &Path, grid: &Grid, jobs: &[Job], common: &[String]) -> Resul
         });
     }
     let file = PlanFile {
+        schema_version: crate::report::SCHEMA_VERSION,
         version: VERSION,
         id,
         lbsim: LBSIM_VERSION.to_string(),

@@ -108,7 +108,7 @@ pub fn sweep_json(grid: &Grid) -> String {
             metrics: Metrics(c),
         })
         .collect();
-    serde_json::to_string_pretty(&Out { sweep: header(grid), cells }).expect("sweeps serialise") + "\n"
+    crate::report::json::document(&Out { sweep: header(grid), cells })
 }
 
 /// A header line and one line per cell: strategy, load, the varied option and its value,
