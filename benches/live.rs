@@ -420,6 +420,7 @@ fn main() {
             }
         }
     }
+    headless_against_go(full);
     if full {
         for (threads, c, r) in verdicts {
             let verdict = if r >= TARGET { "meets" } else { "MISSES" };
@@ -427,5 +428,126 @@ fn main() {
                 "  {verdict} target {TARGET:.0} requests/s: live balancer (sleep), {threads} threads, {c} clients: {r:.0}"
             );
         }
+    }
+}
+
+/// Requests of a headless run of Pike's shape (a smoke run sends fewer).
+const HEADLESS_REQUESTS: u64 = 2_000_000;
+
+/// Pike's shape as a scenario: 1024 closed-loop clients, think and service `const:1ns`, 16
+/// workers, least-loaded, on 2 runtime threads.
+fn pike_scenario(requests: u64) -> lbsim::scenario::Scenario {
+    let text = format!(
+        r#"
+        name = "pike"
+        service = "const:1ns"
+        [arrivals]
+        kind = "closed"
+        clients = {CLIENTS}
+        think = "const:1ns"
+        [[workers]]
+        count = {WORKERS}
+        [run]
+        requests = {requests}
+        warmup = "0s"
+        seed = 1
+        [strategy]
+        name = "least-loaded"
+        [live]
+        threads = 2
+        "#
+    );
+    lbsim::scenario::Scenario::parse(&text, "pike").expect("the bench's scenario")
+}
+
+/// Requests per second of one whole headless live run (`lbsim run --engine live --headless`),
+/// through the function the command calls.
+fn headless(requests: u64) -> f64 {
+    let scenario = pike_scenario(requests);
+    let start = Instant::now();
+    let reports = lbsim::cli::run::run_live(&scenario, &["least-loaded".to_string()]).expect("a live run");
+    let wall = start.elapsed();
+    let c = &reports[0].requests;
+    assert_eq!(c.completed, requests, "headless run: every request completes ({c:?})");
+    requests as f64 / wall.as_secs_f64()
+}
+
+/// Pike's Go balancer, built once into the target directory; `Err` says why it cannot run.
+fn build_pike_go() -> Result<std::path::PathBuf, String> {
+    use std::process::Command;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = root.join("../shared/bench/pike-go/main.go");
+    if !source.exists() {
+        return Err(format!("{} is missing", source.display()));
+    }
+    if Command::new("go").arg("version").output().is_err() {
+        return Err("Go is missing (apt-get install golang-go)".to_string());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
+    let dir = target.join("pike-go");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::copy(&source, dir.join("main.go")).map_err(|e| format!("copying main.go: {e}"))?;
+    let go = |args: &[&str]| Command::new("go").args(args).current_dir(&dir).output();
+    if !dir.join("go.mod").exists() {
+        go(&["mod", "init", "pikego"]).map_err(|e| format!("go mod init: {e}"))?;
+    }
+    let built = go(&["build", "-o", "pike-go", "."]).map_err(|e| format!("go build: {e}"))?;
+    if !built.status.success() {
+        return Err(format!("go build failed: {}", String::from_utf8_lossy(&built.stderr).trim()));
+    }
+    Ok(dir.join("pike-go"))
+}
+
+/// Requests per second of one run of Pike's Go balancer (its `req_per_s=` figure).
+fn pike_go(binary: &std::path::Path, requests: u64) -> f64 {
+    let out = std::process::Command::new(binary)
+        .args(["-workers", &WORKERS.to_string(), "-requesters", &CLIENTS.to_string()])
+        .args(["-requests", &requests.to_string(), "-procs", "2"])
+        .output()
+        .expect("running pike-go");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("req_per_s="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("pike-go printed no req_per_s: {text}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The headless command end to end against Pike's Go balancer, alternating, 3 rounds (one
+/// short round, without Go, in a smoke run).
+fn headless_against_go(full: bool) {
+    let (requests, rounds) = if full { (HEADLESS_REQUESTS, 3) } else { (20_000, 1) };
+    println!(
+        "  headless `lbsim run --engine live --headless --threads 2`, Pike's shape ({CLIENTS} clients, \
+         {WORKERS} workers, zero service), {requests} requests, {rounds} round(s)"
+    );
+    let go = if full { build_pike_go() } else { Err("not run in a smoke run".to_string()) };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let r = headless(requests);
+        println!("    round {round}: lbsim headless {:>10.0} requests/s", r);
+        ours.push(r);
+        if let Ok(binary) = &go {
+            let g = pike_go(binary, requests);
+            println!("    round {round}: Pike's Go     {:>10.0} requests/s", g);
+            theirs.push(g);
+        }
+    }
+    let ours = median(ours);
+    match go {
+        Ok(_) => {
+            let theirs = median(theirs);
+            let verdict = if ours >= theirs { "meets" } else { "MISSES" };
+            println!(
+                "  {verdict} Pike's Go balancer: lbsim headless {ours:.0} requests/s, Go {theirs:.0} (medians): \
+                 {:.2}x",
+                ours / theirs
+            );
+        }
+        Err(why) => println!("  lbsim headless {ours:.0} requests/s (median); Pike's Go not run: {why}"),
     }
 }
