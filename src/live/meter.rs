@@ -357,6 +357,34 @@ mod tests {
     }
 
     #[test]
+    fn blocks_keep_every_record_in_order_and_a_gone_watcher_drops_them() {
+        let (meter, records) = Meter::new(Clock { start: Instant::now(), scale: 1.0 });
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let meter = meter.clone();
+                std::thread::spawn(move || (0..10_000).for_each(|i| meter.record(Record::Late(t << 32 | i))))
+            })
+            .collect();
+        let mut got = Vec::new();
+        while got.len() < 40_000 {
+            records.wait(Duration::from_millis(1), &mut got);
+        }
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        records.take(&mut got);
+        assert_eq!(got.len(), 40_000, "nothing lost, nothing twice");
+        let mut next = [0u64; 4];
+        for r in got {
+            let Record::Late(n) = r else { panic!("{r:?}") };
+            let (t, i) = ((n >> 32) as usize, n & 0xffff_ffff);
+            assert_eq!(i, next[t], "thread {t}'s records in the order it made them");
+            next[t] += 1;
+        }
+        drop(records);
+        meter.record(Record::Late(1));
+        assert!(meter.shared.block().is_empty(), "nobody reads: nothing is kept");
+    }
+
+    #[test]
     fn every_request_lands_in_exactly_one_count() {
         let mut m = Metrics { workers: vec![Default::default(); 2], ..Metrics::default() };
         let mut t = Tally::default();
