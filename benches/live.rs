@@ -17,10 +17,18 @@
 //!   above, as long as a worker skips the timer for a deadline already passed (it went through
 //!   `sleep_until` before, and waited for the timer's next 1 ms tick: 0.2-0.4x this figure
 //!   with 1024 clients, and a round trip of about 1.2 ms, so 13,000 requests/s, with 16).
-//! - live, sleep, meter read in a blocking loop: a thread reads the meter's records as they
-//!   come, as `Live::wait` does (headless runs): the tasks wake it up.
+//! - live, sleep, meter read in a blocking loop: a thread waits for the meter's records, as
+//!   `Live::wait` does (headless runs): woken per full block or per tick, never per record.
 //! - live, sleep, meter read every 10 ms: a thread takes what has come every 10 ms, as the UI
 //!   does each frame: nobody is woken.
+//!
+//! Then the headless command end to end: `lbsim run --engine live --headless --threads 2` on a
+//! closed loop of Pike's shape (1024 clients, think and service `const:1ns`, 16 workers,
+//! least-loaded, 2,000,000 requests), through the library function the command calls
+//! ([`lbsim::cli::run::run_live`]), whole runs timed from start to report. When `go` is on the
+//! path, Pike's Go balancer (`../shared/bench/pike-go`, same shape, 2 procs) runs in the same
+//! bench, alternating with lbsim for 3 rounds, and the ratio of the medians is printed;
+//! otherwise lbsim's figure alone, and a line saying Go is missing.
 //!
 //! Before them, two lines show what a zero `sleep_until` costs on the runtime: a deadline of
 //! now waits for the timer's next 1 ms tick; one 2 ms in the past is ready at once.
@@ -33,14 +41,13 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::TryRecvError;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, SimConfig, Stop, WorkerSpec};
 use lbsim::live::balancer::{Balancer, Hiring};
-use lbsim::live::meter::{Clock, Meter, Record};
+use lbsim::live::meter::{Clock, Meter, Record, Records};
 use lbsim::live::request::{Reply, Request};
 use lbsim::live::{LiveOptions, Work};
 use lbsim::strategy::{self, StrategyParams};
@@ -82,9 +89,9 @@ enum Server {
 /// Who reads the meter's records.
 #[derive(Clone, Copy, PartialEq)]
 enum Reader {
-    /// Nobody: the receiver is dropped, and each report is a send that fails at once.
+    /// Nobody: the watcher's end is dropped, and each report returns at once.
     Nobody,
-    /// A thread that waits for each record (as `Live::wait`, in headless runs).
+    /// A thread that waits for a block or a tick (as `Live::wait`, in headless runs).
     Blocking,
     /// A thread that takes what has come every 10 ms (as the UI, each frame).
     Every10ms,
@@ -107,24 +114,25 @@ impl Server {
     }
 }
 
-/// Reads the meter's records as `how` says until every task has dropped its end; returns how
-/// many there were.
-fn read_meter(records: std::sync::mpsc::Receiver<Record>, how: Reader) -> usize {
-    match how {
-        Reader::Nobody => 0,
-        Reader::Blocking => records.iter().count(),
-        Reader::Every10ms => {
-            let mut n = 0;
-            loop {
+/// Reads the meter's records as `how` says until `over` (then takes the last ones); returns
+/// how many there were.
+fn read_meter(records: Records, how: Reader, over: &AtomicBool) -> usize {
+    let mut block: Vec<Record> = Vec::new();
+    let mut n = 0;
+    loop {
+        let last = over.load(Ordering::Acquire);
+        match how {
+            Reader::Nobody => return 0,
+            Reader::Blocking => records.wait(Duration::from_secs(1), &mut block),
+            Reader::Every10ms => {
                 std::thread::sleep(Duration::from_millis(10));
-                loop {
-                    match records.try_recv() {
-                        Ok(_) => n += 1,
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => return n,
-                    }
-                }
+                records.take(&mut block);
             }
+        }
+        n += block.len();
+        block.clear();
+        if last {
+            return n;
         }
     }
 }
@@ -260,6 +268,7 @@ fn rate(server: Server, threads: usize, clients: usize, warmup: Duration, window
     let tracker = TaskTracker::new();
     let (work_tx, work_rx) = mpsc::channel(INBOX);
     let mut meter_reader = None;
+    let meter_over = Arc::new(AtomicBool::new(false));
     let entered = runtime.enter();
     let server_task = match server {
         Server::PingPong => tracker.spawn(echo(work_rx)),
@@ -270,7 +279,8 @@ fn rate(server: Server, threads: usize, clients: usize, warmup: Duration, window
             if how == Reader::Nobody {
                 drop(records);
             } else {
-                meter_reader = Some(std::thread::spawn(move || read_meter(records, how)));
+                let over = Arc::clone(&meter_over);
+                meter_reader = Some(std::thread::spawn(move || read_meter(records, how, &over)));
             }
             let (done_tx, done_rx) = mpsc::unbounded_channel();
             let (control_tx, control_rx) = mpsc::unbounded_channel();
@@ -330,6 +340,7 @@ fn rate(server: Server, threads: usize, clients: usize, warmup: Duration, window
         if server_task.is_finished() { "ended" } else { "did not" },
     );
     runtime.shutdown_timeout(Duration::from_secs(1));
+    meter_over.store(true, Ordering::Release);
     if let Some(reader) = meter_reader {
         let records = reader.join().expect("the meter reader");
         std::hint::black_box(records);
@@ -409,6 +420,7 @@ fn main() {
             }
         }
     }
+    headless_against_go(full);
     if full {
         for (threads, c, r) in verdicts {
             let verdict = if r >= TARGET { "meets" } else { "MISSES" };
@@ -416,5 +428,126 @@ fn main() {
                 "  {verdict} target {TARGET:.0} requests/s: live balancer (sleep), {threads} threads, {c} clients: {r:.0}"
             );
         }
+    }
+}
+
+/// Requests of a headless run of Pike's shape (a smoke run sends fewer).
+const HEADLESS_REQUESTS: u64 = 2_000_000;
+
+/// Pike's shape as a scenario: 1024 closed-loop clients, think and service `const:1ns`, 16
+/// workers, least-loaded, on 2 runtime threads.
+fn pike_scenario(requests: u64) -> lbsim::scenario::Scenario {
+    let text = format!(
+        r#"
+        name = "pike"
+        service = "const:1ns"
+        [arrivals]
+        kind = "closed"
+        clients = {CLIENTS}
+        think = "const:1ns"
+        [[workers]]
+        count = {WORKERS}
+        [run]
+        requests = {requests}
+        warmup = "0s"
+        seed = 1
+        [strategy]
+        name = "least-loaded"
+        [live]
+        threads = 2
+        "#
+    );
+    lbsim::scenario::Scenario::parse(&text, "pike").expect("the bench's scenario")
+}
+
+/// Requests per second of one whole headless live run (`lbsim run --engine live --headless`),
+/// through the function the command calls.
+fn headless(requests: u64) -> f64 {
+    let scenario = pike_scenario(requests);
+    let start = Instant::now();
+    let reports = lbsim::cli::run::run_live(&scenario, &["least-loaded".to_string()]).expect("a live run");
+    let wall = start.elapsed();
+    let c = &reports[0].requests;
+    assert_eq!(c.completed, requests, "headless run: every request completes ({c:?})");
+    requests as f64 / wall.as_secs_f64()
+}
+
+/// Pike's Go balancer, built once into the target directory; `Err` says why it cannot run.
+fn build_pike_go() -> Result<std::path::PathBuf, String> {
+    use std::process::Command;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = root.join("../shared/bench/pike-go/main.go");
+    if !source.exists() {
+        return Err(format!("{} is missing", source.display()));
+    }
+    if Command::new("go").arg("version").output().is_err() {
+        return Err("Go is missing (apt-get install golang-go)".to_string());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
+    let dir = target.join("pike-go");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::copy(&source, dir.join("main.go")).map_err(|e| format!("copying main.go: {e}"))?;
+    let go = |args: &[&str]| Command::new("go").args(args).current_dir(&dir).output();
+    if !dir.join("go.mod").exists() {
+        go(&["mod", "init", "pikego"]).map_err(|e| format!("go mod init: {e}"))?;
+    }
+    let built = go(&["build", "-o", "pike-go", "."]).map_err(|e| format!("go build: {e}"))?;
+    if !built.status.success() {
+        return Err(format!("go build failed: {}", String::from_utf8_lossy(&built.stderr).trim()));
+    }
+    Ok(dir.join("pike-go"))
+}
+
+/// Requests per second of one run of Pike's Go balancer (its `req_per_s=` figure).
+fn pike_go(binary: &std::path::Path, requests: u64) -> f64 {
+    let out = std::process::Command::new(binary)
+        .args(["-workers", &WORKERS.to_string(), "-requesters", &CLIENTS.to_string()])
+        .args(["-requests", &requests.to_string(), "-procs", "2"])
+        .output()
+        .expect("running pike-go");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("req_per_s="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("pike-go printed no req_per_s: {text}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The headless command end to end against Pike's Go balancer, alternating, 3 rounds (one
+/// short round, without Go, in a smoke run).
+fn headless_against_go(full: bool) {
+    let (requests, rounds) = if full { (HEADLESS_REQUESTS, 3) } else { (20_000, 1) };
+    println!(
+        "  headless `lbsim run --engine live --headless --threads 2`, Pike's shape ({CLIENTS} clients, \
+         {WORKERS} workers, zero service), {requests} requests, {rounds} round(s)"
+    );
+    let go = if full { build_pike_go() } else { Err("not run in a smoke run".to_string()) };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let r = headless(requests);
+        println!("    round {round}: lbsim headless {:>10.0} requests/s", r);
+        ours.push(r);
+        if let Ok(binary) = &go {
+            let g = pike_go(binary, requests);
+            println!("    round {round}: Pike's Go     {:>10.0} requests/s", g);
+            theirs.push(g);
+        }
+    }
+    let ours = median(ours);
+    match go {
+        Ok(_) => {
+            let theirs = median(theirs);
+            let verdict = if ours >= theirs { "meets" } else { "MISSES" };
+            println!(
+                "  {verdict} Pike's Go balancer: lbsim headless {ours:.0} requests/s, Go {theirs:.0} (medians): \
+                 {:.2}x",
+                ours / theirs
+            );
+        }
+        Err(why) => println!("  lbsim headless {ours:.0} requests/s (median); Pike's Go not run: {why}"),
     }
 }

@@ -659,3 +659,68 @@ fn a_live_run_past_its_end_is_draining_in_the_header() {
     let c = app.play.panes()[0].sim.metrics().counters;
     assert!(c.is_conserved() && c.cancelled == 0 && c.in_flight == 0, "{c:?}");
 }
+
+/// The reading thread's voluntary context switches so far (Linux), or `None` elsewhere.
+fn voluntary_switches() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Issue 24: the meter's cost does not depend on who reads it. A headless watcher (`wait` in a
+/// loop) is woken per block of records or per tick, not per record: over a run of Pike's shape
+/// (zero service and think time, so records come as fast as the tasks can make them) it
+/// sleeps and wakes a few hundred times, not once for every few records (the channel it read
+/// before woke it for nearly each one: tens of thousands of times here). The counts still add
+/// up exactly, and picks never trail completions.
+#[test]
+fn a_headless_watcher_is_woken_per_block_not_per_record() {
+    let _serial = common::one_at_a_time();
+    let requests = 100_000;
+    let text = format!(
+        r#"
+        name = "pike"
+        service = "const:1ns"
+        [arrivals]
+        kind = "closed"
+        clients = 256
+        think = "const:1ns"
+        [[workers]]
+        count = 16
+        [run]
+        requests = {requests}
+        warmup = "0s"
+        seed = 7
+        [live]
+        threads = 2
+        "#
+    );
+    let s = Scenario::parse(&text, "pike").unwrap();
+    let config = s.to_config().unwrap();
+    let st = strategy::build("least-loaded", &config.strategy_params).unwrap();
+    let mut run = Live::new(config, st, s.live.clone()).unwrap();
+    let Some(before) = voluntary_switches() else { return };
+    run.begin().unwrap();
+    let mut waits = 0u64;
+    while !run.wait(Duration::from_secs(1)) {
+        waits += 1;
+        for (id, w) in run.metrics().workers.iter().enumerate() {
+            assert!(w.picks >= w.completed, "worker {id}: {} picks, {} completed", w.picks, w.completed);
+        }
+    }
+    let switches = voluntary_switches().unwrap() - before;
+    let wall = run.wall_time();
+    let c = run.metrics().counters;
+    assert!(c.sent == requests && c.completed == requests && c.is_conserved(), "{c:?}");
+    // One wake-up per tick of the run's wall time and per block of records, with room for the
+    // shutdown's own waits (a few hundred at most); the old meter woke the watcher for nearly
+    // every record (several per request).
+    let ticks = (wall.as_secs_f64() / lbsim::live::meter::TICK.as_secs_f64()).ceil() as u64;
+    let blocks = 10 * requests / lbsim::live::meter::BLOCK as u64;
+    let allowed = ticks + blocks + 500;
+    assert!(
+        switches <= allowed,
+        "the watcher was woken {switches} times in {wall:?} ({waits} waits) for {requests} requests: \
+         more than {allowed} (a tick or a block each)"
+    );
+}

@@ -1,10 +1,16 @@
 //! The meter: the tasks report what happened ([`Record`]s) to whoever watches the run, and the
 //! watcher adds them up into the same [`Metrics`] the model fills.
 //!
-//! The watcher (the UI's thread, or the headless loop) is not a tokio task, so the records go
-//! over a standard library channel: sending never waits, and reading needs no runtime.
+//! The watcher (the UI's thread, or the headless loop) is not a tokio task. The records go into
+//! one shared block in the order they happened (a push under a lock held for nothing else), and
+//! the watcher takes the whole block at once, every frame or every [`TICK`]: a task never wakes
+//! the watcher for a record, only once per full block ([`BLOCK`] records), so what the meter
+//! costs does not depend on who reads it or how often. One block for every task keeps the
+//! order in which things happened: a pick comes before its answer, a request's sending before
+//! its end, whatever task or thread reported each.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Ending, Metrics};
@@ -134,24 +140,112 @@ pub enum Record {
     DoneSending(Nanos),
 }
 
-/// The tasks' end of the meter: cheap to clone, never waits.
+/// Records in a block before the watcher is woken for it (a headless watcher waits for a full
+/// block or a [`TICK`], whichever comes first).
+pub const BLOCK: usize = 4096;
+
+/// The longest a waiting watcher leaves records in the block: the counters it shows lag by
+/// no more than this (the UI takes the block every frame anyway).
+pub const TICK: Duration = Duration::from_millis(2);
+
+/// What the tasks and the watcher share: the block being filled.
+#[derive(Debug, Default)]
+struct Shared {
+    block: Mutex<Vec<Record>>,
+    /// Signalled when the block is full.
+    full: Condvar,
+    /// The watcher has gone: records are dropped.
+    closed: AtomicBool,
+}
+
+impl Shared {
+    /// The block; a task that panicked while pushing left it whole (a push cannot half-happen).
+    fn block(&self) -> MutexGuard<'_, Vec<Record>> {
+        self.block.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The tasks' end of the meter: cheap to clone, never waits for the watcher.
 #[derive(Clone, Debug)]
 pub struct Meter {
-    tx: mpsc::Sender<Record>,
+    shared: Arc<Shared>,
     /// The run's clock.
     pub clock: Clock,
 }
 
+/// The watcher's end of the meter: takes what the tasks reported, a block at a time.
+#[derive(Debug)]
+pub struct Records {
+    shared: Arc<Shared>,
+}
+
+impl Records {
+    /// Moves every record reported so far, in order, to the end of `into` (whose space is
+    /// handed over for the next block when `into` is empty, so taking does not allocate).
+    pub fn take(&self, into: &mut Vec<Record>) {
+        let mut block = self.shared.block();
+        if into.is_empty() {
+            std::mem::swap(&mut *block, into);
+        } else {
+            into.append(&mut block);
+        }
+    }
+
+    /// Waits until a block is full or `timeout` (at most a [`TICK`]) has passed, then takes
+    /// every record reported so far into `into`.
+    pub fn wait(&self, timeout: Duration, into: &mut Vec<Record>) {
+        let timeout = timeout.min(TICK);
+        let block = self.shared.block();
+        let mut block = if block.len() < BLOCK {
+            let (block, _) = self
+                .shared
+                .full
+                .wait_timeout_while(block, timeout, |b| b.len() < BLOCK)
+                .unwrap_or_else(PoisonError::into_inner);
+            block
+        } else {
+            block
+        };
+        if into.is_empty() {
+            std::mem::swap(&mut *block, into);
+        } else {
+            into.append(&mut block);
+        }
+    }
+}
+
+impl Drop for Records {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Relaxed);
+        self.shared.block().clear();
+    }
+}
+
 impl Meter {
-    /// A meter and the receiving end its records arrive on.
-    pub fn new(clock: Clock) -> (Meter, mpsc::Receiver<Record>) {
-        let (tx, rx) = mpsc::channel();
-        (Meter { tx, clock }, rx)
+    /// A meter and the watcher's end, where its records arrive.
+    pub fn new(clock: Clock) -> (Meter, Records) {
+        let shared = Arc::new(Shared::default());
+        (Meter { shared: Arc::clone(&shared), clock }, Records { shared })
     }
 
     /// Reports one record. A watcher that has gone away is not an error: the run is ending.
     pub fn record(&self, record: Record) {
-        let _ = self.tx.send(record);
+        self.record_all([record]);
+    }
+
+    /// Reports records that happened one after the other, under one lock.
+    pub fn record_all<const N: usize>(&self, records: [Record; N]) {
+        if self.shared.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut block = self.shared.block();
+        let before = block.len();
+        block.extend(records);
+        // Wake the watcher once per block, when it fills (not per record).
+        if before < BLOCK && block.len() >= BLOCK {
+            drop(block);
+            self.shared.full.notify_one();
+        }
     }
 
     /// Reports how late something ran: `actual` against `planned`.
@@ -260,6 +354,34 @@ mod tests {
         assert_eq!(clock.real(10_000_000), Duration::from_millis(20));
         assert_eq!(clock.scenario(Duration::from_millis(20)), 10_000_000);
         assert_eq!(clock.at(5_000_000) - clock.start, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn blocks_keep_every_record_in_order_and_a_gone_watcher_drops_them() {
+        let (meter, records) = Meter::new(Clock { start: Instant::now(), scale: 1.0 });
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let meter = meter.clone();
+                std::thread::spawn(move || (0..10_000).for_each(|i| meter.record(Record::Late(t << 32 | i))))
+            })
+            .collect();
+        let mut got = Vec::new();
+        while got.len() < 40_000 {
+            records.wait(Duration::from_millis(1), &mut got);
+        }
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        records.take(&mut got);
+        assert_eq!(got.len(), 40_000, "nothing lost, nothing twice");
+        let mut next = [0u64; 4];
+        for r in got {
+            let Record::Late(n) = r else { panic!("{r:?}") };
+            let (t, i) = ((n >> 32) as usize, n & 0xffff_ffff);
+            assert_eq!(i, next[t], "thread {t}'s records in the order it made them");
+            next[t] += 1;
+        }
+        drop(records);
+        meter.record(Record::Late(1));
+        assert!(meter.shared.block().is_empty(), "nobody reads: nothing is kept");
     }
 
     #[test]

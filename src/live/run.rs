@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::balancer::{self, Balancer, Control, Hiring, View};
-use super::meter::{Clock, Meter, Record, Tally};
+use super::meter::{Clock, Meter, Record, Records, Tally};
 use super::requester::{self, Plan, Requesters};
 use super::{LiveFigures, LiveOptions, check_supported};
 use crate::metrics::timeline::Timeline;
@@ -27,7 +27,7 @@ use crate::time::{MILLIS, Nanos};
 struct Running {
     runtime: tokio::runtime::Runtime,
     clock: Clock,
-    records: std_mpsc::Receiver<Record>,
+    records: Records,
     view: watch::Receiver<View>,
     plan: watch::Sender<Plan>,
     control: mpsc::UnboundedSender<Control>,
@@ -75,6 +75,8 @@ pub struct Live {
     /// (with the command's number): the UI shows them at once, so that a second key press
     /// acts on the first one's result (`k` then `r` repairs the worker it crashed).
     asked: Vec<(u64, usize, Asked)>,
+    /// The meter's records being taken in (kept for its space).
+    batch: Vec<Record>,
 }
 
 /// A change to one worker the user asked for.
@@ -131,6 +133,7 @@ impl Live {
             wall: Duration::ZERO,
             commands: 0,
             asked: Vec::new(),
+            batch: Vec::new(),
             config,
             options,
         })
@@ -269,7 +272,8 @@ impl Live {
     fn sync(&mut self) {
         let Some(run) = self.running.as_mut() else { return };
         let now = run.clock.now();
-        let records: Vec<Record> = run.records.try_iter().collect();
+        let mut records = std::mem::take(&mut self.batch);
+        run.records.take(&mut records);
         self.view = run.view.borrow().clone();
         let handled = self.view.handled;
         self.asked.retain(|&(n, ..)| n > handled);
@@ -290,7 +294,8 @@ impl Live {
                 stopped_at = Some(stopped_at.map_or(at, |s| s.min(at)));
             }
         }
-        self.absorb(records, now);
+        self.absorb(records.drain(..), now);
+        self.batch = records;
         self.sample_workers();
         self.queue_max = self.queue_max.max(self.view.queue);
         self.queue_samples = (self.queue_samples.0 + self.view.queue as u64, self.queue_samples.1 + 1);
@@ -341,7 +346,9 @@ impl Live {
             let _ = tx.send(());
         });
         let _ = rx.recv_timeout(Duration::from_secs(10));
-        self.absorb(run.records.try_iter().collect::<Vec<_>>(), end);
+        let mut records = Vec::new();
+        run.records.take(&mut records);
+        self.absorb(records, end);
         self.view = run.view.borrow().clone();
         // The waiting task itself may still be winding down: give it a moment.
         let deadline = Instant::now() + Duration::from_secs(1);
@@ -401,14 +408,16 @@ impl Live {
         }
     }
 
-    /// Waits up to `timeout` for news from the tasks, takes it in, and says whether the run
-    /// is over: for a caller that has nothing else to do (headless runs, tests).
+    /// Waits for news from the tasks (a full block of records, or a [`TICK`](super::meter::TICK)
+    /// at most, and never longer than `timeout`), takes it in, and says whether the run is over: for a caller that has nothing else to do (headless runs, tests).
     pub fn wait(&mut self, timeout: Duration) -> bool {
-        if let Some(run) = &self.running
-            && let Ok(record) = run.records.recv_timeout(timeout)
-        {
+        if let Some(run) = &self.running {
+            // Woken by a full block or a tick, not by each record.
+            let mut records = std::mem::take(&mut self.batch);
+            run.records.wait(timeout, &mut records);
             let now = run.clock.now();
-            self.absorb([record], now);
+            self.absorb(records.drain(..), now);
+            self.batch = records;
         }
         self.sync();
         self.is_finished()
