@@ -228,6 +228,7 @@ fn an_interrupted_compare_names_no_leader_over_runs_stopped_at_different_points(
     let mut args = vec!["compare", "--strategies", "round-robin,least-loaded", "--load", "0.9"];
     args.extend(["--requests", "50000000", "--headless"]);
     let ran = interrupted(&args, libc::SIGTERM);
+    assert_eq!(ran.code, Some(128 + libc::SIGTERM), "{}", ran.stderr);
     assert!(!ran.stdout.contains("leads on p99"), "{}", ran.stdout);
     assert!(ran.stdout.contains("no p99 leader: interrupted by SIGTERM"), "{}", ran.stdout);
     args.extend(["--format", "json"]);

@@ -550,8 +550,10 @@ fn a_signal_stops_a_headless_live_run_gracefully_with_its_report() {
         std::thread::sleep(Duration::from_secs(1));
         std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{sig}: {}", String::from_utf8_lossy(&out.stderr));
+        let number = if sig == "-INT" { libc::SIGINT } else { libc::SIGTERM };
+        assert_eq!(out.status.code(), Some(128 + number), "{sig}: {}", String::from_utf8_lossy(&out.stderr));
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(r["interrupted_by"].is_string(), "{sig}: the report says it is partial");
         assert!(r["sim_time_s"].as_f64().unwrap() < 30.0, "{sig}: {}", r["sim_time_s"]);
         let c = &r["requests"];
         let n = |k: &str| c[k].as_u64().unwrap();

@@ -177,8 +177,11 @@ fn simulate_and_report(
     };
     deliver(&render_reports(args.format, mode, &reports), sink)?;
     deliver_csv(&reports, timeline_sink).map_err(CliError::runtime)?;
+    // Stopped by a signal: the report of what ran (marked partial) is out, and the exit status
+    // says so as batch systems read it, 128 + the signal's number.
     if INTERRUPTED.load(Ordering::Relaxed) {
-        crate::output::error_line("interrupted: the report covers what ran until then");
+        let signal = stop_signal().unwrap_or(libc::SIGINT);
+        return Err(crate::sweep::interrupted(signal, "the report covers what ran until then (partial)"));
     }
     stopped_early(&reports)
 }
@@ -259,7 +262,12 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
                 engine.stop();
             }
         }
-        reports.push(Report::new(&engine, &scenario.name, engine.wall_time().as_secs_f64()));
+        let mut report = Report::new(&engine, &scenario.name, engine.wall_time().as_secs_f64());
+        // Stopped before its end: the report says so, as the model's do.
+        if interrupted.load(Ordering::Relaxed) {
+            report.interrupted_by = Some(stop_signal().map_or("a signal".into(), crate::sweep::signal_name));
+        }
+        reports.push(report);
     }
     bar.clear();
     Ok(reports)
