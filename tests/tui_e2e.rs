@@ -152,7 +152,8 @@ fn compare_shows_every_strategy_and_sigterm_restores_the_terminal() {
     assert_eq!(lbsim.len(), 1, "expected one lbsim under the shell: {lbsim:?}");
     Command::new("kill").args(["-TERM", &lbsim[0].to_string()]).status().unwrap();
     let screen = s.wait_for("the exit after SIGTERM", |screen| screen.contains("EXIT="));
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    // Stopped by a signal: 128 + SIGTERM, as batch systems read it, after the report.
+    assert!(screen.contains("EXIT=143"), "{screen}");
     assert!(screen.contains("lbsim compare · scenario default"), "{screen}");
     assert!(!screen.contains("p99 leader"), "the UI is still on screen:\n{screen}");
 }
@@ -214,7 +215,10 @@ fn sighup_and_sigquit_restore_the_terminal_and_print_the_report() {
         s.wait_for("the UI", |screen| screen.contains("pending · scale"));
         Command::new("kill").args([&format!("-{sig}"), &lbsim_pid(&s).to_string()]).status().unwrap();
         let screen = s.wait_for("the exit", |screen| screen.contains("EXIT="));
-        assert!(screen.contains("EXIT=0"), "SIG{sig}: {screen}");
+        // SIGHUP stops the run (128 + 1, as batch systems read it); SIGQUIT asks it to quit,
+        // as q does.
+        let code = if sig == "HUP" { "EXIT=129" } else { "EXIT=0" };
+        assert!(screen.contains(code), "SIG{sig}: {screen}");
         assert!(screen.contains("lbsim run · scenario default"), "SIG{sig}: no report:\n{screen}");
         assert!(!screen.contains("pending · scale"), "SIG{sig}: the UI is still on screen:\n{screen}");
     }
