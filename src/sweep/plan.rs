@@ -138,7 +138,7 @@ fn result_name(cell: usize, replication: u32) -> String {
 /// `--merge` takes only the run the plan asked for at that place.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Stamp {
-    /// The plan's identity ([`plan_id`]).
+    /// The plan's identity (a hash of the version, the scenario, the options and the grid).
     pub id: String,
     /// The lbsim version that ran the job.
     pub lbsim: String,
