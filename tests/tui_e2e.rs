@@ -430,3 +430,21 @@ fn running_out_of_memory_while_seeking_restores_the_terminal() {
     assert!(screen.contains("STTY icanon echo"), "the terminal was left raw:\n{screen}");
     assert_eq!(modes(&s).trim(), "alt=0 mouse=0 cursor=1");
 }
+
+/// The sweep's UI stopped by SIGTERM ends within seconds, gives the terminal back (the main
+/// screen, the shell's modes) and exits 128 + SIGTERM (issue 25: it ignored SIGTERM and kept
+/// running at full CPU).
+#[test]
+fn the_sweep_ui_ends_on_sigterm_and_restores_the_terminal() {
+    let _serial = common::one_at_a_time();
+    if !have_tmux() {
+        return;
+    }
+    let args = "sweep --strategies random,least-loaded --loads 0.5,0.9 --replications 20 --requests 5000000 --jobs 1";
+    let s = Session::start("sweep-term", &command_then_stty("", args));
+    s.wait_for("the sweep's chart", |screen| screen.contains("load"));
+    Command::new("kill").args(["-TERM", &lbsim_pid(&s).to_string()]).status().unwrap();
+    let screen = s.wait_for("the exit", |screen| screen.contains("STTY"));
+    assert!(screen.contains("EXIT=143"), "{screen}");
+    assert!(screen.contains("STTY icanon echo"), "the terminal is still raw:\n{screen}");
+}
