@@ -37,6 +37,14 @@ fn screen(app: &App, width: u16, height: u16) -> String {
     draw(app, width, height).backend().to_string()
 }
 
+/// A left click (press and release) at a cell.
+fn click(app: &mut App, column: u16, row: u16) {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let at = |kind| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
+    app.handle_mouse(at(MouseEventKind::Down(MouseButton::Left)));
+    app.handle_mouse(at(MouseEventKind::Up(MouseButton::Left)));
+}
+
 #[test]
 fn space_pauses_and_resumes_the_clock() {
     let mut a = app("default", &["least-loaded"], Mode::Run);
@@ -1014,12 +1022,6 @@ fn the_leader_line_names_the_marked_window_and_an_empty_window_is_refused() {
 /// that time (issue 20: the mouse as users of tokio-console, bottom and k9s expect).
 #[test]
 fn clicks_select_a_worker_and_go_to_a_time() {
-    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
-    let click = |a: &mut App, column: u16, row: u16| {
-        let at = |kind| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
-        a.handle_mouse(at(MouseEventKind::Down(MouseButton::Left)));
-        a.handle_mouse(at(MouseEventKind::Up(MouseButton::Left)));
-    };
     let mut a = app("slow-worker", &["least-loaded"], Mode::Run);
     a.advance_to(6 * SECS, None);
     draw(&a, 140, 40);
@@ -1155,13 +1157,7 @@ fn tab_focuses_a_pane_that_fills_the_screen_and_esc_goes_back() {
 /// click on a bar still selects its worker.
 #[test]
 fn a_click_focuses_a_pane_and_another_goes_back() {
-    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     use lbsim::tui::Focus;
-    let click = |a: &mut App, column: u16, row: u16| {
-        let at = |kind| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };
-        a.handle_mouse(at(MouseEventKind::Down(MouseButton::Left)));
-        a.handle_mouse(at(MouseEventKind::Up(MouseButton::Left)));
-    };
     let mut a = app("slow-worker", &["least-loaded"], Mode::Run);
     a.advance_to(6 * SECS, None);
     draw(&a, 80, 24);
