@@ -266,12 +266,9 @@ pub fn live_lines(r: &Report) -> String {
     out
 }
 
-/// The side-by-side table for `lbsim compare`, best value per column marked with `*`. A
-/// strategy that completed nothing has no latencies (n/a), and is never marked best on them.
-pub fn compare_table(reports: &[Report]) -> String {
-    let Some(first) = reports.first() else {
-        return String::new();
-    };
+/// The lines above a comparison's table: the scenario and seed, that the workload is the same
+/// for every strategy, and (live) that they ran one after another.
+fn compare_heading(first: &Report) -> String {
     let mut out = format!("lbsim compare · scenario {} · seed {}\n", escape(&first.scenario), first.seed);
     out += "the same arrivals and demands for every strategy\n";
     out += header(first).lines().next().unwrap_or_default();
@@ -280,6 +277,16 @@ pub fn compare_table(reports: &[Report]) -> String {
         out +=
             "live engine: the strategies ran one after another, never at once (they would share the CPU)\n";
     }
+    out
+}
+
+/// The side-by-side table for `lbsim compare`, best value per column marked with `*`. A
+/// strategy that completed nothing has no latencies (n/a), and is never marked best on them.
+pub fn compare_table(reports: &[Report]) -> String {
+    let Some(first) = reports.first() else {
+        return String::new();
+    };
+    let mut out = compare_heading(first);
     // (title, value (None: n/a), lower is better)
     type Column = (&'static str, fn(&Report) -> Option<f64>, bool);
     let all: [Column; 13] = [

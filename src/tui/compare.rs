@@ -218,16 +218,9 @@ pub(super) fn selected_line(app: &App, width: u16) -> Line<'static> {
     fitted_line(width, " · ", parts)
 }
 
-pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, area: Rect, buf: &mut Buffer) {
-    let pane = &app.play.panes()[i];
-    let rec = &shared.recorders[i];
-    let room = area.width.saturating_sub(2);
-    let window = match &app.window {
-        Some(_) => shown_recorder(app, pane).1,
-        None if app.show_recent => format!("last {}s", RECENT_WINDOW / SECS),
-        None => "whole run".to_string(),
-    };
-    let c = pane.sim.metrics().counters;
+/// A compare pane's title parts: the strategy, its p99, its cache hit rate when caches are
+/// on, and whether it waits its turn (live runs one strategy at a time).
+fn pane_title(pane: &crate::playground::Pane, rec: &Recorder) -> Vec<(u8, Span<'static>)> {
     let mut title = vec![(
         0,
         Span::styled(format!(" {}", pane.sim.strategy_name()), Style::new().add_modifier(Modifier::BOLD)),
@@ -251,6 +244,20 @@ pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, ar
             Span::styled("waits its turn: live runs one strategy at a time", Style::new().fg(Color::Yellow)),
         ));
     }
+    title
+}
+
+pub(super) fn render_compare_pane(app: &App, shared: &SharedScales, i: usize, area: Rect, buf: &mut Buffer) {
+    let pane = &app.play.panes()[i];
+    let rec = &shared.recorders[i];
+    let room = area.width.saturating_sub(2);
+    let window = match &app.window {
+        Some(_) => shown_recorder(app, pane).1,
+        None if app.show_recent => format!("last {}s", RECENT_WINDOW / SECS),
+        None => "whole run".to_string(),
+    };
+    let c = pane.sim.metrics().counters;
+    let title = pane_title(pane, rec);
     let mut title = fitted_line(room.saturating_sub(1), " · ", title);
     title.spans.push(Span::raw(" "));
     let bottom = fit::by_rank(

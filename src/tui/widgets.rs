@@ -215,6 +215,38 @@ pub fn merged_workers(runs: &[&[WorkerSnapshot]]) -> Option<Vec<WorkerSnapshot>>
     )
 }
 
+/// What a bar says beside its bar: the pending count (the most in a group) and the state a
+/// lesson needs to see (slow, dead, down, draining; injected errors; a slow start's ramp).
+fn count_label(group: &[WorkerSnapshot], is_group: bool) -> String {
+    let pending = group.iter().map(|w| w.pending).max().unwrap_or(0);
+    let state = group.iter().map(WorkerState::of).max().unwrap_or(WorkerState::Idle);
+    if is_group {
+        let many = group.iter().filter(|w| WorkerState::of(w) == state).count();
+        return match state.labelled() || state >= WorkerState::Starting {
+            true => format!("≤{pending} {many} {}", state.name()),
+            false => format!("≤{pending}"),
+        };
+    }
+    // Injected errors are said beside the count: the bar alone looks healthy.
+    let errors = match group[0].error_rate {
+        r if r > 0.0 => format!(" {:.0}% errors", r * 100.0),
+        _ => String::new(),
+    };
+    // So is a slow start's ramp: the bar is short because the balancer holds back.
+    let errors = match group[0].weight_share {
+        s if s < 1.0 => format!("{errors} warming {:.0}%", s * 100.0),
+        _ => errors,
+    };
+    let text = match state {
+        WorkerState::Slow => format!("{pending} slow {}x", group[0].slowdown),
+        WorkerState::DeadUnnoticed => format!("{pending} dead!"),
+        s if s.labelled() && pending == 0 => s.name().to_string(),
+        s if s.labelled() || s == WorkerState::Draining => format!("{pending} {}", s.name()),
+        _ => pending.to_string(),
+    };
+    text + &errors
+}
+
 /// The bars for `workers` when at most `room` fit: one per worker when they all fit;
 /// otherwise notable workers (selected, busiest, failing by injected errors, slow, down, dead, ejected, starting or
 /// draining) keep a bar each and the others are grouped in runs of consecutive workers, as few per bar
@@ -365,36 +397,7 @@ impl Widget for PendingBars<'_> {
             (true, _) => 2 * digits + 2,
         };
         let group_of = |r: &BarRow| &self.workers[r.first..=r.last];
-        let count_text = |r: &BarRow| {
-            let group = group_of(r);
-            let pending = group.iter().map(|w| w.pending).max().unwrap_or(0);
-            let state = group.iter().map(WorkerState::of).max().unwrap_or(WorkerState::Idle);
-            if r.is_group() {
-                let many = group.iter().filter(|w| WorkerState::of(w) == state).count();
-                return match state.labelled() || state >= WorkerState::Starting {
-                    true => format!("≤{pending} {many} {}", state.name()),
-                    false => format!("≤{pending}"),
-                };
-            }
-            // Injected errors are said beside the count: the bar alone looks healthy.
-            let errors = match group[0].error_rate {
-                r if r > 0.0 => format!(" {:.0}% errors", r * 100.0),
-                _ => String::new(),
-            };
-            // So is a slow start's ramp: the bar is short because the balancer holds back.
-            let errors = match group[0].weight_share {
-                s if s < 1.0 => format!("{errors} warming {:.0}%", s * 100.0),
-                _ => errors,
-            };
-            let text = match state {
-                WorkerState::Slow => format!("{pending} slow {}x", group[0].slowdown),
-                WorkerState::DeadUnnoticed => format!("{pending} dead!"),
-                s if s.labelled() && pending == 0 => s.name().to_string(),
-                s if s.labelled() || s == WorkerState::Draining => format!("{pending} {}", s.name()),
-                _ => pending.to_string(),
-            };
-            text + &errors
-        };
+        let count_text = |r: &BarRow| count_label(group_of(r), r.is_group());
         // Every bar gets the same room, whatever its own label: a longer label must not make a
         // longer queue look shorter.
         let widest = bars.iter().map(|r| count_text(r).chars().count()).max().unwrap_or(0);
