@@ -207,26 +207,6 @@ impl Sim {
         let mut attempt = shared.jobs.remove(i).attempt;
         attempt.done = now;
         self.shared_reschedule(w);
-        let failed = {
-            let spec = &self.workers[w].spec;
-            spec.error_rate > 0.0
-                && spec.error_kind == super::ErrorKind::Slow
-                && self.faults_rng.unit() < spec.error_rate
-        };
-        if attempt.measured {
-            let wasted = !self.is_current(attempt);
-            let a = &mut self.metrics.attempts;
-            a.served += 1;
-            if wasted {
-                a.wasted_work += now - attempt.start;
-            }
-        }
-        if self.workers[w].pending() == 0 {
-            match self.workers[w].lifecycle {
-                super::Lifecycle::Draining => self.retire(w),
-                _ => self.worker_idle(w),
-            }
-        }
-        self.answer(attempt, if failed { Answer::WorkerError } else { Answer::Ok })
+        self.served(w, attempt)
     }
 }

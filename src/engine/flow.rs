@@ -276,6 +276,15 @@ impl Sim {
         if let Some(next) = worker.queue.pop_front() {
             self.start_service(w, next);
         }
+        self.served(w, attempt)
+    }
+
+    /// An attempt a worker has finished serving (under any discipline): whether it failed
+    /// slowly, the accounting of work served and wasted, the worker idle or retired if it is
+    /// empty now, and the answer on its way back.
+    #[inline(always)]
+    pub(super) fn served(&mut self, w: WorkerId, attempt: Attempt) -> StepKind {
+        let now = self.now;
         let failed = {
             let spec = &self.workers[w].spec;
             spec.error_rate > 0.0
