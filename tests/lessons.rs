@@ -43,6 +43,7 @@ const LESSONS: &[(&str, fn())] = &[
     ("slow-start", slow_start),
     ("processor-sharing", processor_sharing),
     ("size-interval", size_interval),
+    ("theory-on-screen", theory_on_screen),
 ];
 
 #[test]
@@ -369,6 +370,25 @@ fn size_interval() {
     }
 }
 
+/// At 30 s (the slowdown's start) the measured mean is within 5% of M/M/1's 10 ms on every
+/// seed, and the whole run's mean (60 s) is over 10x it.
+fn theory_on_screen() {
+    let theory = 2.0 / (1.0 - 0.8);
+    for seed in 1..=3 {
+        let mut c = config("theory-on-screen");
+        c.seed = seed;
+        c.timeline = Some(30 * SECS);
+        let r = report(&c, "random");
+        assert_eq!(r.theory.why.as_deref(), Some("faults: slowdowns"), "the whole run has no formula");
+        let first = &r.timeline.as_ref().unwrap().intervals[0];
+        assert_eq!(first.end_s, 30.0);
+        let at_30 = first.mean_ms.unwrap();
+        assert!((at_30 / theory - 1.0).abs() < 0.05, "seed {seed}: mean to 30s {at_30} vs {theory}");
+        let whole = r.latency_ms.mean;
+        assert!(whole > 10.0 * theory, "seed {seed}: mean {whole} vs {theory}");
+    }
+}
+
 #[test]
 fn lesson_01_one_worker() {
     one_worker()
@@ -448,4 +468,8 @@ fn lesson_24_processor_sharing() {
 #[test]
 fn lesson_25_size_interval() {
     size_interval()
+}
+#[test]
+fn lesson_26_theory_on_screen() {
+    theory_on_screen()
 }

@@ -116,13 +116,81 @@ fn the_ui_shows_the_prediction_and_drops_it_when_a_fault_breaks_it() {
     let s = screen(&a, 120, 40);
     assert!(s.contains("┄ theory"), "{s}");
     key(&mut a, 'o');
-    // A crash makes the model's assumptions false: the pane says so.
+    // A crash makes the model's assumptions false: the pane says since when.
     key(&mut a, 'k');
     a.advance_to(6 * SECS, None);
     let s = screen(&a, 120, 40);
-    assert!(s.contains("theory: no closed form (the run was changed by commands)"), "{s}");
+    assert!(s.contains("theory held to 5s: then crash (no closed form)"), "{s}");
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("theory held to 5s: then crash"), "{s}");
     // Heterogeneous workers: no closed form from the start.
     let mut a = app("default", "least-loaded");
     a.advance_to(2 * SECS, None);
     assert!(screen(&a, 120, 40).contains("theory: no closed form (heterogeneous workers)"));
+}
+
+#[test]
+fn the_formula_holds_until_a_scheduled_fault_and_the_chart_line_ends_there() {
+    // Four M/M/1 queues (mean 10 ms) until worker 1 slows down at 30 s.
+    let mut a = app("theory-on-screen", "random");
+    a.advance_to(20 * SECS, None);
+    let s = screen(&a, 140, 40);
+    assert!(s.contains("theory M/M/1 mean 10.0ms p99 46.1ms measured "), "{s}");
+    assert!(s.contains("(until slowdown at 30s)"), "{s}");
+    assert!(screen(&a, 80, 24).contains("theory M/M/1 mean 10.0ms"));
+    a.advance_to(40 * SECS, None);
+    for (w, h) in [(140, 40), (120, 40), (80, 24)] {
+        let s = screen(&a, w, h);
+        assert!(s.contains("theory held to 30s: then slowdown"), "{w}x{h}:\n{s}");
+    }
+    // What was measured up to then, beside the formula.
+    let s = screen(&a, 140, 40);
+    let line = s.lines().find(|l| l.contains("theory held to 30s")).unwrap();
+    let measured: f64 = line.split("measured ").nth(1).unwrap().split("ms").next().unwrap().parse().unwrap();
+    assert!((measured / 10.0 - 1.0).abs() < 0.1, "{line}");
+    // The chart keeps its legend (its reference lines end at 30 s: src/tui/chart.rs's test).
+    key(&mut a, 'o');
+    let s = screen(&a, 120, 40);
+    assert!(s.contains("┄ theory"), "{s}");
+    // The whole run's report keeps its meaning: no formula for it.
+    let j = json(&["--scenario", "theory-on-screen", "--requests", "2000"]);
+    assert_eq!(j["theory"]["why"], "faults: slowdowns");
+}
+
+#[test]
+fn the_compare_table_shows_theory_per_strategy() {
+    let out = String::from_utf8(ok(&[
+        "compare",
+        "--scenario",
+        "identical-workers",
+        "--strategies",
+        "random,least-work-left,least-loaded",
+        "--requests",
+        "20000",
+    ]))
+    .unwrap();
+    let at = out.find("theory, predicted vs measured (ms):").unwrap_or_else(|| panic!("{out}"));
+    let lines: Vec<&str> = out[at..].lines().skip(1).take(3).collect();
+    assert!(lines[0].trim_start().starts_with("random") && lines[0].contains("M/M/1 mean 50.0 vs "), "{out}");
+    assert!(lines[0].contains("%), p99 230 vs "), "{out}");
+    assert!(lines[1].contains("least-work-left") && lines[1].contains("M/M/c (Erlang C) mean"), "{out}");
+    assert!(
+        lines[2].contains("least-loaded") && lines[2].contains("no closed form (join-the-shortest"),
+        "{out}"
+    );
+    for line in out.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80: {line}");
+    }
+    // The same reason for every strategy: one line.
+    let out = String::from_utf8(ok(&[
+        "compare",
+        "--scenario",
+        "worker-crash",
+        "--strategies",
+        "random,least-loaded",
+        "--requests",
+        "2000",
+    ]))
+    .unwrap();
+    assert!(out.lines().any(|l| l == "theory: no closed form (faults: crashes)"), "{out}");
 }

@@ -21,15 +21,15 @@ pub struct Pane {
     pub history: VecDeque<Sample>,
     /// The whole run in at most [`TREND`] points, for the chart over time: every sample
     /// until it fills, then each pair merged into one (their span, the larger p99, the later
-    /// p50, the answers per second over both), and so on.
+    /// p50, the answers per second over both, the later mean), and so on.
     pub trend: Vec<Sample>,
     pub(super) last_completions: u64,
 }
 
 /// One sample of a pane over time: when, the recent window's p50 and p99 (0 when nothing
 /// was answered in it, or when they were not computed: samples taken while re-simulating
-/// far ahead, or by a headless controller), and the answers per second since the previous
-/// sample.
+/// far ahead, or by a headless controller), the answers per second since the previous
+/// sample and the whole run's mean latency.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sample {
     /// Virtual time of the previous sample (or of the start): this one covers `from..at`.
@@ -42,17 +42,20 @@ pub struct Sample {
     pub p99: Nanos,
     /// Answers per second since the previous sample.
     pub throughput: f64,
+    /// The whole run's mean latency at the sample (ns; 0 before any answer): what theory's
+    /// line compares with the formula up to the moment the formula stopped holding.
+    pub mean: f64,
 }
 
 impl Sample {
     /// One point for two consecutive samples: their span, the larger p99 (a spike stays in
-    /// view), the later p50 that was computed, and the answers per second over both.
+    /// view), the later p50 that was computed, the answers per second over both and the later mean.
     fn merge(self, next: Sample) -> Sample {
         let (a, b) = ((self.at - self.from) as f64, (next.at - next.from) as f64);
         let throughput =
             if a + b > 0.0 { (self.throughput * a + next.throughput * b) / (a + b) } else { 0.0 };
         let p50 = if next.p99 > 0 { next.p50 } else { self.p50 };
-        Sample { from: self.from, at: next.at, p50, p99: self.p99.max(next.p99), throughput }
+        Sample { from: self.from, at: next.at, p50, p99: self.p99.max(next.p99), throughput, mean: next.mean }
     }
 }
 
@@ -71,7 +74,8 @@ impl Pane {
         let recent = if evicted { None } else { self.recent() };
         let (p50, p99) = recent.map_or((0, 0), |r| (r.quantile(0.5), r.quantile(0.99)));
         let from = self.history.back().map_or(0, |s| s.at);
-        let sample = Sample { from, at: self.sim.now(), p50, p99, throughput: rate };
+        let mean = self.sim.metrics().latency.mean();
+        let sample = Sample { from, at: self.sim.now(), p50, p99, throughput: rate, mean };
         push_capped(&mut self.history, sample, HISTORY);
         if self.trend.len() == TREND {
             self.trend = self

@@ -26,7 +26,7 @@ use serde::Serialize;
 pub use crosscheck::{Differences, crosscheck_json, crosscheck_table};
 pub use json::{SCHEMA_VERSION, compare_json, run_json};
 pub use table::{compare_table, run_table};
-pub use theory::{TheoryReport, theory_line};
+pub use theory::{TheoryReport, compare_cell, theory_line};
 pub use timeline::{IntervalReport, TimelineReport};
 
 use crate::engines::{Engine, EngineKind};

@@ -373,9 +373,34 @@ pub fn compare_table(reports: &[Report]) -> String {
             out.push('\n');
         }
     }
+    out += &theory_lines(reports, name_width);
     out += &accounting_lines(reports, name_width);
     // Compare applies every command to every strategy alike: listed once.
     out += &interventions(first);
+    out
+}
+
+/// What theory predicts beside what each strategy measured (issue 23), a line each, cut to
+/// 80 columns; one line when no strategy has a closed form, for the same reason.
+fn theory_lines(reports: &[Report], name_width: usize) -> String {
+    let cells: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            super::compare_cell(
+                &r.theory,
+                r.latency_ms.is_known().then_some((r.latency_ms.mean, r.latency_ms.p99)),
+            )
+        })
+        .collect();
+    if cells.iter().all(|c| c.starts_with("no closed form") && *c == cells[0]) {
+        return crate::text::ellipsis(&format!("theory: {}", cells[0]), 80) + "\n";
+    }
+    let mut out = String::from("theory, predicted vs measured (ms):\n");
+    for (r, cell) in reports.iter().zip(&cells) {
+        let line = format!("  {:<name_width$}  {cell}", escape(&r.strategy));
+        out += &crate::text::ellipsis(&line, 80);
+        out.push('\n');
+    }
     out
 }
 

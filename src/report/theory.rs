@@ -84,6 +84,31 @@ pub fn theory_line(t: &TheoryReport, measured: Option<(f64, f64)>) -> String {
     out
 }
 
+/// A strategy's theory in the comparison's table: `M/M/1 mean 50.0 vs 50.3 (+0.6%), p99
+/// 230 vs 231 (+0.4%)` (predicted vs measured, ms), or `no closed form (retries)`.
+/// `measured` is the run's (mean, p99) in ms, `None` when nothing was answered.
+pub fn compare_cell(t: &TheoryReport, measured: Option<(f64, f64)>) -> String {
+    let (Some(formula), Some(mean)) = (t.formula, t.mean_ms) else {
+        return format!("no closed form ({})", t.why.as_deref().unwrap_or("unknown"));
+    };
+    // Three significant digits (ms), as the pane's.
+    let figure = |v: f64| match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        _ => format!("{v:.3}"),
+    };
+    let pair = |name: &str, predicted: f64, measured: Option<f64>| match measured {
+        Some(m) => format!("{name} {} vs {} ({})", figure(predicted), figure(m), off(m, predicted)),
+        None => format!("{name} {} vs n/a", figure(predicted)),
+    };
+    let mut out = format!("{formula} {}", pair("mean", mean, measured.map(|m| m.0)));
+    if let Some(p99) = t.p99_ms {
+        out += &format!(", {}", pair("p99", p99, measured.map(|m| m.1)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +124,12 @@ mod tests {
         assert_eq!(theory_line(&t, None), "theory (M/M/1): mean 4.00ms");
         let none = TheoryReport::from_prediction(&Prediction::NoClosedForm { why: "retries".into() });
         assert_eq!(theory_line(&none, Some((1.0, 2.0))), "theory: no closed form (retries)");
+        assert_eq!(compare_cell(&none, None), "no closed form (retries)");
+        let t = TheoryReport { p99_ms: Some(230.2585), ..t };
+        assert_eq!(
+            compare_cell(&t, Some((4.02, 231.3))),
+            "M/M/1 mean 4.00 vs 4.02 (+0.5%), p99 230 vs 231 (+0.5%)"
+        );
+        assert_eq!(compare_cell(&t, None), "M/M/1 mean 4.00 vs n/a, p99 230 vs n/a");
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! - `mod.rs`: [`predict`], which decides from a [`SimConfig`] and a strategy's name whether
 //!   a formula holds exactly (or as a stated limit), and gives its mean and p99, or says why
-//!   there is none;
+//!   there is none; and [`predict_until`], the formula that holds until a scheduled fault
+//!   breaks its assumptions, and when;
 //! - [`formulas`]: M/M/1, M/G/1 (Pollaczek-Khinchine), M/G/1-PS, M/M/c (Erlang C), the
 //!   supermarket model, E_k/M/1, closed networks (M/M/1//K and mean value analysis);
 //! - [`law`]: size distributions' partial moments, M/G/1-SRPT (Schrage and Miller's integral)
@@ -18,7 +19,7 @@ pub mod law;
 
 use crate::dist::Dist;
 use crate::model::config::{Arrivals, Discipline, SimConfig};
-use crate::time::{MILLIS, SECS};
+use crate::time::{MILLIS, Nanos, SECS};
 
 /// Power of d choices is given its mean-field limit from this many workers up.
 pub const MEAN_FIELD_WORKERS: usize = 20;
@@ -86,7 +87,12 @@ impl Prediction {
 /// its assumptions hold exactly (open-loop Poisson arrivals, identical workers, no faults,
 /// retries, timeouts, caps or slow start, and a strategy it models), else why not.
 pub fn predict(config: &SimConfig, strategy: &str) -> Prediction {
-    if let Err(why) = assumptions(config, strategy) {
+    predict_before_faults(config, strategy, false)
+}
+
+/// [`predict`], or with `before_faults` as if the run had no scheduled crashes or slowdowns.
+fn predict_before_faults(config: &SimConfig, strategy: &str, before_faults: bool) -> Prediction {
+    if let Err(why) = assumptions(config, strategy, before_faults) {
         return Prediction::none(why);
     }
     match config.arrivals {
@@ -98,14 +104,61 @@ pub fn predict(config: &SimConfig, strategy: &str) -> Prediction {
     }
 }
 
-/// The assumptions every formula here shares; the first one broken, in words.
-fn assumptions(config: &SimConfig, strategy: &str) -> Result<(), String> {
+/// What theory says about a run over time: a formula may hold until a scheduled fault makes
+/// its assumptions false.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timed {
+    /// What holds before [`breaks`](Timed::breaks) (the whole run's prediction when nothing
+    /// breaks it on a schedule).
+    pub prediction: Prediction,
+    /// When a scheduled fault breaks the formula's assumptions, and what it is (`crash`,
+    /// `slowdown`); `None` when the prediction is the whole run's.
+    pub breaks: Option<Break>,
+}
+
+/// The moment a formula stops holding, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Break {
+    /// Virtual time (ns).
+    pub at: Nanos,
+    /// What broke it, in a word or two (`crash`, `slowdown`, `a command`).
+    pub what: String,
+}
+
+/// What theory predicts for `config` under `strategy` up to its first scheduled fault (crash
+/// or slowdown): until then the run is the same as one without its faults, so that one's
+/// formula holds, and [`Timed::breaks`] says when it stops. Without scheduled faults, or
+/// when the run without them has no closed form either, or when a fault is due at the start,
+/// this is [`predict`] for the whole run.
+pub fn predict_until(config: &SimConfig, strategy: &str) -> Timed {
+    let whole = || Timed { prediction: predict(config, strategy), breaks: None };
+    let f = &config.faults;
+    let crash = f.crashes.iter().map(|c| (c.at, "crash"));
+    let slowdown =
+        f.slowdowns.iter().filter(|s| s.to > s.from && s.factor != 1.0).map(|s| (s.from, "slowdown"));
+    let Some((at, what)) = crash.chain(slowdown).min_by_key(|(at, _)| *at) else {
+        return whole();
+    };
+    if at == 0 || f.random_crashes.is_some() {
+        return whole();
+    }
+    match predict_before_faults(config, strategy, true) {
+        p @ Prediction::Closed { .. } => {
+            Timed { prediction: p, breaks: Some(Break { at, what: what.to_string() }) }
+        }
+        Prediction::NoClosedForm { .. } => whole(),
+    }
+}
+
+/// The assumptions every formula here shares; the first one broken, in words. Scheduled
+/// crashes and slowdowns are not counted `before_faults`.
+fn assumptions(config: &SimConfig, strategy: &str, before_faults: bool) -> Result<(), String> {
     let f = &config.faults;
     let d = &config.defences;
     let first = &config.workers[0];
     let broken = [
-        (!f.crashes.is_empty() || f.random_crashes.is_some(), "faults: crashes"),
-        (!f.slowdowns.is_empty(), "faults: slowdowns"),
+        ((!f.crashes.is_empty() && !before_faults) || f.random_crashes.is_some(), "faults: crashes"),
+        (!f.slowdowns.is_empty() && !before_faults, "faults: slowdowns"),
         (f.network_delay.is_some(), "network delay"),
         (config.workers.iter().any(|w| w.error_rate > 0.0), "faults: worker errors"),
         (d.retry.is_some(), "retries"),
@@ -431,6 +484,28 @@ mod tests {
         assert_eq!(formula(&c, "random"), "none: faults: worker errors");
         let c = SimConfig { arrivals: Arrivals::Constant { rate: 100.0 }, ..config(1, 1.0, "exp:1ms") };
         assert!(formula(&c, "random").contains("not Poisson"));
+    }
+
+    #[test]
+    fn holds_until_the_first_scheduled_fault() {
+        use crate::model::config::{ScheduledCrash, Slowdown};
+        let mut c = config(4, 3200.0, "exp:1ms");
+        c.faults.slowdowns.push(Slowdown { worker: 1, factor: 3.0, from: 40 * SECS, to: 50 * SECS });
+        c.faults.crashes.push(ScheduledCrash { worker: 0, at: 30 * SECS, duration: SECS });
+        let t = predict_until(&c, "random");
+        assert_eq!(t.prediction.formula(), Some("M/M/1"));
+        assert_eq!(t.breaks, Some(Break { at: 30 * SECS, what: "crash".into() }));
+        // The whole run has none, and says why.
+        assert_eq!(formula(&c, "random"), "none: faults: crashes");
+        // Without a formula before the fault, the whole run's reason.
+        assert_eq!(predict_until(&c, "least-loaded").breaks, None);
+        c.faults.crashes[0].at = 0;
+        assert_eq!(predict_until(&c, "random").breaks, None);
+        let plain = config(4, 3200.0, "exp:1ms");
+        assert_eq!(
+            predict_until(&plain, "random"),
+            Timed { prediction: predict(&plain, "random"), breaks: None }
+        );
     }
 
     #[test]

@@ -34,12 +34,56 @@ struct Series {
     throughput: Vec<(f64, f64)>,
     /// What theory predicts (issue 23): the mean and the p99 where given, as log10 of ms.
     theory: Vec<f64>,
+    /// Until when it holds (s): its lines end there.
+    theory_until: Option<f64>,
 }
 
-/// What theory predicts for a pane's run (issue 23): none once commands changed the run.
-pub(super) fn prediction(pane: &Pane) -> TheoryReport {
-    let changed = !pane.sim.metrics().interventions.is_empty();
-    TheoryReport::new(pane.sim.config(), pane.sim.strategy_name(), changed)
+/// What theory predicts for a pane's run over time (issue 23): the formula that holds, and
+/// the moment its assumptions broke (a scheduled fault or the first command), if they did.
+pub(super) struct Shown {
+    /// The formula and its figures, or why none applies.
+    pub report: TheoryReport,
+    /// When the formula stops holding, and what breaks it (`crash`, `slowdown`, ...).
+    pub until: Option<(Nanos, String)>,
+}
+
+impl Shown {
+    /// Where the formula stopped holding by `now`: its time and cause.
+    pub fn broken_at(&self, now: Nanos) -> Option<(Nanos, &str)> {
+        self.until.as_ref().filter(|(at, _)| *at <= now).map(|(at, what)| (*at, what.as_str()))
+    }
+}
+
+/// What theory predicts for a pane's run: the formula holds until the first scheduled fault
+/// or command (see [`crate::theory::predict_until`]).
+pub(super) fn prediction(pane: &Pane) -> Shown {
+    let timed = crate::theory::predict_until(pane.sim.config(), pane.sim.strategy_name());
+    let scheduled = timed.breaks.map(|b| (b.at, b.what));
+    let command = pane.sim.metrics().interventions.first().map(|i| (i.at, command_word(i.kind).to_string()));
+    let until = [scheduled, command].into_iter().flatten().min_by_key(|(at, _)| *at);
+    Shown { report: TheoryReport::from_prediction(&timed.prediction), until }
+}
+
+/// A command's kind in a word or two, as what broke the formula.
+fn command_word(kind: crate::metrics::InterventionKind) -> &'static str {
+    use crate::metrics::InterventionKind as K;
+    match kind {
+        K::ArrivalRate => "a rate change",
+        K::Strategy => "a strategy switch",
+        K::Speed => "a speed change",
+        K::Slowdown => "slowdown",
+        K::Crash => "crash",
+        K::Repair => "a repair",
+        K::ErrorRate => "errors",
+        K::Retries => "retries",
+    }
+}
+
+/// The whole run's mean latency (ms) when the formula stopped holding at `at`: the last
+/// sample's at or before it, if the pane took one after an answer.
+pub(super) fn mean_until(pane: &Pane, at: Nanos) -> Option<f64> {
+    let sample = pane.trend.iter().rev().find(|s| s.at <= at)?;
+    (sample.mean > 0.0).then_some(sample.mean / 1e6)
 }
 
 fn log_ms(t: Nanos) -> f64 {
@@ -56,6 +100,7 @@ impl TimeChart<'_> {
             .map(|(i, pane)| {
                 let secs = |t: Nanos| t as f64 / SECS as f64;
                 let answered = pane.trend.iter().filter(|s| s.p99 > 0);
+                let shown = prediction(pane);
                 Series {
                     name: pane.sim.strategy_name().to_string(),
                     start: pane.trend.first().map(|s| secs(s.from)),
@@ -63,10 +108,12 @@ impl TimeChart<'_> {
                     p99: answered.clone().map(|s| (secs(s.at), log_ms(s.p99))).collect(),
                     p50: answered.map(|s| (secs(s.at), log_ms(s.p50.max(1)))).collect(),
                     throughput: pane.trend.iter().map(|s| (secs(s.at), s.throughput)).collect(),
-                    theory: {
-                        let t = prediction(pane);
-                        [t.mean_ms, t.p99_ms].into_iter().flatten().map(f64::log10).collect()
-                    },
+                    theory: [shown.report.mean_ms, shown.report.p99_ms]
+                        .into_iter()
+                        .flatten()
+                        .map(f64::log10)
+                        .collect(),
+                    theory_until: shown.until.as_ref().map(|(at, _)| secs(*at)),
                 }
             })
             .collect()
@@ -76,6 +123,17 @@ impl TimeChart<'_> {
     fn marks(&self) -> Vec<f64> {
         self.app.play.log_lines().iter().filter(|l| l.mark).map(|l| l.time as f64 / SECS as f64).collect()
     }
+}
+
+/// Theory's reference lines: dots across `x0..=x1` at each of `levels`, up to `until` (s)
+/// where the formula stopped holding.
+fn reference_dots(levels: &[f64], x0: f64, x1: f64, until: Option<f64>) -> Vec<(f64, f64)> {
+    let end = until.unwrap_or(x1);
+    levels
+        .iter()
+        .flat_map(|&y| (0..=60).map(move |k| (x0 + (x1 - x0) * k as f64 / 60.0, y)))
+        .filter(|&(x, _)| x <= end)
+        .collect()
 }
 
 /// A line or scatter of `data` in Braille dots of `color`.
@@ -154,16 +212,14 @@ impl Widget for &TimeChart<'_> {
                 datasets.push(plot(&s.p50, Color::Cyan, GraphType::Line).name("p50"));
             }
         }
-        // Theory's mean and p99: dotted horizontal lines across the chart.
+        // Theory's mean and p99: dotted horizontal lines across the chart, up to the moment
+        // the formula stopped holding.
         let reference: Vec<(Color, Vec<(f64, f64)>)> = series
             .iter()
             .map(|s| {
                 let color = if compare { s.color } else { Color::Gray };
-                let dots = s
-                    .theory
-                    .iter()
-                    .flat_map(|&y| (0..=60).map(move |k| (x0 + (x1 - x0) * k as f64 / 60.0, y)));
-                (color, dots.collect())
+                let dots = reference_dots(&s.theory, x0, x1, s.theory_until);
+                (color, dots)
             })
             .collect();
         for (color, dots) in &reference {
@@ -263,5 +319,17 @@ mod tests {
         assert_eq!(text(latency_labels(0.0, 3.0)), ["1.00ms", "10.0ms", "100ms", "1.00s"]);
         assert_eq!(text(latency_labels(-1.0, 5.0)), ["100µs", "100ms", "100s"]);
         assert_eq!(text(time_labels(10.0, 20.0)), ["10s", "15s", "20s"]);
+    }
+
+    #[test]
+    fn theory_lines_end_where_the_formula_stopped_holding() {
+        let all = reference_dots(&[1.0, 2.0], 0.0, 60.0, None);
+        assert_eq!(all.len(), 122);
+        let held = reference_dots(&[1.0], 0.0, 60.0, Some(30.0));
+        assert_eq!(held.len(), 31);
+        assert!(held.iter().all(|&(x, y)| x <= 30.0 && y == 1.0));
+        // A break before the chart's start leaves none; one after its end, all of them.
+        assert_eq!(reference_dots(&[1.0], 10.0, 70.0, Some(5.0)).len(), 0);
+        assert_eq!(reference_dots(&[1.0], 0.0, 60.0, Some(90.0)).len(), 61);
     }
 }

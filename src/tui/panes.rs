@@ -12,7 +12,7 @@ use super::widgets::{LatencyHistogram, PendingBars, WorkerState, bar_scale};
 use crate::metrics::Recorder;
 use crate::playground::{Pane, RECENT_WINDOW};
 use crate::text::count_text;
-use crate::time::{Human, Nanos, SECS, as_secs_f64};
+use crate::time::{Human, Nanos, SECS, as_secs_f64, seconds_text};
 
 /// Styled parts of a line, each with a rank (see [`fit::keep`]), laid out to fit `width`:
 /// the least important parts are dropped whole, and a line that still does not fit ends in
@@ -298,12 +298,14 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let title = fit::by_rank(room, " · ", &parts);
     let title = if title.ends_with(' ') { title } else { title + " " };
     let mut legend = percentiles(&rec, inner_size(area).1);
-    let theory = super::chart::prediction(pane);
+    let shown = super::chart::prediction(pane);
     // Theory's line (issue 23) takes a row while the histogram keeps 4; short of rows, its
     // formula and mean take the bottom border instead of the `h` hint (the footer has `h`).
     let theory_row = inner_size(area).0 as usize >= legend.len() + 1 + 4;
-    let theory_short = match (theory.formula, theory.mean_ms) {
-        (Some(formula), Some(mean)) if !theory_row => {
+    let theory_short = match (shown.broken_at(pane.sim.now()), shown.report.formula, shown.report.mean_ms) {
+        (_, _, _) if theory_row => None,
+        (Some((at, what)), _, _) => Some(format!(" theory held to {}: then {what} ", seconds_text(at))),
+        (None, Some(formula), Some(mean)) => {
             Some(format!(" theory {formula} mean {} ", Human((mean * 1e6).round() as Nanos)))
         }
         _ => None,
@@ -324,7 +326,7 @@ fn render_latency(app: &App, pane: &Pane, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     if theory_row {
-        legend.insert(0, theory_line(&theory, inner.width));
+        legend.insert(0, theory_line(pane, &shown, inner.width));
     }
     let [plot, legend_area] =
         inner.layout(&Layout::vertical([Constraint::Min(2), Constraint::Length(legend.len() as u16)]));
@@ -337,10 +339,13 @@ fn inner_size(area: Rect) -> (u16, u16) {
     (area.height.saturating_sub(2), area.width.saturating_sub(2))
 }
 
-/// `theory M/M/1 mean 50.0ms p99 230ms`, or `theory: no closed form (retries)`, fitted to
-/// `width` (the note, then the p99 and the reason go first).
-fn theory_line(t: &crate::report::TheoryReport, width: u16) -> Line<'static> {
+/// `theory M/M/1 mean 50.0ms p99 230ms measured 50.3ms`, or `theory: no closed form
+/// (retries)`; once the formula stopped holding, `theory held to 30s: then crash (no closed
+/// form) · M/M/1 5.00ms, measured 5.02ms` (measured up to then); fitted to `width` (the note,
+/// then the p99 and the reason go first).
+fn theory_line(pane: &Pane, shown: &super::chart::Shown, width: u16) -> Line<'static> {
     let gray = Style::new().fg(Color::DarkGray);
+    let t = &shown.report;
     let (Some(formula), Some(mean)) = (t.formula, t.mean_ms) else {
         let why = format!("({})", t.why.as_deref().unwrap_or("unknown"));
         return fitted_line(
@@ -350,15 +355,34 @@ fn theory_line(t: &crate::report::TheoryReport, width: u16) -> Line<'static> {
         );
     };
     let ms = |v: f64| Human((v * 1e6).round() as Nanos).to_string();
+    let white = Style::new().fg(Color::White);
+    if let Some((at, what)) = shown.broken_at(pane.sim.now()) {
+        let mut parts = vec![
+            (0, Span::styled(format!("theory held to {}:", seconds_text(at)), Style::new().fg(Color::Gray))),
+            (0, Span::styled(format!("then {what}"), white)),
+            (2, Span::styled("(no closed form)", gray)),
+        ];
+        let measured =
+            super::chart::mean_until(pane, at).map_or(String::new(), |m| format!(", measured {}", ms(m)));
+        parts.push((1, Span::styled(format!("· {formula} {}{measured}", ms(mean)), gray)));
+        return fitted_line(width, " ", parts);
+    }
     let mut parts = vec![
         (0, Span::styled(format!("theory {formula}"), Style::new().fg(Color::Gray))),
-        (0, Span::styled(format!("mean {}", ms(mean)), Style::new().fg(Color::White))),
+        (0, Span::styled(format!("mean {}", ms(mean)), white)),
     ];
     if let Some(p99) = t.p99_ms {
-        parts.push((1, Span::styled(format!("p99 {}", ms(p99)), Style::new().fg(Color::White))));
+        parts.push((2, Span::styled(format!("p99 {}", ms(p99)), white)));
+    }
+    let measured = &pane.sim.metrics().latency;
+    if measured.count() > 0 {
+        parts.push((1, Span::styled(format!("measured {}", ms(measured.mean() / 1e6)), gray)));
+    }
+    if let Some((at, what)) = &shown.until {
+        parts.push((3, Span::styled(format!("(until {what} at {})", seconds_text(*at)), gray)));
     }
     if let Some(note) = &t.note {
-        parts.push((2, Span::styled(format!("({note})"), gray)));
+        parts.push((4, Span::styled(format!("({note})"), gray)));
     }
     fitted_line(width, " ", parts)
 }
