@@ -331,3 +331,17 @@ fn lesson_25_size_interval() {
     }
     moment("25_size_interval", &a, &["p99 leader: sita-e", "class", "paused"]);
 }
+
+/// Lesson 26: at 29 s the measured mean sits beside M/M/1's; past the slowdown at 30 s the
+/// pane says the formula held to then, and what broke it.
+#[test]
+fn lesson_26_theory_on_screen() {
+    let mut a = app("theory-on-screen", &["random"], Mode::Run);
+    a.advance_to(29 * SECS, None);
+    press(&mut a, " ");
+    moment("26_theory_on_screen_holds", &a, &["M/M/1", "10.0ms", "paused"]);
+    press(&mut a, " ");
+    a.advance_to(40 * SECS, None);
+    press(&mut a, " ");
+    moment("26_theory_on_screen_breaks", &a, &["held", "30s", "slowdown", "paused"]);
+}
