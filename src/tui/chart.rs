@@ -61,6 +61,11 @@ pub(super) fn prediction(pane: &Pane) -> Shown {
     let scheduled = timed.breaks.map(|b| (b.at, b.what));
     let command = pane.sim.metrics().interventions.first().map(|i| (i.at, command_word(i.kind).to_string()));
     let until = [scheduled, command].into_iter().flatten().min_by_key(|(at, _)| *at);
+    if until.as_ref().is_some_and(|(at, _)| *at == 0) {
+        // Changed before it began (a command at 0 s, as a replay's first): it never held.
+        let none = TheoryReport::new(pane.sim.config(), pane.sim.strategy_name(), true);
+        return Shown { report: none, until: None };
+    }
     Shown { report: TheoryReport::from_prediction(&timed.prediction), until }
 }
 
