@@ -316,18 +316,19 @@ fn predict_gives_the_reference_formulas() {
 
 #[test]
 fn mm1_at_2m_requests() {
-    // random over 8 workers at load 0.8: eight M/M/1 queues. SE 0.54%.
-    let c = with(8, 0.8, Discipline::Fcfs, "exp:1ms");
-    let (m, mean) = check_2m(&c, "random", "M/M/1", "random, 8 workers, load 0.8", 0.02, 3.0);
+    // random over 8 workers at load 0.75: eight M/M/1 queues. SE 0.42% (at most 0.48% over
+    // 12 seeds; at 0.8 up to 0.62%, too near a third of 2%).
+    let c = with(8, 0.75, Discipline::Fcfs, "exp:1ms");
+    let (m, mean) = check_2m(&c, "random", "M/M/1", "random, 8 workers, load 0.75", 0.02, 3.0);
     // The textbook: 1 / (1 - rho) and p99 ln(100) / (1 - rho).
-    assert!(close(mean, 5.0, 1e-9) && close(m.p99, 100f64.ln() * 5.0, 0.03), "{}", m.p99);
+    assert!(close(mean, 4.0, 1e-9) && close(m.p99, 100f64.ln() * 4.0, 0.03), "{}", m.p99);
 }
 
 #[test]
 fn pollaczek_khinchine_at_2m_requests() {
     // One FCFS worker. Uniform sizes (lbsim's discrete uniform) at load 0.7: SE 0.30%;
-    // lognormal, sigma 1 (E[S^2] = e E[S]^2) at load 0.6: SE 0.53% (0.69% at 0.7, too wide).
-    for (service, rho) in [("uniform:0ms..2ms", 0.7), ("lognormal:1ms,sigma=1", 0.6)] {
+    // lognormal, sigma 1 (E[S^2] = e E[S]^2) at load 0.5: SE 0.42% (0.69% at 0.7, too wide).
+    for (service, rho) in [("uniform:0ms..2ms", 0.7), ("lognormal:1ms,sigma=1", 0.5)] {
         let c = with(1, rho, Discipline::Fcfs, service);
         check_2m(&c, "least-loaded", "M/G/1 (Pollaczek-Khinchine)", service, 0.02, 3.0);
     }
@@ -351,10 +352,10 @@ fn erlang_c_at_2m_requests() {
 
 #[test]
 fn erlang_arrivals_at_2m_requests() {
-    // round-robin over 4 workers at load 0.8: each sees every 4th Poisson arrival, E_4/M/1.
-    // SE 0.59%.
-    let c = with(4, 0.8, Discipline::Fcfs, "exp:1ms");
-    check_2m(&c, "round-robin", "E_k/M/1 (GI/M/1)", "round-robin, 4 workers, load 0.8", 0.02, 3.0);
+    // round-robin over 4 workers at load 0.75: each sees every 4th Poisson arrival, E_4/M/1.
+    // SE 0.43% (0.59% at 0.8).
+    let c = with(4, 0.75, Discipline::Fcfs, "exp:1ms");
+    check_2m(&c, "round-robin", "E_k/M/1 (GI/M/1)", "round-robin, 4 workers, load 0.75", 0.02, 3.0);
 }
 
 #[test]
@@ -414,12 +415,13 @@ fn fcfs_differs_as_pollaczek_khinchine_says_at_2m_requests() {
     // 3.33 ms). Exponential and deterministic are held to 2% (SE 0.39%, 0.21%). Pareto with
     // alpha 2.5 has E[S^3] infinite, so the waiting time has infinite variance and its sample
     // mean settles slowly, below the truth more often than above (rare huge jobs): held to
-    // 5%, no SE claimed (batch means understate it). Each is well apart from the others.
+    // 8%, no SE claimed (batch means understate it): over 12 seeds (3 sets of 4) it came
+    // -2.7%, -0.7% and +3.7%. Each is well apart from the others.
     let rho = 0.7;
     let mut means = Vec::new();
     for (service, formula, tol, min_ses) in [
         ("const:1ms", "M/G/1 (Pollaczek-Khinchine)", 0.02, 3.0),
-        ("pareto:1ms,alpha=2.5", "M/G/1 (Pollaczek-Khinchine)", 0.05, 0.0),
+        ("pareto:1ms,alpha=2.5", "M/G/1 (Pollaczek-Khinchine)", 0.08, 0.0),
         ("exp:1ms", "M/M/1", 0.02, 3.0),
     ] {
         let c = with(1, rho, Discipline::Fcfs, service);
@@ -436,11 +438,11 @@ fn processor_sharing_under_infinite_variance() {
     // Pareto with alpha 1.5 has infinite variance, and so has a request's time under PS (at
     // least its size): the sample mean converges as n^(-1/3), not n^(-1/2), and no 2% can be
     // promised at 2M requests (one request of 30,000 E[S], which comes about once in 14 such
-    // runs, moves the mean by 1.5%). The tightest honest check: the mean within 5% of E[S] /
-    // (1 - rho) at load 0.5 (measured -0.40%; batch means claim an SE of 1.7%, which
-    // understates it).
+    // runs, moves the mean by 1.5%). The tightest honest check: the mean within 8% of E[S] /
+    // (1 - rho) at load 0.5 (over 3 sets of 4 seeds: -0.4%, +0.4%, +3.1%; batch means claim
+    // an SE of 1.3% to 2.7%, which understates it).
     let c = with(1, 0.5, Discipline::Ps, "pareto:1ms,alpha=1.5");
-    check_2m(&c, "random", "M/G/1-PS", "pareto:1ms,alpha=1.5", 0.05, 0.0);
+    check_2m(&c, "random", "M/G/1-PS", "pareto:1ms,alpha=1.5", 0.08, 0.0);
 }
 
 #[test]
