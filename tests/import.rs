@@ -394,3 +394,83 @@ fn public_traces_convert_to_lbsim_traces() {
     let out = lbsim(&["trace", "import", "access-log", &file]);
     assert_eq!(stdout(&out), c.csv, "{}", stderr(&out));
 }
+
+/// A JSON report without its wall-clock time (the one field that is not the seed's).
+fn json_report(args: &[&str]) -> (serde_json::Value, String) {
+    let out = lbsim(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["wall_time_s"] = 0.into();
+    (v, stderr(&out))
+}
+
+#[test]
+fn run_takes_a_proxy_configuration_directly_and_runs_what_the_import_writes() {
+    let dir = scratch("direct");
+    for (format, file) in [("envoy", "envoy.yaml"), ("nginx", "nginx.conf"), ("haproxy", "haproxy.cfg")] {
+        // Recognised by content: a copy under a name that says nothing.
+        let config = dir.file(&format!("{format}.txt"), example(file));
+        let written = dir.0.join(format!("{format}.toml"));
+        let written = written.to_str().unwrap();
+        let imported = lbsim(&["import", format, &config, "--output", written]);
+        assert_eq!(imported.status.code(), Some(0), "{}", stderr(&imported));
+        let run = ["--headless", "--requests", "3000", "--seed", "11", "--format", "json"];
+        let (direct, notes) = json_report(&[&["run", "--scenario", &config][..], &run].concat());
+        let (via_toml, _) = json_report(&[&["run", "--scenario", written][..], &run].concat());
+        assert_eq!(direct, via_toml, "{format}: --scenario CONFIG runs what `lbsim import` writes");
+        assert_eq!(notes, stderr(&imported), "{format}: the same notes on standard error");
+        assert!(notes.contains("not modelled or modelled differently"), "{notes}");
+        // The usual flags override the import's defaults for traffic and service.
+        let (faster, _) = json_report(
+            &[&["run", "--scenario", &config, "--service", "exp:5ms", "--load", "0.5"][..], &run].concat(),
+        );
+        assert_ne!(faster, direct, "{format}: --service and --load apply");
+        ok(&["check", &config]);
+        ok(&["compare", "--scenario", &config, "--strategies", "round-robin,random", "--requests", "500"]);
+    }
+}
+
+#[test]
+fn a_cluster_is_picked_with_file_hash_name_and_other_files_get_one_line() {
+    let dir = scratch("select");
+    let two = dir.file(
+        "two.yaml",
+        "static_resources:\n  clusters:\n  - name: a\n    lb_policy: RANDOM\n  - name: b\n    lb_policy: MAGLEV\n",
+    );
+    let run = |arg: &str| Ran::from(lbsim(&["run", "--scenario", arg, "--headless", "--requests", "200"]));
+    assert_refused(&run(&two), &["two.yaml", "several clusters (a, b)", "--scenario", "two.yaml#NAME"]);
+    let (v, _) = json_report(&[
+        "run",
+        "--scenario",
+        &format!("{two}#b"),
+        "--headless",
+        "--requests",
+        "200",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["strategy"], "maglev");
+    assert_refused(&run(&format!("{two}#c")), &["no cluster named `c` (the file has: a, b)"]);
+    // `#NAME` on a scenario file is refused; so is a file that is neither.
+    let toml = dir.file("s.toml", "[arrivals]\nkind = \"poisson\"\nload = 0.5\n");
+    assert_refused(&run(&format!("{toml}#b")), &["s.toml", "is not one"]);
+    let neither = dir.file("notes.txt", "hello: world\nthis is not a configuration\n");
+    assert_refused(&run(&neither), &["notes.txt: neither a scenario (TOML", "Envoy", "nginx", "HAProxy"]);
+    // A broken TOML scenario still gets its own line and column.
+    let broken = dir.file("broken.toml", "[arrivals]\nload = \n");
+    assert_refused(&run(&broken), &["broken.toml:2"]);
+}
+
+#[test]
+fn proxy_configurations_are_recognised_by_content() {
+    use lbsim::import::recognise;
+    assert_eq!(recognise(&example("envoy.yaml")), Some(Format::Envoy));
+    assert_eq!(recognise(&example("nginx.conf")), Some(Format::Nginx));
+    assert_eq!(recognise(&example("haproxy.cfg")), Some(Format::Haproxy));
+    assert_eq!(recognise("{\"name\": \"c\", \"lb_policy\": \"RANDOM\"}"), Some(Format::Envoy));
+    assert_eq!(recognise(&envoy_cluster("RANDOM")), Some(Format::Envoy));
+    assert_eq!(recognise("upstream u{\n server a;\n}\n"), Some(Format::Nginx));
+    assert_eq!(recognise("backend app\n  server s a:1\n"), Some(Format::Haproxy));
+    assert_eq!(recognise("[arrivals]\nkind = \"poisson\"\n"), None);
+    assert_eq!(recognise("name = \"x\"\n"), None);
+}
