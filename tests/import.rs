@@ -353,7 +353,7 @@ fn public_traces_convert_to_lbsim_traces() {
     // Azure Functions 2021: app,func,end_timestamp,duration (seconds); start = end - duration.
     let azure = "app,func,end_timestamp,duration\n\"a1\",f1,10.5,0.5\na2,f2,10.2,1.2e-1\na1,f3,11.0,2\n";
     let c = convert(TraceFormat::Azure, azure, "azure.csv").unwrap();
-    assert_eq!(c.csv, "time,demand,client\n0,2,0\n1,0.5,0\n1.08,0.12,1\n");
+    assert_eq!(c.csv, "time,demand,client,key\n0,2,0,a1/f3\n1,0.5,0,a1/f1\n1.08,0.12,1,a2/f2\n");
     assert_eq!((c.requests, c.clients), (3, 2));
     // Alibaba 2021 microservices: timestamp and rt in ms, per service; negative rt skipped.
     let ali = "timestamp,traceid,service,rpc_id,rpctype,um,uminstanceid,interface,dm,dminstanceid,rt\r\n\
@@ -361,14 +361,18 @@ fn public_traces_convert_to_lbsim_traces() {
                1004,t2,S2,0,rpc,U,u1,i,D,d2,-3\r\n\
                1002,t3,S2,0,rpc,U,u1,i,D,d2,0.5\r\n";
     let c = convert(TraceFormat::Alibaba, ali, "ali.csv").unwrap();
-    assert_eq!(c.csv, "time,demand,client\n0,0.012,0\n0.002,0.0005,1\n");
+    assert_eq!(c.csv, "time,demand,client,key\n0,0.012,0,S1\n0.002,0.0005,1,S2\n");
     assert!(c.notes.iter().any(|n| n.contains("1 row(s) with a negative `rt` skipped")), "{:?}", c.notes);
     // An access log with $request_time last; one second's requests spread over it.
     let log = "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 2326 0.005\n\
                10.0.0.2 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.0\" 200 12 0.010\n\
-               10.0.0.1 - - [10/Oct/2000:13:55:37 -0700] \"GET /b HTTP/1.0\" 200 12 1.5\n";
+               10.0.0.1 - - [10/Oct/2000:13:55:37 -0700] \"GET /b,c?x=1 HTTP/1.0\" 200 12 1.5\n";
     let c = convert(TraceFormat::AccessLog, log, "access.log").unwrap();
-    assert_eq!(c.csv, "time,demand,client\n0,0.005,0\n0.5,0.01,1\n1,1.5,0\n");
+    assert_eq!(c.csv, "time,demand,client,key\n0,0.005,0,/\n0.5,0.01,1,/a\n1,1.5,0,\"/b,c\"\n");
+    // The key column is read back: the path, without its query, is each request's key.
+    let read = lbsim::trace::Trace::parse(c.csv.as_bytes(), "t.csv").unwrap();
+    let k = lbsim::trace::key_of;
+    assert_eq!(read.keys, Some(vec![k("/"), k("/a"), k("/b,c")]));
     // lbsim reads what they write.
     let dir = scratch("traces");
     dir.file("t.csv", &c.csv);
