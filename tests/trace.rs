@@ -333,7 +333,7 @@ fn keyed_run(dir: &common::Scratch, keys: &[String], strategy: &str) -> Vec<Opti
     let mut out = Vec::new();
     while let Some(step) = sim.step() {
         if let StepKind::Arrival { worker, .. } = step.kind {
-            out.push(worker.map(|w| w as usize));
+            out.push(worker);
         }
     }
     assert_eq!(out.len(), keys.len());
