@@ -2,7 +2,7 @@
 //! and empirical service times (`empirical:FILE`).
 //!
 //! Both are CSV with a header line: a trace has a column `time` (from the start of the trace)
-//! and optionally `demand` (work at speed 1) and `client`; a file of service times has one
+//! and optionally `demand` (work at speed 1), `client` and `key` (see [`key_of`]); a file of service times has one
 //! column (or one named `demand`, `latency` or `service`). Times are decimal seconds
 //! (`0.004`) or durations with a unit (`4ms`). Blank lines and lines starting with `#` are
 //! skipped. A gzip file (it starts with gzip's magic bytes, whatever its name) is read
@@ -55,6 +55,11 @@ pub struct Trace {
     pub demands: Option<Vec<Nanos>>,
     /// The client of each request, when the file gives it.
     pub clients: Option<Vec<u32>>,
+    /// The key of each request, when the file gives it ([`key_of`]): the hashing strategies
+    /// and the workers' caches use it instead of a drawn key.
+    pub keys: Option<Vec<u64>>,
+    /// The distinct keys of `keys` (0 without).
+    pub key_count: u64,
     /// Where in the file the values that set the run's length are, for error lines.
     pub marks: Marks,
 }
@@ -113,17 +118,16 @@ impl Trace {
         let mut csv = Csv::new(&bytes, shown)?;
         let (header_line, names) = csv.header()?;
         let col = |name: &str| names.iter().position(|n| *n == name);
-        let (time, demand, client) = (col("time"), col("demand"), col("client"));
+        let (time, demand, client, key) = (col("time"), col("demand"), col("client"), col("key"));
         for (i, n) in names.iter().enumerate() {
-            let known = ["time", "demand", "client"];
+            let known = ["time", "demand", "client", "key"];
             if !known.contains(&n.as_str()) {
-                let hint = if *n == "key" { " (keyed requests do not exist in lbsim yet)" } else { "" };
                 let n = cut(n);
                 return Err(csv.error_at(
                     header_line,
                     csv.header_col(i),
                     format!(
-                        "unknown column `{n}`{hint}; a trace has `time` and optionally `demand` and `client`"
+                        "unknown column `{n}`; a trace has `time` and optionally `demand`, `client` and `key`"
                     ),
                 ));
             }
@@ -148,6 +152,8 @@ impl Trace {
             times: Vec::new(),
             demands: demand.map(|_| Vec::new()),
             clients: client.map(|_| Vec::new()),
+            keys: key.map(|_| Vec::new()),
+            key_count: 0,
             marks: Marks::default(),
         };
         let mut largest = 0;
@@ -177,8 +183,16 @@ impl Trace {
             if let (Some(c), Some(ids)) = (client, trace.clients.as_mut()) {
                 ids.push(row.whole(c, "client")?);
             }
+            if let (Some(c), Some(keys)) = (key, trace.keys.as_mut()) {
+                let cell = row.cell(c);
+                if cell.is_empty() {
+                    return Err(row.error(c, "empty `key`: every request of a keyed trace needs one".into()));
+                }
+                keys.push(key_of(cell));
+            }
             csv.recycle(row);
         }
+        trace.key_count = trace.keys.as_deref().map_or(0, distinct);
         if trace.times.is_empty() {
             return Err(DataError {
                 file: shown.to_string(),
@@ -188,6 +202,27 @@ impl Trace {
         }
         Ok(trace)
     }
+}
+
+/// A request's key from a trace's `key` cell: a whole number from 0 to 2^64 - 1 written in
+/// decimal digits is that number; any other text is hashed with 64-bit FNV-1a over its UTF-8
+/// bytes (offset basis 0xcbf29ce484222325, prime 0x100000001b3), the same on every machine.
+/// The cell is trimmed and unquoted first, as every cell is.
+pub fn key_of(cell: &str) -> u64 {
+    if cell.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(k) = cell.parse::<u64>()
+    {
+        return k;
+    }
+    cell.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The distinct keys of a trace's `key` column (a keyed scenario's key count).
+pub fn distinct(keys: &[u64]) -> u64 {
+    let mut k = keys.to_vec();
+    k.sort_unstable();
+    k.dedup();
+    k.len() as u64
 }
 
 /// Observed durations to sample from (`empirical:FILE`), sorted.
@@ -625,6 +660,28 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_numbers_or_hashed_text_quoted_crlf_or_not() {
+        let t = Trace::parse(
+            b"time,key,demand\r\n0,user-7,1e-3\r\n\"1.5e0\",\"42\",2ms\r\n2,\"a,b\",1ms\r\n3,user-7,1ms\r\n",
+            "t.csv",
+        )
+        .unwrap();
+        assert_eq!(t.times, vec![0, 3 * SECS / 2, 2 * SECS, 3 * SECS]);
+        assert_eq!(t.demands, Some(vec![MILLIS, 2 * MILLIS, MILLIS, MILLIS]));
+        let keys = t.keys.clone().unwrap();
+        assert_eq!(keys[1], 42, "a whole number is itself");
+        assert_eq!(keys[0], keys[3], "the same text, the same key");
+        // 64-bit FNV-1a, as documented: its published test vectors.
+        assert_eq!(key_of(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(key_of("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(keys[2], key_of("a,b"));
+        assert_eq!(key_of("18446744073709551615"), u64::MAX);
+        assert_eq!(key_of("18446744073709551616"), key_of("18446744073709551616"), "too big: hashed");
+        assert_ne!(key_of("-1"), 1);
+        assert_eq!((distinct(&keys), t.key_count), (3, 3));
+    }
+
+    #[test]
     fn errors_name_file_line_and_column() {
         assert_eq!(
             err("time\n1\n0.5\n"),
@@ -638,7 +695,8 @@ mod tests {
             "t.csv:2:1: `time`: `soon` is not a time (seconds such as 0.004, or a duration such as 4ms)"
         );
         assert!(err("demand\n1\n").starts_with("t.csv:1:1: no `time` column"));
-        assert!(err("time,key\n1,a\n").contains("t.csv:1:6: unknown column `key` (keyed requests"));
+        assert!(err("time,kee\n1,a\n").contains("t.csv:1:6: unknown column `kee`; a trace has"));
+        assert_eq!(err("time,key\n1,\n"), "t.csv:2:3: empty `key`: every request of a keyed trace needs one");
         assert!(err("0.1,1ms\n").contains("the first line must name the columns"));
         assert_eq!(err(""), "t.csv: is empty: expected a header line (e.g. `time,demand`), then the data");
         assert!(err("time\n").contains("has no requests"));

@@ -353,7 +353,7 @@ fn public_traces_convert_to_lbsim_traces() {
     // Azure Functions 2021: app,func,end_timestamp,duration (seconds); start = end - duration.
     let azure = "app,func,end_timestamp,duration\n\"a1\",f1,10.5,0.5\na2,f2,10.2,1.2e-1\na1,f3,11.0,2\n";
     let c = convert(TraceFormat::Azure, azure, "azure.csv").unwrap();
-    assert_eq!(c.csv, "time,demand,client\n0,2,0\n1,0.5,0\n1.08,0.12,1\n");
+    assert_eq!(c.csv, "time,demand,client,key\n0,2,0,a1/f3\n1,0.5,0,a1/f1\n1.08,0.12,1,a2/f2\n");
     assert_eq!((c.requests, c.clients), (3, 2));
     // Alibaba 2021 microservices: timestamp and rt in ms, per service; negative rt skipped.
     let ali = "timestamp,traceid,service,rpc_id,rpctype,um,uminstanceid,interface,dm,dminstanceid,rt\r\n\
@@ -361,14 +361,18 @@ fn public_traces_convert_to_lbsim_traces() {
                1004,t2,S2,0,rpc,U,u1,i,D,d2,-3\r\n\
                1002,t3,S2,0,rpc,U,u1,i,D,d2,0.5\r\n";
     let c = convert(TraceFormat::Alibaba, ali, "ali.csv").unwrap();
-    assert_eq!(c.csv, "time,demand,client\n0,0.012,0\n0.002,0.0005,1\n");
+    assert_eq!(c.csv, "time,demand,client,key\n0,0.012,0,S1\n0.002,0.0005,1,S2\n");
     assert!(c.notes.iter().any(|n| n.contains("1 row(s) with a negative `rt` skipped")), "{:?}", c.notes);
     // An access log with $request_time last; one second's requests spread over it.
     let log = "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 2326 0.005\n\
                10.0.0.2 - - [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.0\" 200 12 0.010\n\
-               10.0.0.1 - - [10/Oct/2000:13:55:37 -0700] \"GET /b HTTP/1.0\" 200 12 1.5\n";
+               10.0.0.1 - - [10/Oct/2000:13:55:37 -0700] \"GET /b,c?x=1 HTTP/1.0\" 200 12 1.5\n";
     let c = convert(TraceFormat::AccessLog, log, "access.log").unwrap();
-    assert_eq!(c.csv, "time,demand,client\n0,0.005,0\n0.5,0.01,1\n1,1.5,0\n");
+    assert_eq!(c.csv, "time,demand,client,key\n0,0.005,0,/\n0.5,0.01,1,/a\n1,1.5,0,\"/b,c\"\n");
+    // The key column is read back: the path, without its query, is each request's key.
+    let read = lbsim::trace::Trace::parse(c.csv.as_bytes(), "t.csv").unwrap();
+    let k = lbsim::trace::key_of;
+    assert_eq!(read.keys, Some(vec![k("/"), k("/a"), k("/b,c")]));
     // lbsim reads what they write.
     let dir = scratch("traces");
     dir.file("t.csv", &c.csv);
@@ -393,4 +397,84 @@ fn public_traces_convert_to_lbsim_traces() {
     let file = dir.file("access.log", log);
     let out = lbsim(&["trace", "import", "access-log", &file]);
     assert_eq!(stdout(&out), c.csv, "{}", stderr(&out));
+}
+
+/// A JSON report without its wall-clock time (the one field that is not the seed's).
+fn json_report(args: &[&str]) -> (serde_json::Value, String) {
+    let out = lbsim(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["wall_time_s"] = 0.into();
+    (v, stderr(&out))
+}
+
+#[test]
+fn run_takes_a_proxy_configuration_directly_and_runs_what_the_import_writes() {
+    let dir = scratch("direct");
+    for (format, file) in [("envoy", "envoy.yaml"), ("nginx", "nginx.conf"), ("haproxy", "haproxy.cfg")] {
+        // Recognised by content: a copy under a name that says nothing.
+        let config = dir.file(&format!("{format}.txt"), example(file));
+        let written = dir.0.join(format!("{format}.toml"));
+        let written = written.to_str().unwrap();
+        let imported = lbsim(&["import", format, &config, "--output", written]);
+        assert_eq!(imported.status.code(), Some(0), "{}", stderr(&imported));
+        let run = ["--headless", "--requests", "3000", "--seed", "11", "--format", "json"];
+        let (direct, notes) = json_report(&[&["run", "--scenario", &config][..], &run].concat());
+        let (via_toml, _) = json_report(&[&["run", "--scenario", written][..], &run].concat());
+        assert_eq!(direct, via_toml, "{format}: --scenario CONFIG runs what `lbsim import` writes");
+        assert_eq!(notes, stderr(&imported), "{format}: the same notes on standard error");
+        assert!(notes.contains("not modelled or modelled differently"), "{notes}");
+        // The usual flags override the import's defaults for traffic and service.
+        let (faster, _) = json_report(
+            &[&["run", "--scenario", &config, "--service", "exp:5ms", "--load", "0.5"][..], &run].concat(),
+        );
+        assert_ne!(faster, direct, "{format}: --service and --load apply");
+        ok(&["check", &config]);
+        ok(&["compare", "--scenario", &config, "--strategies", "round-robin,random", "--requests", "500"]);
+    }
+}
+
+#[test]
+fn a_cluster_is_picked_with_file_hash_name_and_other_files_get_one_line() {
+    let dir = scratch("select");
+    let two = dir.file(
+        "two.yaml",
+        "static_resources:\n  clusters:\n  - name: a\n    lb_policy: RANDOM\n  - name: b\n    lb_policy: MAGLEV\n",
+    );
+    let run = |arg: &str| Ran::from(lbsim(&["run", "--scenario", arg, "--headless", "--requests", "200"]));
+    assert_refused(&run(&two), &["two.yaml", "several clusters (a, b)", "--scenario", "two.yaml#NAME"]);
+    let (v, _) = json_report(&[
+        "run",
+        "--scenario",
+        &format!("{two}#b"),
+        "--headless",
+        "--requests",
+        "200",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["strategy"], "maglev");
+    assert_refused(&run(&format!("{two}#c")), &["no cluster named `c` (the file has: a, b)"]);
+    // `#NAME` on a scenario file is refused; so is a file that is neither.
+    let toml = dir.file("s.toml", "[arrivals]\nkind = \"poisson\"\nload = 0.5\n");
+    assert_refused(&run(&format!("{toml}#b")), &["s.toml", "is not one"]);
+    let neither = dir.file("notes.txt", "hello: world\nthis is not a configuration\n");
+    assert_refused(&run(&neither), &["notes.txt: neither a scenario (TOML", "Envoy", "nginx", "HAProxy"]);
+    // A broken TOML scenario still gets its own line and column.
+    let broken = dir.file("broken.toml", "[arrivals]\nload = \n");
+    assert_refused(&run(&broken), &["broken.toml:2"]);
+}
+
+#[test]
+fn proxy_configurations_are_recognised_by_content() {
+    use lbsim::import::recognise;
+    assert_eq!(recognise(&example("envoy.yaml")), Some(Format::Envoy));
+    assert_eq!(recognise(&example("nginx.conf")), Some(Format::Nginx));
+    assert_eq!(recognise(&example("haproxy.cfg")), Some(Format::Haproxy));
+    assert_eq!(recognise("{\"name\": \"c\", \"lb_policy\": \"RANDOM\"}"), Some(Format::Envoy));
+    assert_eq!(recognise(&envoy_cluster("RANDOM")), Some(Format::Envoy));
+    assert_eq!(recognise("upstream u{\n server a;\n}\n"), Some(Format::Nginx));
+    assert_eq!(recognise("backend app\n  server s a:1\n"), Some(Format::Haproxy));
+    assert_eq!(recognise("[arrivals]\nkind = \"poisson\"\n"), None);
+    assert_eq!(recognise("name = \"x\"\n"), None);
 }

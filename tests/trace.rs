@@ -312,3 +312,71 @@ fn the_example_trace_is_what_its_script_makes() {
     let t = Trace::parse(&shipped, "example-trace.csv").unwrap();
     assert_eq!((t.len(), t.client_count()), (5_606, Some(50)));
 }
+
+/// A keyed trace's scenario, and the worker each arrival went to, per request in trace order.
+fn keyed_run(dir: &common::Scratch, keys: &[String], strategy: &str) -> Vec<Option<usize>> {
+    let rows: String =
+        keys.iter().enumerate().map(|(i, k)| format!("{},1ms,{k}\n", i as f64 * 0.01)).collect();
+    dir.file("keyed.csv", format!("time,demand,key\n{rows}"));
+    let toml = format!(
+        "service = \"exp:5ms\"\n[strategy]\nname = \"{strategy}\"\n[arrivals]\nkind = \"trace\"\nfile = \"keyed.csv\"\n\
+         [[workers]]\n[[workers]]\n[[workers]]\n[[workers]]\n"
+    );
+    let path = dir.file("keyed.toml", toml);
+    let s = Scenario::load(Path::new(&path)).unwrap();
+    let config = s.to_config().unwrap();
+    assert_eq!(
+        config.keys.as_ref().map(|k| k.count),
+        Some(Trace::read(&dir.join("keyed.csv"), "k").unwrap().key_count)
+    );
+    let mut sim = Sim::new(config, strategy::build(&s.strategy, &s.strategy_params).unwrap()).unwrap();
+    let mut out = Vec::new();
+    while let Some(step) = sim.step() {
+        if let StepKind::Arrival { worker, .. } = step.kind {
+            out.push(worker);
+        }
+    }
+    assert_eq!(out.len(), keys.len());
+    out
+}
+
+#[test]
+fn a_traces_keys_send_each_key_to_one_worker() {
+    let dir = scratch("keyed");
+    for strategy in ["ring-hash", "maglev"] {
+        // Two keys, alternating: each always reaches the same worker.
+        let keys: Vec<String> =
+            (0..200).map(|i| if i % 2 == 0 { "alice".into() } else { "bob".into() }).collect();
+        let went = keyed_run(&dir, &keys, strategy);
+        for parity in 0..2 {
+            let mut to: Vec<_> = went.iter().skip(parity).step_by(2).collect();
+            to.dedup();
+            assert_eq!(to.len(), 1, "{strategy}: key {parity} went to {to:?}");
+            assert!(to[0].is_some());
+        }
+        // A hot key (90% of the requests) is one worker's load; the rest spread.
+        let keys: Vec<String> =
+            (0..1000).map(|i| if i % 10 == 0 { format!("{i}") } else { "hot".to_string() }).collect();
+        let went = keyed_run(&dir, &keys, strategy);
+        let mut per = [0usize; 4];
+        for w in went.iter().flatten() {
+            per[*w] += 1;
+        }
+        let top = *per.iter().max().unwrap();
+        assert!(top >= 900, "{strategy}: the hot key's worker has {top} of 1000: {per:?}");
+    }
+    // Without the key column, ring hash without [keys] is a scenario without keys.
+    let s = Scenario::parse("[strategy]\nname = \"ring-hash\"\n", "s.toml").unwrap();
+    assert!(s.to_config().unwrap().keys.is_none());
+}
+
+#[test]
+fn the_live_engine_refuses_a_keyed_trace_in_one_line() {
+    let dir = scratch("keyed-live");
+    dir.file("k.csv", "time,key\n0,a\n0.1,b\n");
+    let s = dir.file("k.toml", "[arrivals]\nkind = \"trace\"\nfile = \"k.csv\"\n");
+    assert_input_error(
+        &["run", "--scenario", &s, "--engine", "live", "--headless"],
+        "the live engine does not model keyed requests (a trace's `key` column) yet",
+    );
+}

@@ -71,12 +71,16 @@ pub fn check_files(files: &[PathBuf]) -> Result<(), CliError> {
         // A file, or else a built-in scenario's name (as --scenario takes).
         let builtin = builtin::find(&f.to_string_lossy()).filter(|_| !f.exists());
         let loaded = match builtin {
-            Some(b) => b.scenario(),
-            None => Scenario::load(f),
+            Some(b) => b.scenario().map_err(|e| e.to_string()),
+            // A proxy's configuration is checked as the scenario its import gives.
+            None => match super::import::config_scenario(&f.to_string_lossy()) {
+                Ok(Some(s)) => Ok(s),
+                Ok(None) => Scenario::load(f).map_err(|e| e.to_string()),
+                Err(e) => Err(e.message),
+            },
         };
-        let checked = loaded
-            .map_err(|e| e.to_string())
-            .and_then(|s| s.to_config().map(|_| s).map_err(|e| format!("{}: {e}", f.display())));
+        let checked =
+            loaded.and_then(|s| s.to_config().map(|_| s).map_err(|e| format!("{}: {e}", f.display())));
         match checked {
             Ok(s) => {
                 out += &format!("{}: ok ({})\n", f.display(), crate::text::escape(&s.name));

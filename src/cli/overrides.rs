@@ -55,8 +55,12 @@ impl SimArgs {
     }
 }
 
-/// Loads `--scenario`: a scenario file, or else the name of a built-in scenario.
+/// Loads `--scenario`: a scenario file, a proxy's configuration (`FILE` or `FILE#NAME`, see
+/// [`super::import::config_scenario`]), or else the name of a built-in scenario.
 pub fn load_scenario(arg: &str) -> Result<Scenario, CliError> {
+    if let Some(s) = super::import::config_scenario(arg)? {
+        return Ok(s);
+    }
     let path = Path::new(arg);
     if path.is_file() {
         Scenario::load(path).map_err(CliError::input)

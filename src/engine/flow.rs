@@ -9,11 +9,12 @@ use crate::strategy::WorkerId;
 use crate::time::Nanos;
 
 impl Sim {
-    /// A requester sends a new request (`client` for a closed loop), with `demand` when a
-    /// trace gives it (else it is drawn from the service distribution).
-    pub(super) fn arrive(&mut self, client: u32, demand: Option<Nanos>) -> StepKind {
+    /// A requester sends a new request (`client` for a closed loop), with `demand` and `key`
+    /// when a trace gives them (else they are drawn: the demand from the service
+    /// distribution, the key, when requests are keyed, from `[keys]`).
+    pub(super) fn arrive(&mut self, client: u32, demand: Option<Nanos>, key: Option<u64>) -> StepKind {
         let measured = self.now >= self.window_start;
-        let key = self.keys.as_mut().map_or(0, |(sampler, rng)| sampler.sample(rng));
+        let key = self.keys.as_mut().map_or(0, |(sampler, rng)| key.unwrap_or_else(|| sampler.sample(rng)));
         let request = Request {
             id: self.next_id,
             created: self.now,

@@ -562,8 +562,10 @@ impl Sim {
         // An open-loop arrival.
         let open = self.open_loop.as_mut().expect("only open loops schedule arrivals");
         let demand = open.trace_demand();
+        // A keyed trace's key; asked only when requests are keyed at all.
+        let key = if self.keys.is_some() { open.trace_key() } else { None };
         self.next_arrival = open.next_after(t, &mut self.arrivals_rng);
-        let kind = self.arrive(NO_CLIENT, demand);
+        let kind = self.arrive(NO_CLIENT, demand, key);
         if !self.sending {
             self.next_arrival = None;
         }
@@ -576,7 +578,7 @@ impl Sim {
             Event::Share { worker, generation } => self.shared_depart(worker as usize, generation),
             Event::ClientSend { client } => {
                 if self.sending {
-                    self.arrive(client, None)
+                    self.arrive(client, None, None)
                 } else {
                     StepKind::ClientRetired { client }
                 }

@@ -283,6 +283,13 @@ fn slow_start(cx: &mut Cx, c: &Node, path: &str) -> Result<(), ImportError> {
         "Envoy ramps hosts that are added to the cluster or pass health checks again; lbsim \
          ramps a worker that joins or comes back after a crash",
     );
+    cx.draft.note(
+        &Cx::src(w, &key),
+        "Envoy recomputes a host's slow-start weight at each pick (a continuous ramp); lbsim \
+         updates it in ten steps across the window, so the warming worker's share lags Envoy's by \
+         about half a step (at most 1.5 points of share with 4 workers and defaults; see the \
+         import guide)",
+    );
     Ok(())
 }
 

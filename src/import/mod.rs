@@ -354,3 +354,45 @@ pub fn duration(t: Nanos) -> String {
 pub fn number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
 }
+
+/// Which proxy's configuration `text` is, recognised by its content (the file's name is not
+/// looked at): JSON or YAML with Envoy's keys (`static_resources`, `clusters`, `lb_policy`,
+/// `load_assignment`), an nginx `upstream NAME {` block, or a HAProxy `backend`, `listen`,
+/// `defaults` or `frontend` section header. `None` for anything else (a TOML scenario, too).
+pub fn recognise(text: &str) -> Option<Format> {
+    const ENVOY: [&str; 4] = ["static_resources", "clusters", "lb_policy", "load_assignment"];
+    let lines = || {
+        text.lines().map(str::trim_end).filter(|l| {
+            let t = l.trim_start();
+            !t.is_empty() && !t.starts_with('#')
+        })
+    };
+    if text.trim_start().starts_with('{') {
+        return ENVOY.iter().any(|k| text.contains(&format!("\"{k}\""))).then_some(Format::Envoy);
+    }
+    let yaml_key = |l: &str| {
+        let t = l.trim_start().trim_start_matches("- ").trim_start();
+        ENVOY.iter().any(|k| t.strip_prefix(k).is_some_and(|rest| rest.trim_start().starts_with(':')))
+    };
+    if lines().any(yaml_key) {
+        return Some(Format::Envoy);
+    }
+    let nginx_upstream = |l: &str| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        matches!(words.as_slice(), ["upstream", _, "{", ..]) || {
+            words.len() == 2 && words[0] == "upstream" && words[1].ends_with('{')
+        }
+    };
+    if lines().any(nginx_upstream) {
+        return Some(Format::Nginx);
+    }
+    let haproxy_section = |l: &str| {
+        let mut words = l.split_whitespace();
+        let first = words.next().unwrap_or("");
+        let named = words.next().is_some_and(|w| !w.contains(['=', '{']));
+        !l.starts_with(char::is_whitespace)
+            && !l.contains('{')
+            && (first == "defaults" || (named && ["backend", "listen", "frontend"].contains(&first)))
+    };
+    lines().any(haproxy_section).then_some(Format::Haproxy)
+}

@@ -1,18 +1,20 @@
-//! Public traces as lbsim's trace CSV (`time,demand,client`; see [`crate::trace`]), for
-//! `lbsim trace import FORMAT FILE`:
+//! Public traces as lbsim's trace CSV (`time,demand,client,key`; see [`crate::trace`]), for
+//! `lbsim trace import FORMAT FILE`. Each format's key is the data's natural one, for the
+//! hashing strategies and the workers' caches:
 //!
 //! - `azure`: the Azure Functions 2021 invocation trace (Zhang et al., SOSP 2021; the
 //!   AzurePublicDataset's `AzureFunctionsInvocationTraceForTwoWeeksJan2021`), columns
 //!   `app,func,end_timestamp,duration` in seconds: start = end - duration, sorted by start; the
-//!   duration is the demand, the app the client.
+//!   duration is the demand, the app the client, `app/func` (the function) the key.
 //! - `alibaba`: the Alibaba 2021 microservices call-graph trace (Luo et al., SoCC 2021;
 //!   clusterdata's `cluster-trace-microservices-v2021`, `MSCallGraph` tables), columns
 //!   `timestamp` and `rt` in milliseconds and `service`: each call is a request, its `rt` the
-//!   demand, its service the client. Rows with a negative `rt` (the data set has some) are
+//!   demand, its service the client and the key (a balancer with affinity by service). Rows with a negative `rt` (the data set has some) are
 //!   skipped and counted.
 //! - `access-log`: a common or combined log format line with `$request_time` (seconds) as its
 //!   last field, as nginx writes with `log_format ... $request_time`: the time stamp is the
-//!   arrival, the request time the demand, the client address the client. Log time stamps
+//!   arrival, the request time the demand, the client address the client, the request's
+//!   path without its query (`/cart/42` of `GET /cart/42?x=1 HTTP/1.1`) the key. Log time stamps
 //!   have whole seconds: the requests of one second are spread evenly over it.
 //!
 //! Times start at the trace's first request.
@@ -44,8 +46,8 @@ pub struct Converted {
     pub notes: Vec<String>,
 }
 
-/// One request: arrival (ns, absolute), demand (ns), client name.
-type Row = (i128, Nanos, String);
+/// One request: arrival (ns, absolute), demand (ns), client name, key.
+type Row = (i128, Nanos, String, String);
 
 fn err(origin: &str, line: usize, key: &str, problem: impl Into<String>) -> ImportError {
     ImportError { origin: origin.into(), line, key: key.into(), problem: problem.into() }
@@ -56,11 +58,15 @@ pub fn convert(format: TraceFormat, text: &str, origin: &str) -> Result<Converte
     let mut notes = Vec::new();
     let rows = match format {
         TraceFormat::Azure => {
-            csv_rows(text, origin, &["app", "end_timestamp", "duration"], SECS, &mut notes)?
+            csv_rows(text, origin, &["app", "end_timestamp", "duration", "func"], SECS, &mut notes)?
         }
-        TraceFormat::Alibaba => {
-            csv_rows(text, origin, &["service", "timestamp", "rt"], crate::time::MILLIS, &mut notes)?
-        }
+        TraceFormat::Alibaba => csv_rows(
+            text,
+            origin,
+            &["service", "timestamp", "rt", "service"],
+            crate::time::MILLIS,
+            &mut notes,
+        )?,
         TraceFormat::AccessLog => access_log(text, origin, &mut notes)?,
     };
     Ok(write(rows, notes))
@@ -72,12 +78,13 @@ fn amount(text: &str, unit: Nanos) -> Option<i128> {
     (x.is_finite() && x.abs() < 1e12).then(|| (x * unit as f64).round() as i128)
 }
 
-/// CSV rows with a client column, a time column and a duration column (in `unit`s). For
-/// Azure the time is the end (start = end - duration); for Alibaba the start.
+/// CSV rows with a client column, a time column, a duration column (in `unit`s) and a key
+/// column. For Azure the time is the end (start = end - duration) and the key `app/func`; for
+/// Alibaba the time is the start.
 fn csv_rows(
     text: &str,
     origin: &str,
-    names: &[&str; 3],
+    names: &[&str; 4],
     unit: Nanos,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Row>, ImportError> {
@@ -85,7 +92,7 @@ fn csv_rows(
         csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| err(origin, 1, "", format!("not CSV: {e}")))?.clone();
     let col = |n: &str| header.iter().position(|h| h == n);
-    let mut cols = [0; 3];
+    let mut cols = [0; 4];
     for (i, n) in names.iter().enumerate() {
         cols[i] = col(n).ok_or_else(|| {
             err(
@@ -113,7 +120,8 @@ fn csv_rows(
             continue;
         }
         let start = if end_based { at - dur } else { at };
-        rows.push((start, dur as Nanos, field(0).to_string()));
+        let key = if end_based { format!("{}/{}", field(0), field(3)) } else { field(3).to_string() };
+        rows.push((start, dur as Nanos, field(0).to_string(), key));
     }
     if negative > 0 {
         notes.push(format!("{negative} row(s) with a negative `{}` skipped", names[2]));
@@ -145,7 +153,11 @@ fn access_log(text: &str, origin: &str, notes: &mut Vec<String>) -> Result<Vec<R
                 format!("`{last}` is not a request time in seconds (the last field)"),
             )
         })?;
-        rows.push((stamp as i128 * SECS as i128, dur as Nanos, client));
+        let path = line
+            .split_once('"')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .map_or("-", |p| p.split(['?', '"']).next().unwrap_or("-"));
+        rows.push((stamp as i128 * SECS as i128, dur as Nanos, client, path.to_string()));
     }
     // Requests of one second, spread evenly over it (in the log's order).
     let mut i = 0;
@@ -192,15 +204,24 @@ fn write(mut rows: Vec<Row>, notes: Vec<String>) -> Converted {
     let first = rows.first().map_or(0, |r| r.0);
     let mut clients: Vec<String> = Vec::new();
     let mut index = std::collections::BTreeMap::new();
-    let mut csv = String::from("time,demand,client\n");
-    for (at, demand, client) in &rows {
+    let mut csv = String::from("time,demand,client,key\n");
+    for (at, demand, client, key) in &rows {
         let id = *index.entry(client.clone()).or_insert_with(|| {
             clients.push(client.clone());
             clients.len() - 1
         });
-        csv += &format!("{},{},{id}\n", seconds((at - first) as Nanos), seconds(*demand));
+        csv += &format!("{},{},{id},{}\n", seconds((at - first) as Nanos), seconds(*demand), cell(key));
     }
     Converted { csv, requests: rows.len(), clients: clients.len(), notes }
+}
+
+/// A CSV cell: quoted (quotes doubled) when it holds a comma, a quote, a `#` or white space
+/// at its ends; `-` when empty.
+fn cell(text: &str) -> String {
+    // A request without a key in the data (an empty field) gets the key `-`.
+    let text = if text.is_empty() { "-" } else { text };
+    let plain = !text.is_empty() && !text.contains([',', '"', '\n', '\r', '#']) && text.trim() == text;
+    if plain { text.to_string() } else { format!("\"{}\"", text.replace('"', "\"\"")) }
 }
 
 /// Exact decimal seconds, without trailing zeros.

@@ -112,6 +112,10 @@ pub fn check_supported(config: &SimConfig) -> Result<(), String> {
             "the report+local view (balancers.view, --balancer-view)",
         ),
         (config.defences.balancers.dispatch_delay.is_some(), "a dispatch delay (balancers.dispatch_delay)"),
+        (
+            matches!(&config.arrivals, crate::model::config::Arrivals::Trace { trace, .. } if trace.keys.is_some()),
+            "keyed requests (a trace's `key` column)",
+        ),
         (config.keys.is_some(), "keyed requests ([keys])"),
         (config.defences.slow_start.is_some(), "slow start ([slow_start], --slow-start)"),
         (config.defences.panic_threshold.is_some(), "a panic threshold (panic_threshold, --panic-threshold)"),

@@ -53,6 +53,12 @@ impl OpenLoop {
         trace.demands.as_ref()?.get(self.next.checked_sub(1)?).copied()
     }
 
+    /// Trace only: the key the trace gives that request, if the trace has a `key` column.
+    pub fn trace_key(&self) -> Option<u64> {
+        let (trace, _) = self.trace.as_ref()?;
+        trace.keys.as_ref()?.get(self.next.checked_sub(1)?).copied()
+    }
+
     /// The rate in force now (requests/s).
     pub fn current_rate(&self) -> f64 {
         if self.kind == Kind::Bursty && !self.in_burst { self.base_rate } else { self.rate }

@@ -260,9 +260,24 @@ impl Scenario {
             strategy_params: self.strategy_params.clone(),
             faults: self.faults.clone(),
             defences: self.defences.clone(),
-            keys: self.keys.clone(),
+            keys: self.run_keys(),
             timeline: self.timeline,
         }
+    }
+
+    /// The run's keyed requests: a trace with a `key` column makes them keyed, its keys
+    /// replacing `[keys]` count and popularity (its cache still applies); else `[keys]`.
+    fn run_keys(&self) -> Option<crate::keys::Keys> {
+        if let ArrivalSpec::Trace { trace, .. } = &self.arrivals
+            && trace.keys.is_some()
+        {
+            return Some(crate::keys::Keys {
+                count: trace.key_count.max(1),
+                popularity: crate::keys::Popularity::Uniform,
+                cache: self.keys.as_ref().and_then(|k| k.cache),
+            });
+        }
+        self.keys.clone()
     }
 
     /// The data files this scenario read (its trace, its `empirical:` samples), with what
