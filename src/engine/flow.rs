@@ -404,7 +404,7 @@ impl Sim {
         if request.measured {
             let wait = attempt.start - attempt.sent;
             let service = attempt.done - attempt.start;
-            self.metrics.ended(&Ending::Completed { worker: w, latency, wait, service }, self.now);
+            self.metrics.ended_later(&Ending::Completed { worker: w, latency, wait, service }, self.now);
         }
         self.client_returns(request.client);
         StepKind::Completion { request: request.id, worker: w, latency }

@@ -458,7 +458,9 @@ impl Sim {
             self.finish();
             return None;
         };
-        Some(self.process_next(t))
+        let step = self.process_next(t);
+        self.metrics.settle();
+        Some(step)
     }
 
     /// Processes every event up to and including virtual time `t`, then sets the clock to
@@ -478,6 +480,7 @@ impl Sim {
         if !self.finished {
             self.now = self.now.max(t);
         }
+        self.metrics.settle();
         steps
     }
 
@@ -496,6 +499,7 @@ impl Sim {
                 }
             }
         }
+        self.metrics.settle();
         match self.next_event_time() {
             Some(next) if next <= t => false,
             _ => {
@@ -515,6 +519,7 @@ impl Sim {
             };
             self.process_next(t);
         }
+        self.metrics.settle();
         self.finished
     }
 
@@ -527,6 +532,9 @@ impl Sim {
     }
 
     fn finish(&mut self) {
+        // The model records latencies in bulk: they are read once a call that processes
+        // events returns (each settles them), and at the end.
+        self.metrics.settle();
         if self.finished {
             return;
         }
@@ -678,6 +686,7 @@ impl Sim {
         let before = self.strategy_name().to_string();
         let switched = matches!(command, Command::SetStrategy(_));
         self.apply_command(command)?;
+        self.metrics.settle();
         let after = self.strategy_name().to_string();
         self.metrics.note_command(
             self.now,

@@ -93,9 +93,11 @@ struct Entry {
 }
 
 impl Entry {
-    #[inline]
-    fn before(&self, other: &Entry) -> bool {
-        (self.time, self.seq) < (other.time, other.seq)
+    /// The order of events as one number: time first, then insertion order. Comparing it is
+    /// branch-free (a compare and a subtract with borrow), unlike the pair.
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        ((self.time as u128) << 64) | self.seq as u128
     }
 }
 
@@ -103,10 +105,18 @@ impl Entry {
 /// share cache lines, which matters with a hundred thousand workers' departures pending.
 const ARITY: usize = 4;
 
-/// Pending events in time order: an implicit 4-ary min-heap.
+/// Events at most this many are kept sorted rather than in a heap.
+const SORTED_MAX: usize = 32;
+
+/// Pending events in time order. Few of them (a small cluster's departures: the usual case)
+/// are kept sorted, latest first: a pop takes the last, a push moves a few entries up, which
+/// is several times cheaper than a heap's sifting. Once there are more than `SORTED_MAX`,
+/// they become an implicit 4-ary min-heap, for good (the sorted order is a valid heap).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct EventQueue {
     heap: Vec<Entry>,
+    /// Whether `heap` is a heap; sorted, latest first, until then.
+    is_heap: bool,
     seq: u64,
 }
 
@@ -114,51 +124,77 @@ impl EventQueue {
     pub fn push(&mut self, time: Nanos, event: Event) {
         self.seq += 1;
         let entry = Entry { time, seq: self.seq, event };
+        let key = entry.key();
+        if !self.is_heap {
+            if self.heap.len() < SORTED_MAX {
+                let at = self.heap.partition_point(|e| e.key() > key);
+                self.heap.insert(at, entry);
+                return;
+            }
+            self.heap.reverse();
+            self.is_heap = true;
+        }
         let mut i = self.heap.len();
         self.heap.push(entry);
+        let heap = &mut self.heap[..];
         while i > 0 {
             let parent = (i - 1) / ARITY;
-            if !entry.before(&self.heap[parent]) {
+            if key >= heap[parent].key() {
                 break;
             }
-            self.heap[i] = self.heap[parent];
+            heap[i] = heap[parent];
             i = parent;
         }
-        self.heap[i] = entry;
+        heap[i] = entry;
     }
 
     pub fn peek_time(&self) -> Option<Nanos> {
-        self.heap.first().map(|e| e.time)
+        if self.is_heap { self.heap.first() } else { self.heap.last() }.map(|e| e.time)
     }
 
     pub fn pop(&mut self) -> Option<(Nanos, Event)> {
         let last = self.heap.pop()?;
-        if self.heap.is_empty() {
+        if !self.is_heap {
             return Some((last.time, last.event));
         }
-        let top = self.heap[0];
-        // Sift `last` down from the root.
         let n = self.heap.len();
+        if n == 0 {
+            return Some((last.time, last.event));
+        }
+        let heap = &mut self.heap[..];
+        let top = heap[0];
+        let key = last.key();
+        // Sift `last` down from the root. Where a node has all four children (every level
+        // but the last), the least of them is found without branches.
         let mut i = 0;
         loop {
             let first = i * ARITY + 1;
-            if first >= n {
-                break;
-            }
-            let end = (first + ARITY).min(n);
-            let mut best = first;
-            for c in first + 1..end {
-                if self.heap[c].before(&self.heap[best]) {
-                    best = c;
+            let (best, best_key) = if first + ARITY <= n {
+                let c = &heap[first..first + ARITY];
+                let (k0, k1, k2, k3) = (c[0].key(), c[1].key(), c[2].key(), c[3].key());
+                let (a, ka) = if k1 < k0 { (1, k1) } else { (0, k0) };
+                let (b, kb) = if k3 < k2 { (3, k3) } else { (2, k2) };
+                let (m, km) = if kb < ka { (b, kb) } else { (a, ka) };
+                (first + m, km)
+            } else if first < n {
+                let (mut best, mut best_key) = (first, heap[first].key());
+                for (c, e) in heap.iter().enumerate().take(n).skip(first + 1) {
+                    let k = e.key();
+                    if k < best_key {
+                        (best, best_key) = (c, k);
+                    }
                 }
-            }
-            if !self.heap[best].before(&last) {
+                (best, best_key)
+            } else {
+                break;
+            };
+            if best_key >= key {
                 break;
             }
-            self.heap[i] = self.heap[best];
+            heap[i] = heap[best];
             i = best;
         }
-        self.heap[i] = last;
+        heap[i] = last;
         Some((top.time, top.event))
     }
 }
@@ -185,6 +221,34 @@ mod tests {
         expected.sort();
         for (t, c) in expected {
             assert_eq!(q.pop(), Some((t, Event::ClientSend { client: c })));
+        }
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn agrees_with_a_sort_while_small_and_after_growing() {
+        // Up to SORTED_MAX events (sorted), then beyond (a heap), then back down.
+        let mut rng = crate::rng::SimRng::stream(4, crate::rng::Stream::Faults);
+        let mut q = EventQueue::default();
+        let mut expected = Vec::new();
+        fn check(q: &mut EventQueue, expected: &mut Vec<(u64, u32)>) {
+            expected.sort();
+            let (t0, c0) = expected.remove(0);
+            assert_eq!(q.peek_time(), Some(t0));
+            assert_eq!(q.pop(), Some((t0, Event::ClientSend { client: c0 })));
+        }
+        for i in 0..3_000u32 {
+            let t = rng.below(40);
+            q.push(t, Event::ClientSend { client: i });
+            expected.push((t, i));
+            // Hover around SORTED_MAX for a while, then grow.
+            let keep = if i < 1_000 { SORTED_MAX - 2 } else { 200 };
+            while expected.len() > keep || (rng.below(3) == 0 && !expected.is_empty()) {
+                check(&mut q, &mut expected);
+            }
+        }
+        while !expected.is_empty() {
+            check(&mut q, &mut expected);
         }
         assert_eq!(q.pop(), None);
     }

@@ -62,6 +62,19 @@ impl Metrics {
     /// completion's latencies are recorded, and its worker's count.
     #[inline(always)]
     pub fn ended(&mut self, ending: &Ending, now: Nanos) {
+        self.end(ending, now, false);
+    }
+
+    /// As [`ended`](Metrics::ended), with a completion's latencies recorded for later
+    /// ([`Recorder::record_later`](super::Recorder::record_later)): the model's way, which
+    /// settles them ([`Metrics::settle`]) before anyone reads them.
+    #[inline(always)]
+    pub fn ended_later(&mut self, ending: &Ending, now: Nanos) {
+        self.end(ending, now, true);
+    }
+
+    #[inline(always)]
+    fn end(&mut self, ending: &Ending, now: Nanos, later: bool) {
         let c = &mut self.counters;
         c.in_flight -= 1;
         match *ending {
@@ -72,9 +85,15 @@ impl Metrics {
                 if let Some(recent) = &mut self.recent {
                     recent.record(now, latency);
                 }
-                self.latency.record(latency);
-                self.queue_wait.record(wait);
-                self.service.record(service);
+                if later {
+                    self.latency.record_later(latency);
+                    self.queue_wait.record_later(wait);
+                    self.service.record_later(service);
+                } else {
+                    self.latency.record(latency);
+                    self.queue_wait.record(wait);
+                    self.service.record(service);
+                }
                 if let Some(stats) = self.workers.get_mut(worker) {
                     stats.completed += 1;
                 }

@@ -3,11 +3,14 @@
 //! [`Metrics::ended`] with an [`Ending`]); the run over time ([`timeline`]).
 //!
 //! Memory is fixed per recorder and per worker: nothing grows with the number of requests.
+//! The model records its latencies in bulk ([`Recorder::record_later`], [`later`]), settled
+//! before anyone reads them.
 //!
 //! Layer 2 of the house: imports only the foundations (`time`, ...), never the model, the
 //! engines or the reports; everything above may import it.
 
 pub mod accounts;
+mod later;
 pub mod timeline;
 
 pub use accounts::Ending;
@@ -22,11 +25,26 @@ pub const SIGFIG: u8 = 3;
 
 /// A latency distribution: an HdrHistogram at microsecond resolution (3 significant digits)
 /// for percentiles, plus an exact sum in nanoseconds for the mean.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Recorder {
     hist: Histogram<u64>,
     sum: u128,
     max: Nanos,
+    /// Values recorded with [`record_later`](Recorder::record_later), until
+    /// [`settle`](Recorder::settle) puts them in `hist`.
+    later: Option<Box<later::Later>>,
+}
+
+impl Clone for Recorder {
+    fn clone(&self) -> Recorder {
+        Recorder {
+            hist: self.hist.clone(),
+            sum: self.sum,
+            max: self.max,
+            // A settled recorder's copy (a checkpoint's) does without the counts' memory.
+            later: self.later.as_ref().filter(|l| !l.is_settled()).cloned(),
+        }
+    }
 }
 
 impl Default for Recorder {
@@ -35,7 +53,7 @@ impl Default for Recorder {
         let mut hist = Histogram::new_with_bounds(1, 3_600_000_000, SIGFIG)
             .expect("constant histogram bounds are valid");
         hist.auto(true);
-        Recorder { hist, sum: 0, max: 0 }
+        Recorder { hist, sum: 0, max: 0, later: None }
     }
 }
 
@@ -53,8 +71,36 @@ impl Recorder {
         self.max = self.max.max(value);
     }
 
+    /// Records one duration, to be put in the histogram at the next [`settle`](Recorder::settle)
+    /// (in bulk, for a fraction of the cost). Until then, the recorder must not be read: its
+    /// sum and maximum are up to date, its histogram and count are not.
+    #[inline(always)]
+    pub fn record_later(&mut self, value: Nanos) {
+        let micros = (value + MICROS / 2) / MICROS;
+        let later = self.later.get_or_insert_with(|| Box::new(later::Later::new()));
+        if !later.record(micros) && self.hist.record(micros).is_err() {
+            self.hist.saturating_record(micros);
+        }
+        self.sum += value as u128;
+        self.max = self.max.max(value);
+    }
+
+    /// Puts the values recorded with [`record_later`](Recorder::record_later) in the
+    /// histogram: it is then exactly as if each had been recorded at once.
+    pub fn settle(&mut self) {
+        if let Some(later) = &mut self.later {
+            later.settle(&mut self.hist);
+        }
+    }
+
+    /// Whether every value recorded is in the histogram (nothing waits for a settle).
+    pub fn is_settled(&self) -> bool {
+        self.later.as_ref().is_none_or(|l| l.is_settled())
+    }
+
     /// Number of values recorded.
     pub fn count(&self) -> u64 {
+        debug_assert!(self.is_settled(), "a recorder read before it was settled");
         self.hist.len()
     }
 
@@ -87,11 +133,14 @@ impl Recorder {
 
     /// The underlying histogram, in microseconds.
     pub fn histogram(&self) -> &Histogram<u64> {
+        debug_assert!(self.is_settled(), "a recorder read before it was settled");
         &self.hist
     }
 
     /// Adds everything `other` recorded.
     pub fn add(&mut self, other: &Recorder) {
+        debug_assert!(other.is_settled(), "a recorder read before it was settled");
+        self.settle();
         // Both have the same precision, so adding cannot fail; a resize is automatic.
         let _ = self.hist.add(&other.hist);
         self.sum += other.sum;
@@ -101,15 +150,19 @@ impl Recorder {
     /// What was recorded since `earlier`, a copy of this recorder taken before: exact counts
     /// and mean; the maximum to the histogram's precision.
     pub fn since(&self, earlier: &Recorder) -> Recorder {
+        debug_assert!(self.is_settled() && earlier.is_settled(), "a recorder read before it was settled");
         let mut hist = self.hist.clone();
         // `earlier` holds a subset of these values, so subtracting cannot underflow.
         let _ = hist.subtract(&earlier.hist);
         let max = if hist.is_empty() { 0 } else { (hist.max().saturating_mul(MICROS)).min(self.max) };
-        Recorder { hist, sum: self.sum - earlier.sum, max }
+        Recorder { hist, sum: self.sum - earlier.sum, max, later: None }
     }
 
     /// Forgets everything recorded.
     pub fn clear(&mut self) {
+        if let Some(later) = &mut self.later {
+            later.clear();
+        }
         self.hist.reset();
         self.sum = 0;
         self.max = 0;
@@ -418,6 +471,13 @@ pub struct Switch {
 }
 
 impl Metrics {
+    /// Puts the latencies recorded for later ([`Metrics::ended_later`]) in their histograms.
+    pub fn settle(&mut self) {
+        self.latency.settle();
+        self.queue_wait.settle();
+        self.service.settle();
+    }
+
     /// Notes a command of `kind` applied at `at`, `what` it did in words; `switched` names the
     /// strategies before and after a strategy switch.
     pub fn note_command(
@@ -427,6 +487,7 @@ impl Metrics {
         what: String,
         switched: Option<(&str, &str)>,
     ) {
+        self.settle();
         self.interventions.push(Intervention { at, kind, what });
         if let Some((before, after)) = switched {
             if self.switches.is_empty() {

@@ -9,15 +9,23 @@ use crate::rng::SimRng;
 
 const NOT_LISTED: u32 = u32::MAX;
 
+/// Where a worker is listed: its bucket (its pending count when listed, or `NOT_LISTED` when
+/// down) and its index inside it. One pair, so that a pending change reads one place.
+#[derive(Clone, Copy, Debug)]
+struct Pos {
+    level: u32,
+    slot: u32,
+}
+
+const UNLISTED: Pos = Pos { level: NOT_LISTED, slot: 0 };
+
 /// Sends each request to a worker with the fewest pending requests.
 #[derive(Clone, Debug, Default)]
 pub struct LeastLoaded {
     /// `buckets[p]` holds the up workers with `p` pending requests.
-    buckets: Vec<Vec<WorkerId>>,
-    /// Each worker's bucket (its pending count when listed), or `NOT_LISTED` when down.
-    level: Vec<u32>,
-    /// Each worker's index inside its bucket.
-    slot: Vec<u32>,
+    buckets: Vec<Vec<u32>>,
+    /// Each worker's place in the buckets.
+    at: Vec<Pos>,
     /// No bucket below this one is non-empty.
     min: usize,
     /// Workers listed in all buckets together.
@@ -28,27 +36,42 @@ pub struct LeastLoaded {
 
 impl LeastLoaded {
     fn insert(&mut self, w: WorkerId, pending: u32) {
-        let p = pending as usize;
-        if self.buckets.len() <= p {
-            self.buckets.resize_with(p + 1, Vec::new);
-        }
-        self.level[w] = pending;
-        self.slot[w] = self.buckets[p].len() as u32;
-        self.buckets[p].push(w);
-        self.min = self.min.min(p);
+        self.put(w, pending);
         self.listed += 1;
     }
 
-    fn remove(&mut self, w: WorkerId) {
-        let p = self.level[w] as usize;
-        let i = self.slot[w] as usize;
-        let bucket = &mut self.buckets[p];
-        bucket.swap_remove(i);
-        if let Some(&moved) = bucket.get(i) {
-            self.slot[moved] = i as u32;
+    /// Lists `w` at the end of bucket `pending`.
+    #[inline(always)]
+    fn put(&mut self, w: WorkerId, pending: u32) {
+        let p = pending as usize;
+        if self.buckets.len() <= p {
+            self.grow(p);
         }
-        self.level[w] = NOT_LISTED;
-        self.listed -= 1;
+        let bucket = &mut self.buckets[p];
+        self.at[w] = Pos { level: pending, slot: bucket.len() as u32 };
+        bucket.push(w as u32);
+        if p < self.min {
+            self.min = p;
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, p: usize) {
+        self.buckets.resize_with(p + 1, Vec::new);
+    }
+
+    /// Takes `w` out of its bucket, at `from` (the last worker of the bucket takes its
+    /// place, as `Vec::swap_remove` does).
+    #[inline(always)]
+    fn take(&mut self, from: Pos) {
+        let bucket = &mut self.buckets[from.level as usize];
+        let last = bucket.pop().expect("a listed worker is in its bucket");
+        let i = from.slot as usize;
+        if i < bucket.len() {
+            bucket[i] = last;
+            self.at[last as usize].slot = from.slot;
+        }
     }
 }
 
@@ -75,7 +98,7 @@ impl Strategy for LeastLoaded {
         let bucket = &self.buckets[self.min];
         let i = if bucket.len() == 1 { 0 } else { rng.below(bucket.len() as u64) as usize };
         self.last_ties = bucket.len();
-        Some(bucket[i])
+        Some(bucket[i] as WorkerId)
     }
 
     fn explain_last_pick(&self) -> Option<String> {
@@ -86,20 +109,22 @@ impl Strategy for LeastLoaded {
     }
 
     fn on_pending_change(&mut self, worker: WorkerId, cluster: &Cluster<'_>) {
-        if self.level[worker] == NOT_LISTED {
+        let from = self.at[worker];
+        if from.level == NOT_LISTED {
             return;
         }
         let pending = cluster.worker(worker).pending;
-        if self.level[worker] != pending {
-            self.remove(worker);
-            self.insert(worker, pending);
+        if from.level != pending {
+            // Out of one bucket and into another: as a removal then an insertion, without
+            // counting it out and back in.
+            self.take(from);
+            self.put(worker, pending);
         }
     }
 
     fn on_cluster_change(&mut self, cluster: &Cluster<'_>) {
         self.buckets.iter_mut().for_each(Vec::clear);
-        self.level = vec![NOT_LISTED; cluster.len()];
-        self.slot = vec![0; cluster.len()];
+        self.at = vec![UNLISTED; cluster.len()];
         self.min = 0;
         self.listed = 0;
         for (id, w) in cluster.workers().iter().enumerate() {
