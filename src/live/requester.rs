@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -367,9 +367,8 @@ pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
 /// A closed-loop client: Pike's requester. Sends, waits for the answer, thinks, again.
 ///
 /// Without a deadline or a retry policy, each request is awaited inline
-/// ([`Requesters::request_plain`]). A thought already over when it is checked (a zero or
-/// nanosecond think time) goes through no timer, which would round it up to the timer's next
-/// 1 ms tick. The plan is read again only when it changed, and one clock read serves as the
+/// ([`Requesters::request_plain`]). A thought under a microsecond, or already over when it is
+/// checked, goes through no timer, which would round it up to the timer's next 1 ms tick. The plan is read again only when it changed, and one clock read serves as the
 /// end of one request and the start of the next thought.
 pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
     let mut think_rng = SimRng::substream(me.seed, Stream::Arrivals, index as u64);
@@ -387,15 +386,17 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
             Some(end) => (now + pause).min(me.meter.clock.at(end)),
             None => now + pause,
         };
-        if wake > now {
+        // A thought under a microsecond is over by the time anything could check it: it is
+        // not waited for (nor the clock read again). Longer ones are, against a fresh read.
+        if pause >= Duration::from_micros(1) && wake > now {
             now = Instant::now();
-        }
-        if wake > now {
-            tokio::select! {
-                _ = tokio::time::sleep_until(wake.into()) => {}
-                _ = me.stop_sending.cancelled() => break,
+            if wake > now {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake.into()) => {}
+                    _ = me.stop_sending.cancelled() => break,
+                }
+                now = Instant::now();
             }
-            now = Instant::now();
         }
         if me.stopping.sending_stopped() {
             break;
