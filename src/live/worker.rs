@@ -195,7 +195,7 @@ impl Worker {
             Work::Spin => {
                 let is_closed = || self.cancel_abandoned && reply.is_closed();
                 let done = spin(planned, &|| self.shutdown.is_cancelled() || is_closed());
-                done.then(|| Instant::now()).map(|t| (t, t))
+                done.then(Instant::now).map(|t| (t, t))
             }
             // The same CPU work moved to tokio's blocking pool: the runtime threads stay free.
             Work::Blocking => {
