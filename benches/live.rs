@@ -34,7 +34,9 @@
 //! now waits for the timer's next 1 ms tick; one 2 ms in the past is ready at once.
 //!
 //! `LBSIM_LIVE_CLIENTS=64,256` measures other numbers of clients; `LBSIM_LIVE_ONLY=spin` (a
-//! word of a label) measures one server alone, for longer, to profile it. Without `--bench`
+//! word of a label) measures one server alone, for longer, to profile it;
+//! `LBSIM_LIVE_ONLY=headless` runs only the headless command against Go (5 rounds), and
+//! `LBSIM_PIKE_GO=FILE` uses a Go binary built already. Without `--bench`
 //! (as under `cargo test --benches`) it runs a quick smoke version.
 
 use std::future::{Future, poll_fn};
@@ -379,6 +381,10 @@ fn main() {
         Server::Live { work: Work::Sleep, meter: Reader::Blocking },
         Server::Live { work: Work::Sleep, meter: Reader::Every10ms },
     ];
+    // The headless command against Go alone: `LBSIM_LIVE_ONLY=headless`.
+    if std::env::var("LBSIM_LIVE_ONLY").is_ok_and(|w| w == "headless") {
+        return headless_against_go(full);
+    }
     // For profiling one server alone: `LBSIM_LIVE_ONLY=spin` (a word of its label).
     if let Ok(word) = std::env::var("LBSIM_LIVE_ONLY") {
         let server = *[Server::PingPong]
@@ -475,6 +481,10 @@ fn headless(requests: u64) -> f64 {
 /// Pike's Go balancer, built once into the target directory; `Err` says why it cannot run.
 fn build_pike_go() -> Result<std::path::PathBuf, String> {
     use std::process::Command;
+    // A binary built already: `LBSIM_PIKE_GO=/path/to/pike-go`.
+    if let Some(binary) = std::env::var_os("LBSIM_PIKE_GO") {
+        return Ok(binary.into());
+    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let source = root.join("../shared/bench/pike-go/main.go");
     if !source.exists() {
@@ -520,7 +530,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// The headless command end to end against Pike's Go balancer, alternating, 3 rounds (one
 /// short round, without Go, in a smoke run).
 fn headless_against_go(full: bool) {
-    let (requests, rounds) = if full { (HEADLESS_REQUESTS, 3) } else { (20_000, 1) };
+    let only = std::env::var("LBSIM_LIVE_ONLY").is_ok_and(|w| w == "headless");
+    let (requests, rounds) = if full { (HEADLESS_REQUESTS, if only { 5 } else { 3 }) } else { (20_000, 1) };
     println!(
         "  headless `lbsim run --engine live --headless --threads 2`, Pike's shape ({CLIENTS} clients, \
          {WORKERS} workers, zero service), {requests} requests, {rounds} round(s)"

@@ -726,3 +726,36 @@ fn a_headless_watcher_is_woken_per_block_not_per_record() {
          more than {allowed} (a tick or a block each)"
     );
 }
+
+/// A nanosecond think time is not a timer: tokio's timers fire on 1 ms ticks, so one client
+/// that thought through a timer sent about one request a millisecond (3000 took 3 s or
+/// more). Without it, one client's requests follow one another as fast as the tasks go (well
+/// under a second for 3000 even on a busy machine), and every one is counted.
+#[test]
+fn a_nanosecond_think_time_does_not_wait_for_the_timer() {
+    let _serial = common::one_at_a_time();
+    let text = r#"
+        name = "tight-loop"
+        service = "const:1ns"
+        [arrivals]
+        kind = "closed"
+        clients = 1
+        think = "const:1ns"
+        [[workers]]
+        count = 4
+        [run]
+        requests = 3000
+        warmup = "0s"
+        seed = 1
+        [live]
+        threads = 2
+        "#;
+    let s = Scenario::parse(text, "tight-loop").unwrap();
+    let started = std::time::Instant::now();
+    let run = live(&s.to_config().unwrap(), "least-loaded", &s.live);
+    let wall = started.elapsed();
+    let c = run.metrics().counters;
+    assert_eq!((c.sent, c.completed), (3000, 3000), "{c:?}");
+    assert!(c.is_conserved() && c.in_flight == 0, "{c:?}");
+    assert!(wall < Duration::from_millis(1500), "3000 requests of one client took {wall:?}");
+}

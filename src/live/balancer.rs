@@ -231,7 +231,12 @@ pub struct Balancer {
     events: u64,
     /// How many of the user's commands it has handled (published in the view).
     handled: u64,
+    /// When the event being handled was taken up (one clock read per event).
+    at: Instant,
 }
+
+/// Events handled after one from the `select!` before it is polled again.
+const BATCH: usize = 64;
 
 /// What woke the balancer.
 enum Event {
@@ -279,6 +284,7 @@ impl Balancer {
             busy: Duration::ZERO,
             events: 0,
             handled: 0,
+            at: Instant::now(),
         };
         b.cluster_changed();
         b.register_idle_workers();
@@ -321,28 +327,63 @@ impl Balancer {
                 _ = publish.tick() => Event::Publish,
                 _ = &mut shutting_down => Event::Shutdown,
             };
-            let started = Instant::now();
-            match event {
-                Event::Request(request) => self.dispatch(request),
-                Event::Done(worker) => self.completed(worker),
-                Event::Control(c) => {
-                    let users = matches!(c, Control::Handled(_));
-                    self.control(c);
-                    // The user's command is done: show its effect at once.
-                    if users {
-                        self.publish(work.len());
-                    }
-                }
-                Event::HealthCheck => self.health_check(),
-                Event::LoadRefresh => self.refresh_loads(),
-                Event::ScaleTick => self.autoscale_tick(),
-                Event::Publish => self.publish(work.len()),
-                Event::Shutdown => break,
+            let started = self.tick();
+            if !self.handle(event, &work) {
+                break;
+            }
+            // What has come meanwhile is handled now, without going back to the `select!`
+            // (a batch of at most BATCH events; the timers and commands wait for its end):
+            // answers first, as they make room. One clock read per event, and the busy time
+            // is measured over the whole batch.
+            for _ in 0..BATCH {
+                let event = match done.try_recv() {
+                    Ok(worker) => Event::Done(worker),
+                    Err(_) if self.held.is_none() => match work.try_recv() {
+                        Ok(request) => Event::Request(request),
+                        Err(_) => break,
+                    },
+                    Err(_) => break,
+                };
+                self.tick();
+                self.handle(event, &work);
             }
             self.busy += started.elapsed();
-            self.events += 1;
         }
         self.publish(work.len());
+    }
+
+    /// Reads the clock for the event about to be handled.
+    fn tick(&mut self) -> Instant {
+        self.at = Instant::now();
+        self.events += 1;
+        self.at
+    }
+
+    /// Scenario time of the event being handled.
+    fn now(&self) -> Nanos {
+        self.meter.clock.since_start(self.at)
+    }
+
+    /// Handles one event; false at shutdown.
+    fn handle(&mut self, event: Event, work: &mpsc::Receiver<Request>) -> bool {
+        match event {
+            Event::Request(request) => self.dispatch(request),
+            Event::Done(worker) => self.completed(worker),
+            Event::Control(c) => {
+                let users = matches!(c, Control::Handled(_));
+                self.control(c);
+                // The user's command is done: show its effect at once.
+                if users {
+                    self.publish(work.len());
+                }
+            }
+            Event::HealthCheck => self.health_check(),
+            Event::LoadRefresh => self.refresh_loads(),
+            Event::ScaleTick => self.autoscale_tick(),
+            Event::Publish => self.publish(work.len()),
+            Event::Shutdown => return false,
+        }
+        true
     }
 
     /// Sends a new request to the worker the strategy picks: Pike's `dispatch`.
@@ -364,10 +405,9 @@ impl Balancer {
     /// Picks a worker and puts the request in its queue; gives the request back if no worker
     /// can take it.
     fn place(&mut self, mut request: Request) -> Option<Request> {
-        let now = self.meter.clock.now();
-        let cluster = Cluster::new(now, &self.pool, &self.up);
+        let cluster = Cluster::new(self.now(), &self.pool, &self.up);
         let Some(w) = self.strategy.pick(&cluster, &mut self.rng) else { return Some(request) };
-        request.dispatched = Some(Instant::now());
+        request.dispatched = Some(self.at);
         let Some(queue) = &self.workers[w].queue else { return Some(request) };
         let measured = request.measured;
         // The pick is recorded before the worker can have the request (a place in its queue
@@ -419,7 +459,7 @@ impl Balancer {
         if done.answered {
             let latency = self.meter.clock.scenario(done.latency);
             self.pool[w].last_latency = latency;
-            let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
+            let cluster = Cluster::new(self.now(), &self.pool, &self.up);
             self.strategy.on_response(w, latency, done.ok, &cluster);
             self.observe_outcome(w, done.ok);
         }
@@ -447,7 +487,7 @@ impl Balancer {
     fn show_pending(&mut self, w: usize) {
         if self.pool[w].pending != self.workers[w].pending {
             self.pool[w].pending = self.workers[w].pending;
-            let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
+            let cluster = Cluster::new(self.now(), &self.pool, &self.up);
             self.strategy.on_pending_change(w, &cluster);
         }
     }
@@ -495,7 +535,7 @@ impl Balancer {
 
     fn cluster_changed(&mut self) {
         self.up = (0..self.pool.len()).filter(|&i| self.pool[i].up).collect();
-        let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
+        let cluster = Cluster::new(self.now(), &self.pool, &self.up);
         self.strategy.on_cluster_change(&cluster);
         self.retry_held();
     }
@@ -506,7 +546,7 @@ impl Balancer {
         if !self.strategy.wants_idle() {
             return;
         }
-        let cluster = Cluster::new(self.meter.clock.now(), &self.pool, &self.up);
+        let cluster = Cluster::new(self.now(), &self.pool, &self.up);
         self.strategy.on_idle(w, &cluster);
     }
 

@@ -32,12 +32,26 @@ pub struct Clock {
 impl Clock {
     /// Real time for a scenario duration.
     pub fn real(&self, scenario: Nanos) -> Duration {
+        if self.scale == 1.0 {
+            return Duration::from_nanos(scenario); // the same figure, without the float round trip
+        }
         Duration::from_nanos((scenario as f64 * self.scale).round() as u64)
     }
 
     /// Scenario time for a real duration.
     pub fn scenario(&self, real: Duration) -> Nanos {
-        (real.as_nanos() as f64 / self.scale).round() as Nanos
+        // Whole nanoseconds in a u64 (584 years), not `as_nanos`'s u128: its conversion to a
+        // float and the rounding showed in the live engine's profile (4%).
+        let ns = real.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(real.subsec_nanos()));
+        if self.scale == 1.0 {
+            return ns;
+        }
+        (ns as f64 / self.scale).round() as Nanos
+    }
+
+    /// Scenario time at the real instant `t` (one clock read serves several figures).
+    pub fn since_start(&self, t: Instant) -> Nanos {
+        self.scenario(t.saturating_duration_since(self.start))
     }
 
     /// The real instant at scenario time `t`.

@@ -5,9 +5,9 @@
 //! (the sender never waits, so arrivals keep their schedule whatever the latency). Closed
 //! loop: Pike's requesters, each a task that sends, waits for its reply, thinks, and again.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -31,6 +31,34 @@ pub struct Plan {
     pub sending: bool,
     /// Retries, if on.
     pub retry: Option<RetryPolicy>,
+}
+
+/// The run's two stop signals as flags a task reads without a lock: a `CancellationToken`'s
+/// `is_cancelled` takes a mutex every task shares, and waiting on one registers a waiter (both
+/// showed in the profile, once a request). Each flag is raised before its token is cancelled,
+/// so a task that hears of the cancellation (or of a channel dropped because of it) sees it.
+#[derive(Debug, Default)]
+pub struct Stopping {
+    sending: AtomicBool,
+    shutdown: AtomicBool,
+}
+
+impl Stopping {
+    /// Raised before `stop_sending` is cancelled.
+    pub fn stop_sending(&self) {
+        self.sending.store(true, Ordering::Release);
+    }
+    /// Raised before `shutdown` is cancelled (which stops sending too).
+    pub fn shut_down(&self) {
+        self.sending.store(true, Ordering::Release);
+        self.shutdown.store(true, Ordering::Release);
+    }
+    fn sending_stopped(&self) -> bool {
+        self.sending.load(Ordering::Acquire)
+    }
+    fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
 }
 
 /// What every requester shares.
@@ -62,6 +90,8 @@ pub struct Requesters {
     pub retry_tokens: Mutex<f64>,
     /// Closed loop: requests still to send, shared by the clients.
     pub tickets: AtomicU64,
+    /// The stop signals as flags (raised by whoever cancels the tokens).
+    pub stopping: Arc<Stopping>,
     next_id: AtomicU64,
 }
 
@@ -92,6 +122,7 @@ impl Requesters {
                 Stop::Requests(n) => n,
                 Stop::Duration(_) => u64::MAX,
             }),
+            stopping: Arc::default(),
             next_id: AtomicU64::new(0),
         }
     }
@@ -126,6 +157,56 @@ impl Requesters {
     async fn request(&self, demand: Nanos, measured: bool) {
         self.meter.record(Record::Sent { measured });
         self.serve(demand, measured).await
+    }
+
+    /// One request sent at `sent` when there is neither a deadline nor a retry policy: one
+    /// attempt, awaited right here (no task, no timer, no select over the shutdown signal: a
+    /// shutdown drops the request's reply channel, and the flag says why). Reports the same
+    /// records as [`Self::request`]; returns when it ended, read once for the latency and the
+    /// end.
+    async fn request_plain(&self, id: u64, demand: Nanos, measured: bool, sent: Instant) -> Instant {
+        self.meter.record_all([Record::Sent { measured }, Record::Attempt { measured, retry: false }]);
+        let (reply, answer) = oneshot::channel();
+        let request = Request { id, demand, measured, dispatched: None, reply };
+        let answer = match self.balancer.send(request).await {
+            Ok(()) => Some(answer.await),
+            Err(_) => None, // the balancer has gone: the run is shutting down
+        };
+        let ended = Instant::now();
+        let at = self.meter.clock.since_start(ended);
+        // Shutdown first, as in `serve`: a request cut off by it is cancelled, whatever else it
+        // saw (an answer that came meanwhile, or its reply channel dropped by the shutdown).
+        let (cause, worker) = match answer {
+            _ if self.stopping.is_shut_down() => (None, None),
+            None => (None, None),
+            Some(Ok(Reply::Done { worker, wait, service })) => {
+                let clock = &self.meter.clock;
+                let end = Ending::Completed {
+                    worker,
+                    latency: clock.scenario(ended.saturating_duration_since(sent)),
+                    wait: clock.scenario(wait),
+                    service: clock.scenario(service),
+                };
+                self.meter.record(Record::Ended { measured, end, at });
+                return ended;
+            }
+            Some(Ok(Reply::Failed { worker })) => (Some(Cause::WorkerError), Some(worker)),
+            Some(Ok(Reply::Rejected)) => (Some(Cause::Rejected), None),
+            Some(Err(_)) => (Some(Cause::Crash), None),
+        };
+        let end = match cause {
+            None => Ending::Cancelled,
+            Some(Cause::Rejected) => Ending::Rejected,
+            Some(_) => Ending::Failed,
+        };
+        match cause {
+            Some(cause) => self.meter.record_all([
+                Record::AttemptFailed { measured, worker, cause },
+                Record::Ended { measured, end, at },
+            ]),
+            None => self.meter.record(Record::Ended { measured, end, at }),
+        }
+        ended
     }
 
     /// A request already reported sent, to its end. Every request ends exactly once:
@@ -218,9 +299,10 @@ impl Requesters {
         }
     }
 
-    /// Each request adds `budget` tokens to the bucket; a retry spends one.
-    fn earn_retry_token(&self) {
-        if let Some(budget) = self.plan.borrow().retry.as_ref().and_then(|p| p.budget) {
+    /// Each request adds `budget` tokens to the bucket (of the retry policy in force); a retry
+    /// spends one.
+    fn earn_retry_token(&self, retry: Option<&RetryPolicy>) {
+        if let Some(budget) = retry.and_then(|p| p.budget) {
             let mut tokens = self.retry_tokens.lock().expect("never poisoned: no panics under it");
             *tokens = (*tokens + budget).min(RetryPolicy::BUDGET_TOKENS_MAX);
         }
@@ -272,7 +354,7 @@ pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
         me.meter.late(due, Instant::now());
         let measured = t >= me.warmup;
         let demand = arrivals.trace_demand().unwrap_or_else(|| me.service.sample(&mut service_rng));
-        me.earn_retry_token();
+        me.earn_retry_token(me.plan.borrow().retry.as_ref());
         me.spawn_request(demand, measured);
         if measured {
             left -= 1;
@@ -283,29 +365,54 @@ pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
 }
 
 /// A closed-loop client: Pike's requester. Sends, waits for the answer, thinks, again.
+///
+/// Without a deadline or a retry policy, each request is awaited inline
+/// ([`Requesters::request_plain`]). A thought under a microsecond, or already over when it is
+/// checked, goes through no timer, which would round it up to the timer's next 1 ms tick. The plan is read again only when it changed, and one clock read serves as the
+/// end of one request and the start of the next thought.
 pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
     let mut think_rng = SimRng::substream(me.seed, Stream::Arrivals, index as u64);
     let mut service_rng = SimRng::substream(me.seed, Stream::Service, index as u64);
     let mut plan = me.plan.clone();
+    let mut current = plan.borrow_and_update().clone();
+    // Ids of inline requests: this client's own range (retried requests take theirs from
+    // `next_id`, which stays below 2^63).
+    let mut next_id = 1 << 63 | (index as u64) << 32;
+    let mut now = Instant::now();
     loop {
         let pause = me.meter.clock.real(think.sample(&mut think_rng));
         // Thinking past the end of the run: stop at the end, not when the thought is over.
         let wake = match me.end() {
-            Some(end) => (Instant::now() + pause).min(me.meter.clock.at(end)),
-            None => Instant::now() + pause,
+            Some(end) => (now + pause).min(me.meter.clock.at(end)),
+            None => now + pause,
         };
-        tokio::select! {
-            _ = tokio::time::sleep_until(wake.into()) => {}
-            _ = me.stop_sending.cancelled() => break,
+        // A thought under a microsecond is over by the time anything could check it: it is
+        // not waited for (nor the clock read again). Longer ones are, against a fresh read.
+        if pause >= Duration::from_micros(1) && wake > now {
+            now = Instant::now();
+            if wake > now {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake.into()) => {}
+                    _ = me.stop_sending.cancelled() => break,
+                }
+                now = Instant::now();
+            }
         }
-        if !me.until_sending(&mut plan).await {
+        if me.stopping.sending_stopped() {
             break;
         }
-        let now = me.meter.clock.now();
-        if me.end().is_some_and(|end| now >= end) {
+        if !current.sending || plan.has_changed().unwrap_or(true) {
+            if !me.until_sending(&mut plan).await {
+                break;
+            }
+            current = plan.borrow_and_update().clone();
+            now = Instant::now();
+        }
+        let at = me.meter.clock.since_start(now);
+        if me.end().is_some_and(|end| at >= end) {
             break;
         }
-        let measured = now >= me.warmup;
+        let measured = at >= me.warmup;
         // The last tickets: once they are gone, every client stops.
         if measured
             && me.tickets.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err()
@@ -313,8 +420,14 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
             break;
         }
         let demand = me.service.sample(&mut service_rng);
-        me.earn_retry_token();
-        me.request(demand, measured).await;
+        me.earn_retry_token(current.retry.as_ref());
+        if me.timeout.is_none() && current.retry.is_none() {
+            now = me.request_plain(next_id, demand, measured, now).await;
+            next_id += 1;
+        } else {
+            me.request(demand, measured).await;
+            now = Instant::now();
+        }
     }
     me.meter.record(Record::DoneSending(me.meter.clock.now()));
 }

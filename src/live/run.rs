@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use super::balancer::{self, Balancer, Control, Hiring, View};
 use super::meter::{Clock, Meter, Record, Records, Tally};
-use super::requester::{self, Plan, Requesters};
+use super::requester::{self, Plan, Requesters, Stopping};
 use super::{LiveFigures, LiveOptions, check_supported};
 use crate::metrics::timeline::Timeline;
 use crate::metrics::{Metrics, WorkerStats};
@@ -33,6 +33,8 @@ struct Running {
     control: mpsc::UnboundedSender<Control>,
     shutdown: CancellationToken,
     stop_sending: CancellationToken,
+    /// The same signals as flags, raised before the tokens are cancelled.
+    stopping: Arc<Stopping>,
     tracker: TaskTracker,
     /// Requester tasks: each says when it has stopped sending.
     requesters: u32,
@@ -185,6 +187,7 @@ impl Live {
             tracker.clone(),
         ));
         let stop_sending = requesters.stop_sending.clone();
+        let stopping = Arc::clone(&requesters.stopping);
         let count = match &self.config.arrivals {
             Arrivals::Closed { clients, think } => {
                 for i in 0..*clients {
@@ -210,6 +213,7 @@ impl Live {
             control,
             shutdown,
             stop_sending,
+            stopping,
             tracker,
             requesters: count,
             stopped_sending: None,
@@ -335,6 +339,7 @@ impl Live {
         // period: those answers count.
         let over = self.tally.alive == 0 && self.tally.done_sending >= run.requesters as u64;
         let end = if over && self.tally.last_event > 0 { self.tally.last_event } else { run.clock.now() };
+        run.stopping.shut_down();
         run.stop_sending.cancel();
         run.shutdown.cancel();
         run.tracker.close();
@@ -480,6 +485,7 @@ impl Fault {
 impl Drop for Live {
     fn drop(&mut self) {
         if let Some(run) = self.running.take() {
+            run.stopping.shut_down();
             run.shutdown.cancel();
             run.runtime.shutdown_background();
         }
@@ -664,6 +670,7 @@ impl Live {
     /// and cancels the rest.
     pub(crate) fn stop(&mut self) {
         let Some(run) = self.running.as_ref() else { return };
+        run.stopping.stop_sending();
         run.stop_sending.cancel();
         // Let the requests in flight finish, for the grace period at most. Which are in
         // flight is known only once every requester has said it stopped (a request may be on

@@ -52,35 +52,62 @@ pub struct Worker {
 }
 
 /// The worker task: `concurrency` servers take turns at the queue, each serving one request
-/// at a time. Aborting this task (a crash) drops every request in its queue and in service,
-/// and with them their reply channels: the requesters hear of the crash.
-pub async fn work(me: Worker, queue: mpsc::Receiver<Request>) {
+/// at a time (one server owns the queue: no lock to take per request). Aborting this task (a
+/// crash) drops every request in its queue and in service, and with them their reply
+/// channels: the requesters hear of the crash.
+pub async fn work(me: Worker, mut queue: mpsc::Receiver<Request>) {
+    if me.concurrency <= 1 {
+        return me.serve(Queue::Own(&mut queue), 0).await;
+    }
     let queue = Mutex::new(queue);
-    join_all((0..me.concurrency).map(|slot| me.serve(&queue, slot))).await;
+    join_all((0..me.concurrency).map(|slot| me.serve(Queue::Shared(&queue), slot))).await;
+}
+
+/// A server's way to its worker's queue.
+enum Queue<'a> {
+    /// The only server.
+    Own(&'a mut mpsc::Receiver<Request>),
+    /// One of several, taking turns.
+    Shared(&'a Mutex<mpsc::Receiver<Request>>),
+}
+
+impl Queue<'_> {
+    async fn next(&mut self) -> Option<Request> {
+        match self {
+            Queue::Own(queue) => queue.recv().await,
+            Queue::Shared(queue) => queue.lock().await.recv().await,
+        }
+    }
 }
 
 impl Worker {
     /// One server: takes the next request, serves it, answers; until the queue closes.
-    async fn serve(&self, queue: &Mutex<mpsc::Receiver<Request>>, slot: u32) {
+    async fn serve(&self, mut queue: Queue<'_>, slot: u32) {
         let index = (self.id as u64) << 32 | (self.epoch as u64) << 8 | slot as u64;
         let mut rng = SimRng::substream(self.seed, Stream::Faults, index);
+        // The settings, read again only when the balancer changed them.
+        let mut watch = self.settings.clone();
+        let mut settings = *watch.borrow_and_update();
         // When this server's last request was due to end. Each request is timed from when it
         // could start, max(dispatched, free_at), not from when a timer happened to wake us:
         // a late wake-up shows in the latency of the request it ends (and is measured), but
         // does not pile up on the requests queued behind it.
         let mut free_at = Instant::now();
         loop {
-            let Some(mut request) = queue.lock().await.recv().await else { return };
+            let Some(mut request) = queue.next().await else { return };
             let now = Instant::now();
             let dispatched = request.dispatched.unwrap_or(now);
             let start = dispatched.max(free_at).min(now);
-            self.meter.late(start, now);
-            let settings = *self.settings.borrow();
+            let late = Record::Late(self.meter.clock.scenario(now.saturating_duration_since(start)));
+            if watch.has_changed().unwrap_or(false) {
+                settings = *watch.borrow_and_update();
+            }
             let fails = rng.unit() < settings.error_rate;
             if self.cancel_abandoned && request.reply.is_closed() {
                 // The requester gave up before we began: skip the work.
+                self.meter.record(late);
                 free_at = now;
-                self.tell_balancer(dispatched, false, false);
+                self.tell_balancer(dispatched, now, false, false);
                 continue;
             }
             let demand = request.demand as f64 * settings.slowdown / settings.speed;
@@ -88,19 +115,23 @@ impl Worker {
                 (true, ErrorKind::Fast) => Duration::ZERO,
                 _ => self.meter.clock.real(demand as u64),
             };
-            let Some(end) = self.run(start, planned, &mut request.reply).await else {
+            let Some((end, answered)) = self.run(start, now, planned, &mut request.reply).await else {
                 if self.shutdown.is_cancelled() {
                     return; // the run is over: nothing more is served, nor counted
                 }
                 // Cancelled: the requester gave up meanwhile.
-                let spent = Instant::now().saturating_duration_since(start);
-                self.meter.record(Record::Served {
-                    measured: request.measured,
-                    service: self.meter.clock.scenario(spent),
-                    wasted: true,
-                });
-                free_at = Instant::now();
-                self.tell_balancer(dispatched, false, false);
+                let stopped = Instant::now();
+                let spent = stopped.saturating_duration_since(start);
+                self.meter.record_all([
+                    late,
+                    Record::Served {
+                        measured: request.measured,
+                        service: self.meter.clock.scenario(spent),
+                        wasted: true,
+                    },
+                ]);
+                free_at = stopped;
+                self.tell_balancer(dispatched, stopped, false, false);
                 continue;
             };
             free_at = end;
@@ -111,50 +142,60 @@ impl Worker {
                 Reply::Done { worker: self.id, wait: start.saturating_duration_since(dispatched), service }
             };
             let wasted = request.reply.send(reply).is_err();
-            self.meter.record(Record::Served {
-                measured: request.measured,
-                service: self.meter.clock.scenario(service),
-                wasted,
-            });
-            self.tell_balancer(dispatched, !fails, true);
+            let service = self.meter.clock.scenario(service);
+            // Both under one lock: the lateness of the start, and the service.
+            self.meter.record_all([late, Record::Served { measured: request.measured, service, wasted }]);
+            self.tell_balancer(dispatched, answered, !fails, true);
         }
     }
 
-    fn tell_balancer(&self, dispatched: Instant, ok: bool, answered: bool) {
-        let latency = dispatched.elapsed();
+    /// Tells the balancer this worker is done with a request it dispatched at `dispatched`,
+    /// answered (or given up) at `at`.
+    fn tell_balancer(&self, dispatched: Instant, at: Instant, ok: bool, answered: bool) {
+        let latency = at.saturating_duration_since(dispatched);
         let _ = self.done.send(Done { worker: self.id, epoch: self.epoch, latency, ok, answered });
     }
 
-    /// Does `planned` of work from `start`. Returns when it was due to end (sleep) or ended
-    /// (CPU work), or `None` if it was cancelled first.
+    /// Does `planned` of work from `start` (the request was taken at `now`). Returns when it
+    /// was due to end (sleep) or ended (CPU work), and when it was over as read on the clock
+    /// (`now` for work already due when taken), or `None` if it was cancelled first.
     async fn run(
         &self,
         start: Instant,
+        now: Instant,
         planned: Duration,
         reply: &mut oneshot::Sender<Reply>,
-    ) -> Option<Instant> {
+    ) -> Option<(Instant, Instant)> {
         match self.work {
             // I/O-bound: waiting, as for a database or another service. The thread is free
             // for other tasks meanwhile.
             Work::Sleep => {
                 let end = start + planned;
                 // A deadline already passed needs no timer (which would wait for its next
-                // millisecond tick).
-                if end > Instant::now() {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(end.into()) => {}
-                        _ = reply.closed(), if self.cancel_abandoned => return None,
-                        _ = self.shutdown.cancelled() => return None,
-                    }
-                    self.meter.late(end, Instant::now());
+                // millisecond tick): checked against the read made when the request was
+                // taken, then against a fresh one.
+                if end <= now {
+                    return Some((end, now));
                 }
-                Some(end)
+                let at = Instant::now();
+                if end <= at {
+                    return Some((end, at));
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep_until(end.into()) => {}
+                    _ = reply.closed(), if self.cancel_abandoned => return None,
+                    _ = self.shutdown.cancelled() => return None,
+                }
+                let woke = Instant::now();
+                self.meter.late(end, woke);
+                Some((end, woke))
             }
             // CPU-bound, done right inside the async task: the classic pitfall. Nothing else
             // runs on this runtime thread until it is over.
             Work::Spin => {
                 let is_closed = || self.cancel_abandoned && reply.is_closed();
-                spin(planned, &|| self.shutdown.is_cancelled() || is_closed()).then(Instant::now)
+                let done = spin(planned, &|| self.shutdown.is_cancelled() || is_closed());
+                done.then(Instant::now).map(|t| (t, t))
             }
             // The same CPU work moved to tokio's blocking pool: the runtime threads stay free.
             Work::Blocking => {
@@ -164,7 +205,7 @@ impl Worker {
                 let spinner = stop.clone();
                 let job = tokio::task::spawn_blocking(move || spin(planned, &|| spinner.is_cancelled()));
                 tokio::select! {
-                    finished = job => finished.unwrap_or(false).then(Instant::now),
+                    finished = job => finished.unwrap_or(false).then(Instant::now).map(|t| (t, t)),
                     _ = reply.closed(), if self.cancel_abandoned => None,
                 }
             }
