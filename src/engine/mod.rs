@@ -563,6 +563,11 @@ impl Sim {
         let open = self.open_loop.as_mut().expect("only open loops schedule arrivals");
         let demand = open.trace_demand();
         self.next_arrival = open.next_after(t, &mut self.arrivals_rng);
+        // A trace that is over sends no more: the run ends once nothing is in flight, even if
+        // periodic events (health checks) would go on for ever.
+        if self.next_arrival.is_none() && self.config.trace_end().is_some() {
+            self.sending = false;
+        }
         let kind = self.arrive(NO_CLIENT, demand);
         if !self.sending {
             self.next_arrival = None;
