@@ -319,8 +319,11 @@ fn the_example_trace_is_what_its_script_makes() {
 #[test]
 fn a_trace_run_with_health_checks_ends_when_the_trace_does() {
     let t = trace("time,demand\n0,4ms\n0.010,4ms\n0.020,4ms\n");
-    let mut config =
-        SimConfig::new(vec![WorkerSpec::default()], Arrivals::Trace { trace: t, scale: 1.0 }, Dist::Const(MILLIS));
+    let mut config = SimConfig::new(
+        vec![WorkerSpec::default()],
+        Arrivals::Trace { trace: t, scale: 1.0 },
+        Dist::Const(MILLIS),
+    );
     config.defences.detection =
         lbsim::engine::Detection::HealthChecks { interval: MILLIS, unhealthy: 3, healthy: 2 };
     let mut sim = Sim::new(config, strategy::build("round-robin", &Default::default()).unwrap()).unwrap();
