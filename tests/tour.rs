@@ -331,3 +331,17 @@ fn lesson_25_size_interval() {
     }
     moment("25_size_interval", &a, &["p99 leader: sita-e", "class", "paused"]);
 }
+
+/// Lesson 26: the imported Envoy cluster on the trace, in the first flash crowd: round robin by
+/// the weights has timed requests out; least request leads.
+#[test]
+fn lesson_26_your_config() {
+    let mut a = app("your-config", &["least-request", "weighted-round-robin"], Mode::Compare);
+    a.advance_to(5 * SECS, None);
+    press(&mut a, " ");
+    moment(
+        "26_your_config",
+        &a,
+        &["p99 leader: least-request", "weighted-round-robin", "timed out", "paused"],
+    );
+}

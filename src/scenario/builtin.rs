@@ -47,6 +47,7 @@ builtins![
     "slow-start",
     "processor-sharing",
     "size-interval",
+    "your-config",
 ];
 
 /// Data files the built-in scenarios name (traces, service times), compiled in beside them.
