@@ -345,3 +345,17 @@ fn lesson_26_theory_on_screen() {
     press(&mut a, " ");
     moment("26_theory_on_screen_breaks", &a, &["held", "30s", "slowdown", "paused"]);
 }
+
+/// Lesson 27: the imported Envoy cluster on the trace, in the first flash crowd: round robin by
+/// the weights has timed requests out; least request leads.
+#[test]
+fn lesson_27_your_config() {
+    let mut a = app("your-config", &["least-request", "weighted-round-robin"], Mode::Compare);
+    a.advance_to(5 * SECS, None);
+    press(&mut a, " ");
+    moment(
+        "27_your_config",
+        &a,
+        &["p99 leader: least-request", "weighted-round-robin", "timed out", "paused"],
+    );
+}

@@ -379,4 +379,22 @@ fn the_live_engine_refuses_a_keyed_trace_in_one_line() {
         &["run", "--scenario", &s, "--engine", "live", "--headless"],
         "the live engine does not model keyed requests (a trace's `key` column) yet",
     );
+
+/// A trace run ends when the trace is over and nothing is in flight, even with periodic events
+/// (active health checks) that would go on for ever: before, such a run never ended (found by
+/// the `your-config` lesson, an imported Envoy cluster with health checks on a trace).
+#[test]
+fn a_trace_run_with_health_checks_ends_when_the_trace_does() {
+    let t = trace("time,demand\n0,4ms\n0.010,4ms\n0.020,4ms\n");
+    let mut config = SimConfig::new(
+        vec![WorkerSpec::default()],
+        Arrivals::Trace { trace: t, scale: 1.0 },
+        Dist::Const(MILLIS),
+    );
+    config.defences.detection =
+        lbsim::engine::Detection::HealthChecks { interval: MILLIS, unhealthy: 3, healthy: 2 };
+    let mut sim = Sim::new(config, strategy::build("round-robin", &Default::default()).unwrap()).unwrap();
+    assert!(sim.run_events(100_000), "the run did not end by {} ms of virtual time", sim.now() / MILLIS);
+    assert_eq!(sim.metrics().counters.completed, 3);
+    assert!(sim.now() < 100 * MILLIS, "it ended at {} ms", sim.now() / MILLIS);
 }

@@ -573,6 +573,11 @@ impl Sim {
         // A keyed trace's key; asked only when requests are keyed at all.
         let key = if self.keys.is_some() { open.trace_key() } else { None };
         self.next_arrival = open.next_after(t, &mut self.arrivals_rng);
+        // A trace that is over sends no more: the run ends once nothing is in flight, even if
+        // periodic events (health checks) would go on for ever.
+        if self.next_arrival.is_none() && self.config.trace_end().is_some() {
+            self.sending = false;
+        }
         let kind = self.arrive(NO_CLIENT, demand, key);
         if !self.sending {
             self.next_arrival = None;

@@ -48,6 +48,7 @@ builtins![
     "processor-sharing",
     "size-interval",
     "theory-on-screen",
+    "your-config",
 ];
 
 /// Data files the built-in scenarios name (traces, service times), compiled in beside them.
