@@ -379,6 +379,7 @@ fn the_live_engine_refuses_a_keyed_trace_in_one_line() {
         &["run", "--scenario", &s, "--engine", "live", "--headless"],
         "the live engine does not model keyed requests (a trace's `key` column) yet",
     );
+}
 
 /// A trace run ends when the trace is over and nothing is in flight, even with periodic events
 /// (active health checks) that would go on for ever: before, such a run never ended (found by
