@@ -44,7 +44,6 @@ const LESSONS: &[(&str, fn())] = &[
     ("processor-sharing", processor_sharing),
     ("size-interval", size_interval),
     ("theory-on-screen", theory_on_screen),
-
     ("your-config", your_config),
 ];
 

@@ -2,12 +2,13 @@
 //! their reports.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{CliError, SimArgs, resolve_scenario};
 use crate::engine::Sim;
 use crate::engines::EngineKind;
+use crate::output::stop::INTERRUPTED;
 use crate::output::{Progress, deliver, prepare_sink, use_ui};
 use crate::playground::{Mode, Playground};
 use crate::report::{self, Format, Report};
@@ -273,16 +274,9 @@ pub fn run_live(scenario: &Scenario, strategies: &[String]) -> Result<Vec<Report
     Ok(reports)
 }
 
-/// Raised by Ctrl-C, SIGTERM or SIGHUP once [`watch_stop_signals`] watches for them: headless
-/// runs then stop where they are and print the report of what ran.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// The signal that raised [`INTERRUPTED`] (0: none yet).
-static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
-
 /// The signal (SIGINT, SIGTERM or SIGHUP) that asked the program to stop, once one did.
 pub(crate) fn stop_signal() -> Option<i32> {
-    INTERRUPTED.load(Ordering::Relaxed).then(|| STOP_SIGNAL.load(Ordering::Relaxed)).filter(|&s| s != 0)
+    crate::output::stop::signal()
 }
 
 /// From now on, a first Ctrl-C, SIGTERM or SIGHUP raises [`INTERRUPTED`] rather than ending the
@@ -301,12 +295,11 @@ pub(crate) fn watch_stop_signals() {
     let Ok(mut signals) = signals else { return };
     std::thread::spawn(move || {
         runtime.block_on(async move {
-            for _ in 0..2 {
+            for heard in 1..=2 {
                 let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
                 let (_, which, _) = futures_util::future::select_all(waits).await;
-                let number = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP][which];
-                let _ = STOP_SIGNAL.compare_exchange(0, number, Ordering::Relaxed, Ordering::Relaxed);
-                if INTERRUPTED.swap(true, Ordering::Relaxed) {
+                crate::output::stop::note([libc::SIGINT, libc::SIGTERM, libc::SIGHUP][which]);
+                if heard == 2 {
                     // A UI that did not get to quit on the first gives the terminal back.
                     crate::tui::restore_terminal_now();
                     std::process::exit(130);

@@ -2,7 +2,7 @@
 //! goes, and what happens when it cannot go there (standard output closed, a closed pipe, a
 //! full disk, an unwritable `--output`); the error a command ends with and its exit status
 //! ([`Error`]); report sinks written atomically ([`sink`]); progress bars on a terminal's
-//! standard error ([`progress`]).
+//! standard error ([`progress`]); the program's stop request ([`stop`]).
 //!
 //! Layer 5 (beside the features): it imports only foundations (`text`). Features and the
 //! command line (`cli/`) import it; it imports neither.
@@ -13,6 +13,7 @@
 mod error;
 pub mod progress;
 pub mod sink;
+pub mod stop;
 
 pub use error::Error;
 pub use progress::Progress;

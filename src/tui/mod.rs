@@ -219,13 +219,21 @@ async fn event_loop(mut terminal: DefaultTerminal, mut app: App) -> io::Result<A
             },
             _ = suspend_signal.recv() => suspend(&mut terminal)?,
             _ = resume_signal.recv() => resume(&mut terminal)?,
-            _ = terminate.recv() => app.quit = true,
-            _ = hangup.recv() => app.quit = true,
+            // A stop asked by a signal is noted here too, so the exit status says it (128 +
+            // the signal) whether or not the command line's watcher has run yet.
+            _ = terminate.recv() => stop(&mut app, libc::SIGTERM),
+            _ = hangup.recv() => stop(&mut app, libc::SIGHUP),
             _ = quit.recv() => app.quit = true,
-            _ = tokio::signal::ctrl_c() => app.quit = true,
+            _ = tokio::signal::ctrl_c() => stop(&mut app, libc::SIGINT),
         }
     }
     Ok(app)
+}
+
+/// A signal asked the program to stop: the UI quits, and the stop is noted for the exit status.
+fn stop(app: &mut App, signal: libc::c_int) {
+    crate::output::stop::note(signal);
+    app.quit = true;
 }
 
 /// Gives the terminal back (cooked mode, main screen, cursor) and stops the process, as
