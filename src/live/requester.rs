@@ -367,7 +367,7 @@ pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
 /// A closed-loop client: Pike's requester. Sends, waits for the answer, thinks, again.
 ///
 /// Without a deadline or a retry policy, each request is awaited inline
-/// ([`Requesters::request_plain`]). A thought under a microsecond, or already over when it is
+/// (`Requesters::request_plain`). A thought under a microsecond, or already over when it is
 /// checked, goes through no timer, which would round it up to the timer's next 1 ms tick. The plan is read again only when it changed, and one clock read serves as the
 /// end of one request and the start of the next thought.
 pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {

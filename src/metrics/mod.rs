@@ -3,7 +3,7 @@
 //! [`Metrics::ended`] with an [`Ending`]); the run over time ([`timeline`]).
 //!
 //! Memory is fixed per recorder and per worker: nothing grows with the number of requests.
-//! The model records its latencies in bulk ([`Recorder::record_later`], [`later`]), settled
+//! The model records its latencies in bulk ([`Recorder::record_later`], `later`), settled
 //! before anyone reads them.
 //!
 //! Layer 2 of the house: imports only the foundations (`time`, ...), never the model, the
