@@ -333,8 +333,17 @@ impl Sim {
     }
 
     /// Stops the run if requests and attempts in flight went beyond the cap.
+    #[inline(always)]
     fn check_in_flight(&mut self) {
-        if self.stop_reason.is_none() && self.in_flight_load() > self.max_in_flight {
+        if self.in_flight_load() > self.max_in_flight {
+            self.in_flight_beyond_cap();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn in_flight_beyond_cap(&mut self) {
+        if self.stop_reason.is_none() {
             let reason = StopReason::InFlightCap { limit: self.max_in_flight, at: self.now };
             self.stop_reason = Some(reason);
             self.notice(format!("more than {} requests or attempts in flight: stopped", self.max_in_flight));
