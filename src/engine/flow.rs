@@ -292,11 +292,13 @@ impl Sim {
                 && spec.error_kind == super::ErrorKind::Slow
                 && self.faults_rng.unit() < spec.error_rate
         };
+        // Whether its answer counts: nothing before the balancer hears it changes that (no
+        // request ends or is retried meanwhile), so it is asked once.
+        let current = self.is_current(attempt);
         if attempt.measured {
-            let wasted = !self.is_current(attempt);
             let a = &mut self.metrics.attempts;
             a.served += 1;
-            if wasted {
+            if !current {
                 a.wasted_work += now - attempt.start;
             }
         }
@@ -307,12 +309,19 @@ impl Sim {
                 _ => self.worker_idle(w),
             }
         }
-        self.answer(attempt, if failed { Answer::WorkerError } else { Answer::Ok })
+        self.answer_current(attempt, if failed { Answer::WorkerError } else { Answer::Ok }, Some(current))
     }
 
     /// Sends an attempt's answer back to the balancer (over the network, if it has a delay).
     /// Returns what the balancer did with it, if it arrived at once.
     pub(super) fn answer(&mut self, attempt: Attempt, answer: Answer) -> StepKind {
+        self.answer_current(attempt, answer, None)
+    }
+
+    /// [`answer`](Sim::answer), with whether the attempt is current when it is known (it is
+    /// asked again if the answer travels).
+    #[inline(always)]
+    fn answer_current(&mut self, attempt: Attempt, answer: Answer, current: Option<bool>) -> StepKind {
         match (self.config.faults.network_delay.as_ref(), self.was_sent(attempt)) {
             (Some(delay), true) => {
                 let t = self.now.saturating_add(delay.sample(&mut self.faults_rng));
@@ -320,7 +329,7 @@ impl Sim {
                 self.events.push(t, Event::Transit { slot });
                 StepKind::Internal
             }
-            _ => self.balancer_receives(attempt, answer),
+            _ => self.balancer_receives(attempt, answer, current),
         }
     }
 
@@ -339,7 +348,7 @@ impl Sim {
                 self.worker_receives(attempt.worker as usize, attempt);
                 StepKind::Internal
             }
-            Transit::ToBalancer(attempt, answer) => self.balancer_receives(attempt, answer),
+            Transit::ToBalancer(attempt, answer) => self.balancer_receives(attempt, answer, None),
         }
     }
 
@@ -356,8 +365,9 @@ impl Sim {
         })
     }
 
-    /// The balancer hears how an attempt went.
-    fn balancer_receives(&mut self, attempt: Attempt, answer: Answer) -> StepKind {
+    /// The balancer hears how an attempt went (`current`: whether the attempt is current, if
+    /// known).
+    fn balancer_receives(&mut self, attempt: Attempt, answer: Answer, current: Option<bool>) -> StepKind {
         let w = attempt.worker as usize;
         if self.was_sent(attempt) {
             self.workers[w].outstanding -= 1;
@@ -369,7 +379,7 @@ impl Sim {
             self.replica_response(attempt.replica as usize, w, latency, answer == Answer::Ok);
             self.observe_outcome(w, answer == Answer::Ok || answer == Answer::Rejected);
         }
-        let current = self.is_current(attempt);
+        let current = current.unwrap_or_else(|| self.is_current(attempt));
         if answer != Answer::Ok && attempt.measured {
             let a = &mut self.metrics.attempts;
             match answer {

@@ -333,8 +333,17 @@ impl Sim {
     }
 
     /// Stops the run if requests and attempts in flight went beyond the cap.
+    #[inline(always)]
     fn check_in_flight(&mut self) {
-        if self.stop_reason.is_none() && self.in_flight_load() > self.max_in_flight {
+        if self.in_flight_load() > self.max_in_flight {
+            self.in_flight_beyond_cap();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn in_flight_beyond_cap(&mut self) {
+        if self.stop_reason.is_none() {
             let reason = StopReason::InFlightCap { limit: self.max_in_flight, at: self.now };
             self.stop_reason = Some(reason);
             self.notice(format!("more than {} requests or attempts in flight: stopped", self.max_in_flight));
@@ -435,30 +444,40 @@ impl Sim {
 
     /// The time of the next event, if any remains before the end.
     pub fn next_event_time(&self) -> Option<Nanos> {
+        self.next_event().map(|(t, _)| t)
+    }
+
+    /// The time of the next event, if any remains before the end, and whether it is a
+    /// scheduled one (else an open-loop arrival; scheduled events go before an arrival at the
+    /// same instant).
+    #[inline(always)]
+    fn next_event(&self) -> Option<(Nanos, bool)> {
         if self.finished || self.stop_reason.is_some() {
             return None;
         }
-        let t = match (self.events.peek_time(), self.next_arrival) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
+        let next @ (t, _) = match (self.events.peek_time(), self.next_arrival) {
+            (Some(a), Some(b)) if b < a => (b, false),
+            (Some(a), _) => (a, true),
+            (None, Some(b)) => (b, false),
+            (None, None) => return None,
         };
         match self.end {
             Some(end) if t > end => None,
             // A request-count run is over once nothing is left in flight, even if periodic
             // events (health checks, autoscaling) would go on for ever.
             None if !self.sending && self.requests.len() == 0 => None,
-            _ => Some(t),
+            _ => Some(next),
         }
     }
 
     /// Processes the next event. Returns `None` when the run is over (then virtual time is at
     /// the end of the run).
     pub fn step(&mut self) -> Option<Step> {
-        let Some(t) = self.next_event_time() else {
+        let Some((t, scheduled)) = self.next_event() else {
             self.finish();
             return None;
         };
-        let step = self.process_next(t);
+        let step = self.process_next(t, scheduled);
         self.metrics.settle();
         Some(step)
     }
@@ -467,11 +486,11 @@ impl Sim {
     /// `t` (or to the end of the run, if that comes first). Returns the number of steps.
     pub fn step_until(&mut self, t: Nanos) -> u64 {
         let mut steps = 0;
-        while let Some(next) = self.next_event_time() {
+        while let Some((next, scheduled)) = self.next_event() {
             if next > t {
                 break;
             }
-            self.process_next(next);
+            self.process_next(next, scheduled);
             steps += 1;
         }
         if self.next_event_time().is_none() {
@@ -489,9 +508,9 @@ impl Sim {
     /// at the last event processed and a later call continues.
     pub fn step_until_bounded(&mut self, t: Nanos, max_events: u64) -> bool {
         for _ in 0..max_events {
-            match self.next_event_time() {
-                Some(next) if next <= t => {
-                    self.process_next(next);
+            match self.next_event() {
+                Some((next, scheduled)) if next <= t => {
+                    self.process_next(next, scheduled);
                 }
                 _ => {
                     self.step_until(t);
@@ -513,11 +532,11 @@ impl Sim {
     /// run in slices (to draw progress, or to stay responsive).
     pub fn run_events(&mut self, max_events: u64) -> bool {
         for _ in 0..max_events {
-            let Some(t) = self.next_event_time() else {
+            let Some((t, scheduled)) = self.next_event() else {
                 self.finish();
                 return true;
             };
-            self.process_next(t);
+            self.process_next(t, scheduled);
         }
         self.metrics.settle();
         self.finished
@@ -525,8 +544,8 @@ impl Sim {
 
     /// Runs to the end.
     pub fn run(&mut self) {
-        while let Some(t) = self.next_event_time() {
-            self.process_next(t);
+        while let Some((t, scheduled)) = self.next_event() {
+            self.process_next(t, scheduled);
         }
         self.finish();
     }
@@ -553,8 +572,9 @@ impl Sim {
         }
     }
 
-    /// Processes the event at time `t` (the earliest).
-    fn process_next(&mut self, t: Nanos) -> Step {
+    /// Processes the event at time `t` (the earliest): the first scheduled one if
+    /// `scheduled`, else an open-loop arrival.
+    fn process_next(&mut self, t: Nanos, scheduled: bool) -> Step {
         debug_assert!(t >= self.now, "time went back from {} to {t}", self.now);
         if t > self.timeline_due {
             self.roll_timeline(t);
@@ -562,7 +582,7 @@ impl Sim {
         self.now = t;
         self.events_processed += 1;
         // Scheduled events go before an arrival at the same instant.
-        if self.events.peek_time() == Some(t) {
+        if scheduled {
             let (_, event) = self.events.pop().expect("peeked");
             let kind = self.handle(event);
             return Step { time: t, kind };

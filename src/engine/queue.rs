@@ -121,9 +121,41 @@ pub(crate) struct EventQueue {
 }
 
 impl EventQueue {
+    #[inline(always)]
     pub fn push(&mut self, time: Nanos, event: Event) {
         self.seq += 1;
         let entry = Entry { time, seq: self.seq, event };
+        let len = self.heap.len();
+        if !self.is_heap && len < SORTED_MAX && len < self.heap.capacity() {
+            // Where it goes: after every later entry (a prefix, latest first). Its sequence
+            // number is the largest yet, so an entry is later exactly when its time is: the
+            // times alone decide. A fixed five-step search without branches (SORTED_MAX is
+            // 32), then the earlier entries move up one place.
+            let heap = &self.heap[..];
+            let mut at = 0;
+            let mut step = SORTED_MAX / 2;
+            while step > 0 {
+                if at + step <= len && heap[at + step - 1].time > time {
+                    at += step;
+                }
+                step /= 2;
+            }
+            // SAFETY: `at <= len < capacity`: the entries from `at` move up one place, within
+            // the allocation, and `entry` fills the gap; then the vector is one longer.
+            unsafe {
+                let p = self.heap.as_mut_ptr().add(at);
+                std::ptr::copy(p, p.add(1), len - at);
+                p.write(entry);
+                self.heap.set_len(len + 1);
+            }
+            return;
+        }
+        self.push_slow(entry);
+    }
+
+    /// A push that grows the vector, turns the sorted events into a heap or sifts in it.
+    #[inline(never)]
+    fn push_slow(&mut self, entry: Entry) {
         let key = entry.key();
         if !self.is_heap {
             if self.heap.len() < SORTED_MAX {
@@ -152,11 +184,19 @@ impl EventQueue {
         if self.is_heap { self.heap.first() } else { self.heap.last() }.map(|e| e.time)
     }
 
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(Nanos, Event)> {
         let last = self.heap.pop()?;
         if !self.is_heap {
             return Some((last.time, last.event));
         }
+        self.pop_heap(last)
+    }
+
+    /// A pop from the heap, whose last entry (`last`) has been taken off: the root goes, and
+    /// `last` sifts down from there.
+    #[inline(never)]
+    fn pop_heap(&mut self, last: Entry) -> Option<(Nanos, Event)> {
         let n = self.heap.len();
         if n == 0 {
             return Some((last.time, last.event));

@@ -67,7 +67,10 @@ impl Later {
             return false;
         }
         let i = index(micros);
-        let count = &mut self.counts[i];
+        debug_assert!(i < self.counts.len());
+        // SAFETY: `index` grows with the value, and `micros < LIMIT`: `i < INDICES`, the
+        // length of `counts` (saves a bounds check per value, three per request).
+        let count = unsafe { self.counts.get_unchecked_mut(i) };
         if *count == 0 {
             self.touched.push(i as u32);
         }
