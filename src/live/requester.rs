@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::meter::{Cause, Meter, Record};
-use super::request::{Reply, Request};
+use super::request::{self, Reply, ReplySlot, Request};
 use crate::dist::Dist;
 use crate::metrics::Ending;
 use crate::model::arrivals::OpenLoop;
@@ -163,10 +163,17 @@ impl Requesters {
     /// attempt, awaited right here (no task, no timer, no select over the shutdown signal: a
     /// shutdown drops the request's reply channel, and the flag says why). Reports the same
     /// records as [`Self::request`]; returns when it ended, read once for the latency and the
-    /// end.
-    async fn request_plain(&self, id: u64, demand: Nanos, measured: bool, sent: Instant) -> Instant {
+    /// end. The reply channel is the client's own, armed again for this request.
+    async fn request_plain(
+        &self,
+        slot: &Arc<ReplySlot>,
+        id: u64,
+        demand: Nanos,
+        measured: bool,
+        sent: Instant,
+    ) -> Instant {
         self.meter.record_all([Record::Sent { measured }, Record::Attempt { measured, retry: false }]);
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer) = slot.arm();
         let request = Request { id, demand, measured, dispatched: None, reply };
         let answer = match self.balancer.send(request).await {
             Ok(()) => Some(answer.await),
@@ -255,7 +262,7 @@ impl Requesters {
         loop {
             attempt += 1;
             self.meter.record(Record::Attempt { measured, retry: attempt > 1 });
-            let (reply, answer) = oneshot::channel();
+            let (reply, answer) = request::channel();
             let request = Request { id, demand, measured, dispatched: None, reply };
             if self.balancer.send(request).await.is_err() {
                 return Ending::Cancelled; // the balancer has gone: the run is shutting down
@@ -378,6 +385,8 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
     // Ids of inline requests: this client's own range (retried requests take theirs from
     // `next_id`, which stays below 2^63).
     let mut next_id = 1 << 63 | (index as u64) << 32;
+    // Pike's requester keeps one reply channel: so does this one.
+    let slot = ReplySlot::new();
     let mut now = Instant::now();
     loop {
         let pause = me.meter.clock.real(think.sample(&mut think_rng));
@@ -422,7 +431,7 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
         let demand = me.service.sample(&mut service_rng);
         me.earn_retry_token(current.retry.as_ref());
         if me.timeout.is_none() && current.retry.is_none() {
-            now = me.request_plain(next_id, demand, measured, now).await;
+            now = me.request_plain(&slot, next_id, demand, measured, now).await;
             next_id += 1;
         } else {
             me.request(demand, measured).await;

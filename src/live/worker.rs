@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::Work;
 use super::meter::{Meter, Record};
-use super::request::{Done, Reply, Request};
+use super::request::{Done, Reply, Request, Responder};
 use crate::model::config::ErrorKind;
 use crate::rng::{SimRng, Stream};
 
@@ -164,7 +164,7 @@ impl Worker {
         start: Instant,
         now: Instant,
         planned: Duration,
-        reply: &mut oneshot::Sender<Reply>,
+        reply: &mut Responder,
     ) -> Option<(Instant, Instant)> {
         match self.work {
             // I/O-bound: waiting, as for a database or another service. The thread is free
