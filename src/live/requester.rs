@@ -171,8 +171,19 @@ impl Requesters {
         demand: Nanos,
         measured: bool,
         sent: Instant,
+        kept: &mut Option<Record>,
     ) -> Instant {
-        self.meter.record_all([Record::Sent { measured }, Record::Attempt { measured, retry: false }]);
+        // The previous request's end, kept back by the client, goes under the same lock.
+        match kept.take() {
+            Some(end) => self.meter.record_all([
+                end,
+                Record::Sent { measured },
+                Record::Attempt { measured, retry: false },
+            ]),
+            None => {
+                self.meter.record_all([Record::Sent { measured }, Record::Attempt { measured, retry: false }])
+            }
+        }
         let (reply, answer) = slot.arm();
         let request = Request { id, demand, measured, dispatched: None, reply };
         let answer = match self.balancer.send(request).await {
@@ -194,7 +205,8 @@ impl Requesters {
                     wait: clock.scenario(wait),
                     service: clock.scenario(service),
                 };
-                self.meter.record(Record::Ended { measured, end, at });
+                // Kept back: reported with the client's next request, or before it waits.
+                *kept = Some(Record::Ended { measured, end, at });
                 return ended;
             }
             Some(Ok(Reply::Failed { worker })) => (Some(Cause::WorkerError), Some(worker)),
@@ -387,6 +399,9 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
     let mut next_id = 1 << 63 | (index as u64) << 32;
     // Pike's requester keeps one reply channel: so does this one.
     let slot = ReplySlot::new();
+    // The end of the latest request, kept back to go with the next one (under one lock of the
+    // meter) when the client sends again at once; reported alone before it waits for anything.
+    let mut kept: Option<Record> = None;
     let mut now = Instant::now();
     loop {
         let pause = me.meter.clock.real(think.sample(&mut think_rng));
@@ -398,6 +413,9 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
         // A thought under a microsecond is over by the time anything could check it: it is
         // not waited for (nor the clock read again). Longer ones are, against a fresh read.
         if pause >= Duration::from_micros(1) && wake > now {
+            if let Some(end) = kept.take() {
+                me.meter.record(end);
+            }
             now = Instant::now();
             if wake > now {
                 tokio::select! {
@@ -411,6 +429,9 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
             break;
         }
         if !current.sending || plan.has_changed().unwrap_or(true) {
+            if let Some(end) = kept.take() {
+                me.meter.record(end);
+            }
             if !me.until_sending(&mut plan).await {
                 break;
             }
@@ -431,12 +452,19 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
         let demand = me.service.sample(&mut service_rng);
         me.earn_retry_token(current.retry.as_ref());
         if me.timeout.is_none() && current.retry.is_none() {
-            now = me.request_plain(&slot, next_id, demand, measured, now).await;
+            now = me.request_plain(&slot, next_id, demand, measured, now, &mut kept).await;
             next_id += 1;
         } else {
+            if let Some(end) = kept.take() {
+                me.meter.record(end);
+            }
             me.request(demand, measured).await;
             now = Instant::now();
         }
     }
-    me.meter.record(Record::DoneSending(me.meter.clock.now()));
+    let done = Record::DoneSending(me.meter.clock.now());
+    match kept {
+        Some(end) => me.meter.record_all([end, done]),
+        None => me.meter.record(done),
+    }
 }
