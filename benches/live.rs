@@ -50,11 +50,11 @@ use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, SimConfig, Stop, WorkerSpec};
 use lbsim::live::balancer::{Balancer, Hiring};
 use lbsim::live::meter::{Clock, Meter, Record, Records};
-use lbsim::live::request::{Reply, Request};
+use lbsim::live::request::{Reply, ReplySlot, Request};
 use lbsim::live::{LiveOptions, Work};
 use lbsim::strategy::{self, StrategyParams};
 use tokio::runtime::Runtime;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -161,8 +161,9 @@ fn config(clients: usize) -> SimConfig {
 /// client, and showed in the profile.
 async fn client(work: mpsc::Sender<Request>, count: Arc<Count>, stop: Arc<AtomicBool>, first_id: u64) {
     let mut answered = 0;
+    let slot = ReplySlot::new();
     while !stop.load(Ordering::Acquire) {
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer) = slot.arm();
         let id = first_id + answered;
         let request = Request { id, demand: 0, measured: true, dispatched: None, reply };
         if work.send(request).await.is_err() {

@@ -231,12 +231,17 @@ pub struct Balancer {
     events: u64,
     /// How many of the user's commands it has handled (published in the view).
     handled: u64,
-    /// When the event being handled was taken up (one clock read per event).
+    /// When the event being handled was taken up (the clock is read once per event, or per 4 events of a batch).
     at: Instant,
 }
 
 /// Events handled after one from the `select!` before it is polled again.
 const BATCH: usize = 64;
+
+/// Events of a batch that share one clock reading: the time an event is stamped with (a
+/// request's dispatch, the strategy's now) is early by at most the handling of 3 others,
+/// about a microsecond at Pike's shape's rate.
+const CLOCK_EVERY: usize = 4;
 
 /// What woke the balancer.
 enum Event {
@@ -333,9 +338,9 @@ impl Balancer {
             }
             // What has come meanwhile is handled now, without going back to the `select!`
             // (a batch of at most BATCH events; the timers and commands wait for its end):
-            // answers first, as they make room. One clock read per event, and the busy time
+            // answers first, as they make room. One clock read per 4 events, and the busy time
             // is measured over the whole batch.
-            for _ in 0..BATCH {
+            for i in 1..=BATCH {
                 let event = match done.try_recv() {
                     Ok(worker) => Event::Done(worker),
                     Err(_) if self.held.is_none() => match work.try_recv() {
@@ -344,7 +349,13 @@ impl Balancer {
                     },
                     Err(_) => break,
                 };
-                self.tick();
+                // The clock is read again every CLOCK_EVERY events of a batch: events in
+                // between share a reading (a few microseconds apart at most).
+                if i % CLOCK_EVERY == 0 {
+                    self.tick();
+                } else {
+                    self.events += 1;
+                }
                 self.handle(event, &work);
             }
             self.busy += started.elapsed();

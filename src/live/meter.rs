@@ -262,6 +262,25 @@ impl Meter {
         }
     }
 
+    /// Reports records a task kept back (in the order it made them), under one lock, and
+    /// empties `records`.
+    pub fn record_batch(&self, records: &mut Vec<Record>) {
+        if records.is_empty() {
+            return;
+        }
+        if self.shared.closed.load(Ordering::Relaxed) {
+            records.clear();
+            return;
+        }
+        let mut block = self.shared.block();
+        let before = block.len();
+        block.append(records);
+        if before < BLOCK && block.len() >= BLOCK {
+            drop(block);
+            self.shared.full.notify_one();
+        }
+    }
+
     /// Reports how late something ran: `actual` against `planned`.
     pub fn late(&self, planned: Instant, actual: Instant) {
         self.record(Record::Late(self.clock.scenario(actual.saturating_duration_since(planned))));

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::meter::{Cause, Meter, Record};
-use super::request::{Reply, Request};
+use super::request::{self, Reply, ReplySlot, Request};
 use crate::dist::Dist;
 use crate::metrics::Ending;
 use crate::model::arrivals::OpenLoop;
@@ -163,10 +163,28 @@ impl Requesters {
     /// attempt, awaited right here (no task, no timer, no select over the shutdown signal: a
     /// shutdown drops the request's reply channel, and the flag says why). Reports the same
     /// records as [`Self::request`]; returns when it ended, read once for the latency and the
-    /// end.
-    async fn request_plain(&self, id: u64, demand: Nanos, measured: bool, sent: Instant) -> Instant {
-        self.meter.record_all([Record::Sent { measured }, Record::Attempt { measured, retry: false }]);
-        let (reply, answer) = oneshot::channel();
+    /// end. The reply channel is the client's own, armed again for this request.
+    async fn request_plain(
+        &self,
+        slot: &Arc<ReplySlot>,
+        id: u64,
+        demand: Nanos,
+        measured: bool,
+        sent: Instant,
+        kept: &mut Option<Record>,
+    ) -> Instant {
+        // The previous request's end, kept back by the client, goes under the same lock.
+        match kept.take() {
+            Some(end) => self.meter.record_all([
+                end,
+                Record::Sent { measured },
+                Record::Attempt { measured, retry: false },
+            ]),
+            None => {
+                self.meter.record_all([Record::Sent { measured }, Record::Attempt { measured, retry: false }])
+            }
+        }
+        let (reply, answer) = slot.arm();
         let request = Request { id, demand, measured, dispatched: None, reply };
         let answer = match self.balancer.send(request).await {
             Ok(()) => Some(answer.await),
@@ -187,7 +205,8 @@ impl Requesters {
                     wait: clock.scenario(wait),
                     service: clock.scenario(service),
                 };
-                self.meter.record(Record::Ended { measured, end, at });
+                // Kept back: reported with the client's next request, or before it waits.
+                *kept = Some(Record::Ended { measured, end, at });
                 return ended;
             }
             Some(Ok(Reply::Failed { worker })) => (Some(Cause::WorkerError), Some(worker)),
@@ -255,7 +274,7 @@ impl Requesters {
         loop {
             attempt += 1;
             self.meter.record(Record::Attempt { measured, retry: attempt > 1 });
-            let (reply, answer) = oneshot::channel();
+            let (reply, answer) = request::channel();
             let request = Request { id, demand, measured, dispatched: None, reply };
             if self.balancer.send(request).await.is_err() {
                 return Ending::Cancelled; // the balancer has gone: the run is shutting down
@@ -378,6 +397,11 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
     // Ids of inline requests: this client's own range (retried requests take theirs from
     // `next_id`, which stays below 2^63).
     let mut next_id = 1 << 63 | (index as u64) << 32;
+    // Pike's requester keeps one reply channel: so does this one.
+    let slot = ReplySlot::new();
+    // The end of the latest request, kept back to go with the next one (under one lock of the
+    // meter) when the client sends again at once; reported alone before it waits for anything.
+    let mut kept: Option<Record> = None;
     let mut now = Instant::now();
     loop {
         let pause = me.meter.clock.real(think.sample(&mut think_rng));
@@ -389,6 +413,9 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
         // A thought under a microsecond is over by the time anything could check it: it is
         // not waited for (nor the clock read again). Longer ones are, against a fresh read.
         if pause >= Duration::from_micros(1) && wake > now {
+            if let Some(end) = kept.take() {
+                me.meter.record(end);
+            }
             now = Instant::now();
             if wake > now {
                 tokio::select! {
@@ -402,6 +429,9 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
             break;
         }
         if !current.sending || plan.has_changed().unwrap_or(true) {
+            if let Some(end) = kept.take() {
+                me.meter.record(end);
+            }
             if !me.until_sending(&mut plan).await {
                 break;
             }
@@ -422,12 +452,19 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
         let demand = me.service.sample(&mut service_rng);
         me.earn_retry_token(current.retry.as_ref());
         if me.timeout.is_none() && current.retry.is_none() {
-            now = me.request_plain(next_id, demand, measured, now).await;
+            now = me.request_plain(&slot, next_id, demand, measured, now, &mut kept).await;
             next_id += 1;
         } else {
+            if let Some(end) = kept.take() {
+                me.meter.record(end);
+            }
             me.request(demand, measured).await;
             now = Instant::now();
         }
     }
-    me.meter.record(Record::DoneSending(me.meter.clock.now()));
+    let done = Record::DoneSending(me.meter.clock.now());
+    match kept {
+        Some(end) => me.meter.record_all([end, done]),
+        None => me.meter.record(done),
+    }
 }

@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::Work;
 use super::meter::{Meter, Record};
-use super::request::{Done, Reply, Request};
+use super::request::{Done, Reply, Request, Responder};
 use crate::model::config::ErrorKind;
 use crate::rng::{SimRng, Stream};
 
@@ -72,11 +72,51 @@ enum Queue<'a> {
 }
 
 impl Queue<'_> {
+    /// The next request if one is there already (a lone server's queue only).
+    fn ready(&mut self) -> Option<Request> {
+        match self {
+            Queue::Own(queue) => queue.try_recv().ok(),
+            Queue::Shared(_) => None,
+        }
+    }
+
     async fn next(&mut self) -> Option<Request> {
         match self {
             Queue::Own(queue) => queue.recv().await,
             Queue::Shared(queue) => queue.lock().await.recv().await,
         }
+    }
+}
+
+/// What a server reports, kept back while it goes from one request straight to the next, and
+/// reported under one lock before it waits for anything (the next request, a timer, the CPU
+/// work), every [`HELD`] records, and when it stops or is aborted (a crash drops it). Only
+/// the lateness and the service go this way: nothing else waits on them (a pick is reported
+/// by the balancer before the worker has the request, a request's end by its requester).
+struct Held<'a> {
+    meter: &'a Meter,
+    records: Vec<Record>,
+}
+
+/// Records a server keeps back at most.
+const HELD: usize = 64;
+
+impl Held<'_> {
+    fn push(&mut self, records: [Record; 2]) {
+        self.records.extend(records);
+        if self.records.len() >= HELD {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.meter.record_batch(&mut self.records);
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 
@@ -93,8 +133,16 @@ impl Worker {
         // a late wake-up shows in the latency of the request it ends (and is measured), but
         // does not pile up on the requests queued behind it.
         let mut free_at = Instant::now();
+        let mut held = Held { meter: &self.meter, records: Vec::with_capacity(HELD) };
         loop {
-            let Some(mut request) = queue.next().await else { return };
+            let next = match queue.ready() {
+                Some(request) => Some(request),
+                None => {
+                    held.flush();
+                    queue.next().await
+                }
+            };
+            let Some(mut request) = next else { return };
             let now = Instant::now();
             let dispatched = request.dispatched.unwrap_or(now);
             let start = dispatched.max(free_at).min(now);
@@ -105,6 +153,7 @@ impl Worker {
             let fails = rng.unit() < settings.error_rate;
             if self.cancel_abandoned && request.reply.is_closed() {
                 // The requester gave up before we began: skip the work.
+                held.flush();
                 self.meter.record(late);
                 free_at = now;
                 self.tell_balancer(dispatched, now, false, false);
@@ -115,6 +164,10 @@ impl Worker {
                 (true, ErrorKind::Fast) => Duration::ZERO,
                 _ => self.meter.clock.real(demand as u64),
             };
+            // Work that takes time: what is held goes first.
+            if !(self.work == Work::Sleep && start + planned <= now) {
+                held.flush();
+            }
             let Some((end, answered)) = self.run(start, now, planned, &mut request.reply).await else {
                 if self.shutdown.is_cancelled() {
                     return; // the run is over: nothing more is served, nor counted
@@ -122,6 +175,7 @@ impl Worker {
                 // Cancelled: the requester gave up meanwhile.
                 let stopped = Instant::now();
                 let spent = stopped.saturating_duration_since(start);
+                held.flush();
                 self.meter.record_all([
                     late,
                     Record::Served {
@@ -143,8 +197,8 @@ impl Worker {
             };
             let wasted = request.reply.send(reply).is_err();
             let service = self.meter.clock.scenario(service);
-            // Both under one lock: the lateness of the start, and the service.
-            self.meter.record_all([late, Record::Served { measured: request.measured, service, wasted }]);
+            // Both kept back together: the lateness of the start, and the service.
+            held.push([late, Record::Served { measured: request.measured, service, wasted }]);
             self.tell_balancer(dispatched, answered, !fails, true);
         }
     }
@@ -164,7 +218,7 @@ impl Worker {
         start: Instant,
         now: Instant,
         planned: Duration,
-        reply: &mut oneshot::Sender<Reply>,
+        reply: &mut Responder,
     ) -> Option<(Instant, Instant)> {
         match self.work {
             // I/O-bound: waiting, as for a database or another service. The thread is free
