@@ -207,6 +207,7 @@ impl Sim {
     }
 
     /// An attempt reaches its worker.
+    #[inline(always)]
     fn worker_receives(&mut self, w: WorkerId, attempt: Attempt) {
         let worker = &self.workers[w];
         if worker.is_down() {
