@@ -238,6 +238,7 @@ impl Sim {
         }
     }
 
+    #[inline(always)]
     fn start_service(&mut self, w: WorkerId, mut attempt: Attempt) {
         let worker = &mut self.workers[w];
         let mut time = service_time(attempt.demand, worker.speed);
