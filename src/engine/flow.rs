@@ -207,6 +207,7 @@ impl Sim {
     }
 
     /// An attempt reaches its worker.
+    #[inline(always)]
     fn worker_receives(&mut self, w: WorkerId, attempt: Attempt) {
         let worker = &self.workers[w];
         if worker.is_down() {
@@ -237,6 +238,7 @@ impl Sim {
         }
     }
 
+    #[inline(always)]
     fn start_service(&mut self, w: WorkerId, mut attempt: Attempt) {
         let worker = &mut self.workers[w];
         let mut time = service_time(attempt.demand, worker.speed);

@@ -574,6 +574,7 @@ impl Sim {
 
     /// Processes the event at time `t` (the earliest): the first scheduled one if
     /// `scheduled`, else an open-loop arrival.
+    #[inline(always)]
     fn process_next(&mut self, t: Nanos, scheduled: bool) -> Step {
         debug_assert!(t >= self.now, "time went back from {} to {t}", self.now);
         if t > self.timeline_due {
