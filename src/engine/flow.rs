@@ -208,7 +208,7 @@ impl Sim {
 
     /// An attempt reaches its worker.
     #[inline(always)]
-    fn worker_receives(&mut self, w: WorkerId, attempt: Attempt) {
+    pub(super) fn worker_receives(&mut self, w: WorkerId, attempt: Attempt) {
         let worker = &self.workers[w];
         if worker.is_down() {
             self.answer(attempt, Answer::Crash);
@@ -261,6 +261,7 @@ impl Sim {
     }
 
     /// A worker finishes serving an attempt.
+    #[inline(always)]
     pub(super) fn depart(&mut self, w: WorkerId, epoch: u32, id: u64) -> StepKind {
         let now = self.now;
         let worker = &mut self.workers[w];

@@ -22,6 +22,7 @@
 mod disciplines;
 mod faults;
 mod flow;
+mod plain;
 mod queue;
 mod replicas;
 mod slab;
@@ -174,6 +175,9 @@ pub struct Sim {
     timeline_due: Nanos,
     /// Below the panic threshold: balancing across every active worker.
     panicking: bool,
+    /// Whether a plain run may take its own event loop (`plain.rs`); off only to test it
+    /// against the general path.
+    fast_path: bool,
 }
 
 impl Sim {
@@ -278,6 +282,7 @@ impl Sim {
             max_in_flight: config.max_in_flight(),
             stop_reason: None,
             timeline_due,
+            fast_path: true,
             config,
         };
         sim.schedule_start();
@@ -304,6 +309,20 @@ impl Sim {
         self.offset_replicas(self.config.defences.balancers.aligned);
         self.register_idle_workers();
         self.schedule_faults();
+    }
+
+    /// The same run through the general event loop alone, never the plain run's own loop
+    /// (`plain.rs`). The figures are the same either way, only slower: this is how the tests
+    /// check that they are.
+    pub fn without_fast_path(mut self) -> Sim {
+        self.fast_path = false;
+        self
+    }
+
+    /// Whether the run is plain now (one balancer, open-loop arrivals, no defences): then
+    /// [`Sim::run`] and [`Sim::run_events`] take its own, shorter event loop.
+    pub fn runs_plain(&self) -> bool {
+        self.is_plain()
     }
 
     /// The configuration being run.
@@ -392,6 +411,7 @@ impl Sim {
             scale_quiet_until: self.scale_quiet_until,
             timeline_due: self.timeline_due,
             panicking: self.panicking,
+            fast_path: self.fast_path,
             request_keys: self.request_keys.clone(),
         })
     }
@@ -531,6 +551,14 @@ impl Sim {
     /// Processes at most `max_events` events; returns whether the run is over. Lets a caller
     /// run in slices (to draw progress, or to stay responsive).
     pub fn run_events(&mut self, max_events: u64) -> bool {
+        if self.is_plain() {
+            if self.run_plain(max_events) {
+                self.finish();
+                return true;
+            }
+            self.metrics.settle();
+            return self.finished;
+        }
         for _ in 0..max_events {
             let Some((t, scheduled)) = self.next_event() else {
                 self.finish();
@@ -544,6 +572,9 @@ impl Sim {
 
     /// Runs to the end.
     pub fn run(&mut self) {
+        if self.is_plain() {
+            while !self.run_plain(u64::MAX) {}
+        }
         while let Some((t, scheduled)) = self.next_event() {
             self.process_next(t, scheduled);
         }

@@ -198,6 +198,18 @@ impl Replicas {
         }
     }
 
+    /// Whether these are one balancer with the global view whose strategy's picks see only
+    /// the workers (no key, no oracle): a plain run's (`plain.rs`).
+    pub(super) fn is_plain(&self) -> bool {
+        self.list.len() == 1 && self.view == View::Global && !self.own_views && !self.rich_picks
+    }
+
+    /// Whether a replica's strategy wants to hear of pending changes.
+    #[inline(always)]
+    pub(super) fn hear_pending(&self) -> bool {
+        self.pending_changes
+    }
+
     /// Statistics with one entry per replica, with their picks per worker; none for a
     /// single balancer, whose picks are the workers' (the report sums them).
     pub(super) fn stats(&self, workers: usize) -> Vec<BalancerStats> {

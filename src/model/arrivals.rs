@@ -59,6 +59,11 @@ impl OpenLoop {
         trace.keys.as_ref()?.get(self.next.checked_sub(1)?).copied()
     }
 
+    /// Whether the arrivals replay a trace.
+    pub fn is_trace(&self) -> bool {
+        self.kind == Kind::Trace
+    }
+
     /// The rate in force now (requests/s).
     pub fn current_rate(&self) -> f64 {
         if self.kind == Kind::Bursty && !self.in_burst { self.base_rate } else { self.rate }

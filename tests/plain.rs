@@ -1,0 +1,171 @@
+//! The plain run's own event loop (`src/engine/plain.rs`) against the general one: the same
+//! state after every slice of events, on every built-in scenario with every strategy, and on
+//! random plain runs disturbed by faults and commands between slices.
+
+use lbsim::dist::Dist;
+use lbsim::engine::{Arrivals, Command, ScheduledCrash, Sim, SimConfig, Slowdown, Stop, WorkerSpec};
+use lbsim::rng::{SimRng, Stream};
+use lbsim::scenario::builtin::BUILTINS;
+use lbsim::strategy::{self, STRATEGIES};
+use lbsim::time::{MILLIS, SECS};
+
+/// Everything a report or a UI reads of a run, as text.
+fn state(sim: &Sim) -> String {
+    format!("{} {:?} {:?} {:?}", sim.now(), sim.is_finished(), sim.snapshot(), sim.metrics())
+}
+
+/// Runs `config` under `strategy` both ways, in slices of `slice` events, with `between`
+/// applied to both after each slice; panics where they first differ. Returns whether the
+/// fast one took the plain loop at the start.
+fn same_both_ways(
+    label: &str,
+    config: &SimConfig,
+    strategy: &str,
+    slice: u64,
+    mut between: impl FnMut(u64, &mut Sim),
+) -> bool {
+    let build =
+        || Sim::new(config.clone(), strategy::build(strategy, &config.strategy_params).unwrap()).unwrap();
+    let (mut fast, mut general) = (build(), build().without_fast_path());
+    let plain = fast.runs_plain();
+    assert!(!general.runs_plain());
+    for round in 0.. {
+        let (a, b) = (fast.run_events(slice), general.run_events(slice));
+        assert_eq!(a, b, "{label} / {strategy}: one ended and not the other, slice {round}");
+        let (x, y) = (state(&fast), state(&general));
+        if x != y {
+            let at = x.bytes().zip(y.bytes()).position(|(p, q)| p != q).unwrap_or(0);
+            let from = at.saturating_sub(200);
+            panic!(
+                "{label} / {strategy}: the plain loop differs after slice {round}:\n fast: {}\n general: {}",
+                &x[from..(at + 200).min(x.len())],
+                &y[from..(at + 200).min(y.len())]
+            );
+        }
+        if a {
+            break;
+        }
+        between(round, &mut fast);
+        between(round, &mut general);
+    }
+    plain
+}
+
+#[test]
+fn every_builtin_scenario_gives_the_same_state_both_ways() {
+    let mut plain = 0;
+    for b in BUILTINS {
+        let mut config = b.scenario().unwrap().to_config().unwrap();
+        config.stop = match config.stop {
+            Stop::Requests(_) => Stop::Requests(4_000),
+            Stop::Duration(_) => Stop::Duration(4 * SECS),
+        };
+        for info in STRATEGIES {
+            plain += same_both_ways(b.name, &config, info.name, 1_777, |_, _| {}) as usize;
+        }
+    }
+    // Most of them have some defence or fault on; enough are plain to matter.
+    assert!(plain >= 20, "only {plain} scenario-strategy pairs ran plain");
+}
+
+/// A random plain run: 1 to 12 workers of mixed speed and concurrency, some with a bounded
+/// queue or errors (those take the general path), scheduled crashes and slowdowns, a warm-up
+/// and a timeline.
+fn random_config(rng: &mut SimRng, seed: u64) -> SimConfig {
+    let n = 1 + rng.below(12) as usize;
+    let workers: Vec<WorkerSpec> = (0..n)
+        .map(|_| WorkerSpec {
+            speed: [1.0, 1.0, 0.5, 2.0][rng.below(4) as usize],
+            concurrency: 1 + (rng.below(4) == 0) as u32 * rng.below(3) as u32,
+            queue_capacity: (rng.below(6) == 0).then(|| rng.below(4) as u32),
+            error_rate: if rng.below(6) == 0 { 0.2 } else { 0.0 },
+            ..WorkerSpec::default()
+        })
+        .collect();
+    let rate = (0.5 + rng.unit()) * n as f64 * 100.0;
+    let mut config = SimConfig::new(workers, Arrivals::Poisson { rate }, Dist::Exp { mean: 10 * MILLIS });
+    config.seed = seed;
+    config.stop = if rng.below(2) == 0 { Stop::Requests(3_000) } else { Stop::Duration(3 * SECS) };
+    config.warmup = rng.below(2) * 200 * MILLIS;
+    config.timeline = (rng.below(2) == 0).then_some(100 * MILLIS);
+    if rng.below(2) == 0 {
+        let worker = rng.below(n as u64) as usize;
+        config.faults.crashes.push(ScheduledCrash { worker, at: 500 * MILLIS, duration: 300 * MILLIS });
+    }
+    if rng.below(2) == 0 {
+        let worker = rng.below(n as u64) as usize;
+        config.faults.slowdowns.push(Slowdown {
+            worker,
+            factor: 3.0,
+            from: 800 * MILLIS,
+            to: 1_500 * MILLIS,
+        });
+    }
+    config
+}
+
+#[test]
+fn random_plain_runs_with_faults_and_commands_are_the_same_both_ways() {
+    let mut rng = SimRng::stream(11, Stream::Faults);
+    for seed in 0..60 {
+        let config = random_config(&mut rng, seed);
+        let n = config.workers.len();
+        let strategy = STRATEGIES[seed as usize % STRATEGIES.len()].name;
+        let plain = same_both_ways(&format!("seed {seed}"), &config, strategy, 211, |round, sim| {
+            // Commands between slices, the same on both: a worker down and up again, a
+            // slowdown, errors on and off, the rate changed.
+            let w = round as usize % n;
+            let command = match round % 7 {
+                1 => Some(Command::SetWorkerUp { worker: w, up: false }),
+                2 => Some(Command::SetWorkerUp { worker: w, up: true }),
+                3 => Some(Command::SetWorkerSlowdown { worker: w, factor: 2.0 }),
+                4 => Some(Command::SetWorkerErrorRate { worker: w, rate: 0.1 }),
+                5 => Some(Command::SetWorkerErrorRate { worker: w, rate: 0.0 }),
+                6 => Some(Command::SetRate(sim.config().workers.len() as f64 * 90.0)),
+                _ => None,
+            };
+            if let Some(command) = command {
+                let _ = sim.apply(command);
+            }
+        });
+        let oracle = ["least-work-left", "sita", "sita-e"].contains(&strategy);
+        assert!(plain || oracle, "seed {seed}: a plain configuration of {strategy} did not run plain");
+    }
+}
+
+#[test]
+fn defences_and_replicas_are_not_plain() {
+    let base = SimConfig::new(
+        vec![WorkerSpec::default(); 4],
+        Arrivals::Poisson { rate: 300.0 },
+        Dist::Exp { mean: 10 * MILLIS },
+    );
+    let plain = |config: &SimConfig, strategy: &str| {
+        Sim::new(config.clone(), strategy::build(strategy, &config.strategy_params).unwrap())
+            .unwrap()
+            .runs_plain()
+    };
+    for info in STRATEGIES {
+        // The oracles' picks read every worker's work left or the request's size: the
+        // general path has those.
+        let oracle = ["least-work-left", "sita", "sita-e"].contains(&info.name);
+        assert_eq!(plain(&base, info.name), !oracle, "{}", info.name);
+    }
+    let mut timeout = base.clone();
+    timeout.defences.timeout = Some(SECS);
+    assert!(!plain(&timeout, "least-loaded"));
+    let mut replicas = base.clone();
+    replicas.defences.balancers.count = 2;
+    assert!(!plain(&replicas, "least-loaded"));
+    let mut delay = base.clone();
+    delay.faults.network_delay = Some(Dist::Const(MILLIS));
+    assert!(!plain(&delay, "least-loaded"));
+    let mut closed = base.clone();
+    closed.arrivals = Arrivals::Closed { clients: 4, think: Dist::Const(MILLIS) };
+    assert!(!plain(&closed, "least-loaded"));
+    // A retry policy switched on by a command ends it at once.
+    let mut sim =
+        Sim::new(base.clone(), strategy::build("least-loaded", &Default::default()).unwrap()).unwrap();
+    sim.apply(Command::SetRetry(Some(lbsim::engine::RetryPolicy::default()))).unwrap();
+    assert!(!sim.runs_plain());
+}
