@@ -311,20 +311,6 @@ impl Sim {
         self.schedule_faults();
     }
 
-    /// The same run through the general event loop alone, never the plain run's own loop
-    /// (`plain.rs`). The figures are the same either way, only slower: this is how the tests
-    /// check that they are.
-    pub fn without_fast_path(mut self) -> Sim {
-        self.fast_path = false;
-        self
-    }
-
-    /// Whether the run is plain now (one balancer, open-loop arrivals, no defences): then
-    /// [`Sim::run`] and [`Sim::run_events`] take its own, shorter event loop.
-    pub fn runs_plain(&self) -> bool {
-        self.is_plain()
-    }
-
     /// The configuration being run.
     pub fn config(&self) -> &SimConfig {
         &self.config

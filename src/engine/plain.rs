@@ -24,6 +24,20 @@ use crate::strategy::{Cluster, WorkerId};
 use crate::time::Nanos;
 
 impl Sim {
+    /// The same run through the general event loop alone, never the plain run's own loop.
+    /// The figures are the same either way, only slower: this is how the tests check that
+    /// they are.
+    pub fn without_fast_path(mut self) -> Sim {
+        self.fast_path = false;
+        self
+    }
+
+    /// Whether the run is plain now (one balancer, open-loop arrivals, no defences): then
+    /// [`Sim::run`] and [`Sim::run_events`] take its own, shorter event loop.
+    pub fn runs_plain(&self) -> bool {
+        self.is_plain()
+    }
+
     /// Whether the run is plain now: open-loop arrivals that are not a trace, one balancer
     /// with the global view whose picks see only the workers, and no keys, retries,
     /// deadlines, delays, blocking or outlier detection.
