@@ -1,6 +1,7 @@
 //! The plain run's own event loop (`src/engine/plain.rs`) against the general one: the same
-//! state after every slice of events, on every built-in scenario with every strategy, and on
-//! random plain runs disturbed by faults and commands between slices.
+//! state after every slice of events (by a budget of events, up to a time, or both), on every
+//! built-in scenario with every strategy, and on random plain runs disturbed by faults and
+//! commands between slices.
 
 use lbsim::dist::Dist;
 use lbsim::engine::{Arrivals, Command, ScheduledCrash, Sim, SimConfig, Slowdown, Stop, WorkerSpec};
@@ -29,9 +30,24 @@ fn same_both_ways(
     let (mut fast, mut general) = (build(), build().without_fast_path());
     let plain = fast.runs_plain();
     assert!(!general.runs_plain());
-    for round in 0.. {
-        let (a, b) = (fast.run_events(slice), general.run_events(slice));
-        assert_eq!(a, b, "{label} / {strategy}: one ended and not the other, slice {round}");
+    for round in 0u64.. {
+        // Each way of moving on in turn: a budget of events (headless runs, sweeps), up to
+        // a time (replays), up to a time within a budget (the UI and its seeks).
+        // Up to a time, or exactly to the next event's time, or just before it.
+        let next = general.next_event_time().unwrap_or(general.now());
+        let to = match round % 4 {
+            0 | 3 => general.now() + (round % 5 + 1) * 20 * MILLIS,
+            1 => next,
+            _ => next.saturating_sub(1).max(general.now()),
+        };
+        let go = |sim: &mut Sim| match round % 3 {
+            0 => (sim.run_events(slice), 0),
+            1 => (sim.is_finished(), sim.step_until(to)),
+            _ => (sim.step_until_bounded(to, slice / 3), 0),
+        };
+        let (a, b) = (go(&mut fast), go(&mut general));
+        assert_eq!(a, b, "{label} / {strategy}: they went on differently, slice {round}");
+        let a = fast.is_finished();
         let (x, y) = (state(&fast), state(&general));
         if x != y {
             let at = x.bytes().zip(y.bytes()).position(|(p, q)| p != q).unwrap_or(0);

@@ -53,6 +53,7 @@ use crate::model::arrivals::OpenLoop;
 use crate::rng::{SimRng, Stream};
 use crate::strategy::{Cluster, Strategy, WorkerId, WorkerView};
 use crate::time::Nanos;
+use plain::PlainStop;
 use queue::{Event, EventQueue};
 use slab::Slab;
 use state::{Answer, Attempt, Request, RequestRef, Transit, Worker};
@@ -492,6 +493,9 @@ impl Sim {
     /// `t` (or to the end of the run, if that comes first). Returns the number of steps.
     pub fn step_until(&mut self, t: Nanos) -> u64 {
         let mut steps = 0;
+        if self.is_plain() {
+            steps = self.run_plain(u64::MAX, t).1;
+        }
         while let Some((next, scheduled)) = self.next_event() {
             if next > t {
                 break;
@@ -513,6 +517,13 @@ impl Sim {
     /// Returns whether virtual time reached `t` (or the run ended); if not, the clock stays
     /// at the last event processed and a later call continues.
     pub fn step_until_bounded(&mut self, t: Nanos, max_events: u64) -> bool {
+        if self.is_plain() {
+            if self.run_plain(max_events, t).0 != PlainStop::Spent {
+                self.step_until(t);
+                return true;
+            }
+            return self.bounded_budget_spent(t);
+        }
         for _ in 0..max_events {
             match self.next_event() {
                 Some((next, scheduled)) if next <= t => {
@@ -524,6 +535,12 @@ impl Sim {
                 }
             }
         }
+        self.bounded_budget_spent(t)
+    }
+
+    /// [`step_until_bounded`](Sim::step_until_bounded) after its budget of events: whether
+    /// it reached `t` all the same.
+    fn bounded_budget_spent(&mut self, t: Nanos) -> bool {
         self.metrics.settle();
         match self.next_event_time() {
             Some(next) if next <= t => false,
@@ -538,7 +555,7 @@ impl Sim {
     /// run in slices (to draw progress, or to stay responsive).
     pub fn run_events(&mut self, max_events: u64) -> bool {
         if self.is_plain() {
-            if self.run_plain(max_events) {
+            if self.run_plain(max_events, Nanos::MAX).0 == PlainStop::Ended {
                 self.finish();
                 return true;
             }
@@ -559,7 +576,7 @@ impl Sim {
     /// Runs to the end.
     pub fn run(&mut self) {
         if self.is_plain() {
-            while !self.run_plain(u64::MAX) {}
+            while self.run_plain(u64::MAX, Nanos::MAX).0 != PlainStop::Ended {}
         }
         while let Some((t, scheduled)) = self.next_event() {
             self.process_next(t, scheduled);

@@ -23,6 +23,17 @@ use crate::metrics::Ending;
 use crate::strategy::{Cluster, WorkerId};
 use crate::time::Nanos;
 
+/// Why [`Sim::run_plain`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PlainStop {
+    /// No event is left: the run is over.
+    Ended,
+    /// It processed as many events as it was allowed.
+    Spent,
+    /// The next event is later than it was asked to go.
+    Beyond,
+}
+
 impl Sim {
     /// The same run through the general event loop alone, never the plain run's own loop.
     /// The figures are the same either way, only slower: this is how the tests check that
@@ -56,11 +67,15 @@ impl Sim {
             && self.blocked.is_empty()
     }
 
-    /// Processes at most `max_events` events of a plain run; returns whether none is left.
-    pub(super) fn run_plain(&mut self, max_events: u64) -> bool {
+    /// Processes at most `max_events` events of a plain run, none later than `until`;
+    /// returns why it stopped and how many it processed.
+    pub(super) fn run_plain(&mut self, max_events: u64, until: Nanos) -> (PlainStop, u64) {
         debug_assert!(self.is_plain());
-        for _ in 0..max_events {
-            let Some((t, scheduled)) = self.next_event() else { return true };
+        for done in 0..max_events {
+            let Some((t, scheduled)) = self.next_event() else { return (PlainStop::Ended, done) };
+            if t > until {
+                return (PlainStop::Beyond, done);
+            }
             if t > self.timeline_due {
                 self.roll_timeline(t);
             }
@@ -77,7 +92,7 @@ impl Sim {
                 event => self.handle_other(event),
             }
         }
-        false
+        (PlainStop::Spent, max_events)
     }
 
     /// An open-loop arrival at `now`: what `process_next`, `arrive`, `dispatch`, `place` and
