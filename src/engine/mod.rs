@@ -11,7 +11,9 @@
 //! Attempts travel to a worker (after a network delay, if any), wait and are served there,
 //! and their answer travels back to the balancer, which completes the request or retries it.
 //! The flow lives in `flow.rs`, faults and defences in `faults.rs`, the state of requests,
-//! attempts and workers in `state.rs`.
+//! attempts and workers in `state.rs`. A plain run (one balancer with the global view,
+//! open-loop arrivals, no defences) takes its own, shorter loop through the same flow, in
+//! `plain.rs`.
 //!
 //! Layer 3 of the house: this folder imports the model's vocabulary ([`crate::model`]),
 //! [`crate::metrics`], [`crate::strategy`] and the foundations; never [`crate::live`] nor
