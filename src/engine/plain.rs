@@ -3,18 +3,19 @@
 //!
 //! The general path (`flow.rs`) asks at every step whether a feature is on: a retry policy, a
 //! deadline, keys, a network or dispatch delay, backpressure, outlier detection, balancer
-//! replicas. Each question is cheap, but a request asks some forty of them, and the function
-//! calls, copies and returned step kinds they need cost more than the questions. Here the
-//! run's configuration has answered them once ([`Sim::is_plain`]), and a request goes through
+//! replicas. Each question is cheap, but a request asks a few dozen of them, and the function
+//! calls, copies and returned step kinds around them cost more than the questions. Here the
+//! run's configuration has answered them once (`Sim::is_plain`), and a request goes through
 //! two short functions that make exactly the changes the general path would: the same state,
-//! the same random draws in the same order, the same figures (tested against the general
-//! path, event by event, in `tests.rs`). A worker that is not plain at the moment (down,
-//! failing, with a bounded queue, draining, not first-come-first-served) takes the general
-//! path for that request, and every event other than a departure goes through
-//! [`Sim::handle`] as always.
+//! the same random draws in the same order, the same figures (`tests/plain.rs` runs both
+//! loops side by side and compares them after every slice of events). A worker that is not
+//! plain at the moment (down, failing, with a bounded queue, draining, not
+//! first-come-first-served) takes the general path for that request, and every event other
+//! than a departure goes through `Sim::handle` as always.
 //!
 //! What the configuration answers can change only through a command, between calls that
-//! process events, so it is asked once per call ([`Sim::run`], [`Sim::run_events`]).
+//! process events, so it is asked once per call ([`Sim::run`], [`Sim::run_events`],
+//! [`Sim::step_until`], [`Sim::step_until_bounded`]).
 
 use super::queue::Event;
 use super::state::{Attempt, Request, RequestRef};

@@ -30,8 +30,10 @@ pub struct LeastLoaded {
     min: usize,
     /// Workers listed in all buckets together.
     listed: usize,
-    /// How many workers tied at the latest pick.
+    /// How many workers tied at the latest pick, and their pending count (`min` may have
+    /// moved on since: the pick itself changes the counts).
     last_ties: usize,
+    last_level: usize,
 }
 
 impl LeastLoaded {
@@ -102,13 +104,14 @@ impl Strategy for LeastLoaded {
         let bucket = &self.buckets[self.min];
         let i = if bucket.len() == 1 { 0 } else { rng.below(bucket.len() as u64) as usize };
         self.last_ties = bucket.len();
+        self.last_level = self.min;
         Some(bucket[i] as WorkerId)
     }
 
     fn explain_last_pick(&self) -> Option<String> {
         Some(match self.last_ties {
-            1 => format!("fewest pending ({})", self.min),
-            n => format!("fewest pending ({}), one of {n} tied, at random", self.min),
+            1 => format!("fewest pending ({})", self.last_level),
+            n => format!("fewest pending ({}), one of {n} tied, at random", self.last_level),
         })
     }
 
@@ -164,6 +167,22 @@ mod tests {
         f.set_up(3, false);
         s.on_cluster_change(&f.cluster());
         assert_eq!(s.pick(&f.cluster(), &mut rng), Some(2));
+    }
+
+    #[test]
+    fn explains_a_pick_by_the_counts_it_saw() {
+        // The pick's own request raises its worker's count at once (the lowest bucket then
+        // empties): the explanation still names the count the pick saw.
+        let mut f = Fixture::new(&[0, 1, 1]);
+        let mut s = LeastLoaded::default();
+        let mut rng = SimRng::stream(0, crate::rng::Stream::Strategy);
+        s.on_cluster_change(&f.cluster());
+        assert_eq!(s.pick(&f.cluster(), &mut rng), Some(0));
+        f.workers[0].pending = 1;
+        s.on_pending_change(0, &f.cluster());
+        assert_eq!(s.explain_last_pick().as_deref(), Some("fewest pending (0)"));
+        assert_eq!(s.pick(&f.cluster(), &mut rng).map(|w| f.workers[w].pending), Some(1));
+        assert_eq!(s.explain_last_pick().as_deref(), Some("fewest pending (1), one of 3 tied, at random"));
     }
 
     #[test]
