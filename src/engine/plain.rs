@@ -225,8 +225,9 @@ impl Sim {
             }
         }
         let worker = &mut self.workers[w];
-        if worker.queue.is_empty() && worker.serving.is_empty() {
-            // Join-idle-queue: it says so to the balancer before its answer arrives.
+        // Join-idle-queue: an idle worker says so to the balancer before its answer arrives.
+        // (The flag first: whether the worker is idle now is a coin toss.)
+        if self.replicas.hear_idle() && worker.queue.is_empty() && worker.serving.is_empty() {
             self.worker_idle(w);
         }
         // The balancer hears the answer.

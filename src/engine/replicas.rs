@@ -210,6 +210,12 @@ impl Replicas {
         self.pending_changes
     }
 
+    /// Whether a replica's strategy wants to hear of idle workers (join-idle-queue).
+    #[inline(always)]
+    pub(super) fn hear_idle(&self) -> bool {
+        self.idle
+    }
+
     /// Statistics with one entry per replica, with their picks per worker; none for a
     /// single balancer, whose picks are the workers' (the report sums them).
     pub(super) fn stats(&self, workers: usize) -> Vec<BalancerStats> {
