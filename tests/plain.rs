@@ -17,14 +17,15 @@ fn state(sim: &Sim) -> String {
 
 /// Runs `config` under `strategy` both ways, in slices of `slice` events, with `between`
 /// applied to both after each slice; panics where they first differ. Returns whether the
-/// fast one took the plain loop at the start.
+/// fast one took the plain loop at the start, and whether the run stopped early (at the
+/// in-flight cap).
 fn same_both_ways(
     label: &str,
     config: &SimConfig,
     strategy: &str,
     slice: u64,
     mut between: impl FnMut(u64, &mut Sim),
-) -> bool {
+) -> (bool, bool) {
     let build =
         || Sim::new(config.clone(), strategy::build(strategy, &config.strategy_params).unwrap()).unwrap();
     let (mut fast, mut general) = (build(), build().without_fast_path());
@@ -64,7 +65,7 @@ fn same_both_ways(
         between(round, &mut fast);
         between(round, &mut general);
     }
-    plain
+    (plain, fast.stop_reason().is_some())
 }
 
 #[test]
@@ -77,7 +78,7 @@ fn every_builtin_scenario_gives_the_same_state_both_ways() {
             Stop::Duration(_) => Stop::Duration(4 * SECS),
         };
         for info in STRATEGIES {
-            plain += same_both_ways(b.name, &config, info.name, 1_777, |_, _| {}) as usize;
+            plain += same_both_ways(b.name, &config, info.name, 1_777, |_, _| {}).0 as usize;
         }
     }
     // Most of them have some defence or fault on; enough are plain to matter.
@@ -85,8 +86,8 @@ fn every_builtin_scenario_gives_the_same_state_both_ways() {
 }
 
 /// A random plain run: 1 to 12 workers of mixed speed and concurrency, some with a bounded
-/// queue or errors (those take the general path), scheduled crashes and slowdowns, a warm-up
-/// and a timeline.
+/// queue or errors (those take the general path), scheduled crashes and slowdowns, a warm-up,
+/// a timeline and an in-flight cap.
 fn random_config(rng: &mut SimRng, seed: u64) -> SimConfig {
     let n = 1 + rng.below(12) as usize;
     let workers: Vec<WorkerSpec> = (0..n)
@@ -98,12 +99,15 @@ fn random_config(rng: &mut SimRng, seed: u64) -> SimConfig {
             ..WorkerSpec::default()
         })
         .collect();
+    // Up to 1.5x the capacity of workers at speed 1: some runs overload.
     let rate = (0.5 + rng.unit()) * n as f64 * 100.0;
     let mut config = SimConfig::new(workers, Arrivals::Poisson { rate }, Dist::Exp { mean: 10 * MILLIS });
     config.seed = seed;
     config.stop = if rng.below(2) == 0 { Stop::Requests(3_000) } else { Stop::Duration(3 * SECS) };
     config.warmup = rng.below(2) * 200 * MILLIS;
     config.timeline = (rng.below(2) == 0).then_some(100 * MILLIS);
+    // Now and then a small in-flight cap, which an overloaded run reaches and stops at.
+    config.defences.max_in_flight = (rng.below(5) == 0).then_some(20 + rng.below(40));
     if rng.below(2) == 0 {
         let worker = rng.below(n as u64) as usize;
         config.faults.crashes.push(ScheduledCrash { worker, at: 500 * MILLIS, duration: 300 * MILLIS });
@@ -123,30 +127,34 @@ fn random_config(rng: &mut SimRng, seed: u64) -> SimConfig {
 #[test]
 fn random_plain_runs_with_faults_and_commands_are_the_same_both_ways() {
     let mut rng = SimRng::stream(11, Stream::Faults);
+    let mut capped = 0;
     for seed in 0..60 {
         let config = random_config(&mut rng, seed);
         let n = config.workers.len();
         let strategy = STRATEGIES[seed as usize % STRATEGIES.len()].name;
-        let plain = same_both_ways(&format!("seed {seed}"), &config, strategy, 211, |round, sim| {
-            // Commands between slices, the same on both: a worker down and up again, a
-            // slowdown, errors on and off, the rate changed.
-            let w = round as usize % n;
-            let command = match round % 7 {
-                1 => Some(Command::SetWorkerUp { worker: w, up: false }),
-                2 => Some(Command::SetWorkerUp { worker: w, up: true }),
-                3 => Some(Command::SetWorkerSlowdown { worker: w, factor: 2.0 }),
-                4 => Some(Command::SetWorkerErrorRate { worker: w, rate: 0.1 }),
-                5 => Some(Command::SetWorkerErrorRate { worker: w, rate: 0.0 }),
-                6 => Some(Command::SetRate(sim.config().workers.len() as f64 * 90.0)),
-                _ => None,
-            };
-            if let Some(command) = command {
-                let _ = sim.apply(command);
-            }
-        });
+        let (plain, stopped) =
+            same_both_ways(&format!("seed {seed}"), &config, strategy, 211, |round, sim| {
+                // Commands between slices, the same on both: a worker down and up again, a
+                // slowdown, errors on and off, the rate changed.
+                let w = round as usize % n;
+                let command = match round % 7 {
+                    1 => Some(Command::SetWorkerUp { worker: w, up: false }),
+                    2 => Some(Command::SetWorkerUp { worker: w, up: true }),
+                    3 => Some(Command::SetWorkerSlowdown { worker: w, factor: 2.0 }),
+                    4 => Some(Command::SetWorkerErrorRate { worker: w, rate: 0.1 }),
+                    5 => Some(Command::SetWorkerErrorRate { worker: w, rate: 0.0 }),
+                    6 => Some(Command::SetRate(sim.config().workers.len() as f64 * 90.0)),
+                    _ => None,
+                };
+                if let Some(command) = command {
+                    let _ = sim.apply(command);
+                }
+            });
         let oracle = ["least-work-left", "sita", "sita-e"].contains(&strategy);
         assert!(plain || oracle, "seed {seed}: a plain configuration of {strategy} did not run plain");
+        capped += stopped as usize;
     }
+    assert!(capped >= 3, "only {capped} runs stopped at their in-flight cap");
 }
 
 #[test]
