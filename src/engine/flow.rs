@@ -268,14 +268,8 @@ impl Sim {
         if epoch != worker.epoch {
             return StepKind::Internal; // lost in a crash meanwhile
         }
-        let i = worker.serving.iter().position(|a| a.id == id).expect("departing attempt is in service");
         self.metrics.workers[w].advance(now, worker.pending(), worker.serving.len() as u32);
-        // The usual single slot holds just this one: pop it rather than swap it with itself.
-        let mut attempt = if i + 1 == worker.serving.len() {
-            worker.serving.pop().expect("it is there")
-        } else {
-            worker.serving.swap_remove(i)
-        };
+        let mut attempt = worker.take_served(id);
         attempt.done = now;
         if let Some(next) = worker.queue.pop_front() {
             self.start_service(w, next);
@@ -288,23 +282,13 @@ impl Sim {
     /// empty now, and the answer on its way back.
     #[inline(always)]
     pub(super) fn served(&mut self, w: WorkerId, attempt: Attempt) -> StepKind {
-        let now = self.now;
         let failed = {
             let spec = &self.workers[w].spec;
             spec.error_rate > 0.0
                 && spec.error_kind == super::ErrorKind::Slow
                 && self.faults_rng.unit() < spec.error_rate
         };
-        // Whether its answer counts: nothing before the balancer hears it changes that (no
-        // request ends or is retried meanwhile), so it is asked once.
-        let current = self.is_current(attempt);
-        if attempt.measured {
-            let a = &mut self.metrics.attempts;
-            a.served += 1;
-            if !current {
-                a.wasted_work += now - attempt.start;
-            }
-        }
+        let current = self.count_served(attempt);
         if self.workers[w].pending() == 0 {
             match self.workers[w].lifecycle {
                 super::Lifecycle::Draining => self.retire(w),
@@ -313,6 +297,22 @@ impl Sim {
             }
         }
         self.answer_current(attempt, if failed { Answer::WorkerError } else { Answer::Ok }, Some(current))
+    }
+
+    /// Counts an attempt served (its work wasted if nobody waits for it any more); returns
+    /// whether its answer counts. Nothing before the balancer hears the answer changes that
+    /// (no request ends or is retried meanwhile), so it is asked once.
+    #[inline(always)]
+    pub(super) fn count_served(&mut self, attempt: Attempt) -> bool {
+        let current = self.is_current(attempt);
+        if attempt.measured {
+            let a = &mut self.metrics.attempts;
+            a.served += 1;
+            if !current {
+                a.wasted_work += self.now - attempt.start;
+            }
+        }
+        current
     }
 
     /// Sends an attempt's answer back to the balancer (over the network, if it has a delay).

@@ -205,25 +205,13 @@ impl Sim {
             return;
         }
         let busy = worker.serving.len();
-        let i = worker.serving.iter().position(|a| a.id == id).expect("departing attempt is in service");
         self.metrics.workers[w].advance(now, (busy + worker.queue.len()) as u32, busy as u32);
-        let mut attempt = if i + 1 == busy {
-            worker.serving.pop().expect("it is there")
-        } else {
-            worker.serving.swap_remove(i)
-        };
+        let mut attempt = worker.take_served(id);
         attempt.done = now;
         if let Some(next) = worker.queue.pop_front() {
             self.plain_start(w, next);
         }
-        let current = self.is_current(attempt);
-        if attempt.measured {
-            let a = &mut self.metrics.attempts;
-            a.served += 1;
-            if !current {
-                a.wasted_work += now - attempt.start;
-            }
-        }
+        let current = self.count_served(attempt);
         let worker = &mut self.workers[w];
         // Join-idle-queue: an idle worker says so to the balancer before its answer arrives.
         // (The flag first: whether the worker is idle now is a coin toss.)

@@ -180,4 +180,16 @@ impl Worker {
     pub(super) fn is_down(&self) -> bool {
         self.crashes > 0
     }
+
+    /// Takes attempt `id`, which it is serving, out of service.
+    #[inline(always)]
+    pub(super) fn take_served(&mut self, id: u64) -> Attempt {
+        let i = self.serving.iter().position(|a| a.id == id).expect("departing attempt is in service");
+        // The usual single slot holds just this one: pop it rather than swap it with itself.
+        if i + 1 == self.serving.len() {
+            self.serving.pop().expect("it is there")
+        } else {
+            self.serving.swap_remove(i)
+        }
+    }
 }
