@@ -231,7 +231,8 @@ pub struct Balancer {
     events: u64,
     /// How many of the user's commands it has handled (published in the view).
     handled: u64,
-    /// When the event being handled was taken up (the clock is read once per event, or per 4 events of a batch).
+    /// When the event being handled was taken up (the clock is read once per event, or once
+    /// per `CLOCK_EVERY` events of a batch).
     at: Instant,
 }
 
@@ -338,8 +339,7 @@ impl Balancer {
             }
             // What has come meanwhile is handled now, without going back to the `select!`
             // (a batch of at most BATCH events; the timers and commands wait for its end):
-            // answers first, as they make room. One clock read per 4 events, and the busy time
-            // is measured over the whole batch.
+            // answers first, as they make room. The busy time is measured over the batch.
             for i in 1..=BATCH {
                 let event = match done.try_recv() {
                     Ok(worker) => Event::Done(worker),
@@ -349,8 +349,7 @@ impl Balancer {
                     },
                     Err(_) => break,
                 };
-                // The clock is read again every CLOCK_EVERY events of a batch: events in
-                // between share a reading (a few microseconds apart at most).
+                // Events in between share a clock reading (see CLOCK_EVERY).
                 if i % CLOCK_EVERY == 0 {
                     self.tick();
                 } else {

@@ -252,14 +252,7 @@ impl Meter {
         if self.shared.closed.load(Ordering::Relaxed) {
             return;
         }
-        let mut block = self.shared.block();
-        let before = block.len();
-        block.extend(records);
-        // Wake the watcher once per block, when it fills (not per record).
-        if before < BLOCK && block.len() >= BLOCK {
-            drop(block);
-            self.shared.full.notify_one();
-        }
+        self.add(|block| block.extend(records));
     }
 
     /// Reports records a task kept back (in the order it made them), under one lock, and
@@ -272,9 +265,15 @@ impl Meter {
             records.clear();
             return;
         }
+        self.add(|block| block.append(records));
+    }
+
+    /// Adds records to the block under its lock, and wakes the watcher once per block, when
+    /// it fills (not per record).
+    fn add(&self, add: impl FnOnce(&mut Vec<Record>)) {
         let mut block = self.shared.block();
         let before = block.len();
-        block.append(records);
+        add(&mut block);
         if before < BLOCK && block.len() >= BLOCK {
             drop(block);
             self.shared.full.notify_one();

@@ -383,12 +383,21 @@ pub(crate) async fn open_loop(me: Arc<Requesters>, mut arrivals: OpenLoop) {
     me.meter.record(Record::DoneSending(me.meter.clock.now()));
 }
 
+/// Reports the end of a request a client kept back (to report with its next one), before
+/// the client waits for anything.
+fn report_kept(meter: &Meter, kept: &mut Option<Record>) {
+    if let Some(end) = kept.take() {
+        meter.record(end);
+    }
+}
+
 /// A closed-loop client: Pike's requester. Sends, waits for the answer, thinks, again.
 ///
 /// Without a deadline or a retry policy, each request is awaited inline
 /// (`Requesters::request_plain`). A thought under a microsecond, or already over when it is
-/// checked, goes through no timer, which would round it up to the timer's next 1 ms tick. The plan is read again only when it changed, and one clock read serves as the
-/// end of one request and the start of the next thought.
+/// checked, goes through no timer, which would round it up to the timer's next 1 ms tick.
+/// The plan is read again only when it changed, and one clock read serves as the end of one
+/// request and the start of the next thought.
 pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
     let mut think_rng = SimRng::substream(me.seed, Stream::Arrivals, index as u64);
     let mut service_rng = SimRng::substream(me.seed, Stream::Service, index as u64);
@@ -413,9 +422,7 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
         // A thought under a microsecond is over by the time anything could check it: it is
         // not waited for (nor the clock read again). Longer ones are, against a fresh read.
         if pause >= Duration::from_micros(1) && wake > now {
-            if let Some(end) = kept.take() {
-                me.meter.record(end);
-            }
+            report_kept(&me.meter, &mut kept);
             now = Instant::now();
             if wake > now {
                 tokio::select! {
@@ -429,9 +436,7 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
             break;
         }
         if !current.sending || plan.has_changed().unwrap_or(true) {
-            if let Some(end) = kept.take() {
-                me.meter.record(end);
-            }
+            report_kept(&me.meter, &mut kept);
             if !me.until_sending(&mut plan).await {
                 break;
             }
@@ -455,9 +460,7 @@ pub async fn client(me: Arc<Requesters>, index: u32, think: Dist) {
             now = me.request_plain(&slot, next_id, demand, measured, now, &mut kept).await;
             next_id += 1;
         } else {
-            if let Some(end) = kept.take() {
-                me.meter.record(end);
-            }
+            report_kept(&me.meter, &mut kept);
             me.request(demand, measured).await;
             now = Instant::now();
         }
