@@ -4,8 +4,8 @@
 //! Jobs are taken in index order by `threads` scoped threads; results are gathered by index,
 //! so they do not depend on the number of threads or on which finishes first.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 /// What a job sees while it runs: the pool's stop flag (raised when the monitor asks to stop
@@ -44,10 +44,10 @@ impl<T: Clone> Status<'_, T> {
 }
 
 /// Runs `work` on each of `jobs` on `threads` threads. `monitor` is called about every
-/// 10 ms on the calling thread with the progress; when it returns true, the stop flag is
-/// raised: jobs running are asked to stop and those not started never start. The first
-/// error stops the pool and is returned. Returns each job's result by index (`None`: not
-/// run, or stopped).
+/// 10 ms on the calling thread with the progress, and at once when a thread finishes; when
+/// it returns true, the stop flag is raised: jobs running are asked to stop and those not
+/// started never start. The first error stops the pool and is returned. Returns each job's
+/// result by index (`None`: not run, or stopped).
 pub fn run<J, T, W>(
     jobs: &[J],
     threads: usize,
@@ -65,9 +65,13 @@ where
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let threads = threads.clamp(1, jobs.len().max(1));
+    // Each thread says when it is done (or drops its sender dying), so that the monitor's
+    // wait between looks ends then: a run is over when its last job is, not up to 10 ms on.
+    let (done_tx, done_rx) = mpsc::channel::<()>();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
+                let done = done_tx.clone();
                 scope.spawn(|| {
                     while !stop.load(Ordering::Relaxed) {
                         let index = next.fetch_add(1, Ordering::Relaxed);
@@ -84,9 +88,14 @@ where
                             }
                         }
                     }
+                    // Said, and the sender dropped (taken by the thread for that): once the
+                    // last one is gone, the monitor's wait returns at once.
+                    let _ = done.send(());
+                    drop(done);
                 })
             })
             .collect();
+        drop(done_tx);
         // Until every thread is done (or has died: the scope then passes its panic on).
         loop {
             let running = workers.iter().any(|w| !w.is_finished());
@@ -98,7 +107,7 @@ where
             if !running {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            let _ = done_rx.recv_timeout(Duration::from_millis(10));
         }
     });
     if let Some(e) = error.into_inner().expect("error lock") {
