@@ -3,7 +3,10 @@
 //!
 //!     cargo bench --bench throughput
 //!
-//! Without `--bench` (as under `cargo test --benches`) it runs a quick smoke version.
+//! Without `--bench` (as under `cargo test --benches`) it runs a quick smoke version. Any
+//! other argument keeps only the figures whose label contains it:
+//!
+//!     cargo bench --bench throughput -- "least-loaded, 16"
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cmp::Reverse;
@@ -131,6 +134,8 @@ const ROUNDS: usize = 5;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wanted = |label: &str| only.is_empty() || only.iter().any(|o| label.contains(o.as_str()));
     let scale = if full { 1 } else { 100 };
     let (n, rounds) = if full { (2_000_000, ROUNDS) } else { (20_000, 1) };
     println!("lbsim throughput benchmark ({})", if full { "full" } else { "smoke run; use cargo bench" });
@@ -148,6 +153,9 @@ fn main() {
         ("weighted-round-robin, 16 workers, 90% load", "weighted-round-robin", 16),
         ("weighted-round-robin, 100,000 workers, 90% load", "weighted-round-robin", 100_000),
     ] {
+        if !wanted(label) {
+            continue;
+        }
         let (mut bare, mut rate) = (0f64, 0f64);
         for _ in 0..rounds {
             bare = bare.max(bare_loop_rate(16, n));
@@ -164,12 +172,18 @@ fn main() {
     let baseline = bare_loop_rate(16, n);
     for strategy in ["least-loaded", "power-of-two", "round-robin"] {
         let label = format!("{strategy}, 10 local replicas x 1,000 workers");
+        if !wanted(&label) {
+            continue;
+        }
         let rate = replicas_rate(strategy, 10, 1_000, n);
         println!("  {label:<46} {:>6.2} M requests/s ({:.2}x baseline)", rate / 1e6, rate / baseline);
         if full {
             let verdict = if rate >= 1e6 { "meets" } else { "MISSES" };
             println!("  {verdict} target 1 M/s: {label}");
         }
+    }
+    if !only.is_empty() {
+        return;
     }
     let big = 10_000_000 / scale;
     let (rate, peak) = lbsim_rate("least-loaded", 16, big);
