@@ -93,8 +93,17 @@ impl Dist {
     }
 
     /// Draws one value.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> Nanos {
+        // The exponential, the usual case, here; the others out of line.
+        if let Dist::Exp { mean } = *self {
+            return crate::time::nearest_nanos(rng.exp(mean as f64)).min(MAX_SAMPLE);
+        }
+        self.sample_other(rng)
+    }
+
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut SimRng) -> Nanos {
         let x = match *self {
             Dist::Const(v) => return v,
             Dist::Uniform { low, high } => return low + rng.below(high - low + 1),
@@ -112,8 +121,8 @@ impl Dist {
             }
             Dist::Empirical(ref samples) => return samples.quantile(rng.unit()),
         };
-        // `as` saturates; round to the nearest nanosecond.
-        ((x + 0.5) as Nanos).min(MAX_SAMPLE)
+        // Rounded to the nearest nanosecond (saturating, as `as` does).
+        crate::time::nearest_nanos(x).min(MAX_SAMPLE)
     }
 
     /// Parses the text syntax described in the module documentation.

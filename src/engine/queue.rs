@@ -129,8 +129,8 @@ impl EventQueue {
         if !self.is_heap && len < SORTED_MAX && len < self.heap.capacity() {
             // Where it goes: after every later entry (a prefix, latest first). Its sequence
             // number is the largest yet, so an entry is later exactly when its time is: the
-            // times alone decide. A fixed five-step search without branches (SORTED_MAX is
-            // 32), then the earlier entries move up one place.
+            // times alone decide. A fixed five-step search (SORTED_MAX is 32; made branch-free,
+            // it was slower: the branches are mostly predicted, a select waits for the times).
             let heap = &self.heap[..];
             let mut at = 0;
             let mut step = SORTED_MAX / 2;
@@ -140,12 +140,25 @@ impl EventQueue {
                 }
                 step /= 2;
             }
+            // The earlier entries move up one place one entry at a time, the last first: the
+            // throughput bench's least-loaded run is about 2% faster than with `memmove`
+            // (three runs of each, alternating). Likely why: the previous push has just
+            // written these entries one by one, and a load the shape of a store is served
+            // from it at once, where `memmove`'s wider loads, aligned otherwise, wait for the
+            // stores to land. The `black_box` keeps the compiler from turning the loop back
+            // into a `memmove` call.
+            //
             // SAFETY: `at <= len < capacity`: the entries from `at` move up one place, within
             // the allocation, and `entry` fills the gap; then the vector is one longer.
             unsafe {
-                let p = self.heap.as_mut_ptr().add(at);
-                std::ptr::copy(p, p.add(1), len - at);
-                p.write(entry);
+                let base = self.heap.as_mut_ptr();
+                let mut i = len;
+                while i > at {
+                    base.add(i).write(base.add(i - 1).read());
+                    i -= 1;
+                    std::hint::black_box(());
+                }
+                base.add(at).write(entry);
                 self.heap.set_len(len + 1);
             }
             return;

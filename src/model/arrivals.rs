@@ -10,6 +10,9 @@ pub(crate) struct OpenLoop {
     kind: Kind,
     /// Rates (requests/s): the steady rate, or the burst rate.
     rate: f64,
+    /// The mean time between arrivals at `rate` (ns), `SECS / rate`: kept with it, not
+    /// divided out at every arrival.
+    mean_gap: f64,
     /// Bursty only: the rate between bursts.
     base_rate: f64,
     burst: Nanos,
@@ -43,7 +46,19 @@ impl OpenLoop {
             Arrivals::Trace { trace, scale } => Some((std::sync::Arc::clone(trace), *scale)),
             _ => None,
         };
-        Some(OpenLoop { kind, rate, base_rate, burst, gap, in_burst: false, phase_end: gap, trace, next: 0 })
+        let mean_gap = SECS as f64 / rate;
+        Some(OpenLoop {
+            kind,
+            rate,
+            mean_gap,
+            base_rate,
+            burst,
+            gap,
+            in_burst: false,
+            phase_end: gap,
+            trace,
+            next: 0,
+        })
     }
 
     /// Trace only: the demand the trace gives the request most recently returned by
@@ -75,6 +90,7 @@ impl OpenLoop {
             self.base_rate *= rate / self.rate;
         }
         self.rate = rate;
+        self.mean_gap = SECS as f64 / rate;
     }
 
     /// The first arrival after `now`, or `None` if the rate is zero for good.
@@ -82,7 +98,17 @@ impl OpenLoop {
     /// For a trace: the next request not sent yet whose (scaled) time is not before `now`;
     /// the ones before it are skipped (a live run paused meanwhile), and `None` once the
     /// trace is over. The model never skips one: it asks from the previous request's time.
+    #[inline(always)]
     pub fn next_after(&mut self, now: Nanos, rng: &mut SimRng) -> Option<Nanos> {
+        // Poisson, the usual case, here; the others out of line.
+        if self.kind == Kind::Poisson && self.rate > 0.0 {
+            return Some(now.saturating_add(gap(rng.exp(self.mean_gap))));
+        }
+        self.next_after_other(now, rng)
+    }
+
+    #[inline(never)]
+    fn next_after_other(&mut self, now: Nanos, rng: &mut SimRng) -> Option<Nanos> {
         match self.kind {
             Kind::Trace => {
                 let (trace, scale) = self.trace.as_ref()?;
@@ -95,9 +121,7 @@ impl OpenLoop {
                 }
                 None
             }
-            Kind::Poisson => {
-                (self.rate > 0.0).then(|| now.saturating_add(gap(rng.exp(SECS as f64 / self.rate))))
-            }
+            Kind::Poisson => (self.rate > 0.0).then(|| now.saturating_add(gap(rng.exp(self.mean_gap)))),
             Kind::Constant => {
                 (self.rate > 0.0).then(|| now.saturating_add(gap(SECS as f64 / self.rate).max(1)))
             }
@@ -132,8 +156,9 @@ impl OpenLoop {
 }
 
 /// A float duration rounded to whole nanoseconds.
+#[inline(always)]
 fn gap(x: f64) -> Nanos {
-    (x + 0.5) as Nanos
+    crate::time::nearest_nanos(x)
 }
 
 #[cfg(test)]
