@@ -25,8 +25,8 @@ pub const MAX_TIME: Nanos = 1 << 61;
 /// one, and the rest keep `as`.
 #[inline(always)]
 pub fn nearest_nanos(x: f64) -> Nanos {
-    let y = x + 0.5;
     const SIGNED_END: f64 = (1u64 << 63) as f64;
+    let y = x + 0.5;
     if (0.0..SIGNED_END).contains(&y) {
         // SAFETY: `y` is finite and in `0..2^63`, which `i64` holds; truncation toward zero,
         // as `as` does.

@@ -133,8 +133,10 @@ impl Sim {
 
     /// Runs to the end.
     pub fn run(&mut self) {
+        // With neither a budget nor a time bound, the plain loop returns only at the end.
         if self.is_plain() {
-            while self.run_plain(u64::MAX, Nanos::MAX).0 != PlainStop::Ended {}
+            let (stop, _) = self.run_plain(u64::MAX, Nanos::MAX);
+            debug_assert_eq!(stop, PlainStop::Ended);
         }
         while let Some((t, scheduled)) = self.next_event() {
             self.process_next(t, scheduled);

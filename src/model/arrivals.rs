@@ -121,7 +121,8 @@ impl OpenLoop {
                 }
                 None
             }
-            Kind::Poisson => (self.rate > 0.0).then(|| now.saturating_add(gap(rng.exp(self.mean_gap)))),
+            // A positive rate is drawn in `next_after`; here it is zero: no arrival.
+            Kind::Poisson => None,
             Kind::Constant => {
                 (self.rate > 0.0).then(|| now.saturating_add(gap(SECS as f64 / self.rate).max(1)))
             }
@@ -187,6 +188,21 @@ mod tests {
         let n = count_until(Arrivals::Poisson { rate: 1000.0 }, 100 * SECS);
         assert!((n as f64 - 100_000.0).abs() < 1_500.0, "{n}");
         assert_eq!(count_until(Arrivals::Constant { rate: 1000.0 }, 10 * SECS), 10_000);
+    }
+
+    #[test]
+    fn a_rate_set_to_zero_stops_arrivals_and_a_new_one_restarts_them_at_its_mean_gap() {
+        let mut source = OpenLoop::new(&Arrivals::Poisson { rate: 1000.0 }).unwrap();
+        let mut rng = SimRng::stream(1, Stream::Arrivals);
+        source.set_rate(0.0);
+        assert_eq!(source.next_after(0, &mut rng), None);
+        source.set_rate(100.0);
+        let (mut t, n) = (0, 10_000);
+        for _ in 0..n {
+            t = source.next_after(t, &mut rng).unwrap();
+        }
+        let mean_gap = t as f64 / n as f64;
+        assert!((mean_gap / (10 * MILLIS) as f64 - 1.0).abs() < 0.05, "{mean_gap}");
     }
 
     #[test]
